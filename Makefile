@@ -1,0 +1,35 @@
+# Cadence developer entry points. The README's quick start is `make demo` and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup system demo test bench clean
+
+$(STAMP): pyproject.toml
+	.ci/system-deps --python-only
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[plot,fit]' --group test
+	touch $@
+
+setup: $(STAMP)  ## virtual environment with cadence, its extras and pytest
+
+system:  ## Debian packages for live audio (PortAudio, PulseAudio); needs root or sudo
+	.ci/system-deps
+
+demo: setup  ## the main job on a bundled sample (no microphone needed)
+	@mkdir -p out
+	$(BIN)/cadence render out/demo-intervals.flac --spm 172 --duration 6m --plan intervals --every-other-step
+	$(BIN)/cadence render out/demo-intervals.flac --spm 172 --duration 6m --plan intervals --every-other-step --json \
+		| $(BIN)/python -c "import json,sys; d=json.load(sys.stdin); print('first ticks:', [b['time_s'] for b in d['beats'][:4]]); print('segments:', [(s['label'], s['start_s']) for s in d['segments']])"
+
+test: setup system  ## all tests, including real PortAudio streams through a PulseAudio null sink
+	.ci/with-pulse $(BIN)/python -m pytest
+
+bench: setup  ## speed and accuracy benchmarks (prints the figures quoted in the README)
+	$(BIN)/python -m pip install -q --group bench
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,1 @@
+"""The ``cadence`` command-line app: wires ``metronome`` and ``stepdetect`` together."""

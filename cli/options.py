@@ -1,0 +1,107 @@
+"""Options shared by several subcommands, as decorators, and their checks."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import click
+
+from metronome.units import ParameterError, check_spm, parse_duration_s
+
+F = Callable[..., Any]
+
+
+class DurationType(click.ParamType):
+    """``90s``, ``2m``, ``1m30s``, ``1h`` or plain seconds -> float seconds."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration_s(value)
+        except ParameterError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = DurationType()
+
+
+def spm_option(required: bool = True, help_text: str | None = None) -> Callable[[F], F]:
+    """``--spm N`` (alias ``--bpm``): cadence in steps per minute."""
+    return click.option(
+        "--spm",
+        "--bpm",
+        "spm",
+        type=float,
+        required=required,
+        metavar="N",
+        help=help_text
+        or "Cadence in steps per minute (both feet). --bpm is the same number, as running metronome apps call it.",
+    )
+
+
+def force_option(f: F) -> F:
+    return click.option(
+        "--force", is_flag=True, help="Allow tempos outside 60-240 spm (and other out-of-range settings)."
+    )(f)
+
+
+def every_other_step_option(f: F) -> F:
+    return click.option(
+        "--every-other-step",
+        is_flag=True,
+        help="One tick per stride (every second step): the tick rate is spm/2.",
+    )(f)
+
+
+def audio_device_options(f: F) -> F:
+    """``--device``, ``--sample-rate``, ``--block-size``, ``--latency`` for live streams."""
+    f = click.option(
+        "--latency",
+        default="high",
+        show_default=True,
+        help="PortAudio latency: 'low', 'high' or seconds (e.g. 0.05). Raise it if you hear dropouts.",
+    )(f)
+    f = click.option(
+        "--block-size",
+        type=click.IntRange(0, 16384),
+        default=0,
+        show_default=True,
+        help="Frames per audio callback; 0 lets PortAudio choose (and vary it).",
+    )(f)
+    f = click.option(
+        "--sample-rate",
+        type=click.IntRange(8000, 192000),
+        default=None,
+        help="Stream sample rate in Hz [default: the device's].",
+    )(f)
+    f = click.option(
+        "--device",
+        "-d",
+        default=None,
+        help="Audio device: index or part of its name (see 'cadence devices').",
+    )(f)
+    return f
+
+
+def parse_latency(text: str) -> str | float:
+    """'low' / 'high' / seconds -> what sounddevice accepts."""
+    if text in ("low", "high"):
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise click.ClickException(f"--latency must be 'low', 'high' or seconds, got {text!r}") from None
+    if not 0 < value < 2:
+        raise click.ClickException(f"--latency {value:g} s is out of range (0-2 seconds; did you pass milliseconds?)")
+    return value
+
+
+def checked_spm(spm: float, force: bool, what: str = "cadence") -> float:
+    """Range-check a cadence given on the command line: one-line error, exit 1."""
+    try:
+        return check_spm(spm, force=force, what=what)
+    except ParameterError as exc:
+        raise click.ClickException(str(exc)) from None

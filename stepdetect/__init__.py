@@ -1,0 +1,2 @@
+"""What the microphone hears: streaming footfall detection, accelerometer steps, cadence,
+beat-footfall drift statistics and left/right asymmetry."""
