@@ -1,11 +1,12 @@
 """Unit conversions and duration parsing for the metronome.
 
 Every conversion that rounds says how: sample positions are rounded to the nearest
-integer sample (ties to even, as ``round`` does), never truncated.
+integer sample (exact halves round up), never truncated.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 MIN_SPM = 60.0
@@ -48,8 +49,13 @@ def format_duration(seconds: float) -> str:
 
 
 def seconds_to_samples(time_s: float, sample_rate: int) -> int:
-    """Nearest integer sample of ``time_s`` seconds at ``sample_rate`` Hz."""
-    return int(round(time_s * sample_rate))
+    """Nearest integer sample of ``time_s`` seconds at ``sample_rate`` Hz (halves round up)."""
+    return math.floor(time_s * sample_rate + 0.5)
+
+
+def db_to_gain(db: float) -> float:
+    """Amplitude factor for a level in decibels."""
+    return float(10.0 ** (db / 20.0))
 
 
 def spm_to_period_s(spm: float) -> float:
