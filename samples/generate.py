@@ -176,7 +176,7 @@ class Condition:
     sample_rate: int
     fmt: str  # "wav", "flac", "ogg"
     channels: int = 1
-    duration_s: float = 15.0
+    duration_s: float = 12.0
     time_scale: float = 1.0
     asymmetry_ms: float = 0.0
     right_gain_db: float = -3.0  # right foot relative to left
@@ -192,15 +192,15 @@ class Condition:
 
 CONDITIONS = [
     Condition("road_earbud", "earbud mic on the road: breathing, light traffic, level swings of +-6 dB, "
-              "L/R loudness differ by 4 dB", "d17_P16_9_0", 20.0, 44100, "flac", channels=2,
+              "L/R loudness differ by 4 dB", "d17_P16_9_0", 20.0, 44100, "flac", channels=2, duration_s=12.0,
               right_gain_db=-4.0, slap_probability=0.4,
               layers={"breathing": -14.0, "traffic": -24.0}, gain_swing_db=6.0, seed=1),
     Condition("wind_armband", "phone in an armband, strong wind rumble with gusts, breathing",
               "d04_P47_9_0", 30.0, 48000, "flac", thump_snr_db=26.0,
-              layers={"wind": -14.0, "breathing": -18.0}, seed=2),
+              layers={"wind": -20.0, "breathing": -18.0}, seed=2),
     Condition("treadmill_console", "phone on a treadmill console: motor hum 50 Hz + harmonics, belt "
               "noise, quieter thumps", "d17_P09_6_0", 40.0, 16000, "wav", thump_snr_db=24.0,
-              layers={"hum": -10.0, "belt": -14.0}, slap_probability=0.5, seed=3),
+              layers={"hum": -14.0, "belt": -14.0}, slap_probability=0.5, seed=3),
     Condition("metronome_offbeat", "earbud mic hears loud woodblock ticks at 160 spm while the runner "
               "runs at ~150 spm (ticks drift through the steps)", "d57_P35_6_0", 20.0, 48000, "ogg",
               layers={"ticks_offbeat": 6.0, "breathing": -16.0}, seed=4),

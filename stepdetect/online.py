@@ -18,7 +18,7 @@ from stepdetect.peaks import PickerState, PickParams, pick_footfalls
 from stepdetect.validate import ParameterError, validate_audio, validate_events
 
 HISTORY_S = 0.25  # feature frames kept between blocks (>= look-back + look-ahead)
-ONSET_BIAS_S = 0.0015  # filter/smoothing delay of the onset estimate, measured on synthetic thumps
+ONSET_BIAS_S = 0.0030  # filter/smoothing delay of the onset estimate, measured on synthetic thumps
 _MAX_TICKS = 4096
 _FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db")
 

@@ -43,17 +43,19 @@ class PickParams:
     flux_db: float = 5.0
     min_snr_db: float = 7.0
     reference_percentile: float = 75.0
-    bootstrap_snr_db: float = 16.0
+    bootstrap_snr_db: float = 14.0
     bootstrap_relax_db_per_s: float = 4.0
     peak_window_s: float = 0.030
     onset_drop_db: float = 10.0
     onset_lookback_s: float = 0.030
-    relative_db: float = 12.0
+    relative_db: float = 10.0
     ref_decay_db_per_s: float = 3.0
     n_reference: int = 16
     refractory_fraction: float = 0.5
     min_interval_s: float = 0.15
     max_refractory_s: float = 0.25
+    override_db: float = 5.0
+    override_after_s: float = 0.070
     tick_relative_db: float = 6.0
     tick_before_s: float = 0.010
     tick_after_s: float = 0.030
@@ -66,6 +68,7 @@ class PickerState:
 
     scan_frame: int = 1
     bootstrap_from_s: float = 0.0
+    last_peak_db: float = np.inf
     last_onset_s: float = -np.inf
     last_accept_s: float = -np.inf
     peak_levels_db: deque = field(default_factory=lambda: deque(maxlen=8))
@@ -153,7 +156,10 @@ def pick_footfalls(
                 np.clip(params.refractory_fraction * np.median(state.intervals_s), params.min_interval_s,
                         params.max_refractory_s)
             )
-        if onset_s - state.last_onset_s < refractory_s:
+        since_s = onset_s - state.last_onset_s
+        if since_s < refractory_s and not (
+            since_s >= params.override_after_s and peak_db >= state.last_peak_db + params.override_db
+        ):
             continue
         rel_term = 1.0
         state.peak_levels_db.append(peak_db)  # every plausible candidate shapes the reference
@@ -175,6 +181,7 @@ def pick_footfalls(
             state.intervals_s.append(onset_s - state.last_onset_s)
         state.last_onset_s = onset_s
         state.last_accept_s = onset_s
+        state.last_peak_db = peak_db
         picks.append(Pick(onset_s, confidence, peak_db, (first + i + look + 1) * frame_s))
     state.scan_frame = last_decidable + 1
     return picks
