@@ -175,7 +175,7 @@ def pick_footfalls(
             if peak_db < ref_db - margin_db:
                 continue
             rel_term = float(np.clip(1.0 - (ref_db - peak_db) / params.relative_db, 0.0, 1.0))
-        snr_term = float(np.clip((snr_db - params.min_snr_db) / 15.0, 0.0, 1.0))
+        snr_term = float(np.clip((snr_db - params.min_snr_db) / 10.0, 0.0, 1.0))
         confidence = round(0.5 * snr_term + 0.5 * rel_term, 3)
         if np.isfinite(state.last_onset_s):
             state.intervals_s.append(onset_s - state.last_onset_s)
