@@ -16,7 +16,7 @@ Pipeline (per channel-mixed sample stream)::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -61,6 +61,7 @@ class FeatureState:
     band_zi: NDArray[np.float64] | None = None
     last_band: float = 0.0  # last band-passed sample of the previous block
     level_zi: NDArray[np.float64] | None = None
+    high_zi: NDArray[np.float64] | None = None
     floor_zi: NDArray[np.float64] | None = None
     floor_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     level_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
@@ -76,6 +77,7 @@ class Frames:
     floor_db: NDArray[np.float64]  # trailing noise floor, dB
     background_db: NDArray[np.float64]  # slowly smoothed level (FLOOR_TAU_S), dB: the local background
     flux_db: NDArray[np.float64]  # level_db rise over FLUX_LAG_S, dB
+    high_db: NDArray[np.float64]  # smoothed energy of what varies within a frame (> ~500 Hz), dB
 
 
 def _one_pole(tau_s: float, frame_s: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -122,6 +124,7 @@ def new_state(sample_rate: int) -> FeatureState:
         sample_rate=sample_rate,
         band_zi=np.zeros((design.band_sos.shape[0], 2)),
         level_zi=np.zeros(1),
+        high_zi=np.zeros(1),
         floor_zi=np.zeros(1),
     )
 
@@ -162,12 +165,11 @@ def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[
     pending = x[used:].copy()
     if n_frames == 0:
         empty = np.zeros(0)
-        frames = Frames(state.n_frames, empty, empty, empty, empty)
-        return frames, FeatureState(
-            state.sample_rate, pending, state.band_zi, state.last_band, state.level_zi, state.floor_zi,
-            state.floor_tail, state.level_tail, state.n_frames,
-        )
+        frames = Frames(state.n_frames, empty, empty, empty, empty, empty)
+        return frames, replace(state, pending=pending)
     pooled = x[:used].reshape(-1, design.decimation).mean(axis=1)
+    # Energy that changes within one ~1 ms frame: ticks, contact bursts, breath (not thumps).
+    high_e = x[:used].reshape(n_frames, design.hop).var(axis=1)
     band, band_zi = signal.sosfilt(design.band_sos, pooled, zi=state.band_zi)
     prev_band = np.empty_like(band)
     prev_band[0] = state.last_band
@@ -179,6 +181,8 @@ def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[
     level_e, level_zi = signal.lfilter(*design.level_ba, energy, zi=state.level_zi)
     floor_e, floor_zi = signal.lfilter(*design.floor_ba, energy, zi=state.floor_zi)
     level_db = 10.0 * np.log10(level_e + _EPS_ENERGY)
+    high_s, high_zi = signal.lfilter(*design.level_ba, high_e, zi=state.high_zi)
+    high_db = 10.0 * np.log10(high_s + _EPS_ENERGY)
     smooth_db = 10.0 * np.log10(floor_e + _EPS_ENERGY)
     background_db = smooth_db.copy()
     if state.n_frames < design.warmup_frames:  # no floor (+inf: no footfall) while filters settle
@@ -204,12 +208,13 @@ def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[
         band_zi=band_zi,
         last_band=float(band[-1]),
         level_zi=level_zi,
+        high_zi=high_zi,
         floor_zi=floor_zi,
         floor_tail=ext[-(n_win - 1):] if n_win > 1 else ext[:0],
         level_tail=lext[-lag:],
         n_frames=state.n_frames + n_frames,
     )
-    return Frames(state.n_frames, level_db, floor_db, background_db, flux_db), new
+    return Frames(state.n_frames, level_db, floor_db, background_db, flux_db, high_db), new
 
 
 def onset_curve(

@@ -20,7 +20,7 @@ from stepdetect.validate import ParameterError, validate_audio, validate_events
 HISTORY_S = 0.25  # feature frames kept between blocks (>= look-back + look-ahead)
 ONSET_BIAS_S = 0.0030  # filter/smoothing delay of the onset estimate, measured on synthetic thumps
 _MAX_TICKS = 4096
-_FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db")
+_FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db")
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class StepDetector:
         self._picker = PickerState()
         self._picker.peak_levels_db = type(self._picker.peak_levels_db)(maxlen=self.params.n_reference)
         empty = np.zeros(0)
-        self._hist = features.Frames(0, empty, empty, empty, empty)
+        self._hist = features.Frames(0, empty, empty, empty, empty, empty)
         self._ticks_s = np.zeros(0)
 
     def add_ticks(self, tick_times_s: NDArray[np.float64]) -> None:

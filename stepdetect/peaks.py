@@ -6,7 +6,12 @@ A *candidate* is a frame where ``flux_db`` (the rise of the low-band level over 
 
 * its peak level must stand ``min_snr_db`` above the noise floor and the local background
   (until a reference level exists, ``bootstrap_snr_db``, relaxing by
-  ``bootstrap_relax_db_per_s`` towards ``min_snr_db``);
+  ``bootstrap_relax_db_per_s`` towards ``min_snr_db``), and reach ``min_peak_db`` (band
+  energy re full scale; quieter is microphone self-noise, not a footfall);
+* its peak must not be more than ``max_leak_db`` below the energy that varies within a frame
+  (> ~500 Hz) at the same time: a metronome tick leaks about 35-45 dB below itself into the
+  low band, a heel thump is well above its own contact burst, and a thump under a tick is
+  still within ~25 dB of it -- so ticks are not steps even when nobody said when they sounded;
 * it must not fall inside the refractory period after the previous footfall (a forefoot slap
   25-60 ms after the heel, a belt bounce, an echo), which is ``refractory_fraction`` of the
   recent step interval, clipped to ``[min_interval_s, max_refractory_s]``;
@@ -42,6 +47,7 @@ class PickParams:
 
     flux_db: float = 5.0
     min_snr_db: float = 7.0
+    min_peak_db: float = -55.0
     reference_percentile: float = 75.0
     bootstrap_snr_db: float = 14.0
     bootstrap_relax_db_per_s: float = 4.0
@@ -54,6 +60,7 @@ class PickParams:
     refractory_fraction: float = 0.5
     min_interval_s: float = 0.15
     max_refractory_s: float = 0.25
+    max_leak_db: float = 25.0
     override_db: float = 5.0
     override_after_s: float = 0.070
     tick_relative_db: float = 6.0
@@ -136,8 +143,10 @@ def pick_footfalls(
         if not have_ref:  # bootstrap: stricter at first, relaxing while nothing is found
             min_snr_db = max(min_snr_db, params.bootstrap_snr_db - params.bootstrap_relax_db_per_s * (
                 (first + i) * frame_s - state.bootstrap_from_s))
-        if snr_db < min_snr_db:
+        if snr_db < min_snr_db or peak_db < params.min_peak_db:
             continue
+        if float(np.max(frames.high_db[i : i + look + 1])) - peak_db > params.max_leak_db:
+            continue  # a tick (or other > 800 Hz burst) leaking into the low band, no thump under it
         # Onset: walk back from the peak to the last frame below peak - onset_drop_db.
         target = peak_db - params.onset_drop_db
         j = p
