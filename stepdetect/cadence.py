@@ -19,6 +19,7 @@ GAP_FACTOR = 1.5  # an interval > 1.5 x the local median interval is a gap
 SHORT_FACTOR = 0.6  # an interval < 0.6 x the local median is an extra event, not a step
 LOCAL_STEPS = 9  # intervals in the running-median window
 MIN_STEPS_FOR_CADENCE = 4
+MAX_BRIDGED_MISSING = 3  # feet stay labelled across at most this many missed steps
 MIN_CONFIDENT_STEPS = 20  # fewer steps than this: the estimate is flagged low-confidence
 
 Foot = Literal["L", "R"]
@@ -153,11 +154,12 @@ def find_gaps(step_times_s: NDArray[np.float64]) -> list[Gap]:
 def assign_feet(step_times_s: NDArray[np.float64], *, first_foot: Foot = "L") -> list[Foot | None]:
     """Left/right labels by alternation.
 
-    Footfalls alternate; across a gap the parity follows the estimated number of missing steps.
-    A step right after a gap whose length is not close to a whole number of steps (a pause or
-    an irregular stretch: parity unknown) gets ``None``, as do the following steps until the
-    next regular interval re-starts the alternation from ``first_foot``'s parity. Audio alone
-    cannot tell which foot is which: ``first_foot`` names the first step (default 'L').
+    Footfalls alternate; across a gap of up to ``MAX_BRIDGED_MISSING`` missed steps the parity
+    follows the estimated number of missing steps. After a longer pause, a gap that is not close
+    to a whole number of steps, which foot is which is unknown:
+    those steps and all later ones get ``None`` (never a guess), as does an extra event (one of a
+    too-short pair, see :func:`drop_extra_events`). Audio alone cannot tell left
+    from right: ``first_foot`` names the first step (default 'L').
 
     Returns
     -------
@@ -168,25 +170,27 @@ def assign_feet(step_times_s: NDArray[np.float64], *, first_foot: Foot = "L") ->
     t = validate_events(step_times_s, name="step times")
     if t.size == 0:
         return []
-    intervals, is_gap, is_short = interval_flags(t)
+    kept = drop_extra_events(t)  # an extra event gets None; the alternation skips over it
+    intervals, is_gap, is_short = interval_flags(kept)
     other = {"L": "R", "R": "L"}
-    feet: list[Foot | None] = [first_foot]
+    kept_feet: list[Foot | None] = [first_foot]
     ok = intervals[~(is_gap | is_short)]
     typical_s = float(np.median(ok)) if ok.size else 1.0
     parity: int | None = 0
     for i, dt in enumerate(intervals):
         if parity is None:
-            parity = None
+            pass
         elif is_short[i]:
-            parity = None  # an extra event: which foot is uncertain from here
+            parity = None
         elif is_gap[i]:
             ratio = dt / typical_s
             k = int(round(ratio))
-            parity = (parity + k) % 2 if abs(ratio - k) < 0.25 else None
+            parity = (parity + k) % 2 if abs(ratio - k) < 0.25 and k - 1 <= MAX_BRIDGED_MISSING else None
         else:
             parity = (parity + 1) % 2
-        feet.append(None if parity is None else (first_foot if parity == 0 else other[first_foot]))
-    return feet
+        kept_feet.append(None if parity is None else (first_foot if parity == 0 else other[first_foot]))
+    by_time = dict(zip(kept.tolist(), kept_feet))
+    return [by_time.get(x) for x in t.tolist()]
 
 
 @dataclass(frozen=True)
