@@ -24,7 +24,9 @@ A *candidate* is a frame where ``flux_db`` (the rise of the low-band level over 
 * if the caller said when metronome ticks were played, a candidate starting within
   ``[-tick_before_s, +tick_after_s]`` of a tick must be within ``tick_relative_db`` of the
   reference (a tick that leaks into the low band is rejected, a real footfall on the tick is
-  as loud as the other footfalls and kept).
+  as loud as the other footfalls and kept); rejected tick-time candidates do not feed the
+  reference. Before a reference exists (the first three candidates, about one second of
+  running) tick times cannot be used and candidates are judged as in a recording without them.
 
 The footfall time is where the level first climbs to ``onset_drop_db`` below the peak,
 interpolated between frames, minus the constant delay of the filters (``onset_bias_s``).
@@ -170,20 +172,22 @@ def pick_footfalls(
             since_s >= params.override_after_s and peak_db >= state.last_peak_db + params.override_db
         ):
             continue
+        near_tick = False
+        if tick_times_s is not None and tick_times_s.size:
+            t = int(np.searchsorted(tick_times_s, onset_s - params.tick_after_s))
+            near_tick = t < tick_times_s.size and tick_times_s[t] <= onset_s + params.tick_before_s
         rel_term = 1.0
-        state.peak_levels_db.append(peak_db)  # every plausible candidate shapes the reference
         if have_ref:
             ref_db = float(np.percentile(state.peak_levels_db, params.reference_percentile)) - params.ref_decay_db_per_s * max(
                 0.0, onset_s - state.last_accept_s - 1.0
             )
-            margin_db = params.relative_db
-            if tick_times_s is not None and tick_times_s.size:
-                t = int(np.searchsorted(tick_times_s, onset_s - params.tick_after_s))
-                if t < tick_times_s.size and tick_times_s[t] <= onset_s + params.tick_before_s:
-                    margin_db = params.tick_relative_db
+            margin_db = params.tick_relative_db if near_tick else params.relative_db
             if peak_db < ref_db - margin_db:
+                if not near_tick:
+                    state.peak_levels_db.append(peak_db)  # plausible candidates shape the reference
                 continue
             rel_term = float(np.clip(1.0 - (ref_db - peak_db) / params.relative_db, 0.0, 1.0))
+        state.peak_levels_db.append(peak_db)
         snr_term = float(np.clip((snr_db - params.min_snr_db) / 10.0, 0.0, 1.0))
         confidence = round(0.5 * snr_term + 0.5 * rel_term, 3)
         if np.isfinite(state.last_onset_s):

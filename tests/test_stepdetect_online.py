@@ -7,6 +7,8 @@ as samples/ (``samples/generate.py``).
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 
@@ -28,7 +30,7 @@ SESSIONS = [  # (session, start s, sample rate): all eight sessions, rates 8-96 
 
 def _render(session: str, start_s: float, sample_rate: int, duration_s: float = 20.0, **kw) -> tuple[np.ndarray, np.ndarray]:
     cond = Condition(f"test_{session}", "test", session, start_s, sample_rate, "wav", duration_s=duration_s,
-                     layers=kw.pop("layers", {"breathing": -16.0}), seed=hash(session) % 1000, **kw)
+                     layers=kw.pop("layers", {"breathing": -16.0}), seed=zlib.crc32(session.encode()) % 1000, **kw)
     y, truth = render(cond)
     return y, np.array([s["time_s"] for s in truth["steps"]])
 
@@ -109,8 +111,10 @@ def test_known_tick_times_are_used() -> None:
         add_at(y, tick, int(round(t * sr)), 0.25 * 10 ** (-9 / 20))
     blind = score_events(ref, detect_footfalls(y, sample_rate=sr).time_s)
     told = score_events(ref, detect_footfalls(y, sample_rate=sr, tick_times_s=ticks_s).time_s)
-    assert told.precision >= 0.97 and told.recall >= 0.97, told
-    assert told.n_estimated - told.n_matched < blind.n_estimated - blind.n_matched, (blind, told)
+    assert told.recall >= 0.97 and told.precision >= 0.95, told
+    assert blind.precision < 0.8, blind  # this tick does leak into the footfall band ...
+    false_told = told.n_estimated - told.n_matched
+    assert false_told <= 2, told  # ... only ticks before the reference level exists (~1 s) remain
 
 
 def test_ticks_alone_are_not_steps_and_a_step_on_a_tick_is_found() -> None:
