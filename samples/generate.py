@@ -200,7 +200,7 @@ CONDITIONS = [
               layers={"wind": -20.0, "breathing": -18.0}, seed=2),
     Condition("treadmill_console", "phone on a treadmill console: motor hum 50 Hz + harmonics, belt "
               "noise, quieter thumps", "d17_P09_6_0", 40.0, 16000, "wav", thump_snr_db=24.0,
-              layers={"hum": -14.0, "belt": -14.0}, slap_probability=0.5, seed=3),
+              layers={"hum": -14.0, "belt": -14.0}, slap_probability=0.5, duration_s=20.0, seed=3),
     Condition("metronome_offbeat", "earbud mic hears loud woodblock ticks at 160 spm while the runner "
               "runs at ~150 spm (ticks drift through the steps)", "d57_P35_6_0", 20.0, 48000, "ogg",
               layers={"ticks_offbeat": 6.0, "breathing": -16.0}, seed=4),

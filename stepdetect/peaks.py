@@ -52,7 +52,7 @@ class PickParams:
     min_peak_db: float = -55.0
     reference_percentile: float = 75.0
     bootstrap_snr_db: float = 14.0
-    bootstrap_relax_db_per_s: float = 4.0
+    bootstrap_relax_db_per_s: float = 6.0
     peak_window_s: float = 0.030
     onset_drop_db: float = 10.0
     onset_lookback_s: float = 0.030
