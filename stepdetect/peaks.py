@@ -34,10 +34,13 @@ interpolated between frames, minus the constant delay of the filters (``onset_bi
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from stepdetect.features import Frames
@@ -94,6 +97,15 @@ class Pick:
     decided_at_s: float  # end of the last frame needed to decide
 
 
+def _percentile(values: deque, q: float) -> float:
+    """``np.percentile(values, q)`` (linear interpolation) for a short deque, without numpy overhead."""
+    s = sorted(values)
+    pos = q / 100.0 * (len(s) - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
 def pick_footfalls(
     frames: Frames,
     *,
@@ -134,21 +146,25 @@ def pick_footfalls(
     up = np.flatnonzero((flux[lo:hi] >= params.flux_db) & (flux[lo - 1 : hi - 1] < params.flux_db)) + lo
     picks: list[Pick] = []
     level = frames.level_db
-    for i in up:
-        seg = level[i : i + look + 1]
-        p = i + int(np.argmax(seg))
+    if up.size:  # vectorised pre-selection with the tests that need no state
+        windows = sliding_window_view(level, look + 1)[up]
+        peak_all = windows.max(axis=1)
+        high_all = sliding_window_view(frames.high_db, look + 1)[up].max(axis=1)
+        bg_all = np.maximum(frames.floor_db[up], frames.background_db[np.maximum(up - 2, 0)])
+        keep = ((peak_all - bg_all >= params.min_snr_db) & (peak_all >= params.min_peak_db)
+                & (high_all - peak_all <= params.max_leak_db))
+        up, peak_pos, snr_all = up[keep], up[keep] + windows[keep].argmax(axis=1), (peak_all - bg_all)[keep]
+    for n_cand, i in enumerate(up):
+        p = int(peak_pos[n_cand])
         peak_db = float(level[p])
-        background_db = max(float(frames.floor_db[i]), float(frames.background_db[max(0, i - 2)]))
-        snr_db = peak_db - background_db
+        snr_db = float(snr_all[n_cand])
         have_ref = len(state.peak_levels_db) >= 3
         min_snr_db = params.min_snr_db
         if not have_ref:  # bootstrap: stricter at first, relaxing while nothing is found
             min_snr_db = max(min_snr_db, params.bootstrap_snr_db - params.bootstrap_relax_db_per_s * (
                 (first + i) * frame_s - state.bootstrap_from_s))
-        if snr_db < min_snr_db or peak_db < params.min_peak_db:
+        if snr_db < min_snr_db:
             continue
-        if float(np.max(frames.high_db[i : i + look + 1])) - peak_db > params.max_leak_db:
-            continue  # a tick (or other > 800 Hz burst) leaking into the low band, no thump under it
         # Onset: walk back from the peak to the last frame below peak - onset_drop_db.
         target = peak_db - params.onset_drop_db
         j = p
@@ -163,10 +179,8 @@ def pick_footfalls(
         onset_s = max(0.0, (first + k + 1.0) * frame_s - params.onset_bias_s)
         refractory_s = params.min_interval_s
         if state.intervals_s:
-            refractory_s = float(
-                np.clip(params.refractory_fraction * np.median(state.intervals_s), params.min_interval_s,
-                        params.max_refractory_s)
-            )
+            refractory_s = min(max(params.refractory_fraction * statistics.median(state.intervals_s),
+                                   params.min_interval_s), params.max_refractory_s)
         since_s = onset_s - state.last_onset_s
         if since_s < refractory_s and not (
             since_s >= params.override_after_s and peak_db >= state.last_peak_db + params.override_db
@@ -178,7 +192,7 @@ def pick_footfalls(
             near_tick = t < tick_times_s.size and tick_times_s[t] <= onset_s + params.tick_before_s
         rel_term = 1.0
         if have_ref:
-            ref_db = float(np.percentile(state.peak_levels_db, params.reference_percentile)) - params.ref_decay_db_per_s * max(
+            ref_db = _percentile(state.peak_levels_db, params.reference_percentile) - params.ref_decay_db_per_s * max(
                 0.0, onset_s - state.last_accept_s - 1.0
             )
             margin_db = params.tick_relative_db if near_tick else params.relative_db
@@ -186,9 +200,9 @@ def pick_footfalls(
                 if not near_tick:
                     state.peak_levels_db.append(peak_db)  # plausible candidates shape the reference
                 continue
-            rel_term = float(np.clip(1.0 - (ref_db - peak_db) / params.relative_db, 0.0, 1.0))
+            rel_term = min(1.0, max(0.0, 1.0 - (ref_db - peak_db) / params.relative_db))
         state.peak_levels_db.append(peak_db)
-        snr_term = float(np.clip((snr_db - params.min_snr_db) / 10.0, 0.0, 1.0))
+        snr_term = min(1.0, max(0.0, (snr_db - params.min_snr_db) / 10.0))
         confidence = round(0.5 * snr_term + 0.5 * rel_term, 3)
         if np.isfinite(state.last_onset_s):
             state.intervals_s.append(onset_s - state.last_onset_s)
