@@ -29,11 +29,11 @@ OUTPUT_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg"
 def _open_output(path: Path, sample_rate: int, n_channels: int) -> Any:
     import soundfile
 
+    if path.is_dir():
+        raise click.ClickException(f"cannot write {path}: it is a directory")
     fmt = OUTPUT_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise click.ClickException(f"cannot write {path.name}: use a .wav, .flac or .ogg file name")
-    if path.is_dir():
-        raise click.ClickException(f"cannot write {path}: it is a directory")
     parent = path.resolve().parent
     if not parent.is_dir():
         raise click.ClickException(f"cannot write {path}: directory {parent} does not exist")
@@ -59,7 +59,7 @@ def _summary(settings: MetronomeSettings, ticks: list[dict[str, Any]], sample_ra
 
 
 @click.command()
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
 @spm_option()
 @click.option("--duration", "duration_s", type=DURATION, required=True, help="Length, e.g. 90s, 20m, 1h.")
 @metronome_options
