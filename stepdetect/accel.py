@@ -29,6 +29,7 @@ MAX_CADENCE_SPM = 240.0
 MAX_WORK_RATE_HZ = 100.0
 MIN_INPUT_RATE_HZ = 15.0
 HALF_LAG_MIN_ACF = 0.1
+MIN_GAIT_RMS_M_S2 = 0.2
 
 
 def detect_steps_accel(
@@ -41,6 +42,7 @@ def detect_steps_accel(
     refractory_fraction: float = 0.6,
     threshold_fraction: float = 0.5,
     min_periodicity: float = 0.3,
+    min_rms_m_s2: float = MIN_GAIT_RMS_M_S2,
 ) -> NDArray[np.float64]:
     """Detect steps (one per foot contact) in a 3-axis accelerometer stream.
 
@@ -50,7 +52,7 @@ def detect_steps_accel(
         Sample times in seconds, non-decreasing; may be irregularly spaced. Median rate must be
         at least ``MIN_INPUT_RATE_HZ`` (15 Hz).
     xyz : ndarray, shape (N, 3)
-        Acceleration along three device axes (m/s² or g; any orientation).
+        Acceleration along three device axes in m/s², any orientation, with or without gravity.
     min_cadence_spm, max_cadence_spm : float > 0
         Plausible cadence range in steps per minute (both feet). Sets the band-pass and the
         autocorrelation lag range. Defaults 60–240 spm cover slow walking to sprinting.
@@ -63,6 +65,10 @@ def detect_steps_accel(
     min_periodicity : float in [0, 1)
         Minimum normalised autocorrelation at the step period for a window to count as
         walking/running; below it no steps are reported there.
+    min_rms_m_s2 : float >= 0
+        Minimum RMS of the band-passed signal (m/s²) for a window to count as gait. The default
+        0.2 m/s² (0.02 g) is well above phone MEMS noise in the step band and below the gentlest
+        walk seen (carpet, in hand: 0.6 m/s²).
 
     Returns
     -------
@@ -110,10 +116,27 @@ def detect_steps_accel(
     peaks, props = signal.find_peaks(filtered, distance=min_distance, prominence=0)
     if peaks.size == 0:
         return np.empty(0)
-    keep = (props["prominences"] >= threshold_fraction * rms[peaks]) & (periodicity[peaks] >= min_periodicity)
+    keep = (
+        (props["prominences"] >= threshold_fraction * rms[peaks])
+        & (periodicity[peaks] >= min_periodicity)
+        & (rms[peaks] >= min_rms_m_s2)
+    )
     peaks = peaks[keep]
     peaks = _enforce_refractory(peaks, filtered, refractory_fraction * period_s * rate_hz)
-    return grid_s[peaks].astype(np.float64)
+    return grid_s[0] + _refine_peaks(filtered, peaks) / rate_hz
+
+
+def _refine_peaks(x: NDArray[np.float64], peaks: NDArray[np.intp]) -> NDArray[np.float64]:
+    """Sub-sample peak positions (in samples) by fitting a parabola through each peak's 3 samples."""
+    pos = peaks.astype(np.float64)
+    inner = (peaks > 0) & (peaks < x.size - 1)
+    p = peaks[inner]
+    left, mid, right = x[p - 1], x[p], x[p + 1]
+    curvature = left - 2 * mid + right
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(curvature < 0, 0.5 * (left - right) / curvature, 0.0)
+    pos[inner] += np.clip(shift, -0.5, 0.5)
+    return pos
 
 
 def _validate_stream(time_s: object, xyz: object) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
