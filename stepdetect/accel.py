@@ -102,7 +102,7 @@ def detect_steps_accel(
     low_hz = min_cadence_spm / 120.0
     high_hz = min(max_cadence_spm / 60.0, 0.9 * nyquist_hz)
     sos = signal.butter(2, [low_hz, high_hz], btype="bandpass", fs=rate_hz, output="sos")
-    padlen = min(3 * (2 * len(sos) + 1) * 10, grid_s.size - 1)
+    padlen = min(int(3 * rate_hz / low_hz), grid_s.size - 1)  # three periods of the low cut
     filtered = signal.sosfiltfilt(sos, raw, padlen=padlen)
 
     period_s, periodicity, rms = _local_period(
@@ -251,20 +251,12 @@ def _step_lag(seg: NDArray[np.float64], *, nfft: int, lag_lo: int, lag_hi: int) 
 def _enforce_refractory(
     peaks: NDArray[np.intp], x: NDArray[np.float64], min_gap: NDArray[np.float64]
 ) -> NDArray[np.intp]:
-    """Greedy: keep the tallest peaks first, drop any closer than the local minimum gap."""
-    order = np.argsort(-x[peaks], kind="stable")
-    taken = np.zeros(x.size, dtype=bool)
-    kept: list[int] = []
-    sorted_kept = np.empty(0, dtype=np.intp)
-    for i in order:
-        p = peaks[i]
+    """Keep the tallest peaks first; drop any peak closer than ``min_gap[peak]`` samples to a kept one."""
+    kept = np.empty(0, dtype=np.intp)
+    for p in peaks[np.argsort(-x[peaks], kind="stable")]:
+        pos = np.searchsorted(kept, p)
         gap = min_gap[p]
-        pos = np.searchsorted(sorted_kept, p)
-        if pos > 0 and p - sorted_kept[pos - 1] < gap:
+        if (pos > 0 and p - kept[pos - 1] < gap) or (pos < kept.size and kept[pos] - p < gap):
             continue
-        if pos < sorted_kept.size and sorted_kept[pos] - p < gap:
-            continue
-        sorted_kept = np.insert(sorted_kept, pos, p)
-        kept.append(p)
-    del taken, kept
-    return sorted_kept
+        kept = np.insert(kept, pos, p)
+    return kept
