@@ -38,6 +38,7 @@ MIN_N_SAMPLES = 10
 AccelFormat = Literal["oxford", "phyphox", "generic"]
 
 _UNIT_TO_S = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+_TIME_NAMES = ("time", "timestamp", "t", "ts", "seconds")  # "seconds_elapsed": Sensor Logger app
 _PHYPHOX_AXIS = re.compile(r"^(linear )?acceleration ([xyz]) \(m/s\^2\)$")
 _UNIT_IN_NAME = re.compile(r"[\(\[]([^\)\]]*)[\)\]]")
 
@@ -242,7 +243,7 @@ def _parse_header(
     header: list[str], path: Path
 ) -> tuple[AccelFormat, int, list[int], float | None, NDArray[np.float64]]:
     names = [_split_name(h) for h in header]
-    time_cols = [i for i, (base, _) in enumerate(names) if base.split()[:1] and base.split()[0] in ("time", "timestamp", "t", "ts", "seconds_elapsed")]
+    time_cols = [i for i, (base, _) in enumerate(names) if base.split()[:1] and base.split()[0] in _TIME_NAMES]
     if not time_cols:
         raise ParameterError(f"{path}: no time column in header {header} (expected e.g. time_s, timestamp_ms, 'Time (s)')")
     time_col = time_cols[0]
@@ -254,7 +255,7 @@ def _parse_header(
         with_acc = [i for i in cands if "acc" in names[i][0] or names[i][0].startswith("gf")]
         axis_cols.append((with_acc or cands)[0])
 
-    time_unit = names[time_col][1]
+    time_unit = "s" if names[time_col][0] == "seconds elapsed" else names[time_col][1]
     if time_unit is None:
         time_scale_s = None
     elif time_unit in _UNIT_TO_S:

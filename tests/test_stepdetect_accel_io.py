@@ -64,7 +64,7 @@ def test_unitless_ns_keeps_the_origin() -> None:
 
 @pytest.mark.parametrize(
     ("header", "scale_s"),
-    [("time_s", 1.0), ("Timestamp (ms)", 1e-3), ("t (ns)", 1e-9), ("timestamp", 1e-3)],
+    [("time_s", 1.0), ("Timestamp (ms)", 1e-3), ("t (ns)", 1e-9), ("timestamp", 1e-3), ("seconds_elapsed", 1.0), ("time [us]", 1e-6)],
 )
 def test_time_units_from_header_or_median_step(tmp_path: Path, header: str, scale_s: float) -> None:
     # 50 Hz: 0.02 s per sample, written in the header's unit ("timestamp" alone: 20 -> ms)
@@ -139,3 +139,13 @@ def test_bad_ground_truth_raises(tmp_path: Path) -> None:
     path.write_text("1,0,1\n2,1\n")
     with pytest.raises(ParameterError, match="timestamp_ns,foot1,foot2"):
         read_oxford_ground_truth(path, time_origin_ns=0)
+
+
+def test_acceleration_columns_are_picked_by_name_among_others(tmp_path: Path) -> None:
+    header = "time_s,gyro_x,gyro_y,gyro_z,accel_z_g,accel_y_g,accel_x_g,Absolute acceleration"
+    rows = [header] + [f"{k * 0.01:.2f},9,9,9,1.0,0.5,0.25,7" for k in range(12)]
+    path = tmp_path / "imu.csv"
+    path.write_text("\n".join(rows))
+    rec = read_accel_csv(path)
+    assert rec.fmt == "generic"
+    np.testing.assert_allclose(rec.xyz, np.tile([0.25, 0.5, 1.0], (12, 1)) * STANDARD_GRAVITY_M_S2)
