@@ -8,12 +8,12 @@ Pipeline (all parameters physical, converted to samples once):
 3. Band-pass around the step band: high-pass ``min_cadence_spm / 120`` Hz (half the slowest step
    rate, removes posture changes and gravity drift), low-pass ``max_cadence_spm / 60`` Hz (the
    fastest step fundamental), zero phase.
-4. Estimate the local step period by autocorrelation in sliding windows (lags between the fastest
-   and slowest cadence; the shortest lag with a strong peak is taken, so the stride period of a
-   lopsided pocket signal is not mistaken for the step period).
+4. Estimate the local step period by autocorrelation in sliding windows: the strongest peak at
+   stride-range lags, halved while the autocorrelation also peaks near half that lag (so the
+   stride period of a lopsided pocket signal is not taken for the step period).
 5. Pick peaks at least ``refractory_fraction`` of the local step period apart whose prominence
-   exceeds ``threshold_fraction`` of the local signal RMS (adaptive threshold), and only where the
-   signal is periodic (still periods give no steps).
+   exceeds ``threshold_fraction`` of the local RMS (adaptive threshold), only where the signal is
+   periodic and moving (a still phone gives no steps); refine each to sub-sample time.
 """
 
 from __future__ import annotations
