@@ -1,0 +1,201 @@
+"""Accelerometer step detection on the Oxford Step Counter walks (foot-switch ground truth).
+
+Usage::
+
+    python benchmarks/bench_accel.py            # per-recording table + leave-one-walker-out check
+    python benchmarks/bench_accel.py --check    # exit 1 when a bar is missed
+
+Bars (from the project issue): step-count error <= 1.5 % median over recordings and <= 5 % in
+the worst one. Timing is matched one-to-one within +-0.15 s (the ground truth is only sampled
+every ~0.1 s). Data: ``../shared/data/oxford-step/optimisation/data/<recording>/``.
+
+``_cadence_spm`` is a stand-in for ``stepdetect.cadence.cadence_spm`` (audio branch); switch to
+it at merge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from stepdetect.accel import detect_steps_accel  # noqa: E402
+from stepdetect.accel_io import read_accel_csv, read_oxford_ground_truth  # noqa: E402
+
+OXFORD_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "oxford-step" / "optimisation" / "data"
+MATCH_TOLERANCE_S = 0.15
+MEDIAN_COUNT_ERROR_BAR_PCT = 1.5
+WORST_COUNT_ERROR_BAR_PCT = 5.0
+# small, physically meaningful grid for the leave-one-walker-out check
+LOWO_GRID = [
+    {"threshold_fraction": th, "refractory_fraction": rf} for th in (0.3, 0.5, 0.7) for rf in (0.5, 0.6, 0.7)
+]
+
+
+@dataclass(frozen=True)
+class StepScore:
+    """Scores of one recording."""
+
+    name: str
+    n_true: int
+    n_detected: int
+    count_error_pct: float
+    cadence_error_spm: float
+    recall: float
+    precision: float
+    speed_x_real_time: float
+
+
+def _cadence_spm(step_times_s: NDArray[np.float64]) -> float:
+    """Whole-recording cadence from the median stride (two-step) interval, in steps per minute.
+
+    Two-step intervals, not single ones: walkers' left and right step times differ (the Oxford
+    ground truth alternates e.g. 0.49 s / 0.58 s), which makes the median single interval jump
+    between the two.
+    """
+    times_s = np.asarray(step_times_s, dtype=np.float64)
+    if times_s.size < 3:
+        return float("nan")
+    return 120.0 / float(np.median(times_s[2:] - times_s[:-2]))
+
+
+def match_step_times(
+    reference_s: NDArray[np.float64], estimated_s: NDArray[np.float64], *, tolerance_s: float
+) -> int:
+    """Number of one-to-one matches within ``tolerance_s`` between two sorted time lists.
+
+    Greedy earliest-first pairing; for events on a line with a tolerance below half the minimum
+    spacing it finds a maximum matching.
+    """
+    i = j = n_matched = 0
+    while i < reference_s.size and j < estimated_s.size:
+        diff_s = estimated_s[j] - reference_s[i]
+        if abs(diff_s) <= tolerance_s:
+            n_matched += 1
+            i += 1
+            j += 1
+        elif diff_s < 0:
+            j += 1
+        else:
+            i += 1
+    return n_matched
+
+
+def load_recording(recording_dir: Path) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """(time_s, xyz, true step times) of one Oxford recording."""
+    rec = read_accel_csv(recording_dir / "accelerometer.csv")
+    truth_s = read_oxford_ground_truth(recording_dir / "stepcounter.csv", time_origin_ns=rec.time_origin_ns)
+    return rec.time_s, rec.xyz, truth_s
+
+
+def score_steps(name: str, truth_s: NDArray[np.float64], detected_s: NDArray[np.float64], elapsed_s: float, duration_s: float) -> StepScore:
+    """Count, cadence and timing scores of detected vs true step times."""
+    n_matched = match_step_times(truth_s, detected_s, tolerance_s=MATCH_TOLERANCE_S)
+    return StepScore(
+        name=name,
+        n_true=int(truth_s.size),
+        n_detected=int(detected_s.size),
+        count_error_pct=100.0 * (detected_s.size - truth_s.size) / truth_s.size,
+        cadence_error_spm=_cadence_spm(detected_s) - _cadence_spm(truth_s),
+        recall=n_matched / max(1, truth_s.size),
+        precision=n_matched / max(1, detected_s.size),
+        speed_x_real_time=duration_s / max(elapsed_s, 1e-9),
+    )
+
+
+def evaluate_recording(recording_dir: Path, **detector_kw: float) -> StepScore:
+    """Run the detector on one Oxford recording and score it."""
+    time_s, xyz, truth_s = load_recording(recording_dir)
+    start = time.perf_counter()
+    detected_s = detect_steps_accel(time_s, xyz, **detector_kw)
+    elapsed_s = time.perf_counter() - start
+    return score_steps(recording_dir.name, truth_s, detected_s, elapsed_s, float(time_s[-1]))
+
+
+def recording_dirs() -> list[Path]:
+    return sorted(p for p in OXFORD_DIR.iterdir() if (p / "accelerometer.csv").is_file())
+
+
+def walker_of(recording_dir: Path) -> str:
+    return recording_dir.name.split("_")[1]
+
+
+def leave_one_walker_out(data: dict[str, tuple]) -> list[tuple[str, dict, float, float]]:
+    """For each walker: pick the grid point best on the other walkers, score it on the held-out one.
+
+    Returns (walker, chosen params, held-out median |count error| %, held-out worst %).
+    """
+    abs_err: dict[int, dict[str, float]] = {}
+    for k, params in enumerate(LOWO_GRID):
+        abs_err[k] = {}
+        for name, (time_s, xyz, truth_s) in data.items():
+            n_detected = detect_steps_accel(time_s, xyz, **params).size
+            abs_err[k][name] = abs(100.0 * (n_detected - truth_s.size) / truth_s.size)
+    results = []
+    for walker in sorted({name.split("_")[1] for name in data}):
+        train = [n for n in data if n.split("_")[1] != walker]
+        test = [n for n in data if n.split("_")[1] == walker]
+
+        def cost(k: int) -> tuple[float, float]:
+            errs = [abs_err[k][n] for n in train]
+            return (float(np.max(errs)), float(np.median(errs)))
+
+        best = min(range(len(LOWO_GRID)), key=cost)
+        held = [abs_err[best][n] for n in test]
+        results.append((walker, LOWO_GRID[best], float(np.median(held)), float(np.max(held))))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when a bar is missed")
+    parser.add_argument("--no-lowo", action="store_true", help="skip the leave-one-walker-out check")
+    args = parser.parse_args(argv)
+
+    dirs = recording_dirs()
+    data = {d.name: load_recording(d) for d in dirs}
+    header = f"{'recording':36s} {'true':>5s} {'det':>5s} {'count%':>7s} {'cad spm':>8s} {'recall':>7s} {'prec':>6s} {'x RT':>7s}"
+    print(header)
+    scores = []
+    for name, (time_s, xyz, truth_s) in data.items():
+        start = time.perf_counter()
+        detected_s = detect_steps_accel(time_s, xyz)
+        elapsed_s = time.perf_counter() - start
+        s = score_steps(name, truth_s, detected_s, elapsed_s, float(time_s[-1]))
+        scores.append(s)
+        print(
+            f"{s.name:36s} {s.n_true:5d} {s.n_detected:5d} {s.count_error_pct:+7.2f} {s.cadence_error_spm:+8.2f} "
+            f"{s.recall:7.3f} {s.precision:6.3f} {s.speed_x_real_time:7.0f}"
+        )
+    abs_errs = np.abs([s.count_error_pct for s in scores])
+    median_err, worst_err = float(np.median(abs_errs)), float(np.max(abs_errs))
+    n_true = sum(s.n_true for s in scores)
+    pooled_recall = sum(s.recall * s.n_true for s in scores) / n_true
+    pooled_precision = sum(s.precision * s.n_detected for s in scores) / sum(s.n_detected for s in scores)
+    print(
+        f"\n|count error| median {median_err:.2f} % (bar {MEDIAN_COUNT_ERROR_BAR_PCT}), worst {worst_err:.2f} % "
+        f"(bar {WORST_COUNT_ERROR_BAR_PCT}); |cadence error| median "
+        f"{np.median(np.abs([s.cadence_error_spm for s in scores])):.2f} spm; "
+        f"timing +-{MATCH_TOLERANCE_S} s: recall {pooled_recall:.3f}, precision {pooled_precision:.3f} (pooled)"
+    )
+    if not args.no_lowo:
+        print("\nleave-one-walker-out (params picked on the other walkers, scored on the held-out one):")
+        for walker, params, med, worst in leave_one_walker_out(data):
+            print(f"  {walker:8s} picked {params}  held-out |count error| median {med:.2f} %, worst {worst:.2f} %")
+    ok = median_err <= MEDIAN_COUNT_ERROR_BAR_PCT and worst_err <= WORST_COUNT_ERROR_BAR_PCT
+    if args.check and not ok:
+        print("FAIL: a count-error bar is missed", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""From command-line options to a ready :class:`metronome.render.TickRenderer`.
+
+Shared by ``render``, ``play`` (and the session commands): the options that say what the
+runner hears, and the one function that builds the plan, clock and tick bank from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from cli.options import DURATION, checked_spm, every_other_step_option, force_option
+from metronome.clicks import SOUNDS, make_tick, tick_from_array
+from metronome.plans import PRESETS, Plan, Timeline, default_baseline_spm, load_plan
+from metronome.render import TickBank, TickRenderer
+from metronome.schedule import BeatClock
+
+F = Callable[..., Any]
+
+
+def metronome_options(f: F) -> F:
+    """Plan, sound and tick-placement options (not the cadence itself)."""
+    decorators = [
+        click.option(
+            "--plan",
+            default="steady",
+            show_default=True,
+            help=f"Tempo plan: a preset ({', '.join(PRESETS)}) or a .toml file. --spm is the plan's target.",
+        ),
+        click.option("--baseline", "baseline_spm", type=float, default=None, metavar="N",
+                     help="Baseline cadence (spm) that plans ramp from [default: target / 1.07]."),
+        click.option("--warmup", "warmup_s", type=DURATION, default=None, help="Silent warm-up at the baseline first, e.g. 5m."),
+        click.option("--cooldown", "cooldown_s", type=DURATION, default=None, help="Silent cool-down at the baseline at the end."),
+        every_other_step_option,
+        click.option("--sound", default="woodblock", show_default=True,
+                     help=f"Tick sound: {', '.join(SOUNDS)}, or a .wav/.flac file."),
+        click.option("--accent", "accent_every", type=click.IntRange(0, 64), default=0, show_default=True,
+                     help="Accent every N-th tick (0: none)."),
+        click.option("--alternate-ears", is_flag=True,
+                     help="Left-foot ticks in the left ear, right-foot ticks in the right."),
+        click.option("--volume", "volume_db", type=click.FloatRange(-60, 0), default=-6.0, show_default=True,
+                     help="Tick level in dB below full scale."),
+        force_option,
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
+@dataclass(frozen=True)
+class MetronomeSettings:
+    target_spm: float
+    baseline_spm: float
+    plan: Plan
+    timeline: Timeline
+    every_other_step: bool
+    sound: str
+    accent_every: int
+    alternate_ears: bool
+    volume_db: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "target_spm": self.target_spm,
+            "baseline_spm": self.baseline_spm,
+            "plan": self.plan.name,
+            "every_other_step": self.every_other_step,
+            "ticks_per_min": self.target_spm / (2 if self.every_other_step else 1),
+            "sound": self.sound,
+            "accent_every": self.accent_every,
+            "alternate_ears": self.alternate_ears,
+            "volume_db": self.volume_db,
+        }
+
+
+def settings_from_options(
+    *,
+    spm: float,
+    duration_s: float | None,
+    plan: str,
+    baseline_spm: float | None,
+    warmup_s: float | None,
+    cooldown_s: float | None,
+    every_other_step: bool,
+    sound: str,
+    accent_every: int,
+    alternate_ears: bool,
+    volume_db: float,
+    force: bool,
+) -> MetronomeSettings:
+    target = checked_spm(spm, force, "cadence")
+    baseline = checked_spm(baseline_spm, force, "baseline") if baseline_spm is not None else default_baseline_spm(target)
+    resolved = load_plan(plan, target_spm=target, baseline_spm=baseline, force=force)
+    timeline = Timeline(
+        resolved,
+        duration_s=duration_s,
+        warmup_s=warmup_s or 0.0,
+        cooldown_s=cooldown_s or 0.0,
+        baseline_spm=baseline,
+    )
+    return MetronomeSettings(target, baseline, resolved, timeline, every_other_step, sound, accent_every,
+                             alternate_ears, volume_db)
+
+
+def load_tick_bank(settings: MetronomeSettings, sample_rate: int, n_channels: int) -> TickBank:
+    """Synthesized ticks by name, or a user's sound file."""
+    if settings.sound in SOUNDS:
+        return TickBank.synthesized(settings.sound, sample_rate, n_channels=n_channels, volume_db=settings.volume_db)
+    path = Path(settings.sound)
+    if not path.is_file():
+        raise click.ClickException(
+            f"tick sound {settings.sound!r} is neither one of {', '.join(SOUNDS)} nor an audio file"
+        )
+    import soundfile
+
+    try:
+        data, source_rate = soundfile.read(str(path), dtype="float64", always_2d=True)
+    except Exception as exc:  # noqa: BLE001 - libsndfile's errors vary by format
+        raise click.ClickException(f"cannot read tick sound {path}: {exc}") from None
+    mono = tick_from_array(data, int(source_rate), sample_rate)
+    return TickBank.build(mono, mono, n_channels=n_channels, volume_db=settings.volume_db)
+
+
+def build_renderer(settings: MetronomeSettings, sample_rate: int, n_channels: int) -> TickRenderer:
+    clock = BeatClock(
+        settings.timeline,
+        sample_rate,
+        steps_per_tick=2 if settings.every_other_step else 1,
+        accent_every=settings.accent_every,
+        alternate_ears=settings.alternate_ears,
+    )
+    return TickRenderer(clock, load_tick_bank(settings, sample_rate, n_channels))
+
+
+def tick_records_json(records: list[Any], settings: MetronomeSettings, sample_rate: int) -> list[dict[str, Any]]:
+    entries = settings.timeline.entries
+    return [
+        {
+            "time_s": r.start_sample / sample_rate,
+            "sample": r.start_sample,
+            "accent": r.accent,
+            "channel": r.channel,
+            "spm": round(r.spm, 4),
+            "segment": entries[r.segment_index].segment.label,
+        }
+        for r in records
+    ]

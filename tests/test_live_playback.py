@@ -1,0 +1,101 @@
+"""Live playback through real PortAudio into a PulseAudio null sink, recorded independently
+from the sink's monitor with parecord (PulseAudio's own client, not PortAudio)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from audio_helpers import find_tick_onsets
+from conftest import ROOT
+
+pytestmark = pytest.mark.audio
+
+SAMPLE_RATE = 48000
+
+
+def _cadence(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cli", *args]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def _record(sink: str, path: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        ["parecord", f"--device={sink}.monitor", f"--rate={SAMPLE_RATE}", "--channels=2", "--format=float32le",
+         "--file-format=wav", str(path)],
+    )
+
+
+def _stop(recorder: subprocess.Popen[bytes]) -> None:
+    recorder.send_signal(signal.SIGINT)
+    recorder.wait(timeout=10)
+
+
+def test_sixty_seconds_sample_exact_without_underflow(pulse_sink: str, tmp_path: Path) -> None:
+    spm = 170.0
+    recording = tmp_path / "monitor.wav"
+    recorder = _record(pulse_sink, recording)
+    time.sleep(0.5)
+    try:
+        played = subprocess.run(
+            _cadence("play", "--spm", str(spm), "--duration", "62s", "--device", "pulse", "--sample-rate",
+                     str(SAMPLE_RATE), "--latency", "high", "--json"),
+            env=_env(), capture_output=True, text=True, timeout=120,
+        )
+        time.sleep(0.5)
+    finally:
+        _stop(recorder)
+    assert played.returncode == 0, played.stderr
+    summary = json.loads(played.stdout)
+    assert summary["stream"]["output_underflows"] == 0
+    assert summary["duration_s"] >= 60.0
+    audio, rate = soundfile.read(recording, dtype="float64")
+    assert rate == SAMPLE_RATE
+    onsets = find_tick_onsets(audio, threshold=0.05)
+    assert len(onsets) >= len(summary["beats"]) - 2 >= 170, (len(onsets), len(summary["beats"]))
+    intervals = np.diff(onsets)
+    exact = 60.0 * SAMPLE_RATE / spm  # 16941.18 samples
+    within = np.abs(intervals - exact) <= 1.0
+    assert within.mean() >= 0.99, f"{within.mean():.3f} of {intervals.size} intervals within ±1 sample"
+
+
+def test_ctrl_c_stops_cleanly_with_a_summary(pulse_sink: str) -> None:
+    proc = subprocess.Popen(
+        _cadence("play", "--spm", "180", "--device", "pulse", "--sample-rate", str(SAMPLE_RATE), "--plan", "intervals",
+                 "--json"),
+        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(4.0)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and "stopped after" in stderr
+    summary = json.loads(stdout)
+    assert summary["interrupted"] is True
+    assert 6 <= len(summary["beats"]) <= 15  # ~3 ticks/s for the ~4 s it played
+    assert summary["stream"]["output_underflows"] == 0
+
+
+def test_unknown_device_is_one_line_exit_1(pulse_sink: str) -> None:
+    result = subprocess.run(_cadence("play", "--spm", "170", "--device", "no-such-headphones"), env=_env(),
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "no-such-headphones" in result.stderr, result.stderr
+
+
+def test_devices_lists_the_pulse_device(pulse_sink: str) -> None:
+    result = subprocess.run(_cadence("devices"), env=_env(), capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "pulse" in result.stdout
