@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stepdetect import cadence as cad
-from stepdetect.online import detect_footfalls
+from stepdetect.online import StepDetector, detect_footfalls
 from stepdetect.validate import ParameterError
 
 CADENCE_WINDOW_S = 6.0
@@ -86,7 +86,7 @@ def _summary(report: dict[str, Any], header: str) -> str:
     n = report["n_steps"]
     conf = [s["confidence"] for s in report["steps"] if s.get("confidence") is not None]
     extra = f" (mean confidence {np.mean(conf):.2f})" if conf else ""
-    lines.append(f"Footfalls:  {n}{extra}")
+    lines.append(f"{'Footfalls:' if report['source'] == 'audio' else 'Steps:    '}  {n}{extra}")
     if report["cadence_spm"] is not None:
         track = [c["spm"] for c in report["cadence_track"] if c["spm"] is not None]
         over = (f"; {min(track):.1f}-{max(track):.1f} spm over {report['cadence_window_s']:g} s windows"
@@ -192,6 +192,8 @@ def analyze(path: Path, accel: bool, as_json: bool, plot_path: Path | None, firs
             curve_t_s, curve, floor = onset_curve(y, sample_rate=sample_rate)
     report = analyze_steps(step_times_s, confidence, duration_s=duration_s, first_foot=first_foot)
     report["source"] = "accelerometer" if accel else "audio"
+    if not accel:
+        report["detection_delay_s"] = round(StepDetector(sample_rate=sample_rate).detection_delay_s, 4)
     if report["n_steps"] == 0:
         click.echo(f"Warning: no steps found in {path}", err=True)
     if plot_path is not None:

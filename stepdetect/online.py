@@ -1,9 +1,10 @@
 """The streaming footfall detector and its offline twin (the same code over the whole file).
 
-Detection delay: a footfall is reported when ``PickParams.peak_window_s`` (20 ms) of audio
-after the frame where its low-band level starts to rise has been processed, i.e. about 22 ms
-after the contact (plus however long the caller waits to pass the block in). Each report
-carries ``decided_at_s``, the stream time of the last sample it needed.
+Detection delay: a footfall is reported when ``PickParams.peak_window_s`` (30 ms) of audio
+after the frame where its low-band level starts to rise has been processed: 23-37 ms after
+the contact in the benchmark (``detection_delay_s`` = 32 ms nominal), plus however long the
+caller waits to pass the block in. Each report carries ``decided_at_s``, the stream time of the
+last sample the decision needed.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class Footfalls:
 
 
 class StepDetector:
-    """Causal footfall detector: feed blocks of any size, get each footfall ~22 ms after it.
+    """Causal footfall detector: feed blocks of any size, get each footfall ~30 ms after it.
 
     Parameters
     ----------
