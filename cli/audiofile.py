@@ -31,6 +31,8 @@ def read_audio(path: str | Path) -> tuple[NDArray[np.float64], int]:
     import soundfile as sf
 
     p = Path(path)
+    if p.is_dir():
+        raise ParameterError(f"{p}: is a directory, not an audio file")
     if not p.is_file():
         raise ParameterError(f"{p}: no such file")
     try:

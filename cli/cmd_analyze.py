@@ -145,7 +145,7 @@ def _plot(out: Path, *, report: dict[str, Any], signal_t_s: NDArray, signal_y: N
 
 
 @click.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path))
 @click.option("--accel", is_flag=True, help="PATH is an accelerometer CSV, not audio.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,

@@ -64,12 +64,15 @@ def test_no_steps_warns_but_succeeds(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "content,message",
-    [(None, "no such file"), (b"this is not audio\n", "not a readable audio file"), ("empty", "empty")],
+    [(None, "no such file"), (b"this is not audio\n", "not a readable audio file"), ("empty", "empty"),
+     ("dir", "is a directory"), (b"RIFF\x24\x00\x00\x00WAVEfmt ", "not a readable audio file")],
 )
 def test_bad_input_is_one_line_and_exit_1(tmp_path: Path, content, message: str) -> None:
     path = tmp_path / "in.wav"
     if content == "empty":
         sf.write(path, np.zeros((0, 1)), 16000)
+    elif content == "dir":
+        path.mkdir()
     elif content is not None:
         path.write_bytes(content)
     result = _run(str(path))
