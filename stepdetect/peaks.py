@@ -19,8 +19,9 @@ A *candidate* is a frame where ``flux_db`` (the rise of the low-band level over 
   of the upper quartile (``reference_percentile``) of the peaks of the last ``n_reference``
   such candidates (kick drums leaking from earbuds, breath, taps are quieter than the
   body-conducted thump, and footfalls are most of the candidates while running). The reference
-  relaxes by ``ref_decay_db_per_s`` while nothing is accepted, so a sudden drop in level is
-  followed within a few seconds;
+  relaxes by ``ref_decay_db_per_s`` once nothing has been accepted for ``ref_decay_after_s``,
+  and a footfall accepted only thanks to that relaxation restarts the reference at its level,
+  so a sudden drop in level (phone moved, gain change) costs a few footfalls, not seconds;
 * if the caller said when metronome ticks were played, a candidate starting within
   ``[-tick_before_s, +tick_after_s]`` of a tick must be within ``tick_relative_db`` of the
   reference (a tick that leaks into the low band is rejected, a real footfall on the tick is
@@ -60,7 +61,8 @@ class PickParams:
     onset_drop_db: float = 10.0
     onset_lookback_s: float = 0.030
     relative_db: float = 10.0
-    ref_decay_db_per_s: float = 3.0
+    ref_decay_db_per_s: float = 10.0
+    ref_decay_after_s: float = 0.5
     n_reference: int = 16
     refractory_fraction: float = 0.5
     min_interval_s: float = 0.15
@@ -193,7 +195,7 @@ def pick_footfalls(
         rel_term = 1.0
         if have_ref:
             ref_db = _percentile(state.peak_levels_db, params.reference_percentile) - params.ref_decay_db_per_s * max(
-                0.0, onset_s - state.last_accept_s - 1.0
+                0.0, onset_s - state.last_accept_s - params.ref_decay_after_s
             )
             margin_db = params.tick_relative_db if near_tick else params.relative_db
             if peak_db < ref_db - margin_db:
@@ -201,6 +203,11 @@ def pick_footfalls(
                     state.peak_levels_db.append(peak_db)  # plausible candidates shape the reference
                 continue
             rel_term = min(1.0, max(0.0, 1.0 - (ref_db - peak_db) / params.relative_db))
+            if peak_db < ref_db + params.ref_decay_db_per_s * max(
+                0.0, onset_s - state.last_accept_s - params.ref_decay_after_s
+            ) - margin_db:
+                state.peak_levels_db.clear()  # accepted only thanks to the decay: a new level regime
+                state.peak_levels_db.extend([peak_db] * 2)
         state.peak_levels_db.append(peak_db)
         snr_term = min(1.0, max(0.0, (snr_db - params.min_snr_db) / 10.0))
         confidence = round(0.5 * snr_term + 0.5 * rel_term, 3)
