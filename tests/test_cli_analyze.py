@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from cli.main import cli
 from tests.conftest import SAMPLES
 
 
-def _run(*args: str) -> "CliRunner.invoke":
+def _run(*args: str) -> Result:
     return CliRunner().invoke(cli, ["analyze", *args])
 
 
