@@ -1,8 +1,9 @@
 """The streaming footfall detector and its offline twin (the same code over the whole file).
 
 Detection delay: a footfall is reported when ``PickParams.peak_window_s`` (30 ms) of audio
-after the frame where its low-band level starts to rise has been processed: 23-37 ms after
-the contact in the benchmark (``detection_delay_s`` = 32 ms nominal), plus however long the
+after the frame where its low-band level starts to rise has been processed: at most 41 ms
+after the true contact in the benchmark, medians 16-33 ms (``detection_delay_s`` = 32 ms
+nominal), plus however long the
 caller waits to pass the block in. Each report carries ``decided_at_s``, the stream time of the
 last sample the decision needed.
 """
