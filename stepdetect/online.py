@@ -3,9 +3,8 @@
 Detection delay: a footfall is reported when ``PickParams.peak_window_s`` (30 ms) of audio
 after the frame where its low-band level starts to rise has been processed: at most 41 ms
 after the true contact in the benchmark, medians 16-33 ms (``detection_delay_s`` = 32 ms
-nominal), plus however long the
-caller waits to pass the block in. Each report carries ``decided_at_s``, the stream time of the
-last sample the decision needed.
+nominal), plus however long the caller waits to pass the block in. Each report carries
+``decided_at_s``, the stream time of the last sample the decision needed.
 """
 
 from __future__ import annotations
