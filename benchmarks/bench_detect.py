@@ -65,8 +65,11 @@ class Item:
 
 def load_items() -> list[Item]:
     items = []
-    for truth_path in sorted((ROOT / "samples").glob("*.json")):
-        audio = [p for p in truth_path.parent.glob(truth_path.stem + ".*") if p.suffix != ".json"][0]
+    from samples.generate import CONDITIONS
+
+    for cond in CONDITIONS:
+        truth_path = ROOT / "samples" / f"{cond.name}.json"
+        audio = truth_path.with_suffix("." + cond.fmt)
         y, sr = read_audio(audio)
         truth = json.loads(truth_path.read_text())
         items.append(Item(truth_path.stem, y, sr, np.array([s["time_s"] for s in truth["steps"]]), truth["extreme"]))
