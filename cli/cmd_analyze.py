@@ -81,6 +81,29 @@ def analyze_steps(
     }
 
 
+def read_tick_times(path: Path) -> NDArray[np.float64]:
+    """Tick times (s) from ``cadence render --json`` output (``{"beats": [{"time_s"}]}``), a
+    samples/ ground-truth JSON (``{"ticks_s": [...]}``), or text with one time in seconds per line."""
+    text = path.read_text()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        try:
+            times = [float(line) for line in text.split() if line.strip()]
+        except ValueError:
+            raise ParameterError(f"{path}: not a tick list (JSON with 'beats' or 'ticks_s', or one time per line)") from None
+    else:
+        if isinstance(data, dict) and isinstance(data.get("beats"), list):
+            times = [float(b["time_s"]) for b in data["beats"]]
+        elif isinstance(data, dict) and isinstance(data.get("ticks_s"), list):
+            times = [float(t) for t in data["ticks_s"]]
+        elif isinstance(data, list):
+            times = [float(t) for t in data]
+        else:
+            raise ParameterError(f"{path}: JSON without 'beats' or 'ticks_s'")
+    return np.sort(np.asarray(times, dtype=np.float64))
+
+
 def _summary(report: dict[str, Any], header: str) -> str:
     lines = [header]
     n = report["n_steps"]
@@ -150,9 +173,13 @@ def _plot(out: Path, *, report: dict[str, Any], signal_t_s: NDArray, signal_y: N
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
               metavar="OUT.png", help="Draw the signal, onset curve, footfalls and cadence trace.")
+@click.option("--ticks", "ticks_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="When metronome ticks sounded in the recording: 'cadence render --json' output, or one time "
+                   "in seconds per line. The detector then rejects tick leakage more strictly.")
 @click.option("--first-foot", type=click.Choice(["L", "R"]), default="L", show_default=True,
               help="Which foot the first step is (audio cannot tell left from right).")
-def analyze(path: Path, accel: bool, as_json: bool, plot_path: Path | None, first_foot: str) -> None:
+def analyze(path: Path, accel: bool, as_json: bool, plot_path: Path | None, ticks_path: Path | None,
+            first_foot: str) -> None:
     """Find the footfalls in a recording; report cadence over time and step-time asymmetry.
 
     PATH is audio (WAV/FLAC/OGG, any sample rate, mono or multi-channel) or, with --accel,
@@ -178,7 +205,8 @@ def analyze(path: Path, accel: bool, as_json: bool, plot_path: Path | None, firs
         from cli.audiofile import read_audio
 
         y, sample_rate = read_audio(path)
-        found = detect_footfalls(y, sample_rate=sample_rate)
+        ticks_s = read_tick_times(ticks_path) if ticks_path is not None else None
+        found = detect_footfalls(y, sample_rate=sample_rate, tick_times_s=ticks_s)
         step_times_s, confidence = found.time_s, found.confidence
         duration_s = y.shape[0] / sample_rate
         channels = 1 if y.ndim == 1 else y.shape[1]

@@ -124,3 +124,17 @@ def test_accel_error_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     result = _run(str(csv), "--accel")
     assert result.exit_code == 1, result.output
     assert result.output.strip() == f"Error: {csv}: no time column"
+
+
+def test_tick_times_from_a_file(tmp_path: Path) -> None:
+    truth = json.loads((SAMPLES / "metronome_offbeat.json").read_text())
+    ticks = tmp_path / "render.json"
+    ticks.write_text(json.dumps({"beats": [{"time_s": t, "accent": False} for t in truth["ticks_s"]]}))
+    result = _run(str(SAMPLES / "metronome_offbeat.ogg"), "--json", "--ticks", str(ticks))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n_steps"] == len(truth["steps"])
+    bad = tmp_path / "bad.txt"
+    bad.write_text("one\ntwo\n")
+    result = _run(str(SAMPLES / "metronome_offbeat.ogg"), "--ticks", str(bad))
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().startswith("Error:") and "not a tick list" in result.output
