@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from stepdetect.validate import ParameterError, validate_events
@@ -30,7 +31,9 @@ def _local_median_interval_s(intervals_s: NDArray[np.float64], *, width: int = L
     n = intervals_s.size
     half = width // 2
     out = np.empty(n)
-    for i in range(n):
+    if n > 2 * half:
+        out[half : n - half] = np.median(sliding_window_view(intervals_s, 2 * half + 1), axis=1)
+    for i in (*range(min(half, n)), *range(max(half, n - half), n)):
         out[i] = np.median(intervals_s[max(0, i - half) : i + half + 1])
     return out
 
