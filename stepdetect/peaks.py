@@ -85,7 +85,7 @@ class PickerState:
     last_peak_db: float = np.inf
     last_onset_s: float = -np.inf
     last_accept_s: float = -np.inf
-    peak_levels_db: deque = field(default_factory=lambda: deque(maxlen=8))
+    peak_levels_db: deque = field(default_factory=lambda: deque(maxlen=PickParams.n_reference))
     intervals_s: deque = field(default_factory=lambda: deque(maxlen=8))
 
 
