@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import click
 
 from cli.engine import DuplexCore, FileBackend, LiveBackend
 from cli.metronome_setup import MetronomeSettings, build_renderer, metronome_options, settings_from_options
-from cli.options import DURATION, DURATION_OR_ZERO, audio_device_options, checked_spm, parse_latency
+from cli.options import DURATION, DURATION_OR_ZERO, checked_spm, parse_latency, session_device_options
 from cli.report import print_report, write_json_atomic
 from cli.session import Session, SessionLog, SessionSettings
 from metronome.clicks import make_tick
@@ -180,7 +181,10 @@ def run_session(
             display.update(session)
         return keep_going
 
+    session.warm_up()
     interrupted = False
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)  # let the audio callback's thread get the GIL promptly
     try:
         backend.run(consume)
     except KeyboardInterrupt:
@@ -189,6 +193,7 @@ def run_session(
             backend.stop()
         consume()  # take in what arrived before the stop
     finally:
+        sys.setswitchinterval(switch_interval)
         if display is not None:
             display.close()
         if source is not None:
@@ -205,7 +210,7 @@ def run_session(
 @click.command()
 @metronome_options
 @session_options
-@audio_device_options
+@session_device_options
 @click.option("--input-device", default=None, help="Microphone device (default: --device).")
 @click.option("--output-device", default=None, help="Headphone device (default: --device).")
 def run(**opts: Any) -> None:

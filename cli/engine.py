@@ -90,6 +90,7 @@ class EngineStats:
     first_adc_time_s: float | None = None
     first_dac_time_s: float | None = None
     first_callback_time_s: float | None = None
+    first_underflow_frame: int | None = None  # stream position of the first output underflow
 
     def as_dict(self, lost_frames: int = 0) -> dict[str, Any]:
         return {
@@ -100,6 +101,7 @@ class EngineStats:
             "dropped_input_frames": lost_frames,
             "min_block_size": self.min_block if self.blocks else 0,
             "max_block_size": self.max_block,
+            "first_underflow_frame": self.first_underflow_frame,
         }
 
 
@@ -169,6 +171,8 @@ class LiveBackend:
         if status:
             if status.output_underflow:
                 stats.output_underflows += 1
+                if stats.first_underflow_frame is None:
+                    stats.first_underflow_frame = stats.frames
             if status.input_overflow:
                 stats.input_overflows += 1
         if stats.blocks == 0:
@@ -207,13 +211,19 @@ class LiveBackend:
         self.finished.set()
 
     def nominal_loop_latency_s(self) -> float | None:
-        """Output-to-input delay from the stream's DAC/ADC timestamps (None before the first block)."""
+        """Output-to-input delay from the stream's DAC/ADC timestamps (None before the first block).
+
+        Some host APIs (ALSA through PulseAudio, for one) report timestamps that cannot be
+        right (a round trip under 1 ms); then the stream's reported input + output latency is
+        used instead.
+        """
         s = self.core.stats
-        if s.first_dac_time_s is None or s.first_adc_time_s is None or s.first_dac_time_s == 0.0:
-            if self.stream_latency_s is None:
-                return None
-            return sum(self.stream_latency_s)  # host API gave no timestamps: use reported latencies
-        return s.first_dac_time_s - s.first_adc_time_s
+        if s.first_dac_time_s is None or s.first_adc_time_s is None:
+            return None
+        round_trip_s = s.first_dac_time_s - s.first_adc_time_s
+        if round_trip_s < 0.001 and self.stream_latency_s is not None:
+            return sum(self.stream_latency_s)
+        return round_trip_s
 
     def run(self, consume: Callable[[], bool], poll_s: float = 0.05) -> None:
         """Start; call ``consume()`` every ``poll_s`` until it returns False or the stream ends."""

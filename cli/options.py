@@ -62,11 +62,11 @@ def every_other_step_option(f: F) -> F:
     )(f)
 
 
-def audio_device_options(f: F) -> F:
+def audio_device_options(f: F, default_latency: str = "high") -> F:
     """``--device``, ``--sample-rate``, ``--block-size``, ``--latency`` for live streams."""
     f = click.option(
         "--latency",
-        default="high",
+        default=default_latency,
         show_default=True,
         help="PortAudio latency: 'low', 'high' or seconds (e.g. 0.05). Raise it if you hear dropouts.",
     )(f)
@@ -90,6 +90,12 @@ def audio_device_options(f: F) -> F:
         help="Audio device: index or part of its name (see 'cadence devices').",
     )(f)
     return f
+
+
+def session_device_options(f: F) -> F:
+    """Device options for sessions: a 0.1 s buffer by default, since drift is measured where the
+    runner hears the tick (latency is compensated), so a bigger buffer only adds safety."""
+    return audio_device_options(f, default_latency="0.1")
 
 
 def parse_latency(text: str) -> str | float:

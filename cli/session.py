@@ -151,6 +151,19 @@ class Session:
         self._flushed_ticks = 0
         self._closed_intervals = 0
 
+    def warm_up(self) -> None:
+        """Run every consumer path once on silence before the stream starts, so that first-call
+        costs (lazy imports, FFT plans, filter design) never compete with the audio callback."""
+        n = int(0.5 * self.sample_rate)
+        silence = np.zeros((n, self.core.ring.n_channels), dtype=np.float32)
+        StepDetector(sample_rate=self.sample_rate).process_block(silence)
+        locate_template(silence[:, 0], self.tick_template, sample_rate=self.sample_rate)
+        fake_steps = np.arange(12) * 0.35
+        cadence_spm(fake_steps)
+        step_asymmetry(fake_steps, assign_feet(fake_steps))
+        a, p = asynchronies_ms(fake_steps, fake_steps + 0.01)
+        asynchrony_stats(fake_steps, a, p)
+
     # ----------------------------------------------------------------- timing
     @property
     def loop_latency_s(self) -> float:
@@ -210,19 +223,29 @@ class Session:
         self._history_start = start + block.shape[0] - self._history.size
 
     def _measure_latency(self) -> None:
-        span = int(MAX_LOOP_LATENCY_S * self.sample_rate) + self.tick_template.size
+        """Find each tick in the input within half a beat of where it is expected.
+
+        The search is centred on the current loop-latency estimate (the stream's figure until
+        ticks have been found) and spans one beat, so it can never pick the neighbouring tick.
+        An estimate off by whole beats still lands the ticks on a beat of the same grid.
+        """
         while self._pending:
             tick = self._pending[0]
-            if tick.start_sample + span > self._input_end:
+            period = self.steps_per_tick * 60.0 * self.sample_rate / tick.spm
+            half = int(min(0.45 * period, MAX_LOOP_LATENCY_S * self.sample_rate))
+            centre = tick.start_sample + int(round(self.loop_latency_s * self.sample_rate))
+            lo_sample = max(centre - half, tick.start_sample)
+            hi_sample = centre + half + self.tick_template.size
+            if hi_sample > self._input_end:
                 return  # its window has not fully arrived yet
             self._pending.popleft()
-            lo = tick.start_sample - self._history_start
+            lo = lo_sample - self._history_start
             if lo < 0:
                 continue  # too old (the consumer fell behind)
-            offset, _ = locate_template(self._history[lo : lo + span], self.tick_template,
+            offset, _ = locate_template(self._history[lo : hi_sample - self._history_start], self.tick_template,
                                         sample_rate=self.sample_rate)
             if offset is not None:
-                self.latency_measurements_s.append(offset / self.sample_rate)
+                self.latency_measurements_s.append((lo_sample + offset - tick.start_sample) / self.sample_rate)
 
     # -------------------------------------------------------------- controller
     def current_cadence_spm(self, now_s: float) -> float | None:

@@ -23,11 +23,15 @@ A *candidate* is a frame where ``flux_db`` (the rise of the low-band level over 
   and a footfall accepted only thanks to that relaxation restarts the reference at its level,
   so a sudden drop in level (phone moved, gain change) costs a few footfalls, not seconds;
 * if the caller said when metronome ticks were played, a candidate starting within
-  ``[-tick_before_s, +tick_after_s]`` of a tick must be within ``tick_relative_db`` of the
-  reference (a tick that leaks into the low band is rejected, a real footfall on the tick is
-  as loud as the other footfalls and kept); rejected tick-time candidates do not feed the
-  reference. Before a reference exists (the first three candidates, about one second of
-  running) tick times cannot be used and candidates are judged as in a recording without them.
+  ``[-tick_before_s, +tick_after_s]`` of a tick is judged by whether the runner is *in sync*
+  (at least ``in_sync_fraction`` of the last 8 footfalls landed on known ticks). In sync, a
+  candidate on a tick is most likely the next footfall: it is exempt from the leak test (the
+  high-band energy is the tick it sits under, even a tick far louder than the thump) and needs
+  the usual ``relative_db`` of the reference, so the quieter foot of a runner on the beat is
+  kept. Not in sync, it must be within ``tick_relative_db`` of the reference (a tick that leaks
+  into the low band is rejected); rejected tick-time candidates do not feed the reference.
+  Before a reference exists (the first three candidates, about one second of running) tick
+  times cannot be used and candidates are judged as in a recording without them.
 
 The footfall time is where the level first climbs to ``onset_drop_db`` below the peak,
 interpolated between frames, minus the constant delay of the filters (``onset_bias_s``).
@@ -71,6 +75,7 @@ class PickParams:
     override_db: float = 5.0
     override_after_s: float = 0.070
     tick_relative_db: float = 6.0
+    in_sync_fraction: float = 0.5
     tick_before_s: float = 0.010
     tick_after_s: float = 0.030
     onset_bias_s: float = 0.0
@@ -87,6 +92,7 @@ class PickerState:
     last_accept_s: float = -np.inf
     peak_levels_db: deque = field(default_factory=lambda: deque(maxlen=PickParams.n_reference))
     intervals_s: deque = field(default_factory=lambda: deque(maxlen=8))
+    on_tick: deque = field(default_factory=lambda: deque(maxlen=8))  # recent footfalls: on a known tick?
 
 
 @dataclass(frozen=True)
@@ -153,9 +159,17 @@ def pick_footfalls(
         peak_all = windows.max(axis=1)
         high_all = sliding_window_view(frames.high_db, look + 1)[up].max(axis=1)
         bg_all = np.maximum(frames.floor_db[up], frames.background_db[np.maximum(up - 2, 0)])
+        leaky_all = high_all - peak_all > params.max_leak_db
+        near_all = np.zeros(up.size, dtype=bool)
+        if tick_times_s is not None and tick_times_s.size:
+            approx_s = (first + up + 1.0) * frame_s  # the onset lies at most onset_lookback_s before
+            j = np.searchsorted(tick_times_s, approx_s - params.onset_lookback_s - params.tick_after_s)
+            near_all = (j < tick_times_s.size) & (
+                tick_times_s[np.minimum(j, tick_times_s.size - 1)] <= approx_s + params.tick_before_s)
         keep = ((peak_all - bg_all >= params.min_snr_db) & (peak_all >= params.min_peak_db)
-                & (high_all - peak_all <= params.max_leak_db))
+                & (~leaky_all | near_all))
         up, peak_pos, snr_all = up[keep], up[keep] + windows[keep].argmax(axis=1), (peak_all - bg_all)[keep]
+        leaky_all = leaky_all[keep]
     for n_cand, i in enumerate(up):
         p = int(peak_pos[n_cand])
         peak_db = float(level[p])
@@ -192,12 +206,17 @@ def pick_footfalls(
         if tick_times_s is not None and tick_times_s.size:
             t = int(np.searchsorted(tick_times_s, onset_s - params.tick_after_s))
             near_tick = t < tick_times_s.size and tick_times_s[t] <= onset_s + params.tick_before_s
+        # The runner is in sync when most recent footfalls landed on known ticks: then a
+        # candidate on a tick is most likely the next footfall, not the tick.
+        in_sync = len(state.on_tick) >= 4 and sum(state.on_tick) >= params.in_sync_fraction * len(state.on_tick)
+        if leaky_all[n_cand] and not (near_tick and in_sync and have_ref):
+            continue  # high-band energy that no known tick of an in-sync runner explains
         rel_term = 1.0
         if have_ref:
             ref_db = _percentile(state.peak_levels_db, params.reference_percentile) - params.ref_decay_db_per_s * max(
                 0.0, onset_s - state.last_accept_s - params.ref_decay_after_s
             )
-            margin_db = params.tick_relative_db if near_tick else params.relative_db
+            margin_db = params.tick_relative_db if near_tick and not in_sync else params.relative_db
             if peak_db < ref_db - margin_db:
                 if not near_tick:
                     state.peak_levels_db.append(peak_db)  # plausible candidates shape the reference
@@ -215,6 +234,7 @@ def pick_footfalls(
             state.intervals_s.append(onset_s - state.last_onset_s)
         state.last_onset_s = onset_s
         state.last_accept_s = onset_s
+        state.on_tick.append(near_tick)
         state.last_peak_db = peak_db
         picks.append(Pick(onset_s, confidence, peak_db, (first + i + look + 1) * frame_s))
     state.scan_frame = last_decidable + 1

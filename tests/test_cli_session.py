@@ -1,0 +1,183 @@
+"""`cadence run --input-file`: sessions over recordings with known footfall-to-beat offsets.
+
+Each recording is synthesized for the beat grid the session will play (the runner lands a
+known offset from each beat, with 6 ms jitter, and keeps going through silent minutes),
+written to a real audio file, and run through the real command. The truth is computed from
+the synthesized footfall times.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile
+from click.testing import CliRunner
+
+from cli.main import cli
+from cli.metronome_setup import settings_from_options
+from metronome.schedule import BeatClock
+from samples.runner import runner_recording, steps_from_beats
+from stepdetect.drift import asynchronies_ms
+
+SAMPLE_RATE = 22050
+
+
+def _beats(plan: str, target: float, baseline: float, duration_s: float, ramp_s: float,
+           every_other_step: bool) -> tuple[np.ndarray, np.ndarray]:
+    """All beats of the session's clock (silent ones too) and which of them sound."""
+    settings = settings_from_options(
+        spm=target, duration_s=duration_s, plan=plan, baseline_spm=baseline, warmup_s=None, cooldown_s=None,
+        every_other_step=every_other_step, sound="woodblock", accent_every=0, alternate_ears=False, volume_db=-6,
+        force=False, ramp_s=ramp_s,
+    )
+    clock = BeatClock(settings.timeline, SAMPLE_RATE, steps_per_tick=2 if every_other_step else 1)
+    ticks = list(clock.ticks_until(int(duration_s * SAMPLE_RATE)))
+    return np.array([t.start_sample / SAMPLE_RATE for t in ticks]), np.array([t.sounding for t in ticks])
+
+
+def _session(tmp_path: Path, *, plan: str = "steady", target: float = 172.0, baseline: float = 161.0,
+             duration_s: float = 90.0, ramp_s: float = 0.0, every_other_step: bool = False, offset_ms: float = 0.0,
+             drift_ms_per_min: float = 0.0, seed: int = 1, extra: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict]:
+    beats, sounding = _beats(plan, target, baseline, duration_s, ramp_s, every_other_step)
+    rng = np.random.default_rng(seed)
+    steps, feet = steps_from_beats(beats, offset_ms=offset_ms, every_other_step=every_other_step,
+                                   drift_ms_per_min=drift_ms_per_min, rng=rng)
+    steps, feet = steps[steps < duration_s - 0.3], feet[: int(np.sum(steps < duration_s - 0.3))]
+    audio = runner_recording(steps, feet, sample_rate=SAMPLE_RATE, duration_s=duration_s, seed=seed)
+    wav = tmp_path / "run.wav"
+    soundfile.write(wav, audio.astype(np.float32), SAMPLE_RATE)
+    report_path = tmp_path / "report.json"
+    args = ["run", "--baseline", str(baseline), "--target", str(target), "--plan", plan, "--ramp", f"{ramp_s}s"
+            if ramp_s else "0", "--input-file", str(wav), "--fast", "--json-report", str(report_path), *extra]
+    if every_other_step:
+        args.append("--every-other-step")
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    heard = beats[sounding]
+    true_async, _ = asynchronies_ms(steps, heard, every_other_step=every_other_step)
+    truth = {"steps": steps, "feet": feet, "beats": heard, "asynchrony_ms": true_async,
+             "cadence_spm": 60.0 * (steps.size - 1) / (steps[-1] - steps[0])}
+    return report, truth
+
+
+def _check(report: dict[str, Any], truth: dict) -> None:
+    summary = report["summary"]
+    assert summary["cadence_spm"] == pytest.approx(truth["cadence_spm"], abs=0.5)
+    true_mean = float(np.nanmean(truth["asynchrony_ms"]))
+    assert summary["asynchrony"]["mean_ms"] == pytest.approx(true_mean, abs=3.0)
+    assert summary["n_steps"] == pytest.approx(truth["steps"].size, abs=2)
+    assert report["xruns"]["dropped_input_frames"] == 0
+
+
+@pytest.mark.parametrize(("offset_ms", "every_other_step"), [(0.0, False), (-30.0, False), (25.0, True)])
+def test_on_beat_early_late(tmp_path: Path, offset_ms: float, every_other_step: bool) -> None:
+    report, truth = _session(tmp_path, offset_ms=offset_ms, every_other_step=every_other_step)
+    _check(report, truth)
+    assert report["summary"]["asynchrony"]["mean_ms"] == pytest.approx(offset_ms, abs=4.0)
+    assert report["summary"]["asynchrony"]["resultant_length"] > 0.95
+    # Beats are listed as heard, one per tick, on the input's time axis.
+    np.testing.assert_allclose([b["time_s"] for b in report["beats"]], truth["beats"], atol=1e-6)
+    steps = report["steps"]
+    assert {"time_s", "foot", "asynchrony_ms"} <= set(steps[0])
+    if every_other_step:
+        measured = [s for s in steps if s["asynchrony_ms"] is not None]
+        assert 0.45 < len(measured) / len(steps) < 0.55, "only the ticked foot has a beat"
+        assert {s["foot"] for s in measured} == {"L"}, "ticks mark the left foot"
+
+
+def test_drifting_runner(tmp_path: Path) -> None:
+    report, truth = _session(tmp_path, offset_ms=-40.0, drift_ms_per_min=30.0, duration_s=120.0, seed=3)
+    _check(report, truth)
+    assert report["summary"]["asynchrony"]["drift_ms_per_min"] == pytest.approx(30.0, abs=3.0)
+
+
+def test_intervals_measure_retention(tmp_path: Path) -> None:
+    report, truth = _session(tmp_path, plan="intervals", offset_ms=-15.0, duration_s=240.0, seed=4)
+    _check(report, truth)
+    labels = [(iv["label"], iv["sounding"]) for iv in report["intervals"]]
+    assert labels == [("on", True), ("off", False), ("on", True)]
+    off = report["intervals"][1]
+    assert off["cadence_spm"] == pytest.approx(172.0, abs=0.5), "detection keeps running in the off minute"
+    assert off["retention"]["held_pct"] == pytest.approx(100.0, abs=0.5)
+    assert off["n_beats"] == 0 and not any(120.2 < b["time_s"] < 180 for b in report["beats"])
+    for iv in (report["intervals"][0], report["intervals"][2]):
+        assert iv["cadence_spm"] == pytest.approx(172.0, abs=0.5)
+        assert iv["asynchrony"]["mean_ms"] == pytest.approx(-15.0, abs=3.0)
+
+
+def test_ramp_every_other_step_reaches_target_on_schedule(tmp_path: Path) -> None:
+    report, truth = _session(tmp_path, plan="steady", ramp_s=60.0, every_other_step=True, offset_ms=-10.0,
+                             duration_s=120.0, seed=5)
+    _check(report, truth)
+    beats = report["beats"]
+    first = beats[0]["spm"]
+    at_target = [b for b in beats if b["time_s"] >= 60.5]
+    assert first == pytest.approx(161.0, abs=0.2)
+    assert all(b["spm"] == pytest.approx(172.0, abs=1e-6) for b in at_target)
+    mid = min(beats, key=lambda b: abs(b["time_s"] - 30.0))
+    assert mid["spm"] == pytest.approx(166.5, abs=0.3)  # half way up the ramp at 30 s
+
+
+@pytest.mark.parametrize("bleed_db", ["0", "12"])
+def test_in_sync_runner_with_loud_ticks_in_the_mic(tmp_path: Path, bleed_db: str) -> None:
+    """Every footfall on a tick the mic hears (up to 12 dB above the ticks of the other tests):
+    the footfalls are all found and no tick is counted as a step."""
+    report, truth = _session(tmp_path, offset_ms=30.0, duration_s=60.0, seed=7,
+                             extra=("--bleed-db", bleed_db, "--bleed-delay-ms", "30"))
+    assert report["summary"]["n_steps"] == truth["steps"].size
+    assert report["summary"]["asynchrony"]["mean_ms"] == pytest.approx(float(np.nanmean(truth["asynchrony_ms"])) - 30,
+                                                                    abs=3.0)
+    assert abs(report["summary"]["asynchrony"]["mean_ms"]) < 3.0, "on the heard beat"
+
+
+def test_monitor_file_and_bleed_measure_the_loop_latency(tmp_path: Path) -> None:
+    monitor = tmp_path / "monitor.wav"
+    report, truth = _session(tmp_path, offset_ms=-20.0, duration_s=60.0, seed=6,
+                             extra=("--monitor", str(monitor), "--bleed-db", "-12", "--bleed-delay-ms", "35"))
+    lat = report["latency"]
+    assert lat["n_latency_measurements"] > 100
+    assert lat["measured_loop_latency_ms"] == pytest.approx(35.0, abs=1000 / SAMPLE_RATE)
+    # With the ticks heard 35 ms after they were rendered, the runner (aligned to the rendered
+    # grid) lands 20 + 35 ms before the heard beat: the report must see that, not -20 ms.
+    assert report["summary"]["asynchrony"]["mean_ms"] == pytest.approx(float(np.nanmean(truth["asynchrony_ms"])) - 35,
+                                                                    abs=3.0)
+    assert report["summary"]["n_steps"] == pytest.approx(truth["steps"].size, abs=2), "ticks are not steps"
+    audio, rate = soundfile.read(monitor)
+    assert rate == SAMPLE_RATE and audio.shape == (60 * SAMPLE_RATE, 2)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--baseline", "160", "--target", "190"], "+18.8 % from your baseline"),
+        (["--baseline", "160", "--target", "fast"], "use +7% or a cadence"),
+        (["--target", "170"], "give your baseline cadence"),
+        (["--baseline", "160", "--fast"], "--fast needs --input-file"),
+        (["--baseline", "160", "--input-file", "/no/such/run.wav"], "does not exist"),
+    ],
+)
+def test_bad_session_input_is_one_line_exit_1(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, ["run", *args])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+def test_not_audio_input_is_one_line(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.wav"
+    bogus.write_text("this is not audio")
+    result = CliRunner().invoke(cli, ["run", "--baseline", "160", "--input-file", str(bogus), "--fast"])
+    assert result.exit_code == 1 and "cannot read" in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_forced_target_and_default_plus_seven_percent(tmp_path: Path) -> None:
+    report, _ = _session(tmp_path, target=190.0, baseline=160.0, duration_s=20.0, extra=("--force",))
+    assert report["settings"]["target_spm"] == 190.0
+    result = CliRunner().invoke(cli, ["run", "--baseline", "160", "--input-file", str(tmp_path / "run.wav"), "--fast",
+                                      "--ramp", "0", "--json-report", str(tmp_path / "r2.json")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r2.json").read_text())["settings"]["target_spm"] == pytest.approx(171.2)

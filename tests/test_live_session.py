@@ -1,0 +1,154 @@
+"""A live `cadence run` through real PortAudio and PulseAudio.
+
+`cadence run` ticks into the null sink and listens to its monitor (the "microphone"); a second
+process (paplay) plays a runner's footfalls into the same sink; parecord makes an independent
+recording of the monitor. The session must find the footfalls, measure its loop latency from
+its own ticks, and agree with the independent recording on cadence (1 spm) and asynchrony
+(5 ms), with no xruns over 60 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from scipy import signal as sps
+
+from audio_helpers import find_tick_onsets
+from conftest import ROOT
+from samples.runner import runner_recording
+
+pytestmark = pytest.mark.audio
+
+SAMPLE_RATE = 48000
+RUNNER_SPM = 171.0
+LEAD_S = 4.0  # silence at the start of the runner's audio: the player connects before the session
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def _footfalls(path: Path, duration_s: float, rng: np.random.Generator) -> np.ndarray:
+    steps = np.arange(LEAD_S, duration_s - 0.5, 60.0 / RUNNER_SPM) + rng.normal(0, 0.003, 1)[0]
+    steps = steps + rng.normal(0, 0.003, steps.size)
+    feet = ["L" if k % 2 == 0 else "R" for k in range(steps.size)]
+    audio = runner_recording(steps, feet, sample_rate=SAMPLE_RATE, duration_s=duration_s, seed=11,
+                             breathing_db=-30, traffic_db=-40)
+    soundfile.write(path, (0.5 * audio).astype(np.float32), SAMPLE_RATE, subtype="FLOAT")
+    return steps
+
+
+def _lowpass(x: np.ndarray) -> np.ndarray:
+    sos = sps.butter(4, 400, btype="lowpass", fs=SAMPLE_RATE, output="sos")
+    return sps.sosfilt(sos, x)
+
+
+def _highpass(x: np.ndarray) -> np.ndarray:
+    sos = sps.butter(4, 800, btype="highpass", fs=SAMPLE_RATE, output="sos")
+    return sps.sosfilt(sos, x)
+
+
+def _locate_steps(recording: np.ndarray, runner: np.ndarray, steps_s: np.ndarray) -> np.ndarray:
+    """Where each known footfall of the runner's audio landed in the recording.
+
+    A global alignment first; then each footfall's own 300 ms of waveform is matched locally,
+    because a player may be delayed mid-stream (an underrun inserts silence)."""
+    corr = sps.correlate(recording, runner, mode="valid", method="fft")
+    offset = int(np.argmax(corr))
+    out = []
+    pre, post, slack = int(0.05 * SAMPLE_RATE), int(0.25 * SAMPLE_RATE), int(0.1 * SAMPLE_RATE)
+    for t in steps_s:
+        a = int(round(t * SAMPLE_RATE))
+        piece = runner[a - pre : a + post]
+        lo = a - pre + offset - slack
+        window = recording[max(lo, 0) : lo + piece.size + 2 * slack]
+        if lo < 0 or window.size < piece.size + 2 * slack:
+            continue
+        local = sps.correlate(window, piece, mode="valid")
+        out.append(t + (offset - slack + int(np.argmax(local))) / SAMPLE_RATE)
+    return np.array(out)
+
+
+def test_live_session_agrees_with_an_independent_recording(pulse_sink: str, tmp_path: Path,
+                                                           rng: np.random.Generator) -> None:
+    runner_wav = tmp_path / "runner.wav"
+    true_steps = _footfalls(runner_wav, 70.0, rng)
+    recording = tmp_path / "monitor.wav"
+    report_path = tmp_path / "session.json"
+    recorder = subprocess.Popen(["parecord", f"--device={pulse_sink}.monitor", f"--rate={SAMPLE_RATE}",
+                                 "--channels=1", "--format=float32le", "--file-format=wav", str(recording)])
+    time.sleep(0.5)
+    # The player joins the sink first: a client connecting makes PulseAudio re-tune the sink's
+    # latency, which would underrun a stream that is already running.
+    player = subprocess.Popen(["paplay", f"--device={pulse_sink}", str(runner_wav)])
+    time.sleep(1.0)
+    session = subprocess.Popen(
+        [sys.executable, "-m", "cli", "run", "--baseline", "160", "--target", f"{RUNNER_SPM:g}", "--ramp", "0",
+         "--device", "pulse", "--sample-rate", str(SAMPLE_RATE), "--duration", "62s", "--sound", "click",
+         "--volume", "-12", "--json-report", str(report_path)],
+        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        stdout, stderr = session.communicate(timeout=120)
+        assert player.wait(timeout=60) == 0
+    finally:
+        for proc in (session, player):
+            if proc.poll() is None:
+                proc.kill()
+        time.sleep(0.3)
+        recorder.send_signal(signal.SIGINT)
+        recorder.wait(timeout=10)
+    assert session.returncode == 0, stderr
+    report = json.loads(report_path.read_text())
+
+    # The session's own figures.
+    assert report["xruns"]["output_underflows"] == 0 and report["xruns"]["input_overflows"] == 0, report["xruns"]
+    assert report["xruns"]["dropped_input_frames"] == 0
+    lat = report["latency"]
+    assert lat["measured_loop_latency_ms"] is not None and lat["n_latency_measurements"] >= 100, lat
+    assert lat["latency_measurement_spread_ms"] < 2.0, lat
+
+    # The independent recording: ticks by their onsets, footfalls by aligning the known runner audio.
+    audio, rate = soundfile.read(recording, dtype="float64")
+    assert rate == SAMPLE_RATE
+    ticks_rec = find_tick_onsets(_highpass(audio), threshold=0.1, quiet=0.05, min_quiet_samples=200) / SAMPLE_RATE
+    runner_audio, _ = soundfile.read(runner_wav, dtype="float64")
+    steps_rec = _locate_steps(_lowpass(audio), _lowpass(runner_audio), true_steps)
+    steps_rec = steps_rec[(steps_rec > ticks_rec[0] + 0.2) & (steps_rec < ticks_rec[-1] - 0.2)]
+
+    # Session time axis -> recording time axis, through the ticks both saw.
+    beats_ses = np.array([b["time_s"] for b in report["beats"]])
+    nearest = ticks_rec[np.clip(np.searchsorted(ticks_rec, beats_ses + np.median(ticks_rec[:5]) - beats_ses[0]),
+                                0, ticks_rec.size - 1)]
+    axis_shift = float(np.median(nearest - beats_ses))
+
+    session_steps = [s for s in report["steps"] if s["asynchrony_ms"] is not None]
+    pairs = []
+    for s in session_steps:
+        t = s["time_s"] + axis_shift
+        k = int(np.argmin(np.abs(steps_rec - t)))
+        if abs(steps_rec[k] - t) > 0.025:
+            continue
+        j = int(np.argmin(np.abs(ticks_rec - steps_rec[k])))
+        pairs.append((s["asynchrony_ms"], 1000 * (steps_rec[k] - ticks_rec[j])))
+    pairs_arr = np.array(pairs)
+    assert len(pairs) >= 0.95 * steps_rec.size, (len(pairs), steps_rec.size)
+    period_ms = 60000 / RUNNER_SPM
+    same_beat = np.abs(pairs_arr[:, 0] - pairs_arr[:, 1]) < period_ms / 2  # both picked the same nearest beat
+    assert same_beat.mean() >= 0.95
+    session_mean, recording_mean = pairs_arr[same_beat].mean(axis=0)
+    assert session_mean == pytest.approx(recording_mean, abs=5.0)
+
+    cadence_rec = 60.0 * (steps_rec.size - 1) / (steps_rec[-1] - steps_rec[0])
+    assert report["summary"]["cadence_spm"] == pytest.approx(cadence_rec, abs=1.0)
+    assert report["summary"]["n_steps"] >= 0.97 * steps_rec.size
+    assert "Session:" in stdout
