@@ -320,3 +320,121 @@ def next_target_spm(baseline_spm: float, current_target_spm: float | None, holds
     if rounded > high:
         rounded = float(math.floor(high))
     return rounded
+
+
+# --- The 6-8 week program ---------------------------------------------------------------------
+
+SESSION_KINDS = ("intervals", "strides", "drills")
+SESSIONS_PER_WEEK = 2
+SESSION_DAY_OFFSETS = (1, 4)  # Tuesday and Friday when the plan starts on a Monday
+WEEKS_PER_TARGET = 3  # hold a target ~3 weeks before the plan proposes the next
+WARM_UP_S = 300.0
+COOL_DOWN_S = 300.0
+
+
+def _seg(label: str, duration_s: float, spm: float, sound: bool = True) -> dict[str, Any]:
+    return {"label": label, "duration_s": float(duration_s), "spm": float(spm), "sound": sound}
+
+
+def session_segments(kind: str, *, baseline_spm: float, target_spm: float) -> list[dict[str, Any]]:
+    """The segments of one ~20 min cadence session (warm-up and cool-down included).
+
+    Parameters
+    ----------
+    kind : {"intervals", "strides", "drills"}
+    baseline_spm, target_spm : float
+        Easy-pace baseline and the session's target, steps per minute.
+
+    Returns
+    -------
+    list of dict
+        ``label``, ``duration_s``, ``spm`` and ``sound`` per segment, in order; a group is a dict
+        with ``times`` and ``segments``. Nothing asks for more than +10 % over baseline.
+    """
+    cap = math.floor(baseline_spm * TARGET_HIGH_RATIO)
+    target = min(float(target_spm), cap)
+    easy = float(round(baseline_spm))
+    warm = _seg("warm-up (easy, no ticks)", WARM_UP_S, easy, sound=False)
+    cool = _seg("cool-down (easy, no ticks)", COOL_DOWN_S, easy, sound=False)
+    if kind == "intervals":  # 1 min at target, then 3 x (2 min on, 1 min off): 10 min
+        main = [
+            _seg("settle at target", 60.0, target),
+            {"label": "interval", "times": 3, "segments": [_seg("on", 120.0, target),
+                                                           _seg("off (hold it)", 60.0, target, sound=False)]},
+        ]
+    elif kind == "strides":  # 4 x (20 s quick strides, 2 min easy), then 40 s at target: 10 min
+        stride = float(min(round(target * 1.02), cap))
+        main = [
+            {"label": "stride", "times": 4, "segments": [_seg("stride", 20.0, stride),
+                                                         _seg("easy jog", 120.0, easy, sound=False)]},
+            _seg("settle at target", 40.0, target),
+        ]
+    elif kind == "drills":  # 6 x (30 s quick-feet drill on the tick, 1 min easy), 1 min on: 10 min
+        main = [
+            {"label": "drill", "times": 6, "segments": [_seg("quick feet / A-skips", 30.0, target),
+                                                        _seg("easy", 60.0, easy, sound=False)]},
+            _seg("run at target", 60.0, target),
+        ]
+    else:
+        raise ValueError(f"unknown session kind {kind!r}; kinds are {', '.join(SESSION_KINDS)}")
+    return [warm, *main, cool]
+
+
+def segments_duration_s(segments: list[dict[str, Any]]) -> float:
+    total = 0.0
+    for s in segments:
+        total += s["times"] * segments_duration_s(s["segments"]) if "times" in s else s["duration_s"]
+    return total
+
+
+def build_program(
+    baseline_spm: float,
+    *,
+    weeks: int,
+    start: Any,
+    current_target_spm: float | None = None,
+    holds: bool = False,
+) -> list[dict[str, Any]]:
+    """A 6-8 week program of two ~20 min cadence sessions a week.
+
+    The first target is ``next_target_spm(baseline, current, holds)`` (the history decides
+    whether it moves). Later targets are *proposals*: +2.5 % of baseline every
+    ``WEEKS_PER_TARGET`` weeks, to be taken only when ``cadence target`` confirms the runner
+    holds the current one; never above +10 %. Blocks cycle intervals -> strides -> drills.
+
+    Parameters
+    ----------
+    start : datetime.date
+        Monday (or any day) the program starts.
+
+    Returns
+    -------
+    list of dict
+        Per session: ``week`` (1-based), ``n`` (1-based session number), ``date`` (ISO),
+        ``kind``, ``target_spm``, ``provisional`` (bool), ``duration_s``, ``segments``.
+    """
+    from datetime import timedelta
+
+    if not 6 <= weeks <= 8:
+        raise ValueError(f"a program lasts 6-8 weeks, got {weeks}")
+    first = next_target_spm(baseline_spm, current_target_spm, holds)
+    out = []
+    target = first
+    for week in range(1, weeks + 1):
+        if week > 1 and (week - 1) % WEEKS_PER_TARGET == 0:
+            target = next_target_spm(baseline_spm, target, holds=True)
+        for k in range(SESSIONS_PER_WEEK):
+            n = (week - 1) * SESSIONS_PER_WEEK + k + 1
+            kind = SESSION_KINDS[(n - 1) % len(SESSION_KINDS)]
+            segs = session_segments(kind, baseline_spm=baseline_spm, target_spm=target)
+            out.append({
+                "week": week,
+                "n": n,
+                "date": (start + timedelta(days=7 * (week - 1) + SESSION_DAY_OFFSETS[k])).isoformat(),
+                "kind": kind,
+                "target_spm": target,
+                "provisional": target != first,
+                "duration_s": segments_duration_s(segs),
+                "segments": segs,
+            })
+    return out

@@ -332,8 +332,8 @@ class Store:
         return int(cur.lastrowid)
 
     def baselines(self) -> list[dict[str, Any]]:
-        """All baselines, oldest first."""
-        rows = self._query("SELECT * FROM baselines ORDER BY measured_at, id")
+        """All baselines in the order they were stored (the last is the one in use)."""
+        rows = self._query("SELECT * FROM baselines ORDER BY id")
         return [{**dict(r), "sources": json.loads(r["sources"] or "[]"), "runs": json.loads(r["runs"])} for r in rows]
 
     def latest_baseline(self) -> dict[str, Any] | None:
