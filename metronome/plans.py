@@ -115,6 +115,11 @@ class Timeline:
     Warm-up and cool-down are silent stretches at the baseline cadence (the runner runs
     easy; detection, where there is any, keeps measuring). The cool-down takes the last
     ``cooldown_s`` of ``duration_s``. Without a duration, the plan is laid out over 24 h.
+
+    With ``ramp_s``, the plan's cadences are approached gradually: at ``t`` seconds after the
+    warm-up, a plan cadence ``p`` plays as ``baseline + (p - baseline) * min(t / ramp_s, 1)``,
+    so "target" ramps linearly from the baseline to the target over ``ramp_s`` while
+    "baseline" stays put.
     """
 
     def __init__(
@@ -125,9 +130,12 @@ class Timeline:
         warmup_s: float = 0.0,
         cooldown_s: float = 0.0,
         baseline_spm: float | None = None,
+        ramp_s: float = 0.0,
     ) -> None:
-        if (warmup_s or cooldown_s) and baseline_spm is None:
-            raise ParameterError("warm-up and cool-down need a baseline cadence")
+        if (warmup_s or cooldown_s or ramp_s) and baseline_spm is None:
+            raise ParameterError("warm-up, cool-down and ramps need a baseline cadence")
+        if ramp_s < 0:
+            raise ParameterError(f"ramp must be >= 0 s, got {ramp_s:g}")
         if cooldown_s and duration_s is None:
             raise ParameterError("a cool-down needs a session duration")
         horizon_s = duration_s if duration_s is not None else UNLIMITED_HORIZON_S
@@ -137,6 +145,9 @@ class Timeline:
             )
         self.plan = plan
         self.duration_s = duration_s
+        self.baseline_spm = baseline_spm
+        self.ramp_s = ramp_s
+        self.ramp_start_s = warmup_s
         entries: list[TimedSegment] = []
 
         def add(seg: Segment, start_s: float, end_s: float) -> None:
@@ -176,8 +187,16 @@ class Timeline:
             i += 1
         return i
 
+    def entry_spm_at(self, index: int, time_s: float) -> float:
+        """Cadence at ``time_s`` within entry ``index``, with the ramp applied."""
+        spm = self.entries[index].spm_at(time_s)
+        if self.ramp_s and self.baseline_spm is not None:
+            progress = min(max((time_s - self.ramp_start_s) / self.ramp_s, 0.0), 1.0)
+            spm = self.baseline_spm + (spm - self.baseline_spm) * progress
+        return spm
+
     def spm_at(self, time_s: float) -> float:
-        return self.entries[self.locate(time_s)].spm_at(time_s)
+        return self.entry_spm_at(self.locate(time_s), time_s)
 
     def describe(self) -> list[dict[str, Any]]:
         """The entries as plain dicts (for JSON)."""
@@ -186,8 +205,8 @@ class Timeline:
                 "label": e.segment.label,
                 "start_s": e.start_s,
                 "end_s": e.end_s,
-                "start_spm": e.segment.start_spm,
-                "end_spm": e.segment.spm_at(e.end_s - e.start_s),
+                "start_spm": self.entry_spm_at(e.index, e.start_s),
+                "end_spm": self.entry_spm_at(e.index, e.end_s),
                 "sounding": e.segment.sounding,
             }
             for e in self.entries

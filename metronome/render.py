@@ -84,6 +84,7 @@ class TickRecord:
     channel: Channel
     spm: float
     segment_index: int
+    index: int  # the clock's beat number (silent beats included)
 
 
 class TickRenderer:
@@ -102,6 +103,8 @@ class TickRenderer:
         self.n_channels = bank.n_channels
         #: Sample index of the next frame ``fill`` writes (the stream's sample counter).
         self.position = 0
+        #: Written by a controller: while True, beats pass silently (read once per block).
+        self.muted = False
         self._active: NDArray[np.float32] | None = None
         self._active_offset = 0
         # Tick log: a ring written here, read by drain_log; counters only grow.
@@ -110,6 +113,7 @@ class TickRenderer:
         self._log_channel = np.zeros(LOG_CAPACITY, dtype=np.int8)
         self._log_spm = np.zeros(LOG_CAPACITY, dtype=np.float64)
         self._log_segment = np.zeros(LOG_CAPACITY, dtype=np.int32)
+        self._log_index = np.zeros(LOG_CAPACITY, dtype=np.int64)
         self.ticks_written = 0
         self._ticks_read = 0
         self.ticks_lost = 0
@@ -131,8 +135,9 @@ class TickRenderer:
             else:
                 self._active_offset = offset + n
         clock = self.clock
+        muted = self.muted
         while clock.next_start_sample < end:
-            if clock.next_sounding:
+            if clock.next_sounding and not muted:
                 at = clock.next_start_sample - start
                 wave = self.bank.waves[clock.next_accent][self._channel_index[clock.next_channel]]
                 if at < 0:  # a beat scheduled before this block (only if the clock started in the past)
@@ -155,6 +160,7 @@ class TickRenderer:
         self._log_channel[i] = self._channel_index[clock.next_channel]
         self._log_spm[i] = clock.next_spm
         self._log_segment[i] = clock.next_segment_index
+        self._log_index[i] = clock.next_index
         self.ticks_written += 1
 
     def drain_log(self) -> list[TickRecord]:
@@ -171,6 +177,7 @@ class TickRenderer:
                     CHANNELS[int(self._log_channel[i])],
                     float(self._log_spm[i]),
                     int(self._log_segment[i]),
+                    int(self._log_index[i]),
                 )
             )
         self._ticks_read = written

@@ -109,7 +109,7 @@ class BeatClock:
         self._segment_hint = seg_i
         entry = self.timeline.entries[seg_i]
         override = self.spm_override
-        self.next_spm = override if override is not None else entry.spm_at(time_s)
+        self.next_spm = override if override is not None else self.timeline.entry_spm_at(seg_i, time_s)
         self.next_sounding = entry.segment.sounding
         self.next_segment_index = seg_i
         k = self._index

@@ -1,2 +1,24 @@
 """What the microphone hears: streaming footfall detection, accelerometer steps, cadence,
 beat-footfall drift statistics and left/right asymmetry."""
+
+from stepdetect.cadence import (
+    Asymmetry,
+    Gap,
+    assign_feet,
+    cadence_spm,
+    cadence_track,
+    find_gaps,
+    interval_flags,
+    step_asymmetry,
+)
+from stepdetect.evaluate import Scores, match_events, score_events
+from stepdetect.features import onset_curve
+from stepdetect.online import Footfalls, StepDetector, detect_footfalls
+from stepdetect.peaks import PickParams
+from stepdetect.validate import ParameterError
+
+__all__ = [
+    "Asymmetry", "Footfalls", "Gap", "ParameterError", "PickParams", "Scores", "StepDetector",
+    "assign_feet", "cadence_spm", "cadence_track", "detect_footfalls", "find_gaps", "interval_flags",
+    "match_events", "onset_curve", "score_events", "step_asymmetry",
+]

@@ -1,0 +1,217 @@
+"""Footfall detection benchmark: accuracy per condition and speed, against librosa, same run.
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_detect.py            # print the tables
+    python benchmarks/bench_detect.py --check    # ... and exit 1 if a bar is missed
+    python benchmarks/bench_detect.py --markdown # tables as Markdown (for the README)
+
+Data: every recording in samples/ (ground truth beside it) plus, for each of the eight real
+treadmill sessions in ../shared/data/soundtrackdb/, 30 s of audio at 48 kHz rendered by
+samples/generate.py from the session's real step times (``YOLO_Start_Time``).
+
+Scores: one-to-one matching at +-25 ms (stepdetect.evaluate; the match counts are cross-checked
+with mir_eval.onset.f_measure), precision, recall, F1, median and 95th-percentile |timing
+error|, whole-recording cadence error, and detection latency (stream time at which a footfall
+is reported minus its true contact time, for the decision itself and when fed 5 ms blocks).
+librosa.onset.onset_detect runs on the same arrays with its defaults and with a 0.2 s minimum
+gap between onsets (``wait`` in frames).
+
+Speed: best of 3 wall-clock runs on one core (``x real time`` = audio duration / time); live
+cost = CPU time of StepDetector.process_block over 60 s of 48 kHz audio in 256-sample blocks,
+as a fraction of one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from cli.audiofile import read_audio  # noqa: E402
+from samples.generate import Condition, render  # noqa: E402
+from stepdetect import StepDetector, cadence_spm, detect_footfalls, match_events, score_events  # noqa: E402
+from stepdetect.features import to_mono  # noqa: E402
+
+TOLERANCE_S = 0.025
+BARS = {"f1": 0.97, "f1_extreme": 0.90, "median_ms": 5.0, "cadence_spm": 0.5, "x_realtime_48k": 500.0}
+SESSIONS = [("d57_P35_5_1", 30.0), ("d57_P35_6_0", 40.0), ("d17_P09_6_0", 60.0), ("d55_P11_7_0", 20.0),
+            ("d04_P47_8_0", 90.0), ("d04_P47_9_0", 50.0), ("d17_P16_9_0", 70.0), ("d17_P15_10_0", 40.0)]
+
+
+@dataclass
+class Item:
+    name: str
+    y: np.ndarray
+    sample_rate: int
+    ref_s: np.ndarray
+    extreme: bool
+
+
+def load_items() -> list[Item]:
+    items = []
+    for truth_path in sorted((ROOT / "samples").glob("*.json")):
+        audio = [p for p in truth_path.parent.glob(truth_path.stem + ".*") if p.suffix != ".json"][0]
+        y, sr = read_audio(audio)
+        truth = json.loads(truth_path.read_text())
+        items.append(Item(truth_path.stem, y, sr, np.array([s["time_s"] for s in truth["steps"]]), truth["extreme"]))
+    for k, (session, start_s) in enumerate(SESSIONS):
+        cond = Condition(f"real_{session}", "", session, start_s, 48000, "wav", duration_s=30.0,
+                         layers={"breathing": -16.0, "traffic": -26.0}, gain_swing_db=4.0, seed=500 + k)
+        y, truth = render(cond)
+        items.append(Item(f"real_{session}", y, 48000, np.array([s["time_s"] for s in truth["steps"]]), False))
+    return items
+
+
+def best_time_s(fn, repeat: int = 3) -> tuple[float, object]:
+    best, out = math.inf, None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def librosa_onsets(y: np.ndarray, sample_rate: int, *, min_gap_s: float | None) -> np.ndarray:
+    import librosa
+
+    mono = to_mono(y).astype(np.float32)
+    kwargs = {}
+    if min_gap_s is not None:
+        kwargs["wait"] = int(math.ceil(min_gap_s * sample_rate / 512))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return librosa.onset.onset_detect(y=mono, sr=sample_rate, units="time", **kwargs)
+
+
+def mir_eval_matches(ref_s: np.ndarray, est_s: np.ndarray) -> int:
+    import mir_eval
+
+    if ref_s.size == 0 or est_s.size == 0:
+        return 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return len(mir_eval.util.match_events(ref_s, est_s, TOLERANCE_S))
+
+
+def streaming_latency_ms(item: Item, block_s: float = 0.005) -> float:
+    """Max over matched footfalls of (end of the 5 ms block that reported it - true contact time), ms."""
+    block_size = max(1, round(block_s * item.sample_rate))
+    det = StepDetector(sample_rate=item.sample_rate)
+    times, reported = [], []
+    for pos in range(0, item.y.shape[0], block_size):
+        out = det.process_block(item.y[pos : pos + block_size])
+        times.extend(out.time_s)
+        reported.extend([min(pos + block_size, item.y.shape[0]) / item.sample_rate] * len(out))
+    pairs = match_events(item.ref_s, np.array(times), tolerance_s=TOLERANCE_S)
+    return max((reported[j] - item.ref_s[i] for i, j in pairs), default=float("nan")) * 1000
+
+
+def live_cpu_fraction(block_size: int = 256) -> float:
+    cond = Condition("live", "", "d04_P47_8_0", 100.0, 48000, "wav", duration_s=60.0, layers={"breathing": -16.0})
+    y, _ = render(cond)
+    y32 = y.astype(np.float32)
+    det = StepDetector(sample_rate=48000)
+    t0 = time.process_time()
+    for pos in range(0, y32.size, block_size):
+        det.process_block(y32[pos : pos + block_size])
+    return (time.process_time() - t0) / 60.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="footfall detection benchmark")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a bar is missed")
+    parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    args = parser.parse_args(argv)
+
+    items = load_items()
+    rows, failures = [], []
+    speed_48k, lib_ratio_48k = [], []
+    for it in items:
+        dur_s = it.y.shape[0] / it.sample_rate
+        t_ours, found = best_time_s(lambda: detect_footfalls(it.y, sample_rate=it.sample_rate))
+        t_lib, lib_default = best_time_s(lambda: librosa_onsets(it.y, it.sample_rate, min_gap_s=None))
+        lib_gap = librosa_onsets(it.y, it.sample_rate, min_gap_s=0.2)
+        s = score_events(it.ref_s, found.time_s, tolerance_s=TOLERANCE_S)
+        assert s.n_matched == mir_eval_matches(it.ref_s, found.time_s), it.name  # cross-check
+        s_lib = score_events(it.ref_s, np.asarray(lib_default), tolerance_s=TOLERANCE_S)
+        s_gap = score_events(it.ref_s, np.asarray(lib_gap), tolerance_s=TOLERANCE_S)
+        assert s_gap.n_matched == mir_eval_matches(it.ref_s, np.asarray(lib_gap)), it.name
+        cad_err = abs(cadence_spm(found.time_s) - cadence_spm(it.ref_s))
+        pairs = match_events(it.ref_s, found.time_s, tolerance_s=TOLERANCE_S)
+        lat = np.array([found.decided_at_s[j] - it.ref_s[i] for i, j in pairs])  # vs the true contact
+        row = {
+            "condition": it.name, "rate_hz": it.sample_rate, "steps": it.ref_s.size,
+            "precision": s.precision, "recall": s.recall, "f1": s.f1,
+            "median_ms": s.median_abs_error_ms, "p95_ms": s.p95_abs_error_ms, "cadence_err_spm": cad_err,
+            "latency_median_ms": float(np.median(lat) * 1000) if lat.size else float("nan"),
+            "latency_max_ms": float(np.max(lat) * 1000) if lat.size else float("nan"),
+            "latency_block5ms_max_ms": streaming_latency_ms(it),
+            "f1_librosa": s_lib.f1, "f1_librosa_gap": s_gap.f1,
+            "x_realtime": dur_s / t_ours, "x_realtime_librosa": dur_s / t_lib, "speed_ratio": t_lib / t_ours,
+        }
+        rows.append(row)
+        if it.sample_rate == 48000:
+            speed_48k.append(row["x_realtime"])
+            lib_ratio_48k.append(row["speed_ratio"])
+        f1_bar = BARS["f1_extreme"] if it.extreme else BARS["f1"]
+        if s.f1 < f1_bar:
+            failures.append(f"{it.name}: F1 {s.f1:.3f} < {f1_bar}")
+        if not s.median_abs_error_ms <= BARS["median_ms"]:
+            failures.append(f"{it.name}: median |error| {s.median_abs_error_ms:.2f} ms > {BARS['median_ms']} ms")
+        if not it.extreme and not cad_err <= BARS["cadence_spm"]:
+            failures.append(f"{it.name}: cadence error {cad_err:.2f} spm > {BARS['cadence_spm']} spm")
+        if row["speed_ratio"] <= 1.0:
+            failures.append(f"{it.name}: not faster than librosa (ratio {row['speed_ratio']:.2f})")
+        if not row["latency_max_ms"] <= 50.0:
+            failures.append(f"{it.name}: a footfall decided {row['latency_max_ms']:.1f} ms after contact (> 50 ms)")
+    live = live_cpu_fraction()
+    if min(speed_48k) < BARS["x_realtime_48k"]:
+        failures.append(f"offline speed at 48 kHz {min(speed_48k):.0f}x real time < {BARS['x_realtime_48k']:.0f}x")
+
+    cols = [("condition", "{}"), ("rate_hz", "{}"), ("steps", "{}"), ("precision", "{:.3f}"), ("recall", "{:.3f}"),
+            ("f1", "{:.3f}"), ("median_ms", "{:.2f}"), ("p95_ms", "{:.2f}"), ("cadence_err_spm", "{:.2f}"),
+            ("latency_median_ms", "{:.1f}"), ("latency_max_ms", "{:.1f}"), ("latency_block5ms_max_ms", "{:.1f}"),
+            ("f1_librosa", "{:.3f}"), ("f1_librosa_gap", "{:.3f}"), ("x_realtime", "{:.0f}"),
+            ("x_realtime_librosa", "{:.0f}"), ("speed_ratio", "{:.1f}")]
+    if args.markdown:
+        print("| " + " | ".join(c for c, _ in cols) + " |")
+        print("|" + "---|" * len(cols))
+        for r in rows:
+            print("| " + " | ".join(f.format(r[c]) for c, f in cols) + " |")
+    else:
+        widths = [max(len(c), 9) for c, _ in cols]
+        print("  ".join(c.rjust(w) for (c, _), w in zip(cols, widths)))
+        for r in rows:
+            print("  ".join(f.format(r[c]).rjust(w) for (c, f), w in zip(cols, widths)))
+    print()
+    print(f"offline speed at 48 kHz: min {min(speed_48k):.0f}x, median {np.median(speed_48k):.0f}x real time "
+          f"(bar {BARS['x_realtime_48k']:.0f}x); {np.median(lib_ratio_48k):.1f}x faster than librosa onset_detect "
+          f"(median over 48 kHz files, same process)")
+    print(f"live StepDetector, 48 kHz, 256-sample blocks: {100 * live:.2f} % of one core")
+    print(f"mean F1 over all conditions: ours {np.mean([r['f1'] for r in rows]):.3f}, librosa default "
+          f"{np.mean([r['f1_librosa'] for r in rows]):.3f}, librosa 0.2 s gap {np.mean([r['f1_librosa_gap'] for r in rows]):.3f}")
+    if failures:
+        print("\nBARS MISSED:\n  " + "\n  ".join(failures))
+    else:
+        print("\nall bars met")
+    return 1 if (args.check and failures) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,208 @@
+"""``cadence analyze PATH``: footfalls, cadence and asymmetry of a recording."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from numpy.typing import NDArray
+
+from stepdetect import cadence as cad
+from stepdetect.online import detect_footfalls
+from stepdetect.validate import ParameterError
+
+CADENCE_WINDOW_S = 6.0
+CADENCE_HOP_S = 1.0
+LOW_CONFIDENCE = 0.5  # a footfall below this confidence is flagged
+
+
+def _num(x: float, ndigits: int) -> float | None:
+    """JSON-safe rounded number (NaN -> null)."""
+    return None if x is None or not math.isfinite(x) else round(float(x), ndigits)
+
+
+def analyze_steps(
+    step_times_s: NDArray[np.float64],
+    confidence: NDArray[np.float64] | None,
+    *,
+    duration_s: float,
+    first_foot: str = "L",
+) -> dict[str, Any]:
+    """The report (JSON-ready dict) for detected step times."""
+    feet = cad.assign_feet(step_times_s, first_foot=first_foot)  # type: ignore[arg-type]
+    centres_s, spm = cad.cadence_track(step_times_s, window_s=CADENCE_WINDOW_S, hop_s=CADENCE_HOP_S)
+    asym = cad.step_asymmetry(step_times_s, feet)
+    gaps = cad.find_gaps(step_times_s)
+    overall = cad.cadence_spm(step_times_s)
+    warnings: list[str] = []
+    n = int(step_times_s.size)
+    if n == 0:
+        warnings.append("no steps found")
+    elif n < cad.MIN_CONFIDENT_STEPS:
+        warnings.append(f"only {n} steps: cadence and asymmetry are uncertain")
+    if gaps:
+        missing = sum(g.n_missing for g in gaps)
+        warnings.append(f"{len(gaps)} gap(s), about {missing} step(s) missing (not filled in)")
+    if confidence is not None and confidence.size:
+        n_low = int(np.sum(confidence < LOW_CONFIDENCE))
+        if n_low > 0.25 * confidence.size:
+            warnings.append(f"{n_low} of {confidence.size} footfalls have low confidence (< {LOW_CONFIDENCE})")
+    steps = []
+    for i, t in enumerate(step_times_s):
+        step: dict[str, Any] = {"time_s": round(float(t), 4), "foot": feet[i]}
+        if confidence is not None:
+            step["confidence"] = round(float(confidence[i]), 3)
+            step["low_confidence"] = bool(confidence[i] < LOW_CONFIDENCE)
+        steps.append(step)
+    return {
+        "steps": steps,
+        "n_steps": n,
+        "cadence_spm": _num(overall, 2),
+        "duration_s": round(float(duration_s), 3),
+        "cadence_track": [
+            {"time_s": round(float(c), 2), "spm": _num(s, 2)} for c, s in zip(centres_s, spm)
+        ],
+        "cadence_window_s": CADENCE_WINDOW_S,
+        "asymmetry": {
+            "left_to_right_ms": _num(asym.left_to_right_ms, 1),
+            "right_to_left_ms": _num(asym.right_to_left_ms, 1),
+            "symmetry_index_pct": _num(asym.symmetry_index_pct, 2),
+            "n_left_to_right": asym.n_left_to_right,
+            "n_right_to_left": asym.n_right_to_left,
+        },
+        "feet_from": f"alternation; the first step is taken as {first_foot}",
+        "gaps": [{"start_s": round(g.start_s, 3), "end_s": round(g.end_s, 3), "n_missing": g.n_missing} for g in gaps],
+        "low_confidence": bool(warnings),
+        "warnings": warnings,
+    }
+
+
+def _summary(report: dict[str, Any], header: str) -> str:
+    lines = [header]
+    n = report["n_steps"]
+    conf = [s["confidence"] for s in report["steps"] if s.get("confidence") is not None]
+    extra = f" (mean confidence {np.mean(conf):.2f})" if conf else ""
+    lines.append(f"Footfalls:  {n}{extra}")
+    if report["cadence_spm"] is not None:
+        track = [c["spm"] for c in report["cadence_track"] if c["spm"] is not None]
+        over = (f"; {min(track):.1f}-{max(track):.1f} spm over {report['cadence_window_s']:g} s windows"
+                if track else "")
+        lines.append(f"Cadence:    {report['cadence_spm']:.1f} spm overall{over}")
+    else:
+        lines.append("Cadence:    unknown (too few steps)")
+    a = report["asymmetry"]
+    if a["symmetry_index_pct"] is not None:
+        lines.append(
+            f"Step time:  L->R {a['left_to_right_ms']:.0f} ms, R->L {a['right_to_left_ms']:.0f} ms, "
+            f"symmetry index {a['symmetry_index_pct']:+.1f} % ({report['feet_from']})"
+        )
+    gaps = report["gaps"]
+    lines.append("Gaps:       " + (", ".join(f"{g['start_s']:.2f}-{g['end_s']:.2f} s (~{g['n_missing']} missing)"
+                                           for g in gaps) if gaps else "none"))
+    for w in report["warnings"]:
+        lines.append(f"Low confidence: {w}")
+    return "\n".join(lines)
+
+
+def _plot(out: Path, *, report: dict[str, Any], signal_t_s: NDArray, signal_y: NDArray, signal_label: str,
+          curve_t_s: NDArray | None, curve: NDArray | None, floor: NDArray | None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps_t = np.array([s["time_s"] for s in report["steps"]])
+    rows = 3 if curve is not None else 2
+    fig, axes = plt.subplots(rows, 1, figsize=(11, 2.6 * rows), sharex=True)
+    ax = axes[0]
+    ax.plot(signal_t_s, signal_y, lw=0.4, color="0.3")
+    for t in steps_t:
+        ax.axvline(t, color="tab:red", lw=0.6, alpha=0.6)
+    ax.set_ylabel(signal_label)
+    ax.set_title("Detected footfalls (red)")
+    if curve is not None:
+        ax = axes[1]
+        ax.plot(curve_t_s, curve, lw=0.6, label="low-band level (dB)")
+        ax.plot(curve_t_s, floor, lw=0.6, color="0.5", label="noise floor (dB)")
+        ax.plot(steps_t, np.interp(steps_t, curve_t_s, curve), "v", color="tab:red", ms=4, label="footfall")
+        ax.set_ylabel("onset curve, dB")
+        ax.legend(loc="upper right", fontsize=7)
+    ax = axes[-1]
+    track = report["cadence_track"]
+    ax.plot([c["time_s"] for c in track], [np.nan if c["spm"] is None else c["spm"] for c in track], "-o", ms=3)
+    if report["cadence_spm"] is not None:
+        ax.axhline(report["cadence_spm"], color="0.5", ls="--", lw=0.8, label=f"overall {report['cadence_spm']:.1f} spm")
+        ax.legend(loc="upper right", fontsize=7)
+    ax.set_ylabel("cadence, spm")
+    ax.set_xlabel("time, s")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+@click.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--accel", is_flag=True, help="PATH is an accelerometer CSV, not audio.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
+              metavar="OUT.png", help="Draw the signal, onset curve, footfalls and cadence trace.")
+@click.option("--first-foot", type=click.Choice(["L", "R"]), default="L", show_default=True,
+              help="Which foot the first step is (audio cannot tell left from right).")
+def analyze(path: Path, accel: bool, as_json: bool, plot_path: Path | None, first_foot: str) -> None:
+    """Find the footfalls in a recording; report cadence over time and step-time asymmetry.
+
+    PATH is audio (WAV/FLAC/OGG, any sample rate, mono or multi-channel) or, with --accel,
+    an accelerometer CSV.
+    """
+    curve_t_s = curve = floor = None
+    if accel:
+        try:
+            from stepdetect.accel import detect_steps_accel
+            from stepdetect.accel_io import read_accel_csv
+        except ImportError as exc:
+            raise ParameterError(f"accelerometer analysis is not available in this build ({exc})") from None
+
+        rec = read_accel_csv(path)
+        if rec.time_s.size == 0:
+            raise ParameterError(f"{path}: no accelerometer samples")
+        step_times_s = np.asarray(detect_steps_accel(rec.time_s, rec.xyz), dtype=np.float64)
+        confidence = None
+        duration_s = float(rec.time_s[-1] - rec.time_s[0])
+        header = f"{path}: {duration_s:.1f} s of accelerometer data ({rec.fmt}, {rec.time_s.size} samples)"
+        sig_t, sig_y, sig_label = rec.time_s, np.linalg.norm(rec.xyz, axis=1), "|acc|"
+    else:
+        from cli.audiofile import read_audio
+
+        y, sample_rate = read_audio(path)
+        found = detect_footfalls(y, sample_rate=sample_rate)
+        step_times_s, confidence = found.time_s, found.confidence
+        duration_s = y.shape[0] / sample_rate
+        channels = 1 if y.ndim == 1 else y.shape[1]
+        header = f"{path}: {duration_s:.1f} s, {sample_rate} Hz, {channels} channel(s)"
+        if plot_path is not None:
+            from stepdetect.features import onset_curve, to_mono
+
+            mono = to_mono(y)
+            step = max(1, mono.size // 20000)
+            sig_t, sig_y, sig_label = np.arange(0, mono.size, step) / sample_rate, mono[::step], "audio"
+            curve_t_s, curve, floor = onset_curve(y, sample_rate=sample_rate)
+    report = analyze_steps(step_times_s, confidence, duration_s=duration_s, first_foot=first_foot)
+    report["source"] = "accelerometer" if accel else "audio"
+    if report["n_steps"] == 0:
+        click.echo(f"Warning: no steps found in {path}", err=True)
+    if plot_path is not None:
+        _plot(plot_path, report=report, signal_t_s=sig_t, signal_y=sig_y, signal_label=sig_label,
+              curve_t_s=curve_t_s, curve=curve, floor=floor)
+    if as_json:
+        click.echo(json.dumps(report))
+    else:
+        click.echo(_summary(report, header))
+        if plot_path is not None:
+            click.echo(f"Plot:       {plot_path}")
+
+
+COMMANDS = (analyze,)

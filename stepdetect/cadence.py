@@ -1,0 +1,230 @@
+"""Step times -> cadence (whole recording and sliding windows), gaps, feet, asymmetry.
+
+All functions are pure and take sorted step times in seconds (from any detector: audio or
+accelerometer). A *gap* is an interval clearly longer than the local step interval (missed
+steps or a pause); gaps are flagged, and no steps are ever invented to fill them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from stepdetect.validate import ParameterError, validate_events
+
+GAP_FACTOR = 1.5  # an interval > 1.5 x the local median interval is a gap
+SHORT_FACTOR = 0.6  # an interval < 0.6 x the local median is an extra event, not a step
+LOCAL_STEPS = 9  # intervals in the running-median window
+MIN_STEPS_FOR_CADENCE = 4
+MAX_BRIDGED_MISSING = 3  # feet stay labelled across at most this many missed steps
+MIN_CONFIDENT_STEPS = 20  # fewer steps than this: the estimate is flagged low-confidence
+
+Foot = Literal["L", "R"]
+
+
+def _local_median_interval_s(intervals_s: NDArray[np.float64], *, width: int = LOCAL_STEPS) -> NDArray[np.float64]:
+    """Centred running median of the step intervals (edges use a shorter window)."""
+    n = intervals_s.size
+    half = width // 2
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = np.median(intervals_s[max(0, i - half) : i + half + 1])
+    return out
+
+
+def interval_flags(step_times_s: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
+    """Step intervals (s), and which are gaps and which are too short to be one step.
+
+    Returns
+    -------
+    intervals_s : ndarray, shape (n - 1,)
+    is_gap : ndarray of bool, interval > GAP_FACTOR x local median
+    is_short : ndarray of bool, interval < SHORT_FACTOR x local median
+    """
+    t = validate_events(step_times_s, name="step times")
+    intervals = np.diff(t)
+    if intervals.size == 0:
+        z = np.zeros(0, dtype=bool)
+        return intervals, z, z
+    med = _local_median_interval_s(intervals)
+    return intervals, intervals > GAP_FACTOR * med, intervals < SHORT_FACTOR * med
+
+
+def drop_extra_events(step_times_s: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Remove one event of each too-short pair: the one whose removal leaves the more regular
+    interval (closest to the local median). Used for cadence, never to edit the reported steps."""
+    t = validate_events(step_times_s, name="step times")
+    for _ in range(t.size):
+        intervals, _, is_short = interval_flags(t)
+        if not is_short.any():
+            break
+        i = int(np.flatnonzero(is_short)[0])
+        med = float(np.median(intervals[~is_short])) if (~is_short).any() else float(np.median(intervals))
+        cost_first = abs(t[i + 1] - t[i - 1] - med) if i > 0 else np.inf
+        cost_second = abs(t[i + 2] - t[i] - med) if i + 2 < t.size else np.inf
+        if not np.isfinite(cost_first) and not np.isfinite(cost_second):
+            cost_first = 0.0
+        t = np.delete(t, i if cost_first <= cost_second else i + 1)
+    return t
+
+
+def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
+    """Whole-recording cadence in steps per minute (both feet).
+
+    The number of regular intervals divided by their total duration, after
+    :func:`drop_extra_events`; intervals flagged as gaps (missed steps, pauses) are left out,
+    so a missed or an extra detection barely moves the figure. NaN with fewer than ``MIN_STEPS_FOR_CADENCE``
+    steps.
+
+    Parameters
+    ----------
+    step_times_s : ndarray, shape (n,), sorted, seconds
+
+    Returns
+    -------
+    float, spm
+    """
+    t = validate_events(step_times_s, name="step times")
+    if t.size < MIN_STEPS_FOR_CADENCE:
+        return float("nan")
+    intervals, is_gap, is_short = interval_flags(drop_extra_events(t))
+    keep = ~(is_gap | is_short)
+    if not keep.any():
+        return float("nan")
+    return float(60.0 * keep.sum() / intervals[keep].sum())
+
+
+def cadence_track(
+    step_times_s: NDArray[np.float64], *, window_s: float = 10.0, hop_s: float = 1.0
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Cadence over sliding windows.
+
+    Parameters
+    ----------
+    step_times_s : ndarray, sorted, seconds
+    window_s : float > 0
+        Window length, seconds.
+    hop_s : float > 0
+        Window step, seconds.
+
+    Returns
+    -------
+    center_times_s : ndarray
+        Window centres, seconds.
+    spm : ndarray
+        :func:`cadence_spm` of the steps in each window (NaN where too few steps).
+    """
+    if not (window_s > 0 and hop_s > 0):
+        raise ParameterError(f"window_s ({window_s!r} s) and hop_s ({hop_s!r} s) must be > 0")
+    t = validate_events(step_times_s, name="step times")
+    if t.size < 2:
+        return np.zeros(0), np.zeros(0)
+    starts = np.arange(t[0], max(t[0], t[-1] - window_s) + hop_s / 2, hop_s)
+    centres = starts + window_s / 2
+    spm = np.array([cadence_spm(t[(t >= s) & (t < s + window_s)]) for s in starts])
+    return centres, spm
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A stretch where steps are missing."""
+
+    start_s: float  # last step before the gap
+    end_s: float  # first step after it
+    n_missing: int  # estimated missing steps (>= 1; large for a pause)
+
+
+def find_gaps(step_times_s: NDArray[np.float64]) -> list[Gap]:
+    """Intervals flagged as gaps, with the estimated number of missing steps."""
+    t = validate_events(step_times_s, name="step times")
+    intervals, is_gap, _ = interval_flags(t)
+    if not is_gap.any():
+        return []
+    ok = intervals[~is_gap]
+    typical_s = float(np.median(ok)) if ok.size else float(np.median(intervals))
+    return [
+        Gap(float(t[i]), float(t[i + 1]), max(1, int(round(intervals[i] / typical_s)) - 1))
+        for i in np.flatnonzero(is_gap)
+    ]
+
+
+def assign_feet(step_times_s: NDArray[np.float64], *, first_foot: Foot = "L") -> list[Foot | None]:
+    """Left/right labels by alternation.
+
+    Footfalls alternate; across a gap of up to ``MAX_BRIDGED_MISSING`` missed steps the parity
+    follows the estimated number of missing steps. After a longer pause, a gap that is not close
+    to a whole number of steps, which foot is which is unknown:
+    those steps and all later ones get ``None`` (never a guess), as does an extra event (one of a
+    too-short pair, see :func:`drop_extra_events`). Audio alone cannot tell left
+    from right: ``first_foot`` names the first step (default 'L').
+
+    Returns
+    -------
+    list of 'L', 'R' or None, one per step.
+    """
+    if first_foot not in ("L", "R"):
+        raise ParameterError(f"first_foot must be 'L' or 'R', got {first_foot!r}")
+    t = validate_events(step_times_s, name="step times")
+    if t.size == 0:
+        return []
+    kept = drop_extra_events(t)  # an extra event gets None; the alternation skips over it
+    intervals, is_gap, is_short = interval_flags(kept)
+    other = {"L": "R", "R": "L"}
+    kept_feet: list[Foot | None] = [first_foot]
+    ok = intervals[~(is_gap | is_short)]
+    typical_s = float(np.median(ok)) if ok.size else 1.0
+    parity: int | None = 0
+    for i, dt in enumerate(intervals):
+        if parity is None:
+            pass
+        elif is_short[i]:
+            parity = None
+        elif is_gap[i]:
+            ratio = dt / typical_s
+            k = int(round(ratio))
+            parity = (parity + k) % 2 if abs(ratio - k) < 0.25 and k - 1 <= MAX_BRIDGED_MISSING else None
+        else:
+            parity = (parity + 1) % 2
+        kept_feet.append(None if parity is None else (first_foot if parity == 0 else other[first_foot]))
+    by_time = dict(zip(kept.tolist(), kept_feet))
+    return [by_time.get(x) for x in t.tolist()]
+
+
+@dataclass(frozen=True)
+class Asymmetry:
+    """Step-time asymmetry between the feet."""
+
+    left_to_right_ms: float  # median time from a L footfall to the next R footfall
+    right_to_left_ms: float
+    symmetry_index_pct: float  # 100 * (LR - RL) / mean(LR, RL); 0 = symmetric
+    n_left_to_right: int
+    n_right_to_left: int
+
+
+def step_asymmetry(step_times_s: NDArray[np.float64], feet: list[Foot | None]) -> Asymmetry:
+    """Left-to-right vs right-to-left step times (ms) and the symmetry index (%).
+
+    Only intervals between two labelled, alternating footfalls that are not gaps or extras are
+    used. The symmetry index is ``200 * (LR - RL) / (LR + RL)``; its sign says which step is
+    longer (positive: L->R). NaN where a direction has no interval.
+    """
+    t = validate_events(step_times_s, name="step times")
+    if len(feet) != t.size:
+        raise ParameterError(f"{len(feet)} foot labels for {t.size} steps")
+    intervals, is_gap, is_short = interval_flags(t)
+    lr, rl = [], []
+    for i, dt in enumerate(intervals):
+        if is_gap[i] or is_short[i]:
+            continue
+        a, b = feet[i], feet[i + 1]
+        if a == "L" and b == "R":
+            lr.append(dt)
+        elif a == "R" and b == "L":
+            rl.append(dt)
+    lr_ms = float(np.median(lr) * 1000) if lr else float("nan")
+    rl_ms = float(np.median(rl) * 1000) if rl else float("nan")
+    si = 200.0 * (lr_ms - rl_ms) / (lr_ms + rl_ms) if lr and rl else float("nan")
+    return Asymmetry(lr_ms, rl_ms, si, len(lr), len(rl))

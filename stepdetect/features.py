@@ -1,0 +1,250 @@
+"""Footfall features: the low-band (heel-thump) energy envelope, its floor and its rise.
+
+Everything here is a pure function of its input and an explicit, returned state, so the
+streaming detector and the offline analysis run the *same* code: feeding a signal in blocks
+of any size gives bit-identical frames to feeding it at once.
+
+Pipeline (per channel-mixed sample stream)::
+
+    mono mixdown -> boxcar pool by ``decimation`` (to ~4 kHz) -> Butterworth low-pass
+    250 Hz (4th order) + high-pass 30 Hz (2nd order) (heel thump; removes DC, most wind infrasound, breathing, ticks > 800 Hz)
+    -> envelope energy (in-phase^2 + scaled first difference^2, nearly ripple-free for 40-160 Hz)
+    -> energy per frame of ``FRAME_DECIMATED`` pooled samples (~1 ms)
+    -> fast one-pole smoothing (``level_db``) and slow smoothing + trailing minimum (``floor_db``)
+    -> rise over ``FLUX_LAG_S`` (``flux_db``)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage, signal
+
+from stepdetect.validate import ParameterError, validate_sample_rate
+
+FEATURE_RATE_HZ = 4000.0  # target rate after boxcar pooling (>= 4 kHz)
+FRAME_DECIMATED = 4  # pooled samples per feature frame (~1 ms)
+BAND_LOW_HZ = 30.0
+BAND_HIGH_HZ = 250.0
+LEVEL_TAU_S = 0.003  # smoothing of the frame energy for level_db
+FLOOR_TAU_S = 0.050  # smoothing before the trailing minimum (noise level, not its dips)
+FLOOR_WINDOW_S = 0.6  # trailing-minimum window for the noise floor
+FLUX_LAG_S = 0.010  # rise is measured over this lag
+WARMUP_S = 0.200  # the filters settle; frames before this never set the noise floor
+QUADRATURE_HZ = 80.0  # centre of the thump band: envelope = in-phase^2 + quadrature^2 is flat here
+_EPS_ENERGY = 1e-14  # -140 dB: keeps log10 finite in digital silence
+
+
+def decimation_factor(sample_rate: int) -> int:
+    """Boxcar pooling factor that brings ``sample_rate`` down to about 4 kHz (>= 1)."""
+    return max(1, int(sample_rate // FEATURE_RATE_HZ))
+
+
+def hop_size(sample_rate: int) -> int:
+    """Input samples per feature frame (``decimation_factor * FRAME_DECIMATED``)."""
+    return decimation_factor(sample_rate) * FRAME_DECIMATED
+
+
+def frame_period_s(sample_rate: int) -> float:
+    """Duration of one feature frame, in seconds (about 1 ms at every rate)."""
+    return hop_size(sample_rate) / float(sample_rate)
+
+
+@dataclass
+class FeatureState:
+    """Carry-over between blocks: unfinished frame samples and filter memories."""
+
+    sample_rate: int
+    pending: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    band_zi: NDArray[np.float64] | None = None
+    last_band: float = 0.0  # last band-passed sample of the previous block
+    level_zi: NDArray[np.float64] | None = None
+    high_zi: NDArray[np.float64] | None = None
+    floor_zi: NDArray[np.float64] | None = None
+    floor_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    level_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    n_frames: int = 0  # frames produced so far
+
+
+@dataclass(frozen=True)
+class Frames:
+    """Feature frames produced by one call, starting at absolute frame ``first_frame``."""
+
+    first_frame: int
+    level_db: NDArray[np.float64]  # smoothed low-band energy, dB
+    floor_db: NDArray[np.float64]  # trailing noise floor, dB
+    background_db: NDArray[np.float64]  # slowly smoothed level (FLOOR_TAU_S), dB: the local background
+    flux_db: NDArray[np.float64]  # level_db rise over FLUX_LAG_S, dB
+    high_db: NDArray[np.float64]  # smoothed energy of what varies within a frame (> ~500 Hz), dB
+
+
+def _one_pole(tau_s: float, frame_s: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    a = float(np.exp(-frame_s / tau_s))
+    return np.array([1.0 - a]), np.array([1.0, -a])
+
+
+class _Design:
+    """Filter coefficients for one sample rate (computed once, cached)."""
+
+    _cache: dict[int, "_Design"] = {}
+
+    def __init__(self, sample_rate: int) -> None:
+        self.decimation = decimation_factor(sample_rate)
+        self.hop = self.decimation * FRAME_DECIMATED
+        pooled_hz = sample_rate / self.decimation
+        high_hz = min(BAND_HIGH_HZ, 0.45 * pooled_hz)
+        self.band_sos = np.vstack((
+            signal.butter(4, high_hz, btype="lowpass", fs=pooled_hz, output="sos"),
+            signal.butter(2, BAND_LOW_HZ, btype="highpass", fs=pooled_hz, output="sos"),
+        ))
+        frame_s = self.hop / sample_rate
+        self.level_ba = _one_pole(LEVEL_TAU_S, frame_s)
+        self.floor_ba = _one_pole(FLOOR_TAU_S, frame_s)
+        self.floor_frames = max(1, int(round(FLOOR_WINDOW_S / frame_s)))
+        self.flux_lag = max(1, int(round(FLUX_LAG_S / frame_s)))
+        w = 2 * np.pi * QUADRATURE_HZ / pooled_hz
+        self.quad_scale = 1.0 / (2.0 * np.sin(w / 2))
+        self.mid_scale = 1.0 / np.cos(w / 2)
+        self.warmup_frames = int(np.ceil(WARMUP_S / frame_s))
+
+    @classmethod
+    def get(cls, sample_rate: int) -> "_Design":
+        if sample_rate not in cls._cache:
+            cls._cache[sample_rate] = cls(sample_rate)
+        return cls._cache[sample_rate]
+
+
+def _strided_sum(x: NDArray[np.float64], width: int) -> NDArray[np.float64]:
+    """Sum of each run of ``width`` samples (``len(x)`` is a multiple of ``width``).
+
+    Short runs use strided adds in a fixed order (numpy's reductions over a short inner axis are
+    slow); either way every output depends only on its own run (block-size invariant).
+    """
+    if width > 8:
+        return x.reshape(-1, width).sum(axis=1)
+    out = x[0::width].copy()
+    for k in range(1, width):
+        out += x[k::width]
+    return out
+
+
+def new_state(sample_rate: int) -> FeatureState:
+    """A fresh :class:`FeatureState` for a stream at ``sample_rate`` Hz."""
+    sample_rate = int(validate_sample_rate(sample_rate, low_hz=4000.0, high_hz=384_000.0))
+    design = _Design.get(sample_rate)
+    return FeatureState(
+        sample_rate=sample_rate,
+        band_zi=np.zeros((design.band_sos.shape[0], 2)),
+        level_zi=np.zeros(1),
+        high_zi=np.zeros(1),
+        floor_zi=np.zeros(1),
+    )
+
+
+def to_mono(y: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Mix (frames,) or (frames, channels) audio down to float64 mono."""
+    if y.ndim == 1:
+        return y.astype(np.float64, copy=False)
+    if y.shape[1] == 1:
+        return y[:, 0].astype(np.float64, copy=False)
+    out = y[:, 0].astype(np.float64)  # column adds: faster than mean(axis=1) on (frames, channels)
+    for c in range(1, y.shape[1]):
+        out += y[:, c]
+    return out * (1.0 / y.shape[1])
+
+
+def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[Frames, FeatureState]:
+    """Turn the next block of audio into feature frames.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n_samples,) or (n_samples, channels)
+        Next block of audio, float, any length (0 allowed). Not modified.
+    state : FeatureState
+        From :func:`new_state` or the previous call. Not modified.
+
+    Returns
+    -------
+    frames : Frames
+        The complete frames this block finished (possibly none), each ``hop_size`` samples;
+        frame ``k`` covers input samples ``[k * hop, (k + 1) * hop)``.
+    state : FeatureState
+        The state to pass with the next block.
+    """
+    design = _Design.get(state.sample_rate)
+    x = to_mono(y)
+    if state.pending.size:
+        x = np.concatenate((state.pending, x))
+    n_frames = x.size // design.hop
+    used = n_frames * design.hop
+    pending = x[used:].copy()
+    if n_frames == 0:
+        empty = np.zeros(0)
+        frames = Frames(state.n_frames, empty, empty, empty, empty, empty)
+        return frames, replace(state, pending=pending)
+    xs = x[:used]
+    pooled = _strided_sum(xs, design.decimation) * (1.0 / design.decimation)
+    # Energy that changes within one ~1 ms frame: ticks, contact bursts, breath (not thumps).
+    frame_mean = _strided_sum(xs, design.hop) * (1.0 / design.hop)
+    high_e = np.maximum(_strided_sum(np.square(xs), design.hop) * (1.0 / design.hop) - np.square(frame_mean), 0.0)
+    band, band_zi = signal.sosfilt(design.band_sos, pooled, zi=state.band_zi)
+    prev_band = np.empty_like(band)
+    prev_band[0] = state.last_band
+    prev_band[1:] = band[:-1]
+    in_phase = (band + prev_band) * (0.5 * design.mid_scale)
+    quadrature = (band - prev_band) * design.quad_scale
+    envelope = np.square(in_phase) + np.square(quadrature)
+    energy = _strided_sum(envelope, FRAME_DECIMATED) * (1.0 / FRAME_DECIMATED)
+    level_e, level_zi = signal.lfilter(*design.level_ba, energy, zi=state.level_zi)
+    floor_e, floor_zi = signal.lfilter(*design.floor_ba, energy, zi=state.floor_zi)
+    level_db = 10.0 * np.log10(level_e + _EPS_ENERGY)
+    high_s, high_zi = signal.lfilter(*design.level_ba, high_e, zi=state.high_zi)
+    high_db = 10.0 * np.log10(high_s + _EPS_ENERGY)
+    smooth_db = 10.0 * np.log10(floor_e + _EPS_ENERGY)
+    background_db = smooth_db.copy()
+    if state.n_frames < design.warmup_frames:  # no floor (+inf: no footfall) while filters settle
+        smooth_db[: design.warmup_frames - state.n_frames] = np.inf
+
+    # Trailing minimum over FLOOR_WINDOW_S: window [k - N + 1, k], never ahead.
+    n_win = design.floor_frames
+    ext = np.concatenate((state.floor_tail, smooth_db))
+    origin = (n_win - 1) // 2  # scipy: positive origin shifts the window into the past
+    floor_all = ndimage.minimum_filter1d(ext, size=n_win, mode="nearest", origin=origin)
+    floor_db = floor_all[state.floor_tail.size:]
+
+    lag = design.flux_lag
+    lext = np.concatenate((state.level_tail, level_db))
+    prev = np.empty_like(lext)
+    prev[lag:] = lext[:-lag]
+    prev[:lag] = lext[0]  # before the first frame: no rise
+    flux_db = (lext - prev)[state.level_tail.size:]
+
+    new = FeatureState(
+        sample_rate=state.sample_rate,
+        pending=pending,
+        band_zi=band_zi,
+        last_band=float(band[-1]),
+        level_zi=level_zi,
+        high_zi=high_zi,
+        floor_zi=floor_zi,
+        floor_tail=ext[-(n_win - 1):] if n_win > 1 else ext[:0],
+        level_tail=lext[-lag:],
+        n_frames=state.n_frames + n_frames,
+    )
+    return Frames(state.n_frames, level_db, floor_db, background_db, flux_db, high_db), new
+
+
+def onset_curve(
+    y: NDArray[np.floating], *, sample_rate: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Offline convenience: frame times (s, frame starts), ``level_db`` and ``floor_db``.
+
+    Used for plots; the detector itself streams through :func:`footfall_features`.
+    """
+    if y.shape[0] == 0:
+        raise ParameterError("audio is empty")
+    frames, _ = footfall_features(y, state=new_state(sample_rate))
+    times_s = (np.arange(frames.level_db.size) * frame_period_s(sample_rate)).astype(np.float64)
+    return times_s, frames.level_db, frames.floor_db

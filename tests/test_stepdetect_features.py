@@ -1,0 +1,73 @@
+"""stepdetect.features: block-size invariance and what the low band keeps and drops."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stepdetect import features
+
+FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db")
+
+
+def _run_blocks(y: np.ndarray, sample_rate: int, sizes: list[int]) -> features.Frames:
+    state = features.new_state(sample_rate)
+    parts = []
+    pos = 0
+    for size in sizes:
+        frames, state = features.footfall_features(y[pos : pos + size], state=state)
+        parts.append(frames)
+        pos += size
+    frames, state = features.footfall_features(y[pos:], state=state)
+    parts.append(frames)
+    return features.Frames(0, *(np.concatenate([getattr(p, f) for p in parts])
+                                for f in FIELDS))
+
+
+@pytest.mark.parametrize("sample_rate", [8000, 16000, 44100, 48000, 96000])
+def test_frames_do_not_depend_on_block_size(sample_rate: int, rng: np.random.Generator) -> None:
+    y = rng.standard_normal(int(0.7 * sample_rate)) * 0.1
+    whole, _ = features.footfall_features(y, state=features.new_state(sample_rate))
+    sizes = list(rng.integers(1, 700, 60)) + [1, 1, 3, 4096]
+    blocks = _run_blocks(y, sample_rate, sizes)
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(blocks, name), getattr(whole, name), err_msg=name)
+    assert whole.level_db.size == y.size // features.hop_size(sample_rate)
+
+
+@pytest.mark.parametrize("sample_rate", [8000, 22050, 48000, 96000])
+def test_frame_period_is_about_one_ms(sample_rate: int) -> None:
+    assert 0.0009 <= features.frame_period_s(sample_rate) <= 0.00105
+
+
+def _level_of_tone(freq_hz: float, sample_rate: int = 48000) -> float:
+    t = np.arange(int(0.5 * sample_rate)) / sample_rate
+    y = 0.5 * np.sin(2 * np.pi * freq_hz * t)
+    frames, _ = features.footfall_features(y, state=features.new_state(sample_rate))
+    return float(np.median(frames.level_db[300:]))
+
+
+def test_low_band_keeps_thumps_and_rejects_ticks_and_dc() -> None:
+    thump = _level_of_tone(90.0)
+    assert _level_of_tone(1000.0) < thump - 35.0  # tick energy (> 800 Hz)
+    assert _level_of_tone(3000.0) < thump - 45.0
+    dc, _ = features.footfall_features(np.full(24000, 0.3), state=features.new_state(48000))
+    assert float(np.max(dc.level_db[300:])) < thump - 60.0
+
+
+def test_envelope_is_nearly_ripple_free_in_the_thump_band() -> None:
+    for freq_hz in (50.0, 80.0, 150.0):
+        t = np.arange(24000) / 48000
+        frames, _ = features.footfall_features(0.5 * np.sin(2 * np.pi * freq_hz * t), state=features.new_state(48000))
+        steady = frames.level_db[300:]
+        assert np.ptp(steady) < 2.5, (freq_hz, np.ptp(steady))  # a plain |x|^2 envelope swings > 10 dB
+
+
+def test_multichannel_is_mixed_down() -> None:
+    y = np.stack([np.ones(10), np.zeros(10), np.full(10, 2.0)], axis=1)
+    np.testing.assert_allclose(features.to_mono(y), np.ones(10))
+
+
+def test_sample_rate_out_of_range_is_rejected() -> None:
+    with pytest.raises(ValueError, match="sample rate"):
+        features.new_state(1000)
