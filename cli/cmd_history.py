@@ -85,16 +85,29 @@ def _measure_source(path: Path, *, accel: bool, min_running_spm: float) -> tuple
         extra = {"format": act.fmt, "session_avg_spm": act.session_avg_spm}
         run.notes.extend(act.notes)
         return run, extra
+    return _run_from_steps(_audio_step_times_s(path), source=path.name, fmt="audio", min_running_spm=min_running_spm)
+
+
+def _audio_step_times_s(path: Path) -> list[float]:
+    """Footfall times of a recording: ``cli.cmd_analyze.analyze_path`` (the dict ``cadence analyze
+    --json`` prints) when it exists, else the detector ``cadence analyze`` runs
+    (``cli.audiofile.read_audio`` + ``stepdetect.online.detect_footfalls``)."""
     try:
-        from cli.cmd_analyze import analyze_path  # the audio footfall detector's entry point
+        from cli.cmd_analyze import analyze_path
+    except ImportError:
+        analyze_path = None
+    if analyze_path is not None:
+        return [float(s["time_s"]) for s in analyze_path(path, accel=False).get("steps", [])]
+    try:
+        from cli.audiofile import read_audio
+        from stepdetect.online import detect_footfalls
     except ImportError:
         raise click.ClickException(
             f"{path.name}: audio recordings need 'cadence analyze', which is not in this build; "
             "give a FIT/GPX/TCX activity or an accelerometer CSV (--accel)"
         ) from None
-    result = analyze_path(path, accel=False)
-    steps_s = [s["time_s"] for s in result.get("steps", [])]
-    return _run_from_steps(steps_s, source=path.name, fmt="audio", min_running_spm=min_running_spm)
+    y, sample_rate = read_audio(path)
+    return [float(t) for t in detect_footfalls(y, sample_rate=sample_rate).time_s]
 
 
 @click.command("baseline")
