@@ -16,8 +16,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from cli.baseline import run_baseline
-from cli.importers import read_activity
 from cli.main import cli
 from cli.store import Store
 from metronome.plans import load_plan
@@ -256,6 +254,17 @@ def test_history_table_json_incomplete_and_plot(db: Path, tmp_path: Path) -> Non
 
     assert matplotlib.image.imread(png).shape[:2] == (600, 800)
     assert "use a .png" in _one_line_error(_invoke("history", "--plot", tmp_path / "trend.txt"))
+
+
+def test_history_last_weeks(db: Path) -> None:
+    now = datetime.now(timezone.utc)
+    with Store(db) as store:
+        old = _session(store, now - timedelta(days=60), tempo=168, cadence=165, sync=70, retention=0.8)
+        new = _session(store, now - timedelta(days=2), tempo=168, cadence=168, sync=80, retention=0.9)
+    out = json.loads(_invoke("history", "--weeks", "4", "--json").output)
+    assert [s["id"] for s in out["sessions"]] == [new]
+    out = json.loads(_invoke("history", "--json").output)
+    assert [s["id"] for s in out["sessions"]] == [old, new]
 
 
 def test_history_empty(db: Path) -> None:

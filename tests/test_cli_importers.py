@@ -70,6 +70,11 @@ def test_fit_matches_direct_decode_and_readme(shared_data: Path, name: str) -> N
 
 
 def test_fit_multisport_keeps_only_the_run(shared_data: Path) -> None:
+    # Without the sport filter, swim strokes and bike rpm give the README's meaningless 121.00.
+    spm, speed, _ = _direct_decode(shared_data / "fit" / "sample_mulitple_header.fit")
+    all_moving = [s for s, v in zip(spm, speed) if v is not None and v > 0]
+    assert len(all_moving) == 903
+    np.testing.assert_allclose(np.mean(all_moving), 121.00, atol=0.005)
     act = read_activity(shared_data / "fit" / "sample_mulitple_header.fit")
     assert act.sport == "running"
     assert len(act.time_s) == 517
