@@ -135,8 +135,8 @@ def run_baseline(
         Record times in seconds (for durations). Without it, durations are 0.
     speed_m_s : array_like, shape (n,), optional
         Speed per record in m/s; NaN where unknown. Records with speed 0 are pauses. When no
-        record has a speed, the moving test is skipped (step-time sources mark pauses as NaN
-        cadence instead).
+        record has a speed above 0 (none recorded, or a treadmill run logged at 0 m/s), the
+        moving test is skipped (step-time sources mark pauses as NaN cadence instead).
     min_running_spm : float > 0
         Records below this are walking.
 
@@ -156,16 +156,18 @@ def run_baseline(
     if not 0 < min_running_spm < MAX_RUNNING_SPM:
         raise ValueError(f"min_running_spm {min_running_spm!r} must lie in 0-{MAX_RUNNING_SPM:g} spm")
     has_cad = np.isfinite(spm)
-    if np.any(np.isfinite(speed)):
+    notes: list[str] = []
+    if np.any(np.isfinite(speed) & (speed > 0)):
         moving = np.isfinite(speed) & (speed > 0)
     else:
         moving = np.ones(n, dtype=bool)
+        if np.any(np.isfinite(speed)):
+            notes.append("speed is 0 throughout (treadmill without speed?): pauses not detected from speed")
     moving_rec = has_cad & moving
     stopped = has_cad & ~moving
     walking = moving_rec & (spm < min_running_spm)
     running = moving_rec & ~walking & (spm <= MAX_RUNNING_SPM)
     too_fast = moving_rec & (spm > MAX_RUNNING_SPM)
-    notes: list[str] = []
     if not np.any(running):
         what = "no cadence records" if not np.any(has_cad) else "no running records"
         raise BaselineError(

@@ -187,6 +187,9 @@ class Store:
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise StoreError(f"{self.path} is not a cadence database ({exc})") from None
+        except BaseException:
+            self._conn.close()
+            raise
 
     # --- plumbing ------------------------------------------------------------------------------
 

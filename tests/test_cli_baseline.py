@@ -130,3 +130,12 @@ def test_holds_target_rules() -> None:
     assert not holds_target([_session(172), _session(168)], 168.0)["holds"]
     assert holds_target([_session(168, None, None, None)] * 2, 168.0)["holds"]
     assert not holds_target([_session(168, pain=5), _session(168, pain=5)], 168.0)["holds"]
+
+
+def test_speed_zero_throughout_is_not_all_pauses() -> None:
+    """A treadmill run logged at 0 m/s: the moving test is skipped, and the run says so."""
+    run = run_baseline(np.full(200, 172.0), speed_m_s=np.zeros(200), time_s=np.arange(200.0))
+    assert run.n_stopped == 0 and run.n_kept == 200
+    assert any("speed is 0 throughout" in n for n in run.notes)
+    unknown = run_baseline(np.full(200, 172.0), speed_m_s=np.full(200, np.nan), time_s=np.arange(200.0))
+    assert unknown.n_kept == 200 and unknown.notes == []
