@@ -109,6 +109,8 @@ WRITER = textwrap.dedent(
     store = Store(db)
     sid = store.begin_session(kind="simulated", started_at=datetime.now(timezone.utc), settings={"tag": tag})
     print("session", sid, flush=True)
+    if len(sys.argv) > 5:  # wait for the parent's go, so that all writers start together
+        sys.stdin.readline()
     for k in range(n_batches):
         store.add_steps(sid, [{"time_s": (k * batch + j) * 0.35, "foot": None, "seq": k * batch + j}
                               for j in range(batch)])
@@ -121,14 +123,20 @@ WRITER = textwrap.dedent(
 )
 
 
-def _writer(db: Path, tag: str, n_batches: int, batch: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", WRITER, str(db), tag, str(n_batches), str(batch)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _writer(db: Path, tag: str, n_batches: int, batch: int, *, wait: bool = False) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(db), tag, str(n_batches), str(batch)] + ["wait"] * wait,
+                            cwd=ROOT, stdin=subprocess.PIPE if wait else None, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def test_concurrent_writer_processes(tmp_path: Path) -> None:
     db = tmp_path / "shared.db"
-    procs = [_writer(db, f"w{k}", 200, 5) for k in range(4)]  # four processes migrate and write at once
+    procs = [_writer(db, f"w{k}", 200, 5, wait=True) for k in range(4)]  # four processes open (migrate) at once
+    for p in procs:  # all have a session; then all write at once
+        assert p.stdout.readline().startswith("session"), p.stderr.read()
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
     for p in procs:
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
@@ -258,3 +266,30 @@ def test_weekly_uses_the_runners_local_calendar(tmp_path: Path) -> None:
         assert [(w["week"], w["cadence_spm"]) for w in in_utc] == [("2026-W01", 170.0), ("2026-W02", 160.0)]
         # Sessions are ordered by the real instant, not the local wall-clock text.
         assert [s["id"] for s in store.sessions()] == [b, a]
+
+
+def test_one_store_shared_by_threads(tmp_path: Path) -> None:
+    """The live session writes steps from its detector thread while the main thread writes
+    beats and intervals: one Store, several threads."""
+    import threading
+
+    with Store(tmp_path / "threads.db") as store:
+        sid = store.begin_session(kind="live", started_at=datetime.now(UTC), settings={})
+
+        def steps() -> None:
+            for k in range(200):
+                store.add_steps(sid, [{"time_s": k * 0.35, "foot": "LR"[k % 2]}])
+
+        def beats() -> None:
+            for k in range(200):
+                store.add_beats(sid, [{"time_s": k * 0.35, "accent": False, "sounding": True}])
+                if k % 50 == 0:
+                    store.add_interval(sid, {"label": f"i{k}", "start_s": k, "end_s": k + 1})
+
+        threads = [threading.Thread(target=steps), threading.Thread(target=beats)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        s = store.session(sid)
+        assert (s["n_steps"], s["n_beats"], len(s["intervals"])) == (200, 200, 4)
