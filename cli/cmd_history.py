@@ -361,7 +361,10 @@ def _plot(weekly: list[dict[str, Any]], baselines: list[dict[str, Any]], out: Pa
         ax1.plot(starts, series("cadence_spm"), "o-", label="cadence (weekly mean)")
         ax1.plot(starts, series("tempo_spm"), "s--", label="target")
         if baselines:
-            ax1.axhline(baselines[-1]["baseline_spm"], color="grey", lw=1, label="baseline")
+            base = baselines[-1]["baseline_spm"]
+            ax1.axhline(base, color="grey", lw=1, label="baseline")
+            low, high = target_band(base)
+            ax1.axhspan(low, high, color="tab:green", alpha=0.12, label="target band (+5-10 %)")
         ax1.set_ylabel("steps/min")
         ax1.legend(loc="best")
         ax1.set_title("Cadence vs target")
