@@ -90,6 +90,7 @@ def settings_from_options(
     alternate_ears: bool,
     volume_db: float,
     force: bool,
+    ramp_s: float = 0.0,
 ) -> MetronomeSettings:
     target = checked_spm(spm, force, "cadence")
     baseline = checked_spm(baseline_spm, force, "baseline") if baseline_spm is not None else default_baseline_spm(target)
@@ -100,6 +101,7 @@ def settings_from_options(
         warmup_s=warmup_s or 0.0,
         cooldown_s=cooldown_s or 0.0,
         baseline_spm=baseline,
+        ramp_s=ramp_s,
     )
     return MetronomeSettings(target, baseline, resolved, timeline, every_other_step, sound, accent_every,
                              alternate_ears, volume_db)

@@ -16,9 +16,14 @@ class DurationType(click.ParamType):
 
     name = "duration"
 
+    def __init__(self, allow_zero: bool = False) -> None:
+        self.allow_zero = allow_zero
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         if isinstance(value, float):
             return value
+        if self.allow_zero and str(value).strip() in ("0", "0s", "0m"):
+            return 0.0
         try:
             return parse_duration_s(value)
         except ParameterError as exc:
@@ -26,6 +31,7 @@ class DurationType(click.ParamType):
 
 
 DURATION = DurationType()
+DURATION_OR_ZERO = DurationType(allow_zero=True)
 
 
 def spm_option(required: bool = True, help_text: str | None = None) -> Callable[[F], F]:

@@ -56,7 +56,8 @@ def locate_template(
     yf = signal.sosfilt(sos, y)
     tf = signal.sosfilt(sos, t)
     corr = signal.correlate(yf, tf, mode="valid", method="fft")
-    energy = np.convolve(yf * yf, np.ones(tf.size), mode="valid")
+    cumulative = np.concatenate(([0.0], np.cumsum(yf * yf)))
+    energy = cumulative[tf.size :] - cumulative[: -tf.size]  # energy under the template at each lag
     norm = np.sqrt(np.maximum(energy, 1e-20) * float(np.dot(tf, tf)))
     score = corr / norm
     best = int(np.argmax(score))

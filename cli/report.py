@@ -1,0 +1,80 @@
+"""The end-of-session report: on screen (a table per interval) and as a JSON file."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from metronome.units import format_duration
+
+
+def write_json_atomic(path: Path, doc: dict[str, Any]) -> None:
+    """Write JSON so that a reader never sees a half-written file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _fmt(value: Any, spec: str = ".1f", unit: str = "") -> str:
+    if value is None:
+        return "--"
+    return f"{value:{spec}}{unit}"
+
+
+def print_report(report: dict[str, Any], *, console: Any = None) -> None:
+    """Human-readable summary of a session report (stdout)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=120)  # files and pipes get the whole table
+    s = report["summary"]
+    a = s["asynchrony"]
+    lat = report["latency"]
+    settings = report["settings"]
+    title = (f"Session: {format_duration(report['duration_s'])}, plan {settings['plan']}, "
+             f"baseline {settings['baseline_spm']:g} -> target {settings['target_spm']:g} spm"
+             + (" (interrupted)" if report["interrupted"] else ""))
+    table = Table(title=title, show_lines=False)
+    for col in ("interval", "time", "cadence", "tempo", "mean async", "SD", "in sync", "R", "drift"):
+        table.add_column(col, justify="right" if col != "interval" else "left")
+    for iv in report["intervals"]:
+        ia = iv["asynchrony"]
+        label = iv["label"] + ("" if iv["sounding"] else " (silent)")
+        if "retention" in iv and iv["retention"]["held_pct"] is not None:
+            label += f" held {iv['retention']['held_pct']:.0f}%"
+        table.add_row(
+            label,
+            f"{format_duration(iv['start_s'])}-{format_duration(iv['end_s'])}",
+            _fmt(iv["cadence_spm"]),
+            _fmt(iv["tempo_spm"]),
+            _fmt(ia["mean_ms"], "+.0f", " ms"),
+            _fmt(ia["sd_ms"], ".0f", " ms"),
+            _fmt(ia["within_pct"], ".0f", "%"),
+            _fmt(ia["resultant_length"], ".2f"),
+            _fmt(ia["drift_ms_per_min"], "+.1f", " ms/min"),
+        )
+    console.print(table)
+    lines = [
+        f"steps {s['n_steps']}, ticks {s['n_beats']}; cadence {_fmt(s['cadence_spm'])} spm "
+        f"(with the beat {_fmt(s['cadence_with_beat_spm'])} vs tempo {_fmt(s['tempo_spm'])}; "
+        f"silent minutes {_fmt(s['cadence_without_beat_spm'])}, held {_fmt(s['retention_held_pct'], '.0f', '%')})",
+        f"asynchrony: mean {_fmt(a['mean_ms'], '+.1f', ' ms')}, SD {_fmt(a['sd_ms'], '.1f', ' ms')}, "
+        f"{_fmt(a['within_pct'], '.0f', '%')} within ±{a['tolerance_ms']:g} ms, R {_fmt(a['resultant_length'], '.2f')}, "
+        f"drift {_fmt(a['drift_ms_per_min'], '+.1f', ' ms/min')} (negative = foot before the beat)",
+    ]
+    if s["asymmetry"]:
+        asym = s["asymmetry"]
+        lines.append(f"left->right {asym['left_to_right_ms']:.0f} ms, right->left {asym['right_to_left_ms']:.0f} ms "
+                     f"(symmetry index {asym['symmetry_index_pct']:+.1f} %)")
+    if s["gaps"]:
+        lines.append(f"gaps (missed steps or pauses): {len(s['gaps'])}")
+    lines.append(f"latency used {lat['loop_latency_ms']:.1f} ms ({lat['method']}); "
+                 f"xruns {report['xruns']['output_underflows']} out / {report['xruns']['input_overflows']} in, "
+                 f"dropped input frames {report['xruns']['dropped_input_frames']}")
+    for line in lines:
+        console.print(line, highlight=False)

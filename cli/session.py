@@ -1,0 +1,481 @@
+"""A cadence session: metronome out, footfalls in, controller, drift figures and the report.
+
+The session is the consumer side of :mod:`cli.engine`: ``consume()`` (called by a backend
+between blocks, never from the audio callback) reads the new input, tells the detector when
+ticks are heard, measures the loop latency from ticks the microphone hears, detects
+footfalls, runs the tempo controller, closes finished intervals and hands new data to the
+session log (written incrementally, so a crash loses at most the last seconds).
+
+Heard time of a tick rendered at output sample ``s``, on the input's time axis:
+``s + loop latency`` where the loop latency is measured from the ticks in the input when the
+microphone hears them, and otherwise taken from the stream's DAC/ADC timestamps plus the
+calibrated headphone offset (Bluetooth headphones add a delay PortAudio cannot see).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cli.engine import DuplexCore
+from cli.metronome_setup import MetronomeSettings
+from metronome.controller import AdaptiveController, AdaptiveParams
+from metronome.render import TickRecord
+from stepdetect import assign_feet, cadence_spm, find_gaps, step_asymmetry
+from stepdetect.drift import DEFAULT_TOLERANCE_MS, asynchronies_ms, asynchrony_stats
+from stepdetect.online import StepDetector
+from stepdetect.ticks import locate_template
+
+CADENCE_WINDOW_S = 10.0  # the "current cadence" is measured over this many seconds
+CONTROL_PERIOD_S = 0.5
+FLUSH_PERIOD_S = 2.0
+MAX_LOOP_LATENCY_S = 0.6  # search window for ticks in the input
+MIN_LATENCY_MEASUREMENTS = 3
+MIN_STEPS_FOR_CADENCE = 4
+
+
+class SessionLog(Protocol):
+    """Where a session's data go while it runs (the SQLite history store implements it)."""
+
+    def add_steps(self, steps: list[dict[str, Any]]) -> None: ...
+    def add_beats(self, beats: list[dict[str, Any]]) -> None: ...
+    def add_interval(self, interval: dict[str, Any]) -> None: ...
+    def finish(self, report: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    metronome: MetronomeSettings
+    kind: str = "simulated"  # "live" or "simulated"
+    tolerance_ms: float = DEFAULT_TOLERANCE_MS
+    ramp_s: float = 0.0
+    adaptive: AdaptiveParams | None = None
+    cue_only_off_target: bool = False
+    off_target_band_pct: float = 2.0
+    headphone_offset_ms: float = 0.0
+    measure_latency: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.metronome.as_dict(),
+            "kind": self.kind,
+            "tolerance_ms": self.tolerance_ms,
+            "ramp_s": self.ramp_s,
+            "adaptive": self.adaptive is not None,
+            "adaptive_params": None if self.adaptive is None else self.adaptive.__dict__,
+            "cue_only_off_target": self.cue_only_off_target,
+            "off_target_band_pct": self.off_target_band_pct,
+            "headphone_offset_ms": self.headphone_offset_ms,
+        }
+
+
+@dataclass
+class LiveFigures:
+    """What the live display shows (updated by the session's consumer)."""
+
+    time_s: float = 0.0
+    tempo_spm: float = 0.0
+    cadence_spm: float | None = None
+    last_asynchrony_ms: float | None = None
+    recent_asynchrony_ms: deque = field(default_factory=lambda: deque(maxlen=40))
+    in_sync_pct: float | None = None
+    segment_label: str = ""
+    segment_sounding: bool = True
+    segment_left_s: float = 0.0
+    controller_state: str = ""
+    n_steps: int = 0
+    muted: bool = False
+
+
+class Session:
+    """Joins a :class:`DuplexCore` (ticks out, input ring in) with footfall detection.
+
+    Parameters
+    ----------
+    settings : SessionSettings
+    core : DuplexCore
+    nominal_loop_latency_s : float
+        Output-to-input delay from the stream (0 for a file backend without bleed).
+    tick_template : 1-D array
+        The (normal) tick waveform as played, for finding ticks in the input.
+    log : SessionLog or None
+        Receives steps, beats and finished intervals as they happen.
+    """
+
+    def __init__(
+        self,
+        settings: SessionSettings,
+        core: DuplexCore,
+        *,
+        nominal_loop_latency_s: float,
+        tick_template: NDArray[np.floating],
+        log: SessionLog | None = None,
+        on_update: Callable[["Session"], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.core = core
+        self.sample_rate = core.sample_rate
+        self.timeline = settings.metronome.timeline
+        self.steps_per_tick = 2 if settings.metronome.every_other_step else 1
+        self.nominal_loop_latency_s = nominal_loop_latency_s
+        self.tick_template = np.asarray(tick_template, dtype=np.float64)
+        self.log = log
+        self.on_update = on_update
+        self.started_at = datetime.now(timezone.utc)
+        self.detector = StepDetector(sample_rate=self.sample_rate)
+        self.ticks: list[TickRecord] = []
+        self.step_times_s: list[float] = []
+        self.step_confidence: list[float] = []
+        self.latency_measurements_s: list[float] = []
+        self.controller = (
+            AdaptiveController(settings.metronome.baseline_spm, settings.metronome.target_spm, settings.adaptive)
+            if settings.adaptive is not None
+            else None
+        )
+        self.tempo_trace: list[tuple[float, float]] = []  # (time_s, tempo_spm) at each control step
+        self.live = LiveFigures()
+        self.stop_requested = False
+        self._pending: deque[TickRecord] = deque()
+        self._history = np.zeros(0, dtype=np.float32)
+        self._history_start = 0
+        self._input_end = 0
+        self._last_control_s = -math.inf
+        self._last_flush_s = 0.0
+        self._flushed_steps = 0
+        self._flushed_ticks = 0
+        self._closed_intervals = 0
+
+    # ----------------------------------------------------------------- timing
+    @property
+    def loop_latency_s(self) -> float:
+        """The loop latency in use: measured from heard ticks if possible, else nominal + offset."""
+        measured = self.measured_loop_latency_s
+        if measured is not None:
+            return measured
+        return self.nominal_loop_latency_s + self.settings.headphone_offset_ms / 1000.0
+
+    @property
+    def measured_loop_latency_s(self) -> float | None:
+        if len(self.latency_measurements_s) < MIN_LATENCY_MEASUREMENTS:
+            return None
+        return float(np.median(self.latency_measurements_s[-50:]))
+
+    def heard_time_s(self, start_sample: int) -> float:
+        return start_sample / self.sample_rate + self.loop_latency_s
+
+    @property
+    def elapsed_s(self) -> float:
+        return self._input_end / self.sample_rate
+
+    # ---------------------------------------------------------------- consume
+    def consume(self) -> bool:
+        """Process whatever input arrived; return False once a stop was requested."""
+        start, block = self.core.ring.read()
+        if block.shape[0] == 0:
+            return not self.stop_requested
+        new_ticks = self.core.renderer.drain_log()
+        if new_ticks:
+            self.ticks.extend(new_ticks)
+            if self.settings.measure_latency:
+                self._pending.extend(new_ticks)
+            self.detector.add_ticks(np.array([self.heard_time_s(t.start_sample) for t in new_ticks]))
+        self._input_end = start + block.shape[0]
+        if self.settings.measure_latency:
+            self._keep_history(start, block)
+            self._measure_latency()
+        found = self.detector.process_block(block)
+        if len(found):
+            self.step_times_s.extend(found.time_s.tolist())
+            self.step_confidence.extend(found.confidence.tolist())
+        now_s = self.elapsed_s
+        if now_s - self._last_control_s >= CONTROL_PERIOD_S:
+            self._control(now_s)
+        self._close_finished_intervals(now_s)
+        if self.log is not None and now_s - self._last_flush_s >= FLUSH_PERIOD_S:
+            self._flush()
+        if self.on_update is not None:
+            self.on_update(self)
+        return not self.stop_requested
+
+    def _keep_history(self, start: int, block: NDArray[np.float32]) -> None:
+        mono = block.mean(axis=1) if block.ndim == 2 else block
+        keep = int((MAX_LOOP_LATENCY_S + 1.0) * self.sample_rate) + self.tick_template.size
+        self._history = np.concatenate([self._history, mono])[-keep:]
+        self._history_start = start + block.shape[0] - self._history.size
+
+    def _measure_latency(self) -> None:
+        span = int(MAX_LOOP_LATENCY_S * self.sample_rate) + self.tick_template.size
+        while self._pending:
+            tick = self._pending[0]
+            if tick.start_sample + span > self._input_end:
+                return  # its window has not fully arrived yet
+            self._pending.popleft()
+            lo = tick.start_sample - self._history_start
+            if lo < 0:
+                continue  # too old (the consumer fell behind)
+            offset, _ = locate_template(self._history[lo : lo + span], self.tick_template,
+                                        sample_rate=self.sample_rate)
+            if offset is not None:
+                self.latency_measurements_s.append(offset / self.sample_rate)
+
+    # -------------------------------------------------------------- controller
+    def current_cadence_spm(self, now_s: float) -> float | None:
+        times = self.step_times_s
+        k = len(times)
+        while k > 0 and times[k - 1] > now_s - CADENCE_WINDOW_S:
+            k -= 1
+        window = times[k:]
+        if len(window) < MIN_STEPS_FOR_CADENCE:
+            return None
+        value = cadence_spm(np.asarray(window))
+        return value if math.isfinite(value) else None
+
+    def _control(self, now_s: float) -> None:
+        self._last_control_s = now_s
+        clock = self.core.renderer.clock
+        i = self.timeline.locate(now_s)
+        entry = self.timeline.entries[i]
+        cadence = self.current_cadence_spm(now_s)
+        tempo = self.timeline.entry_spm_at(i, now_s)
+        if self.controller is not None:
+            self.controller.update(now_s, cadence)
+            baseline = self.settings.metronome.baseline_spm
+            plan_spm = entry.spm_at(now_s)
+            tempo = baseline + (plan_spm - baseline) * self.controller.progress
+            clock.spm_override = tempo
+        if self.settings.cue_only_off_target:
+            band = tempo * self.settings.off_target_band_pct / 100.0
+            self.core.renderer.muted = cadence is not None and abs(cadence - tempo) <= band
+        self.tempo_trace.append((now_s, tempo))
+        live = self.live
+        live.time_s = now_s
+        live.tempo_spm = tempo
+        live.cadence_spm = cadence
+        live.segment_label = entry.segment.label or self.timeline.plan.name
+        live.segment_sounding = entry.segment.sounding
+        live.segment_left_s = max(entry.end_s - now_s, 0.0)
+        live.controller_state = self.controller.state if self.controller is not None else ""
+        live.n_steps = len(self.step_times_s)
+        live.muted = self.core.renderer.muted
+        self._update_live_asynchrony(now_s)
+
+    def _update_live_asynchrony(self, now_s: float) -> None:
+        recent_steps = [t for t in self.step_times_s[-8:] if t > now_s - 5.0]
+        if not recent_steps or len(self.ticks) < 2:
+            return
+        beats = np.array([self.heard_time_s(t.start_sample) for t in self.ticks[-40:]])
+        a, _ = asynchronies_ms(np.array(recent_steps), beats, every_other_step=self.steps_per_tick == 2)
+        valid = a[np.isfinite(a)]
+        if valid.size:
+            self.live.last_asynchrony_ms = float(valid[-1])
+            self.live.recent_asynchrony_ms.extend(valid[-2:].tolist())
+            recent = np.array(self.live.recent_asynchrony_ms)
+            self.live.in_sync_pct = 100.0 * float(np.mean(np.abs(recent) <= self.settings.tolerance_ms))
+
+    # ----------------------------------------------------------------- figures
+    def _beats_s(self) -> NDArray[np.float64]:
+        return np.array([self.heard_time_s(t.start_sample) for t in self.ticks])
+
+    def step_table(self) -> list[dict[str, Any]]:
+        """Every footfall with its foot, asynchrony (ms) and interval."""
+        steps = np.asarray(self.step_times_s)
+        if steps.size == 0:
+            return []
+        asyn, _ = asynchronies_ms(steps, self._beats_s(), every_other_step=self.steps_per_tick == 2)
+        feet = self._feet(steps)
+        return [
+            {
+                "time_s": round(float(t), 5),
+                "foot": foot,
+                "asynchrony_ms": None if not math.isfinite(a) else round(float(a), 2),
+                "confidence": round(float(c), 3),
+                "interval": self.timeline.locate(float(t)),
+            }
+            for t, foot, a, c in zip(steps, feet, asyn, self.step_confidence)
+        ]
+
+    def _feet(self, steps: NDArray[np.float64]) -> list[str | None]:
+        """Feet by alternation, anchored to the ticks: a tick's foot is known from its beat number."""
+        feet = assign_feet(steps)
+        if not self.ticks or steps.size == 0:
+            return feet
+        beats = self._beats_s()
+        asyn, _ = asynchronies_ms(steps, beats, every_other_step=self.steps_per_tick == 2)
+        votes = 0
+        for t, a, foot in zip(steps, asyn, feet):
+            if not math.isfinite(a) or foot is None:
+                continue
+            k = int(np.argmin(np.abs(beats - (t - a / 1000.0))))
+            tick_foot = "L" if (self.ticks[k].index * self.steps_per_tick) % 2 == 0 else "R"
+            votes += 1 if tick_foot == foot else -1
+        if votes < 0:
+            return [None if f is None else ("R" if f == "L" else "L") for f in feet]
+        return feet
+
+    def _tick_json(self, t: TickRecord) -> dict[str, Any]:
+        return {
+            "time_s": round(self.heard_time_s(t.start_sample), 6),
+            "sample": t.start_sample,
+            "accent": t.accent,
+            "channel": t.channel,
+            "foot": "L" if (t.index * self.steps_per_tick) % 2 == 0 else "R",
+            "spm": round(t.spm, 3),
+            "segment": self.timeline.entries[t.segment_index].segment.label,
+        }
+
+    def interval_figures(self, index: int, end_s: float | None = None) -> dict[str, Any]:
+        """Figures for timeline entry ``index`` up to ``end_s`` (default: its end)."""
+        entry = self.timeline.entries[index]
+        stop_s = min(entry.end_s, end_s if end_s is not None else entry.end_s)
+        steps = np.asarray(self.step_times_s)
+        in_interval = (steps >= entry.start_s) & (steps < stop_s)
+        interval_steps = steps[in_interval]
+        beats = self._beats_s()
+        asyn, period = asynchronies_ms(steps, beats, every_other_step=self.steps_per_tick == 2)
+        stats = asynchrony_stats(interval_steps, asyn[in_interval], period[in_interval],
+                                 tolerance_ms=self.settings.tolerance_ms)
+        tick_spm = [t.spm for t in self.ticks if entry.start_s <= t.start_sample / self.sample_rate < stop_s]
+        tempo = float(np.mean(tick_spm)) if tick_spm else self._mean_tempo(entry.start_s, stop_s)
+        cadence = cadence_spm(interval_steps) if interval_steps.size >= MIN_STEPS_FOR_CADENCE else None
+        feet = self._feet(interval_steps)
+        asym = step_asymmetry(interval_steps, feet) if interval_steps.size >= 6 else None
+        figures: dict[str, Any] = {
+            "index": index,
+            "label": entry.segment.label,
+            "sounding": entry.segment.sounding,
+            "start_s": entry.start_s,
+            "end_s": stop_s,
+            "n_steps": int(interval_steps.size),
+            "n_beats": len(tick_spm),
+            "cadence_spm": None if cadence is None or not math.isfinite(cadence) else round(cadence, 2),
+            "tempo_spm": round(tempo, 2),
+            "asynchrony": stats.as_dict(),
+            "asymmetry": None if asym is None else asym.__dict__,
+        }
+        if not entry.segment.sounding and entry.segment.label not in ("warm-up", "cool-down"):
+            figures["retention"] = self._retention(index, figures["cadence_spm"])
+        return figures
+
+    def _mean_tempo(self, start_s: float, stop_s: float) -> float:
+        values = [spm for t, spm in self.tempo_trace if start_s <= t < stop_s]
+        return float(np.mean(values)) if values else self.timeline.spm_at(start_s)
+
+    def _retention(self, index: int, cadence: float | None) -> dict[str, Any]:
+        """How much of the cadence the beat asked for held in a silent interval."""
+        previous = [i for i in range(index) if self.timeline.entries[i].segment.sounding]
+        if cadence is None or not previous:
+            return {"cadence_spm": cadence, "tempo_before_spm": None, "held_pct": None, "retained_pct": None}
+        before = self.interval_figures(previous[-1])
+        tempo_before = before["tempo_spm"]
+        baseline = self.settings.metronome.baseline_spm
+        retained = None
+        if abs(tempo_before - baseline) > 0.5:
+            retained = round(100.0 * (cadence - baseline) / (tempo_before - baseline), 1)
+        return {
+            "cadence_spm": cadence,
+            "tempo_before_spm": tempo_before,
+            "held_pct": round(100.0 * cadence / tempo_before, 2),  # cadence as % of the last tempo
+            "retained_pct": retained,  # % of the increase over baseline that held
+        }
+
+    def _close_finished_intervals(self, now_s: float) -> None:
+        entries = self.timeline.entries
+        # an interval is closed once the detector can no longer add footfalls to it
+        settled_s = now_s - 0.2
+        while self._closed_intervals < len(entries) and entries[self._closed_intervals].end_s <= settled_s:
+            if self.log is not None:
+                self._flush()
+                self.log.add_interval(self.interval_figures(self._closed_intervals))
+            self._closed_intervals += 1
+
+    def _flush(self) -> None:
+        self._last_flush_s = self.elapsed_s
+        if self.log is None:
+            return
+        table = self.step_table()[self._flushed_steps :]
+        if table:
+            self.log.add_steps(table)
+            self._flushed_steps += len(table)
+        ticks = self.ticks[self._flushed_ticks :]
+        if ticks:
+            self.log.add_beats([self._tick_json(t) for t in ticks])
+            self._flushed_ticks += len(ticks)
+
+    # ------------------------------------------------------------------ report
+    def report(self, *, interrupted: bool = False, backend: Any = None) -> dict[str, Any]:
+        """The whole session as a JSON-ready dict."""
+        end_s = self.elapsed_s
+        entries = self.timeline.entries
+        last = self.timeline.locate(max(end_s - 1e-9, 0.0))
+        intervals = [self.interval_figures(i, end_s) for i in range(0, last + 1) if entries[i].start_s < end_s]
+        steps = np.asarray(self.step_times_s)
+        table = self.step_table()
+        asyn = np.array([np.nan if s["asynchrony_ms"] is None else s["asynchrony_ms"] for s in table])
+        _, period = asynchronies_ms(steps, self._beats_s(), every_other_step=self.steps_per_tick == 2)
+        overall = asynchrony_stats(steps, asyn, period, tolerance_ms=self.settings.tolerance_ms)
+        sounding = [iv for iv in intervals if iv["sounding"] and iv["n_steps"]]
+        silent = [iv for iv in intervals if "retention" in iv and iv["retention"]["held_pct"] is not None]
+        feet = [s["foot"] for s in table]
+        asym = step_asymmetry(steps, feet) if steps.size >= 6 else None
+        stream_latency = getattr(backend, "stream_latency_s", None)
+        measured = self.measured_loop_latency_s
+        latency = {
+            "loop_latency_ms": round(1000 * self.loop_latency_s, 2),
+            "method": "measured from ticks heard by the microphone" if measured is not None
+            else "stream timestamps + headphone offset",
+            "measured_loop_latency_ms": None if measured is None else round(1000 * measured, 2),
+            "n_latency_measurements": len(self.latency_measurements_s),
+            "latency_measurement_spread_ms": None if measured is None
+            else round(1000 * float(np.percentile(self.latency_measurements_s, 90)
+                                    - np.percentile(self.latency_measurements_s, 10)), 2),
+            "nominal_loop_latency_ms": round(1000 * self.nominal_loop_latency_s, 2),
+            "headphone_offset_ms": self.settings.headphone_offset_ms,
+            "stream_latency_ms": None if stream_latency is None
+            else {"input": round(1000 * stream_latency[0], 2), "output": round(1000 * stream_latency[1], 2)},
+        }
+        cadence_all = cadence_spm(steps) if steps.size >= MIN_STEPS_FOR_CADENCE else None
+        return {
+            "started_at": self.started_at.isoformat(),
+            "duration_s": round(end_s, 3),
+            "interrupted": interrupted,
+            "sample_rate": self.sample_rate,
+            "settings": self.settings.as_dict(),
+            "latency": latency,
+            "xruns": self.core.stats.as_dict(self.core.ring.lost_frames),
+            "summary": {
+                "n_steps": int(steps.size),
+                "n_beats": len(self.ticks),
+                "cadence_spm": None if cadence_all is None or not math.isfinite(cadence_all) else round(cadence_all, 2),
+                "cadence_with_beat_spm": _weighted(sounding, "cadence_spm"),
+                "tempo_spm": _weighted(sounding, "tempo_spm"),
+                "cadence_without_beat_spm": _weighted(silent, "cadence_spm"),
+                "retention_held_pct": _mean([iv["retention"]["held_pct"] for iv in silent]),
+                "asynchrony": overall.as_dict(),
+                "asymmetry": None if asym is None else asym.__dict__,
+                "gaps": [g.__dict__ for g in find_gaps(steps)] if steps.size >= 3 else [],
+                "final_tempo_spm": round(self.tempo_trace[-1][1], 2) if self.tempo_trace else None,
+                "controller_state": self.controller.state if self.controller is not None else None,
+            },
+            "intervals": intervals,
+            "beats": [self._tick_json(t) for t in self.ticks],
+            "steps": table,
+        }
+
+
+def _weighted(intervals: list[dict[str, Any]], key: str) -> float | None:
+    pairs = [(iv[key], iv["n_steps"]) for iv in intervals if iv.get(key) is not None and iv["n_steps"]]
+    if not pairs:
+        return None
+    total = sum(n for _, n in pairs)
+    return round(sum(v * n for v, n in pairs) / total, 2)
+
+
+def _mean(values: list[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return round(float(np.mean(vals)), 2) if vals else None
