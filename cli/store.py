@@ -289,8 +289,9 @@ class Store:
             self._write("INSERT INTO beats VALUES (?,?,?,?,?)", rows, many=True)
 
     def add_interval(self, session_id: int, interval: dict[str, Any]) -> None:
-        """Append one interval's figures (``INTERVAL_COLUMNS``; ``R`` is read as ``resultant_r``)."""
-        values, extra = _split(interval, INTERVAL_COLUMNS, INTERVAL_ALIASES)
+        """Append one interval's figures: flat ``INTERVAL_COLUMNS`` (``R`` is read as
+        ``resultant_r``), or the session report's layout (see ``flatten_interval``)."""
+        values, extra = _split(flatten_interval(interval), INTERVAL_COLUMNS, INTERVAL_ALIASES)
         values = [values[0]] + [_num(v) for v in values[1:]]
         self._write(
             "INSERT INTO intervals VALUES (?, (SELECT count(*) FROM intervals WHERE session_id = ?), "
@@ -401,6 +402,49 @@ class Store:
         return weekly_averages(self.sessions(), tz=tz)
 
 
+_ASYNC_KEYS = {"mean_asynchrony_ms": "mean_ms", "sd_asynchrony_ms": "sd_ms", "in_sync_pct": "within_pct",
+               "resultant_r": "resultant_length", "drift_ms_per_min": "drift_ms_per_min"}
+
+
+def flatten_interval(interval: dict[str, Any]) -> dict[str, Any]:
+    """Interval figures in the ``cadence run`` report layout -> the store's flat columns.
+
+    ``asynchrony: {mean_ms, sd_ms, within_pct, resultant_length, drift_ms_per_min}`` fills
+    ``mean_asynchrony_ms``, ``sd_asynchrony_ms``, ``in_sync_pct``, ``resultant_r`` and
+    ``drift_ms_per_min`` (flat keys given explicitly win). ``retention: {retained_pct, held_pct,
+    ...}`` becomes ``retention`` = ``retained_pct / 100`` (the fraction of the increase over
+    baseline that held in a silent interval) and the whole dict is kept as ``retention_detail``.
+    """
+    d = dict(interval)
+    asyn = d.get("asynchrony")
+    if isinstance(asyn, dict):
+        for flat, nested in _ASYNC_KEYS.items():
+            if d.get(flat) is None and asyn.get(nested) is not None:
+                d[flat] = asyn[nested]
+    ret = d.get("retention")
+    if isinstance(ret, dict):
+        d["retention_detail"] = d.pop("retention")
+        d["retention"] = None if ret.get("retained_pct") is None else float(ret["retained_pct"]) / 100.0
+    return d
+
+
+def store_report(store: "Store", report: dict[str, Any], *, device: str | None = None) -> int:
+    """Store a whole ``cadence run --json-report`` report as a session (e.g. one written
+    before the history existed). Returns the session id."""
+    settings = report.get("settings") or {}
+    started = datetime.fromisoformat(report["started_at"])
+    sid = store.begin_session(kind=str(settings.get("kind") or "live"), started_at=started, settings=settings,
+                              device=device or settings.get("device"), latency=report.get("latency") or {})
+    store.add_steps(sid, list(report.get("steps") or []))
+    store.add_beats(sid, list(report.get("beats") or []))
+    for interval in report.get("intervals") or []:
+        store.add_interval(sid, interval)
+    summary = {k: v for k, v in (report.get("summary") or {}).items()}
+    summary.update({k: report[k] for k in ("duration_s", "interrupted", "xruns") if k in report})
+    store.end_session(sid, summary, started + timedelta(seconds=float(report.get("duration_s") or 0.0)))
+    return sid
+
+
 def _with_extra(d: dict[str, Any]) -> dict[str, Any]:
     extra = d.pop("extra", None)
     d.pop("session_id", None)
@@ -415,16 +459,18 @@ FIGURE_KEYS = ("cadence_spm", "tempo_spm", "in_sync_pct", "mean_asynchrony_ms", 
 def session_figures(session: dict[str, Any]) -> dict[str, Any]:
     """One session's headline figures.
 
-    A figure comes from the summary when the session wrote one with that key, else from the
-    intervals, weighted by interval duration (intervals without the figure are skipped). The
-    target tempo (``tempo_spm``) is the settings' ``target_spm``/``spm`` when given, else the
-    highest interval tempo.
+    ``cadence_spm``, ``in_sync_pct`` and ``mean_asynchrony_ms`` come from the summary when it
+    has them (flat, or in the ``cadence run`` layout with an ``asynchrony`` dict), else from the
+    intervals, weighted by interval duration (intervals without the figure are skipped).
+    ``retention`` always comes from the (silent) intervals. ``tempo_spm`` is the session's target:
+    the summary's or the settings' ``target_spm`` (or ``spm``), else the highest interval tempo.
     """
-    summary = session.get("summary") or {}
+    summary = flatten_interval(session.get("summary") or {})
+    settings = session.get("settings") or {}
     intervals = session.get("intervals") or []
     out: dict[str, Any] = {}
     for key in FIGURE_KEYS:
-        if summary.get(key) is not None:
+        if key in ("cadence_spm", "in_sync_pct", "mean_asynchrony_ms") and summary.get(key) is not None:
             out[key] = float(summary[key])
             continue
         pairs = [((iv.get("end_s") or 0) - (iv.get("start_s") or 0), iv.get(key)) for iv in intervals]
@@ -438,10 +484,10 @@ def session_figures(session: dict[str, Any]) -> dict[str, Any]:
             out[key] = sum(v for _, v in pairs) / len(pairs)
         else:
             out[key] = None
-    settings = session.get("settings") or {}
-    for key in ("target_spm", "spm"):
-        if summary.get(key) is None and settings.get(key) is not None:
-            out["tempo_spm"] = float(settings[key])
+    for source in (summary, settings):
+        target = next((source[k] for k in ("target_spm", "spm") if source.get(k) is not None), None)
+        if target is not None:
+            out["tempo_spm"] = float(target)
             break
     return out
 

@@ -293,3 +293,48 @@ def test_one_store_shared_by_threads(tmp_path: Path) -> None:
             t.join(timeout=60)
         s = store.session(sid)
         assert (s["n_steps"], s["n_beats"], len(s["intervals"])) == (200, 200, 4)
+
+
+def test_store_a_real_cadence_run_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A simulated `cadence run` (real detector on samples/treadmill_console.wav, 6 s on / 4 s
+    off at 172 spm) stored through the Store API: the report's nested layout maps onto the
+    columns and nothing is lost."""
+    from click.testing import CliRunner
+
+    from cli.main import cli
+    from cli.store import store_report
+
+    monkeypatch.setenv("CADENCE_DB", str(tmp_path / "run.db"))
+    plan = tmp_path / "short.toml"
+    plan.write_text('repeat = true\n[[segment]]\nlabel = "on"\nduration = "6s"\nspm = "target"\n'
+                    '[[segment]]\nlabel = "off"\nduration = "4s"\nspm = "target"\nsound = false\n')
+    report_path = tmp_path / "report.json"
+    result = CliRunner().invoke(cli, ["run", "--plan", str(plan), "--baseline", "163", "--target", "172", "--ramp", "0",
+                                      "--input-file", str(ROOT / "samples" / "treadmill_console.wav"), "--fast",
+                                      "--json-report", str(report_path)])
+    assert result.exit_code == 0, result.output
+    report = __import__("json").loads(report_path.read_text())
+    with Store(tmp_path / "run.db") as store:
+        sid = store_report(store, report)
+        s = store.session(sid)
+        assert s["status"] == "complete" and s["kind"] == report["settings"]["kind"]
+        assert (s["n_steps"], s["n_beats"], len(s["intervals"])) == (len(report["steps"]), len(report["beats"]),
+                                                                      len(report["intervals"]))
+        assert s["tempo_spm"] == 172.0
+        assert s["in_sync_pct"] == pytest.approx(report["summary"]["asynchrony"]["within_pct"], abs=1e-12)
+        assert s["cadence_spm"] == pytest.approx(report["summary"]["cadence_spm"], abs=1e-12)
+        retained = []
+        for stored, iv in zip(s["intervals"], report["intervals"]):
+            assert stored["in_sync_pct"] == iv["asynchrony"]["within_pct"]
+            assert stored["mean_asynchrony_ms"] == iv["asynchrony"]["mean_ms"]
+            assert stored["asynchrony"] == iv["asynchrony"]  # the whole dict is kept
+            if iv.get("retention"):
+                assert stored["retention_detail"] == iv["retention"]
+                assert stored["retention"] == pytest.approx(iv["retention"]["retained_pct"] / 100, abs=1e-12)
+                retained.append((iv["end_s"] - iv["start_s"], iv["retention"]["retained_pct"] / 100))
+        assert len(retained) >= 1
+        assert s["retention"] == pytest.approx(sum(w * r for w, r in retained) / sum(w for w, _ in retained), abs=1e-12)
+        steps = store.steps(sid)
+        np.testing.assert_allclose([x["time_s"] for x in steps], [x["time_s"] for x in report["steps"]], atol=1e-12)
+        assert [x["interval"] for x in steps] == [x["interval"] for x in report["steps"]]
+        assert [b["spm"] for b in store.beats(sid)] == [b["spm"] for b in report["beats"]]
