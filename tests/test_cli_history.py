@@ -117,6 +117,10 @@ def test_baseline_from_accelerometer_csv(shared_data: Path, db: Path, tmp_path: 
     out = json.loads(result.output)
     assert out["runs"][0]["format"] == "accel"
     np.testing.assert_allclose(out["baseline_spm"], true_spm, rtol=0.02)
+    renamed = accel.rename(tmp_path / "phone.txt")  # not .csv: --accel says what it is
+    result = _invoke("baseline", "--from", renamed, "--accel", "--json", "--no-save")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["baseline_spm"] == out["baseline_spm"]
 
 
 def test_baseline_from_recording_calls_analyze_path(db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
