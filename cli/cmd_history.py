@@ -219,7 +219,7 @@ def _progress(store: Store, baseline_spm: float, since: str | None) -> dict[str,
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @db_option
 def target_cmd(baseline_spm: float | None, as_json: bool, db_path: Path | None) -> None:
-    """Show the target band (+5 % ... +10 %) and the recommended next target."""
+    """Show the target band (+5 to +10 % over baseline) and the recommended next target."""
     with Store(db_path) as store:
         baseline, measured_at = _baseline_or_stored(store, baseline_spm)
         progress = _progress(store, baseline, measured_at)
@@ -573,6 +573,10 @@ def plan_cmd(baseline_spm: float | None, weeks: int, start_text: str | None, out
         click.echo(head + (f"  -> {Path(s['file']).name}" if "file" in s else ""))
     click.echo("* proposed: move up only when 'cadence target' says the current target holds "
                "(in sync >= 70 %, retention >= 0.8, pain not rising); re-run 'cadence plan' to re-plan.")
+    if written:
+        first = program[0]
+        click.echo(f"Run a session with: cadence run --plan {first['file']} --baseline {baseline:g} "
+                   f"--target {first['target_spm']:g} --ramp 0   (the plan holds its own warm-up and cool-down)")
 
 
 COMMANDS = (baseline_cmd, target_cmd, history_cmd, log_cmd, export_cmd, plan_cmd)

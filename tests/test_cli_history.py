@@ -371,3 +371,21 @@ def test_plan_bad_input(db: Path) -> None:
     assert _invoke("plan", "--baseline", "81").exit_code == 2  # strides/min, not steps/min
     assert _invoke("plan", "--baseline", "160", "--weeks", "12").exit_code == 2
     assert _invoke("plan", "--baseline", "160", "--start", "next week").exit_code == 2
+
+
+def test_plan_run_hint_works_with_cadence_run(db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command `cadence plan --write` prints for a session runs as printed (here on a
+    recording instead of the microphone)."""
+    import shlex
+
+    result = _invoke("plan", "--baseline", "163", "--weeks", "6", "--start", "2026-01-05", "--write", tmp_path / "p")
+    assert result.exit_code == 0, result.output
+    hint = next(ln for ln in result.output.splitlines() if ln.startswith("Run a session with: "))
+    args = shlex.split(hint.removeprefix("Run a session with: ").split("   (")[0])
+    assert args[:2] == ["cadence", "run"]
+    report = tmp_path / "report.json"
+    run = _invoke(*args[1:], "--input-file", SAMPLES / "treadmill_console.wav", "--fast", "--json-report", report)
+    assert run.exit_code == 0, run.output
+    doc = json.loads(report.read_text())
+    assert doc["settings"]["target_spm"] == 172.0 and doc["settings"]["baseline_spm"] == 163.0
+    assert doc["intervals"][0]["label"] == "warm-up (easy, no ticks)" and not doc["intervals"][0]["sounding"]
