@@ -184,6 +184,9 @@ class Store:
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
+        except sqlite3.OperationalError as exc:  # read-only file or directory, locked, disk full
+            self._conn.close()
+            raise StoreError(f"cannot use database {self.path}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise StoreError(f"{self.path} is not a cadence database ({exc})") from None
