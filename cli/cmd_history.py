@@ -334,8 +334,13 @@ def _print_history(sessions: list[dict[str, Any]], weekly: list[dict[str, Any]],
         trend = f"Trend cadence {sparkline(cad)}"
         if first is not None and last is not None:
             trend += f"  {first:.1f} -> {last:.1f} spm"
-        if any(p is not None for p in pain):
-            trend += f"   pain {sparkline(pain)}"
+        known = [p for p in pain if p is not None]
+        if known:
+            trend += f"   pain {sparkline(pain)}  {known[0]:.1f} -> {known[-1]:.1f}"
+            if len(known) >= 2 and known[0] - known[-1] >= 2:
+                trend += " (a 2-point drop: the sign it works)"
+            elif len(known) >= 2 and known[-1] > known[0]:
+                trend += " (rising: hold the target)"
         console.print(trend)
 
 

@@ -244,6 +244,7 @@ def test_history_table_json_incomplete_and_plot(db: Path, tmp_path: Path) -> Non
     assert "incomplete (30 steps)" in result.output
     assert "2026-W01" in result.output and "2026-W02" in result.output
     assert "Trend cadence" in result.output and "164.0 -> 169.0 spm" in result.output
+    assert "3.5 -> 2.0" in result.output and "2-point drop" not in result.output  # weekly pain 3.5 then 2
     out = json.loads(_invoke("history", "--json").output)
     assert [s["status"] for s in out["sessions"]] == ["complete"] * 3 + ["incomplete"]
     assert out["sessions"][-1]["id"] == crashed
