@@ -9,6 +9,7 @@ So: 90 running points at mean 169.0 spm, 1 outlier, 10 walking, 5 stopped, 106 p
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -77,8 +78,7 @@ def main() -> None:
     files["truncated.gpx"] = files["run_garmin.gpx"][:1500]
     files["truncated.tcx"] = files["run.tcx"][:2000]
     files["bad_cadence.gpx"] = files["run_garmin.gpx"].replace("<gpxtpx:cad>85</gpxtpx:cad>", "<gpxtpx:cad>fast</gpxtpx:cad>", 1)
-    files["no_cadence.gpx"] = "\n".join(ln for ln in files["run_garmin.gpx"].split("\n"))
-    files["no_cadence.gpx"] = __import__("re").sub(r"<gpxtpx:cad>[^<]*</gpxtpx:cad>", "", files["no_cadence.gpx"])
+    files["no_cadence.gpx"] = re.sub(r"<gpxtpx:cad>[^<]*</gpxtpx:cad>", "", files["run_garmin.gpx"])
     files["not_gpx.gpx"] = '<?xml version="1.0"?>\n<html><body>404 Not Found</body></html>\n'
     for name, text in files.items():
         (HERE / name).write_text(text, encoding="utf-8")
