@@ -1,0 +1,533 @@
+"""The training history: one SQLite file with sessions, their steps, beats and intervals, and
+baselines.
+
+Where: ``--db PATH``, else ``$CADENCE_DB``, else ``platformdirs.user_data_dir("cadence")/cadence.db``.
+
+Crash safety: the database runs in WAL mode and every ``add_*`` / ``begin`` / ``end`` call is its
+own short transaction, so a process killed mid-session loses at most the write in progress; the
+session stays "incomplete" (no ``ended_at``) with everything written before. ``synchronous=NORMAL``
+(the WAL default) survives a killed process; an OS crash or power cut may lose the last few
+commits, never the file's consistency. Several processes may write at once (``busy_timeout``).
+
+Schema versions live in ``PRAGMA user_version``; ``MIGRATIONS[k]`` takes version k to k + 1 and
+runs inside one ``BEGIN IMMEDIATE`` transaction, so concurrent openers migrate once. A database
+from a newer cadence is refused rather than guessed at.
+
+Times: ``started_at`` is stored as ISO 8601 with the runner's UTC offset (local wall time, the
+calendar the weekly view uses) and as UTC (for ordering). Session times inside a session
+(``time_s``) are seconds on the session's input time axis.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import threading
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import Any, Iterable
+
+SCHEMA_VERSION = 2
+BUSY_TIMEOUT_MS = 15000
+
+# Version 1: sessions, steps, beats, intervals, baselines. Version 2: the runner's free fields
+# (pace, terrain, shoes, pain during and next day, perceived effort) and the history indexes.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            started_at_utc TEXT NOT NULL,
+            ended_at TEXT,
+            settings TEXT NOT NULL DEFAULT '{}',
+            device TEXT,
+            latency TEXT NOT NULL DEFAULT '{}',
+            summary TEXT,
+            notes TEXT
+        )""",
+        """CREATE TABLE steps (
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            time_s REAL NOT NULL,
+            foot TEXT,
+            asynchrony_ms REAL,
+            confidence REAL,
+            extra TEXT
+        )""",
+        """CREATE TABLE beats (
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            time_s REAL NOT NULL,
+            accent INTEGER,
+            sounding INTEGER,
+            extra TEXT
+        )""",
+        """CREATE TABLE intervals (
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            label TEXT,
+            start_s REAL,
+            end_s REAL,
+            cadence_spm REAL,
+            tempo_spm REAL,
+            mean_asynchrony_ms REAL,
+            sd_asynchrony_ms REAL,
+            in_sync_pct REAL,
+            resultant_r REAL,
+            drift_ms_per_min REAL,
+            retention REAL,
+            extra TEXT
+        )""",
+        """CREATE TABLE baselines (
+            id INTEGER PRIMARY KEY,
+            measured_at TEXT NOT NULL,
+            baseline_spm REAL NOT NULL,
+            method TEXT,
+            sources TEXT,
+            runs TEXT NOT NULL DEFAULT '[]'
+        )""",
+    ),
+    (
+        "ALTER TABLE sessions ADD COLUMN pace TEXT",
+        "ALTER TABLE sessions ADD COLUMN terrain TEXT",
+        "ALTER TABLE sessions ADD COLUMN shoes TEXT",
+        "ALTER TABLE sessions ADD COLUMN pain_during REAL",
+        "ALTER TABLE sessions ADD COLUMN pain_next_day REAL",
+        "ALTER TABLE sessions ADD COLUMN effort REAL",
+        "CREATE INDEX steps_session ON steps(session_id)",
+        "CREATE INDEX beats_session ON beats(session_id)",
+        "CREATE INDEX intervals_session ON intervals(session_id, idx)",
+        "CREATE INDEX sessions_started ON sessions(started_at_utc)",
+    ),
+)
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+STEP_COLUMNS = ("time_s", "foot", "asynchrony_ms", "confidence")
+BEAT_COLUMNS = ("time_s", "accent", "sounding")
+INTERVAL_COLUMNS = (
+    "label", "start_s", "end_s", "cadence_spm", "tempo_spm", "mean_asynchrony_ms", "sd_asynchrony_ms",
+    "in_sync_pct", "resultant_r", "drift_ms_per_min", "retention",
+)
+INTERVAL_ALIASES = {"R": "resultant_r", "r": "resultant_r"}
+NOTE_FIELDS = {"notes": str, "pace": str, "terrain": str, "shoes": str,
+               "pain_during": float, "pain_next_day": float, "effort": float}
+SCORE_FIELDS = ("pain_during", "pain_next_day", "effort")  # 0-10
+
+
+class StoreError(ValueError):
+    """A database the user pointed at cannot be used, or a bad value for it."""
+
+
+def default_db_path() -> Path:
+    """``$CADENCE_DB`` or ``<user data dir>/cadence/cadence.db``."""
+    env = os.environ.get("CADENCE_DB")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("cadence", appauthor=False)) / "cadence.db"
+
+
+def _aware(ts: datetime) -> datetime:
+    """Naive datetimes are local wall time (``datetime.now()``); give them the local offset."""
+    return ts if ts.tzinfo is not None and ts.utcoffset() is not None else ts.astimezone()
+
+
+def _iso(ts: datetime) -> str:
+    return _aware(ts).isoformat(timespec="microseconds")
+
+
+def _utc_iso(ts: datetime) -> str:
+    return _aware(ts).astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    out = float(value)
+    return out if math.isfinite(out) else None
+
+
+def _split(row: dict[str, Any], columns: tuple[str, ...], aliases: dict[str, str] | None = None) -> tuple[list[Any], str | None]:
+    row = {(aliases or {}).get(k, k): v for k, v in row.items()}
+    values = [row.get(c) for c in columns]
+    extra = {k: v for k, v in row.items() if k not in columns}
+    return values, (json.dumps(extra, default=str) if extra else None)
+
+
+class Store:
+    """The history database. Each write is its own transaction; safe to use from one thread
+    per instance at a time (a lock serialises calls), and from several processes at once.
+
+    Parameters
+    ----------
+    path : Path, optional
+        Database file; default ``default_db_path()``. Parent directories are created.
+    """
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        if self.path.is_dir():
+            raise StoreError(f"database {self.path} is a directory")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open database {self.path}: {exc}") from None
+        self._lock = threading.Lock()
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.OperationalError as exc:  # read-only file or directory, locked, disk full
+            self._conn.close()
+            raise StoreError(f"cannot use database {self.path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise StoreError(f"{self.path} is not a cadence database ({exc})") from None
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+                if version > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"database {self.path} has schema version {version}, newer than this cadence "
+                        f"({SCHEMA_VERSION}); upgrade cadence"
+                    )
+                if version == 0:
+                    tables = self._conn.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
+                    if tables:
+                        raise StoreError(f"{self.path} is an SQLite file but not a cadence database")
+                for k in range(version, SCHEMA_VERSION):
+                    for statement in MIGRATIONS[k]:
+                        self._conn.execute(statement)
+                    self._conn.execute(f"PRAGMA user_version = {k + 1}")
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def _write(self, sql: str, params: Iterable[Any] = (), *, many: bool = False) -> sqlite3.Cursor:
+        """One short transaction."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                cur = self._conn.executemany(sql, params) if many else self._conn.execute(sql, tuple(params))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            return cur
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            self._conn.row_factory = sqlite3.Row
+            try:
+                return self._conn.execute(sql, tuple(params)).fetchall()
+            finally:
+                self._conn.row_factory = None
+
+    def _check_session(self, session_id: int) -> None:
+        if not self._query("SELECT 1 FROM sessions WHERE id = ?", (session_id,)):
+            raise StoreError(f"no session {session_id} in {self.path}")
+
+    # --- session writes (called by `cadence run`) ------------------------------------------------
+
+    def begin_session(self, *, kind: str, started_at: datetime, settings: dict[str, Any],
+                      device: str | None = None, latency: dict[str, Any] | None = None) -> int:
+        """Start a session record; returns its id. ``started_at`` should carry the runner's
+        time zone (a naive datetime is taken as local time)."""
+        cur = self._write(
+            "INSERT INTO sessions (kind, started_at, started_at_utc, settings, device, latency) VALUES (?,?,?,?,?,?)",
+            (kind, _iso(started_at), _utc_iso(started_at), json.dumps(settings, default=str), device,
+             json.dumps(latency or {}, default=str)),
+        )
+        return int(cur.lastrowid)
+
+    def add_steps(self, session_id: int, steps: list[dict[str, Any]]) -> None:
+        """Append footfalls: ``time_s``, ``foot``, ``asynchrony_ms`` (or None), ``confidence``;
+        other keys are kept as JSON."""
+        rows = []
+        for s in steps:
+            values, extra = _split(s, STEP_COLUMNS)
+            rows.append((session_id, float(values[0]), values[1], _num(values[2]), _num(values[3]), extra))
+        if rows:
+            self._write("INSERT INTO steps VALUES (?,?,?,?,?,?)", rows, many=True)
+
+    def add_beats(self, session_id: int, beats: list[dict[str, Any]]) -> None:
+        """Append heard beats: ``time_s``, ``accent``, ``sounding``; other keys as JSON."""
+        rows = []
+        for b in beats:
+            values, extra = _split(b, BEAT_COLUMNS)
+            accent = None if values[1] is None else int(bool(values[1]))
+            sounding = None if values[2] is None else int(bool(values[2]))
+            rows.append((session_id, float(values[0]), accent, sounding, extra))
+        if rows:
+            self._write("INSERT INTO beats VALUES (?,?,?,?,?)", rows, many=True)
+
+    def add_interval(self, session_id: int, interval: dict[str, Any]) -> None:
+        """Append one interval's figures: flat ``INTERVAL_COLUMNS`` (``R`` is read as
+        ``resultant_r``), or the session report's layout (see ``flatten_interval``)."""
+        values, extra = _split(flatten_interval(interval), INTERVAL_COLUMNS, INTERVAL_ALIASES)
+        values = [values[0]] + [_num(v) for v in values[1:]]
+        self._write(
+            "INSERT INTO intervals VALUES (?, (SELECT count(*) FROM intervals WHERE session_id = ?), "
+            + ",".join("?" * (len(INTERVAL_COLUMNS) + 1)) + ")",
+            (session_id, session_id, *values, extra),
+        )
+
+    def end_session(self, session_id: int, summary: dict[str, Any], ended_at: datetime) -> None:
+        """Mark the session complete with its summary figures."""
+        self._check_session(session_id)
+        self._write("UPDATE sessions SET summary = ?, ended_at = ? WHERE id = ?",
+                    (json.dumps(summary, default=str), _iso(ended_at), session_id))
+
+    def set_notes(self, session_id: int, **fields: Any) -> None:
+        """Add or edit the runner's notes: ``notes``, ``pace``, ``terrain``, ``shoes`` (text),
+        ``pain_during``, ``pain_next_day``, ``effort`` (0-10). ``None`` leaves a field as is."""
+        unknown = set(fields) - set(NOTE_FIELDS)
+        if unknown:
+            raise StoreError(f"unknown note field(s): {', '.join(sorted(unknown))}")
+        updates = {}
+        for key, value in fields.items():
+            if value is None:
+                continue
+            value = NOTE_FIELDS[key](value)
+            if key in SCORE_FIELDS and not (isinstance(value, float) and 0 <= value <= 10):
+                raise StoreError(f"{key.replace('_', ' ')} must be 0-10, got {value:g}")
+            updates[key] = value
+        self._check_session(session_id)
+        if updates:
+            sets = ", ".join(f"{k} = ?" for k in updates)
+            self._write(f"UPDATE sessions SET {sets} WHERE id = ?", (*updates.values(), session_id))
+
+    # --- baselines -------------------------------------------------------------------------------
+
+    def add_baseline(self, baseline_spm: float, *, measured_at: datetime, method: str = "",
+                     sources: list[str] | None = None, runs: list[dict[str, Any]] | None = None) -> int:
+        cur = self._write(
+            "INSERT INTO baselines (measured_at, baseline_spm, method, sources, runs) VALUES (?,?,?,?,?)",
+            (_iso(measured_at), float(baseline_spm), method, json.dumps(sources or []),
+             json.dumps(runs or [], default=str)),
+        )
+        return int(cur.lastrowid)
+
+    def baselines(self) -> list[dict[str, Any]]:
+        """All baselines in the order they were stored (the last is the one in use)."""
+        rows = self._query("SELECT * FROM baselines ORDER BY id")
+        return [{**dict(r), "sources": json.loads(r["sources"] or "[]"), "runs": json.loads(r["runs"])} for r in rows]
+
+    def latest_baseline(self) -> dict[str, Any] | None:
+        all_ = self.baselines()
+        return all_[-1] if all_ else None
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    def intervals(self, session_id: int) -> list[dict[str, Any]]:
+        rows = self._query("SELECT * FROM intervals WHERE session_id = ? ORDER BY idx", (session_id,))
+        return [_with_extra(dict(r)) for r in rows]
+
+    def steps(self, session_id: int) -> list[dict[str, Any]]:
+        rows = self._query("SELECT * FROM steps WHERE session_id = ? ORDER BY time_s, rowid", (session_id,))
+        return [_with_extra(dict(r)) for r in rows]
+
+    def beats(self, session_id: int) -> list[dict[str, Any]]:
+        rows = self._query("SELECT * FROM beats WHERE session_id = ? ORDER BY time_s, rowid", (session_id,))
+        out = []
+        for r in rows:
+            d = _with_extra(dict(r))
+            for k in ("accent", "sounding"):
+                d[k] = None if d[k] is None else bool(d[k])
+            out.append(d)
+        return out
+
+    def session(self, session_id: int) -> dict[str, Any]:
+        found = self.sessions(ids=[session_id])
+        if not found:
+            raise StoreError(f"no session {session_id} in {self.path}")
+        return found[0]
+
+    def sessions(self, *, ids: list[int] | None = None) -> list[dict[str, Any]]:
+        """Sessions, oldest first, with status, counts and figures (see ``session_figures``)."""
+        where = f"WHERE s.id IN ({','.join('?' * len(ids))})" if ids else ""
+        rows = self._query(
+            "SELECT s.*, (SELECT count(*) FROM steps WHERE session_id = s.id) AS n_steps, "
+            "(SELECT count(*) FROM beats WHERE session_id = s.id) AS n_beats "
+            f"FROM sessions s {where} ORDER BY s.started_at_utc, s.id",
+            ids or (),
+        )
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["settings"] = json.loads(d["settings"] or "{}")
+            d["latency"] = json.loads(d["latency"] or "{}")
+            d["summary"] = json.loads(d["summary"]) if d["summary"] else None
+            d["status"] = "complete" if d["ended_at"] else "incomplete"
+            d["intervals"] = self.intervals(d["id"])
+            d.update(session_figures(d))
+            out.append(d)
+        return out
+
+    def last_session_id(self) -> int:
+        rows = self._query("SELECT id FROM sessions ORDER BY started_at_utc DESC, id DESC LIMIT 1")
+        if not rows:
+            raise StoreError(f"no sessions in {self.path}")
+        return int(rows[0][0])
+
+    def weekly(self, *, tz: tzinfo | None = None) -> list[dict[str, Any]]:
+        """Weekly averages over sessions (see ``weekly_averages``)."""
+        return weekly_averages(self.sessions(), tz=tz)
+
+
+_ASYNC_KEYS = {"mean_asynchrony_ms": "mean_ms", "sd_asynchrony_ms": "sd_ms", "in_sync_pct": "within_pct",
+               "resultant_r": "resultant_length", "drift_ms_per_min": "drift_ms_per_min"}
+
+
+def flatten_interval(interval: dict[str, Any]) -> dict[str, Any]:
+    """Interval figures in the ``cadence run`` report layout -> the store's flat columns.
+
+    ``asynchrony: {mean_ms, sd_ms, within_pct, resultant_length, drift_ms_per_min}`` fills
+    ``mean_asynchrony_ms``, ``sd_asynchrony_ms``, ``in_sync_pct``, ``resultant_r`` and
+    ``drift_ms_per_min`` (flat keys given explicitly win). ``retention: {retained_pct, held_pct,
+    ...}`` becomes ``retention`` = ``retained_pct / 100`` (the fraction of the increase over
+    baseline that held in a silent interval) and the whole dict is kept as ``retention_detail``.
+    """
+    d = dict(interval)
+    asyn = d.get("asynchrony")
+    if isinstance(asyn, dict):
+        for flat, nested in _ASYNC_KEYS.items():
+            if d.get(flat) is None and asyn.get(nested) is not None:
+                d[flat] = asyn[nested]
+    ret = d.get("retention")
+    if isinstance(ret, dict):
+        d["retention_detail"] = d.pop("retention")
+        d["retention"] = None if ret.get("retained_pct") is None else float(ret["retained_pct"]) / 100.0
+    return d
+
+
+def store_report(store: "Store", report: dict[str, Any], *, device: str | None = None) -> int:
+    """Store a whole ``cadence run --json-report`` report as a session (e.g. one written
+    before the history existed). Returns the session id."""
+    settings = report.get("settings") or {}
+    started = datetime.fromisoformat(report["started_at"])
+    sid = store.begin_session(kind=str(settings.get("kind") or "live"), started_at=started, settings=settings,
+                              device=device or settings.get("device"), latency=report.get("latency") or {})
+    store.add_steps(sid, list(report.get("steps") or []))
+    store.add_beats(sid, list(report.get("beats") or []))
+    for interval in report.get("intervals") or []:
+        store.add_interval(sid, interval)
+    summary = {k: v for k, v in (report.get("summary") or {}).items()}
+    summary.update({k: report[k] for k in ("duration_s", "interrupted", "xruns") if k in report})
+    store.end_session(sid, summary, started + timedelta(seconds=float(report.get("duration_s") or 0.0)))
+    return sid
+
+
+def _with_extra(d: dict[str, Any]) -> dict[str, Any]:
+    extra = d.pop("extra", None)
+    d.pop("session_id", None)
+    if extra:
+        d.update(json.loads(extra))
+    return d
+
+
+FIGURE_KEYS = ("cadence_spm", "tempo_spm", "in_sync_pct", "mean_asynchrony_ms", "retention")
+
+
+def session_figures(session: dict[str, Any]) -> dict[str, Any]:
+    """One session's headline figures.
+
+    ``cadence_spm``, ``in_sync_pct`` and ``mean_asynchrony_ms`` come from the summary when it
+    has them (flat, or in the ``cadence run`` layout with an ``asynchrony`` dict), else from the
+    intervals, weighted by interval duration (intervals without the figure are skipped).
+    ``retention`` always comes from the (silent) intervals. ``tempo_spm`` is the session's target:
+    the summary's or the settings' ``target_spm`` (or ``spm``), else the highest interval tempo.
+    """
+    summary = flatten_interval(session.get("summary") or {})
+    settings = session.get("settings") or {}
+    intervals = session.get("intervals") or []
+    out: dict[str, Any] = {}
+    for key in FIGURE_KEYS:
+        if key in ("cadence_spm", "in_sync_pct", "mean_asynchrony_ms") and summary.get(key) is not None:
+            out[key] = float(summary[key])
+            continue
+        pairs = [((iv.get("end_s") or 0) - (iv.get("start_s") or 0), iv.get(key)) for iv in intervals]
+        pairs = [(max(w, 0.0), v) for w, v in pairs if v is not None]
+        total = sum(w for w, _ in pairs)
+        if key == "tempo_spm":
+            out[key] = max((v for _, v in pairs), default=None)
+        elif pairs and total > 0:
+            out[key] = sum(w * v for w, v in pairs) / total
+        elif pairs:
+            out[key] = sum(v for _, v in pairs) / len(pairs)
+        else:
+            out[key] = None
+    for source in (summary, settings):
+        target = next((source[k] for k in ("target_spm", "spm") if source.get(k) is not None), None)
+        if target is not None:
+            out["tempo_spm"] = float(target)
+            break
+    return out
+
+
+def week_of(ts: datetime, tz: tzinfo | None = None) -> tuple[int, int, date]:
+    """ISO (year, week, Monday) of a moment, on the calendar of ``tz`` (default: the moment's
+    own UTC offset, i.e. the runner's local date when the session was recorded)."""
+    local = ts.astimezone(tz) if tz is not None else ts
+    iso = local.date().isocalendar()
+    monday = local.date() - timedelta(days=local.date().isoweekday() - 1)
+    return iso[0], iso[1], monday
+
+
+def weekly_averages(sessions: list[dict[str, Any]], *, tz: tzinfo | None = None) -> list[dict[str, Any]]:
+    """Average the sessions' figures per ISO week (Monday-Sunday, ISO week-numbering year, so
+    29 Dec 2025 - 4 Jan 2026 is one week, ``2026-W01``).
+
+    Returns
+    -------
+    list of dict
+        Oldest first: ``week`` ("YYYY-Www"), ``week_start`` (ISO date of the Monday),
+        ``n_sessions``, and the unweighted mean over the week's sessions of ``cadence_spm``,
+        ``tempo_spm``, ``in_sync_pct``, ``mean_asynchrony_ms``, ``retention``, ``pain_during``,
+        ``pain_next_day``, ``effort`` (None when no session has it).
+    """
+    groups: dict[tuple[int, int], dict[str, Any]] = {}
+    for s in sessions:
+        year, week, monday = week_of(datetime.fromisoformat(s["started_at"]), tz)
+        g = groups.setdefault((year, week), {"week": f"{year}-W{week:02d}", "week_start": monday.isoformat(),
+                                             "sessions": []})
+        g["sessions"].append(s)
+    out = []
+    for key in sorted(groups):
+        g = groups[key]
+        row = {"week": g["week"], "week_start": g["week_start"], "n_sessions": len(g["sessions"])}
+        for field in (*FIGURE_KEYS, "pain_during", "pain_next_day", "effort"):
+            values = [s.get(field) for s in g["sessions"] if s.get(field) is not None]
+            row[field] = sum(values) / len(values) if values else None
+        out.append(row)
+    return out

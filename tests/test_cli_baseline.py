@@ -1,0 +1,141 @@
+"""Pure baseline computation: filtering one run, step times -> cadence, combining runs, target
+band and progression rules. No files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cli.baseline import (
+    BaselineError,
+    cadence_from_step_times,
+    combine_runs,
+    holds_target,
+    next_target_spm,
+    run_baseline,
+    target_band,
+)
+
+
+def test_filter_excludes_pauses_walking_and_outliers(rng: np.random.Generator) -> None:
+    running = 168.0 + rng.normal(0, 2.0, 600)
+    walking = 118.0 + rng.normal(0, 3.0, 60)
+    spikes = np.array([215.0, 230.0, 150.5])  # glitches and a stumble, all > 6 spm from the median
+    paused = np.full(40, 80.0)
+    spm = np.concatenate([running, walking, spikes, paused, [np.nan] * 5])
+    speed = np.concatenate([np.full(600 + 60 + 3, 3.0), np.zeros(40), np.full(5, 3.0)])
+    run = run_baseline(spm, speed_m_s=speed, time_s=np.arange(spm.size, dtype=float))
+    assert run.n_stopped == 40 and run.n_no_cadence == 5 and run.n_walking == 60
+    assert run.n_outliers >= 3
+    np.testing.assert_allclose(run.baseline_spm, 168.0, atol=0.3)  # 2/sqrt(600) ~ 0.08
+    # The moving mean (reference method) is dragged down by walking: that is why we filter.
+    assert run.moving_mean_spm < 166.0
+    assert not run.uncertain
+
+
+def test_min_running_spm_is_a_parameter() -> None:
+    spm = np.array([150.0, 152.0, 151.0] * 20 + [130.0] * 10)
+    assert run_baseline(spm).n_walking == 10
+    assert run_baseline(spm, min_running_spm=151.5).n_walking == 50
+    with pytest.raises(BaselineError, match="no running records"):
+        run_baseline(spm, min_running_spm=160.0)
+
+
+def test_all_walking_or_no_cadence_is_an_error() -> None:
+    with pytest.raises(BaselineError, match="no running records"):
+        run_baseline(np.full(100, 110.0), speed_m_s=np.full(100, 1.4), source="walk.gpx")
+    with pytest.raises(BaselineError, match="no cadence records"):
+        run_baseline(np.full(10, np.nan))
+
+
+def test_short_run_is_flagged_uncertain() -> None:
+    run = run_baseline(np.full(12, 170.0), time_s=np.arange(12.0) * 2)
+    assert run.uncertain and "uncertain" in run.notes[0]
+    np.testing.assert_allclose(run.baseline_spm, 170.0, atol=1e-12)
+
+
+def test_cadence_from_step_times_uses_strides_and_marks_pauses() -> None:
+    steps_s = np.concatenate([np.arange(0, 30, 60 / 170), 40 + np.arange(0, 30, 60 / 170)])
+    time_s, spm = cadence_from_step_times(steps_s)
+    assert time_s.size == steps_s.size - 2
+    finite = spm[np.isfinite(spm)]
+    np.testing.assert_allclose(finite, 170.0, rtol=1e-9)
+    assert np.sum(~np.isfinite(spm)) == 2  # the two strides spanning the 10 s pause
+    run = run_baseline(spm, time_s=time_s)
+    np.testing.assert_allclose(run.baseline_spm, 170.0, rtol=1e-9)
+    with pytest.raises(ValueError, match="sorted"):
+        cadence_from_step_times([0.0, 1.0, 0.5])
+
+
+def test_alternating_step_asymmetry_cancels_over_a_stride() -> None:
+    # Left steps 0.33 s, right steps 0.37 s: stride 0.70 s -> 171.43 spm at every step.
+    intervals = np.tile([0.33, 0.37], 200)
+    steps_s = np.concatenate([[0.0], np.cumsum(intervals)])
+    _, spm = cadence_from_step_times(steps_s)
+    np.testing.assert_allclose(spm, 120 / 0.70, rtol=1e-9)
+
+
+def _run(value: float, n: int = 300) -> object:
+    return run_baseline(np.full(n, value), time_s=np.arange(float(n)), source=f"{value}")
+
+
+def test_combine_runs_equal_weight_and_spread_warning() -> None:
+    long_run = run_baseline(np.full(3000, 164.0), time_s=np.arange(3000.0))
+    short_run = run_baseline(np.full(300, 170.0), time_s=np.arange(300.0))
+    combined = combine_runs([long_run, short_run])
+    np.testing.assert_allclose(combined["baseline_spm"], 167.0, atol=1e-9)
+    assert combined["n_runs"] == 2 and combined["notes"] == []
+    assert "walking below 140 spm" in combined["method"]
+    assert [r["baseline_spm"] for r in combined["runs"]] == [164.0, 170.0]
+    far = combine_runs([_run(160.0), _run(175.0)])
+    assert any("differ by 15.0 spm" in n for n in far["notes"])
+    one = combine_runs([_run(170.0)])
+    assert any("two or three" in n for n in one["notes"])
+    with pytest.raises(BaselineError):
+        combine_runs([])
+
+
+def test_target_band() -> None:
+    low, high = target_band(160.0)
+    np.testing.assert_allclose([low, high], [168.0, 176.0], rtol=1e-12)
+    with pytest.raises(ValueError, match="strides/min"):
+        target_band(81.0)
+
+
+def test_next_target_moves_only_when_held_and_never_above_10_percent() -> None:
+    assert next_target_spm(160.0, None, holds=False) == 168.0
+    assert next_target_spm(163.0, None, holds=False) == 172.0  # 171.15 rounds up into the band
+    assert next_target_spm(160.0, 168.0, holds=False) == 168.0
+    assert next_target_spm(160.0, 168.0, holds=True) == 172.0
+    assert next_target_spm(160.0, 172.0, holds=True) == 176.0
+    assert next_target_spm(160.0, 176.0, holds=True) == 176.0
+    assert next_target_spm(163.0, 178.0, holds=True) == 179.0  # floor(179.3): the cap holds
+
+
+def _session(tempo: float, sync: float | None = 80.0, ret: float | None = 0.9, pain: float | None = 2.0) -> dict:
+    return {"tempo_spm": tempo, "in_sync_pct": sync, "retention": ret, "pain_during": pain, "pain_next_day": None}
+
+
+def test_holds_target_rules() -> None:
+    assert holds_target([_session(168), _session(168)], 168.0)["holds"]
+    one = holds_target([_session(168)], 168.0)
+    assert not one["holds"] and "need 2" in one["reasons"][0]
+    assert not holds_target([_session(168), _session(168, sync=55.0)], 168.0)["holds"]
+    assert not holds_target([_session(168), _session(168, ret=0.5)], 168.0)["holds"]
+    rising = holds_target([_session(168, pain=1), _session(168, pain=1), _session(168, pain=3)], 168.0)
+    assert not rising["holds"] and "pain rising" in rising["reasons"][0]
+    falling = holds_target([_session(168, pain=3), _session(168, pain=1)], 168.0)
+    assert falling["holds"]
+    # Sessions at another tempo do not count; missing measures do not block.
+    assert not holds_target([_session(172), _session(168)], 168.0)["holds"]
+    assert holds_target([_session(168, None, None, None)] * 2, 168.0)["holds"]
+    assert not holds_target([_session(168, pain=5), _session(168, pain=5)], 168.0)["holds"]
+
+
+def test_speed_zero_throughout_is_not_all_pauses() -> None:
+    """A treadmill run logged at 0 m/s: the moving test is skipped, and the run says so."""
+    run = run_baseline(np.full(200, 172.0), speed_m_s=np.zeros(200), time_s=np.arange(200.0))
+    assert run.n_stopped == 0 and run.n_kept == 200
+    assert any("speed is 0 throughout" in n for n in run.notes)
+    unknown = run_baseline(np.full(200, 172.0), speed_m_s=np.full(200, np.nan), time_s=np.arange(200.0))
+    assert unknown.n_kept == 200 and unknown.notes == []
