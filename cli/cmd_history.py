@@ -25,20 +25,11 @@ from cli.baseline import (
     run_baseline,
     target_band,
 )
+from cli.options import db_option
 from cli.store import Store
 
 F = Callable[..., Any]
 SPARK = "▁▂▃▄▅▆▇█"
-
-
-def db_option(f: F) -> F:
-    return click.option(
-        "--db",
-        "db_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="History database [default: $CADENCE_DB or the user data directory's cadence/cadence.db].",
-    )(f)
 
 
 def _console() -> Any:

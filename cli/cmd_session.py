@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import click
 
 from cli.engine import DuplexCore, FileBackend, LiveBackend
 from cli.metronome_setup import MetronomeSettings, build_renderer, metronome_options, settings_from_options
-from cli.options import DURATION, DURATION_OR_ZERO, checked_spm, parse_latency, session_device_options
+from cli.options import DURATION, DURATION_OR_ZERO, db_option, checked_spm, parse_latency, session_device_options
 from cli.report import print_report, write_json_atomic
 from cli.session import Session, SessionLog, SessionSettings
 from metronome.clicks import make_tick
@@ -129,6 +130,7 @@ def run_session(
     latency: str,
     log: SessionLog | None = None,
     quiet: bool = False,
+    baseline_probe: tuple[float, Any] | None = None,
 ) -> dict[str, Any]:
     """Run one session on a file or on live devices; return its report (Ctrl-C ends it cleanly)."""
     from cli.display import LiveDisplay
@@ -166,7 +168,8 @@ def run_session(
                                                                         "hihat") else None
     bank_wave = renderer.bank.waves[0][0].mean(axis=1)
     session = Session(session_settings, core, nominal_loop_latency_s=nominal,
-                      tick_template=template if template is not None else bank_wave, log=log)
+                      tick_template=template if template is not None else bank_wave, log=log,
+                      baseline_probe=baseline_probe)
     display = None if quiet else LiveDisplay(duration_s or (getattr(source, "frames", 0) / rate or None),
                                              force_plain=input_file is not None and fast,
                                              plain_every_s=60.0 if fast else 10.0)
@@ -202,9 +205,13 @@ def run_session(
             monitor_file.close()
     report = session.report(interrupted=interrupted, backend=backend)
     report["input"] = str(input_file) if input_file is not None else "microphone"
-    if log is not None:
-        log.finish(report)
+    report["measured_baseline_spm"] = session.measured_baseline_spm
+    report["error"] = session.error
+    session.close_log(report)
     return report
+
+
+DEFAULT_MEASURE_WARMUP_S = 180.0
 
 
 @click.command()
@@ -213,53 +220,93 @@ def run_session(
 @session_device_options
 @click.option("--input-device", default=None, help="Microphone device (default: --device).")
 @click.option("--output-device", default=None, help="Headphone device (default: --device).")
+@db_option
+@click.option("--no-save", is_flag=True, help="Do not store this session in the history.")
 def run(**opts: Any) -> None:
     """A cadence session: ticks in your headphones, footfalls from the microphone, drift report.
 
-    Give your habitual cadence with --baseline; the target defaults to +7 %. The tempo ramps
-    from baseline to target (--ramp), or follows you with --adaptive.
+    The baseline is --baseline N, else the last one stored by 'cadence baseline', else it is
+    measured in a silent warm-up (--warmup, 3 min by default). The target defaults to +7 %.
+    The tempo ramps from baseline to target (--ramp), or follows you with --adaptive.
     """
-    baseline = opts.pop("baseline_spm")
+    from cli.store import SessionStoreLog, Store
+
     force = opts["force"]
-    if baseline is None:
-        raise click.ClickException(
-            "give your baseline cadence with --baseline N (steps per minute at easy pace; measure it with "
-            "'cadence baseline')"
-        )
-    baseline = checked_spm(baseline, force, "baseline")
-    target = resolve_target(opts.pop("target"), opts.pop("spm"), baseline, force)
     input_file = opts.pop("input_file")
     for flag in ("fast", "monitor", "bleed_db"):
         if opts[flag] and input_file is None:
             raise click.ClickException(f"--{flag.replace('_', '-')} needs --input-file")
-    metronome = settings_from_options(
-        spm=target, duration_s=opts["duration_s"], plan=opts.pop("plan"), baseline_spm=baseline,
-        warmup_s=opts.pop("warmup_s"), cooldown_s=opts.pop("cooldown_s"),
-        every_other_step=opts.pop("every_other_step"), sound=opts.pop("sound"), accent_every=opts.pop("accent_every"),
-        alternate_ears=opts.pop("alternate_ears"), volume_db=opts.pop("volume_db"), force=force,
-        ramp_s=0.0 if opts["adaptive"] else opts["ramp_s"],
-    )
+    json_report = opts.pop("json_report")
+    if json_report is not None and not json_report.resolve().parent.is_dir():
+        raise click.ClickException(f"cannot write {json_report}: directory {json_report.resolve().parent} does not exist")
+    store = None if opts.pop("no_save") else Store(opts.pop("db_path", None))
+    opts.pop("db_path", None)
+
+    baseline = opts.pop("baseline_spm")
+    baseline_source = "given"
+    if baseline is None and store is not None:
+        stored = store.latest_baseline()
+        if stored is not None:
+            baseline, baseline_source = float(stored["baseline_spm"]), "stored"
+    target_text, target_spm = opts.pop("target"), opts.pop("spm")
+    warmup_s = opts.pop("warmup_s")
+    probe_s = None
+    if baseline is None:  # measure it in a silent warm-up, then start the plan
+        baseline_source = "measured in the warm-up"
+        warmup_s = warmup_s or DEFAULT_MEASURE_WARMUP_S
+        probe_s = warmup_s
+    adaptive = opts.pop("adaptive")
+    ramp_s = 0.0 if adaptive else opts["ramp_s"]
+    plan_options = {
+        "duration_s": opts["duration_s"], "plan": opts.pop("plan"), "warmup_s": warmup_s,
+        "cooldown_s": opts.pop("cooldown_s"), "every_other_step": opts.pop("every_other_step"),
+        "sound": opts.pop("sound"), "accent_every": opts.pop("accent_every"),
+        "alternate_ears": opts.pop("alternate_ears"), "volume_db": opts.pop("volume_db"), "force": force,
+        "ramp_s": ramp_s,
+    }
+
+    def build(baseline_spm: float) -> MetronomeSettings:
+        checked = checked_spm(baseline_spm, force, "baseline")
+        target = resolve_target(target_text, target_spm, checked, force)
+        return settings_from_options(spm=target, baseline_spm=checked, **plan_options)
+
+    # While measuring, the clock runs silently through the warm-up at a provisional tempo.
+    metronome = build(baseline if baseline is not None else 160.0)
     session_settings = SessionSettings(
         metronome=metronome,
         kind="simulated" if input_file is not None else "live",
         tolerance_ms=opts.pop("tolerance_ms"),
-        ramp_s=0.0 if opts["adaptive"] else opts["ramp_s"],
-        adaptive=AdaptiveParams() if opts.pop("adaptive") else None,
+        ramp_s=ramp_s,
+        adaptive=AdaptiveParams() if adaptive else None,
         cue_only_off_target=opts.pop("cue_off_target"),
         headphone_offset_ms=opts.pop("headphone_offset_ms") or 0.0,
     )
-    json_report = opts.pop("json_report")
-    if json_report is not None and not json_report.resolve().parent.is_dir():
-        raise click.ClickException(f"cannot write {json_report}: directory {json_report.resolve().parent} does not exist")
+    log = None
+    if store is not None:
+        log = SessionStoreLog(store, kind=session_settings.kind, started_at=datetime.now().astimezone(),
+                              settings={**session_settings.as_dict(), "baseline_source": baseline_source},
+                              device=str(input_file) if input_file else (opts["device"] or "default"))
     report = run_session(
         metronome, session_settings, input_file=input_file, fast=opts["fast"], monitor=opts["monitor"],
         bleed_db=opts["bleed_db"], bleed_delay_ms=opts["bleed_delay_ms"], duration_s=opts["duration_s"],
         device=opts["device"], input_device=opts["input_device"], output_device=opts["output_device"],
         sample_rate=opts["sample_rate"], block_size=opts["block_size"], latency=opts["latency"],
+        log=log, baseline_probe=None if probe_s is None else (probe_s, build),
     )
+    report["settings"]["baseline_source"] = baseline_source
+    if store is not None:
+        if report.get("measured_baseline_spm") is not None:
+            store.add_baseline(report["measured_baseline_spm"], measured_at=datetime.now().astimezone(),
+                               method="silent warm-up of cadence run")
+        report["history"] = {"db": str(store.path), "session_id": log.session_id if log else None}
     if json_report is not None:
         write_json_atomic(json_report, report)
+    if report.get("error"):
+        raise click.ClickException(report["error"])
     print_report(report)
+    if store is not None and log is not None:
+        click.echo(f"saved as session {log.session_id} in {store.path} (add notes: cadence log {log.session_id})",
+                   err=True)
 
 
 COMMANDS = (run,)

@@ -42,7 +42,7 @@ class LiveDisplay:
         self.total_s = total_s
         self.plain_every_s = plain_every_s
         self.tty = sys.stderr.isatty() and not force_plain
-        self._last_plain_s = -plain_every_s
+        self._last_plain_s = 0.0  # the first plain line after one interval (nothing to say at 0:00)
         self._last_draw_s = -1.0
         self._live: Any = None
         if self.tty:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 import click
@@ -117,3 +118,14 @@ def checked_spm(spm: float, force: bool, what: str = "cadence") -> float:
         return check_spm(spm, force=force, what=what)
     except ParameterError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def db_option(f: F) -> F:
+    """``--db PATH``: the history database."""
+    return click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="History database [default: $CADENCE_DB or the user data directory's cadence/cadence.db].",
+    )(f)

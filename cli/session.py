@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
@@ -117,6 +117,7 @@ class Session:
         tick_template: NDArray[np.floating],
         log: SessionLog | None = None,
         on_update: Callable[["Session"], None] | None = None,
+        baseline_probe: tuple[float, Callable[[float], MetronomeSettings]] | None = None,
     ) -> None:
         self.settings = settings
         self.core = core
@@ -141,6 +142,10 @@ class Session:
         self.tempo_trace: list[tuple[float, float]] = []  # (time_s, tempo_spm) at each control step
         self.live = LiveFigures()
         self.stop_requested = False
+        self.error: str | None = None  # why the session stopped early, if it did
+        #: (warm-up end, plan builder): measure the baseline in a silent warm-up, then start the plan
+        self.baseline_probe = baseline_probe
+        self.measured_baseline_spm: float | None = None
         self._pending: deque[TickRecord] = deque()
         self._history = np.zeros(0, dtype=np.float32)
         self._history_start = 0
@@ -207,6 +212,8 @@ class Session:
             self.step_times_s.extend(found.time_s.tolist())
             self.step_confidence.extend(found.confidence.tolist())
         now_s = self.elapsed_s
+        if self.baseline_probe is not None and now_s >= self.baseline_probe[0]:
+            self._start_plan_from_warmup(now_s)
         if now_s - self._last_control_s >= CONTROL_PERIOD_S:
             self._control(now_s)
         self._close_finished_intervals(now_s)
@@ -215,6 +222,30 @@ class Session:
         if self.on_update is not None:
             self.on_update(self)
         return not self.stop_requested
+
+    def _start_plan_from_warmup(self, now_s: float) -> None:
+        """The warm-up is over: its cadence (last 2 minutes) is the baseline; build the plan."""
+        warmup_end_s, build = self.baseline_probe  # type: ignore[misc]
+        self.baseline_probe = None
+        steps = np.asarray([t for t in self.step_times_s if warmup_end_s - 120.0 <= t < warmup_end_s])
+        baseline = cadence_spm(steps) if steps.size >= 20 else float("nan")
+        if not math.isfinite(baseline):
+            self.error = (f"only {steps.size} footfalls in the warm-up: cannot measure your baseline "
+                          "(run during the warm-up, or give --baseline)")
+            self.stop_requested = True
+            return
+        try:
+            metronome = build(round(baseline, 1))
+        except Exception as exc:  # noqa: BLE001 - e.g. a target outside the band: end with its message
+            self.error = str(getattr(exc, "message", exc))
+            self.stop_requested = True
+            return
+        self.measured_baseline_spm = round(baseline, 1)
+        self.settings = replace(self.settings, metronome=metronome)
+        self.timeline = metronome.timeline
+        if self.controller is not None:
+            self.controller = AdaptiveController(metronome.baseline_spm, metronome.target_spm, self.settings.adaptive)
+        self.core.renderer.clock.timeline = metronome.timeline  # the callback picks it up at the next beat
 
     def _keep_history(self, start: int, block: NDArray[np.float32]) -> None:
         mono = block.mean(axis=1) if block.ndim == 2 else block
@@ -429,6 +460,16 @@ class Session:
         if ticks:
             self.log.add_beats([self._tick_json(t) for t in ticks])
             self._flushed_ticks += len(ticks)
+
+    def close_log(self, report: dict[str, Any]) -> None:
+        """Hand the log what it has not had yet (last steps and beats, open intervals) and the summary."""
+        if self.log is None:
+            return
+        self._flush()
+        for interval in report["intervals"]:
+            if interval["index"] >= self._closed_intervals:
+                self.log.add_interval(interval)
+        self.log.finish(report)
 
     # ------------------------------------------------------------------ report
     def report(self, *, interrupted: bool = False, backend: Any = None) -> dict[str, Any]:

@@ -531,3 +531,31 @@ def weekly_averages(sessions: list[dict[str, Any]], *, tz: tzinfo | None = None)
             row[field] = sum(values) / len(values) if values else None
         out.append(row)
     return out
+
+
+class SessionStoreLog:
+    """A running session's log in the store: each call is one short transaction, so a crash
+    loses at most what arrived since the last call (the session flushes every 2 s)."""
+
+    def __init__(self, store: Store, *, kind: str, started_at: datetime, settings: dict[str, Any],
+                 device: str | None = None) -> None:
+        self.store = store
+        self.started_at = started_at
+        self.session_id = store.begin_session(kind=kind, started_at=started_at, settings=settings, device=device)
+
+    def add_steps(self, steps: list[dict[str, Any]]) -> None:
+        self.store.add_steps(self.session_id, steps)
+
+    def add_beats(self, beats: list[dict[str, Any]]) -> None:
+        self.store.add_beats(self.session_id, beats)
+
+    def add_interval(self, interval: dict[str, Any]) -> None:
+        self.store.add_interval(self.session_id, interval)
+
+    def finish(self, report: dict[str, Any]) -> None:
+        """The last steps and beats, the intervals not yet closed, and the summary."""
+        summary = dict(report.get("summary") or {})
+        summary.update({k: report[k] for k in ("duration_s", "interrupted", "xruns", "latency", "settings")
+                        if k in report})
+        self.store.end_session(self.session_id, summary,
+                               self.started_at + timedelta(seconds=float(report.get("duration_s") or 0.0)))

@@ -38,3 +38,11 @@ def pulse_sink() -> str:
     if listing is None or listing.returncode != 0 or sink not in listing.stdout:
         pytest.fail(f"no PulseAudio null sink {sink!r}: run the tests with `make test` (it starts one)")
     return sink
+
+
+@pytest.fixture(autouse=True)
+def _private_history(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own history database and calibration file, never the user's."""
+    home = tmp_path_factory.mktemp("cadence-home")
+    monkeypatch.setenv("CADENCE_DB", str(home / "cadence.db"))
+    monkeypatch.setenv("CADENCE_CALIBRATION", str(home / "calibration.json"))
