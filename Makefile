@@ -18,11 +18,9 @@ setup: $(STAMP)  ## virtual environment with cadence, its extras and pytest
 system:  ## Debian packages for live audio (PortAudio, PulseAudio); needs root or sudo
 	.ci/system-deps
 
-demo: setup  ## the main job on a bundled sample (no microphone needed)
+demo: setup  ## the main job: a cadence session on a bundled recording (no microphone needed)
 	@mkdir -p out
-	$(BIN)/cadence render out/demo-intervals.flac --spm 172 --duration 6m --plan intervals --every-other-step
-	$(BIN)/cadence render out/demo-intervals.flac --spm 172 --duration 6m --plan intervals --every-other-step --json \
-		| $(BIN)/python -c "import json,sys; d=json.load(sys.stdin); print('first ticks:', [b['time_s'] for b in d['beats'][:4]]); print('segments:', [(s['label'], s['start_s']) for s in d['segments']])"
+	$(BIN)/cadence demo --json-report out/demo-session.json --monitor out/demo-session.wav
 
 test: setup system  ## all tests, including real PortAudio streams through a PulseAudio null sink
 	.ci/with-pulse $(BIN)/python -m pytest

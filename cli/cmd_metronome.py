@@ -13,6 +13,7 @@ import click
 
 from cli.metronome_setup import (
     MetronomeSettings,
+    cue_list_json,
     build_renderer,
     metronome_options,
     settings_from_options,
@@ -54,6 +55,7 @@ def _summary(settings: MetronomeSettings, ticks: list[dict[str, Any]], sample_ra
         "duration_s": duration_s,
         "n_beats": len(ticks),
         "segments": settings.timeline.describe(),
+        "cues": cue_list_json(settings),
         "beats": ticks,
     }
 

@@ -262,7 +262,7 @@ def run(**opts: Any) -> None:
         "cooldown_s": opts.pop("cooldown_s"), "every_other_step": opts.pop("every_other_step"),
         "sound": opts.pop("sound"), "accent_every": opts.pop("accent_every"),
         "alternate_ears": opts.pop("alternate_ears"), "volume_db": opts.pop("volume_db"), "force": force,
-        "ramp_s": ramp_s,
+        "ramp_s": ramp_s, "cues": opts.pop("cues"),
     }
 
     def build(baseline_spm: float) -> MetronomeSettings:
@@ -309,4 +309,36 @@ def run(**opts: Any) -> None:
                    err=True)
 
 
-COMMANDS = (run,)
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
+DEMO_ARGS = ("--baseline", "164", "--target", "175", "--plan", "intervals", "--ramp", "1m", "--no-save")
+
+
+@click.command()
+@click.option("--realtime", is_flag=True, help="Run at real speed, with the live display (4 minutes).")
+@click.option("--monitor", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the recording mixed with the session's ticks, to listen to.")
+@click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the session report as JSON here.")
+@click.pass_context
+def demo(ctx: click.Context, realtime: bool, monitor: Path | None, json_report: Path | None) -> None:
+    """The main job on a bundled recording, for a machine without a microphone.
+
+    A recorded runner (baseline 164 spm) runs 4 minutes of intervals (2 min on, 1 min off) with
+    the target at 175 spm, reached by a 1-minute ramp: 'cadence run' with the recording as the
+    microphone. Nothing is saved to your history.
+    """
+    sample = SAMPLES_DIR / "session_demo.ogg"
+    if not sample.is_file():
+        raise click.ClickException(f"the demo recording {sample} is missing (it ships in the source tree's samples/)")
+    args = [*DEMO_ARGS, "--input-file", str(sample)]
+    if not realtime:
+        args.append("--fast")
+    if monitor is not None:
+        args += ["--monitor", str(monitor)]
+    if json_report is not None:
+        args += ["--json-report", str(json_report)]
+    click.echo(f"cadence run {' '.join(args)}", err=True)
+    ctx.invoke(run, **run.make_context("run", args, parent=ctx).params)
+
+
+COMMANDS = (run, demo)

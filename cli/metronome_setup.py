@@ -15,7 +15,7 @@ import click
 from cli.options import DURATION, checked_spm, every_other_step_option, force_option
 from metronome.clicks import SOUNDS, make_tick, tick_from_array
 from metronome.plans import PRESETS, Plan, Timeline, default_baseline_spm, load_plan
-from metronome.render import TickBank, TickRenderer
+from metronome.render import TickBank, TickRenderer, cue_events, cue_waves
 from metronome.schedule import BeatClock
 
 F = Callable[..., Any]
@@ -43,6 +43,8 @@ def metronome_options(f: F) -> F:
                      help="Left-foot ticks in the left ear, right-foot ticks in the right."),
         click.option("--volume", "volume_db", type=click.FloatRange(-60, 0), default=-6.0, show_default=True,
                      help="Tick level in dB below full scale."),
+        click.option("--cues", is_flag=True,
+                     help="Chime at interval changes: rising when ticks start, falling when they stop."),
         force_option,
     ]
     for decorator in reversed(decorators):
@@ -61,6 +63,7 @@ class MetronomeSettings:
     accent_every: int
     alternate_ears: bool
     volume_db: float
+    cues: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +76,7 @@ class MetronomeSettings:
             "accent_every": self.accent_every,
             "alternate_ears": self.alternate_ears,
             "volume_db": self.volume_db,
+            "cues": self.cues,
         }
 
 
@@ -91,6 +95,7 @@ def settings_from_options(
     volume_db: float,
     force: bool,
     ramp_s: float = 0.0,
+    cues: bool = False,
 ) -> MetronomeSettings:
     target = checked_spm(spm, force, "cadence")
     baseline = checked_spm(baseline_spm, force, "baseline") if baseline_spm is not None else default_baseline_spm(target)
@@ -104,7 +109,7 @@ def settings_from_options(
         ramp_s=ramp_s,
     )
     return MetronomeSettings(target, baseline, resolved, timeline, every_other_step, sound, accent_every,
-                             alternate_ears, volume_db)
+                             alternate_ears, volume_db, cues)
 
 
 def load_tick_bank(settings: MetronomeSettings, sample_rate: int, n_channels: int) -> TickBank:
@@ -134,7 +139,23 @@ def build_renderer(settings: MetronomeSettings, sample_rate: int, n_channels: in
         accent_every=settings.accent_every,
         alternate_ears=settings.alternate_ears,
     )
-    return TickRenderer(clock, load_tick_bank(settings, sample_rate, n_channels))
+    renderer = TickRenderer(clock, load_tick_bank(settings, sample_rate, n_channels))
+    apply_cues(renderer, settings, sample_rate)
+    return renderer
+
+
+def apply_cues(renderer: TickRenderer, settings: MetronomeSettings, sample_rate: int) -> None:
+    """Chimes at the settings' interval changes, if asked for (again after a plan change)."""
+    if settings.cues:
+        starts, kinds = cue_events(settings.timeline, sample_rate)
+        renderer.set_cues(starts, kinds, cue_waves(sample_rate, renderer.n_channels, settings.volume_db))
+
+
+def cue_list_json(settings: MetronomeSettings) -> list[dict[str, Any]]:
+    if not settings.cues:
+        return []
+    starts, kinds = cue_events(settings.timeline, 1_000_000)
+    return [{"time_s": int(s) / 1_000_000, "kind": "start" if k else "stop"} for s, k in zip(starts, kinds)]
 
 
 def tick_records_json(records: list[Any], settings: MetronomeSettings, sample_rate: int) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cli.engine import DuplexCore
-from cli.metronome_setup import MetronomeSettings
+from cli.metronome_setup import MetronomeSettings, apply_cues
 from metronome.controller import AdaptiveController, AdaptiveParams
 from metronome.render import TickRecord
 from stepdetect import assign_feet, cadence_spm, find_gaps, step_asymmetry
@@ -246,6 +246,7 @@ class Session:
         if self.controller is not None:
             self.controller = AdaptiveController(metronome.baseline_spm, metronome.target_spm, self.settings.adaptive)
         self.core.renderer.clock.timeline = metronome.timeline  # the callback picks it up at the next beat
+        apply_cues(self.core.renderer, metronome, self.sample_rate)
 
     def _keep_history(self, start: int, block: NDArray[np.float32]) -> None:
         mono = block.mean(axis=1) if block.ndim == 2 else block
@@ -421,12 +422,15 @@ class Session:
         return float(np.mean(values)) if values else self.timeline.spm_at(start_s)
 
     def _retention(self, index: int, cadence: float | None) -> dict[str, Any]:
-        """How much of the cadence the beat asked for held in a silent interval."""
-        previous = [i for i in range(index) if self.timeline.entries[i].segment.sounding]
-        if cadence is None or not previous:
+        """How much of the cadence the beat asked for held in a silent interval.
+
+        Compared with the tempo of the last tick the runner heard before the silence.
+        """
+        start_s = self.timeline.entries[index].start_s
+        heard = [t for t in self.ticks if t.start_sample / self.sample_rate < start_s]
+        if cadence is None or not heard:
             return {"cadence_spm": cadence, "tempo_before_spm": None, "held_pct": None, "retained_pct": None}
-        before = self.interval_figures(previous[-1])
-        tempo_before = before["tempo_spm"]
+        tempo_before = round(heard[-1].spm, 2)
         baseline = self.settings.metronome.baseline_spm
         retained = None
         if abs(tempo_before - baseline) > 0.5:
@@ -434,7 +438,7 @@ class Session:
         return {
             "cadence_spm": cadence,
             "tempo_before_spm": tempo_before,
-            "held_pct": round(100.0 * cadence / tempo_before, 2),  # cadence as % of the last tempo
+            "held_pct": round(100.0 * cadence / tempo_before, 2),  # cadence as % of the last tempo heard
             "retained_pct": retained,  # % of the increase over baseline that held
         }
 

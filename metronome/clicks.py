@@ -116,3 +116,20 @@ def tick_from_array(
         raise ParameterError("the tick sound file is too short")
     del accent  # same waveform; the level difference is applied when the bank is built
     return _finish(arr, sample_rate)
+
+
+CUE_NOTES_HZ = (1320.0, 1760.0)  # E6 -> A6 (rising) when ticks start; reversed when they stop
+CUE_NOTE_S = 0.11
+
+
+def make_cue(sample_rate: int, *, rising: bool) -> NDArray[np.float32]:
+    """A two-note chime for interval changes: rising = ticks start, falling = ticks stop.
+
+    Mono float32, peak 1, energy above ``HIGHPASS_HZ`` like the ticks, about 0.25 s long.
+    """
+    n = int(CUE_NOTE_S * sample_rate)
+    t = np.arange(n) / sample_rate
+    envelope = np.exp(-t / 0.05) * np.minimum(1.0, t / 0.003)
+    notes = CUE_NOTES_HZ if rising else CUE_NOTES_HZ[::-1]
+    y = np.concatenate([envelope * np.sin(2 * np.pi * f * t) for f in notes] + [np.zeros(int(0.02 * sample_rate))])
+    return _finish(y, sample_rate)

@@ -16,7 +16,8 @@ from typing import Iterable
 import numpy as np
 from numpy.typing import NDArray
 
-from metronome.clicks import ACCENT_GAIN_DB, make_tick
+from metronome.clicks import ACCENT_GAIN_DB, make_cue, make_tick
+from metronome.plans import Timeline
 from metronome.schedule import BeatClock, Channel
 from metronome.units import ParameterError, db_to_gain
 
@@ -87,6 +88,27 @@ class TickRecord:
     index: int  # the clock's beat number (silent beats included)
 
 
+def cue_events(timeline: Timeline, sample_rate: int) -> tuple[NDArray[np.int64], NDArray[np.int8]]:
+    """Where the sounding state changes: (start samples, kinds) with kind 1 = ticks start
+    (rising chime), 0 = ticks stop (falling chime)."""
+    starts, kinds = [], []
+    entries = timeline.entries
+    for prev, entry in zip(entries, entries[1:]):
+        if prev.segment.sounding != entry.segment.sounding:
+            starts.append(int(round(entry.start_s * sample_rate)))
+            kinds.append(1 if entry.segment.sounding else 0)
+    return np.array(starts, dtype=np.int64), np.array(kinds, dtype=np.int8)
+
+
+def cue_waves(sample_rate: int, n_channels: int, volume_db: float) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """(falling, rising) chimes as (n, channels) float32 at ``volume_db``."""
+    gain = db_to_gain(volume_db)
+    return tuple(  # type: ignore[return-value]
+        np.ascontiguousarray(np.repeat((make_cue(sample_rate, rising=r) * gain)[:, None], n_channels, axis=1))
+        for r in (False, True)
+    )
+
+
 class TickRenderer:
     """Renders ticks from a :class:`BeatClock` into output blocks.
 
@@ -105,6 +127,11 @@ class TickRenderer:
         self.position = 0
         #: Written by a controller: while True, beats pass silently (read once per block).
         self.muted = False
+        # Cues (chimes at interval changes): (start samples, kinds, waves), swapped whole.
+        self._cues: tuple[NDArray[np.int64], NDArray[np.int8], tuple[NDArray[np.float32], ...]] | None = None
+        self._cue_index = 0
+        self._cue_active: NDArray[np.float32] | None = None
+        self._cue_offset = 0
         self._active: NDArray[np.float32] | None = None
         self._active_offset = 0
         # Tick log: a ring written here, read by drain_log; counters only grow.
@@ -118,6 +145,13 @@ class TickRenderer:
         self._ticks_read = 0
         self.ticks_lost = 0
         self._channel_index = {c: i for i, c in enumerate(CHANNELS)}
+
+    def set_cues(self, starts: NDArray[np.int64], kinds: NDArray[np.int8],
+                 waves: tuple[NDArray[np.float32], NDArray[np.float32]]) -> None:
+        """Play ``waves[kind]`` at each start sample (call before streaming, or swap whole)."""
+        index = int(np.searchsorted(starts, self.position))
+        self._cue_index = index
+        self._cues = (starts, kinds, waves)
 
     def fill(self, out: NDArray[np.float32]) -> None:
         """Write the next ``out.shape[0]`` frames into ``out`` (frames, channels), in place."""
@@ -149,7 +183,31 @@ class TickRenderer:
                     self._active_offset = n
                 self._log(clock)
             clock.advance()
+        if self._cues is not None:
+            self._fill_cues(out, start, end)
         self.position = end
+
+    def _fill_cues(self, out: NDArray[np.float32], start: int, end: int) -> None:
+        frames = end - start
+        active = self._cue_active
+        if active is not None:
+            offset = self._cue_offset
+            n = min(frames, active.shape[0] - offset)
+            out[:n] += active[offset : offset + n]
+            self._cue_active = None if offset + n >= active.shape[0] else active
+            self._cue_offset = offset + n
+        starts, kinds, waves = self._cues  # type: ignore[misc]
+        i = self._cue_index
+        while i < starts.shape[0] and starts[i] < end:
+            at = max(int(starts[i]) - start, 0)
+            wave = waves[kinds[i]]
+            n = min(frames - at, wave.shape[0])
+            out[at : at + n] += wave[:n]
+            if n < wave.shape[0]:
+                self._cue_active = wave
+                self._cue_offset = n
+            i += 1
+        self._cue_index = i
 
     def _log(self, clock: BeatClock) -> None:
         i = self.ticks_written % LOG_CAPACITY

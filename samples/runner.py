@@ -81,3 +81,92 @@ def runner_recording(
     y += ref * 10 ** (traffic_db / 20) * band_noise(rng, n, sample_rate, 30.0, 400.0)
     peak = np.max(np.abs(y))
     return y * (0.9 / peak) if peak > 0.9 else y
+
+
+# --------------------------------------------------------------------------------------------
+# The demo session recording (``cadence demo`` runs a session against it)
+# --------------------------------------------------------------------------------------------
+
+DEMO = {
+    "file": "session_demo.ogg",
+    "sample_rate": 22050,
+    "duration_s": 240.0,
+    "baseline_spm": 164.0,
+    "target_spm": 175.0,
+    "plan": "intervals",
+    "ramp_s": 60.0,
+    "offset_ms": -15.0,
+    "jitter_ms": 8.0,
+    "off_cadence_spm": 171.0,  # in the silent minute the runner drifts back to this cadence
+}
+
+
+def demo_steps(beat_times_s: np.ndarray, sounding: np.ndarray, *, rng: np.random.Generator) -> tuple[np.ndarray, list[str]]:
+    """The demo runner: on the beat (15 ms early) while ticks sound; in silent stretches the
+    cadence relaxes linearly from the last tempo to ``off_cadence_spm`` over 30 s."""
+    times: list[float] = []
+    k = 0
+    while k < beat_times_s.size:
+        if sounding[k]:
+            times.append(beat_times_s[k] + DEMO["offset_ms"] / 1000 + rng.normal(0, DEMO["jitter_ms"] / 1000))
+            k += 1
+            continue
+        start = k
+        while k < beat_times_s.size and not sounding[k]:
+            k += 1
+        t = beat_times_s[start]
+        end = beat_times_s[k] if k < beat_times_s.size else beat_times_s[-1]
+        period0 = beat_times_s[start] - beat_times_s[start - 1] if start > 0 else 60 / DEMO["target_spm"]
+        period1 = 60.0 / DEMO["off_cadence_spm"]
+        t0 = t
+        off: list[float] = []
+        while t < end - 0.5 * period0:
+            off.append(t)
+            frac = min((t - t0) / 30.0, 1.0)
+            t += period0 + (period1 - period0) * frac
+        if k < beat_times_s.size and len(off) > 10:
+            # Back on the beat when the ticks return: spread the phase change over the last 10 steps.
+            shift = (beat_times_s[k] + DEMO["offset_ms"] / 1000 - period1) - off[-1]
+            while shift > period1 / 2:
+                off.append(off[-1] + period1)
+                shift -= period1
+            while shift < -period1 / 2:
+                off.pop()
+                shift += period1
+            for i in range(10):
+                off[-10 + i] += shift * (i + 1) / 10
+        times.extend(x + rng.normal(0, DEMO["jitter_ms"] / 1000) for x in off)
+    steps = np.array(times)
+    steps = steps[(steps > 0.05) & (steps < DEMO["duration_s"] - 0.3)]
+    return steps, ["L" if i % 2 == 0 else "R" for i in range(steps.size)]
+
+
+def make_demo(directory: Path | None = None) -> Path:
+    """Write ``samples/session_demo.ogg`` and its ground truth ``session_demo.json``."""
+    import json
+
+    import soundfile as sf
+
+    from metronome.plans import Timeline, load_plan
+    from metronome.schedule import BeatClock
+
+    directory = directory or ROOT / "samples"
+    sr = DEMO["sample_rate"]
+    plan = load_plan(DEMO["plan"], target_spm=DEMO["target_spm"], baseline_spm=DEMO["baseline_spm"])
+    timeline = Timeline(plan, duration_s=DEMO["duration_s"], baseline_spm=DEMO["baseline_spm"], ramp_s=DEMO["ramp_s"])
+    ticks = list(BeatClock(timeline, sr).ticks_until(int(DEMO["duration_s"] * sr)))
+    beats = np.array([t.start_sample / sr for t in ticks])
+    sounding = np.array([t.sounding for t in ticks])
+    steps, feet = demo_steps(beats, sounding, rng=np.random.default_rng(2026))
+    audio = runner_recording(steps, feet, sample_rate=sr, duration_s=DEMO["duration_s"], seed=2026)
+    path = directory / DEMO["file"]
+    with sf.SoundFile(path, "w", sr, 1, format="OGG", subtype="VORBIS") as out:
+        for i in range(0, audio.size, sr):  # libsndfile's Vorbis encoder crashes on very large writes
+            out.write(audio[i : i + sr].astype(np.float32))
+    truth = {**DEMO, "steps": [{"time_s": round(float(t), 6), "foot": f} for t, f in zip(steps, feet)]}
+    path.with_suffix(".json").write_text(json.dumps(truth, indent=1) + "\n")
+    return path
+
+
+if __name__ == "__main__":
+    print(make_demo())

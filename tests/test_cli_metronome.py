@@ -126,3 +126,25 @@ def test_offline_commands_work_without_portaudio(tmp_path: Path) -> None:
             live = subprocess.run([sys.executable, "-c", prelude, *command], env=env, capture_output=True, text=True)
             assert live.returncode == 1, live.stderr
             assert live.stderr.count("\n") == 1 and install in live.stderr, live.stderr
+
+
+def test_cues_chime_at_interval_changes(tmp_path: Path) -> None:
+    out = tmp_path / "cues.wav"
+    code, stdout, stderr = _run("render", str(out), "--spm", "170", "--duration", "7m", "--plan", "intervals",
+                                "--cues", "--json")
+    assert code == 0, stderr
+    doc = json.loads(stdout)
+    assert [(c["time_s"], c["kind"]) for c in doc["cues"]] == [(120.0, "stop"), (180.0, "start"), (300.0, "stop"),
+                                                               (360.0, "start")]
+    audio, sr = soundfile.read(out)
+    off = audio[int(120.5 * sr) : 180 * sr]  # no ticks in the off minute, only the chime at its start
+    assert np.abs(off).max() == 0.0
+    chime = audio[120 * sr : int(120.25 * sr), 0]
+    spectrum = np.abs(np.fft.rfft(chime))
+    freqs = np.fft.rfftfreq(chime.size, 1 / sr)
+    first_half, second_half = chime[: chime.size // 2], chime[chime.size // 2 :]
+    def peak_hz(x: np.ndarray) -> float:
+        s = np.abs(np.fft.rfft(x, 8 * x.size))
+        return float(np.fft.rfftfreq(8 * x.size, 1 / sr)[np.argmax(s)])
+    assert peak_hz(first_half) == pytest.approx(1760, abs=30) and peak_hz(second_half) == pytest.approx(1320, abs=30)
+    assert spectrum[freqs < 800].sum() / spectrum.sum() < 0.05

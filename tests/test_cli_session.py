@@ -274,3 +274,34 @@ def test_killed_session_keeps_all_but_the_last_seconds(tmp_path: Path) -> None:
     # Started ~1-2 s after launch (imports); flushed every 2 s: at most ~4 s of steps may be missing.
     assert np.sum(steps < 12.0 - 6.0) <= len(logged) <= np.sum(steps < 12.0) + 1
     assert [s["time_s"] for s in logged] == sorted(s["time_s"] for s in logged)
+
+
+def test_cue_only_when_off_target(tmp_path: Path) -> None:
+    """Ticks fall silent once the runner holds the target band, and sound while they are outside it."""
+    on_target, _ = _session(tmp_path, offset_ms=-10.0, duration_s=60.0, seed=13, extra=("--cue-off-target",))
+    late_beats = [b for b in on_target["beats"] if b["time_s"] > 15.0]
+    assert on_target["beats"] and on_target["beats"][0]["time_s"] < 1.0, "ticks sound until the cadence is known"
+    assert late_beats == [], "muted while the runner holds the target"
+    wav, _ = _runner_file(tmp_path, 160.0, 60.0)  # 7 % under the 172 target
+    result = CliRunner().invoke(cli, ["run", "--baseline", "161", "--target", "172", "--ramp", "0", "--input-file",
+                                      str(wav), "--fast", "--cue-off-target", "--json-report", str(tmp_path / "o.json")])
+    assert result.exit_code == 0, result.output
+    beats = json.loads((tmp_path / "o.json").read_text())["beats"]
+    assert len([b for b in beats if b["time_s"] > 15.0]) >= 0.95 * 45 * 172 / 60
+
+
+def test_demo_runs_the_main_job_on_the_bundled_recording(tmp_path: Path) -> None:
+    from conftest import SAMPLES
+
+    truth = json.loads((SAMPLES / "session_demo.json").read_text())
+    steps = np.array([s["time_s"] for s in truth["steps"]])
+    result = CliRunner().invoke(cli, ["demo", "--json-report", str(tmp_path / "demo.json")])
+    assert result.exit_code == 0, result.output
+    assert "Session: 4:00, plan intervals" in result.stdout
+    report = json.loads((tmp_path / "demo.json").read_text())
+    assert report["summary"]["n_steps"] == pytest.approx(steps.size, abs=5)
+    assert report["summary"]["cadence_spm"] == pytest.approx(60 * (steps.size - 1) / (steps[-1] - steps[0]), abs=0.5)
+    assert report["summary"]["asynchrony"]["mean_ms"] == pytest.approx(truth["offset_ms"], abs=3.0)
+    off = report["intervals"][1]
+    assert not off["sounding"] and off["retention"]["tempo_before_spm"] == pytest.approx(175.0)
+    assert off["retention"]["held_pct"] == pytest.approx(98.3, abs=1.0)  # the runner drifts back toward 171 spm
