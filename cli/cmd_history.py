@@ -25,7 +25,7 @@ from cli.baseline import (
     run_baseline,
     target_band,
 )
-from cli.options import db_option
+from cli.options import DURATION, audio_device_options, db_option
 from cli.store import Store
 
 F = Callable[..., Any]
@@ -110,20 +110,43 @@ def _audio_step_times_s(path: Path) -> list[float]:
               help="Records below this cadence are walking breaks and are excluded.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"baseline_spm": ..., "runs": [...]} as JSON.')
 @click.option("--no-save", is_flag=True, help="Do not store the baseline in the history.")
+@click.option("--live", is_flag=True, help="Listen to the microphone while you run easy (no ticks).")
+@click.option("--duration", "duration_s", type=DURATION, default="5m", show_default=True,
+              help="With --live: how long to listen.")
+@click.option("--input-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --live: a recording stands in for the microphone (simulation).")
+@audio_device_options
 @db_option
 def baseline_cmd(sources: tuple[Path, ...], accel: bool, min_running_spm: float, as_json: bool, no_save: bool,
-                 db_path: Path | None) -> None:
+                 live: bool, duration_s: float, input_file: Path | None, device: str | None,
+                 sample_rate: int | None, block_size: int, latency: str, db_path: Path | None) -> None:
     """Measure the easy-pace cadence baseline from runs.
 
-    Only running, moving records count; strides/min are converted to steps/min; walking
-    breaks, pauses and outliers are excluded (the method is printed). Several --from runs
+    From files (--from, repeatable) or live (--live: the microphone listens while you run easy,
+    no ticks). Only running, moving records count; strides/min are converted to steps/min;
+    walking breaks, pauses and outliers are excluded (the method is printed). Several runs
     combine into one baseline, each run weighted equally.
     """
-    if not sources:
-        raise click.UsageError("give --from PATH (a recording, accelerometer CSV or FIT/GPX/TCX file); "
-                               "live baseline measurement is not available yet")
+    if not sources and not live:
+        raise click.UsageError("give --from PATH (a recording, accelerometer CSV or FIT/GPX/TCX file), "
+                               "or --live to listen while you run")
+    if input_file is not None and not live:
+        raise click.UsageError("--input-file goes with --live")
     runs: list[RunBaseline] = []
     extras: list[dict[str, Any]] = []
+    if live:
+        from cli.cmd_session import listen
+
+        if not as_json:
+            click.echo(f"listening for {duration_s / 60:g} min: run at your easy pace (Ctrl-C stops early)", err=True)
+        report = listen(duration_s, input_file=input_file, fast=input_file is not None, device=device,
+                        sample_rate=sample_rate, block_size=block_size, latency=latency)
+        steps_s = [s["time_s"] for s in report["steps"]]
+        run, extra = _run_from_steps(steps_s, source="live" if input_file is None else f"live:{input_file.name}",
+                                     fmt="live", min_running_spm=min_running_spm)
+        extra["xruns"] = report["xruns"]
+        runs.append(run)
+        extras.append(extra)
     for path in sources:
         run, extra = _measure_source(path, accel=accel, min_running_spm=min_running_spm)
         runs.append(run)
@@ -138,7 +161,7 @@ def baseline_cmd(sources: tuple[Path, ...], accel: bool, min_running_spm: float,
         measured_at = max(datetime.fromisoformat(d) for d in dates) if dates else datetime.now().astimezone()
         with Store(db_path) as store:
             result["baseline_id"] = store.add_baseline(result["baseline_spm"], measured_at=measured_at,
-                                                       method=result["method"], sources=[str(p) for p in sources],
+                                                       method=result["method"], sources=[str(p) for p in sources] + (["live"] if live else []),
                                                        runs=result["runs"])
             result["db"] = str(store.path)
     if as_json:

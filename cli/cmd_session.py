@@ -309,6 +309,20 @@ def run(**opts: Any) -> None:
                    err=True)
 
 
+def listen(duration_s: float, *, input_file: Path | None, fast: bool, device: str | None, sample_rate: int | None,
+           block_size: int, latency: str) -> dict[str, Any]:
+    """A silent session: no ticks, only footfall detection for ``duration_s`` (the live baseline)."""
+    from metronome.plans import Plan, Segment, Timeline
+
+    plan = Plan("listen", (Segment("listen", duration_s, 160.0, 160.0, sounding=False),))
+    metronome = MetronomeSettings(160.0, 160.0, plan, Timeline(plan, duration_s=duration_s), False, "woodblock", 0,
+                                  False, -6.0)
+    settings = SessionSettings(metronome=metronome, kind="simulated" if input_file else "live", measure_latency=False)
+    return run_session(metronome, settings, input_file=input_file, fast=fast, monitor=None, bleed_db=None,
+                       bleed_delay_ms=0.0, duration_s=duration_s, device=device, input_device=None,
+                       output_device=None, sample_rate=sample_rate, block_size=block_size, latency=latency)
+
+
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 DEMO_ARGS = ("--baseline", "164", "--target", "175", "--plan", "intervals", "--ramp", "1m", "--no-save")
 

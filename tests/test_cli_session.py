@@ -305,3 +305,17 @@ def test_demo_runs_the_main_job_on_the_bundled_recording(tmp_path: Path) -> None
     off = report["intervals"][1]
     assert not off["sounding"] and off["retention"]["tempo_before_spm"] == pytest.approx(175.0)
     assert off["retention"]["held_pct"] == pytest.approx(98.3, abs=1.0)  # the runner drifts back toward 171 spm
+
+
+def test_live_baseline_listens_without_ticks(tmp_path: Path) -> None:
+    """`cadence baseline --live` through the session engine (a recording as the microphone)."""
+    from cli.store import Store
+
+    wav, steps = _runner_file(tmp_path, 166.0, 60.0, seed=21)
+    result = CliRunner().invoke(cli, ["baseline", "--live", "--duration", "60s", "--input-file", str(wav), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["baseline_spm"] == pytest.approx(166.0, abs=0.5)
+    assert doc["runs"][0]["format"] == "live" and doc["runs"][0]["n_kept"] >= 0.95 * (steps.size - 2)
+    with Store() as store:
+        assert store.latest_baseline()["baseline_spm"] == pytest.approx(doc["baseline_spm"])

@@ -152,3 +152,29 @@ def test_live_session_agrees_with_an_independent_recording(pulse_sink: str, tmp_
     assert report["summary"]["cadence_spm"] == pytest.approx(cadence_rec, abs=1.0)
     assert report["summary"]["n_steps"] >= 0.97 * steps_rec.size
     assert "Session:" in stdout
+
+
+def test_live_baseline_through_portaudio(pulse_sink: str, tmp_path: Path, rng: np.random.Generator) -> None:
+    """`cadence baseline --live` listens to the monitor while a runner plays into the sink."""
+    runner_wav = tmp_path / "runner.wav"
+    steps = np.arange(LEAD_S, 34.0, 60.0 / 166.0) + rng.normal(0, 0.003, np.arange(LEAD_S, 34.0, 60.0 / 166.0).size)
+    feet = ["L" if k % 2 == 0 else "R" for k in range(steps.size)]
+    audio = runner_recording(steps, feet, sample_rate=SAMPLE_RATE, duration_s=35.0, seed=12, breathing_db=-30,
+                             traffic_db=-40)
+    soundfile.write(runner_wav, (0.5 * audio).astype(np.float32), SAMPLE_RATE, subtype="FLOAT")
+    player = subprocess.Popen(["paplay", f"--device={pulse_sink}", str(runner_wav)])
+    time.sleep(1.0)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "cli", "baseline", "--live", "--duration", "25s", "--device", "pulse",
+             "--sample-rate", str(SAMPLE_RATE), "--json"],
+            env=_env(), capture_output=True, text=True, timeout=90,
+        )
+        assert player.wait(timeout=60) == 0
+    finally:
+        if player.poll() is None:
+            player.kill()
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["baseline_spm"] == pytest.approx(166.0, abs=1.0)
+    assert doc["runs"][0]["xruns"]["input_overflows"] == 0
