@@ -70,7 +70,10 @@ def _summary(settings: MetronomeSettings, ticks: list[dict[str, Any]], sample_ra
 @click.option("--json", "as_json", is_flag=True, help="Print every tick that sounds as JSON on stdout.")
 def render(out: Path, spm: float, duration_s: float, sample_rate: int, n_channels: int, as_json: bool,
            **opts: Any) -> None:
-    """Write a click track to OUT (.wav, .flac or .ogg) for a phone or music player."""
+    """Write a click track to OUT (.wav, .flac or .ogg) for a phone or music player.
+
+    With a plan, --spm is the plan's target; --baseline defaults to target / 1.07.
+    """
     settings = settings_from_options(spm=spm, duration_s=duration_s, **opts)
     if settings.alternate_ears and n_channels == 1:
         raise click.ClickException("--alternate-ears needs --channels 2")
@@ -113,7 +116,10 @@ def _status_line(player: Any, settings: MetronomeSettings, total_s: float | None
 @click.option("--json", "as_json", is_flag=True, help="At the end, print a JSON summary (ticks, xruns, latency).")
 def play(spm: float, duration_s: float | None, device: str | None, sample_rate: int | None, block_size: int,
          latency: str, n_channels: int, as_json: bool, **opts: Any) -> None:
-    """Play the metronome live in your headphones. Ctrl-C stops cleanly."""
+    """Play the metronome live in your headphones. Ctrl-C stops cleanly.
+
+    With a plan, --spm is the plan's target; --baseline defaults to target / 1.07.
+    """
     from metronome.engine import Player, resolve_device
 
     settings = settings_from_options(spm=spm, duration_s=duration_s, **opts)

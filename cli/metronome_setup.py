@@ -31,7 +31,7 @@ def metronome_options(f: F) -> F:
             help=f"Tempo plan: a preset ({', '.join(PRESETS)}) or a .toml file. --spm is the plan's target.",
         ),
         click.option("--baseline", "baseline_spm", type=float, default=None, metavar="N",
-                     help="Baseline cadence (spm) that plans ramp from [default: target / 1.07]."),
+                     help="Your habitual easy-pace cadence (spm): plans ramp from it, easy segments use it."),
         click.option("--warmup", "warmup_s", type=DURATION, default=None, help="Silent warm-up at the baseline first, e.g. 5m."),
         click.option("--cooldown", "cooldown_s", type=DURATION, default=None, help="Silent cool-down at the baseline at the end."),
         every_other_step_option,

@@ -496,7 +496,8 @@ class Session:
         latency = {
             "loop_latency_ms": round(1000 * self.loop_latency_s, 2),
             "method": "measured from ticks heard by the microphone" if measured is not None
-            else "stream timestamps + headphone offset",
+            else ("recording as the microphone: ticks heard as rendered" if self.settings.kind == "simulated"
+                  else "stream timestamps + headphone offset"),
             "measured_loop_latency_ms": None if measured is None else round(1000 * measured, 2),
             "n_latency_measurements": len(self.latency_measurements_s),
             "latency_measurement_spread_ms": None if measured is None

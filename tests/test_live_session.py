@@ -149,6 +149,11 @@ def test_live_session_agrees_with_an_independent_recording(pulse_sink: str, tmp_
     assert session_mean == pytest.approx(recording_mean, abs=5.0)
 
     cadence_rec = 60.0 * (steps_rec.size - 1) / (steps_rec[-1] - steps_rec[0])
+    print(f"\nlive session: loop latency {lat['measured_loop_latency_ms']:.2f} ms (spread "
+          f"{lat['latency_measurement_spread_ms']:.2f} ms, n={lat['n_latency_measurements']}); asynchrony session "
+          f"{session_mean:+.2f} ms vs recording {recording_mean:+.2f} ms over {int(same_beat.sum())} footfalls; cadence "
+          f"{report['summary']['cadence_spm']:.2f} vs {cadence_rec:.2f} spm; steps {report['summary']['n_steps']} of "
+          f"{steps_rec.size}; xruns {report['xruns']['output_underflows']}/{report['xruns']['input_overflows']}")
     assert report["summary"]["cadence_spm"] == pytest.approx(cadence_rec, abs=1.0)
     assert report["summary"]["n_steps"] >= 0.97 * steps_rec.size
     assert "Session:" in stdout
