@@ -20,6 +20,7 @@ from metronome.controller import AdaptiveParams
 
 TARGET_BAND_PCT = (5.0, 10.0)
 DEFAULT_TARGET_PCT = 7.0
+LEAD_IN_S = 1.0  # live: the stream settles (and the runner gets ready) before the first tick
 _TARGET_RE = re.compile(r"^\+\s*(\d+(?:\.\d+)?)\s*%$")
 
 
@@ -155,10 +156,11 @@ def run_session(
         in_index, in_info = resolve_device(input_device or device, "input")
         out_index, out_info = resolve_device(output_device or device, "output")
         rate = sample_rate or int(out_info["default_samplerate"])
-        renderer = build_renderer(metronome, rate, min(2, int(out_info["max_output_channels"])))
+        renderer = build_renderer(metronome, rate, min(2, int(out_info["max_output_channels"])), start_s=LEAD_IN_S)
         core = DuplexCore(renderer, 1, rate)
         backend = LiveBackend(core, device=(in_index, out_index), latency=parse_latency(latency),
-                              block_size=block_size, n_frames=None if duration_s is None else round(duration_s * rate))
+                              block_size=block_size, n_frames=None if duration_s is None else round(duration_s * rate),
+                              lead_in_frames=round(LEAD_IN_S * rate))
         nominal = 0.0  # replaced by the stream's timestamps once it runs
         source = monitor_file = None
         if not quiet:

@@ -91,6 +91,7 @@ class EngineStats:
     first_dac_time_s: float | None = None
     first_callback_time_s: float | None = None
     first_underflow_frame: int | None = None  # stream position of the first output underflow
+    startup_underflows: int = 0  # during the lead-in before the first tick (stream start-up)
 
     def as_dict(self, lost_frames: int = 0) -> dict[str, Any]:
         return {
@@ -102,6 +103,7 @@ class EngineStats:
             "min_block_size": self.min_block if self.blocks else 0,
             "max_block_size": self.max_block,
             "first_underflow_frame": self.first_underflow_frame,
+            "startup_underflows": self.startup_underflows,
         }
 
 
@@ -142,6 +144,8 @@ class LiveBackend:
     ----------
     core : DuplexCore
     device : (input, output) device indices (None: the defaults)
+    lead_in_frames : frames before the first tick; output underflows there are stream
+        start-up (PulseAudio re-tuning a sink another client plays on) and are counted apart
     latency : 'low' | 'high' | seconds
     block_size : frames per callback (0: PortAudio chooses)
     n_frames : stop after this many frames (None: until ``stop``)
@@ -155,9 +159,11 @@ class LiveBackend:
         latency: str | float = "high",
         block_size: int = 0,
         n_frames: int | None = None,
+        lead_in_frames: int = 0,
     ) -> None:
         self.core = core
         self.device = device
+        self.lead_in_frames = lead_in_frames
         self.latency = latency
         self.block_size = block_size
         self.n_frames = n_frames
@@ -170,9 +176,12 @@ class LiveBackend:
         stats = self.core.stats
         if status:
             if status.output_underflow:
-                stats.output_underflows += 1
-                if stats.first_underflow_frame is None:
-                    stats.first_underflow_frame = stats.frames
+                if stats.frames < self.lead_in_frames:
+                    stats.startup_underflows += 1
+                else:
+                    stats.output_underflows += 1
+                    if stats.first_underflow_frame is None:
+                        stats.first_underflow_frame = stats.frames
             if status.input_overflow:
                 stats.input_overflows += 1
         if stats.blocks == 0:
@@ -198,6 +207,7 @@ class LiveBackend:
             latency=self.latency,
             callback=self._callback,
             finished_callback=self.finished.set,
+            prime_output_buffers_using_stream_callback=True,
         )
         in_latency, out_latency = self._stream.latency
         self.stream_latency_s = (float(in_latency), float(out_latency))

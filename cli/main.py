@@ -59,7 +59,8 @@ class CadenceGroup(click.Group):
 
 # Library exceptions that are about the user's input or machine, by class name, so that
 # optional modules (soundfile, sounddevice) need not be imported here.
-_USER_ERRORS = {"PortAudioError", "LibsndfileError", "SoundFileError", "SoundFileRuntimeError"}
+_USER_ERRORS = {"PortAudioError", "LibsndfileError", "SoundFileError", "SoundFileRuntimeError",
+                "AudioUnavailableError"}
 
 
 @click.group(cls=CadenceGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -131,13 +131,16 @@ def load_tick_bank(settings: MetronomeSettings, sample_rate: int, n_channels: in
     return TickBank.build(mono, mono, n_channels=n_channels, volume_db=settings.volume_db)
 
 
-def build_renderer(settings: MetronomeSettings, sample_rate: int, n_channels: int) -> TickRenderer:
+def build_renderer(settings: MetronomeSettings, sample_rate: int, n_channels: int, *,
+                   start_s: float = 0.0) -> TickRenderer:
+    """Clock, tick bank and cues for the settings; the first beat at ``start_s`` seconds."""
     clock = BeatClock(
         settings.timeline,
         sample_rate,
         steps_per_tick=2 if settings.every_other_step else 1,
         accent_every=settings.accent_every,
         alternate_ears=settings.alternate_ears,
+        start_s=start_s,
     )
     renderer = TickRenderer(clock, load_tick_bank(settings, sample_rate, n_channels))
     apply_cues(renderer, settings, sample_rate)

@@ -75,6 +75,8 @@ def print_report(report: dict[str, Any], *, console: Any = None) -> None:
         lines.append(f"gaps (missed steps or pauses): {len(s['gaps'])}")
     lines.append(f"latency used {lat['loop_latency_ms']:.1f} ms ({lat['method']}); "
                  f"xruns {report['xruns']['output_underflows']} out / {report['xruns']['input_overflows']} in, "
-                 f"dropped input frames {report['xruns']['dropped_input_frames']}")
+                 f"dropped input frames {report['xruns']['dropped_input_frames']}"
+                 + (f", stream start-up underflows {report['xruns']['startup_underflows']}"
+                    if report["xruns"].get("startup_underflows") else ""))
     for line in lines:
         console.print(line, highlight=False)

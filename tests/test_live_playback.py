@@ -93,6 +93,7 @@ def test_unknown_device_is_one_line_exit_1(pulse_sink: str) -> None:
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "no-such-headphones" in result.stderr, result.stderr
+    assert result.stderr.startswith("Error: no output device") and "internal error" not in result.stderr
 
 
 def test_devices_lists_the_pulse_device(pulse_sink: str) -> None:
