@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -129,8 +129,13 @@ def run_session(
     latency: str,
     log: SessionLog | None = None,
     quiet: bool = False,
+    on_session: Callable[[Session], None] | None = None,
 ) -> dict[str, Any]:
-    """Run one session on a file or on live devices; return its report (Ctrl-C ends it cleanly)."""
+    """Run one session on a file or on live devices; return its report (Ctrl-C ends it cleanly).
+
+    ``on_session`` is called with the :class:`Session` once it is built, before the stream
+    starts (for callers that need more than the report, e.g. ``cadence calibrate``).
+    """
     from cli.display import LiveDisplay
 
     backend: Any
@@ -167,6 +172,8 @@ def run_session(
     bank_wave = renderer.bank.waves[0][0].mean(axis=1)
     session = Session(session_settings, core, nominal_loop_latency_s=nominal,
                       tick_template=template if template is not None else bank_wave, log=log)
+    if on_session is not None:
+        on_session(session)
     display = None if quiet else LiveDisplay(duration_s or (getattr(source, "frames", 0) / rate or None),
                                              force_plain=input_file is not None and fast,
                                              plain_every_s=60.0 if fast else 10.0)
