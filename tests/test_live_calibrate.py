@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.calibration import stored_headphone_offset_ms
 from conftest import ROOT
 
 pytestmark = pytest.mark.audio
@@ -44,7 +45,8 @@ def _calibrate(calibration: Path) -> dict:
     return json.loads(done.stdout)
 
 
-def test_live_loopback_calibration_is_stable_and_stored(pulse_sink: str, tmp_path: Path) -> None:
+def test_live_loopback_calibration_is_stable_and_stored(pulse_sink: str, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     calibration = tmp_path / "calibration.json"
     runs = [_calibrate(calibration), _calibrate(calibration)]
     for doc in runs:
@@ -65,3 +67,6 @@ def test_live_loopback_calibration_is_stable_and_stored(pulse_sink: str, tmp_pat
     assert entry["headphone_offset_ms"] == pytest.approx(runs[1]["headphone_offset_ms"], abs=0.001)
     assert [h["method"] for h in entry["history"]] == ["loopback", "loopback"]
     assert [h["loop_latency_ms"] for h in entry["history"]] == [r["loop_latency_ms"] for r in runs]
+    # What `cadence run --device pulse` will look up: the same pair, resolved through PortAudio.
+    monkeypatch.setenv("CADENCE_CALIBRATION", str(calibration))
+    assert stored_headphone_offset_ms("pulse") == pytest.approx(runs[1]["headphone_offset_ms"], abs=0.001)
