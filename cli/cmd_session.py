@@ -6,7 +6,7 @@ import re
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -132,8 +132,13 @@ def run_session(
     log: SessionLog | None = None,
     quiet: bool = False,
     baseline_probe: tuple[float, Any] | None = None,
+    on_session: Callable[[Session], None] | None = None,
 ) -> dict[str, Any]:
-    """Run one session on a file or on live devices; return its report (Ctrl-C ends it cleanly)."""
+    """Run one session on a file or on live devices; return its report (Ctrl-C ends it cleanly).
+
+    ``on_session`` is called with the :class:`Session` once it is built, before the stream
+    starts (for callers that need more than the report, e.g. ``cadence calibrate``).
+    """
     from cli.display import LiveDisplay
 
     backend: Any
@@ -172,6 +177,8 @@ def run_session(
     session = Session(session_settings, core, nominal_loop_latency_s=nominal,
                       tick_template=template if template is not None else bank_wave, log=log,
                       baseline_probe=baseline_probe)
+    if on_session is not None:
+        on_session(session)
     display = None if quiet else LiveDisplay(duration_s or (getattr(source, "frames", 0) / rate or None),
                                              force_plain=input_file is not None and fast,
                                              plain_every_s=60.0 if fast else 10.0)
@@ -214,6 +221,17 @@ def run_session(
 
 
 DEFAULT_MEASURE_WARMUP_S = 180.0
+
+
+def _headphone_offset_ms(given: float | None, input_file: Path | None, opts: dict[str, Any]) -> float:
+    """--headphone-offset-ms, else the offset 'cadence calibrate' stored for these devices, else 0."""
+    if given is not None:
+        return given
+    if input_file is not None:
+        return 0.0
+    from cli.calibration import stored_headphone_offset_ms
+
+    return stored_headphone_offset_ms(opts["device"], opts["input_device"], opts["output_device"]) or 0.0
 
 
 @click.command()
@@ -281,7 +299,7 @@ def run(**opts: Any) -> None:
         ramp_s=ramp_s,
         adaptive=AdaptiveParams() if adaptive else None,
         cue_only_off_target=opts.pop("cue_off_target"),
-        headphone_offset_ms=opts.pop("headphone_offset_ms") or 0.0,
+        headphone_offset_ms=_headphone_offset_ms(opts.pop("headphone_offset_ms"), input_file, opts),
     )
     log = None
     if store is not None:

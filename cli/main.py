@@ -74,7 +74,7 @@ def cli() -> None:
 
 
 # One module per area; each exposes COMMANDS, a tuple of click commands.
-_COMMAND_MODULES = ("cli.cmd_metronome", "cli.cmd_analyze", "cli.cmd_session", "cli.cmd_history")
+_COMMAND_MODULES = ("cli.cmd_metronome", "cli.cmd_analyze", "cli.cmd_session", "cli.cmd_history", "cli.cmd_calibrate")
 
 
 def _register() -> None:

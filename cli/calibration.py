@@ -1,0 +1,299 @@
+"""Calibrated output delays per device pair: the figures and where they are kept.
+
+A session needs the time a tick is *heard*. When the microphone hears the ticks the session
+measures that itself; otherwise it takes the stream's nominal loop latency (what PortAudio
+reports) plus a **headphone offset**: the delay PortAudio cannot see (Bluetooth codecs,
+sound servers that report more or less than they do). ``cadence calibrate`` measures that
+offset and stores it here, per "output device | input device" pair:
+
+* loopback: the loop latency measured from ticks the microphone hears, minus the nominal
+  latency of the same stream (:func:`loopback_latency_ms`);
+* tap: the median time from each tick, as the stream puts it out (tick sample + nominal
+  latency), to the user's tap on the beat (:func:`tap_offset_ms`).
+
+Either way ``heard time = tick sample + nominal loop latency + headphone_offset_ms``.
+
+The file is JSON in ``platformdirs.user_data_dir("cadence")`` (``CADENCE_CALIBRATION``
+overrides the path), written atomically; each pair keeps its last few calibrations.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+FILE_NAME = "calibration.json"
+FORMAT_VERSION = 1
+HISTORY_LENGTH = 10  # calibrations kept per device pair
+KEY_SEPARATOR = " | "
+
+MIN_LOOPBACK_TICKS = 8
+MAX_LOOPBACK_SPREAD_MS = 5.0  # p90 - p10 of the per-tick latencies
+MIN_TAPS = 8
+MIN_TAP_FRACTION = 0.6  # of the taps within reach of a tick, this many must agree
+MAX_TAP_SPREAD_MS = 150.0  # p90 - p10 of the kept taps; beyond that the taps do not follow the beat
+
+
+class CalibrationError(ValueError):
+    """A calibration that cannot be trusted, or a calibration file that cannot be used."""
+
+
+# ---------------------------------------------------------------------------------- figures
+@dataclass(frozen=True)
+class LoopbackResult:
+    """Output-to-input latency measured from ticks the microphone heard."""
+
+    loop_latency_ms: float  # median over the ticks
+    spread_ms: float  # p90 - p10
+    n_ticks: int
+
+
+@dataclass(frozen=True)
+class TapResult:
+    """Where the user's taps land relative to the ticks as the stream put them out."""
+
+    offset_ms: float  # median tap - tick, positive = the tap comes after the tick left the stream
+    spread_ms: float  # p90 - p10 of the kept taps
+    n_taps: int  # kept
+    n_rejected: int  # taps more than a quarter beat from the median (stray or double taps)
+
+
+def _spread_ms(values_ms: np.ndarray) -> float:
+    return float(np.percentile(values_ms, 90) - np.percentile(values_ms, 10))
+
+
+def loopback_latency_ms(
+    latencies_s: ArrayLike,
+    *,
+    min_ticks: int = MIN_LOOPBACK_TICKS,
+    max_spread_ms: float = MAX_LOOPBACK_SPREAD_MS,
+) -> LoopbackResult:
+    """The loop latency from per-tick measurements (tick found in the input - tick rendered).
+
+    Parameters
+    ----------
+    latencies_s : 1-D array_like of float, seconds
+        One measurement per tick the microphone heard.
+    min_ticks : int
+        Fewer measurements than this are rejected.
+    max_spread_ms : float
+        A spread (p90 - p10) above this is rejected: the microphone heard the ticks
+        unreliably (too quiet, echo, a sound server re-timing the stream).
+
+    Returns
+    -------
+    LoopbackResult
+
+    Raises
+    ------
+    CalibrationError
+        Too few measurements or too spread.
+    """
+    values_ms = 1000.0 * np.asarray(latencies_s, dtype=np.float64).ravel()
+    values_ms = values_ms[np.isfinite(values_ms)]
+    if values_ms.size < min_ticks:
+        raise CalibrationError(
+            f"the microphone heard {values_ms.size} ticks, {min_ticks} are needed: turn the volume up, hold the "
+            "headphones to the microphone, or use --mode tap (Bluetooth headphones)"
+        )
+    spread = _spread_ms(values_ms)
+    if spread > max_spread_ms:
+        raise CalibrationError(
+            f"the ticks arrived {spread:.1f} ms apart from one another (p90 - p10 over {values_ms.size} ticks; "
+            f"at most {max_spread_ms:g} ms is trusted): a quieter room, a louder tick or a fixed --latency may help"
+        )
+    return LoopbackResult(round(float(np.median(values_ms)), 3), round(spread, 3), int(values_ms.size))
+
+
+def tap_offset_ms(
+    tap_times_s: ArrayLike,
+    tick_times_s: ArrayLike,
+    *,
+    min_taps: int = MIN_TAPS,
+    max_spread_ms: float = MAX_TAP_SPREAD_MS,
+) -> TapResult:
+    """The median signed time from each tick to the tap that goes with it.
+
+    Each tap belongs to the tick it follows: the one from which it lies between a quarter
+    beat before and three quarters of a beat after (a headphone delay is positive and can be
+    longer than a quarter beat, e.g. 250 ms at 120 ticks/min; people tap a little early).
+    Taps more than a quarter beat from the median of all taps are rejected as stray.
+
+    Parameters
+    ----------
+    tap_times_s : 1-D array_like of float, seconds
+        When the taps were detected, on the same time axis as ``tick_times_s``.
+    tick_times_s : 1-D array_like of float, seconds, sorted, at least 2
+        When each tick left the stream (tick sample + nominal loop latency).
+    min_taps : int
+        Fewer kept taps than this are rejected.
+    max_spread_ms : float
+        Kept taps spread wider (p90 - p10) than this do not follow the beat.
+
+    Returns
+    -------
+    TapResult
+
+    Raises
+    ------
+    CalibrationError
+        Too few taps, or taps that do not follow the beat.
+    """
+    ticks = np.asarray(tick_times_s, dtype=np.float64).ravel()
+    taps = np.sort(np.asarray(tap_times_s, dtype=np.float64).ravel())
+    if ticks.size < 2 or np.any(np.diff(ticks) <= 0):
+        raise CalibrationError("need at least two ticks in increasing time order (seconds)")
+    if taps.size < min_taps:
+        raise CalibrationError(
+            f"{taps.size} taps were heard, {min_taps} are needed: tap the phone or the microphone firmly on "
+            "every tick (or step in place on a hard floor)"
+        )
+    periods = np.diff(ticks)
+    quarter = np.concatenate([periods, periods[-1:]]) / 4.0  # per tick: a quarter of the beat that follows it
+    k = np.searchsorted(ticks - quarter, taps, side="right") - 1  # last tick at most a quarter beat after the tap
+    reach = k >= 0
+    k = np.maximum(k, 0)
+    offsets = taps - ticks[k]  # >= -quarter of tick k; < 3 quarters unless after the last tick
+    reach &= offsets < 3 * quarter[k]
+    offsets, quarter_k = offsets[reach], quarter[k][reach]
+    if offsets.size < min_taps:
+        raise CalibrationError(
+            f"only {offsets.size} taps fell while the ticks played, {min_taps} are needed"
+        )
+    centre = float(np.median(offsets))
+    keep = np.abs(offsets - centre) <= quarter_k
+    kept_ms = 1000.0 * offsets[keep]
+    if kept_ms.size < min_taps or kept_ms.size < MIN_TAP_FRACTION * offsets.size:
+        raise CalibrationError(
+            f"the taps do not follow the beat: {kept_ms.size} of {offsets.size} agree within a quarter beat; "
+            "tap once on every tick you hear, steadily"
+        )
+    spread = _spread_ms(kept_ms)
+    if spread > max_spread_ms:
+        raise CalibrationError(
+            f"the taps do not follow the beat: they spread over {spread:.0f} ms (p90 - p10; at most "
+            f"{max_spread_ms:g} ms); tap once on every tick you hear, steadily"
+        )
+    return TapResult(round(float(np.median(kept_ms)), 3), round(spread, 3), int(kept_ms.size),
+                     int(offsets.size - kept_ms.size))
+
+
+# ---------------------------------------------------------------------------------- storage
+def calibration_path() -> Path:
+    """``$CADENCE_CALIBRATION``, else ``calibration.json`` in the user's cadence data directory."""
+    override = os.environ.get("CADENCE_CALIBRATION")
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("cadence")) / FILE_NAME
+
+
+def device_key(output_name: str, input_name: str) -> str:
+    """The key of a device pair: ``"output name | input name"``."""
+    return f"{output_name.strip()}{KEY_SEPARATOR}{input_name.strip()}"
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {"version": FORMAT_VERSION, "devices": {}}
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CalibrationError(
+            f"calibration file {path} cannot be read ({' '.join(str(exc).split())}); delete it and calibrate again"
+        ) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("devices"), dict):
+        raise CalibrationError(f"calibration file {path} is not a cadence calibration; delete it and calibrate again")
+    return doc
+
+
+def load_entry(output_name: str, input_name: str, *, path: Path | None = None) -> dict[str, Any] | None:
+    """The stored calibration of a device pair (offset, history), or None."""
+    entry = _read(path or calibration_path())["devices"].get(device_key(output_name, input_name))
+    return entry if isinstance(entry, dict) else None
+
+
+def load_offset_ms(output_name: str, input_name: str, *, path: Path | None = None) -> float | None:
+    """The latest headphone offset (ms) calibrated for this device pair, or None.
+
+    Raises
+    ------
+    CalibrationError
+        The calibration file exists but is not readable JSON of this format.
+    """
+    entry = load_entry(output_name, input_name, path=path)
+    if entry is None or not isinstance(entry.get("headphone_offset_ms"), (int, float)):
+        return None
+    return float(entry["headphone_offset_ms"])
+
+
+def save(
+    output_name: str,
+    input_name: str,
+    *,
+    headphone_offset_ms: float,
+    method: str,
+    details: dict[str, Any] | None = None,
+    path: Path | None = None,
+    now: datetime | None = None,
+) -> Path:
+    """Store a calibration for a device pair (it becomes the pair's offset); return the file.
+
+    The file is replaced atomically (a reader never sees half of it); the pair keeps its
+    last ``HISTORY_LENGTH`` calibrations, newest last.
+    """
+    if not np.isfinite(headphone_offset_ms):
+        raise CalibrationError(f"headphone offset {headphone_offset_ms!r} ms is not a number")
+    path = path or calibration_path()
+    doc = _read(path)
+    key = device_key(output_name, input_name)
+    entry = doc["devices"].get(key)
+    history = list(entry.get("history", [])) if isinstance(entry, dict) else []
+    record = {
+        "at": (now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+        "method": method,
+        "headphone_offset_ms": round(float(headphone_offset_ms), 3),
+        **(details or {}),
+    }
+    history = (history + [record])[-HISTORY_LENGTH:]
+    doc["version"] = FORMAT_VERSION
+    doc["devices"][key] = {
+        "output_device": output_name,
+        "input_device": input_name,
+        "headphone_offset_ms": record["headphone_offset_ms"],
+        "method": method,
+        "at": record["at"],
+        "history": history,
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise CalibrationError(f"cannot write calibration file {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def stored_headphone_offset_ms(
+    device: str | None, input_device: str | None = None, output_device: str | None = None
+) -> float | None:
+    """The calibrated offset for the devices a live session would open (same options as
+    ``cadence run``: ``--device``, ``--input-device``, ``--output-device``), or None.
+
+    Resolves the devices through PortAudio (as the session does) to get their names.
+    """
+    from metronome.engine import resolve_device
+
+    _, in_info = resolve_device(input_device or device, "input")
+    _, out_info = resolve_device(output_device or device, "output")
+    return load_offset_ms(str(out_info["name"]), str(in_info["name"]))
+

@@ -1,0 +1,186 @@
+"""`cadence calibrate` and cli/calibration.py: the figures, the file, and the command on recordings.
+
+The figures are checked on synthetic per-tick latencies and tap times with known truth. The
+command runs the real engine over real audio files: taps synthesized a known time after the
+beat grid the calibration plays (tap mode), and a "mic" that hears the ticks after a known
+delay (loopback mode, FileBackend bleed).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from click.testing import CliRunner
+
+from cli import calibration
+from cli.calibration import CalibrationError, load_entry, load_offset_ms, loopback_latency_ms, save, tap_offset_ms
+from cli.main import cli
+from cli.metronome_setup import settings_from_options
+from metronome.schedule import BeatClock
+from samples.runner import runner_recording, steps_from_beats
+
+SAMPLE_RATE = 22050
+TICKS_PER_MIN = 120.0
+PERIOD_S = 60.0 / TICKS_PER_MIN
+
+
+@pytest.fixture(autouse=True)
+def calibration_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "cal" / "calibration.json"
+    monkeypatch.setenv("CADENCE_CALIBRATION", str(path))
+    return path
+
+
+# ------------------------------------------------------------------------------ loopback figures
+def test_loopback_median_spread_and_count(rng: np.random.Generator) -> None:
+    latencies_s = 0.035 + rng.normal(0, 0.0002, 40)
+    latencies_s[[3, 17]] = [0.020, 0.300]  # two ticks found in the wrong place
+    result = loopback_latency_ms(latencies_s)
+    assert result.loop_latency_ms == pytest.approx(35.0, abs=0.1)
+    assert result.spread_ms < 1.0 and result.n_ticks == 40
+
+
+def test_loopback_rejects_too_few_and_too_spread(rng: np.random.Generator) -> None:
+    with pytest.raises(CalibrationError, match="heard 5 ticks, 8 are needed"):
+        loopback_latency_ms(np.full(5, 0.035))
+    with pytest.raises(CalibrationError, match=r"apart from one another .* at most 5 ms"):
+        loopback_latency_ms(0.035 + rng.uniform(-0.010, 0.010, 40))
+
+
+# ----------------------------------------------------------------------------------- tap figures
+@pytest.mark.parametrize("offset_ms", [-40.0, 0.0, 180.0, 330.0])
+def test_tap_offset_recovers_the_delay(rng: np.random.Generator, offset_ms: float) -> None:
+    """Up to 3/4 of a beat late (330 ms at 120/min: slow Bluetooth) and early tappers alike."""
+    ticks = np.arange(40) * PERIOD_S + 0.3
+    taps = ticks + offset_ms / 1000 + rng.normal(0, 0.015, ticks.size)
+    result = tap_offset_ms(taps, ticks)
+    assert result.offset_ms == pytest.approx(offset_ms, abs=6.0)  # 15 ms SD over 40 taps: SE of the median 3 ms
+    assert result.n_taps >= 39 and result.spread_ms < 60.0
+
+
+def test_stray_and_double_taps_are_rejected(rng: np.random.Generator) -> None:
+    ticks = np.arange(40) * PERIOD_S
+    taps = ticks + 0.200 + rng.normal(0, 0.010, ticks.size)
+    strays = ticks[::5] + 0.200 + 0.200  # a second tap 200 ms after every fifth
+    result = tap_offset_ms(np.concatenate([taps, strays]), ticks)
+    assert result.offset_ms == pytest.approx(200.0, abs=5.0)
+    assert result.n_rejected == strays.size
+
+
+def test_taps_that_do_not_follow_the_beat(rng: np.random.Generator) -> None:
+    ticks = np.arange(40) * PERIOD_S
+    with pytest.raises(CalibrationError, match="do not follow the beat"):
+        tap_offset_ms(np.sort(rng.uniform(0, 20, 40)), ticks)
+    with pytest.raises(CalibrationError, match="3 taps were heard, 8 are needed"):
+        tap_offset_ms(ticks[:3] + 0.1, ticks)
+    with pytest.raises(CalibrationError, match="fell while the ticks played"):
+        tap_offset_ms(np.arange(10) * PERIOD_S + 100.0, ticks)  # all long after the last tick
+
+
+# ---------------------------------------------------------------------------------------- storage
+def test_storage_round_trip_history_and_pairs(calibration_file: Path) -> None:
+    assert load_offset_ms("BT buds", "Laptop mic") is None
+    t0 = datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc)
+    path = save("BT buds", "Laptop mic", headphone_offset_ms=212.4, method="tap", details={"n_taps": 37}, now=t0)
+    assert path == calibration_file and calibration_file.is_file()
+    save("BT buds", "Laptop mic", headphone_offset_ms=205.0, method="loopback", details={"n_ticks": 38})
+    save("Wired", "Laptop mic", headphone_offset_ms=-3.5, method="loopback")
+    assert load_offset_ms("BT buds", "Laptop mic") == pytest.approx(205.0, abs=1e-9)  # the latest wins
+    assert load_offset_ms("Wired", "Laptop mic") == pytest.approx(-3.5, abs=1e-9)
+    assert load_offset_ms("Laptop mic", "BT buds") is None  # output | input, in that order
+    entry = load_entry("BT buds", "Laptop mic")
+    assert entry is not None
+    assert [h["method"] for h in entry["history"]] == ["tap", "loopback"]
+    assert entry["history"][0]["at"] == "2026-11-21T08:00:00+00:00" and entry["history"][0]["n_taps"] == 37
+    assert sorted(p.name for p in calibration_file.parent.iterdir()) == ["calibration.json"]  # no temp file left
+    for k in range(calibration.HISTORY_LENGTH + 3):
+        save("BT buds", "Laptop mic", headphone_offset_ms=float(k), method="tap")
+    entry = load_entry("BT buds", "Laptop mic")
+    assert entry is not None and len(entry["history"]) == calibration.HISTORY_LENGTH
+    assert entry["history"][-1]["headphone_offset_ms"] == pytest.approx(calibration.HISTORY_LENGTH + 2, abs=1e-9)
+
+
+def test_broken_calibration_file_is_a_clear_error(calibration_file: Path) -> None:
+    calibration_file.parent.mkdir(parents=True)
+    calibration_file.write_text("{not json")
+    with pytest.raises(CalibrationError, match="cannot be read.*delete it"):
+        load_offset_ms("a", "b")
+    calibration_file.write_text("[1, 2]")
+    with pytest.raises(CalibrationError, match="not a cadence calibration"):
+        save("a", "b", headphone_offset_ms=1.0, method="tap")
+
+
+# ------------------------------------------------------------------------------- the command
+def _beat_grid(duration_s: float) -> np.ndarray:
+    """Every tick the calibration plays (a steady plan at TICKS_PER_MIN), in seconds."""
+    settings = settings_from_options(
+        spm=TICKS_PER_MIN, duration_s=duration_s, plan="steady", baseline_spm=None, warmup_s=None, cooldown_s=None,
+        every_other_step=False, sound="click", accent_every=0, alternate_ears=False, volume_db=-6, force=False,
+    )
+    clock = BeatClock(settings.timeline, SAMPLE_RATE, steps_per_tick=1)
+    return np.array([t.start_sample / SAMPLE_RATE for t in clock.ticks_until(int(duration_s * SAMPLE_RATE))])
+
+
+def _calibrate(*args: str) -> dict:
+    result = CliRunner().invoke(cli, ["calibrate", *args, "--fast", "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("offset_ms", [180.0, -30.0])
+def test_tap_mode_on_a_recording_measures_the_tap_delay(tmp_path: Path, calibration_file: Path,
+                                                        offset_ms: float) -> None:
+    duration_s = 20.0
+    beats = _beat_grid(duration_s)
+    taps, feet = steps_from_beats(beats, offset_ms=offset_ms, jitter_ms=3.0, rng=np.random.default_rng(5))
+    keep = taps < duration_s - 0.3
+    audio = runner_recording(taps[keep], [f for f, k in zip(feet, keep) if k], sample_rate=SAMPLE_RATE,
+                             duration_s=duration_s, seed=5)
+    wav = tmp_path / "taps.wav"
+    soundfile.write(wav, audio.astype(np.float32), SAMPLE_RATE)
+    doc = _calibrate("--mode", "tap", "--input-file", str(wav), "--duration", f"{duration_s:g}s")
+    assert doc["headphone_offset_ms"] == pytest.approx(offset_ms, abs=3.0), doc
+    assert doc["n_taps"] >= int(keep.sum()) - 2 and doc["n_rejected_taps"] == 0, doc
+    assert doc["nominal_loop_latency_ms"] == 0.0 and doc["saved"] is False
+    assert not calibration_file.exists(), "a simulation stores nothing"
+
+
+def test_loopback_mode_measures_the_simulated_delay_to_the_sample(tmp_path: Path, rng: np.random.Generator) -> None:
+    wav = tmp_path / "room.wav"
+    soundfile.write(wav, (0.003 * rng.standard_normal(15 * SAMPLE_RATE)).astype(np.float32), SAMPLE_RATE)
+    doc = _calibrate("--input-file", str(wav), "--bleed-db", "-20", "--bleed-delay-ms", "35")
+    one_sample_ms = 1000.0 / SAMPLE_RATE
+    assert doc["loop_latency_ms"] == pytest.approx(35.0, abs=one_sample_ms), doc
+    assert doc["n_ticks"] >= 28 and doc["spread_ms"] <= one_sample_ms, doc
+    # The simulated stream's nominal latency is the bleed delay itself: nothing unseen.
+    assert doc["headphone_offset_ms"] == pytest.approx(0.0, abs=one_sample_ms)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fast"], "--fast needs --input-file"),
+        (["--bleed-db", "-6"], "--bleed-db needs --input-file"),
+        (["--input-file", "/no/such/room.wav"], "does not exist"),
+        (["--device", "no-such-device-xyz"], "no input device 'no-such-device-xyz'"),
+        (["--spm", "500"], "tick rate"),
+    ],
+)
+def test_bad_calibrate_input_is_one_line_exit_1(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, ["calibrate", *args])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+def test_nothing_heard_is_one_line_exit_1(tmp_path: Path, rng: np.random.Generator) -> None:
+    wav = tmp_path / "room.wav"
+    soundfile.write(wav, (0.003 * rng.standard_normal(8 * SAMPLE_RATE)).astype(np.float32), SAMPLE_RATE)
+    for mode, message in (("loopback", "the microphone heard 0 ticks"), ("tap", "taps were heard, 8 are needed")):
+        result = CliRunner().invoke(cli, ["calibrate", "--mode", mode, "--input-file", str(wav), "--fast"])
+        assert result.exit_code == 1, result.output
+        assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
