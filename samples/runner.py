@@ -12,6 +12,7 @@ occasional forefoot slap); backgrounds are breathing and light traffic.
 from __future__ import annotations
 
 import bisect
+import math
 import sys
 from pathlib import Path
 from typing import Callable
@@ -133,6 +134,9 @@ class ReactiveRunner:
         construction (the clock is built from this source).
     follow_lag_s : float >= 0
         A follower's cadence is the tempo they heard this many seconds ago.
+    follow_until_s : float or None
+        From this time on (seconds) a follower gives up and returns to ``cadence_spm``
+        (None: follows to the end).
     jitter_ms : float >= 0
         Standard deviation of each footfall around the ideal rhythm, ms (clipped at 4 SD).
     first_step_s : float >= 0
@@ -159,6 +163,7 @@ class ReactiveRunner:
         cadence_spm: float,
         heard_spm: Callable[[], float] | None = None,
         follow_lag_s: float = 3.0,
+        follow_until_s: float | None = None,
         jitter_ms: float = 6.0,
         first_step_s: float = 0.3,
         right_gain_db: float = -3.0,
@@ -172,6 +177,7 @@ class ReactiveRunner:
         self.cadence_spm = float(cadence_spm)
         self.heard_spm = heard_spm
         self.follow_lag_s = float(follow_lag_s)
+        self.follow_until_s = math.inf if follow_until_s is None else float(follow_until_s)
         self.jitter_s = jitter_ms / 1000.0
         self.right_gain = 10 ** (right_gain_db / 20)
         self.step_times_s: list[float] = []
@@ -188,7 +194,10 @@ class ReactiveRunner:
         self._position = 0
 
     def cadence_at(self, time_s: float) -> float:
-        """The runner's cadence at ``time_s`` (spm): the tempo heard ``follow_lag_s`` earlier."""
+        """The runner's cadence at ``time_s`` (spm): the tempo heard ``follow_lag_s`` earlier, or
+        their own before the first heard tempo is that old and after ``follow_until_s``."""
+        if time_s >= self.follow_until_s:
+            return self.cadence_spm
         k = bisect.bisect_right(self._heard_times_s, time_s - self.follow_lag_s)
         return self.cadence_spm if k == 0 else self._heard_values_spm[k - 1]
 
