@@ -24,6 +24,7 @@ from cli.metronome_setup import settings_from_options
 from cli.session import CADENCE_WINDOW_S, CONTROL_PERIOD_S, Session, SessionSettings
 from metronome.controller import AdaptiveParams
 from samples.runner import ReactiveRunner
+from stepdetect import match_events
 
 SAMPLE_RATE = 16000
 BLOCK_SIZE = 1024  # frames per simulated callback (64 ms)
@@ -85,10 +86,15 @@ def _run(duration_s: float, *, own_cadence_spm: float, follow: bool, adaptive: b
         return keep_going
 
     backend.run(consume)
-    # The detector found the footfalls the runner made (the controller saw real measurements).
-    true_steps = np.array(runner.step_times_s)
-    true_steps = true_steps[true_steps < duration_s - 0.5]
-    assert len(session.step_times_s) == pytest.approx(true_steps.size, rel=0.01)
+    # The detector found the footfalls the runner made and nothing else (the controller saw
+    # real measurements): one-to-one within 25 ms, away from the recording's last half second.
+    true_s = np.array(runner.step_times_s)
+    true_s = true_s[true_s < duration_s - 0.5]
+    found_s = np.array(session.step_times_s)
+    found_s = found_s[found_s < duration_s - 0.5]
+    n_matched = len(match_events(true_s, found_s, tolerance_s=0.025))
+    assert n_matched >= 0.99 * true_s.size
+    assert n_matched >= 0.99 * found_s.size
     assert session.core.ring.lost_frames == 0
     return ClosedLoop(session, runner, trace)
 
@@ -145,8 +151,9 @@ def test_runner_who_stops_following_makes_the_tempo_hold_then_ease_back() -> Non
     at_give_up = tempo[np.searchsorted(times, give_up_s)]
     assert at_give_up > runner_spm + PARAMS.tolerance_spm + 1.0, "the tempo had advanced beyond the runner's reach"
     after = [(row[0], row[2]) for row in loop.trace if row[0] >= give_up_s]
-    first_hold_s = next(t for t, state in after if state == "holding")
-    first_ease_s = next(t for t, state in after if state == "easing")
+    first_hold_s = next((t for t, state in after if state == "holding"), None)
+    first_ease_s = next((t for t, state in after if state == "easing"), None)
+    assert first_hold_s is not None and first_ease_s is not None, "the controller held, then eased"
     # It holds first (the window needs a few seconds to see the drop), then eases after ease_after_s.
     assert first_hold_s - give_up_s < 10.0
     assert first_ease_s - first_hold_s == pytest.approx(PARAMS.ease_after_s, abs=1.0)
