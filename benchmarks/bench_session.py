@@ -169,7 +169,8 @@ def run_session(metronome: MetronomeSettings, audio: np.ndarray, truth_s: np.nda
             if poll_frames is not None and next_poll is not None:
                 if position + block_size <= next_poll and position < source.frames:
                     return True  # the next block arrives before the poll: wait for it
-                while next_poll <= position:
+                next_poll += poll_frames
+                while next_poll <= position:  # blocks longer than the poll period
                     next_poll += poll_frames
             t0 = time.thread_time()
             keep_going = session.consume()
