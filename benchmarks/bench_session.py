@@ -240,7 +240,8 @@ def failures(rows: list[dict[str, float]], runs: list[SessionRun]) -> list[str]:
     failed = []
     p99_256 = next(r["p99_pct"] for r in rows if r["frames"] == 256)
     if p99_256 > BARS["callback_p99_pct_256"]:
-        failed.append(f"callback p99 is {p99_256:.1f} % of a 256-frame block (bar <= {BARS['callback_p99_pct_256']:g} %)")
+        failed.append(f"callback p99 is {p99_256:.1f} % of a 256-frame block "
+                      f"(bar <= {BARS['callback_p99_pct_256']:g} %)")
     for r in runs:
         where = f"{r.block_size} frames, consume {r.schedule}"
         if r.block_size == 256 and r.consumer_core_pct > BARS["consumer_core_pct_256"]:

@@ -3,7 +3,9 @@
 Used to make session recordings (``samples/session_*.flac``, see ``make_session_samples``) and by
 the session tests, which need a microphone signal with footfalls at known offsets from the
 beats a session will play (on the beat, early, late, drifting, following a ramp, holding the
-cadence through silent minutes).
+cadence through silent minutes). :class:`ReactiveRunner` closes the loop instead: it
+synthesizes the microphone block by block while a session reads it, and can follow the tempo
+the metronome plays (the closed-loop controller tests).
 
 The footfall sound is the one in ``samples/generate.py`` (heel thump, contact burst,
 occasional forefoot slap); backgrounds are breathing and light traffic.

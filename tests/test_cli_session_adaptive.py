@@ -184,3 +184,29 @@ def test_fixed_two_minute_ramp_reaches_the_target_at_two_minutes() -> None:
     assert times[np.argmax(tempo >= TARGET_SPM - 1e-9)] == pytest.approx(ramp_s, abs=CONTROL_STEP_S)
     # The follower (3 s behind) is measured at the target 30 s later.
     assert loop.cadence_spm()[-1] == pytest.approx(TARGET_SPM, abs=CADENCE_ERROR_SPM)
+
+
+def test_reactive_runner_audio_does_not_depend_on_the_read_sizes() -> None:
+    """The simulated mic is one signal however the backend slices it (a runner who does not follow)."""
+    duration_s = 20.0
+
+    def read_all(sizes: list[int]) -> tuple[np.ndarray, ReactiveRunner]:
+        runner = ReactiveRunner(sample_rate=SAMPLE_RATE, duration_s=duration_s, cadence_spm=170.0, seed=3)
+        parts, k = [], 0
+        while True:
+            block = runner.read(sizes[k % len(sizes)], dtype="float32", always_2d=True)
+            if block.shape[0] == 0:
+                return np.concatenate(parts)[:, 0], runner
+            parts.append(block.copy())
+            k += 1
+
+    n_frames = int(duration_s * SAMPLE_RATE)
+    whole, runner = read_all([n_frames])
+    sliced, _ = read_all([64, 1024, 333, 4096])
+    assert whole.size == sliced.size == n_frames
+    np.testing.assert_allclose(sliced, whole, atol=1e-7)
+    steps_s = np.array(runner.step_times_s)
+    intervals_s = np.diff(steps_s[steps_s < duration_s])
+    assert np.mean(intervals_s) == pytest.approx(60.0 / 170.0, rel=1e-3)
+    assert np.std(intervals_s) == pytest.approx(np.sqrt(2) * 0.006, rel=0.3)  # 6 ms jitter, not accumulated
+    assert np.max(np.abs(whole)) < 1.0
