@@ -95,6 +95,12 @@ def _run(duration_s: float, *, own_cadence_spm: float, follow: bool, adaptive: b
     n_matched = len(match_events(true_s, found_s, tolerance_s=0.025))
     assert n_matched >= 0.99 * true_s.size
     assert n_matched >= 0.99 * found_s.size
+    # Each footfall was reported after its contact, within the detector's decision time (about
+    # 45 ms at most, stepdetect.online) plus one block of waiting for the consumer.
+    reported_after_s = np.array(session.step_reported_at_s) - np.array(session.step_times_s)
+    assert reported_after_s.size == len(session.step_times_s)
+    assert np.all(reported_after_s > 0.0)
+    assert np.all(reported_after_s <= 0.045 + BLOCK_SIZE / SAMPLE_RATE)
     assert session.core.ring.lost_frames == 0
     return ClosedLoop(session, runner, trace)
 
