@@ -9,14 +9,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
+import numpy as np
+from numpy.typing import NDArray
 
 from cli.engine import DuplexCore, FileBackend, LiveBackend
 from cli.metronome_setup import MetronomeSettings, build_renderer, metronome_options, settings_from_options
 from cli.options import DURATION, DURATION_OR_ZERO, db_option, checked_spm, parse_latency, session_device_options
 from cli.report import print_report, write_json_atomic
 from cli.session import Session, SessionLog, SessionSettings
-from metronome.clicks import make_tick
+from metronome.clicks import SOUNDS, make_tick
 from metronome.controller import AdaptiveParams
+from metronome.render import TickRenderer
 
 TARGET_BAND_PCT = (5.0, 10.0)
 DEFAULT_TARGET_PCT = 7.0
@@ -113,6 +116,44 @@ def _open_monitor(path: Path, sample_rate: int) -> Any:
         raise click.ClickException(f"cannot write {path}: {str(exc).splitlines()[0]}") from None
 
 
+def tick_template(metronome: MetronomeSettings, renderer: TickRenderer, sample_rate: int) -> NDArray[np.floating]:
+    """The tick waveform to look for in the input: the synthesized tick, else the bank's own (mono)."""
+    if metronome.sound in SOUNDS:
+        return make_tick(metronome.sound, sample_rate)
+    return renderer.bank.waves[0][0].mean(axis=1)
+
+
+def simulated_session(
+    metronome: MetronomeSettings,
+    session_settings: SessionSettings,
+    source: Any,
+    *,
+    block_size: int = 1024,
+    realtime: bool = False,
+    monitor: Any = None,
+    bleed_gain: float = 0.0,
+    bleed_delay_frames: int = 0,
+    n_frames: int | None = None,
+    log: SessionLog | None = None,
+    baseline_probe: tuple[float, Any] | None = None,
+) -> tuple[Session, FileBackend]:
+    """A session whose "microphone" is ``source`` (``read(frames, dtype=, always_2d=, out=)``,
+    ``samplerate``, ``channels``): the real renderer, core, file backend and session.
+
+    ``block_size`` is in frames; ``bleed_gain`` (linear) and ``bleed_delay_frames`` let the
+    input hear the ticks (see :class:`cli.engine.FileBackend`). Run it with
+    ``backend.run(session.consume)``.
+    """
+    rate = int(source.samplerate)
+    renderer = build_renderer(metronome, rate, 2)
+    core = DuplexCore(renderer, int(source.channels), rate)
+    backend = FileBackend(core, source, block_size=block_size, realtime=realtime, monitor=monitor,
+                          bleed_gain=bleed_gain, bleed_delay_frames=bleed_delay_frames, n_frames=n_frames)
+    session = Session(session_settings, core, nominal_loop_latency_s=backend.nominal_loop_latency_s(),
+                      tick_template=tick_template(metronome, renderer, rate), log=log, baseline_probe=baseline_probe)
+    return session, backend
+
+
 def run_session(
     metronome: MetronomeSettings,
     session_settings: SessionSettings,
@@ -145,16 +186,14 @@ def run_session(
     if input_file is not None:
         source = _open_input(input_file)
         rate = int(source.samplerate)
-        renderer = build_renderer(metronome, rate, 2)
-        core = DuplexCore(renderer, source.channels, rate)
         monitor_file = _open_monitor(monitor, rate) if monitor is not None else None
-        backend = FileBackend(
-            core, source, block_size=block_size or 1024, realtime=not fast, monitor=monitor_file,
-            bleed_gain=0.0 if bleed_db is None else 10 ** (bleed_db / 20),
+        session, backend = simulated_session(
+            metronome, session_settings, source, block_size=block_size or 1024, realtime=not fast,
+            monitor=monitor_file, bleed_gain=0.0 if bleed_db is None else 10 ** (bleed_db / 20),
             bleed_delay_frames=0 if bleed_db is None else round(bleed_delay_ms / 1000 * rate),
-            n_frames=None if duration_s is None else round(duration_s * rate),
+            n_frames=None if duration_s is None else round(duration_s * rate), log=log,
+            baseline_probe=baseline_probe,
         )
-        nominal = backend.nominal_loop_latency_s()
     else:
         from metronome.engine import resolve_device
 
@@ -166,17 +205,14 @@ def run_session(
         backend = LiveBackend(core, device=(in_index, out_index), latency=parse_latency(latency),
                               block_size=block_size, n_frames=None if duration_s is None else round(duration_s * rate),
                               lead_in_frames=round(LEAD_IN_S * rate))
-        nominal = 0.0  # replaced by the stream's timestamps once it runs
+        # nominal loop latency 0.0: replaced by the stream's timestamps once it runs
+        session = Session(session_settings, core, nominal_loop_latency_s=0.0,
+                          tick_template=tick_template(metronome, renderer, rate), log=log,
+                          baseline_probe=baseline_probe)
         source = monitor_file = None
         if not quiet:
             click.echo(f"listening on {in_info['name']}, ticking on {out_info['name']} at {rate} Hz; Ctrl-C ends "
                        "the session", err=True)
-    template = make_tick(metronome.sound, rate) if metronome.sound in ("click", "woodblock", "beep", "cowbell",
-                                                                        "hihat") else None
-    bank_wave = renderer.bank.waves[0][0].mean(axis=1)
-    session = Session(session_settings, core, nominal_loop_latency_s=nominal,
-                      tick_template=template if template is not None else bank_wave, log=log,
-                      baseline_probe=baseline_probe)
     if on_session is not None:
         on_session(session)
     display = None if quiet else LiveDisplay(duration_s or (getattr(source, "frames", 0) / rate or None),

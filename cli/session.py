@@ -133,6 +133,9 @@ class Session:
         self.ticks: list[TickRecord] = []
         self.step_times_s: list[float] = []
         self.step_confidence: list[float] = []
+        #: For each footfall in ``step_times_s``: the stream time (s, input sample position / rate)
+        #: at which ``consume`` first held it, i.e. when the session could report it.
+        self.step_reported_at_s: list[float] = []
         self.latency_measurements_s: list[float] = []
         self.controller = (
             AdaptiveController(settings.metronome.baseline_spm, settings.metronome.target_spm, settings.adaptive)
@@ -211,6 +214,7 @@ class Session:
         if len(found):
             self.step_times_s.extend(found.time_s.tolist())
             self.step_confidence.extend(found.confidence.tolist())
+            self.step_reported_at_s.extend([self.elapsed_s] * len(found))
         now_s = self.elapsed_s
         if self.baseline_probe is not None and now_s >= self.baseline_probe[0]:
             self._start_plan_from_warmup(now_s)
