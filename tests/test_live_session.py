@@ -37,14 +37,37 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
+CHIRP_AT_S = (1.0, 68.5)  # alignment marks in the runner's audio, outside the session's listening time
+
+
+def _chirp() -> np.ndarray:
+    t = np.arange(int(0.3 * SAMPLE_RATE)) / SAMPLE_RATE
+    return 0.3 * sps.chirp(t, 400.0, t[-1], 1500.0) * np.hanning(t.size)
+
+
 def _footfalls(path: Path, duration_s: float, rng: np.random.Generator) -> np.ndarray:
-    steps = np.arange(LEAD_S, duration_s - 0.5, 60.0 / RUNNER_SPM) + rng.normal(0, 0.003, 1)[0]
+    steps = np.arange(LEAD_S, 66.0, 60.0 / RUNNER_SPM) + rng.normal(0, 0.003, 1)[0]
     steps = steps + rng.normal(0, 0.003, steps.size)
     feet = ["L" if k % 2 == 0 else "R" for k in range(steps.size)]
     audio = runner_recording(steps, feet, sample_rate=SAMPLE_RATE, duration_s=duration_s, seed=11,
                              breathing_db=-30, traffic_db=-40)
+    chirp = _chirp()
+    for at_s in CHIRP_AT_S:
+        a = int(at_s * SAMPLE_RATE)
+        audio[a : a + chirp.size] += chirp
     soundfile.write(path, (0.5 * audio).astype(np.float32), SAMPLE_RATE, subtype="FLOAT")
     return steps
+
+
+def _chirp_offsets_s(recording: np.ndarray) -> list[float]:
+    """Where each alignment chirp of the runner's audio landed in the recording, minus where it
+    was in the file: one offset per chirp (equal when the player played without a glitch)."""
+    chirp = 0.5 * _chirp()
+    corr = sps.correlate(recording, chirp, mode="valid", method="fft")
+    half = corr.size // 2
+    first = int(np.argmax(corr[:half]))
+    second = half + int(np.argmax(corr[half:]))
+    return [first / SAMPLE_RATE - CHIRP_AT_S[0], second / SAMPLE_RATE - CHIRP_AT_S[1]]
 
 
 def _lowpass(x: np.ndarray) -> np.ndarray:
@@ -57,31 +80,10 @@ def _highpass(x: np.ndarray) -> np.ndarray:
     return sps.sosfilt(sos, x)
 
 
-def _locate_steps(recording: np.ndarray, runner: np.ndarray, steps_s: np.ndarray) -> np.ndarray:
-    """Where each known footfall of the runner's audio landed in the recording.
-
-    A global alignment first; then each footfall's own 300 ms of waveform is matched locally,
-    because a player may be delayed mid-stream (an underrun inserts silence)."""
-    corr = sps.correlate(recording, runner, mode="valid", method="fft")
-    offset = int(np.argmax(corr))
-    out = []
-    pre, post, slack = int(0.05 * SAMPLE_RATE), int(0.25 * SAMPLE_RATE), int(0.1 * SAMPLE_RATE)
-    for t in steps_s:
-        a = int(round(t * SAMPLE_RATE))
-        piece = runner[a - pre : a + post]
-        lo = a - pre + offset - slack
-        window = recording[max(lo, 0) : lo + piece.size + 2 * slack]
-        if lo < 0 or window.size < piece.size + 2 * slack:
-            continue
-        local = sps.correlate(window, piece, mode="valid")
-        out.append(t + (offset - slack + int(np.argmax(local))) / SAMPLE_RATE)
-    return np.array(out)
-
-
 def test_live_session_agrees_with_an_independent_recording(pulse_sink: str, tmp_path: Path,
                                                            rng: np.random.Generator) -> None:
     runner_wav = tmp_path / "runner.wav"
-    true_steps = _footfalls(runner_wav, 70.0, rng)
+    true_steps = _footfalls(runner_wav, 70.0, rng)  # footfalls from 4 s to 66 s; chirps at 1 s and 68.5 s
     recording = tmp_path / "monitor.wav"
     report_path = tmp_path / "session.json"
     recorder = subprocess.Popen(["parecord", f"--device={pulse_sink}.monitor", f"--rate={SAMPLE_RATE}",
@@ -121,8 +123,9 @@ def test_live_session_agrees_with_an_independent_recording(pulse_sink: str, tmp_
     audio, rate = soundfile.read(recording, dtype="float64")
     assert rate == SAMPLE_RATE
     ticks_rec = find_tick_onsets(_highpass(audio), threshold=0.1, quiet=0.05, min_quiet_samples=200) / SAMPLE_RATE
-    runner_audio, _ = soundfile.read(runner_wav, dtype="float64")
-    steps_rec = _locate_steps(_lowpass(audio), _lowpass(runner_audio), true_steps)
+    offsets_s = _chirp_offsets_s(audio)
+    assert abs(offsets_s[0] - offsets_s[1]) < 2 / SAMPLE_RATE, f"the player glitched: chirp offsets {offsets_s}"
+    steps_rec = true_steps + offsets_s[0]
     steps_rec = steps_rec[(steps_rec > ticks_rec[0] + 0.2) & (steps_rec < ticks_rec[-1] - 0.2)]
 
     # Session time axis -> recording time axis, through the ticks both saw.
