@@ -103,7 +103,7 @@ def _status_line(player: Any, settings: MetronomeSettings, total_s: float | None
     phase = f"{entry.segment.label or settings.plan.name} ({left} left)"
     tempo = f"{clock.next_spm:.1f} spm" + ("" if entry.segment.sounding else " (silent)")
     total = f"/{format_duration(total_s)}" if total_s else ""
-    xruns = player.stats.underflows
+    xruns = player.stats.output_underflows
     return f"{tempo} | {phase} | {format_duration(elapsed_s)}{total} | xruns {xruns}"
 
 
@@ -152,7 +152,7 @@ def play(spm: float, duration_s: float | None, device: str | None, sample_rate: 
     stats = player.stats
     click.echo(
         f"{'stopped' if interrupted else 'done'} after {format_duration(player.elapsed_s)}: {len(ticks)} ticks, "
-        f"{stats.underflows} output underflows, stream latency {1000 * (player.stream_latency_s or 0):.1f} ms, "
+        f"{stats.output_underflows} output underflows, stream latency {1000 * (player.stream_latency_s or 0):.1f} ms, "
         f"blocks {stats.min_block if stats.blocks else 0}-{stats.max_block} frames",
         err=True,
     )

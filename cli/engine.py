@@ -13,15 +13,13 @@ at ``s + loop_latency`` samples.
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 from numpy.typing import NDArray
 
+from metronome.engine import StreamRunner, StreamStats
 from metronome.render import TickRenderer
 
 RING_S = 20.0  # seconds of input the ring holds before the consumer must have read it
@@ -77,36 +75,6 @@ class InputRing:
         return start, out
 
 
-@dataclass
-class EngineStats:
-    """Counters written by the real-time side, read by the main thread."""
-
-    blocks: int = 0
-    frames: int = 0
-    output_underflows: int = 0
-    input_overflows: int = 0
-    min_block: int = 1 << 30
-    max_block: int = 0
-    first_adc_time_s: float | None = None
-    first_dac_time_s: float | None = None
-    first_callback_time_s: float | None = None
-    first_underflow_frame: int | None = None  # stream position of the first output underflow
-    startup_underflows: int = 0  # during the lead-in before the first tick (stream start-up)
-
-    def as_dict(self, lost_frames: int = 0) -> dict[str, Any]:
-        return {
-            "blocks": self.blocks,
-            "frames": self.frames,
-            "output_underflows": self.output_underflows,
-            "input_overflows": self.input_overflows,
-            "dropped_input_frames": lost_frames,
-            "min_block_size": self.min_block if self.blocks else 0,
-            "max_block_size": self.max_block,
-            "first_underflow_frame": self.first_underflow_frame,
-            "startup_underflows": self.startup_underflows,
-        }
-
-
 class DuplexCore:
     """The per-block real-time work, shared by both backends."""
 
@@ -114,19 +82,13 @@ class DuplexCore:
         self.renderer = renderer
         self.sample_rate = sample_rate
         self.ring = InputRing(int(RING_S * sample_rate), n_input_channels)
-        self.stats = EngineStats()
+        self.stats = StreamStats()
         #: Simulation only (None live): called with (indata, outdata) after the ticks are
         #: rendered and before the input is stored, e.g. to let the "mic" hear the ticks.
         self.input_hook: Callable[[NDArray[np.float32], NDArray[np.float32]], None] | None = None
 
     def process(self, indata: NDArray[np.float32], outdata: NDArray[np.float32], frames: int) -> None:
-        stats = self.stats
-        stats.blocks += 1
-        stats.frames += frames
-        if frames < stats.min_block:
-            stats.min_block = frames
-        if frames > stats.max_block:
-            stats.max_block = frames
+        self.stats.count_block(frames)
         self.renderer.fill(outdata)
         if self.input_hook is not None:
             self.input_hook(indata, outdata)
@@ -137,18 +99,18 @@ class DuplexCore:
         return self.renderer.position
 
 
-class LiveBackend:
+class LiveBackend(StreamRunner):
     """A sounddevice duplex stream (input and output may be different devices).
 
     Parameters
     ----------
     core : DuplexCore
     device : (input, output) device indices (None: the defaults)
-    lead_in_frames : frames before the first tick; output underflows there are stream
-        start-up (PulseAudio re-tuning a sink another client plays on) and are counted apart
     latency : 'low' | 'high' | seconds
     block_size : frames per callback (0: PortAudio chooses)
     n_frames : stop after this many frames (None: until ``stop``)
+    lead_in_frames : frames before the first tick; output underflows there are stream
+        start-up (PulseAudio re-tuning a sink another client plays on) and are counted apart
     """
 
     def __init__(
@@ -161,44 +123,24 @@ class LiveBackend:
         n_frames: int | None = None,
         lead_in_frames: int = 0,
     ) -> None:
+        super().__init__()
         self.core = core
         self.device = device
         self.lead_in_frames = lead_in_frames
         self.latency = latency
         self.block_size = block_size
         self.n_frames = n_frames
-        self.finished = threading.Event()
-        self.stream_latency_s: tuple[float, float] | None = None
-        self._stream: Any = None
 
     def _callback(self, indata: NDArray[np.float32], outdata: NDArray[np.float32], frames: int, time_info: Any,
                   status: Any) -> None:
-        stats = self.core.stats
-        if status:
-            if status.output_underflow:
-                if stats.frames < self.lead_in_frames:
-                    stats.startup_underflows += 1
-                else:
-                    stats.output_underflows += 1
-                    if stats.first_underflow_frame is None:
-                        stats.first_underflow_frame = stats.frames
-            if status.input_overflow:
-                stats.input_overflows += 1
-        if stats.blocks == 0:
-            stats.first_adc_time_s = time_info.inputBufferAdcTime
-            stats.first_dac_time_s = time_info.outputBufferDacTime
-            stats.first_callback_time_s = time_info.currentTime
+        self.core.stats.count_status(time_info, status, self.lead_in_frames)
         self.core.process(indata, outdata, frames)
         limit = self.n_frames
         if limit is not None and self.core.position >= limit:
             raise self._callback_stop
 
-    def start(self) -> None:
-        from metronome.engine import import_sounddevice
-
-        sd = import_sounddevice()
-        self._callback_stop = sd.CallbackStop
-        self._stream = sd.Stream(
+    def _open(self, sd: Any) -> Any:
+        return sd.Stream(
             samplerate=self.core.sample_rate,
             blocksize=self.block_size,
             device=self.device,
@@ -209,16 +151,14 @@ class LiveBackend:
             finished_callback=self.finished.set,
             prime_output_buffers_using_stream_callback=True,
         )
-        in_latency, out_latency = self._stream.latency
-        self.stream_latency_s = (float(in_latency), float(out_latency))
-        self._stream.start()
 
-    def stop(self) -> None:
-        if self._stream is not None:
-            self._stream.stop()
-            self._stream.close()
-            self._stream = None
-        self.finished.set()
+    @property
+    def stream_latency_s(self) -> tuple[float, float] | None:
+        """(input, output) latency the stream reports, seconds."""
+        if self.stream_latency is None:
+            return None
+        in_latency, out_latency = self.stream_latency
+        return float(in_latency), float(out_latency)
 
     def nominal_loop_latency_s(self) -> float | None:
         """Output-to-input delay from the stream's DAC/ADC timestamps (None before the first block).
@@ -231,20 +171,16 @@ class LiveBackend:
         if s.first_dac_time_s is None or s.first_adc_time_s is None:
             return None
         round_trip_s = s.first_dac_time_s - s.first_adc_time_s
-        if round_trip_s < 0.001 and self.stream_latency_s is not None:
-            return sum(self.stream_latency_s)
+        latency = self.stream_latency_s
+        if round_trip_s < 0.001 and latency is not None:
+            return sum(latency)
         return round_trip_s
 
-    def run(self, consume: Callable[[], bool], poll_s: float = 0.05) -> None:
-        """Start; call ``consume()`` every ``poll_s`` until it returns False or the stream ends."""
-        self.start()
-        try:
-            while not self.finished.wait(poll_s):
-                if not consume():
-                    break
-            consume()
-        finally:
-            self.stop()
+    def run(self, consume: Callable[[], bool], poll_s: float = 0.05) -> None:  # type: ignore[override]
+        """Start; call ``consume()`` every ``poll_s`` until it returns False or the stream ends,
+        then once more for what arrived last."""
+        super().run(consume, poll_s)
+        consume()
 
 
 class FileBackend:

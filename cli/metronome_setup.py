@@ -13,7 +13,7 @@ from typing import Any, Callable
 import click
 
 from cli.options import DURATION, checked_spm, every_other_step_option, force_option
-from metronome.clicks import SOUNDS, make_tick, tick_from_array
+from metronome.clicks import SOUNDS, tick_from_array
 from metronome.plans import PRESETS, Plan, Timeline, default_baseline_spm, load_plan
 from metronome.render import TickBank, TickRenderer, cue_events, cue_waves
 from metronome.schedule import BeatClock

@@ -9,7 +9,7 @@ logs, locks or allocates beyond numpy views. The main thread reads the counters.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np  # imported before any stream starts (sounddevice issue #487)
@@ -65,30 +65,104 @@ def resolve_device(device: str | int | None, kind: str) -> tuple[int | None, dic
 
 @dataclass
 class StreamStats:
-    """Counters written by the callback, read by the main thread."""
+    """Counters written by an audio callback, read by the main thread.
+
+    ``count_block`` and ``count_status`` only compare and increment: real-time safe.
+    """
 
     blocks: int = 0
     frames: int = 0
-    underflows: int = 0
-    overflows: int = 0
-    priming: int = 0
+    output_underflows: int = 0
+    input_overflows: int = 0
+    startup_underflows: int = 0  # during a lead-in before the first tick (stream start-up)
     min_block: int = 1 << 30
     max_block: int = 0
-    first_dac_time_s: float | None = None  # stream time when sample 0 reaches the DAC
-    callback_errors: list[str] = field(default_factory=list)
+    first_adc_time_s: float | None = None  # stream times of the first callback's buffers
+    first_dac_time_s: float | None = None
+    first_callback_time_s: float | None = None
+    first_underflow_frame: int | None = None  # stream position of the first output underflow
 
-    def as_dict(self) -> dict[str, Any]:
+    def count_block(self, frames: int) -> None:
+        self.blocks += 1
+        self.frames += frames
+        if frames < self.min_block:
+            self.min_block = frames
+        if frames > self.max_block:
+            self.max_block = frames
+
+    def count_status(self, time_info: Any, status: Any, lead_in_frames: int = 0) -> None:
+        """Call before ``count_block`` of the same callback."""
+        if status:
+            if status.output_underflow:
+                if self.frames < lead_in_frames:
+                    self.startup_underflows += 1
+                else:
+                    self.output_underflows += 1
+                    if self.first_underflow_frame is None:
+                        self.first_underflow_frame = self.frames
+            if status.input_overflow:
+                self.input_overflows += 1
+        if self.blocks == 0:
+            self.first_adc_time_s = time_info.inputBufferAdcTime
+            self.first_dac_time_s = time_info.outputBufferDacTime
+            self.first_callback_time_s = time_info.currentTime
+
+    def as_dict(self, lost_frames: int = 0) -> dict[str, Any]:
         return {
             "blocks": self.blocks,
             "frames": self.frames,
-            "output_underflows": self.underflows,
-            "input_overflows": self.overflows,
+            "output_underflows": self.output_underflows,
+            "input_overflows": self.input_overflows,
+            "dropped_input_frames": lost_frames,
             "min_block_size": self.min_block if self.blocks else 0,
             "max_block_size": self.max_block,
+            "first_underflow_frame": self.first_underflow_frame,
+            "startup_underflows": self.startup_underflows,
         }
 
 
-class Player:
+class StreamRunner:
+    """The life of a callback stream: start it, poll until it finishes, always stop it.
+
+    Subclasses open the stream in ``_open(sd)`` with ``finished_callback=self.finished.set``.
+    """
+
+    def __init__(self) -> None:
+        self.finished = threading.Event()
+        self.stream_latency: Any = None  # what the stream reports (seconds; a pair for duplex)
+        self._stream: Any = None
+        self._callback_stop: type[BaseException] = StopIteration
+
+    def _open(self, sd: Any) -> Any:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        sd = import_sounddevice()
+        self._callback_stop = sd.CallbackStop
+        self._stream = self._open(sd)
+        self.stream_latency = self._stream.latency
+        self._stream.start()
+
+    def stop(self) -> None:
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream.close()
+            self._stream = None
+        self.finished.set()
+
+    def run(self, poll: Callable[[], bool | None], poll_s: float) -> None:
+        """Start; call ``poll()`` every ``poll_s`` until the stream finishes or ``poll`` returns
+        False; always stop the stream. KeyboardInterrupt (Ctrl-C) stops it and propagates."""
+        self.start()
+        try:
+            while not self.finished.wait(poll_s):
+                if poll() is False:
+                    break
+        finally:
+            self.stop()
+
+
+class Player(StreamRunner):
     """Plays a :class:`TickRenderer` live until ``stop()``, Ctrl-C or ``n_frames`` frames.
 
     Parameters
@@ -116,6 +190,7 @@ class Player:
         block_size: int = 0,
         n_frames: int | None = None,
     ) -> None:
+        super().__init__()
         self.renderer = renderer
         self.sample_rate = sample_rate
         self.device = device
@@ -123,25 +198,10 @@ class Player:
         self.block_size = block_size
         self.n_frames = n_frames
         self.stats = StreamStats()
-        self.finished = threading.Event()
-        self.stream_latency_s: float | None = None
-        self._stream: Any = None
 
     def _callback(self, outdata: np.ndarray, frames: int, time: Any, status: Any) -> None:
-        stats = self.stats
-        if status:
-            if status.output_underflow:
-                stats.underflows += 1
-            if status.priming_output:
-                stats.priming += 1
-        if stats.blocks == 0:
-            stats.first_dac_time_s = time.outputBufferDacTime
-        stats.blocks += 1
-        stats.frames += frames
-        if frames < stats.min_block:
-            stats.min_block = frames
-        if frames > stats.max_block:
-            stats.max_block = frames
+        self.stats.count_status(time, status)
+        self.stats.count_block(frames)
         self.renderer.fill(outdata)
         limit = self.n_frames
         if limit is not None and self.renderer.position >= limit:
@@ -150,10 +210,8 @@ class Player:
                 outdata[frames - over :] = 0.0
             raise self._callback_stop
 
-    def start(self) -> None:
-        sd = import_sounddevice()
-        self._callback_stop = sd.CallbackStop
-        self._stream = sd.OutputStream(
+    def _open(self, sd: Any) -> Any:
+        return sd.OutputStream(
             samplerate=self.sample_rate,
             blocksize=self.block_size,
             device=self.device,
@@ -163,28 +221,14 @@ class Player:
             callback=self._callback,
             finished_callback=self.finished.set,
         )
-        self.stream_latency_s = float(self._stream.latency)
-        self._stream.start()
 
-    def stop(self) -> None:
-        if self._stream is not None:
-            self._stream.stop()
-            self._stream.close()
-            self._stream = None
-        self.finished.set()
+    def run(self, on_status: Callable[["Player"], None] | None = None, interval_s: float = 0.25) -> None:  # type: ignore[override]
+        """Play, calling ``on_status(self)`` every ``interval_s`` until finished."""
+        super().run(lambda: None if on_status is None else on_status(self), interval_s)
 
-    def run(self, on_status: Callable[["Player"], None] | None = None, interval_s: float = 0.25) -> None:
-        """Start, call ``on_status`` every ``interval_s`` until finished; always stops the stream.
-
-        KeyboardInterrupt (Ctrl-C) ends playback cleanly and is re-raised for the caller.
-        """
-        self.start()
-        try:
-            while not self.finished.wait(interval_s):
-                if on_status is not None:
-                    on_status(self)
-        finally:
-            self.stop()
+    @property
+    def stream_latency_s(self) -> float | None:
+        return None if self.stream_latency is None else float(self.stream_latency)
 
     @property
     def elapsed_s(self) -> float:

@@ -28,7 +28,6 @@ def main() -> None:
     (HERE / "oxford_excerpt.csv").write_text("\n".join(lines[:n]) + "\n")
     rows = np.array([[float(v) for v in ln.split(",")[2:]] for ln in lines[:n]])
     time_s = (t_ns[:n] - t_ns[0]) * 1e-9
-    absolute = np.linalg.norm(rows, axis=1)
 
     def phyphox(name: str, sep: str, axis_label: str, xyz: np.ndarray, decimal_comma: bool) -> None:
         head = ["Time (s)", *(f"{axis_label} {a} (m/s^2)" for a in "xyz"), "Absolute acceleration (m/s^2)"]
