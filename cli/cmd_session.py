@@ -23,7 +23,7 @@ from metronome.render import TickRenderer
 
 TARGET_BAND_PCT = (5.0, 10.0)
 DEFAULT_TARGET_PCT = 7.0
-LEAD_IN_S = 1.0  # live: the stream settles (and the runner gets ready) before the first tick
+LEAD_IN_S = 1.5  # live: the stream settles (and the runner gets ready) before the first tick
 _TARGET_RE = re.compile(r"^\+\s*(\d+(?:\.\d+)?)\s*%$")
 
 
