@@ -69,6 +69,15 @@ def _spread_ms(values_ms: np.ndarray) -> float:
     return float(np.percentile(values_ms, 90) - np.percentile(values_ms, 10))
 
 
+def _last_stable_run(values_ms: np.ndarray, tolerance_ms: float) -> np.ndarray:
+    """The longest run of consecutive measurements, ending last, that stay within ``tolerance_ms``
+    of the run's first value (after a loop jump, the measurements that describe the loop now)."""
+    start = values_ms.size - 1
+    while start > 0 and abs(values_ms[start - 1] - values_ms[-1]) <= tolerance_ms:
+        start -= 1
+    return values_ms[start:]
+
+
 def loopback_latency_ms(
     latencies_s: ArrayLike,
     *,
@@ -104,6 +113,12 @@ def loopback_latency_ms(
             "headphones to the microphone, or use --mode tap (Bluetooth headphones)"
         )
     spread = _spread_ms(values_ms)
+    if spread > max_spread_ms:
+        # A sound-server xrun mid-run moves the whole loop by a period: if the last stretch of
+        # ticks is stable on its own, that is the loop the device has now.
+        stable = _last_stable_run(values_ms, max_spread_ms)
+        if stable.size >= min_ticks:
+            values_ms, spread = stable, _spread_ms(stable)
     if spread > max_spread_ms:
         raise CalibrationError(
             f"the ticks arrived {spread:.1f} ms apart from one another (p90 - p10 over {values_ms.size} ticks; "

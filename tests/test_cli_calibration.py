@@ -184,3 +184,14 @@ def test_nothing_heard_is_one_line_exit_1(tmp_path: Path, rng: np.random.Generat
         result = CliRunner().invoke(cli, ["calibrate", "--mode", mode, "--input-file", str(wav), "--fast"])
         assert result.exit_code == 1, result.output
         assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+def test_loopback_uses_the_loop_after_a_mid_run_jump() -> None:
+    """An xrun moved the loop by one 42.7 ms period after 6 ticks: the last 14 ticks describe it."""
+    before = [0.06115] * 6
+    after = [0.10379 + 0.00002 * (k % 3) for k in range(14)]
+    result = loopback_latency_ms(before + after)
+    assert result.loop_latency_ms == pytest.approx(103.8, abs=0.05)
+    assert result.n_ticks == 14 and result.spread_ms < 0.1
+    with pytest.raises(CalibrationError, match="apart from one another"):
+        loopback_latency_ms(before * 2 + after[:5])  # too few stable ticks after the jump

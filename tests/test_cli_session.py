@@ -319,3 +319,34 @@ def test_live_baseline_listens_without_ticks(tmp_path: Path) -> None:
     assert doc["runs"][0]["format"] == "live" and doc["runs"][0]["n_kept"] >= 0.95 * (steps.size - 2)
     with Store() as store:
         assert store.latest_baseline()["baseline_spm"] == pytest.approx(doc["baseline_spm"])
+
+
+def test_ctrl_c_ends_a_session_cleanly_with_its_report(tmp_path: Path) -> None:
+    """SIGINT in the middle of a real-time session: exit 0, the report, and the history entry."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from cli.store import Store
+    from conftest import ROOT
+
+    wav, steps = _runner_file(tmp_path, 170.0, 40.0)
+    report_path = tmp_path / "r.json"
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "run", "--baseline", "160", "--input-file", str(wav),
+                             "--json-report", str(report_path)],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(10.0)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and "Session:" in stdout and "(interrupted)" in stdout
+    report = json.loads(report_path.read_text())
+    assert report["interrupted"] is True and 3.0 < report["duration_s"] < 10.0
+    played = steps[steps < report["duration_s"] - 0.1]
+    assert report["summary"]["n_steps"] == pytest.approx(played.size, abs=2)
+    with Store() as store:
+        (session,) = store.sessions()
+        assert session.get("ended_at") and len(store.steps(session["id"])) == report["summary"]["n_steps"]

@@ -37,7 +37,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-CHIRP_AT_S = (1.0, 68.5)  # alignment marks in the runner's audio, outside the session's listening time
+CHIRP_AT_S = (0.2, 68.5)  # alignment marks in the runner's audio, outside the session's listening time
 
 
 def _chirp() -> np.ndarray:
