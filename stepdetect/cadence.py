@@ -66,10 +66,15 @@ def drop_extra_events(step_times_s: NDArray[np.float64]) -> NDArray[np.float64]:
             break
         i = int(np.flatnonzero(is_short)[0])
         med = float(np.median(intervals[~is_short])) if (~is_short).any() else float(np.median(intervals))
-        cost_first = abs(t[i + 1] - t[i - 1] - med) if i > 0 else np.inf
-        cost_second = abs(t[i + 2] - t[i] - med) if i + 2 < t.size else np.inf
-        if not np.isfinite(cost_first) and not np.isfinite(cost_second):
-            cost_first = 0.0
+        # The interval each removal leaves next to the pair (at the ends: the one on the other side).
+        if i > 0:
+            cost_first = abs(t[i + 1] - t[i - 1] - med)
+        else:
+            cost_first = abs(t[i + 2] - t[i + 1] - med) if i + 2 < t.size else 0.0
+        if i + 2 < t.size:
+            cost_second = abs(t[i + 2] - t[i] - med)
+        else:
+            cost_second = abs(t[i] - t[i - 1] - med) if i > 0 else 0.0
         t = np.delete(t, i if cost_first <= cost_second else i + 1)
     return t
 

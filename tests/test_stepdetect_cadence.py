@@ -95,3 +95,12 @@ def test_bad_input() -> None:
         assign_feet(_train(170, 5), first_foot="X")  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match="labels"):
         step_asymmetry(_train(170, 5), ["L"])
+
+
+def test_an_extra_event_at_either_end_is_the_one_dropped() -> None:
+    from stepdetect.cadence import drop_extra_events
+
+    steps = np.arange(0.424, 60.0, 60 / 171)
+    with_junk = np.sort(np.concatenate([steps, [0.299, steps[-1] + 0.1]]))
+    np.testing.assert_allclose(drop_extra_events(with_junk), steps, atol=1e-12)
+    assert cadence_spm(with_junk) == pytest.approx(171.0, abs=0.01)
