@@ -9,8 +9,8 @@ Bars (from the project issue): step-count error <= 1.5 % median over recordings 
 the worst one. Timing is matched one-to-one within +-0.15 s (the ground truth is only sampled
 every ~0.1 s). Data: ``../shared/data/oxford-step/optimisation/data/<recording>/``.
 
-``_cadence_spm`` is a stand-in for ``stepdetect.cadence.cadence_spm`` (audio branch); switch to
-it at merge.
+Cadence is ``stepdetect.cadence.cadence_spm`` (the same estimator as everywhere else) applied to
+the detected and to the ground-truth steps.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ if __package__ in (None, ""):
 
 from stepdetect.accel import detect_steps_accel  # noqa: E402
 from stepdetect.accel_io import read_accel_csv, read_oxford_ground_truth  # noqa: E402
+from stepdetect.cadence import cadence_spm  # noqa: E402
 
 OXFORD_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "oxford-step" / "optimisation" / "data"
 MATCH_TOLERANCE_S = 0.15
@@ -52,19 +53,6 @@ class StepScore:
     recall: float
     precision: float
     speed_x_real_time: float
-
-
-def _cadence_spm(step_times_s: NDArray[np.float64]) -> float:
-    """Whole-recording cadence from the median stride (two-step) interval, in steps per minute.
-
-    Two-step intervals, not single ones: walkers' left and right step times differ (the Oxford
-    ground truth alternates e.g. 0.49 s / 0.58 s), which makes the median single interval jump
-    between the two.
-    """
-    times_s = np.asarray(step_times_s, dtype=np.float64)
-    if times_s.size < 3:
-        return float("nan")
-    return 120.0 / float(np.median(times_s[2:] - times_s[:-2]))
 
 
 def match_step_times(
@@ -104,7 +92,7 @@ def score_steps(name: str, truth_s: NDArray[np.float64], detected_s: NDArray[np.
         n_true=int(truth_s.size),
         n_detected=int(detected_s.size),
         count_error_pct=100.0 * (detected_s.size - truth_s.size) / truth_s.size,
-        cadence_error_spm=_cadence_spm(detected_s) - _cadence_spm(truth_s),
+        cadence_error_spm=cadence_spm(detected_s) - cadence_spm(truth_s),
         recall=n_matched / max(1, truth_s.size),
         precision=n_matched / max(1, detected_s.size),
         speed_x_real_time=duration_s / max(elapsed_s, 1e-9),

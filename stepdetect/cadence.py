@@ -52,31 +52,51 @@ def interval_flags(step_times_s: NDArray[np.float64]) -> tuple[NDArray[np.float6
     if intervals.size == 0:
         z = np.zeros(0, dtype=bool)
         return intervals, z, z
-    med = _local_median_interval_s(intervals)
+    med = _local_step_reference_s(t, intervals)
     return intervals, intervals > GAP_FACTOR * med, intervals < SHORT_FACTOR * med
+
+
+def _local_step_reference_s(t: NDArray[np.float64], intervals: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The typical step around each interval: half the local median *stride* (two steps).
+
+    Left and right step times may differ a lot (a limp, a phone in one pocket seeing the two
+    feet at different phases: 0.40 / 0.70 s); the median of alternating intervals is then one
+    of the two, and the other would be called short or a gap. A stride holds one of each.
+    """
+    if t.size < 4:
+        return _local_median_interval_s(intervals)
+    half_strides = (t[2:] - t[:-2]) / 2.0  # one per interval except the last
+    med = _local_median_interval_s(half_strides)
+    return np.append(med, med[-1])  # the last interval shares the last stride's reference
 
 
 def drop_extra_events(step_times_s: NDArray[np.float64]) -> NDArray[np.float64]:
     """Remove one event of each too-short pair: the one whose removal leaves the more regular
-    interval (closest to the local median). Used for cadence, never to edit the reported steps."""
+    interval (closest to the local typical step). Used for cadence, never to edit the reported steps.
+
+    The pairs are those flagged in the original sequence; removals do not re-flag the
+    neighbours (a merged interval would otherwise inflate the reference and cascade).
+    """
     t = validate_events(step_times_s, name="step times")
-    for _ in range(t.size):
-        intervals, _, is_short = interval_flags(t)
-        if not is_short.any():
-            break
-        i = int(np.flatnonzero(is_short)[0])
-        med = float(np.median(intervals[~is_short])) if (~is_short).any() else float(np.median(intervals))
-        # The interval each removal leaves next to the pair (at the ends: the one on the other side).
-        if i > 0:
-            cost_first = abs(t[i + 1] - t[i - 1] - med)
-        else:
-            cost_first = abs(t[i + 2] - t[i + 1] - med) if i + 2 < t.size else 0.0
-        if i + 2 < t.size:
-            cost_second = abs(t[i + 2] - t[i] - med)
-        else:
-            cost_second = abs(t[i] - t[i - 1] - med) if i > 0 else 0.0
-        t = np.delete(t, i if cost_first <= cost_second else i + 1)
-    return t
+    intervals, _, is_short = interval_flags(t)
+    if not is_short.any():
+        return t
+    ref = _local_step_reference_s(t, intervals)
+    keep = np.ones(t.size, dtype=bool)
+    for i in np.flatnonzero(is_short):
+        if not (keep[i] and keep[i + 1]):
+            continue  # one of the pair is already gone
+        prev = np.flatnonzero(keep[:i])
+        nxt = np.flatnonzero(keep[i + 2 :])
+        before = t[prev[-1]] if prev.size else None
+        after = t[i + 2 + nxt[0]] if nxt.size else None
+        # the interval each removal leaves next to the pair (at the ends: the one on the other side)
+        cost_first = abs(t[i + 1] - before - ref[i]) if before is not None else (
+            abs(after - t[i + 1] - ref[i]) if after is not None else 0.0)
+        cost_second = abs(after - t[i] - ref[i]) if after is not None else (
+            abs(t[i] - before - ref[i]) if before is not None else 0.0)
+        keep[i if cost_first <= cost_second else i + 1] = False
+    return t[keep]
 
 
 def cadence_spm(step_times_s: NDArray[np.float64]) -> float:

@@ -12,12 +12,12 @@ import pytest
 from benchmarks.bench_accel import (
     MEDIAN_COUNT_ERROR_BAR_PCT,
     WORST_COUNT_ERROR_BAR_PCT,
-    _cadence_spm,
     load_recording,
     match_step_times,
     score_steps,
 )
 from stepdetect.accel import detect_steps_accel
+from stepdetect.cadence import cadence_spm
 from stepdetect.validate import ParameterError
 
 STANDARD_GRAVITY_M_S2 = 9.80665
@@ -110,7 +110,7 @@ def test_synthetic_running_from_real_step_times(shared_data: Path, rng, session:
     with (shared_data / "soundtrackdb" / f"{session}.csv").open() as f:
         steps_s = np.array([float(row["YOLO_Start_Time"]) for row in csv.DictReader(f)])
     steps_s = steps_s[steps_s < 60.0]
-    true_spm = _cadence_spm(steps_s)
+    true_spm = cadence_spm(steps_s)
     assert 140 <= true_spm <= 240
     time_s, xyz = _synthetic_run(steps_s, rate_hz=rate_hz, rng=rng)
     detected_s = detect_steps_accel(time_s, xyz)
@@ -124,7 +124,7 @@ def test_synthetic_running_from_real_step_times(shared_data: Path, rng, session:
     # the video labels contain a few implausible intervals (down to 0.15 s) that merge: recall 0.95
     assert n_matched / ref_s.size >= 0.95, (n_matched, ref_s.size, est_s.size)
     assert n_matched / est_s.size >= 0.98, (n_matched, ref_s.size, est_s.size)
-    assert abs(_cadence_spm(detected_s) - true_spm) <= 0.02 * true_spm
+    assert abs(cadence_spm(detected_s) - true_spm) <= 0.02 * true_spm
 
 
 def test_rotation_does_not_change_steps(oxford) -> None:
