@@ -123,13 +123,10 @@ class LiveBackend(StreamRunner):
         n_frames: int | None = None,
         lead_in_frames: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(latency=latency, block_size=block_size, n_frames=n_frames)
         self.core = core
         self.device = device
         self.lead_in_frames = lead_in_frames
-        self.latency = latency
-        self.block_size = block_size
-        self.n_frames = n_frames
 
     def _callback(self, indata: NDArray[np.float32], outdata: NDArray[np.float32], frames: int, time_info: Any,
                   status: Any) -> None:

@@ -127,7 +127,10 @@ class StreamRunner:
     Subclasses open the stream in ``_open(sd)`` with ``finished_callback=self.finished.set``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, latency: str | float, block_size: int, n_frames: int | None) -> None:
+        self.latency = latency  # PortAudio's suggested latency: 'low', 'high' or seconds
+        self.block_size = block_size  # frames per callback, 0: PortAudio chooses
+        self.n_frames = n_frames  # stop after this many frames (None: until stopped)
         self.finished = threading.Event()
         self.stream_latency: Any = None  # what the stream reports (seconds; a pair for duplex)
         self._stream: Any = None
@@ -190,13 +193,10 @@ class Player(StreamRunner):
         block_size: int = 0,
         n_frames: int | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(latency=latency, block_size=block_size, n_frames=n_frames)
         self.renderer = renderer
         self.sample_rate = sample_rate
         self.device = device
-        self.latency = latency
-        self.block_size = block_size
-        self.n_frames = n_frames
         self.stats = StreamStats()
 
     def _callback(self, outdata: np.ndarray, frames: int, time: Any, status: Any) -> None:
