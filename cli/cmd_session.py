@@ -295,8 +295,8 @@ def run(**opts: Any) -> None:
     json_report = opts.pop("json_report")
     if json_report is not None and not json_report.resolve().parent.is_dir():
         raise click.ClickException(f"cannot write {json_report}: directory {json_report.resolve().parent} does not exist")
-    store = None if opts.pop("no_save") else Store(opts.pop("db_path", None))
-    opts.pop("db_path", None)
+    db_path = opts.pop("db_path")
+    store = None if opts.pop("no_save") else Store(db_path)
 
     baseline = opts.pop("baseline_spm")
     baseline_source = "given"

@@ -346,34 +346,41 @@ class Session:
         steps = np.asarray(self.step_times_s)
         if steps.size == 0:
             return []
-        asyn, _ = asynchronies_ms(steps, self._beats_s(), every_other_step=self.steps_per_tick == 2)
-        feet = self._feet(steps)
+        beats = self._beats_s()
+        asyn, _ = asynchronies_ms(steps, beats, every_other_step=self.steps_per_tick == 2)
+        feet = self._feet(steps, beats, asyn)
+        starts_s = np.array([e.start_s for e in self.timeline.entries])
+        # entries are contiguous: a footfall belongs to the last entry that starts at or before it
+        intervals = np.clip(np.searchsorted(starts_s, steps, side="right") - 1, 0, starts_s.size - 1)
         return [
             {
                 "time_s": round(float(t), 5),
                 "foot": foot,
                 "asynchrony_ms": None if not math.isfinite(a) else round(float(a), 2),
                 "confidence": round(float(c), 3),
-                "interval": self.timeline.locate(float(t)),
+                "interval": int(i),
             }
-            for t, foot, a, c in zip(steps, feet, asyn, self.step_confidence)
+            for t, foot, a, c, i in zip(steps, feet, asyn, self.step_confidence, intervals)
         ]
 
-    def _feet(self, steps: NDArray[np.float64]) -> list[str | None]:
-        """Feet by alternation, anchored to the ticks: a tick's foot is known from its beat number."""
+    def _feet(self, steps: NDArray[np.float64], beats: NDArray[np.float64],
+              asyn: NDArray[np.float64]) -> list[str | None]:
+        """Feet by alternation, anchored to the ticks: a tick's foot is known from its beat number.
+
+        ``beats`` are the heard beat times and ``asyn`` the footfalls' asynchronies to them
+        (``asynchronies_ms``); the footfalls that have a beat vote on which foot is which.
+        """
         feet = assign_feet(steps)
-        if not self.ticks or steps.size == 0:
+        matched = np.isfinite(asyn) & np.array([f is not None for f in feet], dtype=bool)
+        if not self.ticks or not matched.any():
             return feet
-        beats = self._beats_s()
-        asyn, _ = asynchronies_ms(steps, beats, every_other_step=self.steps_per_tick == 2)
-        votes = 0
-        for t, a, foot in zip(steps, asyn, feet):
-            if not math.isfinite(a) or foot is None:
-                continue
-            k = int(np.argmin(np.abs(beats - (t - a / 1000.0))))
-            tick_foot = "L" if (self.ticks[k].index * self.steps_per_tick) % 2 == 0 else "R"
-            votes += 1 if tick_foot == foot else -1
-        if votes < 0:
+        heard = steps[matched] - asyn[matched] / 1000.0  # the beat each of these footfalls belongs to
+        k = np.clip(np.searchsorted(beats, heard), 1, beats.size - 1)
+        k = np.where(np.abs(beats[k - 1] - heard) <= np.abs(beats[k] - heard), k - 1, k)
+        beat_numbers = np.array([t.index for t in self.ticks])[k]
+        tick_left = (beat_numbers * self.steps_per_tick) % 2 == 0
+        step_left = np.array([f == "L" for f in feet])[matched]
+        if int(np.sum(np.where(tick_left == step_left, 1, -1))) < 0:
             return [None if f is None else ("R" if f == "L" else "L") for f in feet]
         return feet
 
@@ -402,7 +409,7 @@ class Session:
         tick_spm = [t.spm for t in self.ticks if entry.start_s <= t.start_sample / self.sample_rate < stop_s]
         tempo = float(np.mean(tick_spm)) if tick_spm else self._mean_tempo(entry.start_s, stop_s)
         cadence = cadence_spm(interval_steps) if interval_steps.size >= MIN_STEPS_FOR_CADENCE else None
-        feet = self._feet(interval_steps)
+        feet = self._feet(interval_steps, beats, asyn[in_interval])
         asym = step_asymmetry(interval_steps, feet) if interval_steps.size >= 6 else None
         figures: dict[str, Any] = {
             "index": index,
