@@ -35,6 +35,18 @@ OXFORD_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" /
 MATCH_TOLERANCE_S = 0.15
 MEDIAN_COUNT_ERROR_BAR_PCT = 1.5
 WORST_COUNT_ERROR_BAR_PCT = 5.0
+# Development / evaluation split by walker: parameters are chosen on the dev walkers only; the
+# eval walker (all positions except carpet, including the pause in Dario's Purse_2) is reported.
+EVAL_WALKERS = ("Dario",)
+POSITION_NAMES = {
+    "armband": "armband",
+    "frontpocket": "front pocket",
+    "inhand": "hand",
+    "backpocket": "back pocket",
+    "neckpouch": "neck pouch",
+    "purse": "bag",
+}
+POSITION_ORDER = ("hand", "carpet", "front pocket", "back pocket", "armband", "neck pouch", "bag")
 # small, physically meaningful grid for the leave-one-walker-out check
 LOWO_GRID = [
     {"threshold_fraction": th, "refractory_fraction": rf} for th in (0.3, 0.5, 0.7) for rf in (0.5, 0.6, 0.7)
@@ -112,8 +124,25 @@ def recording_dirs() -> list[Path]:
     return sorted(p for p in OXFORD_DIR.iterdir() if (p / "accelerometer.csv").is_file())
 
 
-def walker_of(recording_dir: Path) -> str:
-    return recording_dir.name.split("_")[1]
+def walker_of(recording_dir: Path | str) -> str:
+    return Path(recording_dir).name.split("_")[1]
+
+
+def position_of(recording_dir: Path | str) -> str:
+    """Carrying position of an Oxford recording, spelling unified; the carpet walk is its own row.
+
+    Names are ``<phone>_<walker>_<surface>_<position>_<n>``; upstream spells ``Armband``/``ArmBand``
+    and ``BackPocket``/``Backpocket``, and calls the bag ``Purse``.
+    """
+    _, _, surface, position, _ = Path(recording_dir).name.split("_")
+    if surface.lower() == "carpet":
+        return "carpet"
+    return POSITION_NAMES.get(position.lower(), position.lower())
+
+
+def split_of(recording_dir: Path | str) -> str:
+    """``dev`` (walkers the detector was tuned on) or ``eval`` (held-out walkers)."""
+    return "eval" if walker_of(recording_dir) in EVAL_WALKERS else "dev"
 
 
 def leave_one_walker_out(data: dict[str, tuple]) -> list[tuple[str, dict, float, float]]:
@@ -142,15 +171,33 @@ def leave_one_walker_out(data: dict[str, tuple]) -> list[tuple[str, dict, float,
     return results
 
 
+def position_table(scores: list[StepScore]) -> list[tuple[str, str, int, float, float, float]]:
+    """Per (split, position): (split, position, n recordings, worst |count error| %, mean |count
+    error| %, worst |cadence error| spm)."""
+    rows = []
+    for split in ("dev", "eval"):
+        for position in POSITION_ORDER:
+            group = [s for s in scores if split_of(s.name) == split and position_of(s.name) == position]
+            if not group:
+                continue
+            count = np.abs([s.count_error_pct for s in group])
+            cad = np.abs([s.cadence_error_spm for s in group])
+            rows.append((split, position, len(group), float(count.max()), float(count.mean()), float(cad.max())))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when a bar is missed")
     parser.add_argument("--no-lowo", action="store_true", help="skip the leave-one-walker-out check")
+    parser.add_argument("--split", choices=("dev", "eval", "all"), default="all",
+                        help="recordings to score: dev walkers (tuning), eval walkers (held out) or all")
     args = parser.parse_args(argv)
 
-    dirs = recording_dirs()
+    dirs = [d for d in recording_dirs() if args.split in ("all", split_of(d))]
     data = {d.name: load_recording(d) for d in dirs}
-    header = f"{'recording':36s} {'true':>5s} {'det':>5s} {'count%':>7s} {'cad spm':>8s} {'recall':>7s} {'prec':>6s} {'x RT':>7s}"
+    header = (f"{'recording':36s} {'split':5s} {'position':12s} {'true':>5s} {'det':>5s} {'count%':>7s} "
+              f"{'cad spm':>8s} {'recall':>7s} {'prec':>6s} {'x RT':>7s}")
     print(header)
     scores = []
     for name, (time_s, xyz, truth_s) in data.items():
@@ -160,9 +207,13 @@ def main(argv: list[str] | None = None) -> int:
         s = score_steps(name, truth_s, detected_s, elapsed_s, float(time_s[-1]))
         scores.append(s)
         print(
-            f"{s.name:36s} {s.n_true:5d} {s.n_detected:5d} {s.count_error_pct:+7.2f} {s.cadence_error_spm:+8.2f} "
+            f"{s.name:36s} {split_of(name):5s} {position_of(name):12s} {s.n_true:5d} {s.n_detected:5d} "
+            f"{s.count_error_pct:+7.2f} {s.cadence_error_spm:+8.2f} "
             f"{s.recall:7.3f} {s.precision:6.3f} {s.speed_x_real_time:7.0f}"
         )
+    print(f"\n{'split':5s} {'position':12s} {'n':>2s} {'worst |count|%':>14s} {'mean |count|%':>13s} {'worst |cad| spm':>15s}")
+    for split, position, n, worst, mean, cad in position_table(scores):
+        print(f"{split:5s} {position:12s} {n:2d} {worst:14.2f} {mean:13.2f} {cad:15.2f}")
     abs_errs = np.abs([s.count_error_pct for s in scores])
     median_err, worst_err = float(np.median(abs_errs)), float(np.max(abs_errs))
     n_true = sum(s.n_true for s in scores)
@@ -171,10 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\n|count error| median {median_err:.2f} % (bar {MEDIAN_COUNT_ERROR_BAR_PCT}), worst {worst_err:.2f} % "
         f"(bar {WORST_COUNT_ERROR_BAR_PCT}); |cadence error| median "
-        f"{np.median(np.abs([s.cadence_error_spm for s in scores])):.2f} spm; "
+        f"{np.median(np.abs([s.cadence_error_spm for s in scores])):.2f} spm, worst "
+        f"{np.max(np.abs([s.cadence_error_spm for s in scores])):.2f} spm; "
         f"timing +-{MATCH_TOLERANCE_S} s: recall {pooled_recall:.3f}, precision {pooled_precision:.3f} (pooled)"
     )
-    if not args.no_lowo:
+    if not args.no_lowo and len({walker_of(n) for n in data}) > 1:
         print("\nleave-one-walker-out (params picked on the other walkers, scored on the held-out one):")
         for walker, params, med, worst in leave_one_walker_out(data):
             print(f"  {walker:8s} picked {params}  held-out |count error| median {med:.2f} %, worst {worst:.2f} %")

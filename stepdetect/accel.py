@@ -29,6 +29,7 @@ MAX_CADENCE_SPM = 240.0
 MAX_WORK_RATE_HZ = 100.0
 MIN_INPUT_RATE_HZ = 15.0
 HALF_LAG_MIN_ACF = 0.1
+LOPSIDED_MIN_FRACTION = 0.3
 MIN_GAIT_RMS_M_S2 = 0.2
 
 
@@ -238,13 +239,19 @@ def _step_lag(seg: NDArray[np.float64], *, nfft: int, lag_lo: int, lag_hi: int) 
     long_cand = cand[(cand >= 2 * lag_lo) & (cand <= lag_hi)]
     if long_cand.size == 0:
         return np.nan, 0.0
-    lag = int(long_cand[np.argmax(acf[long_cand])])
-    strength = float(acf[lag])
+    lag = float(long_cand[np.argmax(acf[long_cand])])
+    strength = float(acf[int(lag)])
     while lag / 2 >= lag_lo:
         near = cand[(cand >= 0.4 * lag) & (cand <= 0.6 * lag) & (cand >= lag_lo)]
-        if near.size == 0 or acf[near].max() < HALF_LAG_MIN_ACF:
+        if near.size and acf[near].max() >= HALF_LAG_MIN_ACF:
+            lag = float(near[np.argmax(acf[near])])  # the step has its own ACF peak
+            continue
+        # lopsided gait (phone in one pocket): the two steps of a stride are unequal, their ACF
+        # peaks sit at t1 and stride - t1 instead of stride / 2; the mean step is half the stride
+        wide = cand[(cand >= LOPSIDED_MIN_FRACTION * lag) & (cand <= (1 - LOPSIDED_MIN_FRACTION) * lag)]
+        if wide.size == 0 or acf[wide].max() < HALF_LAG_MIN_ACF:
             break
-        lag = int(near[np.argmax(acf[near])])
+        lag = lag / 2
     return float(lag), strength
 
 
