@@ -188,7 +188,7 @@ def analyze(path: Path, accel: bool, as_json: bool, plot_path: Path | None, tick
     curve_t_s = curve = floor = None
     if accel:
         try:
-            from stepdetect.accel import detect_steps_accel
+            from stepdetect.accel import accel_steps
             from stepdetect.accel_io import read_accel_csv
         except ImportError as exc:
             raise ParameterError(f"accelerometer analysis is not available in this build ({exc})") from None
@@ -196,7 +196,8 @@ def analyze(path: Path, accel: bool, as_json: bool, plot_path: Path | None, tick
         rec = read_accel_csv(path)
         if rec.time_s.size == 0:
             raise ParameterError(f"{path}: no accelerometer samples")
-        step_times_s = np.asarray(detect_steps_accel(rec.time_s, rec.xyz), dtype=np.float64)
+        found_accel = accel_steps(rec.time_s, rec.xyz)
+        step_times_s = np.asarray(found_accel.time_s, dtype=np.float64)
         confidence = None
         duration_s = float(rec.time_s[-1] - rec.time_s[0])
         header = f"{path}: {duration_s:.1f} s of accelerometer data ({rec.fmt}, {rec.time_s.size} samples)"
@@ -220,6 +221,13 @@ def analyze(path: Path, accel: bool, as_json: bool, plot_path: Path | None, tick
             curve_t_s, curve, floor = onset_curve(y, sample_rate=sample_rate)
     report = analyze_steps(step_times_s, confidence, duration_s=duration_s, first_foot=first_foot)
     report["source"] = "accelerometer" if accel else "audio"
+    if accel:
+        report["accel"] = {
+            "band_hz": [round(found_accel.band_hz[0], 3), round(found_accel.band_hz[1], 3)],
+            "step_period_s": None if np.isnan(found_accel.step_period_s) else round(found_accel.step_period_s, 4),
+            "gravity_in_data": found_accel.has_gravity,
+            "work_rate_hz": round(found_accel.rate_hz, 2),
+        }
     if not accel:
         report["detection_delay_s"] = round(StepDetector(sample_rate=sample_rate).detection_delay_s, 4)
     if report["n_steps"] == 0:

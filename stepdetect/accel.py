@@ -49,7 +49,41 @@ REFERENCE_WINDOW_S = 10.0  # +- window of the typical step strength
 RHYTHM_TOLERANCE = 0.5  # a step needs a neighbour at (1 +- this) x the local step period
 
 
-def detect_steps_accel(
+def detect_steps_accel(time_s: NDArray[np.floating], xyz: NDArray[np.floating], **params: float) -> NDArray[np.float64]:
+    """Step times (s, sorted, on the ``time_s`` axis) of a 3-axis accelerometer stream: the
+    ``time_s`` of :func:`accel_steps` (same parameters, same errors)."""
+    return accel_steps(time_s, xyz, **params).time_s
+
+
+@dataclass(frozen=True)
+class AccelSteps:
+    """Steps found in an accelerometer stream and what the front end chose.
+
+    Attributes
+    ----------
+    time_s : ndarray, float64, shape (n_steps,)
+        Step times in seconds on the input's time axis, sorted.
+    strength_m_s2 : ndarray, float64, shape (n_steps,)
+        Each step's peak prominence in the step signal (m/s²).
+    band_hz : tuple of float
+        The adaptive band-pass (Hz), from the recording's own step rate.
+    step_period_s : float
+        Median local step period over the periodic (gait) stretches, s (NaN if none).
+    has_gravity : bool
+        Gravity was in the data (``|a|`` used) rather than a gravity-free export (principal axis).
+    rate_hz : float
+        Working sample rate, Hz.
+    """
+
+    time_s: NDArray[np.float64]
+    strength_m_s2: NDArray[np.float64]
+    band_hz: tuple[float, float]
+    step_period_s: float
+    has_gravity: bool
+    rate_hz: float
+
+
+def accel_steps(
     time_s: NDArray[np.floating],
     xyz: NDArray[np.floating],
     *,
@@ -61,7 +95,7 @@ def detect_steps_accel(
     min_periodicity: float = 0.3,
     min_rms_m_s2: float = MIN_GAIT_RMS_M_S2,
     min_relative_strength: float = 0.3,
-) -> NDArray[np.float64]:
+) -> AccelSteps:
     """Detect steps (one per foot contact) in a 3-axis accelerometer stream.
 
     Parameters
@@ -94,8 +128,9 @@ def detect_steps_accel(
 
     Returns
     -------
-    ndarray, float64, shape (n_steps,)
-        Step times in seconds on the ``time_s`` axis, sorted.
+    AccelSteps
+        Step times (s, on the ``time_s`` axis, sorted), their strengths, and the front end's band,
+        step period and gravity decision.
 
     Raises
     ------
@@ -120,8 +155,10 @@ def detect_steps_accel(
         max_cadence_spm=max_cadence_spm,
         window_s=window_s,
     )
+    gait = front.periodicity >= min_periodicity
+    median_period_s = float(np.median(front.step_period_s[gait])) if gait.any() else float("nan")
     if front.signal.size < 3:
-        return np.empty(0)
+        return AccelSteps(np.empty(0), np.empty(0), front.band_hz, median_period_s, front.has_gravity, front.rate_hz)
     cand_s, strength, period_s = step_candidates(front, max_cadence_spm=max_cadence_spm)
     keep = (
         (strength >= threshold_fraction * np.interp(cand_s, front.grid_s, front.rms))
@@ -132,7 +169,7 @@ def detect_steps_accel(
     keep = _enforce_refractory(cand_s, strength, refractory_fraction * period_s)
     cand_s, strength, period_s = cand_s[keep], strength[keep], period_s[keep]
     keep = _in_gait(cand_s, strength, period_s, min_relative_strength=min_relative_strength)
-    return cand_s[keep]
+    return AccelSteps(cand_s[keep], strength[keep], front.band_hz, median_period_s, front.has_gravity, front.rate_hz)
 
 
 @dataclass(frozen=True)
