@@ -44,6 +44,8 @@ MIN_GAIT_RMS_M_S2 = 0.2
 GAIT_MIN_PERIODICITY = 0.3  # windows whose step period sets the adaptive band
 ADAPTIVE_BAND = (0.6, 2.0)  # band-pass edges as multiples of the recording's median step rate
 GRAVITY_MIN_M_S2 = 4.9  # a local mean |a| above half of g: gravity is in the data
+PRINCIPAL_AXIS_WINDOW_S = 4.0  # gravity-free input: the step axis is followed over windows this long
+AXIS_CONTINUITY_MIN_COS = 0.7  # consecutive windows' axes closer than ~45 deg: same sign
 GRAVITY_WINDOW_S = 2.0  # local mean for that test (a phone turning in a pocket keeps |mean| ~ g)
 REFERENCE_WINDOW_S = 10.0  # +- window of the typical step strength
 RHYTHM_TOLERANCE = 0.5  # a step needs a neighbour at (1 +- this) x the local step period
@@ -225,7 +227,7 @@ def accel_front_end(
     if grid_s.size < 3:
         empty = np.zeros(grid_s.size)
         return AccelFrontEnd(grid_s, rate_hz, empty, empty, empty, empty, (0.0, 0.0), True)
-    raw, has_gravity = _orientation_free(on_grid)
+    raw, has_gravity = _orientation_free(on_grid, rate_hz)
     nyquist_hz = rate_hz / 2
     wide_hz = (min_cadence_spm / 120.0, min(max_cadence_spm / 60.0, 0.9 * nyquist_hz))
     wide = _band_pass(raw, wide_hz, rate_hz)
@@ -317,7 +319,7 @@ def _work_rate_hz(time_s: NDArray[np.float64]) -> float:
     return min(native_hz, MAX_WORK_RATE_HZ)
 
 
-def _orientation_free(xyz: NDArray[np.float64]) -> tuple[NDArray[np.float64], bool]:
+def _orientation_free(xyz: NDArray[np.float64], rate_hz: float) -> tuple[NDArray[np.float64], bool]:
     """One orientation-free signal and whether gravity is in the data.
 
     With gravity (the local mean of ``|a|`` near g, whichever way the phone is turned): the
@@ -325,16 +327,41 @@ def _orientation_free(xyz: NDArray[np.float64]) -> tuple[NDArray[np.float64], bo
     Without (a "linear acceleration" export): the projection on the first principal axis.
     """
     magnitude = np.linalg.norm(xyz, axis=1)
-    win = max(1, min(xyz.shape[0], int(GRAVITY_WINDOW_S * MAX_WORK_RATE_HZ)))
+    win = max(1, min(xyz.shape[0], int(GRAVITY_WINDOW_S * rate_hz)))
     kernel = np.ones(win) / win
     local_mean = np.column_stack([np.convolve(xyz[:, k], kernel, mode="valid") for k in range(3)])
     if np.median(np.linalg.norm(local_mean, axis=1)) > GRAVITY_MIN_M_S2:
         return magnitude - magnitude.mean(), True
-    centred = xyz - xyz.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    projected = centred @ vt[0]
+    projected = _local_principal_axis(xyz - xyz.mean(axis=0), rate_hz)
     # sign: heel strikes are sharp positive spikes (positive skew)
     return (projected if np.mean(projected**3) >= 0 else -projected), False
+
+
+def _local_principal_axis(centred: NDArray[np.float64], rate_hz: float) -> NDArray[np.float64]:
+    """Projection on the principal axis of the surrounding ``PRINCIPAL_AXIS_WINDOW_S``, so a
+    phone turning in a pocket keeps its step axis. The axis keeps its sign from window to
+    window while it moves less than ``AXIS_CONTINUITY_MIN_COS``; after a fast turn (and in the
+    first window) it points where the signal has its sharp positive spikes (positive skew)."""
+    n = centred.shape[0]
+    win = max(3, min(n, int(PRINCIPAL_AXIS_WINDOW_S * rate_hz)))
+    hop = max(1, win // 4)
+    starts = np.arange(0, max(1, n - win + 1), hop)
+    axes = np.empty((starts.size, 3))
+    previous = None
+    for i, start in enumerate(starts):
+        seg = centred[start : start + win]
+        _, vectors = np.linalg.eigh(seg.T @ seg)
+        axis = vectors[:, -1]
+        if previous is not None and abs(np.dot(axis, previous)) >= AXIS_CONTINUITY_MIN_COS:
+            follow = np.dot(axis, previous) < 0  # the axis turned a little: keep its sign
+        else:  # first window, or the phone turned fast: heel strikes are sharp positive spikes
+            follow = np.mean((seg @ axis) ** 3) < 0
+        axes[i] = previous = -axis if follow else axis
+    centres = starts + min(win, n) / 2
+    idx = np.arange(n)
+    per_sample = np.column_stack([np.interp(idx, centres, axes[:, k]) for k in range(3)])
+    per_sample /= np.maximum(np.linalg.norm(per_sample, axis=1, keepdims=True), 1e-12)
+    return np.sum(centred * per_sample, axis=1)
 
 
 def _local_period(

@@ -211,6 +211,20 @@ def test_gravity_free_input(back_pocket) -> None:
     assert abs(detected_s.size - truth_s.size) <= 0.05 * truth_s.size
 
 
+def test_gravity_free_input_with_the_phone_turning(back_pocket) -> None:
+    """A linear-acceleration stream whose phone turns a full circle mid-walk: the step axis is
+    followed window by window (one whole-walk principal axis would be wrong half of the time)."""
+    time_s, xyz, truth_s = back_pocket
+    gravity = np.column_stack([np.convolve(xyz[:, k], np.ones(51) / 51, mode="same") for k in range(3)])
+    linear = xyz - gravity
+    angle = np.interp(time_s, [10.0, 20.0], [0.0, 2 * np.pi])
+    axis = np.cross(xyz.mean(axis=0), [1.0, 0.0, 0.0])
+    turned = np.stack([_rotation(axis, a) @ v for a, v in zip(angle, linear)])
+    detected_s = detect_steps_accel(time_s, turned)
+    assert abs(detected_s.size - truth_s.size) <= 0.05 * truth_s.size
+    assert match_step_times(truth_s, detected_s, tolerance_s=TIMING_TOLERANCE_S) >= 0.85 * truth_s.size
+
+
 @pytest.mark.parametrize(
     ("time_s", "xyz", "kwargs", "match"),
     [
