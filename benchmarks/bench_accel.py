@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import signal
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -194,6 +195,22 @@ def leave_one_walker_out(data: dict[str, tuple]) -> list[tuple[str, dict, float,
     return results
 
 
+def block_mean(time_s: NDArray[np.float64], xyz: NDArray[np.float64], *, rate_hz: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """A low-rate sensor: average the samples falling in each 1/rate_hz bin (integrate and dump)."""
+    bins = np.floor(time_s * rate_hz).astype(np.int64)
+    counts = np.bincount(bins)
+    full = counts > 0
+    means = np.column_stack([np.bincount(bins, weights=xyz[:, k])[full] / counts[full] for k in range(3)])
+    return (np.flatnonzero(full) + 0.5) / rate_hz, means
+
+
+def gravity_free(time_s: NDArray[np.float64], xyz: NDArray[np.float64]) -> NDArray[np.float64]:
+    """What a phone's 'linear acceleration' export approximates: each axis high-passed at 0.3 Hz."""
+    rate_hz = 1.0 / float(np.median(np.diff(time_s)))
+    sos = signal.butter(2, 0.3, btype="highpass", fs=rate_hz, output="sos")
+    return signal.sosfiltfilt(sos, xyz, axis=0)
+
+
 def position_table(scores: list[StepScore]) -> list[tuple[str, str, int, float, float, float]]:
     """Per (split, position): (split, position, n recordings, worst |count error| %, mean |count
     error| %, worst |count error| % against the de-bounced truth, worst |cadence error| spm)."""
@@ -217,10 +234,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-lowo", action="store_true", help="skip the leave-one-walker-out check")
     parser.add_argument("--split", choices=("dev", "eval", "all"), default="all",
                         help="recordings to score: dev walkers (tuning), eval walkers (held out) or all")
+    parser.add_argument("--rate-hz", type=float, default=None,
+                        help="first average the samples in 1/RATE bins (a low-rate wearable)")
+    parser.add_argument("--gravity-free", action="store_true",
+                        help="first remove gravity (0.3 Hz high-pass per axis): a 'linear acceleration' export")
     args = parser.parse_args(argv)
 
     dirs = [d for d in recording_dirs() if args.split in ("all", split_of(d))]
     data = {d.name: load_recording(d) for d in dirs}
+    for name, (time_s, xyz, truth_s) in data.items():
+        if args.gravity_free:
+            xyz = gravity_free(time_s, xyz)
+        if args.rate_hz is not None:
+            time_s, xyz = block_mean(time_s, xyz, rate_hz=args.rate_hz)
+        data[name] = (time_s, xyz, truth_s)
     n_debounced = {d.name: debounced_count(d) for d in dirs}
     header = (f"{'recording':36s} {'split':5s} {'position':12s} {'true':>5s} {'det':>5s} {'count%':>7s} {'dbnc%':>6s} "
               f"{'cad spm':>8s} {'recall':>7s} {'prec':>6s} {'x RT':>7s}")

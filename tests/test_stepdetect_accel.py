@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.bench_accel import match_step_times
+from benchmarks.bench_accel import block_mean, match_step_times
 from stepdetect.accel import accel_front_end, detect_steps_accel, step_candidates
 from stepdetect.accel_io import read_accel_csv
 from stepdetect.cadence import cadence_spm
@@ -134,19 +134,10 @@ def test_candidates_carry_time_and_strength(back_pocket) -> None:
     assert match_step_times(truth_s, np.sort(strongest), tolerance_s=TIMING_TOLERANCE_S) >= 0.95 * strongest.size
 
 
-def _block_mean(time_s: np.ndarray, xyz: np.ndarray, *, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
-    """A low-rate sensor: average the samples falling in each 1/rate_hz bin (integrate and dump)."""
-    bins = np.floor(time_s * rate_hz).astype(np.int64)
-    counts = np.bincount(bins)
-    full = counts > 0
-    means = np.column_stack([np.bincount(bins, weights=xyz[:, k])[full] / counts[full] for k in range(3)])
-    return (np.flatnonzero(full) + 0.5) / rate_hz, means
-
-
 @pytest.mark.parametrize("stem", ["walk_backpocket", "walk_pause"])
 def test_a_25_hz_wearable_still_counts_steps(stem: str) -> None:
     time_s, xyz, truth_s = _walk(stem)
-    detected_s = detect_steps_accel(*_block_mean(time_s, xyz, rate_hz=25.0))
+    detected_s = detect_steps_accel(*block_mean(time_s, xyz, rate_hz=25.0))
     assert abs(detected_s.size - truth_s.size) <= 2
     assert match_step_times(truth_s, detected_s, tolerance_s=TIMING_TOLERANCE_S) >= 0.9 * truth_s.size
 
