@@ -67,22 +67,31 @@ class AccelSteps:
         Step times in seconds on the input's time axis, sorted.
     strength_m_s2 : ndarray, float64, shape (n_steps,)
         Each step's peak prominence in the step signal (m/s²).
-    band_hz : tuple of float
-        The adaptive band-pass (Hz), from the recording's own step rate.
     step_period_s : float
         Median local step period over the periodic (gait) stretches, s (NaN if none).
-    has_gravity : bool
-        Gravity was in the data (``|a|`` used) rather than a gravity-free export (principal axis).
-    rate_hz : float
-        Working sample rate, Hz.
+    front : AccelFrontEnd
+        The front end the steps came from (signal, band, period and periodicity tracks).
     """
 
     time_s: NDArray[np.float64]
     strength_m_s2: NDArray[np.float64]
-    band_hz: tuple[float, float]
     step_period_s: float
-    has_gravity: bool
-    rate_hz: float
+    front: AccelFrontEnd
+
+    @property
+    def band_hz(self) -> tuple[float, float]:
+        """The adaptive band-pass (Hz), from the recording's own step rate."""
+        return self.front.band_hz
+
+    @property
+    def has_gravity(self) -> bool:
+        """Gravity was in the data (``|a|`` used), not a gravity-free export (principal axis)."""
+        return self.front.has_gravity
+
+    @property
+    def rate_hz(self) -> float:
+        """Working sample rate, Hz."""
+        return self.front.rate_hz
 
 
 def accel_steps(
@@ -160,7 +169,7 @@ def accel_steps(
     gait = front.periodicity >= min_periodicity
     median_period_s = float(np.median(front.step_period_s[gait])) if gait.any() else float("nan")
     if front.signal.size < 3:
-        return AccelSteps(np.empty(0), np.empty(0), front.band_hz, median_period_s, front.has_gravity, front.rate_hz)
+        return AccelSteps(np.empty(0), np.empty(0), median_period_s, front)
     cand_s, strength, period_s = step_candidates(front, max_cadence_spm=max_cadence_spm)
     keep = (
         (strength >= threshold_fraction * np.interp(cand_s, front.grid_s, front.rms))
@@ -171,7 +180,7 @@ def accel_steps(
     keep = _enforce_refractory(cand_s, strength, refractory_fraction * period_s)
     cand_s, strength, period_s = cand_s[keep], strength[keep], period_s[keep]
     keep = _in_gait(cand_s, strength, period_s, min_relative_strength=min_relative_strength)
-    return AccelSteps(cand_s[keep], strength[keep], front.band_hz, median_period_s, front.has_gravity, front.rate_hz)
+    return AccelSteps(cand_s[keep], strength[keep], median_period_s, front)
 
 
 @dataclass(frozen=True)
