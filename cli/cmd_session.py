@@ -55,6 +55,36 @@ def resolve_target(target: str | None, spm: float | None, baseline_spm: float, f
     return value
 
 
+class BleedDelayType(click.ParamType):
+    """``25`` (ms), or a schedule ``25,70@40s,10@1m30s``: the delay steps to 70 ms at 40 s of the
+    input, to 10 ms at 1:30 (a simulated loop latency that moves mid-run). Returns
+    ``[(from_s, delay_ms), ...]`` starting at 0 s."""
+
+    name = "ms[,ms@time...]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[tuple[float, float]]:
+        if isinstance(value, list):
+            return value
+        if isinstance(value, (int, float)):
+            value = str(value)
+        from metronome.units import ParameterError, parse_duration_s
+
+        schedule: list[tuple[float, float]] = []
+        for k, part in enumerate(str(value).split(",")):
+            ms_text, _, at_text = part.strip().partition("@")
+            try:
+                ms = float(ms_text)
+                at_s = 0.0 if k == 0 and not at_text else parse_duration_s(at_text)
+            except (ValueError, ParameterError):
+                self.fail(f"{value!r}: use a delay in ms such as 25, or 25,70@40s,10@1m30s", param, ctx)
+            if not 0.0 <= ms <= 500.0:
+                self.fail(f"{ms:g} ms is outside 0..500 ms", param, ctx)
+            if schedule and at_s <= schedule[-1][0]:
+                self.fail(f"{value!r}: the times of the steps must increase", param, ctx)
+            schedule.append((at_s, ms))
+        return schedule
+
+
 def session_options(f: Any) -> Any:
     decorators = [
         click.option("--target", default=None, help="Target cadence: +7% of the baseline (default) or spm, e.g. 178."),
@@ -79,8 +109,9 @@ def session_options(f: Any) -> Any:
                      help="With --input-file: write the recording mixed with the ticks to this WAV/FLAC."),
         click.option("--bleed-db", type=float, default=None,
                      help="With --input-file: let the 'mic' hear the ticks at this level (dB), like an earbud mic."),
-        click.option("--bleed-delay-ms", type=click.FloatRange(0, 500), default=25.0, show_default=True,
-                     help="With --bleed-db: the output-to-mic delay to simulate."),
+        click.option("--bleed-delay-ms", type=BleedDelayType(), default="25", show_default=True,
+                     help="With --bleed-db: the output-to-mic delay to simulate (0-500 ms); 25,70@40s steps it "
+                     "to 70 ms at 40 s of the input (a loop latency that moves mid-run)."),
         click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="Write the session report as JSON here."),
     ]
@@ -132,7 +163,7 @@ def simulated_session(
     realtime: bool = False,
     monitor: Any = None,
     bleed_gain: float = 0.0,
-    bleed_delay_frames: int = 0,
+    bleed_delay_frames: int | list[tuple[int, int]] = 0,
     n_frames: int | None = None,
     log: SessionLog | None = None,
     baseline_probe: tuple[float, Any] | None = None,
@@ -154,6 +185,11 @@ def simulated_session(
     return session, backend
 
 
+def _bleed_delay_frames(delay_ms: float | list[tuple[float, float]], rate: int) -> list[tuple[int, int]]:
+    schedule = [(0.0, float(delay_ms))] if isinstance(delay_ms, (int, float)) else delay_ms
+    return [(round(at_s * rate), round(ms / 1000 * rate)) for at_s, ms in schedule]
+
+
 def run_session(
     metronome: MetronomeSettings,
     session_settings: SessionSettings,
@@ -162,7 +198,7 @@ def run_session(
     fast: bool,
     monitor: Path | None,
     bleed_db: float | None,
-    bleed_delay_ms: float,
+    bleed_delay_ms: float | list[tuple[float, float]],
     duration_s: float | None,
     device: str | None,
     input_device: str | None,
@@ -190,7 +226,7 @@ def run_session(
         session, backend = simulated_session(
             metronome, session_settings, source, block_size=block_size or 1024, realtime=not fast,
             monitor=monitor_file, bleed_gain=0.0 if bleed_db is None else 10 ** (bleed_db / 20),
-            bleed_delay_frames=0 if bleed_db is None else round(bleed_delay_ms / 1000 * rate),
+            bleed_delay_frames=0 if bleed_db is None else _bleed_delay_frames(bleed_delay_ms, rate),
             n_frames=None if duration_s is None else round(duration_s * rate), log=log,
             baseline_probe=baseline_probe,
         )

@@ -78,5 +78,10 @@ def print_report(report: dict[str, Any], *, console: Any = None) -> None:
                  f"dropped input frames {report['xruns']['dropped_input_frames']}"
                  + (f", stream start-up underflows {report['xruns']['startup_underflows']}"
                     if report["xruns"].get("startup_underflows") else ""))
+    events = [e for e in report.get("latency_events") or [] if e["kind"] == "step"]
+    if events:
+        shown = ", ".join(f"{e['step_ms']:+.1f} ms at {format_duration(e['time_s'])}" for e in events[:5])
+        more = f" and {len(events) - 5} more" if len(events) > 5 else ""
+        lines.append(f"latency steps {len(events)}: {shown}{more} (each beat uses the latency in force then)")
     for line in lines:
         console.print(line, highlight=False)
