@@ -160,8 +160,8 @@ def calibrate(**opts: Any) -> None:
         details = {k: doc[k] for k in ("nominal_loop_latency_ms", "sample_rate", "latency_setting",
                                        "tick_rate_per_min", *result)}
         try:
-            path = save(names[0], names[1], headphone_offset_ms=doc["headphone_offset_ms"], method=mode,
-                        details=details)
+            path = save(names[0], names[1], sample_rate=session.sample_rate,
+                        headphone_offset_ms=doc["headphone_offset_ms"], method=mode, details=details)
         except CalibrationError as exc:
             raise click.ClickException(str(exc)) from None
         doc["saved"], doc["calibration_file"] = True, str(path)
@@ -196,7 +196,8 @@ def _one_line(doc: dict[str, Any]) -> str:
         figure = (f"taps {doc['offset_ms']:+.1f} ms after the ticks left the stream (spread {doc['spread_ms']:.0f} ms "
                   f"over {doc['n_taps']} taps, {doc['n_rejected_taps']} rejected)")
     if doc["saved"]:
-        where = f"saved for '{doc['output_device']} | {doc['input_device']}' in {doc['calibration_file']}"
+        where = (f"saved for '{doc['output_device']} | {doc['input_device']}' at {doc['sample_rate']} Hz "
+                 f"in {doc['calibration_file']}")
     elif doc["output_device"] is None:
         where = "simulation: not saved"
     else:

@@ -296,14 +296,16 @@ DEFAULT_MEASURE_WARMUP_S = 180.0
 
 
 def _headphone_offset_ms(given: float | None, input_file: Path | None, opts: dict[str, Any]) -> float:
-    """--headphone-offset-ms, else the offset 'cadence calibrate' stored for these devices, else 0."""
+    """--headphone-offset-ms, else the offset 'cadence calibrate' stored for these devices at this
+    sample rate, else 0."""
     if given is not None:
         return given
     if input_file is not None:
         return 0.0
     from cli.calibration import stored_headphone_offset_ms
 
-    return stored_headphone_offset_ms(opts["device"], opts["input_device"], opts["output_device"]) or 0.0
+    return stored_headphone_offset_ms(opts["device"], opts["input_device"], opts["output_device"],
+                                      opts["sample_rate"]) or 0.0
 
 
 @click.command()
