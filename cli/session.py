@@ -86,14 +86,14 @@ class LiveFigures:
     """What the live display shows (updated by the session's consumer)."""
 
     time_s: float = 0.0
-    tempo_spm: float = 0.0
+    tempo_spm: float | None = None  # None while the baseline is measured in a silent warm-up
     cadence_spm: float | None = None
     last_asynchrony_ms: float | None = None
     recent_asynchrony_ms: deque = field(default_factory=lambda: deque(maxlen=40))
     in_sync_pct: float | None = None
     segment_label: str = ""
     segment_sounding: bool = True
-    segment_left_s: float = 0.0
+    segment_left_s: float | None = 0.0  # None: the segment runs until the session is stopped
     controller_state: str = ""
     n_steps: int = 0
     muted: bool = False
@@ -361,14 +361,17 @@ class Session:
         if self.settings.cue_only_off_target:
             band = tempo * self.settings.off_target_band_pct / 100.0
             self.core.renderer.muted = cadence is not None and abs(cadence - tempo) <= band
-        self.tempo_trace.append((now_s, tempo))
+        measuring = self.baseline_probe is not None  # the tempo is a placeholder until the baseline is known
+        if not measuring:
+            self.tempo_trace.append((now_s, tempo))
         live = self.live
         live.time_s = now_s
-        live.tempo_spm = tempo
+        live.tempo_spm = None if measuring else tempo
         live.cadence_spm = cadence
         live.segment_label = entry.segment.label or self.timeline.plan.name
         live.segment_sounding = entry.segment.sounding
-        live.segment_left_s = max(entry.end_s - now_s, 0.0)
+        open_ended = self.timeline.duration_s is None and i == len(self.timeline.entries) - 1
+        live.segment_left_s = None if open_ended else max(entry.end_s - now_s, 0.0)
         live.controller_state = self.controller.state if self.controller is not None else ""
         live.n_steps = len(self.step_times_s)
         live.muted = self.core.renderer.muted
@@ -376,6 +379,10 @@ class Session:
 
     def _update_live_asynchrony(self, now_s: float) -> None:
         recent_steps = [t for t in self.step_times_s[-8:] if t > now_s - 5.0]
+        if recent_steps:  # footfalls in a silent interval have no beat to follow
+            entries = self.timeline.entries
+            sounding = [entries[e].segment.sounding for e in self._entry_of(np.asarray(recent_steps))]
+            recent_steps = [t for t, ok in zip(recent_steps, sounding) if ok]
         if not recent_steps or len(self.ticks) < 2:
             return
         n = len(self.ticks)
@@ -508,6 +515,8 @@ class Session:
                                  tolerance_ms=self.settings.tolerance_ms)
         tick_spm = [t.spm for t in self.ticks if entry.start_s <= t.start_sample / self.sample_rate < stop_s]
         tempo = float(np.mean(tick_spm)) if tick_spm else self._mean_tempo(entry.start_s, stop_s)
+        if self.baseline_probe is not None:  # still in the warm-up: no tempo was set yet
+            tempo = None
         cadence = cadence_spm(interval_steps) if interval_steps.size >= MIN_STEPS_FOR_CADENCE else None
         feet = self._feet(interval_steps, beats, asyn[in_interval])
         asym = step_asymmetry(interval_steps, feet) if interval_steps.size >= 6 else None
@@ -520,7 +529,7 @@ class Session:
             "n_steps": int(interval_steps.size),
             "n_beats": len(tick_spm),
             "cadence_spm": None if cadence is None or not math.isfinite(cadence) else round(cadence, 2),
-            "tempo_spm": round(tempo, 2),
+            "tempo_spm": None if tempo is None else round(tempo, 2),
             "asynchrony": stats.as_dict(),
             "asymmetry": None if asym is None else asym.__dict__,
         }
@@ -629,12 +638,15 @@ class Session:
             else {"input": round(1000 * stream_latency[0], 2), "output": round(1000 * stream_latency[1], 2)},
         }
         cadence_all = cadence_spm(steps) if steps.size >= MIN_STEPS_FOR_CADENCE else None
+        settings = self.settings.as_dict()
+        if self.baseline_probe is not None:  # ended in the warm-up: no baseline, so no target either
+            settings.update(baseline_spm=None, target_spm=None)
         return {
             "started_at": self.started_at.isoformat(),
             "duration_s": round(end_s, 3),
             "interrupted": interrupted,
             "sample_rate": self.sample_rate,
-            "settings": self.settings.as_dict(),
+            "settings": settings,
             "latency": latency,
             "latency_events": events,
             "xruns": self.core.stats.as_dict(self.core.ring.lost_frames),
