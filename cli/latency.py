@@ -97,8 +97,7 @@ class LatencyTrack:
             latency_s = self.level_s
         self.latency_s.append(latency_s)
 
-    def _set_level(self, run: list[tuple[int, float]], fallback_s: float) -> None:
-        first = run[0][0]
+    def _set_level(self, first: int, run: list[tuple[int, float]], fallback_s: float) -> None:
         values = [m for _, m in run]
         old = self.level_s
         new = float(np.median(values))
@@ -125,12 +124,13 @@ class LatencyTrack:
             measured = [(k, m) for k, m in pending if m is not None]
             level = self.level_s
             if level is not None:
-                k0, m0 = pending[0]
-                if m0 is None or abs(m0 - level) <= thr:
+                m0 = pending[0][1]
+                if m0 is not None and abs(m0 - level) <= thr:
                     self._settle_one(level)
                     continue
+                # A tick not heard, or heard off the level, waits for what comes next.
                 back = next((k for k, m in measured if abs(m - level) <= thr), None)
-                if back is not None:  # the deviations before it were outliers
+                if back is not None:  # still the same level: deviations before it were outliers
                     while self.n_settled < back:
                         self._settle_one(level)
                     continue
@@ -141,9 +141,13 @@ class LatencyTrack:
             values = [m for _, m in run]
             if len(run) == self.confirm and max(values) - min(values) <= thr:
                 first = run[0][0]
+                # ticks not heard just before the new level are at the new level: a step is what
+                # makes the ticks go missing (they fall outside the search window until it widens)
+                while first - 1 >= self.n_settled and self.measurements[first - 1] is None and level is not None:
+                    first -= 1
                 while self.n_settled < first:  # before the new level: the old one
                     self._settle_one(self.current_s(fallback_s))
-                self._set_level(run, fallback_s)
+                self._set_level(first, run, fallback_s)
                 continue
             if len(pending) > self.max_unsettled:
                 self._settle_one(self.current_s(fallback_s))

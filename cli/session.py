@@ -42,7 +42,7 @@ CADENCE_WINDOW_S = 10.0  # the "current cadence" is measured over this many seco
 CONTROL_PERIOD_S = 0.5
 FLUSH_PERIOD_S = 2.0
 MAX_LOOP_LATENCY_S = 0.6  # search window for ticks in the input
-MIN_LATENCY_MEASUREMENTS = 3
+LOST_AFTER_MISSES = 2  # ticks not found in a row before the search window opens to a whole beat
 MIN_STEPS_FOR_CADENCE = 4
 
 
@@ -147,7 +147,8 @@ class Session:
         #: Frozen asynchrony (ms, NaN: no beat) and beat period (s) of the first footfalls.
         self._step_async_ms: list[float] = []
         self._step_period_s: list[float] = []
-        self._underflows_seen_s: list[float] = []  # input time at which each new output underflow was seen
+        self._underflows_seen_s: list[float] = []
+        self._latency_misses = 0  # ticks in a row not found in the input  # input time at which each new output underflow was seen
         self.controller = (
             AdaptiveController(settings.metronome.baseline_spm, settings.metronome.target_spm, settings.adaptive)
             if settings.adaptive is not None
@@ -311,13 +312,21 @@ class Session:
         The search is centred on the current loop-latency estimate (the stream's figure until
         ticks have been found) and spans one beat, so it can never pick the neighbouring tick.
         An estimate off by whole beats still lands the ticks on a beat of the same grid.
+        After a step of more than ~half a beat (seen after a sound server stalled) the ticks fall
+        outside that window: after ``LOST_AFTER_MISSES`` misses in a row the window opens to a
+        whole beat around the estimate (not clipped at the tick's own output time), which holds
+        exactly one tick whatever the step, the one nearest the old latency.
         """
         while self._pending:
             tick = self._pending[0]
             period = self.steps_per_tick * 60.0 * self.sample_rate / tick.spm
-            half = int(min(0.45 * period, MAX_LOOP_LATENCY_S * self.sample_rate))
             centre = tick.start_sample + int(round(self.loop_latency_s * self.sample_rate))
-            lo_sample = max(centre - half, tick.start_sample)
+            if self._latency_misses >= LOST_AFTER_MISSES and self.latency.level_s is not None:
+                half = int(min(0.5 * period, MAX_LOOP_LATENCY_S * self.sample_rate))
+                lo_sample = centre - half
+            else:
+                half = int(min(0.45 * period, MAX_LOOP_LATENCY_S * self.sample_rate))
+                lo_sample = max(centre - half, tick.start_sample)
             hi_sample = centre + half + self.tick_template.size
             if hi_sample > self._input_end:
                 return  # its window has not fully arrived yet
@@ -329,8 +338,11 @@ class Session:
             offset, _ = locate_template(self._history[lo : hi_sample - self._history_start], self.tick_template,
                                         sample_rate=self.sample_rate)
             measured = None if offset is None else (lo_sample + offset - tick.start_sample) / self.sample_rate
+            if measured is not None and measured < -0.002:
+                measured += period / self.sample_rate  # the previous tick: no tick is heard before it is played
             if measured is not None:
                 self.latency_measurements_s.append(measured)
+            self._latency_misses = 0 if measured is not None else self._latency_misses + 1
             self._add_latency(measured)
 
     # -------------------------------------------------------------- controller

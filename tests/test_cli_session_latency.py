@@ -155,3 +155,30 @@ def test_track_first_measurement_after_the_stream_figure_is_an_event() -> None:
     assert track.latency_s[:5] == [0.030] * 5 and track.latency_s[5:] == [0.062] * 15
     assert track.events == [{"beat": 5, "rendered_s": 1.75, "from_ms": 30.0, "to_ms": 62.0, "step_ms": 32.0,
                              "kind": "measured"}]
+
+
+def test_a_step_of_more_than_half_a_beat_is_followed(tmp_path: Path) -> None:
+    """+220 ms at 172 spm (a beat is 349 ms): the ticks leave the half-beat search window; after two
+    misses it opens to a whole beat, the ticks are found again, and the ticks missed meanwhile are
+    put at the new latency too."""
+    duration_s = 50.0
+    rendered, _ = _beats("steady", 172.0, 161.0, duration_s, 0.0, False)
+    steps, feet = steps_from_beats(rendered, offset_ms=OFFSET_MS, rng=np.random.default_rng(5))
+    keep = steps < duration_s - 0.3
+    wav = tmp_path / "run.wav"
+    soundfile.write(wav, runner_recording(steps[keep], [f for f, k in zip(feet, keep) if k], sample_rate=SAMPLE_RATE,
+                                          duration_s=duration_s, seed=5).astype(np.float32), SAMPLE_RATE)
+    report_path = tmp_path / "report.json"
+    result = CliRunner().invoke(cli, [
+        "run", "--baseline", "161", "--target", "172", "--plan", "steady", "--ramp", "0", "--duration", "50s",
+        "--input-file", str(wav), "--fast", "--bleed-db", "-12", "--bleed-delay-ms", "30,250@25s",
+        "--json-report", str(report_path), "--no-save"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())
+    (event,) = report["latency_events"]
+    assert event["step_ms"] == pytest.approx(220.0, abs=0.5)
+    beats = np.array([b["time_s"] for b in report["beats"]])
+    truth = np.where(rendered + 0.030 < 25.0, rendered + 0.030, rendered + 0.250)
+    clear = np.abs(rendered + 0.030 - 25.0) > 0.25  # ticks straddling the step may be heard twice
+    assert np.sum(~clear) <= 2
+    np.testing.assert_allclose(beats[clear], truth[clear], atol=0.0005)
