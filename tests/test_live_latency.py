@@ -1,8 +1,8 @@
 """A real loop-latency step in a live `cadence run` through PortAudio and PulseAudio.
 
-The session ticks into the null sink and hears them on its monitor. Halfway, the session process
+The session ticks into the null sink and hears them on its monitor. Twice, the session process
 is stopped (SIGSTOP) for a second: the sound server runs dry (a real output underflow) and
-re-buffers, and the loop latency steps by tens of ms, as after an underflow on a busy machine.
+re-buffers, and the loop latency steps by 60-130 ms, as after an underflow on a busy machine.
 A second process plays footfalls into the sink. The report must log the step as an event right
 after the underflow, hear every beat at the latency in force at it (each tick found in the input
 within a fraction of a ms of its heard time, on both sides of the step), and the history must
@@ -48,10 +48,11 @@ def test_live_latency_step_is_an_event_and_report_equals_history(pulse_sink: str
          "pulse", "--sample-rate", str(SAMPLE_RATE), "--duration", "28s", "--json-report", str(report_path)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(14.0)
-        session.send_signal(signal.SIGSTOP)
-        time.sleep(1.0)
-        session.send_signal(signal.SIGCONT)
+        for wait_s in (10.0, 6.0):  # one stop does not always make PortAudio report an underflow; two do
+            time.sleep(wait_s)
+            session.send_signal(signal.SIGSTOP)
+            time.sleep(1.0)
+            session.send_signal(signal.SIGCONT)
         out, err = session.communicate(timeout=60)
     finally:
         if session.poll() is None:
@@ -64,7 +65,7 @@ def test_live_latency_step_is_an_event_and_report_equals_history(pulse_sink: str
     assert report["xruns"]["output_underflows"] >= 1, "the stop made the sound server run dry"
     events = [e for e in report["latency_events"] if e["kind"] == "step"]
     assert events, report["latency"]
-    assert any(e["after_underflow_s"] is not None and e["after_underflow_s"] < 3.0 for e in events), events
+    assert any(e["after_underflow_s"] is not None and e["after_underflow_s"] < 4.0 for e in events), events
     assert all(abs(e["step_ms"]) > 5.0 for e in events)
     assert "latency steps" in out
 
