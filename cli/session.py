@@ -42,6 +42,7 @@ CADENCE_WINDOW_S = 10.0  # the "current cadence" is measured over this many seco
 CONTROL_PERIOD_S = 0.5
 FLUSH_PERIOD_S = 2.0
 MAX_LOOP_LATENCY_S = 0.6  # search window for ticks in the input
+SETTLED_AFTER_S = 1.0  # longer than any beat (120 spm, one tick per stride)
 LOST_AFTER_MISSES = 2  # ticks not found in a row before the search window opens to a whole beat
 MIN_STEPS_FOR_CADENCE = 4
 
@@ -425,7 +426,8 @@ class Session:
 
         A footfall is final when two settled beats follow it (the nearest beat and the local
         period are then known), when its interval is silent (no asynchrony: no beat to follow),
-        or when its sounding stretch is over and all its ticks are settled; at the end of the
+        or when every tick rendered is settled and the output is more than a beat (1 s) past it
+        (ticks muted by --cue-off-target, the end of a sounding stretch); at the end of the
         session (``final``) every footfall is. Frozen values are never recomputed.
         """
         n0 = len(self._step_async_ms)
@@ -443,11 +445,8 @@ class Session:
             if beats.size >= 2:
                 ok |= steps <= beats[-2]
             if self.latency.n_settled == len(self.ticks) and not self._pending:
-                rendered_s = self.core.renderer.position / self.sample_rate
-                ended = np.array([rendered_s >= entries[e].end_s
-                                  and (e + 1 == len(entries) or not entries[e + 1].segment.sounding)
-                                  for e in entry], dtype=bool)
-                ok |= ended
+                # a tick not rendered yet is heard more than a beat after these footfalls
+                ok |= steps + SETTLED_AFTER_S <= self.core.renderer.position / self.sample_rate
         n = steps.size if ok.all() else int(np.argmin(ok))
         if n == 0:
             return

@@ -182,3 +182,34 @@ def test_a_step_of_more_than_half_a_beat_is_followed(tmp_path: Path) -> None:
     clear = np.abs(rendered + 0.030 - 25.0) > 0.25  # ticks straddling the step may be heard twice
     assert np.sum(~clear) <= 2
     np.testing.assert_allclose(beats[clear], truth[clear], atol=0.0005)
+
+
+def test_footfalls_reach_the_history_while_the_ticks_are_muted(tmp_path: Path) -> None:
+    """With --cue-off-target the ticks fall silent while the runner is on target: the footfalls
+    still reach the history as the session runs (every 2 s), not when the ticks come back."""
+    from datetime import datetime, timezone
+
+    from cli.cmd_session import simulated_session
+    from cli.metronome_setup import settings_from_options
+    from cli.session import SessionSettings
+    from cli.store import SessionStoreLog
+    from test_cli_session import _runner_file
+
+    wav, true_steps = _runner_file(tmp_path, 172.0, 60.0)
+    metronome = settings_from_options(spm=172.0, baseline_spm=161.0, duration_s=None, plan="steady", warmup_s=None,
+                                      cooldown_s=None, every_other_step=False, sound="woodblock", accent_every=0,
+                                      alternate_ears=False, volume_db=-6, force=False, ramp_s=0.0)
+    settings = SessionSettings(metronome=metronome, cue_only_off_target=True)
+    with Store(tmp_path / "h.db") as store, soundfile.SoundFile(str(wav)) as source:
+        log = SessionStoreLog(store, kind="simulated", started_at=datetime.now(timezone.utc), settings={})
+        session, backend = simulated_session(metronome, settings, source, log=log)
+        backend.run(session.consume)
+        assert session.ticks and session.ticks[-1].start_sample / SAMPLE_RATE < 20.0, "muted after the start"
+        logged = store.steps(log.session_id)  # before the end of the session
+        assert logged and logged[-1]["time_s"] > 60.0 - 4.0
+        report = session.report()
+        session.close_log(report)
+        stored = store.steps(log.session_id)
+    assert [(s["time_s"], s["asynchrony_ms"]) for s in stored] == \
+        [(s["time_s"], s["asynchrony_ms"]) for s in report["steps"]]
+    assert len(stored) == pytest.approx(true_steps.size, abs=2)
