@@ -72,6 +72,8 @@ class BleedDelayType(click.ParamType):
         schedule: list[tuple[float, float]] = []
         for k, part in enumerate(str(value).split(",")):
             ms_text, _, at_text = part.strip().partition("@")
+            if k == 0 and at_text:
+                self.fail(f"{value!r}: the first delay holds from the start (give it without @time)", param, ctx)
             try:
                 ms = float(ms_text)
                 at_s = 0.0 if k == 0 and not at_text else parse_duration_s(at_text)

@@ -213,3 +213,15 @@ def test_footfalls_reach_the_history_while_the_ticks_are_muted(tmp_path: Path) -
     assert [(s["time_s"], s["asynchrony_ms"]) for s in stored] == \
         [(s["time_s"], s["asynchrony_ms"]) for s in report["steps"]]
     assert len(stored) == pytest.approx(true_steps.size, abs=2)
+
+
+@pytest.mark.parametrize(("schedule", "message"), [
+    ("25,x@10s", "use a delay in ms"), ("25,70@10s,40@5s", "must increase"), ("25,900@10s", "outside 0..500"),
+    ("70@10s", "holds from the start"), ("25,70@soon", "use a delay in ms")])
+def test_bad_bleed_delay_schedule_is_one_line(tmp_path: Path, schedule: str, message: str) -> None:
+    wav = tmp_path / "x.wav"
+    soundfile.write(wav, np.zeros(SAMPLE_RATE, dtype=np.float32), SAMPLE_RATE)
+    result = CliRunner().invoke(cli, ["run", "--baseline", "160", "--input-file", str(wav), "--fast", "--bleed-db",
+                                      "-12", "--bleed-delay-ms", schedule, "--no-save"])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert "Traceback" not in result.output
