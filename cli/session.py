@@ -148,8 +148,8 @@ class Session:
         #: Frozen asynchrony (ms, NaN: no beat) and beat period (s) of the first footfalls.
         self._step_async_ms: list[float] = []
         self._step_period_s: list[float] = []
-        self._underflows_seen_s: list[float] = []
-        self._latency_misses = 0  # ticks in a row not found in the input  # input time at which each new output underflow was seen
+        self._underflows_seen_s: list[float] = []  # input time at which each new output underflow was seen
+        self._latency_misses = 0  # ticks in a row not found in the input
         self.controller = (
             AdaptiveController(settings.metronome.baseline_spm, settings.metronome.target_spm, settings.adaptive)
             if settings.adaptive is not None
