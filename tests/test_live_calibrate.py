@@ -73,6 +73,9 @@ def test_live_loopback_calibration_is_stable_and_stored(pulse_sink: str, tmp_pat
     assert entry["headphone_offset_ms"] == pytest.approx(runs[1]["headphone_offset_ms"], abs=0.001)
     assert [h["method"] for h in entry["history"]] == ["loopback", "loopback"]
     assert [h["loop_latency_ms"] for h in entry["history"]] == [r["loop_latency_ms"] for r in runs]
-    # What `cadence run --device pulse` will look up: the same pair, resolved through PortAudio.
+    # What `cadence run --device pulse --sample-rate 48000` will look up: the same pair, resolved
+    # through PortAudio, at the same rate; at another rate the offset is not reused.
     monkeypatch.setenv("CADENCE_CALIBRATION", str(calibration))
-    assert stored_headphone_offset_ms("pulse") == pytest.approx(runs[1]["headphone_offset_ms"], abs=0.001)
+    assert stored_headphone_offset_ms("pulse", sample_rate=SAMPLE_RATE) == pytest.approx(
+        runs[1]["headphone_offset_ms"], abs=0.001)
+    assert stored_headphone_offset_ms("pulse", sample_rate=44100) is None
