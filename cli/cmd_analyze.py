@@ -11,6 +11,7 @@ import click
 import numpy as np
 from numpy.typing import NDArray
 
+from cli.report import json_text
 from stepdetect import cadence as cad
 from stepdetect.online import StepDetector, detect_footfalls
 from stepdetect.validate import ParameterError
@@ -236,7 +237,7 @@ def analyze(path: Path, accel: bool, as_json: bool, plot_path: Path | None, tick
         _plot(plot_path, report=report, signal_t_s=sig_t, signal_y=sig_y, signal_label=sig_label,
               curve_t_s=curve_t_s, curve=curve, floor=floor)
     if as_json:
-        click.echo(json.dumps(report))
+        click.echo(json_text(report))
     else:
         click.echo(_summary(report, header))
         if plot_path is not None:

@@ -25,8 +25,9 @@ from cli.baseline import (
     run_baseline,
     target_band,
 )
-from cli.options import DURATION, audio_device_options, db_option
+from cli.options import DURATION, audio_device_options, db_option, finite_range
 from cli.store import Store
+from cli.report import json_text
 
 F = Callable[..., Any]
 SPARK = "▁▂▃▄▅▆▇█"
@@ -106,7 +107,7 @@ def _audio_step_times_s(path: Path) -> list[float]:
               help="A recording, an accelerometer CSV or a FIT/GPX/TCX activity. Repeat to combine runs "
                    "(two or three easy runs are the advice).")
 @click.option("--accel", is_flag=True, help="Read every --from file as an accelerometer CSV (.csv files are anyway).")
-@click.option("--min-running-spm", type=click.FloatRange(100, 180), default=MIN_RUNNING_SPM, show_default=True,
+@click.option("--min-running-spm", type=finite_range(100, 180), default=MIN_RUNNING_SPM, show_default=True,
               help="Records below this cadence are walking breaks and are excluded.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"baseline_spm": ..., "runs": [...]} as JSON.')
 @click.option("--no-save", is_flag=True, help="Do not store the baseline in the history.")
@@ -165,7 +166,7 @@ def baseline_cmd(sources: tuple[Path, ...], accel: bool, min_running_spm: float,
                                                        runs=result["runs"])
             result["db"] = str(store.path)
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        click.echo(json_text(result, indent=2))
         return
     _print_baseline(result)
 
@@ -228,7 +229,7 @@ def _progress(store: Store, baseline_spm: float, since: str | None) -> dict[str,
 
 
 @click.command("target")
-@click.option("--baseline", "baseline_spm", type=click.FloatRange(120, 240), default=None, metavar="SPM",
+@click.option("--baseline", "baseline_spm", type=finite_range(120, 240), default=None, metavar="SPM",
               help="Baseline in steps/min [default: the latest stored baseline].")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @db_option
@@ -240,7 +241,7 @@ def target_cmd(baseline_spm: float | None, as_json: bool, db_path: Path | None) 
     low, high = target_band(baseline)
     out = {"baseline_spm": baseline, "target_band_spm": [round(low, 1), round(high, 1)], **progress}
     if as_json:
-        click.echo(json.dumps(out, indent=2))
+        click.echo(json_text(out, indent=2))
         return
     click.echo(f"Baseline {baseline:.1f} spm" + (f" (measured {measured_at[:10]})" if measured_at else ""))
     click.echo(f"Target band: {low:.1f} spm (+5 %) ... {high:.1f} spm (+10 %)")
@@ -297,7 +298,7 @@ def history_cmd(weeks: int | None, plot_path: Path | None, as_json: bool, db_pat
         _plot(weekly, baselines, plot_path)
     if as_json:
         slim = [{k: v for k, v in s.items() if k != "intervals"} for s in sessions]
-        click.echo(json.dumps({"sessions": slim, "weekly": weekly, "baselines": baselines}, indent=2, default=str))
+        click.echo(json_text({"sessions": slim, "weekly": weekly, "baselines": baselines}, indent=2, default=str))
         return
     if not sessions and not baselines:
         click.echo(f"No sessions or baselines yet in {db}.")
@@ -406,7 +407,7 @@ def _plot(weekly: list[dict[str, Any]], baselines: list[dict[str, Any]], out: Pa
 
 
 def _score(name: str) -> F:
-    return click.option(f"--{name.replace('_', '-')}", name, type=click.FloatRange(0, 10), default=None,
+    return click.option(f"--{name.replace('_', '-')}", name, type=finite_range(0, 10), default=None,
                         metavar="0-10", help=f"{name.replace('_', ' ').capitalize()} (0-10).")
 
 
@@ -471,7 +472,7 @@ def export_cmd(fmt: str, what: str, session_ids: tuple[int, ...], output: Path |
             rows = sessions
     buf = io.StringIO()
     if fmt == "json":
-        json.dump({what: rows}, buf, indent=2, default=str)
+        buf.write(json_text({what: rows}, indent=2, default=str))
         buf.write("\n")
     else:
         columns = STEP_CSV_COLUMNS if what == "steps" else SESSION_CSV_COLUMNS
@@ -531,7 +532,7 @@ def session_toml(session: dict[str, Any], *, baseline_spm: float) -> str:
 
 
 @click.command("plan")
-@click.option("--baseline", "baseline_spm", type=click.FloatRange(120, 240), default=None, metavar="SPM",
+@click.option("--baseline", "baseline_spm", type=finite_range(120, 240), default=None, metavar="SPM",
               help="Baseline in steps/min [default: the latest stored baseline].")
 @click.option("--weeks", type=click.IntRange(6, 8), default=8, show_default=True, help="Program length.")
 @click.option("--start", "start_text", default=None, metavar="YYYY-MM-DD",
@@ -574,7 +575,7 @@ def plan_cmd(baseline_spm: float | None, weeks: int, start_text: str | None, out
         except OSError as exc:
             raise click.ClickException(f"cannot write plans to {out_dir}: {exc.strerror or exc}") from None
     if as_json:
-        click.echo(json.dumps({"baseline_spm": baseline, **progress, "weeks": weeks, "sessions": program}, indent=2))
+        click.echo(json_text({"baseline_spm": baseline, **progress, "weeks": weeks, "sessions": program}, indent=2))
         return
     low, high = target_band(baseline)
     click.echo(f"{weeks}-week cadence program from baseline {baseline:.1f} spm "

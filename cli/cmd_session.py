@@ -14,7 +14,8 @@ from numpy.typing import NDArray
 
 from cli.engine import DuplexCore, FileBackend, LiveBackend
 from cli.metronome_setup import MetronomeSettings, build_renderer, metronome_options, settings_from_options
-from cli.options import DURATION, DURATION_OR_ZERO, db_option, checked_spm, parse_latency, session_device_options
+from cli.options import (DURATION, DURATION_OR_ZERO, FINITE, checked_spm, db_option, finite_range, parse_latency,
+                         session_device_options)
 from cli.report import print_report, write_json_atomic
 from cli.session import Session, SessionLog, SessionSettings
 from metronome.clicks import SOUNDS, make_tick
@@ -90,7 +91,7 @@ class BleedDelayType(click.ParamType):
 def session_options(f: Any) -> Any:
     decorators = [
         click.option("--target", default=None, help="Target cadence: +7% of the baseline (default) or spm, e.g. 178."),
-        click.option("--spm", "--bpm", "spm", type=float, default=None, metavar="N",
+        click.option("--spm", "--bpm", "spm", type=FINITE, default=None, metavar="N",
                      help="The target as steps per minute (same as --target N)."),
         click.option("--ramp", "ramp_s", type=DURATION_OR_ZERO, default="5m", show_default=True,
                      help="Ramp the tempo from baseline to target over this long (0 for no ramp)."),
@@ -98,18 +99,18 @@ def session_options(f: Any) -> Any:
                      help="Advance the tempo only while you keep up; hold or ease back when you fall off."),
         click.option("--duration", "duration_s", type=DURATION, default=None,
                      help="Session length [default: until Ctrl-C, or the end of --input-file]."),
-        click.option("--tolerance-ms", type=click.FloatRange(1, 200), default=40.0, show_default=True,
+        click.option("--tolerance-ms", type=finite_range(1, 200), default=40.0, show_default=True,
                      help="A footfall within ± this of the beat counts as in sync."),
         click.option("--cue-off-target", is_flag=True,
                      help="Ticks sound only while your cadence is outside the target band (±2 %)."),
-        click.option("--headphone-offset-ms", type=float, default=None,
+        click.option("--headphone-offset-ms", type=FINITE, default=None,
                      help="Extra output delay (Bluetooth) [default: the calibrated value for the device, else 0]."),
         click.option("--input-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="Use a recording instead of the microphone (simulation)."),
         click.option("--fast", is_flag=True, help="With --input-file: run faster than real time."),
         click.option("--monitor", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="With --input-file: write the recording mixed with the ticks to this WAV/FLAC."),
-        click.option("--bleed-db", type=float, default=None,
+        click.option("--bleed-db", type=finite_range(-100, 20), default=None,
                      help="With --input-file: let the 'mic' hear the ticks at this level (dB), like an earbud mic."),
         click.option("--bleed-delay-ms", type=BleedDelayType(), default="25", show_default=True,
                      help="With --bleed-db: the output-to-mic delay to simulate (0-500 ms); 25,70@40s steps it "

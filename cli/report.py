@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,27 @@ from typing import Any
 from metronome.units import format_duration
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN/Infinity replaced by None (JSON null), recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def json_text(doc: Any, **kwargs: Any) -> str:
+    """Strict JSON (RFC 8259): no bare NaN/Infinity, which most parsers reject; non-finite
+    numbers become null."""
+    return json.dumps(json_safe(doc), allow_nan=False, **kwargs)
+
+
 def write_json_atomic(path: Path, doc: dict[str, Any]) -> None:
     """Write JSON so that a reader never sees a half-written file."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    tmp.write_text(json_text(doc, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
 
