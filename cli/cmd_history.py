@@ -63,11 +63,11 @@ def _measure_source(path: Path, *, accel: bool, min_running_spm: float) -> tuple
     if not path.exists():
         raise click.ClickException(f"{path}: no such file")
     if accel or path.suffix.lower() == ".csv":
-        from stepdetect.accel import detect_steps_accel
+        from cli.cmd_analyze import accel_step_times
         from stepdetect.accel_io import read_accel_csv
 
         rec = read_accel_csv(path)
-        steps_s = detect_steps_accel(rec.time_s, rec.xyz)
+        steps_s, _ = accel_step_times(rec.time_s, rec.xyz)
         return _run_from_steps(steps_s, source=path.name, fmt="accel", min_running_spm=min_running_spm)
     if is_activity_path(path):
         act = read_activity(path)

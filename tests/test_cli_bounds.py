@@ -25,7 +25,7 @@ def cadence(*args: str, timeout: float = 120, env: dict[str, str] | None = None,
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     full_env.pop("CADENCE_DEBUG", None)
     return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=full_env, cwd=cwd)
+                          timeout=timeout, env=full_env, cwd=cwd or ROOT)
 
 
 def strict_json(text: str) -> Any:
@@ -177,3 +177,131 @@ def test_json_outputs_are_strict_json(tmp_path: Path) -> None:
         done = cadence(*argv)
         assert done.returncode == 0, done.stderr
         strict_json(done.stdout)
+
+
+# --- item 8: long files are streamed; memory does not grow with length ------------------------------
+
+def write_long_recording(path: Path, minutes: float, sample_rate: int = 16000) -> None:
+    """A real 12-s road recording (earbud mic), mono at ``sample_rate``, repeated for ``minutes``,
+    written block by block."""
+    from scipy.signal import resample_poly
+
+    y, source_rate = soundfile.read(str(SAMPLES / "road_earbud.flac"), dtype="float64")
+    mono = resample_poly(y.mean(axis=1), sample_rate, source_rate)
+    n_total = int(minutes * 60 * sample_rate)
+    with soundfile.SoundFile(str(path), "w", samplerate=sample_rate, channels=1, subtype="PCM_16") as f:
+        written = 0
+        while written < n_total:
+            chunk = mono[: n_total - written]
+            f.write(chunk)
+            written += chunk.size
+
+
+PEAK_RSS = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stderr.write(done.stderr)
+print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def peak_rss_mb(*args: str) -> tuple[int, float, str]:
+    """Run ``cadence ARGS`` and return (exit code, its peak resident memory in MB, stderr)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", PEAK_RSS, sys.executable, "-m", "cli", *args],
+                          capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
+    code, kib = done.stdout.split()
+    return int(code), int(kib) / 1024, done.stderr
+
+
+def test_analyze_memory_does_not_grow_with_file_length(tmp_path: Path) -> None:
+    short, long = tmp_path / "short.wav", tmp_path / "long.wav"
+    write_long_recording(short, 5)
+    write_long_recording(long, 30)  # the whole-file reader peaked at ~27 bytes/sample: 780 MB here
+    code, short_mb, err = peak_rss_mb("analyze", str(short), "--json")
+    assert code == 0, err
+    code, long_mb, err = peak_rss_mb("analyze", str(long), "--json")
+    assert code == 0, err
+    assert long_mb < 300, f"30 min peaked at {long_mb:.0f} MB"
+    assert long_mb - short_mb < 40, f"5 min: {short_mb:.0f} MB, 30 min: {long_mb:.0f} MB"
+    report = strict_json(cadence("analyze", str(long), "--json", timeout=300).stdout)
+    # the 12-s clip repeats 150 times: the same footfalls in every repetition
+    per_clip = strict_json(cadence("analyze", str(SAMPLES / "road_earbud.flac"), "--json").stdout)["n_steps"]
+    assert abs(report["n_steps"] - 150 * per_clip) <= 150, (report["n_steps"], per_clip)
+    assert report["duration_s"] == pytest.approx(1800.0)
+
+
+def test_baseline_from_long_recording_is_streamed(tmp_path: Path) -> None:
+    long = tmp_path / "long.wav"
+    write_long_recording(long, 30)
+    code, mb, err = peak_rss_mb("baseline", "--from", str(long), "--json", "--no-save")
+    assert code == 0, err
+    assert mb < 300, f"baseline --from a 30 min recording peaked at {mb:.0f} MB"
+
+
+def test_analyze_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    import pty
+
+    long = tmp_path / "long.wav"
+    write_long_recording(long, 6)
+    piped = cadence("analyze", str(long))
+    assert piped.returncode == 0 and "analyzing" not in piped.stderr
+    leader, follower = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "100"}
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "analyze", str(long)], stdout=subprocess.PIPE,
+                            stderr=follower, env=env, text=True, cwd=ROOT)
+    os.close(follower)
+    out, _ = proc.communicate(timeout=120)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.returncode == 0 and "Footfalls:" in out
+    assert b"analyzing" in seen and b"%" in seen
+
+
+def write_accel_run_with_jump(path: Path, jump_s: int, rng: np.random.Generator, *, run_s: float = 60.0,
+                              spm: float = 170.0, rate_hz: float = 100.0) -> None:
+    """Two one-minute runs (phone in a pocket: a 2 g loading bump per footfall, sway, noise,
+    gravity) logged in the Oxford layout (int64 ns timestamps), ``jump_s`` apart."""
+    g = 9.80665
+    period_s = 60.0 / spm
+    rows = []
+    t0_ns = 376_184_715_063
+    for k, offset_s in enumerate((0, jump_s)):
+        t = np.arange(0.0, run_s, 1.0 / rate_hz)
+        steps = np.arange(0.5, run_s - 0.5, period_s)
+        vertical = sum(2.0 * g * np.exp(-0.5 * ((t - s) / 0.05) ** 2) for s in steps)
+        sway = 3.0 * np.sin(np.pi * t / period_s)
+        xyz = np.column_stack([sway, 0.5 * sway, g + vertical - vertical.mean()]) + rng.normal(0, 0.3, (t.size, 3))
+        ns = t0_ns + (offset_s * 10**9 + np.round(t * 1e9).astype(np.int64))
+        rows += [f"{n},3,{x:.6f},{y:.6f},{z:.6f}" for n, (x, y, z) in zip(ns, xyz)]
+    path.write_text("\n".join(rows) + "\n")
+
+
+@pytest.mark.parametrize("jump", ["day", "year"])
+def test_accel_timestamp_jump_is_a_gap(tmp_path: Path, rng: np.random.Generator, jump: str) -> None:
+    """A logger off for a day or a year: two stretches and a gap, not an array over the span
+    (a day took 868 MB, a year was a MemoryError)."""
+    jump_s = 86400 if jump == "day" else 365 * 86400
+    csv_path = tmp_path / "two_runs.csv"
+    write_accel_run_with_jump(csv_path, jump_s, rng)
+    code, mb, err = peak_rss_mb("analyze", "--accel", str(csv_path), "--json")
+    assert code == 0, err
+    assert mb < 300, f"{mb:.0f} MB"
+    report = strict_json(cadence("analyze", "--accel", str(csv_path), "--json").stdout)
+    times = np.array([s["time_s"] for s in report["steps"]])
+    first, second = times[times < jump_s], times[times >= jump_s]
+    assert 150 <= first.size <= 175 and 150 <= second.size <= 175, (first.size, second.size)  # 167 per run
+    assert report["cadence_spm"] == pytest.approx(170.0, abs=2.0)
+    assert len(report["gaps"]) == 1 and report["gaps"][0]["end_s"] >= jump_s
+    assert report["duration_s"] == pytest.approx(jump_s + 60.0, abs=1.0)
+    assert len(report["cadence_track"]) < 200  # windows over the runs, none over the pause
+    summary = cadence("analyze", "--accel", str(csv_path))
+    assert summary.returncode == 0 and "Gaps:" in summary.stdout
