@@ -305,3 +305,47 @@ def test_accel_timestamp_jump_is_a_gap(tmp_path: Path, rng: np.random.Generator,
     assert len(report["cadence_track"]) < 200  # windows over the runs, none over the pause
     summary = cadence("analyze", "--accel", str(csv_path))
     assert summary.returncode == 0 and "Gaps:" in summary.stdout
+
+
+# --- item 7: plan expansion is bounded -------------------------------------------------------------
+
+NESTED_PLAN = """
+[[segment]]
+times = 1000
+segments = [ { times = 1000, segments = [ { times = 1000, segments = [ { duration = "1s", spm = "target" } ] } ] } ]
+"""
+
+TINY_REPEAT_PLAN = """
+repeat = true
+[[segment]]
+duration = 0.001
+spm = "target"
+[[segment]]
+duration = 0.001
+spm = "baseline"
+"""
+
+
+def test_nested_times_are_capped(tmp_path: Path) -> None:
+    plan = tmp_path / "nested.toml"
+    plan.write_text(NESTED_PLAN)
+    result = cadence("render", str(tmp_path / "t.wav"), "--spm", "170", "--duration", "10s", "--plan", str(plan),
+                     timeout=30)  # a billion segments used to hang
+    assert_one_line_error(result, "1000 x 1000 segments", "10,000")
+
+
+def test_repeating_millisecond_segments_are_capped(tmp_path: Path) -> None:
+    plan = tmp_path / "tiny.toml"
+    plan.write_text(TINY_REPEAT_PLAN)
+    # no --duration: laid out over 24 h, 86 million entries (out of memory before)
+    result = cadence("run", "--baseline", "160", "--spm", "170", "--plan", str(plan), "--input-file",
+                     str(SAMPLES / "road_earbud.flac"), "--fast", "--no-save", timeout=30)
+    assert_one_line_error(result, "more than 100,000 segments", "24 h")
+    result = cadence("render", str(tmp_path / "t.wav"), "--spm", "170", "--duration", "2h", "--plan", str(plan),
+                     timeout=30)
+    assert_one_line_error(result, "more than 100,000 segments")
+    # a short render of the same plan is fine: 10 s hold 10,000 segments
+    result = cadence("render", str(tmp_path / "t.wav"), "--spm", "170", "--duration", "10s", "--plan", str(plan),
+                     "--json")
+    assert result.returncode == 0, result.stderr
+    assert abs(len(strict_json(result.stdout)["segments"]) - 10_000) <= 1  # (float sums of 1 ms)
