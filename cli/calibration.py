@@ -49,6 +49,11 @@ class CalibrationError(ValueError):
     """A calibration that cannot be trusted, or a calibration file that cannot be used."""
 
 
+# A headphone offset (extra output delay: Bluetooth ~100-300 ms) outside this is not a latency.
+HEADPHONE_OFFSET_MIN_MS = -100.0
+HEADPHONE_OFFSET_MAX_MS = 1000.0
+
+
 # ---------------------------------------------------------------------------------- figures
 @dataclass(frozen=True)
 class LoopbackResult:
@@ -257,6 +262,9 @@ def _read(path: Path) -> dict[str, Any]:
         return {"version": FORMAT_VERSION, "devices": {}}
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise CalibrationError(f"calibration file {path} is nested too deeply to be a calibration; "
+                               "delete it and calibrate again") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CalibrationError(
             f"calibration file {path} cannot be read ({' '.join(str(exc).split())}); delete it and calibrate again"
@@ -282,10 +290,19 @@ def load_offset_ms(output_name: str, input_name: str, sample_rate: int, *, path:
     CalibrationError
         The calibration file exists but is not readable JSON of this format.
     """
+    path = path or calibration_path()
     entry = load_entry(output_name, input_name, sample_rate, path=path)
-    if entry is None or not isinstance(entry.get("headphone_offset_ms"), (int, float)):
+    if entry is None or "headphone_offset_ms" not in entry:
         return None
-    return float(entry["headphone_offset_ms"])
+    value = entry["headphone_offset_ms"]
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value)
+            or not HEADPHONE_OFFSET_MIN_MS <= value <= HEADPHONE_OFFSET_MAX_MS):
+        raise CalibrationError(
+            f"calibration file {path}: headphone offset {json.dumps(value)[:40]} ms for {output_name} is not a "
+            f"number from {HEADPHONE_OFFSET_MIN_MS:g} to {HEADPHONE_OFFSET_MAX_MS:g} ms; "
+            "run 'cadence calibrate' again (or delete the file)"
+        )
+    return float(value)
 
 
 def save(

@@ -16,6 +16,7 @@ from cli.engine import DuplexCore, FileBackend, LiveBackend
 from cli.metronome_setup import MetronomeSettings, build_renderer, metronome_options, settings_from_options
 from cli.options import (DURATION, DURATION_OR_ZERO, FINITE, checked_spm, db_option, finite_range, parse_latency,
                          session_device_options)
+from cli.calibration import HEADPHONE_OFFSET_MAX_MS, HEADPHONE_OFFSET_MIN_MS
 from cli.report import print_report, write_json_atomic
 from cli.session import Session, SessionLog, SessionSettings
 from metronome.clicks import SOUNDS, make_tick
@@ -103,7 +104,8 @@ def session_options(f: Any) -> Any:
                      help="A footfall within ± this of the beat counts as in sync."),
         click.option("--cue-off-target", is_flag=True,
                      help="Ticks sound only while your cadence is outside the target band (±2 %)."),
-        click.option("--headphone-offset-ms", type=FINITE, default=None,
+        click.option("--headphone-offset-ms", type=finite_range(HEADPHONE_OFFSET_MIN_MS, HEADPHONE_OFFSET_MAX_MS),
+                     default=None,
                      help="Extra output delay (Bluetooth) [default: the calibrated value for the device, else 0]."),
         click.option("--input-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="Use a recording instead of the microphone (simulation)."),
@@ -302,6 +304,11 @@ def _headphone_offset_ms(given: float | None, input_file: Path | None, opts: dic
     """--headphone-offset-ms, else the offset 'cadence calibrate' stored for these devices at this
     sample rate, else 0."""
     if given is not None:
+        if input_file is not None and given < 0:
+            raise click.ClickException(
+                f"--headphone-offset-ms {given:g}: a recording (--input-file) has no output delay to take back; "
+                f"give 0 to {HEADPHONE_OFFSET_MAX_MS:g} ms"
+            )
         return given
     if input_file is not None:
         return 0.0

@@ -349,3 +349,42 @@ def test_repeating_millisecond_segments_are_capped(tmp_path: Path) -> None:
                      "--json")
     assert result.returncode == 0, result.stderr
     assert abs(len(strict_json(result.stdout)["segments"]) - 10_000) <= 1  # (float sums of 1 ms)
+
+
+# --- item 11: headphone offsets are range-checked --------------------------------------------------
+
+def test_negative_offset_with_input_file_is_refused_clearly() -> None:
+    base = ["run", "--baseline", "160", "--input-file", str(SAMPLES / "road_earbud.flac"), "--fast", "--no-save"]
+    line = assert_one_line_error(cadence(*base, "--headphone-offset-ms", "-20"), "--headphone-offset-ms -20")
+    assert "tick times" not in line and "0 to 1000 ms" in line
+    assert_one_line_error(cadence(*base, "--headphone-offset-ms", "5000"), "-100.0<=x<=1000.0")
+    ok = cadence(*base, "--headphone-offset-ms", "180")
+    assert ok.returncode == 0, ok.stderr
+
+
+BAD_OFFSETS = ["NaN", "Infinity", "1e9", "-3000", "true", '"12"']
+
+
+@pytest.mark.parametrize("raw", BAD_OFFSETS)
+def test_calibration_file_offsets_are_validated(tmp_path: Path, raw: str) -> None:
+    from cli.calibration import CalibrationError, load_offset_ms
+
+    from cli.calibration import device_key
+
+    path = tmp_path / "calibration.json"
+    key = json.dumps(device_key("Buds", "Mic", 48000))
+    path.write_text('{"version": 2, "devices": {%s: {"headphone_offset_ms": %s}}}' % (key, raw))
+    with pytest.raises(CalibrationError, match="run 'cadence calibrate' again") as caught:
+        load_offset_ms("Buds", "Mic", 48000, path=path)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+    path.write_text('{"version": 2, "devices": {%s: {"headphone_offset_ms": 212.5}}}' % key)
+    assert load_offset_ms("Buds", "Mic", 48000, path=path) == 212.5
+
+
+def test_deeply_nested_calibration_file_is_a_clear_error(tmp_path: Path) -> None:
+    from cli.calibration import CalibrationError, load_offset_ms
+
+    path = tmp_path / "calibration.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CalibrationError, match="nested too deeply"):
+        load_offset_ms("Buds", "Mic", 48000, path=path)
