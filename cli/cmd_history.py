@@ -133,6 +133,8 @@ def baseline_cmd(sources: tuple[Path, ...], accel: bool, min_running_spm: float,
                                "or --live to listen while you run")
     if input_file is not None and not live:
         raise click.UsageError("--input-file goes with --live")
+    if sources and live:
+        raise click.UsageError("give either --from PATH (recorded runs) or --live (listen now), not both")
     runs: list[RunBaseline] = []
     extras: list[dict[str, Any]] = []
     if live:

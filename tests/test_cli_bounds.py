@@ -388,3 +388,12 @@ def test_deeply_nested_calibration_file_is_a_clear_error(tmp_path: Path) -> None
     path.write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(CalibrationError, match="nested too deeply"):
         load_offset_ms("Buds", "Mic", 48000, path=path)
+
+
+# --- item 12: conflicting options are refused, not resolved silently ------------------------------
+
+def test_baseline_from_and_live_conflict() -> None:
+    result = cadence("baseline", "--from", str(SAMPLES / "road_earbud.flac"), "--live", "--input-file",
+                     str(SAMPLES / "road_earbud.flac"), "--no-save")
+    line = assert_one_line_error(result, "--from", "--live", "not both")
+    assert result.returncode == 2, line  # a usage error
