@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -13,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cli.report import json_text
+from metronome.units import format_duration
 from stepdetect import cadence as cad
 from stepdetect.online import StepDetector
 from stepdetect.validate import ParameterError
@@ -20,6 +22,9 @@ from stepdetect.validate import ParameterError
 CADENCE_WINDOW_S = 6.0
 CADENCE_HOP_S = 1.0
 LOW_CONFIDENCE = 0.5  # a footfall below this confidence is flagged
+MIN_SAMPLE_RATE_HZ = 4000  # what StepDetector takes
+MAX_SAMPLE_RATE_HZ = 384000
+SUMMARY_MAX_GAPS = 8  # the text summary lists this many gaps (the JSON lists all)
 
 
 def _num(x: float, ndigits: int) -> float | None:
@@ -86,24 +91,46 @@ def analyze_steps(
 def read_tick_times(path: Path) -> NDArray[np.float64]:
     """Tick times (s) from ``cadence render --json`` output (``{"beats": [{"time_s"}]}``), a
     samples/ ground-truth JSON (``{"ticks_s": [...]}``), or text with one time in seconds per line."""
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ParameterError(f"{path}: cannot read the tick list ({exc})") from None
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise ParameterError(f"{path}: not a tick list (JSON nested too deeply)") from None
     except ValueError:
         try:
             times = [float(line) for line in text.split() if line.strip()]
         except ValueError:
             raise ParameterError(f"{path}: not a tick list (JSON with 'beats' or 'ticks_s', or one time per line)") from None
     else:
-        if isinstance(data, dict) and isinstance(data.get("beats"), list):
-            times = [float(b["time_s"]) for b in data["beats"]]
-        elif isinstance(data, dict) and isinstance(data.get("ticks_s"), list):
-            times = [float(t) for t in data["ticks_s"]]
-        elif isinstance(data, list):
-            times = [float(t) for t in data]
-        else:
-            raise ParameterError(f"{path}: JSON without 'beats' or 'ticks_s'")
-    return np.sort(np.asarray(times, dtype=np.float64))
+        try:
+            if isinstance(data, dict) and isinstance(data.get("beats"), list):
+                times = [float(b["time_s"]) for b in data["beats"]]
+            elif isinstance(data, dict) and isinstance(data.get("ticks_s"), list):
+                times = [float(t) for t in data["ticks_s"]]
+            elif isinstance(data, list):
+                times = [float(t) for t in data]
+            else:
+                raise ParameterError(f"{path}: JSON without 'beats' or 'ticks_s'")
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, ParameterError):
+                raise
+            raise ParameterError(f"{path}: not a tick list: 'beats' must hold objects with a number 'time_s', "
+                                 "'ticks_s' (or a top-level list) numbers of seconds") from None
+    arr = np.sort(np.asarray(times, dtype=np.float64))
+    if arr.size and (not np.all(np.isfinite(arr)) or arr[0] < 0):
+        raise ParameterError(f"{path}: tick times must be finite seconds >= 0")
+    return arr
+
+
+def _gap_text(gap: dict[str, Any]) -> str:
+    length_s = gap["end_s"] - gap["start_s"]
+    if length_s >= 60:  # a pause, not missed steps
+        span = f"{length_s / 86400:.1f} days" if length_s >= 2 * 86400 else format_duration(length_s)
+        return f"{gap['start_s']:.2f}-{gap['end_s']:.2f} s (a pause of {span})"
+    return f"{gap['start_s']:.2f}-{gap['end_s']:.2f} s (~{gap['n_missing']} missing)"
 
 
 def _summary(report: dict[str, Any], header: str) -> str:
@@ -126,8 +153,9 @@ def _summary(report: dict[str, Any], header: str) -> str:
             f"symmetry index {a['symmetry_index_pct']:+.1f} % ({report['feet_from']})"
         )
     gaps = report["gaps"]
-    lines.append("Gaps:       " + (", ".join(f"{g['start_s']:.2f}-{g['end_s']:.2f} s (~{g['n_missing']} missing)"
-                                           for g in gaps) if gaps else "none"))
+    shown = ", ".join(_gap_text(g) for g in gaps[:SUMMARY_MAX_GAPS])
+    more = f", and {len(gaps) - SUMMARY_MAX_GAPS} more (all in --json)" if len(gaps) > SUMMARY_MAX_GAPS else ""
+    lines.append("Gaps:       " + (f"{len(gaps)}: {shown}{more}" if gaps else "none"))
     for w in report["warnings"]:
         lines.append(f"Low confidence: {w}")
     return "\n".join(lines)
@@ -194,6 +222,9 @@ def detect_in_file(path: Path, *, tick_times_s: NDArray[np.float64] | None = Non
     from stepdetect.online import Footfalls
 
     info, blocks = audio_blocks(path)
+    if not MIN_SAMPLE_RATE_HZ <= info.sample_rate <= MAX_SAMPLE_RATE_HZ:
+        raise ParameterError(f"{path}: the file's sample rate, {info.sample_rate} Hz, is outside what the footfall "
+                             f"detector takes ({MIN_SAMPLE_RATE_HZ}-{MAX_SAMPLE_RATE_HZ} Hz); resample the recording")
     detector = StepDetector(sample_rate=info.sample_rate)
     ticks = np.zeros(0) if tick_times_s is None else np.asarray(tick_times_s, dtype=np.float64)
     n_ticks_given = 0
@@ -212,7 +243,7 @@ def detect_in_file(path: Path, *, tick_times_s: NDArray[np.float64] | None = Non
             done += block.shape[0]
             if bar is not None:
                 bar.update(task, completed=done)
-    return Footfalls.concat(found), info
+    return Footfalls.concat(found), dataclasses.replace(info, n_frames=done)  # the frames there were
 
 
 ACCEL_GAP_S = 5.0  # a pause in accelerometer samples longer than this splits the recording

@@ -54,7 +54,13 @@ def _run_from_steps(step_times_s: Any, *, source: str, fmt: str,
     time_s, spm = cadence_from_step_times(step_times_s)
     if spm.size == 0:
         raise click.ClickException(f"{source}: fewer than 3 steps detected, no cadence")
-    return run_baseline(spm, time_s=time_s, source=source, min_running_spm=min_running_spm), {"format": fmt}
+    run = run_baseline(spm, time_s=time_s, source=source, min_running_spm=min_running_spm)
+    if run.n_outliers > run.n_kept:  # e.g. a tone or machine noise: "steps" with no steady rhythm
+        raise click.ClickException(
+            f"{source}: the detected steps have no steady running rhythm ({run.n_kept} cadence records in a steady "
+            f"band, {run.n_outliers} outliers); is this a recording of a run?"
+        )
+    return run, {"format": fmt}
 
 
 def _measure_source(path: Path, *, accel: bool, min_running_spm: float) -> tuple[RunBaseline, dict[str, Any]]:

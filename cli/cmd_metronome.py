@@ -74,7 +74,7 @@ def _open_output(path: Path, sample_rate: int, n_channels: int, n_frames: int) -
             "render a shorter duration, a lower --sample-rate, --channels 1, or a .flac/.ogg file"
         )
     try:
-        return soundfile.SoundFile(str(path), "w", samplerate=sample_rate, channels=n_channels,
+        return soundfile.SoundFile(os.fsencode(path), "w", samplerate=sample_rate, channels=n_channels,
                                    format=fmt[0], subtype=fmt[1])
     except Exception as exc:  # noqa: BLE001 - libsndfile reports unwritable paths in its own words
         reason = str(exc).split(":")[-1].strip() or "not writable"

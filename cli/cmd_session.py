@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from datetime import datetime
@@ -131,7 +132,7 @@ def _open_input(path: Path) -> Any:
     if not path.is_file():
         raise click.ClickException(f"input file {path} does not exist")
     try:
-        source = soundfile.SoundFile(str(path))
+        source = soundfile.SoundFile(os.fsencode(path))  # bytes: non-UTF-8 file names too
     except Exception as exc:  # noqa: BLE001 - libsndfile words vary
         raise click.ClickException(f"cannot read {path} as audio: {str(exc).splitlines()[0]}") from None
     if source.frames == 0:
@@ -147,7 +148,7 @@ def _open_monitor(path: Path, sample_rate: int) -> Any:
     if not path.resolve().parent.is_dir():
         raise click.ClickException(f"cannot write {path}: directory {path.resolve().parent} does not exist")
     try:
-        return soundfile.SoundFile(str(path), "w", samplerate=sample_rate, channels=2, subtype="PCM_16")
+        return soundfile.SoundFile(os.fsencode(path), "w", samplerate=sample_rate, channels=2, subtype="PCM_16")
     except Exception as exc:  # noqa: BLE001
         raise click.ClickException(f"cannot write {path}: {str(exc).splitlines()[0]}") from None
 
@@ -300,6 +301,11 @@ def run_session(
 DEFAULT_MEASURE_WARMUP_S = 180.0
 
 
+def _printable(path: Path) -> str:
+    """A file name as text that any UTF-8 store takes (undecodable bytes as \\xNN escapes)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _headphone_offset_ms(given: float | None, input_file: Path | None, opts: dict[str, Any]) -> float:
     """--headphone-offset-ms, else the offset 'cadence calibrate' stored for these devices at this
     sample rate, else 0."""
@@ -389,7 +395,7 @@ def run(**opts: Any) -> None:
     if store is not None:
         log = SessionStoreLog(store, kind=session_settings.kind, started_at=datetime.now().astimezone(),
                               settings={**session_settings.as_dict(), "baseline_source": baseline_source},
-                              device=str(input_file) if input_file else (opts["device"] or "default"))
+                              device=_printable(input_file) if input_file else (opts["device"] or "default"))
     report = run_session(
         metronome, session_settings, input_file=input_file, fast=opts["fast"], monitor=opts["monitor"],
         bleed_db=opts["bleed_db"], bleed_delay_ms=opts["bleed_delay_ms"], duration_s=opts["duration_s"],

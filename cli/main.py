@@ -72,13 +72,18 @@ class CadenceGroup(LazyGroup):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
-            raise
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt, BrokenPipeError):
+            raise  # a closed pipe (`cadence plan | head`): click exits quietly
         except Exception as exc:  # noqa: BLE001 - the user sees one line, never a traceback
             if os.environ.get("CADENCE_DEBUG"):
                 raise
             if isinstance(exc, (ValueError, OSError)) or type(exc).__name__ in _USER_ERRORS:
                 raise click.ClickException(_one_line(exc)) from None
+            if type(exc).__name__ == "OperationalError":  # sqlite3: the database file, not cadence
+                raise click.ClickException(
+                    f"the history database cannot be used: {_one_line(exc)} (is the file read-only, immutable "
+                    "or on a full disk? --db or $CADENCE_DB selects another)"
+                ) from None
             raise click.ClickException(
                 f"internal error ({type(exc).__name__}: {_one_line(exc)}); "
                 "run again with CADENCE_DEBUG=1 for details"

@@ -215,6 +215,9 @@ class Store:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+                if version < 0:
+                    raise StoreError(f"database {self.path} has schema version {version}, which cadence never "
+                                     "writes; restore a backup of it (nothing was changed)")
                 if version > SCHEMA_VERSION:
                     raise StoreError(
                         f"database {self.path} has schema version {version}, newer than this cadence "

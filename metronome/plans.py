@@ -311,6 +311,8 @@ def parse_plan(
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(f"plan {name}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ParameterError(f"plan {name}: nested too deeply to be a plan") from None
     unknown = set(doc) - {"description", "repeat", "repeat_from", "segment", "name"}
     if unknown:
         raise ParameterError(f"plan {name}: unknown key(s) {', '.join(sorted(unknown))}")

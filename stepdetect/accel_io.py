@@ -131,6 +131,16 @@ def read_accel_csv(path: str | Path) -> AccelRecording:
 
     if time_scale_s is None:
         time_scale_s = _time_scale_to_s(np.diff(time_num.astype(np.float64)), path)
+    if time_num.dtype.kind == "i":  # check order and span before subtracting: int64 differences can wrap
+        if np.any(time_num[1:] < time_num[:-1]):
+            bad = int(np.argmax(time_num[1:] < time_num[:-1])) + 1
+            raise ParameterError(f"{path}: time is not sorted (goes backwards at sample {bad})")
+        span = int(time_num[-1]) - int(time_num[0])
+        if span > np.iinfo(np.int64).max:
+            raise ParameterError(
+                f"{path}: the timestamps span {span:.3g} time units, more than 292 years even in nanoseconds: "
+                "the time column does not hold the times of one recording"
+            )
     rel = time_num - time_num[0]  # exact for int64 ns timestamps
     time_s = rel.astype(np.float64) * time_scale_s
     if not np.all(np.isfinite(time_s)):
