@@ -397,3 +397,140 @@ def test_baseline_from_and_live_conflict() -> None:
                      str(SAMPLES / "road_earbud.flac"), "--no-save")
     line = assert_one_line_error(result, "--from", "--live", "not both")
     assert result.returncode == 2, line  # a usage error
+
+
+# --- item 13: user-caused problems are named as such; misleading messages --------------------------
+
+@pytest.mark.parametrize("ticks", ['{"beats": [1, 2, 3]}', '{"beats": [{"t": 1}]}', '{"ticks_s": [[1]]}',
+                                   '[{"a": 1}]', '{"ticks_s": [1, null]}', "[" * 100_000 + "]" * 100_000])
+def test_tick_list_of_the_wrong_shape(tmp_path: Path, ticks: str) -> None:
+    path = tmp_path / "ticks.json"
+    path.write_text(ticks)
+    result = cadence("analyze", str(SAMPLES / "road_earbud.flac"), "--ticks", str(path))
+    assert_one_line_error(result, str(path), "not a tick list")
+
+
+def test_deeply_nested_toml_plan(tmp_path: Path) -> None:
+    plan = tmp_path / "deep.toml"
+    plan.write_text("x = " + "[" * 2000 + "]" * 2000 + "\n")
+    result = cadence("render", str(tmp_path / "t.wav"), "--spm", "170", "--duration", "10s", "--plan", str(plan))
+    assert_one_line_error(result, "plan deep", "nested too deeply")
+
+
+def test_read_only_database_is_named(tmp_path: Path) -> None:
+    db = tmp_path / "history.db"
+    assert cadence("history", "--db", str(db)).returncode == 0  # creates it
+    immutable = os.geteuid() == 0  # root writes through permissions: make the file immutable instead
+    if immutable:
+        subprocess.run(["chattr", "+i", str(db)], check=True)
+    else:
+        db.chmod(0o444)
+    try:
+        result = cadence("run", "--baseline", "160", "--input-file", str(SAMPLES / "road_earbud.flac"), "--fast",
+                         "--db", str(db))
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(db)], check=True)
+    assert_one_line_error(result, "history database", "readonly")
+
+
+def test_sample_rate_message_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "low.wav"
+    soundfile.write(str(path), np.zeros(2000 * 10), 2000)
+    line = assert_one_line_error(cadence("analyze", str(path)), str(path), "2000 Hz", "4000-384000 Hz")
+    assert "period" not in line
+
+
+def test_no_running_records_counts_those_above_the_range(tmp_path: Path) -> None:
+    import re
+
+    gpx = (ROOT / "tests" / "data" / "activities" / "run_garmin.gpx").read_text()
+    path = tmp_path / "fast.gpx"
+    path.write_text(re.sub(r"<gpxtpx:cad>\d+</gpxtpx:cad>", "<gpxtpx:cad>260</gpxtpx:cad>", gpx))
+    line = assert_one_line_error(cadence("baseline", "--from", str(path), "--no-save"), "no running records")
+    assert "0 below 140 spm" in line and "above 240 spm" in line and " 0 above" not in line
+
+
+def test_timestamps_beyond_int64_span(tmp_path: Path) -> None:
+    rows = (ROOT / "tests" / "data" / "accel" / "oxford_excerpt.csv").read_text().split()
+    out = [",".join([str(-9 * 10**18 if i == 0 else 9 * 10**18 + i), *r.split(",")[1:]]) for i, r in enumerate(rows)]
+    path = tmp_path / "wrapped.csv"
+    path.write_text("\n".join(out) + "\n")
+    line = assert_one_line_error(cadence("analyze", "--accel", str(path)), "292 years")
+    assert "not sorted" not in line
+
+
+def test_a_tone_is_not_a_baseline(tmp_path: Path) -> None:
+    path = tmp_path / "square.wav"
+    t = np.arange(16000 * 60) / 16000
+    soundfile.write(str(path), 0.5 * np.sign(np.sin(2 * np.pi * 1000 * t)), 16000)
+    assert_one_line_error(cadence("baseline", "--from", str(path), "--no-save"), "no steady running rhythm")
+
+
+def test_non_utf8_file_names(tmp_path: Path) -> None:
+    src = os.fsdecode(bytes(tmp_path) + b"/run-\xff.flac")
+    shutil.copy(SAMPLES / "road_earbud.flac", src)
+    analyzed = cadence("analyze", src, "--json")
+    assert analyzed.returncode == 0, analyzed.stderr
+    assert strict_json(analyzed.stdout)["n_steps"] > 20
+    out = os.fsdecode(bytes(tmp_path) + b"/ticks-\xfe.wav")
+    rendered = cadence("render", out, "--spm", "170", "--duration", "5s")
+    assert rendered.returncode == 0, rendered.stderr
+    assert soundfile.info(os.fsencode(out)).frames == 5 * 48000
+    ran = cadence("run", "--baseline", "160", "--input-file", src, "--fast")
+    assert ran.returncode == 0, ran.stderr
+    exported = cadence("export", "--format", "json")
+    assert "run-\\\\xff.flac" in exported.stdout  # the device column names the file, bytes escaped
+
+
+def test_negative_schema_version_is_refused_and_left_alone(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "history.db"
+    assert cadence("history", "--db", str(db)).returncode == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version = -1")
+        tables_before = conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall()
+    assert_one_line_error(cadence("history", "--db", str(db)), "schema version -1")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == -1
+        assert conn.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == tables_before
+
+
+def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    for argv in (["plan", "--baseline", "165"], ["render", str(tmp_path / "t.wav"), "--spm", "170", "--duration",
+                                                  "20m", "--json"]):
+        proc = subprocess.Popen([sys.executable, "-m", "cli", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+        proc.stdout.close()  # `| head -0`: the reader is gone before anything is written
+        err = proc.stderr.read().decode()
+        proc.wait(timeout=60)
+        proc.stderr.close()
+        assert "Broken pipe" not in err and "Error" not in err and "Traceback" not in err, err
+
+
+def test_gaps_summary_stays_one_short_line(tmp_path: Path) -> None:
+    """40 pauses of 4 s in a 10-min run: the text summary lists a few; the JSON lists all."""
+    y, rate = soundfile.read(str(SAMPLES / "road_earbud.flac"), dtype="float32")
+    path = tmp_path / "stop_and_go.wav"
+    with soundfile.SoundFile(str(path), "w", samplerate=rate, channels=y.shape[1], subtype="PCM_16") as f:
+        for _ in range(40):
+            f.write(y)
+            f.write(np.zeros((4 * rate, y.shape[1]), dtype=np.float32))
+    report = strict_json(cadence("analyze", str(path), "--json").stdout)
+    assert len(report["gaps"]) >= 39
+    text = cadence("analyze", str(path)).stdout
+    gaps_line = next(line for line in text.splitlines() if line.startswith("Gaps:"))
+    assert len(gaps_line) < 400 and f"{len(report['gaps'])}:" in gaps_line and "more (all in --json)" in gaps_line
+
+
+def test_mp3_decoder_chatter_stays_off_stderr(tmp_path: Path) -> None:
+    y, rate = soundfile.read(str(SAMPLES / "road_earbud.flac"))
+    clean = tmp_path / "clean.mp3"
+    soundfile.write(str(clean), y, rate, format="MP3")
+    data = clean.read_bytes()
+    odd = tmp_path / "odd.mp3"  # junk in the middle: libmpg123 prints "Note: Illegal Audio-MPEG-Header..."
+    odd.write_bytes(data[: len(data) // 2] + b"JUNKJUNK" * 100 + data[len(data) // 2:])
+    result = cadence("analyze", str(odd))
+    assert result.returncode == 0 and "Footfalls:" in result.stdout
+    assert result.stderr == "", result.stderr
