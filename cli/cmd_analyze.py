@@ -338,7 +338,8 @@ def analyze_path(path: Path, *, accel: bool, ticks_path: Path | None = None, fir
 @click.option("--accel", is_flag=True, help="PATH is an accelerometer CSV, not audio.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
-              metavar="OUT.png", help="Draw the signal, onset curve, footfalls and cadence trace (recordings up to 1 h).")
+              metavar="OUT.png",
+              help="Draw the signal, onset curve, footfalls and cadence trace (recordings up to 1 h).")
 @click.option("--ticks", "ticks_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="When metronome ticks sounded in the recording: 'cadence render --json' output, or one time "
                    "in seconds per line. The detector then rejects tick leakage more strictly.")

@@ -95,7 +95,8 @@ def _write_render(out: Path, renderer: Any, n_frames: int, sample_rate: int, n_c
             for k, block in enumerate(render_blocks(renderer, n_frames)):
                 sink.write(block)
                 records.extend(renderer.drain_log())  # the renderer's log holds 65,536 ticks
-                if k % check_every == check_every - 1 and _free_bytes(out.resolve().parent) < FREE_SPACE_MARGIN_BYTES // 4:
+                checked = k % check_every == check_every - 1
+                if checked and _free_bytes(out.resolve().parent) < FREE_SPACE_MARGIN_BYTES // 4:
                     raise OSError(28, "the disk is almost full")
         except (OSError, RuntimeError, AssertionError) as exc:
             sink.close()

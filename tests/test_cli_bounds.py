@@ -172,8 +172,8 @@ def test_json_outputs_are_strict_json(tmp_path: Path) -> None:
     result = cadence("run", "--baseline", "160", "--input-file", str(quiet), "--fast", "--json-report", str(report))
     assert result.returncode == 0, result.stderr
     strict_json(report.read_text())
-    for argv in (["history", "--json"], ["export", "--format", "json"], ["export", "--format", "json", "--what", "steps"],
-                 ["analyze", str(quiet), "--json"]):
+    for argv in (["history", "--json"], ["export", "--format", "json"],
+                 ["export", "--format", "json", "--what", "steps"], ["analyze", str(quiet), "--json"]):
         done = cadence(*argv)
         assert done.returncode == 0, done.stderr
         strict_json(done.stdout)
@@ -229,6 +229,31 @@ def test_analyze_memory_does_not_grow_with_file_length(tmp_path: Path) -> None:
     per_clip = strict_json(cadence("analyze", str(SAMPLES / "road_earbud.flac"), "--json").stdout)["n_steps"]
     assert abs(report["n_steps"] - 150 * per_clip) <= 150, (report["n_steps"], per_clip)
     assert report["duration_s"] == pytest.approx(1800.0)
+
+
+@pytest.mark.parametrize("with_ticks", [False, True])
+def test_streamed_analysis_equals_the_whole_file_run(tmp_path: Path, with_ticks: bool) -> None:
+    """analyze reads 10-s blocks; the footfalls are those of one detector call over the whole
+    4-min recording (ticks fed as the stream reaches them, or all at once)."""
+    from cli.audiofile import read_audio
+    from stepdetect.online import detect_footfalls
+
+    audio = SAMPLES / "session_demo.ogg"
+    args = ["analyze", str(audio), "--json"]
+    ticks_s = None
+    if with_ticks:
+        rendered = cadence("render", str(tmp_path / "ticks.wav"), "--spm", "175", "--duration", "4m",
+                           "--sample-rate", "22050", "--json")
+        ticks_path = tmp_path / "ticks.json"
+        ticks_path.write_text(rendered.stdout)
+        ticks_s = np.array([b["time_s"] for b in strict_json(rendered.stdout)["beats"]])
+        args += ["--ticks", str(ticks_path)]
+    streamed = strict_json(cadence(*args).stdout)
+    y, rate = read_audio(audio)
+    whole = detect_footfalls(y, sample_rate=rate, tick_times_s=ticks_s)
+    assert streamed["n_steps"] == len(whole) > 300
+    np.testing.assert_allclose([s["time_s"] for s in streamed["steps"]], whole.time_s, atol=5e-5)  # rounded to 0.1 ms
+    np.testing.assert_allclose([s["confidence"] for s in streamed["steps"]], whole.confidence, atol=5e-4)
 
 
 def test_baseline_from_long_recording_is_streamed(tmp_path: Path) -> None:
