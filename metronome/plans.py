@@ -173,7 +173,7 @@ class Timeline:
             t = end_s
             i += 1
             if len(entries) > MAX_TIMELINE_ENTRIES:
-                over = f"{duration_s:g} s" if duration_s is not None else "24 h (no --duration given)"
+                over = f"{duration_s / 3600:.4g} h" if duration_s is not None else "24 h (no --duration given)"
                 raise ParameterError(
                     f"plan {plan.name} repeats into more than {MAX_TIMELINE_ENTRIES:,} segments over {over}; "
                     "make its segments longer or the session shorter"
