@@ -95,10 +95,11 @@ def audio_blocks(path: str | Path, *, block_s: float = BLOCK_S) -> tuple[AudioIn
 
         block_frames = max(1, int(min(block_s * info.sample_rate, info.n_frames)))
         start = 0
+        mpeg = f.format in ("MP3", "MPEG")  # libmpg123 is the library that talks on stderr
         with f:
             while True:
                 try:
-                    with quiet_stderr():
+                    with quiet_stderr() if mpeg else contextlib.nullcontext():
                         y = f.read(block_frames, dtype="float64", always_2d=False)
                 except (sf.LibsndfileError, RuntimeError) as exc:
                     raise ParameterError(f"{info.path}: cannot read audio at {start / info.sample_rate:.1f} s "

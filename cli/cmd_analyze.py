@@ -211,7 +211,8 @@ def _progress(total_s: float) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     return Progress(TextColumn("analyzing"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                    TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+                    TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+                    auto_refresh=False)  # drawn between blocks, never while a decoder owns stderr
 
 
 def detect_in_file(path: Path, *, tick_times_s: NDArray[np.float64] | None = None) -> tuple[Any, Any]:
@@ -242,7 +243,7 @@ def detect_in_file(path: Path, *, tick_times_s: NDArray[np.float64] | None = Non
             found.append(detector.process_block(block))
             done += block.shape[0]
             if bar is not None:
-                bar.update(task, completed=done)
+                bar.update(task, completed=done, refresh=True)
     return Footfalls.concat(found), dataclasses.replace(info, n_frames=done)  # the frames there were
 
 
