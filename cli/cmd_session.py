@@ -453,7 +453,7 @@ def demo(ctx: click.Context, realtime: bool, monitor: Path | None, json_report: 
     """
     sample = SAMPLES_DIR / "session_demo.ogg"
     if not sample.is_file():
-        raise click.ClickException(f"the demo recording {sample} is missing (it ships in the source tree's samples/)")
+        raise click.ClickException(f"the demo recording {sample} is missing (it ships with cadence-coach: reinstall it)")
     args = [*DEMO_ARGS, "--input-file", str(sample)]
     if not realtime:
         args.append("--fast")
