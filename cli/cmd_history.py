@@ -110,8 +110,9 @@ def _audio_step_times_s(path: Path) -> list[float]:
 
 @click.command("baseline")
 @click.option("--from", "sources", multiple=True, type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
-              help="A recording, an accelerometer CSV or a FIT/GPX/TCX activity. Repeat to combine runs "
-                   "(two or three easy runs are the advice).")
+              help="A recording, an accelerometer CSV or a FIT/GPX/TCX activity. Several runs combine "
+                   "(two or three easy runs are the advice): --from A.fit B.fit C.fit, or repeat --from.")
+@click.argument("more_sources", nargs=-1, type=click.Path(dir_okay=False, path_type=Path), metavar="[PATH]...")
 @click.option("--accel", is_flag=True, help="Read every --from file as an accelerometer CSV (.csv files are anyway).")
 @click.option("--min-running-spm", type=finite_range(100, 180), default=MIN_RUNNING_SPM, show_default=True,
               help="Records below this cadence are walking breaks and are excluded.")
@@ -124,16 +125,20 @@ def _audio_step_times_s(path: Path) -> list[float]:
               help="With --live: a recording stands in for the microphone (simulation).")
 @audio_device_options
 @db_option
-def baseline_cmd(sources: tuple[Path, ...], accel: bool, min_running_spm: float, as_json: bool, no_save: bool,
+def baseline_cmd(sources: tuple[Path, ...], more_sources: tuple[Path, ...], accel: bool, min_running_spm: float,
+                 as_json: bool, no_save: bool,
                  live: bool, duration_s: float, input_file: Path | None, device: str | None,
                  sample_rate: int | None, block_size: int, latency: str, db_path: Path | None) -> None:
     """Measure the easy-pace cadence baseline from runs.
 
-    From files (--from, repeatable) or live (--live: the microphone listens while you run easy,
-    no ticks). Only running, moving records count; strides/min are converted to steps/min;
+    From files (--from PATH [PATH]..., e.g. --from runs/*.fit; or --from repeated) or live
+    (--live: the microphone listens while you run easy, no ticks). Only running, moving records count; strides/min are converted to steps/min;
     walking breaks, pauses and outliers are excluded (the method is printed). Several runs
     combine into one baseline, each run weighted equally.
     """
+    if more_sources and not sources:
+        raise click.UsageError(f"{more_sources[0]}: put the files after --from (cadence baseline --from A.fit B.fit)")
+    sources = (*sources, *more_sources)
     if not sources and not live:
         raise click.UsageError("give --from PATH (a recording, accelerometer CSV or FIT/GPX/TCX file), "
                                "or --live to listen while you run")

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+import os
 import sys
 import types
 from datetime import datetime, timedelta, timezone
@@ -82,6 +83,37 @@ def test_baseline_combines_several_runs_equally(real_data: Path, db: Path) -> No
     assert out["n_runs"] == 3 and [r["source"] for r in out["runs"]] == [p.name for p in paths]
     np.testing.assert_allclose(out["baseline_spm"], np.mean(singles), atol=0.005)
     assert out["uncertain"]  # the GPX fixture is only 90 s of running
+
+
+def test_baseline_from_takes_several_paths_as_a_shell_glob_gives_them(real_data: Path, db: Path, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    names = ["activity-small-fenix2-run.fit", "garmin-fenix-5-run.fit", "sample_mulitple_header.fit"]
+    for name in names:
+        shutil.copyfile(real_data / "fit" / name, runs / name)
+    # a real shell expands the glob: one --from, three paths
+    glob = subprocess.run(f'"{sys.executable}" -m cli baseline --from runs/*.fit --json --no-save', shell=True,
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(SAMPLES.parent)}, capture_output=True, text=True)
+    assert glob.returncode == 0, glob.stderr
+    out = json.loads(glob.stdout)
+    assert out["n_runs"] == 3 and [r["source"] for r in out["runs"]] == names
+    repeated = _invoke("baseline", *[a for n in names for a in ("--from", runs / n)], "--json", "--no-save")
+    assert repeated.exit_code == 0, repeated.output
+    assert json.loads(repeated.output)["baseline_spm"] == out["baseline_spm"]
+    # both forms at once; and stored with every source
+    mixed = _invoke("baseline", "--from", runs / names[0], runs / names[1], "--from", runs / names[2], "--json")
+    assert mixed.exit_code == 0, mixed.output
+    assert json.loads(mixed.output)["baseline_spm"] == out["baseline_spm"]
+    with Store(db) as store:
+        assert sorted(r["source"] for r in store.latest_baseline()["runs"]) == names
+
+
+def test_baseline_paths_without_from_is_one_line_error(real_data: Path, db: Path) -> None:
+    line = _one_line_error(_invoke("baseline", real_data / "fit" / "garmin-fenix-5-run.fit"), exit_code=2)
+    assert "put the files after --from" in line
 
 
 def test_baseline_text_output_states_method(real_data: Path, db: Path) -> None:
