@@ -116,6 +116,22 @@ def test_baseline_paths_without_from_is_one_line_error(real_data: Path, db: Path
     assert "put the files after --from" in line
 
 
+def test_baseline_from_fit_on_the_power_on_clock(real_data: Path, db: Path) -> None:
+    """session start_time 1005 s after power-on (tests/data/fit/make_relative_time.py): accepted,
+    same baseline as the dated file, stored with today's date since the run's date is unknown."""
+    dated = _invoke("baseline", "--from", real_data / "fit" / "sample_mulitple_header.fit", "--json", "--no-save")
+    result = _invoke("baseline", "--from", real_data / "fit" / "sample_mulitple_header-relative-time.fit", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["baseline_spm"] == json.loads(dated.output)["baseline_spm"]
+    assert out["runs"][0]["started_at"] is None
+    assert any("powered on" in n for n in out["runs"][0]["notes"])
+    with Store(db) as store:
+        stored = store.latest_baseline()
+    measured = datetime.fromisoformat(stored["measured_at"])
+    assert abs((measured - datetime.now(timezone.utc)).total_seconds()) < 600
+
+
 def test_baseline_text_output_states_method(real_data: Path, db: Path) -> None:
     result = _invoke("baseline", "--from", real_data / "fit" / "sample_mulitple_header.fit")
     assert result.exit_code == 0, result.output

@@ -14,6 +14,7 @@ from cli.baseline import run_baseline
 from cli.importers import ActivityError, read_activity
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "activities"
+FIT = Path(__file__).resolve().parent / "data" / "fit"
 
 # Reference means/medians from shared/data/README.md section 3 (fitdecode 0.11.0, speed > 0).
 README_FIGURES = {
@@ -197,3 +198,38 @@ def test_fit_records_are_strides_doubled(real_data: Path) -> None:
     frac = act.cadence_spm / 2 - np.floor(act.cadence_spm / 2)
     assert np.all(np.isclose(frac * 128, np.round(frac * 128), atol=1e-6))
     assert not math.isnan(act.session_avg_spm or math.nan)
+
+
+def _make_relative_time():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_relative_time", FIT / "make_relative_time.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["garmin-fenix-5-run.fit", "sample_mulitple_header.fit"])
+def test_fit_on_the_power_on_clock_reads_like_the_dated_original(name: str) -> None:
+    """A device whose clock was never set writes date_times below 0x10000000 (seconds since
+    power-on; fitdecode gives ints). The fixture is the real file with its times shifted
+    (tests/data/fit/make_relative_time.py, which must reproduce it byte for byte)."""
+    import fitdecode
+
+    maker = _make_relative_time()
+    relative = FIT / maker.target_name(name)
+    assert maker.relative_time_copy((FIT / name).read_bytes()) == relative.read_bytes()
+    with fitdecode.FitReader(str(relative), check_crc=fitdecode.CrcCheck.RAISE) as reader:
+        starts = [f.get_value("start_time") for f in reader
+                  if isinstance(f, fitdecode.FitDataMessage) and f.name == "session"]
+    assert starts and all(isinstance(s, int) and 1000 <= s < 0x10000000 for s in starts)
+
+    dated, act = read_activity(FIT / name), read_activity(relative)
+    assert act.started_at is None and dated.started_at is not None
+    assert any("seconds since the device powered on" in n for n in act.notes)
+    np.testing.assert_array_equal(act.time_s, dated.time_s)
+    np.testing.assert_array_equal(act.cadence_spm, dated.cadence_spm)
+    np.testing.assert_array_equal(act.speed_m_s, dated.speed_m_s)
+    assert act.session_avg_spm == dated.session_avg_spm
+    if name == "sample_mulitple_header.fit":  # the run leg picked by its relative session window
+        assert len(act.time_s) == 517 and any("swimming" in n for n in act.notes)
