@@ -41,6 +41,12 @@ def real_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Gone: tests read tests/data (the real_data fixture), benchmarks read ../shared/data."""
+    pytest.fail("tests must not read ../shared: use the real_data fixture (tests/data/, see its README)")
+
+
+@pytest.fixture(scope="session")
 def pulse_sink() -> str:
     """The PulseAudio null sink that `make test` (.ci/with-pulse) sets up: what PortAudio plays
     into it, its monitor source records. Tests that need it fail (not skip) without it."""
