@@ -375,9 +375,10 @@ def conditions(split: Split, *, scenes=None, surfaces=None, mics=None) -> list[t
 
 
 def _key() -> str:
-    """Cache key: the generator version and the labels file."""
+    """Cache key: the generator version and the labelled onsets."""
     h = hashlib.sha1(str(CORPUS_VERSION).encode())
-    h.update(json.dumps(load_labels(), sort_keys=True).encode())
+    clips = load_labels()["clips"]
+    h.update(json.dumps({k: [v["onsets_s"], v["cut_onsets_s"], v["surface"]] for k, v in sorted(clips.items())}).encode())
     return h.hexdigest()[:10]
 
 

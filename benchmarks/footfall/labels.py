@@ -115,19 +115,41 @@ def refine(y: np.ndarray, sample_rate: int, approx_s: float, *, search_s: tuple[
     return refine_onset(env, pk, sample_rate) / sample_rate
 
 
+# Attribution (Freesound licence, author, title) of each clip, from the clips' README.
+SOURCES = {
+    "1-51147-A-25.wav": ("CC0", "RutgerMuller", "Wet Footsteps in Small Shower Cabin.wav"),
+    "3-249913-A-25.wav": ("CC0", "hintringer", "walking slow on the street"),
+    "4-117627-A-25.wav": ("CC0", "soundmary", "footsteps - gravel pavement.wav"),
+    "4-117630-A-25.wav": ("CC0", "soundmary", "footsteps woodland.wav"),
+    "4-194979-A-25.wav": ("CC BY 3.0", "soundmary", "footsteps in long grass.mp3"),
+    "5-234855-A-25.wav": ("CC0", "mlsulli", "Footsteps_Carpet.wav"),
+    "5-243025-A-25.wav": ("CC BY 3.0", "AdamWayneGistarb", "Dirt & Rocks Footsteps SFX #3.wav"),
+    "5-244310-A-25.wav": ("CC0", "JohnsonBrandEditing", "Walking on pavement.wav"),
+    "5-263491-A-25.wav": ("CC0", "lwdickens", "footsteps crunchy ice.wav"),
+    "5-263501-A-25.wav": ("CC0", "lwdickens", "footsteps wet snow.wav"),
+    "5-51149-A-25.wav": ("CC0", "RutgerMuller", "Footsteps Wooden Stairs Squeaking 1.wav"),
+}
+
+
 def build_labels() -> dict:
     clips = {}
     for name, h in HAND.items():
         y, sr = sf.read(CLIPS / name)
         onsets = [round(refine(y, sr, t), 5) for t in h["approx"]]
         cut = [onsets[h["approx"].index(t)] for t in h["cut"]]
-        clips[name] = {"surface": h["surface"], "role": h["role"], "onsets_s": onsets, "cut_onsets_s": cut}
+        lic, author, title = SOURCES[name]
+        clips[name] = {"surface": h["surface"], "role": h["role"], "onsets_s": onsets, "cut_onsets_s": cut,
+                       "licence": lic, "author": author, "title": title,
+                       "source": f"freesound.org/people/{author}/sounds/{name.split('-')[1]}/"}
     return {
-        "about": "Step onsets (s) of ../shared/data/footsteps-real (ESC-50 class 25; CC0 / CC BY 3.0, "
-                 "attribution in that folder's README and in benchmarks/README_footfall.md). Method: by-eye "
-                 "times from plots (waveform, 1 ms envelope, spectrogram), refined to the sample onset by "
-                 "benchmarks/footfall/labels.py (first sample from which the 1 ms envelope stays above "
-                 "floor + 20 % of the step's first peak), checked again on per-step zoom plots.",
+        "about": "Step onsets (s, first contact) of the clips in ../shared/data/footsteps-real: ESC-50 class 25 "
+                 "(K. J. Piczak, 'ESC: Dataset for Environmental Sound Classification', ACM MM 2015, "
+                 "doi:10.1145/2733373.2806390); each clip's Freesound licence, author and title below. "
+                 "Method: by-eye times from plots (waveform, 1 ms envelope, spectrogram), refined to the sample "
+                 "onset by benchmarks/footfall/labels.py (first sample from which the 1 ms envelope stays above "
+                 "floor + 20 % of the step's first peak), checked again on per-step zoom plots. role: steady / "
+                 "irregular (steps cut for the corpus: cut_onsets_s), texture (no steady separable steps: "
+                 "no confident cadence expected), noisy (steps buried in wind; unused).",
         "clips": clips,
     }
 
