@@ -122,6 +122,17 @@ def failures(row: dict) -> list[str]:
     return out
 
 
+def _json_safe(x):
+    """Strict JSON: NaN and infinities (no match, no cadence) become null."""
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
 def _fmt(x: float, spec: str) -> str:
     return "  -  " if x is None or (isinstance(x, float) and math.isnan(x)) else ("inf" if x == math.inf else format(x, spec))
 
@@ -244,8 +255,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{_fmt(o['cadence_err_spm'], '.2f')} conf {o['confident']} | librosa {r['librosa']['f1']:.3f} "
                   f"tuned {lt['f1']:.3f}" + (f"  FAIL: {'; '.join(fl)}" if fl else ""))
     if args.json:
-        args.json.write_text(json.dumps({"librosa_tuned": tuned, "items": rows}, indent=1,
-                                        default=lambda x: None))
+        args.json.write_text(json.dumps(_json_safe({"librosa_tuned": tuned, "items": rows}), indent=1))
     if args.check:
         bad = [(r, failures(r)) for r in rows if r["split"] == "eval" and failures(r)]
         n_eval = sum(r["split"] == "eval" for r in rows)

@@ -220,3 +220,13 @@ def test_the_detector_is_called_through_cadence_analyze(tmp_path):
         assert score(truth, found, rep["cadence_spm"], is_confident(rep)).f1 >= 0.9
     with pytest.raises(RuntimeError, match="exited"):
         analyze_json(tmp_path / "missing.wav")
+
+
+def test_an_item_renders_the_same_every_time_and_differs_between_splits():
+    y1, sr1, it1 = corpus.render_item(corpus.SPLITS["dev"], "walk", "synthetic", "hfp16")
+    y2, sr2, it2 = corpus.render_item(corpus.SPLITS["dev"], "walk", "synthetic", "hfp16")
+    assert sr1 == sr2 == 16000 and np.array_equal(y1, y2) and np.array_equal(it1.truth_s, it2.truth_s)
+    spm = 60.0 / np.median(np.diff(it1.truth_s))
+    assert 88.0 <= spm <= 132.0 and it1.ticks_s is None and not it1.texture
+    _, _, other = corpus.render_item(corpus.SPLITS["eval"], "walk", "synthetic", "hfp16")
+    assert not np.array_equal(other.truth_s[:10], it1.truth_s[:10])

@@ -62,16 +62,15 @@ class Split:
     surfaces: tuple[str, ...]  # real surfaces (clips) + "synthetic"
     sessions: tuple[str, ...]  # SoundTrackDB sessions (runners)
     textures: tuple[str, ...]  # textured clips
-    seed: int
 
 
 # Fixed split: different clips and different runners (SoundTrackDB subjects) in each.
 # dev runners: P35 (2 sessions), P09, P11; eval runners: P47 (2 sessions), P16, P15.
 SPLITS = {
     "dev": Split("dev", ("shower", "dirt_rocks", "crunchy_ice", "synthetic"),
-                 ("d57_P35_5_1", "d57_P35_6_0", "d17_P09_6_0", "d55_P11_7_0"), ("street", "long_grass"), 11),
+                 ("d57_P35_5_1", "d57_P35_6_0", "d17_P09_6_0", "d55_P11_7_0"), ("street", "long_grass")),
     "eval": Split("eval", ("wooden_stairs", "carpet", "wet_snow", "synthetic"),
-                  ("d04_P47_8_0", "d04_P47_9_0", "d17_P16_9_0", "d17_P15_10_0"), ("gravel_pavement", "woodland"), 22),
+                  ("d04_P47_8_0", "d04_P47_9_0", "d17_P16_9_0", "d17_P15_10_0"), ("gravel_pavement", "woodland")),
 }
 
 # scene -> (kind of schedule, duration_s, description)
@@ -200,7 +199,7 @@ def jittered_times(rng: np.random.Generator, cadence_spm: np.ndarray | float, du
     return np.array(times)
 
 
-def schedule(kind: str, split: Split, rng: np.random.Generator, duration_s: float, session: str) -> np.ndarray:
+def schedule(kind: str, rng: np.random.Generator, duration_s: float, session: str) -> np.ndarray:
     if kind == "run":
         return running_times(session, rng, duration_s)
     if kind == "walk":
@@ -352,7 +351,7 @@ def render_item(split: Split, scene: str, surface: str, mic: str) -> tuple[np.nd
         kind, duration_s, _ = SCENES[scene]
         n = int(duration_s * sr)
         session = split.sessions[_seed(scene, surface) % len(split.sessions)]
-        truth = schedule(kind, split, rng, duration_s, session)
+        truth = schedule(kind, rng, duration_s, session)
         steps = place_steps(surface, truth, rng, n, sr)
         bed, ticks = scene_bed(scene, rng, n, sr, truth, duration_s)
     y, out_sr = apply_mic(mic, steps, bed, sr, np.random.default_rng(_seed(split.name, scene, surface, mic)))
