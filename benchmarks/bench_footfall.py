@@ -181,6 +181,29 @@ def table(rows: list[dict], split: str, *, markdown: bool = False) -> str:
     return "\n".join([fmt(head)] + [fmt(c) for c in lines])
 
 
+def surface_table(rows: list[dict], split: str, *, markdown: bool = False) -> str:
+    """Surface rows x mic path columns: mean F1 over the scene conditions, ours / librosa tuned."""
+    mine = [r for r in rows if r["split"] == split and not r["texture"] and not r["info_only"]]
+    if not mine:
+        return ""
+    mics = [m for m in MIC_PATHS if any(r["mic"] == m for r in mine)]
+    head = ["surface"] + mics
+    lines = []
+    for su in dict.fromkeys(r["surface"] for r in mine):
+        cells = [su]
+        for m in mics:
+            rm = [r for r in mine if r["surface"] == su and r["mic"] == m]
+            cells.append(f"{np.mean([r['ours']['f1'] for r in rm]):.2f}/{np.mean([r['librosa_tuned']['f1'] for r in rm]):.2f}"
+                         if rm else "")
+        lines.append(cells)
+    if markdown:
+        return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+                         + ["| " + " | ".join(c) + " |" for c in lines])
+    widths = [max(len(str(c[i])) for c in [head] + lines) for i in range(len(head))]
+    return "\n".join("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                               for i, (c, w) in enumerate(zip(cs, widths))) for cs in [head] + lines)
+
+
 def summary(rows: list[dict], splits: list[str]) -> str:
     """Per mic path, side by side per split: mean F1 ours / librosa default / librosa tuned, fails."""
     head = ["mic"] + [f"{s}: ours / lib / lib-tuned, fails" for s in splits]
@@ -243,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n[{s}] surfaces: {', '.join(corpus.SPLITS[s].surfaces)}; runners: "
               f"{', '.join(corpus.SPLITS[s].sessions)}; textures: {', '.join(corpus.SPLITS[s].textures)}")
         print(table(rows, s, markdown=args.markdown))
+        print(f"\n[{s}] mean F1 per surface over the scenes, ours/librosa(tuned on dev)")
+        print(surface_table(rows, s, markdown=args.markdown))
     print("\nmean F1 per mic path (ours / librosa default / librosa tuned on dev), conditions failing a bar")
     print(summary(rows, splits))
     if args.verbose:
