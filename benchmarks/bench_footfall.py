@@ -264,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     print("cell = worst surface's F1 at +-25 ms, ours/librosa(tuned on dev); texture: confident cadences reported")
     for s in splits:
         print(f"\n[{s}] surfaces: {', '.join(corpus.SPLITS[s].surfaces)}; runners: "
-              f"{', '.join(corpus.SPLITS[s].sessions)}; textures: {', '.join(corpus.SPLITS[s].textures)}")
+              f"{', '.join(corpus.SPLITS[s].sessions)}; textures: {', '.join(corpus.SPLITS[s].textures)} "
+              f"(rhythmic, info: {', '.join(corpus.SPLITS[s].rhythmic_textures)})")
         print(table(rows, s, markdown=args.markdown))
         print(f"\n[{s}] mean F1 per surface over the scenes, ours/librosa(tuned on dev)")
         print(surface_table(rows, s, markdown=args.markdown))

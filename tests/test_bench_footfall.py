@@ -148,12 +148,13 @@ def test_jittered_schedules_have_the_asked_cadence():
 def test_dev_and_eval_share_no_clip_and_no_runner():
     dev, ev = corpus.SPLITS["dev"], corpus.SPLITS["eval"]
     assert set(dev.surfaces) & set(ev.surfaces) == {"synthetic"}
-    assert not set(dev.textures) & set(ev.textures)
+    assert not set(dev.textures + dev.rhythmic_textures) & set(ev.textures + ev.rhythmic_textures)
     subject = lambda s: re.match(r"d\d+_(P\d+)_", s).group(1)  # noqa: E731
     assert not {subject(s) for s in dev.sessions} & {subject(s) for s in ev.sessions}
     n_scenes = len(corpus.SCENES)
     conds = corpus.conditions(ev)
-    assert len(conds) == len(micpaths.MIC_PATHS) * (n_scenes * len(ev.surfaces) + len(ev.textures) + len(ev.surfaces) - 1)
+    per_mic = n_scenes * len(ev.surfaces) + len(ev.textures) + len(ev.rhythmic_textures) + len(ev.surfaces) - 1
+    assert len(conds) == len(micpaths.MIC_PATHS) * per_mic
 
 
 def test_labels_file_is_consistent_with_the_split():
@@ -164,13 +165,15 @@ def test_labels_file_is_consistent_with_the_split():
         on = v["onsets_s"]
         assert on == sorted(on) and all(0.0 <= t < 5.0 for t in on)
         assert set(v["cut_onsets_s"]) <= set(on)
-        assert v["role"] in {"steady", "irregular", "texture", "noisy"}
-        assert (v["role"] == "texture") == (not on)
+        assert v["role"] in {"steady", "irregular", "texture", "rhythmic_texture", "noisy"}
+        assert (v["role"] in {"texture", "rhythmic_texture"}) == (not on)
     for sp in corpus.SPLITS.values():
         for s in sp.surfaces:
             assert s == "synthetic" or (by_surface[s]["role"] in {"steady", "irregular"} and by_surface[s]["cut_onsets_s"])
         for s in sp.textures:
             assert by_surface[s]["role"] == "texture"
+        for s in sp.rhythmic_textures:
+            assert by_surface[s]["role"] == "rhythmic_texture"
 
 
 def test_scoring_of_a_report():

@@ -61,16 +61,17 @@ class Split:
     name: str
     surfaces: tuple[str, ...]  # real surfaces (clips) + "synthetic"
     sessions: tuple[str, ...]  # SoundTrackDB sessions (runners)
-    textures: tuple[str, ...]  # textured clips
+    textures: tuple[str, ...]  # textured clips: no confident cadence expected
+    rhythmic_textures: tuple[str, ...]  # rustle/faint clicks with a slow steady pattern: information only
 
 
 # Fixed split: different clips and different runners (SoundTrackDB subjects) in each.
 # dev runners: P35 (2 sessions), P09, P11; eval runners: P47 (2 sessions), P16, P15.
 SPLITS = {
     "dev": Split("dev", ("shower", "dirt_rocks", "crunchy_ice", "synthetic"),
-                 ("d57_P35_5_1", "d57_P35_6_0", "d17_P09_6_0", "d55_P11_7_0"), ("street", "long_grass")),
+                 ("d57_P35_5_1", "d57_P35_6_0", "d17_P09_6_0", "d55_P11_7_0"), ("long_grass",), ("street",)),
     "eval": Split("eval", ("wooden_stairs", "carpet", "wet_snow", "synthetic"),
-                  ("d04_P47_8_0", "d04_P47_9_0", "d17_P16_9_0", "d17_P15_10_0"), ("gravel_pavement", "woodland")),
+                  ("d04_P47_8_0", "d04_P47_9_0", "d17_P16_9_0", "d17_P15_10_0"), ("gravel_pavement",), ("woodland",)),
 }
 
 # scene -> (kind of schedule, duration_s, description)
@@ -90,8 +91,9 @@ SCENES = {
     "walk": ("walk", 20.0, "walking at 90-130 spm with 2-3 % step-time jitter"),
 }
 TEXTURE_SCENE = "texture"  # the split's textured clips, 4 random rotations of each back to back (20 s)
+RHYTHMIC_SCENE = "texture_rhythmic"  # the same for street / woodland (a slow ~0.85 s pattern): information only
 REAL_SCENE = "real"  # the split's labelled clips as recorded (5 s, walking): scored for information, no bars
-EXTRA_SCENES = (TEXTURE_SCENE, REAL_SCENE)
+EXTRA_SCENES = (TEXTURE_SCENE, RHYTHMIC_SCENE, REAL_SCENE)
 
 
 @dataclass
@@ -330,7 +332,7 @@ def render_item(split: Split, scene: str, surface: str, mic: str) -> tuple[np.nd
         steps = clip * (STEP_REF / np.max(np.abs(clip)))
         truth, ticks = np.array(info["onsets_s"]), None
         bed = np.zeros_like(steps)
-    elif scene == TEXTURE_SCENE:
+    elif scene in (TEXTURE_SCENE, RHYTHMIC_SCENE):
         name, _ = _clip_info()[surface]
         clip, _ = sf.read(CLIPS / name)
         duration_s = 20.0
@@ -355,8 +357,8 @@ def render_item(split: Split, scene: str, surface: str, mic: str) -> tuple[np.nd
         steps = place_steps(surface, truth, rng, n, sr)
         bed, ticks = scene_bed(scene, rng, n, sr, truth, duration_s)
     y, out_sr = apply_mic(mic, steps, bed, sr, np.random.default_rng(_seed(split.name, scene, surface, mic)))
-    item = Item(split.name, surface, scene, mic, truth, ticks, scene == TEXTURE_SCENE, duration_s,
-                info_only=scene == REAL_SCENE)
+    item = Item(split.name, surface, scene, mic, truth, ticks, scene in (TEXTURE_SCENE, RHYTHMIC_SCENE), duration_s,
+                info_only=scene in (REAL_SCENE, RHYTHMIC_SCENE))
     return y, out_sr, item
 
 
@@ -368,12 +370,14 @@ def conditions(split: Split, *, scenes=None, surfaces=None, mics=None) -> list[t
             continue
         if scene == TEXTURE_SCENE:
             names = split.textures
+        elif scene == RHYTHMIC_SCENE:
+            names = split.rhythmic_textures
         elif scene == REAL_SCENE:
             names = tuple(s for s in split.surfaces if s != "synthetic")
         else:
             names = split.surfaces
         for surface in names:
-            if surfaces and surface not in surfaces and scene != TEXTURE_SCENE:
+            if surfaces and surface not in surfaces and scene not in (TEXTURE_SCENE, RHYTHMIC_SCENE):
                 continue
             for mic in MIC_PATHS:
                 if mics and mic not in mics:

@@ -70,16 +70,19 @@ def propose_onsets(y: np.ndarray, sample_rate: int, *, min_gap_s: float = 0.3, t
 # By-eye step times (s, +-30 ms) read off the plots of every clip (waveform, 1 ms envelope in dB,
 # spectrogram); ``refine`` moves each to the sample onset. ``role``: "steady" (a walking rhythm;
 # steps cut for the corpus), "irregular" (clear single steps, uneven rhythm; steps cut), "texture"
-# (no separable steady steps: the expected answer is no confident cadence), "noisy" (steps buried
+# (no separable steady steps: the expected answer is no confident cadence), "rhythmic_texture"
+# (listed as textured upstream, but the plots show a slow steady pattern every ~0.85 s: faint heel
+# clicks in street noise, leaf-rustle swishes with no sharp onset; too faint or diffuse to label to
+# +-25 ms, so neither a texture bar nor steps: information only), "noisy" (steps buried
 # in wind; kept for reference, not used). ``cut`` lists the steps clean enough to cut (isolated,
 # the next step or burst >= 250 ms later, or their tail kept as the cut's end).
 HAND = {
     "1-51147-A-25.wav": dict(surface="shower", role="steady",
                              approx=[0.03, 0.50, 1.09, 1.56, 2.04, 2.56, 3.04, 3.53],
                              cut=[0.03, 1.09, 1.56, 2.04, 2.56, 3.04, 3.53]),
-    "3-249913-A-25.wav": dict(surface="street", role="texture", approx=[], cut=[]),
+    "3-249913-A-25.wav": dict(surface="street", role="rhythmic_texture", approx=[], cut=[]),
     "4-117627-A-25.wav": dict(surface="gravel_pavement", role="texture", approx=[], cut=[]),
-    "4-117630-A-25.wav": dict(surface="woodland", role="texture", approx=[], cut=[]),
+    "4-117630-A-25.wav": dict(surface="woodland", role="rhythmic_texture", approx=[], cut=[]),
     "4-194979-A-25.wav": dict(surface="long_grass", role="texture", approx=[], cut=[]),
     "5-234855-A-25.wav": dict(surface="carpet", role="irregular",
                               approx=[0.06, 2.45, 2.82, 3.15, 3.47, 3.85, 4.19],
@@ -149,7 +152,9 @@ def build_labels() -> dict:
                  "onset by benchmarks/footfall/labels.py (first sample from which the 1 ms envelope stays above "
                  "floor + 20 % of the step's first peak), checked again on per-step zoom plots. role: steady / "
                  "irregular (steps cut for the corpus: cut_onsets_s), texture (no steady separable steps: "
-                 "no confident cadence expected), noisy (steps buried in wind; unused).",
+                 "no confident cadence expected), rhythmic_texture (textured upstream, but a slow steady "
+                 "pattern every ~0.85 s - faint heel clicks in traffic, rustle swishes - too faint or diffuse "
+                 "to label: information only), noisy (steps buried in wind; unused).",
         "clips": clips,
     }
 
