@@ -153,7 +153,7 @@ def test_dev_and_eval_share_no_clip_and_no_runner():
     assert not {subject(s) for s in dev.sessions} & {subject(s) for s in ev.sessions}
     n_scenes = len(corpus.SCENES)
     conds = corpus.conditions(ev)
-    per_mic = n_scenes * len(ev.surfaces) + len(ev.textures) + len(ev.rhythmic_textures) + len(ev.surfaces) - 1
+    per_mic = n_scenes * len(ev.surfaces) + 2 * len(ev.textures) + len(ev.rhythmic_textures) + len(ev.surfaces) - 1
     assert len(conds) == len(micpaths.MIC_PATHS) * per_mic
 
 

@@ -93,7 +93,9 @@ SCENES = {
 TEXTURE_SCENE = "texture"  # the split's textured clips, 4 random rotations of each back to back (20 s)
 RHYTHMIC_SCENE = "texture_rhythmic"  # the same for street / woodland (a slow ~0.85 s pattern): information only
 REAL_SCENE = "real"  # the split's labelled clips as recorded (5 s, walking): scored for information, no bars
-EXTRA_SCENES = (TEXTURE_SCENE, RHYTHMIC_SCENE, REAL_SCENE)
+TEXTURE_WIND_SCENE = "texture_wind"  # the texture clips in the gusty-wind bed
+TEXTURE_SCENES = (TEXTURE_SCENE, TEXTURE_WIND_SCENE, RHYTHMIC_SCENE)
+EXTRA_SCENES = (TEXTURE_SCENE, TEXTURE_WIND_SCENE, RHYTHMIC_SCENE, REAL_SCENE)
 
 
 @dataclass
@@ -332,7 +334,7 @@ def render_item(split: Split, scene: str, surface: str, mic: str) -> tuple[np.nd
         steps = clip * (STEP_REF / np.max(np.abs(clip)))
         truth, ticks = np.array(info["onsets_s"]), None
         bed = np.zeros_like(steps)
-    elif scene in (TEXTURE_SCENE, RHYTHMIC_SCENE):
+    elif scene in TEXTURE_SCENES:
         name, _ = _clip_info()[surface]
         clip, _ = sf.read(CLIPS / name)
         duration_s = 20.0
@@ -348,7 +350,7 @@ def render_item(split: Split, scene: str, surface: str, mic: str) -> tuple[np.nd
             parts.append(np.roll(clip, k) * dip * 10 ** (rng.uniform(-2, 2) / 20))
         steps = np.concatenate(parts)[:n] * (STEP_REF / np.max(np.abs(clip)))
         truth = np.zeros(0)
-        bed, ticks = scene_bed("quiet_road", rng, n, sr, truth, duration_s)
+        bed, ticks = scene_bed("wind" if scene == TEXTURE_WIND_SCENE else "quiet_road", rng, n, sr, truth, duration_s)
     else:
         kind, duration_s, _ = SCENES[scene]
         n = int(duration_s * sr)
@@ -357,7 +359,7 @@ def render_item(split: Split, scene: str, surface: str, mic: str) -> tuple[np.nd
         steps = place_steps(surface, truth, rng, n, sr)
         bed, ticks = scene_bed(scene, rng, n, sr, truth, duration_s)
     y, out_sr = apply_mic(mic, steps, bed, sr, np.random.default_rng(_seed(split.name, scene, surface, mic)))
-    item = Item(split.name, surface, scene, mic, truth, ticks, scene in (TEXTURE_SCENE, RHYTHMIC_SCENE), duration_s,
+    item = Item(split.name, surface, scene, mic, truth, ticks, scene in TEXTURE_SCENES, duration_s,
                 info_only=scene in (REAL_SCENE, RHYTHMIC_SCENE))
     return y, out_sr, item
 
@@ -368,7 +370,7 @@ def conditions(split: Split, *, scenes=None, surfaces=None, mics=None) -> list[t
     for scene in list(SCENES) + list(EXTRA_SCENES):
         if scenes and scene not in scenes:
             continue
-        if scene == TEXTURE_SCENE:
+        if scene in (TEXTURE_SCENE, TEXTURE_WIND_SCENE):
             names = split.textures
         elif scene == RHYTHMIC_SCENE:
             names = split.rhythmic_textures
@@ -377,7 +379,7 @@ def conditions(split: Split, *, scenes=None, surfaces=None, mics=None) -> list[t
         else:
             names = split.surfaces
         for surface in names:
-            if surfaces and surface not in surfaces and scene not in (TEXTURE_SCENE, RHYTHMIC_SCENE):
+            if surfaces and surface not in surfaces and scene not in TEXTURE_SCENES:
                 continue
             for mic in MIC_PATHS:
                 if mics and mic not in mics:
