@@ -49,7 +49,7 @@ from samples.generate import (
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "benchmarks" / ".cache" / "footfall"
-CORPUS_VERSION = 2  # bump when the generator changes: the cache is keyed by it
+CORPUS_VERSION = 3  # bump when the generator changes: the cache is keyed by it
 SAMPLE_RATE = 44100
 STEP_REF = 0.25  # peak of a (left) step before the mic path
 PRE_ONSET_S = 0.005
@@ -90,7 +90,9 @@ SCENES = {
     "ramp": ("ramp", 30.0, "cadence ramp 160 -> 180 spm over 30 s"),
     "walk": ("walk", 20.0, "walking at 90-130 spm with 2-3 % step-time jitter"),
 }
-TEXTURE_SCENE = "texture"
+TEXTURE_SCENE = "texture"  # the split's textured clips, 4 random rotations of each back to back (20 s)
+REAL_SCENE = "real"  # the split's labelled clips as recorded (5 s, walking): scored for information, no bars
+EXTRA_SCENES = (TEXTURE_SCENE, REAL_SCENE)
 
 
 @dataclass
@@ -103,6 +105,7 @@ class Item:
     ticks_s: np.ndarray | None = field(repr=False)
     texture: bool
     duration_s: float
+    info_only: bool = False  # scored, but no bar applies
     path: Path | None = None  # the cached audio
 
     @property
@@ -320,7 +323,14 @@ def place_steps(surface: str, truth_s: np.ndarray, rng: np.random.Generator, n: 
 def render_item(split: Split, scene: str, surface: str, mic: str) -> tuple[np.ndarray, int, Item]:
     rng = np.random.default_rng(_seed(split.name, scene, surface))  # same scene for every mic
     sr = SAMPLE_RATE
-    if scene == TEXTURE_SCENE:
+    if scene == REAL_SCENE:
+        name, info = _clip_info()[surface]
+        clip, _ = sf.read(CLIPS / name)
+        duration_s = clip.size / sr
+        steps = clip * (STEP_REF / np.max(np.abs(clip)))
+        truth, ticks = np.array(info["onsets_s"]), None
+        bed = np.zeros_like(steps)
+    elif scene == TEXTURE_SCENE:
         name, _ = _clip_info()[surface]
         clip, _ = sf.read(CLIPS / name)
         duration_s = 20.0
@@ -336,18 +346,25 @@ def render_item(split: Split, scene: str, surface: str, mic: str) -> tuple[np.nd
         truth = schedule(kind, split, rng, duration_s, session)
         steps = place_steps(surface, truth, rng, n, sr)
         bed, ticks = scene_bed(scene, rng, n, sr, truth, duration_s)
-    y, out_sr = apply_mic(mic, steps + bed, sr, np.random.default_rng(_seed(split.name, scene, surface, mic)))
-    item = Item(split.name, surface, scene, mic, truth, ticks, scene == TEXTURE_SCENE, duration_s)
+    y, out_sr = apply_mic(mic, steps, bed, sr, np.random.default_rng(_seed(split.name, scene, surface, mic)))
+    item = Item(split.name, surface, scene, mic, truth, ticks, scene == TEXTURE_SCENE, duration_s,
+                info_only=scene == REAL_SCENE)
     return y, out_sr, item
 
 
 def conditions(split: Split, *, scenes=None, surfaces=None, mics=None) -> list[tuple[str, str, str]]:
     """(scene, surface, mic) of every item of a split, optionally filtered."""
     out = []
-    for scene in list(SCENES) + [TEXTURE_SCENE]:
+    for scene in list(SCENES) + list(EXTRA_SCENES):
         if scenes and scene not in scenes:
             continue
-        for surface in (split.textures if scene == TEXTURE_SCENE else split.surfaces):
+        if scene == TEXTURE_SCENE:
+            names = split.textures
+        elif scene == REAL_SCENE:
+            names = tuple(s for s in split.surfaces if s != "synthetic")
+        else:
+            names = split.surfaces
+        for surface in names:
             if surfaces and surface not in surfaces and scene != TEXTURE_SCENE:
                 continue
             for mic in MIC_PATHS:
@@ -372,14 +389,22 @@ def load_item(split: Split, scene: str, surface: str, mic: str, *, cache: Path =
     if audio.exists() and meta.exists():
         m = json.loads(meta.read_text())
         item = Item(split.name, surface, scene, mic, np.array(m["truth_s"]),
-                    None if m["ticks_s"] is None else np.array(m["ticks_s"]), m["texture"], m["duration_s"])
+                    None if m["ticks_s"] is None else np.array(m["ticks_s"]), m["texture"], m["duration_s"],
+                    m["info_only"])
     else:
         y, sr, item = render_item(split, scene, surface, mic)
         sf.write(audio, y, sr, subtype="PCM_16")
+        if item.ticks_s is not None:  # what a run hands the detector: the heard tick times
+            ticks_path(audio).write_text(json.dumps({"ticks_s": [round(float(t), 6) for t in item.ticks_s]}))
         meta.write_text(json.dumps({
             "truth_s": [round(float(t), 6) for t in item.truth_s],
             "ticks_s": None if item.ticks_s is None else [round(float(t), 6) for t in item.ticks_s],
-            "texture": item.texture, "duration_s": item.duration_s,
+            "texture": item.texture, "duration_s": item.duration_s, "info_only": item.info_only,
         }))
     item.path = audio
     return item
+
+
+def ticks_path(audio: Path) -> Path:
+    """The tick list beside an item's audio (``cadence analyze --ticks`` format)."""
+    return audio.with_suffix(".ticks.json")

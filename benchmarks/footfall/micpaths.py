@@ -10,8 +10,9 @@ Every path takes the scene at ``sample_rate`` (44.1 kHz in the corpus) and retur
 - ``hfp16``: Bluetooth headset, HFP wide band (mSBC): 100-7000 Hz band-pass, 16 kHz, AGC and a
   noise-suppression-like gate (frames near the tracked noise floor attenuated by up to 18 dB).
 - ``hfp8``: HFP narrow band (CVSD): 300-3400 Hz, 8 kHz, AGC, the same gate.
-- ``inear``: in-ear mic behind an earbud seal: occlusion effect (+15 dB below ~250 Hz, body-
-  conducted footfalls), airborne sound above ~1 kHz attenuated by 15 dB.
+- ``inear``: in-ear mic behind an earbud seal: the footfalls (body-conducted) get the occlusion
+  effect (+15 dB below ~250 Hz); every airborne sound, the footfalls' included, loses 15 dB above
+  ~1 kHz at the seal; the scene (airborne only) also loses 6 dB overall.
 - ``clipped``: full band driven 18 dB into hard clipping at +-1.
 """
 
@@ -89,17 +90,26 @@ def band_sos(kind: str, sample_rate: int, *, phone_corner_hz: float = 150.0) -> 
 
 
 def occlusion(y: np.ndarray, sample_rate: int) -> np.ndarray:
-    """In-ear: + OCCLUSION_BOOST_DB below the corner, - SEAL_ATTENUATION_DB above SEAL_CORNER_HZ
-    (shelves built from complementary 2nd-order Butterworth splits)."""
+    """Occlusion effect on body-conducted sound: + OCCLUSION_BOOST_DB below the corner (a low
+    shelf built from a 2nd-order Butterworth low-pass)."""
     lo = signal.sosfilt(signal.butter(2, OCCLUSION_CORNER_HZ, btype="lowpass", fs=sample_rate, output="sos"), y)
-    boosted = y + (10 ** (OCCLUSION_BOOST_DB / 20) - 1) * lo
-    hi = signal.sosfilt(signal.butter(2, SEAL_CORNER_HZ, btype="highpass", fs=sample_rate, output="sos"), boosted)
-    out = boosted - (1 - 10 ** (-SEAL_ATTENUATION_DB / 20)) * hi
-    return signal.sosfilt(band_sos("full", sample_rate), out)
+    return y + (10 ** (OCCLUSION_BOOST_DB / 20) - 1) * lo
 
 
-def apply_mic(kind: str, y: np.ndarray, sample_rate: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
-    """The scene ``y`` (peak of a step ~0.25) as recorded through mic path ``kind``."""
+def seal(y: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Passive earbud seal: -SEAL_ATTENUATION_DB above SEAL_CORNER_HZ (complementary split)."""
+    hi = signal.sosfilt(signal.butter(2, SEAL_CORNER_HZ, btype="highpass", fs=sample_rate, output="sos"), y)
+    return y - (1 - 10 ** (-SEAL_ATTENUATION_DB / 20)) * hi
+
+
+def apply_mic(kind: str, steps: np.ndarray, scene: np.ndarray, sample_rate: int,
+              rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """Footfalls ``steps`` (peak of a step ~0.25) in the airborne ``scene``, as recorded through
+    mic path ``kind``: (audio, output rate)."""
+    if kind == "inear":
+        y = seal(occlusion(steps, sample_rate) + 10 ** (-6 / 20) * scene, sample_rate)
+        return np.clip(signal.sosfilt(band_sos("full", sample_rate), y), -1.0, 1.0), sample_rate
+    y = steps + scene
     if kind == "full":
         out = signal.sosfilt(band_sos("full", sample_rate), y)
         return np.clip(out, -1.0, 1.0), sample_rate
@@ -116,6 +126,4 @@ def apply_mic(kind: str, y: np.ndarray, sample_rate: int, rng: np.random.Generat
         x = _resample(x, sample_rate, rate)
         x = noise_gate(agc(x, rate), rate)
         return np.clip(x, -1.0, 1.0), rate
-    if kind == "inear":
-        return np.clip(occlusion(y, sample_rate), -1.0, 1.0), sample_rate
     raise ValueError(f"unknown mic path {kind!r}; choose from {', '.join(MIC_PATHS)}")
