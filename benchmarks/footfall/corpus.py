@@ -49,7 +49,7 @@ from samples.generate import (
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "benchmarks" / ".cache" / "footfall"
-CORPUS_VERSION = 3  # bump when the generator changes: the cache is keyed by it
+CORPUS_VERSION = 4  # bump when the generator changes: the cache is keyed by it
 SAMPLE_RATE = 44100
 STEP_REF = 0.25  # peak of a (left) step before the mic path
 PRE_ONSET_S = 0.005

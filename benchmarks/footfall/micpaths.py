@@ -89,17 +89,30 @@ def band_sos(kind: str, sample_rate: int, *, phone_corner_hz: float = 150.0) -> 
     raise ValueError(f"no band filter for mic path {kind!r}")
 
 
+def shelf(kind: str, corner_hz: float, gain_db: float, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """A second-order ``"low"`` or ``"high"`` shelving filter (b, a): ``gain_db`` below / above
+    ``corner_hz`` (the mid-gain point), 0 dB on the other side (R. Bristow-Johnson's Audio EQ
+    Cookbook, shelf slope S = 1; scipy.signal has no shelf designer)."""
+    a_ = 10 ** (gain_db / 40)
+    w0 = 2 * np.pi * corner_hz / sample_rate
+    cw, alpha = np.cos(w0), np.sin(w0) / 2 * np.sqrt(2.0)
+    k = 2 * np.sqrt(a_) * alpha
+    sgn = 1.0 if kind == "low" else -1.0
+    b = a_ * np.array([(a_ + 1) - sgn * (a_ - 1) * cw + k, sgn * 2 * ((a_ - 1) - sgn * (a_ + 1) * cw),
+                       (a_ + 1) - sgn * (a_ - 1) * cw - k])
+    a = np.array([(a_ + 1) + sgn * (a_ - 1) * cw + k, -sgn * 2 * ((a_ - 1) + sgn * (a_ + 1) * cw),
+                  (a_ + 1) + sgn * (a_ - 1) * cw - k])
+    return b / a[0], a / a[0]
+
+
 def occlusion(y: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Occlusion effect on body-conducted sound: + OCCLUSION_BOOST_DB below the corner (a low
-    shelf built from a 2nd-order Butterworth low-pass)."""
-    lo = signal.sosfilt(signal.butter(2, OCCLUSION_CORNER_HZ, btype="lowpass", fs=sample_rate, output="sos"), y)
-    return y + (10 ** (OCCLUSION_BOOST_DB / 20) - 1) * lo
+    """Occlusion effect on body-conducted sound: + OCCLUSION_BOOST_DB below OCCLUSION_CORNER_HZ."""
+    return signal.lfilter(*shelf("low", OCCLUSION_CORNER_HZ, OCCLUSION_BOOST_DB, sample_rate), y)
 
 
 def seal(y: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Passive earbud seal: -SEAL_ATTENUATION_DB above SEAL_CORNER_HZ (complementary split)."""
-    hi = signal.sosfilt(signal.butter(2, SEAL_CORNER_HZ, btype="highpass", fs=sample_rate, output="sos"), y)
-    return y - (1 - 10 ** (-SEAL_ATTENUATION_DB / 20)) * hi
+    """Passive earbud seal: -SEAL_ATTENUATION_DB above SEAL_CORNER_HZ."""
+    return signal.lfilter(*shelf("high", SEAL_CORNER_HZ, -SEAL_ATTENUATION_DB, sample_rate), y)
 
 
 def apply_mic(kind: str, steps: np.ndarray, scene: np.ndarray, sample_rate: int,
