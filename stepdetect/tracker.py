@@ -75,6 +75,15 @@ class TrackerParams:
     history_s: float = 4.0  # candidates kept for (re)locking
     same_foot_factor: float = 2.0  # locked: the reference is at most this x the step two back (same foot)
     n_reference: int = 12  # accepted strengths in the reference (their upper quartile)
+    # A caller that knows the step period (the accelerometer front end tells steps from strides)
+    # passes it with each candidate as ``period_hint_s``; then a rhythm locks only on a chain
+    # whose mean interval is within ``hint_tolerance`` of the hint (never on strides or every
+    # other step) and, while locked, the period is pulled ``hint_weight`` of the way to the hint
+    # before each prediction. Without hints these two do nothing.
+    hint_tolerance: float = 0.25
+    hint_weight: float = 0.5
+    # ... and, not locked, a provisional step needs a candidate (1 +- this) x the hint before it
+    hint_neighbour_tolerance: float = 0.5
 
     def __post_init__(self) -> None:
         if not (0 < self.min_period_s < self.max_period_s):
@@ -83,6 +92,21 @@ class TrackerParams:
             raise ParameterError("tracker: need 0 <= merge_s < min_period_s")
         if self.chain_steps < 3:
             raise ParameterError("tracker: chain_steps must be >= 3")
+        if not (0 < self.hint_tolerance < 1 and 0 <= self.hint_weight <= 1 and 0 < self.hint_neighbour_tolerance < 1):
+            raise ParameterError("tracker: need 0 < hint_tolerance, hint_neighbour_tolerance < 1 and 0 <= hint_weight <= 1")
+
+
+# Per-detector parameter sets. Audio: running footfalls heard by a microphone (the defaults).
+# Accelerometer: walking and running steps from the inertial front end, which passes each
+# candidate's step period as a hint; walking steps wander more around the rhythm than running
+# footfalls (wider closeness, a lower bar for a step off the rhythm, chains of looser
+# intervals), and a bag or pocket may miss a few steps in a row (longer bridge). Chosen on the
+# Oxford dev walkers (Jamie, Carmelo) only, see ``benchmarks/bench_accel.py``.
+AUDIO_PARAMS = TrackerParams()
+ACCEL_PARAMS = TrackerParams(
+    sigma_fraction=0.2, window_fraction=0.3, off_min_rel=0.25, chain_tolerance=0.25, max_missing=5,
+)
+PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 
 
 @dataclass(frozen=True)
@@ -142,6 +166,7 @@ class StepTracker:
         self.rhythmic_strength = 0.0  # sum over rhythmic steps
         self.n_steps = 0
         self.n_rhythmic = 0
+        self._hint_s: float | None = None  # the current candidate's step-period hint
 
     # -- what callers may read ------------------------------------------------------------
     @property
@@ -198,6 +223,7 @@ class StepTracker:
         times = np.array([c[0] for c in cands])
         strengths = np.array([c[1] for c in cands])
         chains: list[tuple[float, float, _Lock]] = []  # (period, score, lock)
+        hint = self._hint_s
         tol = p.chain_tolerance
         for j in range(times.size - 1, -1, -1):
             d = t - times[j]
@@ -211,9 +237,14 @@ class StepTracker:
             for _ in range(p.chain_steps - 2):
                 period = (chain_t[0] - chain_t[-1]) / (len(chain_t) - 1)
                 back = chain_t[-3] - chain_t[-2] if len(chain_t) >= 3 else period  # alternation
+                width = 0.3 * period if len(chain_t) < 3 else 1.5 * tol * period
+                if len(chain_t) < 3 and hint is not None:
+                    # with the step period known, the other foot's step completes the stride of
+                    # two hinted steps (a lopsided one too)
+                    back = max(p.min_period_s, 2.0 * hint - period)
+                    width = 1.5 * tol * hint
                 target = chain_t[-1] - back
                 # the first step back: the stride is unknown yet, so allow a lopsided one
-                width = 0.3 * period if len(chain_t) < 3 else 1.5 * tol * period
                 near = np.flatnonzero(np.abs(times - target) <= width)
                 if near.size == 0:
                     ok = False
@@ -232,6 +263,12 @@ class StepTracker:
                 period = float(0.5 * (d_s[0] + d_s[1]))
                 lock = _Lock(period_s=period, asym_s=float(0.5 * (d_s[1] - d_s[0])), parity=1)
                 chains.append((mean, score, lock))
+        if hint is not None:  # the caller knows the step period: only a chain of steps locks
+            chains = [c for c in chains if abs(c[0] - hint) <= p.hint_tolerance * hint]
+            if not chains:
+                return None
+            best = max(chains, key=lambda c: c[1])
+            return best[2], best[1]
         if not chains:
             return None
         best = max(chains, key=lambda c: c[1])
@@ -302,11 +339,21 @@ class StepTracker:
         lock.period_s = min(p.max_period_s, max(p.min_period_s, lock.period_s))
 
     # -- the public step ------------------------------------------------------------------
-    def push(self, time_s: float, strength: float) -> Decision:
-        """Decide one candidate (times must not decrease from call to call)."""
+    def push(self, time_s: float, strength: float, period_hint_s: float | None = None) -> Decision:
+        """Decide one candidate (times must not decrease from call to call).
+
+        ``period_hint_s``: the caller's own estimate of the step period around this candidate
+        (s, optional; NaN counts as none). It decides which chain may lock (steps, not strides,
+        lopsided or not) and pulls the predicted period towards it (``hint_tolerance``,
+        ``hint_weight``).
+        """
         t, s = float(time_s), float(strength)
         if not (math.isfinite(t) and math.isfinite(s) and s > 0):
             raise ParameterError(f"tracker: candidate needs a finite time and a positive strength, got {t!r}, {s!r}")
+        hint = None if period_hint_s is None or math.isnan(period_hint_s) else float(period_hint_s)
+        if hint is not None and not (math.isfinite(hint) and hint > 0):
+            raise ParameterError(f"tracker: period_hint_s must be a positive number of seconds, got {hint!r}")
+        self._hint_s = hint
         if t < self._last_time_s:
             raise ParameterError(f"tracker: candidates must come in time order ({t} s after {self._last_time_s} s)")
         self._last_time_s = t
@@ -319,6 +366,8 @@ class StepTracker:
             ref = min(ref, p.same_foot_factor * self._strengths[-2])
         rel = s / ref if ref else 1.0
         lock = self._lock
+        if lock is not None and hint is not None:
+            lock.period_s += p.hint_weight * (min(p.max_period_s, max(p.min_period_s, hint)) - lock.period_s)
         if lock is not None:
             since = t - self._anchor_s
             nxt = self._next_interval_s(lock)
@@ -398,7 +447,8 @@ class StepTracker:
                 decision = self._accept(t, s, rhythmic=True, predicted_s=t, confidence=0.5 * min(rel, 1.0) + 0.5,
                                         score=min(rel, p.max_rel))
             elif (s >= p.free_min_strength * self._free_reference(ref)
-                  and (t - self._last_step_s >= p.min_period_s or s >= p.override_ratio * self._last_step_strength)):
+                  and (t - self._last_step_s >= p.min_period_s or s >= p.override_ratio * self._last_step_strength)
+                  and (hint is None or self._follows_a_step(t, s, hint))):
                 decision = self._accept(t, s, rhythmic=False, predicted_s=math.nan, confidence=0.5 * min(rel, 1.0))
             else:
                 decision = Decision(t, s, "rejected", False, math.nan, 0.0)
@@ -410,6 +460,14 @@ class StepTracker:
         else:
             self._off_strength += rel_capped
         return decision
+
+    def _follows_a_step(self, t: float, s: float, hint: float) -> bool:
+        """With a step-period hint and no lock: a provisional step needs a candidate about one
+        hinted period before it, at least ``free_min_strength`` as strong (an isolated knock or
+        the handling before a walk is not a step)."""
+        tol = self.params.hint_neighbour_tolerance * hint
+        floor = self.params.free_min_strength * s
+        return any(abs(t - ht - hint) <= tol and hs >= floor for ht, hs in self._history)
 
     def _free_reference(self, ref: float | None) -> float:
         """What a provisional step is compared with: before any rhythm was found, the loudest
@@ -471,7 +529,11 @@ class Track:
 
 
 def track_events(
-    time_s: NDArray[np.floating], strength: NDArray[np.floating], *, params: TrackerParams | None = None
+    time_s: NDArray[np.floating],
+    strength: NDArray[np.floating],
+    *,
+    params: TrackerParams | None = None,
+    period_hint_s: NDArray[np.floating] | None = None,
 ) -> Track:
     """Offline convenience: run a fresh :class:`StepTracker` over candidate events.
 
@@ -479,13 +541,23 @@ def track_events(
     ----------
     time_s : array, shape (n,), non-decreasing seconds
     strength : array, shape (n,), > 0 (any unit)
+    params : TrackerParams, optional
+        Default ``TrackerParams()`` (:data:`AUDIO_PARAMS`); :data:`ACCEL_PARAMS` for walking.
+    period_hint_s : array, shape (n,), optional
+        Each candidate's step-period hint (s; NaN: none), see :meth:`StepTracker.push`.
     """
     t = np.asarray(time_s, dtype=np.float64)
     s = np.asarray(strength, dtype=np.float64)
     if t.shape != s.shape or t.ndim != 1:
         raise ParameterError("tracker: time_s and strength must be 1-D arrays of the same length")
+    hints: list[float | None] = [None] * t.size
+    if period_hint_s is not None:
+        h = np.asarray(period_hint_s, dtype=np.float64)
+        if h.shape != t.shape:
+            raise ParameterError("tracker: period_hint_s must have one value per candidate")
+        hints = h.tolist()
     tracker = StepTracker(params or TrackerParams())
-    steps = [d for d in (tracker.push(a, b) for a, b in zip(t.tolist(), s.tolist()))]
+    steps = [tracker.push(a, b, c) for a, b, c in zip(t.tolist(), s.tolist(), hints)]
     acc = [d for d in steps if d.is_step]
     return Track(
         time_s=np.array([d.time_s for d in acc], dtype=np.float64),
