@@ -362,6 +362,9 @@ def analyze_path(path: Path, *, accel: bool, ticks_path: Path | None = None, fir
             "step_period_s": None if np.isnan(found_accel.step_period_s) else round(found_accel.step_period_s, 4),
             "gravity_in_data": found_accel.has_gravity,
             "work_rate_hz": round(found_accel.rate_hz, 2),
+            "step_method": found_accel.method,  # "tracker": the step-rhythm tracker shared with audio
+            "rhythm_salience": (None if np.isnan(found_accel.rhythm_salience)
+                                else round(found_accel.rhythm_salience, 3)),
         }
     else:
         report["detection_delay_s"] = round(StepDetector(sample_rate=info.sample_rate).detection_delay_s, 4)

@@ -119,3 +119,73 @@ def test_streaming_equals_offline_and_bad_input_is_rejected(rng: np.random.Gener
         StepTracker().push(1.0, 0.0)
     with pytest.raises(ParameterError):
         TrackerParams(min_period_s=0.5, max_period_s=0.4)
+
+
+# -- the step-period hint and the per-detector parameter sets (accelerometer walking) ------------
+
+def _pocket_walk(rng: np.random.Generator, n: int = 120) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A phone in one back pocket at ~108 spm: its own leg's step loud, the other soft, lopsided
+    0.48 / 0.63 s intervals (+-4 %), and a weak sway peak between steps. (ref, times, strengths)."""
+    iv = np.tile([0.48, 0.63], n // 2) * (1 + rng.normal(0, 0.04, n))
+    ref = 1.0 + np.concatenate(([0.0], np.cumsum(iv[:-1])))
+    loud = np.where(np.arange(n) % 2 == 0, rng.uniform(0.9, 1.3, n), rng.uniform(0.3, 0.45, n))
+    sway = ref[:-1] + 0.5 * np.diff(ref) + rng.normal(0, 0.02, n - 1)
+    t = np.concatenate((ref, sway))
+    s = np.concatenate((loud, rng.uniform(0.1, 0.2, n - 1)))
+    order = np.argsort(t)
+    return ref, t[order], s[order]
+
+
+def test_a_step_period_hint_keeps_a_lopsided_walk_off_its_strides(rng: np.random.Generator) -> None:
+    from stepdetect.tracker import ACCEL_PARAMS
+
+    ref, t, s = _pocket_walk(rng)
+    strides = track_events(t, s, params=ACCEL_PARAMS)  # no hint: the loud leg's strides are the rhythm
+    assert score_events(ref, strides.time_s, tolerance_s=0.001).recall <= 0.55
+    hinted = track_events(t, s, params=ACCEL_PARAMS, period_hint_s=np.full(t.size, 0.555))
+    scores = score_events(ref, hinted.time_s, tolerance_s=0.001)  # candidates' own times
+    assert scores.recall >= 0.97 and scores.precision >= 0.97, scores
+    assert hinted.rhythmic[6:].mean() >= 0.9
+
+
+def test_hint_validation_and_nan_is_no_hint(rng: np.random.Generator) -> None:
+    ref, t, s = _pocket_walk(rng, 40)
+    np.testing.assert_array_equal(track_events(t, s, period_hint_s=np.full(t.size, np.nan)).time_s,
+                                  track_events(t, s).time_s)
+    with pytest.raises(ParameterError, match="period_hint_s"):
+        StepTracker().push(1.0, 1.0, period_hint_s=-0.5)
+    with pytest.raises(ParameterError, match="one value per candidate"):
+        track_events(t, s, period_hint_s=np.ones(3))
+    with pytest.raises(ParameterError):
+        TrackerParams(hint_tolerance=0.0)
+
+
+def test_walking_parameter_set_follows_irregular_walking_steps(rng: np.random.Generator) -> None:
+    """Walking steps wander +-7 % around the rhythm with strengths 0.3-1.5: the accelerometer set
+    (wider closeness, lower off-rhythm bar) keeps them; the audio (running) set drops some."""
+    from stepdetect.tracker import ACCEL_PARAMS, AUDIO_PARAMS, PARAMETER_SETS
+
+    assert PARAMETER_SETS == {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
+    assert AUDIO_PARAMS == TrackerParams()  # the audio detector's defaults are unchanged
+    n = 150
+    ref = 1.0 + np.concatenate(([0.0], np.cumsum(0.6 * (1 + rng.normal(0, 0.07, n - 1)))))
+    s = rng.uniform(0.3, 1.5, n)
+    hint = np.full(n, 0.6)
+    walking = score_events(ref, track_events(ref, s, params=ACCEL_PARAMS, period_hint_s=hint).time_s, tolerance_s=0.001)
+    running = score_events(ref, track_events(ref, s, params=AUDIO_PARAMS, period_hint_s=hint).time_s, tolerance_s=0.001)
+    assert walking.recall >= 0.97 and walking.precision == 1.0, walking
+    assert running.recall <= 0.95, running
+
+
+def test_hinted_tracker_takes_no_isolated_knock_before_a_walk(rng: np.random.Generator) -> None:
+    """Handling before a walk (a knock, the phone picked up) has no step one period before it:
+    with a hint and no rhythm yet it is not a provisional step."""
+    from stepdetect.tracker import ACCEL_PARAMS
+
+    ref = _steps(rng, 110, 40, start_s=3.0)
+    knocks = [(0.4, 1.2), (1.6, 0.9)]
+    t, s = zip(*sorted([(x, 1.0) for x in ref] + knocks))
+    out = track_events(np.array(t), np.array(s), params=ACCEL_PARAMS, period_hint_s=np.full(len(t), 60 / 110))
+    assert not np.isin([k for k, _ in knocks], out.time_s).any()
+    scores = score_events(ref, out.time_s, tolerance_s=0.001)
+    assert scores.precision == 1.0 and scores.n_matched >= ref.size - 1, scores  # the first step has no neighbour yet
