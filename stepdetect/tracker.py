@@ -63,6 +63,7 @@ class TrackerParams:
     off_min_rel: float = 0.6  # locked: a candidate off the rhythm is still a step this loud (x reference) ...
     off_max_rel: float = math.inf  # ... up to this loud (a cap would also reject the real, irregular loud steps)
     off_min_fraction: float = 0.6  # ... at least this fraction of the period after the last step
+    off_of_interval: bool = False  # ... of the expected (lopsided) interval instead of the mean period
     free_min_strength: float = 0.4  # strength/reference needed for a provisional step
     chain_steps: int = 4  # regularly spaced candidates needed to lock
     chain_tolerance: float = 0.12  # spread of a chain's intervals around their mean (fraction)
@@ -104,7 +105,8 @@ class TrackerParams:
 # Oxford dev walkers (Jamie, Carmelo) only, see ``benchmarks/bench_accel.py``.
 AUDIO_PARAMS = TrackerParams()
 ACCEL_PARAMS = TrackerParams(
-    sigma_fraction=0.2, window_fraction=0.3, off_min_rel=0.25, chain_tolerance=0.25, max_missing=5,
+    sigma_fraction=0.2, window_fraction=0.3, off_min_rel=0.25, off_min_fraction=0.55, off_of_interval=True,
+    chain_tolerance=0.25, chain_min_strength=0.25, max_missing=5,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 
@@ -432,7 +434,8 @@ class StepTracker:
                         decision = self._accept(t, s, rhythmic=True, predicted_s=t,
                                                 confidence=0.5 * min(rel, 1.0) + 0.5, score=min(rel, p.max_rel))
                 if (decision is None and p.off_min_rel <= rel <= p.off_max_rel
-                        and t - self._last_step_s >= p.off_min_fraction * lock.period_s):
+                        and t - self._last_step_s >= p.off_min_fraction * (
+                            nxt if p.off_of_interval and self._last_step_s == self._anchor_s else lock.period_s)):
                     # as loud as a footfall, where one may be (steps are not a metronome): a step
                     # off the rhythm: the phase follows it, the period does not
                     decision = self._accept(t, s, rhythmic=False, predicted_s=predicted,
@@ -446,7 +449,7 @@ class StepTracker:
                 self._start_lock()
                 decision = self._accept(t, s, rhythmic=True, predicted_s=t, confidence=0.5 * min(rel, 1.0) + 0.5,
                                         score=min(rel, p.max_rel))
-            elif (s >= p.free_min_strength * self._free_reference(ref)
+            elif (s >= p.free_min_strength * self._free_reference(ref, hinted=hint is not None)
                   and (t - self._last_step_s >= p.min_period_s or s >= p.override_ratio * self._last_step_strength)
                   and (hint is None or self._follows_a_step(t, s, hint))):
                 decision = self._accept(t, s, rhythmic=False, predicted_s=math.nan, confidence=0.5 * min(rel, 1.0))
@@ -469,9 +472,13 @@ class StepTracker:
         floor = self.params.free_min_strength * s
         return any(abs(t - ht - hint) <= tol and hs >= floor for ht, hs in self._history)
 
-    def _free_reference(self, ref: float | None) -> float:
+    def _free_reference(self, ref: float | None, *, hinted: bool = False) -> float:
         """What a provisional step is compared with: before any rhythm was found, the loudest
-        footfall so far (breath and rustle come before the first steps); later the reference."""
+        footfall so far (breath and rustle come before the first steps); later the reference.
+        With a hint the first candidates may all have been refused (no step a period before
+        them), so the loudest candidate so far counts too."""
+        if self.n_rhythmic == 0 and hinted and self._history:
+            return max([*self._strengths, *(hs for _, hs in self._history)])
         if self.n_rhythmic == 0 and self._strengths:
             return max(self._strengths)
         return ref or 0.0
