@@ -32,6 +32,7 @@ the prediction. Everything is O(1) per candidate apart from a search over the la
 
 from __future__ import annotations
 
+import copy
 import math
 import statistics
 from collections import deque
@@ -53,19 +54,28 @@ class TrackerParams:
     min_period_s: float = 0.25  # 240 spm
     max_period_s: float = 1.2  # 50 spm
     merge_s: float = 0.15  # heel/toe and scuff double hits: 30-150 ms apart
-    sigma_fraction: float = 0.08  # sd of the closeness Gaussian, fraction of the period
+    override_after_s: float = 0.02  # ... unless this late and override_ratio x louder than the step
+    override_ratio: float = 1.5
+    sigma_fraction: float = 0.12  # sd of the closeness Gaussian, fraction of the period
     min_sigma_s: float = 0.015
-    accept_score: float = 0.2  # min(strength/reference, 2) x closeness needed while locked
-    free_min_strength: float = 0.3  # strength/reference needed for a provisional step
+    accept_score: float = 0.25  # min(strength/reference, max_rel) x closeness needed while locked
+    max_rel: float = 2.0  # a candidate louder than this x the reference counts as this loud
+    window_fraction: float = 0.3  # the rhythm's window around the prediction (fraction of the period)
+    off_min_rel: float = 0.6  # locked: a candidate off the rhythm is still a step this loud (x reference) ...
+    off_max_rel: float = math.inf  # ... up to this loud (a cap would also reject the real, irregular loud steps)
+    off_min_fraction: float = 0.6  # ... at least this fraction of the period after the last step
+    free_min_strength: float = 0.4  # strength/reference needed for a provisional step
     chain_steps: int = 4  # regularly spaced candidates needed to lock
     chain_tolerance: float = 0.12  # spread of a chain's intervals around their mean (fraction)
-    chain_min_strength: float = 0.25  # every chain member: strength/reference at least this
+    chain_min_strength: float = 0.4  # every chain member: strength/reference at least this ...
+    chain_start_strength: float = 0.5  # ... and the candidate that completes it at least this
     adapt: float = 0.25  # the period moves this fraction towards every new interval
     max_change: float = 0.15  # ... counting at most this fraction of the period per interval
     max_missing: int = 3  # unheard predicted steps bridged before the lock is let go
-    relock_after_periods: float = 2.5  # locked, but nothing accepted for this long: look for another rhythm
+    switch_margin: float = 1.2  # another regular chain replaces the lock when this much stronger than its last steps
     history_s: float = 4.0  # candidates kept for (re)locking
-    n_reference: int = 12  # accepted strengths in the reference (median)
+    same_foot_factor: float = 2.0  # locked: the reference is at most this x the step two back (same foot)
+    n_reference: int = 12  # accepted strengths in the reference (their upper quartile)
 
     def __post_init__(self) -> None:
         if not (0 < self.min_period_s < self.max_period_s):
@@ -113,13 +123,21 @@ class StepTracker:
         """Forget everything."""
         self._lock: _Lock | None = None
         self._last_step_s = -math.inf  # the last reported step
+        self._last_rhythmic = False
+        self._last_step_strength = math.inf
+        self._last_step_closeness = 0.0
+        self._before_last: tuple[float, float, float | None, _Lock] | None = None  # anchor and lock before the last step
         self._anchor_s = -math.inf  # where predictions start from (the last step or a better-fitting double hit)
         self._anchor_pred_s = math.nan
         self._anchor_score: float | None = None
         self._last_time_s = -math.inf
         self._strengths: deque[float] = deque(maxlen=self.params.n_reference)
         self._history: deque[tuple[float, float]] = deque()
-        self._recent_k: deque[int] = deque(maxlen=4)  # predicted steps per interval of the last rhythmic steps
+        # (strength, predicted steps in its interval) of the last rhythmic steps: the lock's evidence
+        self._recent: deque[tuple[float, int]] = deque(maxlen=self.params.chain_steps)
+        # leaky sums of the (relative) strength of what the lock took and of what it left
+        self._on_strength = 0.0
+        self._off_strength = 0.0
         self.n_candidates = 0
         self.candidate_strength = 0.0  # sum over non-merged candidates
         self.rhythmic_strength = 0.0  # sum over rhythmic steps
@@ -158,9 +176,12 @@ class StepTracker:
         return lock.period_s + lock.parity * lock.asym_s
 
     def _reference(self) -> float | None:
-        return statistics.median(self._strengths) if self._strengths else None
+        if not self._strengths:
+            return None
+        v = sorted(self._strengths)  # upper quartile: extra events accepted by mistake do not drag it down
+        return v[(3 * (len(v) - 1)) // 4]
 
-    def _find_chain(self, t: float, ref: float | None) -> _Lock | None:
+    def _find_chain(self, t: float, s: float, ref: float | None) -> tuple[_Lock, float] | None:
         """The rhythm of the best regular chain of candidates ending at ``t`` (None if there is none).
 
         Regular: strides (two consecutive intervals) within ``chain_tolerance`` of their mean,
@@ -172,6 +193,8 @@ class StepTracker:
             return None
         strongest = max(hs for _, hs in hist)
         floor = p.chain_min_strength * (ref if ref is not None else strongest)
+        if s < max(floor, p.chain_start_strength * (ref if ref is not None else 0.0)):
+            return None  # a rhythm is not found on a weak candidate
         cands = [(ht, hs) for ht, hs in hist if hs >= floor]
         times = np.array([c[0] for c in cands])
         strengths = np.array([c[1] for c in cands])
@@ -184,7 +207,7 @@ class StepTracker:
             if d > p.max_period_s:
                 break
             chain_t = [t, float(times[j])]
-            score = float(strengths[j])
+            score = s + float(strengths[j])
             ok = True
             for _ in range(p.chain_steps - 2):
                 period = (chain_t[0] - chain_t[-1]) / (len(chain_t) - 1)
@@ -196,7 +219,8 @@ class StepTracker:
                 if near.size == 0:
                     ok = False
                     break
-                k = near[np.argmax(strengths[near] - np.abs(times[near] - target) / period)]
+                fit = strengths[near] * np.exp(-0.5 * ((times[near] - target) / (0.1 * period)) ** 2)
+                k = near[np.argmax(fit)]
                 chain_t.append(float(times[k]))
                 score += float(strengths[k])
             if not ok:
@@ -217,19 +241,44 @@ class StepTracker:
         for div in (3, 2):
             sub = [c for c in chains if abs(c[0] * div - best[0]) <= tol * best[0] and c[1] >= 0.6 * best[1]]
             if sub:
-                return max(sub, key=lambda c: c[1])[2]
-        return best[2]
+                c = max(sub, key=lambda c: c[1])
+                return c[2], c[1]
+        return best[2], best[1]
+
+    def _start_lock(self) -> None:
+        self._recent.clear()
+        self._on_strength = self._off_strength = 0.0
+
+    def _switch_to(self, found: tuple[_Lock, float], lock: _Lock, closeness: float) -> bool:
+        """Whether a chain found while locked is a better rhythm than the lock."""
+        other, score = found
+        tol = self.params.chain_tolerance
+        ratio = other.period_s / lock.period_s
+        if abs(ratio - 1.0) <= tol and closeness > 0.1:
+            return False  # our own rhythm
+        if min(abs(ratio - 2.0), abs(ratio - 3.0)) <= tol:
+            return False  # every 2nd or 3rd of our steps: our rhythm heard badly
+        if self._off_strength <= self._on_strength:
+            return False  # the lock explains most of what is heard: keep it
+        evidence = sum(st * 0.7 ** (k - 1) for st, k in self._recent)
+        evidence *= self.params.chain_steps / max(1, len(self._recent))
+        return score > self.params.switch_margin * evidence
 
     def _closeness(self, dev_s: float, lock: _Lock) -> float:
         sigma = max(self.params.min_sigma_s, self.params.sigma_fraction * lock.period_s)
         return math.exp(-0.5 * (dev_s / sigma) ** 2)
 
     def _accept(self, t: float, s: float, *, rhythmic: bool, predicted_s: float, confidence: float,
-                gaps: tuple[float, ...] = (), score: float | None = None) -> Decision:
+                gaps: tuple[float, ...] = (), score: float | None = None, move_anchor: bool = True) -> Decision:
         self._last_step_s = t
-        self._anchor_s = t
-        self._anchor_pred_s = predicted_s
-        self._anchor_score = score
+        self._last_rhythmic = rhythmic
+        self._last_step_strength = s
+        lock = self._lock
+        self._last_step_closeness = self._closeness(t - predicted_s, lock) if lock and math.isfinite(predicted_s) else 0.0
+        if move_anchor:
+            self._anchor_s = t
+            self._anchor_pred_s = predicted_s
+            self._anchor_score = score
         self._strengths.append(s)
         self.n_steps += 1
         if rhythmic:
@@ -265,23 +314,11 @@ class StepTracker:
         p = self.params
         while self._history and self._history[0][0] < t - p.history_s:
             self._history.popleft()
-        if t - self._last_step_s < p.merge_s:
-            self._history.append((t, s))  # it may yet prove the rhythm (the last step was the intruder)
-            if self._anchor_score is not None and self._lock is not None:
-                # Part of the reported footfall; but if it fits the rhythm better than what was
-                # reported (a kick drum just before the step), predict from it.
-                closeness = self._closeness(t - self._anchor_pred_s, self._lock)
-                ref = self._reference()
-                score = min(s / ref if ref else 1.0, 2.0) * closeness
-                if score > self._anchor_score:
-                    self._anchor_score = score
-                    self._anchor_s = t
-            return Decision(t, s, "merged", False, math.nan, 0.0)
-        self.n_candidates += 1
-        self.candidate_strength += s
         ref = self._reference()
+        if ref is not None and len(self._strengths) >= 2 and self._lock is not None:
+            # the same foot's last footfall: one foot may land much softer than the other
+            ref = min(ref, p.same_foot_factor * self._strengths[-2])
         rel = s / ref if ref else 1.0
-        decision: Decision | None = None
         lock = self._lock
         if lock is not None:
             since = t - self._anchor_s
@@ -289,38 +326,119 @@ class StepTracker:
             k = max(1, int(round((since - nxt) / lock.period_s)) + 1)
             if k > p.max_missing + 1:
                 self._lock = lock = None  # a stop: let go
+        if lock is not None:
+            predicted = self._anchor_s + nxt + (k - 1) * lock.period_s
+            closeness = self._closeness(t - predicted, lock)
+            score = min(rel, p.max_rel) * closeness
+            on_rhythm = (score >= p.accept_score and since >= p.min_period_s * 0.8
+                         and abs(t - predicted) <= p.window_fraction * lock.period_s)
+        else:
+            predicted, closeness, score, on_rhythm = math.nan, 0.0, 0.0, False
+        since_step = t - self._last_step_s
+        if since_step < p.merge_s and not (on_rhythm and not self._last_rhythmic):
+            louder = since_step >= p.override_after_s and s >= p.override_ratio * self._last_step_strength
+            if self._last_rhythmic and self._before_last is not None and louder:
+                # judged against the prediction the last step was judged against
+                prev_anchor, prev_anchor_pred, prev_score, prev_lock = self._before_last
+                prev_pred = self._anchor_pred_s  # what the last step was judged against
+                closeness = self._closeness(t - prev_pred, prev_lock)
+                if closeness > self._last_step_closeness and abs(t - prev_pred) <= p.window_fraction * prev_lock.period_s:
+                    # much louder than the footfall just reported and closer to the rhythm: that one
+                    # was an intruder (a kick, a tick, a breath); this is the footfall. The rhythm
+                    # forgets the intruder.
+                    self._lock = lock = prev_lock
+                    self._anchor_s, self._anchor_pred_s, self._anchor_score = prev_anchor, prev_anchor_pred, prev_score
+                    since = t - prev_anchor
+                    k = max(1, int(round((since - self._next_interval_s(lock)) / lock.period_s)) + 1)
+                    nxt = self._next_interval_s(lock)
+                    predicted = prev_pred
+                    score = min(rel, p.max_rel) * closeness
+                    on_rhythm = True
+                    louder = False
+                else:
+                    louder = False
+            elif self._last_rhythmic:
+                louder = False
+            if louder is False and not on_rhythm or (louder is False and since_step < p.merge_s and lock is None):
+                return self._merge(t, s, rel)
+            # unlocked: much louder than the provisional step just reported: that one was the intruder
+        self.n_candidates += 1
+        self.candidate_strength += s
+        decision: Decision | None = None
+        if lock is not None:
+            if on_rhythm:
+                gaps = tuple(self._anchor_s + nxt + i * lock.period_s for i in range(k - 1))
+                self._recent.append((s, k))
+                self._before_last = (self._anchor_s, self._anchor_pred_s, self._anchor_score, copy.copy(lock))
+                self._update_lock(lock, since, k)
+                decision = self._accept(t, s, rhythmic=True, predicted_s=predicted,
+                                        confidence=0.5 * min(rel, 1.0) + 0.5 * closeness, gaps=gaps, score=score)
             else:
-                predicted = self._anchor_s + nxt + (k - 1) * lock.period_s
-                closeness = self._closeness(t - predicted, lock)
-                score = min(rel, 2.0) * closeness
-                if score >= p.accept_score and since >= p.min_period_s * 0.8:
-                    gaps = tuple(self._anchor_s + nxt + i * lock.period_s for i in range(k - 1))
-                    self._recent_k.append(k)
-                    self._update_lock(lock, since, k)
-                    decision = self._accept(t, s, rhythmic=True, predicted_s=predicted,
-                                            confidence=0.5 * min(rel, 1.0) + 0.5 * closeness, gaps=gaps,
-                                            score=score)
-                elif since > p.relock_after_periods * lock.period_s or (
-                        sum(k_ > 1 for k_ in self._recent_k) >= 2 and rel >= p.chain_min_strength):
-                    # nothing heard for long, or the lock only holds by bridging gaps: is there another rhythm?
-                    other = self._find_chain(t, ref)
-                    if other is not None and abs(other.period_s - lock.period_s) > p.chain_tolerance * lock.period_s:
-                        self._lock = lock = None  # another rhythm took over (walk <-> run)
-                if decision is None and lock is not None:
+                if rel >= p.chain_min_strength:
+                    # Off our rhythm: is there another rhythm with more evidence (walk <-> run, or a
+                    # lock on the wrong phase or on every third step)?
+                    found = self._find_chain(t, s, ref)
+                    if found is not None and self._switch_to(found, lock, closeness):
+                        self._lock = lock = found[0]
+                        self._start_lock()
+                        decision = self._accept(t, s, rhythmic=True, predicted_s=t,
+                                                confidence=0.5 * min(rel, 1.0) + 0.5, score=min(rel, p.max_rel))
+                if (decision is None and p.off_min_rel <= rel <= p.off_max_rel
+                        and t - self._last_step_s >= p.off_min_fraction * lock.period_s):
+                    # as loud as a footfall, where one may be (steps are not a metronome): a step
+                    # off the rhythm: the phase follows it, the period does not
+                    decision = self._accept(t, s, rhythmic=False, predicted_s=predicted,
+                                            confidence=0.5 * min(rel, 1.0), move_anchor=False)
+                if decision is None:
                     decision = Decision(t, s, "rejected", False, predicted, 0.0)
-        if decision is None:  # not locked
-            found = self._find_chain(t, ref)
+        else:
+            found = self._find_chain(t, s, ref)
             if found is not None:
-                self._lock = found
-                self._recent_k.clear()
+                self._lock = found[0]
+                self._start_lock()
                 decision = self._accept(t, s, rhythmic=True, predicted_s=t, confidence=0.5 * min(rel, 1.0) + 0.5,
-                                        score=min(rel, 2.0))
-            elif rel >= p.free_min_strength and t - self._last_step_s >= p.min_period_s:
+                                        score=min(rel, p.max_rel))
+            elif (s >= p.free_min_strength * self._free_reference(ref)
+                  and (t - self._last_step_s >= p.min_period_s or s >= p.override_ratio * self._last_step_strength)):
                 decision = self._accept(t, s, rhythmic=False, predicted_s=math.nan, confidence=0.5 * min(rel, 1.0))
             else:
                 decision = Decision(t, s, "rejected", False, math.nan, 0.0)
         self._history.append((t, s))
+        rel_capped = min(rel, p.max_rel)
+        if decision.rhythmic:
+            self._on_strength = 0.75 * self._on_strength + rel_capped
+            self._off_strength *= 0.75
+        else:
+            self._off_strength += rel_capped
         return decision
+
+    def _free_reference(self, ref: float | None) -> float:
+        """What a provisional step is compared with: before any rhythm was found, the loudest
+        footfall so far (breath and rustle come before the first steps); later the reference."""
+        if self.n_rhythmic == 0 and self._strengths:
+            return max(self._strengths)
+        return ref or 0.0
+
+    def note(self, time_s: float, strength: float) -> None:
+        """Remember a candidate for finding the rhythm without deciding on it (one the caller
+        will not report anyway, e.g. below its start-up threshold). Same time order as push."""
+        t, s = float(time_s), float(strength)
+        if not (math.isfinite(t) and math.isfinite(s) and s > 0) or t < self._last_time_s:
+            return
+        self._last_time_s = t
+        self._history.append((t, s))
+
+    def _merge(self, t: float, s: float, rel: float) -> Decision:
+        """Part of the last footfall (toe after heel, scuff, echo)."""
+        self._history.append((t, s))  # it may yet prove the rhythm (the last step was the intruder)
+        if self._anchor_score is not None and self._lock is not None and self._last_rhythmic:
+            # if it fits the rhythm better than what was reported (a kick drum just before the
+            # step), predict from it
+            score = min(rel, self.params.max_rel) * self._closeness(t - self._anchor_pred_s, self._lock)
+            if score > self._anchor_score:
+                self._anchor_score = score
+                self._anchor_s = t
+        return Decision(t, s, "merged", False, math.nan, 0.0)
 
     def pending_gaps(self, now_s: float) -> tuple[float, ...]:
         """Predicted steps that should have been heard by ``now_s`` (plus 2 sd) and were not.
