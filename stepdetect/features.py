@@ -228,10 +228,25 @@ def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[
                         np.zeros((0, N_BANDS)), np.zeros((0, N_BANDS)), empty)
         return frames, replace(state, pending=pending)
     xs = x[:used]
-    pooled = _strided_sum(xs, design.decimation) * (1.0 / design.decimation)
+    # Full-rate work is three passes (square, and sums over half-pools or pools); everything
+    # else is built from those sums at the pooled rate.
+    d = design.decimation
+    sq = np.square(xs)
+    halves = half_sq = None
+    if design.half_pool and d == 2 * design.half_pool:
+        halves = _strided_sum(xs, design.half_pool)
+        half_sq = _strided_sum(sq, design.half_pool)
+        pool_x = halves[0::2] + halves[1::2]
+        pool_sq = half_sq[0::2] + half_sq[1::2]
+    elif d >= 2:
+        pool_x = _strided_sum(xs, d)
+        pool_sq = _strided_sum(sq, d)
+    else:
+        pool_x, pool_sq = xs, sq
+    pooled = pool_x * (1.0 / d)
     # Energy that changes within one ~1 ms frame: ticks, contact bursts, breath (not thumps).
-    frame_mean = _strided_sum(xs, design.hop) * (1.0 / design.hop)
-    high_e = np.maximum(_strided_sum(np.square(xs), design.hop) * (1.0 / design.hop) - np.square(frame_mean), 0.0)
+    frame_mean = _strided_sum(pool_x, FRAME_DECIMATED) * (1.0 / design.hop)
+    high_e = np.maximum(_strided_sum(pool_sq, FRAME_DECIMATED) * (1.0 / design.hop) - np.square(frame_mean), 0.0)
     band, band_zi = signal.sosfilt(design.band_sos, pooled, zi=state.band_zi)
     prev_band = np.empty_like(band)
     prev_band[0] = state.last_band
@@ -268,24 +283,20 @@ def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[
         mb, zi = signal.sosfilt(sos, pooled, zi=state.mid_zi[b])
         mid_zi.append(zi)
         band_e[1 + b] = _strided_sum(np.square(mb), FRAME_DECIMATED) * (1.0 / FRAME_DECIMATED)
-    if design.decimation >= 2:
-        sq = np.square(xs)
-        pool_sq = _strided_sum(sq, design.decimation)
-        within = np.maximum(pool_sq - design.decimation * np.square(pooled), 0.0)  # per pool, > ~2 kHz
+    if d >= 2:
+        within = np.maximum(pool_sq - d * np.square(pooled), 0.0)  # per pool, > ~2 kHz
         if design.half_pool:
             h = design.half_pool
-            if design.decimation == 2 * h:
-                halves = _strided_sum(xs, h)
-                half_sq = _strided_sum(sq, h)
+            if halves is not None:
                 within_half = np.maximum(half_sq - np.square(halves) * (1.0 / h), 0.0)
                 within_half = within_half[0::2] + within_half[1::2]
-            else:
-                x2 = xs.reshape(-1, design.decimation)[:, : 2 * h]
-                s2 = sq.reshape(-1, design.decimation)[:, : 2 * h]
-                halves = x2.reshape(-1, 2, h).sum(axis=2)
-                half_sq = s2.reshape(-1, 2, h).sum(axis=2)
-                within_half = np.maximum(half_sq - np.square(halves) * (1.0 / h), 0.0).sum(axis=1)
-                within_half *= design.decimation / (2.0 * h)
+            else:  # odd pools: the first 2h samples of each
+                x2 = xs.reshape(-1, d)[:, : 2 * h]
+                s2 = sq.reshape(-1, d)[:, : 2 * h]
+                halves2 = x2.reshape(-1, 2, h).sum(axis=2)
+                half_sq2 = s2.reshape(-1, 2, h).sum(axis=2)
+                within_half = np.maximum(half_sq2 - np.square(halves2) * (1.0 / h), 0.0).sum(axis=1)
+                within_half *= d / (2.0 * h)
             band_e[4] = _strided_sum(within_half, FRAME_DECIMATED) * (1.0 / design.hop)
             within = np.maximum(within - within_half, 0.0)
         band_e[3] = _strided_sum(within, FRAME_DECIMATED) * (1.0 / design.hop)
