@@ -43,7 +43,6 @@ interpolated between frames, minus the constant delay of the filters (``onset_bi
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections import deque
 from dataclasses import dataclass, field
@@ -53,7 +52,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from stepdetect.features import Frames
-from stepdetect.peaks import Pick, _percentile
+from stepdetect.peaks import Pick, _percentile, candidate_frames, onset_frame
 
 
 @dataclass(frozen=True)
@@ -108,36 +107,16 @@ def pick_footfalls(
     state: LowBandState,
     tick_times_s: NDArray[np.float64] | None = None,
 ) -> list[Pick]:
-    """Decide every candidate whose look-ahead is complete in ``frames``.
-
-    Parameters
-    ----------
-    frames : Frames
-        Recent feature history (must reach back ``onset_lookback_s`` before
-        ``state.scan_frame``), absolute frame index ``frames.first_frame`` for element 0.
-    frame_s : float > 0
-        Frame period, seconds.
-    params : LowBandParams
-    state : PickerState
-        Updated in place (scan position, recent levels and intervals).
-    tick_times_s : ndarray or None
-        Known tick times (s, stream time base), sorted; None if unknown.
-
-    Returns
-    -------
-    list of Pick, in time order.
-    """
+    """Decide every candidate of the thump band whose look-ahead is complete in ``frames``:
+    the contract of :func:`stepdetect.peaks.pick_footfalls` (``state`` updated in place, picks
+    in time order), on ``flux_db`` / ``level_db`` alone."""
     first = frames.first_frame
-    n = frames.level_db.size
     look = max(1, int(round(params.peak_window_s / frame_s)))
     back = max(1, int(round(params.onset_lookback_s / frame_s)))
-    last_decidable = first + n - 1 - look
-    start = max(state.scan_frame, first + 1)
-    if last_decidable < start:
+    found = candidate_frames(frames.flux_db, params.flux_db, first_frame=first, scan_frame=state.scan_frame, look=look)
+    if found is None:
         return []
-    lo, hi = start - first, last_decidable - first + 1
-    flux = frames.flux_db
-    up = np.flatnonzero((flux[lo:hi] >= params.flux_db) & (flux[lo - 1 : hi - 1] < params.flux_db)) + lo
+    up, last_decidable = found
     picks: list[Pick] = []
     level = frames.level_db
     if up.size:  # vectorised pre-selection with the tests that need no state
@@ -168,16 +147,7 @@ def pick_footfalls(
         if snr_db < min_snr_db:
             continue
         # Onset: walk back from the peak to the last frame below peak - onset_drop_db.
-        target = peak_db - params.onset_drop_db
-        j = p
-        stop = max(0, i - back)
-        while j > stop and level[j - 1] >= target:
-            j -= 1
-        if j > 0 and level[j - 1] < target:
-            frac = (target - level[j - 1]) / (level[j] - level[j - 1])
-            k = (j - 1) + frac
-        else:
-            k = float(j)
+        k = onset_frame(level, p, stop=max(0, i - back), target=peak_db - params.onset_drop_db)
         onset_s = max(0.0, (first + k + 1.0) * frame_s - params.onset_bias_s)
         refractory_s = params.min_interval_s
         if state.intervals_s:

@@ -163,6 +163,31 @@ def band_weights(state: PickerState, present: NDArray[np.bool_]) -> NDArray[np.f
     return present / present.sum()
 
 
+def candidate_frames(curve: NDArray[np.float64], threshold: float, *, first_frame: int, scan_frame: int,
+                     look: int) -> tuple[NDArray[np.intp], int] | None:
+    """Upward crossings of ``threshold`` in ``curve`` (indices into it) whose ``look`` frames of
+    look-ahead exist, from absolute frame ``scan_frame`` on; and the last decidable absolute frame.
+    None when nothing new can be decided yet."""
+    last_decidable = first_frame + curve.size - 1 - look
+    start = max(scan_frame, first_frame + 1)
+    if last_decidable < start:
+        return None
+    lo, hi = start - first_frame, last_decidable - first_frame + 1
+    up = np.flatnonzero((curve[lo:hi] >= threshold) & (curve[lo - 1 : hi - 1] < threshold)) + lo
+    return up, last_decidable
+
+
+def onset_frame(level: NDArray[np.float64], peak: int, *, stop: int, target: float) -> float:
+    """Walk back from frame ``peak`` (not before ``stop``) to where ``level`` first reached
+    ``target``; the crossing interpolated between frames (fractional frame index)."""
+    j = peak
+    while j > stop and level[j - 1] >= target:
+        j -= 1
+    if j > 0 and level[j - 1] < target:
+        return (j - 1) + (target - level[j - 1]) / (level[j] - level[j - 1])
+    return float(j)
+
+
 def pick_footfalls(
     frames: Frames,
     *,
@@ -199,16 +224,12 @@ def pick_footfalls(
     list of Pick, in time order.
     """
     first = frames.first_frame
-    n = frames.level_db.size
     look = max(1, int(round(params.peak_window_s / frame_s)))
     back = max(1, int(round(params.onset_lookback_s / frame_s)))
-    last_decidable = first + n - 1 - look
-    start = max(state.scan_frame, first + 1)
-    if last_decidable < start:
+    found = candidate_frames(frames.odf_db, params.odf_db, first_frame=first, scan_frame=state.scan_frame, look=look)
+    if found is None:
         return []
-    lo, hi = start - first, last_decidable - first + 1
-    odf = frames.odf_db
-    up = np.flatnonzero((odf[lo:hi] >= params.odf_db) & (odf[lo - 1 : hi - 1] < params.odf_db)) + lo
+    up, last_decidable = found
     picks: list[Pick] = []
     if up.size == 0:
         state.scan_frame = last_decidable + 1
@@ -251,16 +272,9 @@ def pick_footfalls(
         peak_db = float(level[p])
         if peak_db < params.min_peak_db:
             continue
-        # Onset: walk back from the peak to the last frame below peak - drop.
-        target = peak_db - min(params.onset_drop_db, max(3.0, 0.7 * float(peaks_db[b])))
-        j = p
-        stop = max(0, i - back)
-        while j > stop and level[j - 1] >= target:
-            j -= 1
-        if j > 0 and level[j - 1] < target <= level[j]:
-            k = (j - 1) + (target - level[j - 1]) / (level[j] - level[j - 1])
-        else:
-            k = float(j)
+        # Onset: where the level first came within the drop of its peak (less for a weak jump).
+        k = onset_frame(level, p, stop=max(0, i - back),
+                        target=peak_db - min(params.onset_drop_db, max(3.0, 0.7 * float(peaks_db[b]))))
         onset_s = max(0.0, (first + k + 1.0) * frame_s - BAND_BIAS_S[b] - params.onset_bias_s)
         if onset_s <= state.last_pushed_s:
             continue  # the same onset seen through another band crossing

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import copy
 import math
-import statistics
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
