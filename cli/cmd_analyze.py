@@ -176,7 +176,9 @@ def _summary(report: dict[str, Any], header: str) -> str:
         lines.append("Cadence:    unknown (too few steps)")
     if report.get("bands"):
         used = [b["band"] for b in report["bands"] if b["weight"] >= 0.1]
-        lines.append(f"Bands:      {', '.join(used) or 'none'} (weights learned from the step rhythm)")
+        how = ("the heel-thump band" if len(report["bands"]) == 1
+               else "weights learned from the step rhythm")
+        lines.append(f"Bands:      {', '.join(used) or 'none'} ({how})")
     a = report["asymmetry"]
     if a["symmetry_index_pct"] is not None:
         lines.append(
