@@ -25,8 +25,8 @@ LOW_CONFIDENCE = 0.5  # a footfall below this confidence is flagged
 MIN_SAMPLE_RATE_HZ = 4000  # what StepDetector takes
 MAX_SAMPLE_RATE_HZ = 384000
 SUMMARY_MAX_GAPS = 8  # the text summary lists this many gaps (the JSON lists all)
-MIN_RHYTHMIC_FRACTION = 0.6  # of the footfalls accepted on the tracked rhythm, for a confident cadence
-MIN_RHYTHM_SALIENCE = 0.4  # share of all onset strength on the rhythm, for a confident cadence
+MIN_RHYTHMIC_FRACTION = 0.4  # of the footfalls accepted on the tracked rhythm, for a confident cadence
+MIN_RHYTHM_SALIENCE = 0.5  # share of all onset strength on the rhythm, for a confident cadence
 
 
 def _num(x: float, ndigits: int) -> float | None:
