@@ -15,6 +15,7 @@ from typing import Any, Callable
 import click
 
 from cli.baseline import (
+    HOLD_RULE,
     MIN_RUNNING_SPM,
     RunBaseline,
     build_program,
@@ -229,16 +230,32 @@ def _baseline_or_stored(store: Store, baseline_spm: float | None) -> tuple[float
 
 
 def _progress(store: Store, baseline_spm: float, since: str | None) -> dict[str, Any]:
-    """Current target and whether the runner holds it, from completed sessions since the baseline."""
-    sessions = [s for s in store.sessions() if s["status"] == "complete" and s.get("tempo_spm")]
+    """Current target and whether the runner holds it, from the sessions since the baseline
+    (``holds_target`` says which count and why). The current target is that of the last
+    complete session."""
+    sessions = [s for s in store.sessions() if s.get("tempo_spm")]
     if since:
         cutoff = datetime.fromisoformat(since)
         sessions = [s for s in sessions if datetime.fromisoformat(s["started_at"]) >= cutoff]
-    current = sessions[-1]["tempo_spm"] if sessions else None
-    check = holds_target(sessions, current) if current is not None else {"holds": False, "n_sessions": 0,
-                                                                       "reasons": ["no sessions yet"]}
+    complete = [s for s in sessions if s["status"] == "complete"]
+    current = complete[-1]["tempo_spm"] if complete else None
+    check = holds_target(sessions, current) if current is not None else {
+        "holds": False, "n_sessions": 0, "reasons": ["no sessions yet"], "rule": HOLD_RULE, "counted": [],
+        "not_counted": []}
     return {"current_target_spm": current, **check,
             "next_target_spm": next_target_spm(baseline_spm, current, check["holds"])}
+
+
+def _print_evidence(progress: dict[str, Any]) -> None:
+    """Which sessions counted towards the current target, which did not and why, and the rule."""
+    def when(entry: dict[str, Any]) -> str:
+        return f"#{entry['id']} {str(entry.get('started_at') or '')[:16].replace('T', ' ')}"
+
+    for c in progress["counted"]:
+        click.echo(f"  counted {when(c)}: " + ("held" if c["held"] else "; ".join(c["misses"])))
+    for n in progress["not_counted"]:
+        click.echo(f"  not counted {when(n)}: {n['why']}")
+    click.echo(f"Rule: {progress['rule']}.")
 
 
 @click.command("target")
@@ -262,8 +279,9 @@ def target_cmd(baseline_spm: float | None, as_json: bool, db_path: Path | None) 
     if cur is None:
         click.echo(f"Start at {progress['next_target_spm']:.0f} spm (+{100 * (progress['next_target_spm'] / baseline - 1):.1f} %).")
         return
-    click.echo(f"Current target {cur:.0f} spm: {progress['n_sessions']} session(s) at it; "
+    click.echo(f"Current target {cur:.0f} spm: {progress['n_sessions']} counted session(s) at it; "
                + ("held: move up." if progress["holds"] else "not yet held (" + "; ".join(progress["reasons"]) + ")."))
+    _print_evidence(progress)
     click.echo(f"Recommended next target: {progress['next_target_spm']:.0f} spm "
                f"(+{100 * (progress['next_target_spm'] / baseline - 1):.1f} % over baseline).")
 
@@ -631,7 +649,9 @@ def plan_cmd(baseline_spm: float | None, weeks: int, start_text: str | None, out
                f"(band {low:.0f}-{high:.0f} spm; never above {math.floor(high):.0f}).")
     if progress["current_target_spm"] is not None:
         click.echo(f"History: target {progress['current_target_spm']:.0f} spm "
-                   + ("held; moving up." if progress["holds"] else "not yet held; keep it."))
+                   + ("held; moving up." if progress["holds"]
+                      else "not yet held (" + "; ".join(progress["reasons"]) + "); keep it."))
+        _print_evidence(progress)
     last_target = None
     for s in program:
         mark = "*" if s["provisional"] else " "
@@ -641,7 +661,7 @@ def plan_cmd(baseline_spm: float | None, weeks: int, start_text: str | None, out
             last_target = s["target_spm"]
         click.echo(head + (f"  -> {Path(s['file']).name}" if "file" in s else ""))
     click.echo("* proposed: move up only when 'cadence target' says the current target holds "
-               "(in sync >= 70 %, retention >= 0.8, pain not rising); re-run 'cadence plan' to re-plan.")
+               "(the rule above); re-run 'cadence plan' to re-plan.")
     if written:
         first = program[0]
         click.echo(f"Run a session with: cadence run --plan {first['file']} --baseline {baseline:g} "

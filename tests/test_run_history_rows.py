@@ -91,3 +91,24 @@ def test_fast_session_stores_wall_clock_and_audio_duration_apart(tmp_path: Path)
     assert before <= started <= ended <= after
     assert (ended - started).total_seconds() < 60.0
     assert s["audio_duration_s"] == pytest.approx(120.0, abs=0.1)
+
+
+def test_target_and_plan_do_not_take_short_sessions_for_held(tmp_path: Path) -> None:
+    """Two real 12-second sessions at the target (the runner on it) are no evidence: `target` and
+    `plan` say the target is not held, which sessions did not count and why, and the rule."""
+    wav, _ = _runner_file(tmp_path, 172.0, 12.0)
+    for _ in range(2):
+        result = _invoke("run", "--baseline", "163", "--target", "172", "--ramp", "0", "--input-file", wav, "--fast")
+        assert result.exit_code == 0, result.stderr
+    with Store() as store:
+        ids = [s["id"] for s in store.sessions()]
+        assert [s["status"] for s in store.sessions()] == ["complete", "complete"]
+    out = json.loads(_invoke("target", "--baseline", "163", "--json").output)
+    assert out["current_target_spm"] == 172.0 and not out["holds"] and out["next_target_spm"] == 172.0
+    assert [(n["id"], n["why"]) for n in out["not_counted"]] == [(i, "0:12 long (< 10:00)") for i in ids]
+    text = _invoke("target", "--baseline", "163").output
+    assert "not yet held (0 counted session(s) at 172 spm; need 2)" in text
+    assert f"not counted #{ids[0]} " in text and "Rule: a session counts when it is complete" in text
+    plan = _invoke("plan", "--baseline", "163", "--start", "2026-01-05")
+    assert plan.exit_code == 0 and "History: target 172 spm not yet held" in plan.output
+    assert f"not counted #{ids[1]} " in plan.output and "W1 2026-01-06 intervals 172 spm" in plan.output
