@@ -27,7 +27,7 @@ from cli.baseline import (
     target_band,
 )
 from cli.options import DURATION, audio_device_options, db_option, finite_range
-from cli.store import Store
+from cli.store import Store, StoreError
 from cli.report import json_text
 
 F = Callable[..., Any]
@@ -265,7 +265,7 @@ def _print_evidence(progress: dict[str, Any]) -> None:
 @db_option
 def target_cmd(baseline_spm: float | None, as_json: bool, db_path: Path | None) -> None:
     """Show the target band (+5 to +10 % over baseline) and the recommended next target."""
-    with Store(db_path) as store:
+    with Store(db_path, check=False) as store:  # read-only: damage met while reading is one line too
         baseline, measured_at = _baseline_or_stored(store, baseline_spm)
         progress = _progress(store, baseline, measured_at)
     low, high = target_band(baseline)
@@ -325,7 +325,7 @@ def history_cmd(weeks: int | None, plot_path: Path | None, as_json: bool, import
     if imports:
         _import_reports(imports, db_path)
         return
-    with Store(db_path) as store:
+    with Store(db_path, check=False) as store:
         sessions = store.sessions()
         baselines = store.baselines()
         if weeks is not None:
@@ -528,15 +528,22 @@ STEP_CSV_COLUMNS = ("session_id", "time_s", "foot", "asynchrony_ms", "confidence
 @db_option
 def export_cmd(fmt: str, what: str, session_ids: tuple[int, ...], output: Path | None, db_path: Path | None) -> None:
     """Export sessions (with intervals, settings, notes) or steps as CSV or JSON."""
-    with Store(db_path) as store:
-        sessions = store.sessions(ids=list(session_ids) or None)
-        missing = set(session_ids) - {s["id"] for s in sessions}
+    with Store(db_path, damaged_ok=True) as store:  # a damaged history: export what is readable
+        if store.damaged is not None:
+            click.echo(f"warning: {store.path} is damaged ({store.damaged}); exporting what is readable", err=True)
+        db = store.path
+        sessions, unreadable = store.readable_sessions(list(session_ids) or None)
+        missing = set(session_ids) - {s["id"] for s in sessions} - set(unreadable)
         if missing:
             raise click.ClickException(f"no session {', '.join(map(str, sorted(missing)))} in {store.path}")
+        rows = sessions
         if what == "steps":
-            rows = [{"session_id": s["id"], **st} for s in sessions for st in store.steps(s["id"])]
-        else:
-            rows = sessions
+            rows = []
+            for s in sessions:
+                try:
+                    rows.extend({"session_id": s["id"], **st} for st in store.steps(s["id"]))
+                except StoreError:
+                    unreadable.append(s["id"])
     buf = io.StringIO()
     if fmt == "json":
         buf.write(json_text({what: rows}, indent=2, default=str))
@@ -555,6 +562,9 @@ def export_cmd(fmt: str, what: str, session_ids: tuple[int, ...], output: Path |
         except OSError as exc:
             raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
         click.echo(f"{len(rows)} {what} written to {output}", err=True)
+    if unreadable:
+        raise click.ClickException(f"session(s) {', '.join(map(str, sorted(set(unreadable))))} could not be read "
+                                   f"from the damaged {db}; the rest was exported")
 
 
 # --- plan -----------------------------------------------------------------------------------
@@ -625,7 +635,7 @@ def plan_cmd(baseline_spm: float | None, weeks: int, start_text: str | None, out
             start = date.fromisoformat(start_text)
         except ValueError:
             raise click.BadParameter(f"{start_text!r} is not a date like 2026-01-05", param_hint="--start") from None
-    with Store(db_path) as store:
+    with Store(db_path, check=False) as store:
         baseline, measured_at = _baseline_or_stored(store, baseline_spm)
         progress = _progress(store, baseline, measured_at)
     program = build_program(baseline, weeks=weeks, start=start, current_target_spm=progress["current_target_spm"],

@@ -190,8 +190,10 @@ class Store:
         Database file; default ``default_db_path()``. Parent directories are created.
     """
 
-    def __init__(self, path: Path | str | None = None) -> None:
+    def __init__(self, path: Path | str | None = None, *, check: bool = True, damaged_ok: bool = False) -> None:
         self.path = Path(path) if path is not None else default_db_path()
+        #: What ``PRAGMA quick_check`` found wrong (None: nothing, or not checked).
+        self.damaged: str | None = None
         if self.path.is_dir():
             raise StoreError(f"database {self.path} is a directory")
         try:
@@ -208,18 +210,60 @@ class Store:
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            if check or damaged_ok:
+                self.damaged = self._quick_check()
+            if self.damaged is not None and not damaged_ok:
+                raise self._damaged_error(self.damaged)
+            if self.damaged is None:
+                self._migrate()
+        except StoreError:
+            self._conn.close()
+            raise
         except sqlite3.OperationalError as exc:  # read-only file or directory, locked, disk full
             self._conn.close()
             raise StoreError(f"cannot use database {self.path}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             self._conn.close()
-            raise StoreError(f"{self.path} is not a cadence database ({exc})") from None
+            if "not a database" in str(exc):
+                raise StoreError(f"{self.path} is not a cadence database ({exc}); if it held your history, its "
+                                 "header is damaged: restore a backup") from None
+            raise StoreError(f"{self.path} is damaged beyond what cadence can read ({exc}); try 'sqlite3 {self.path} "
+                             ".recover | sqlite3 recovered.db', or restore a backup") from None
         except BaseException:
             self._conn.close()
             raise
 
     # --- plumbing ------------------------------------------------------------------------------
+
+    def _quick_check(self) -> str | None:
+        """SQLite's ``quick_check`` (every page and record readable, O(file size): ~0.4 s for a
+        130 MB history): None when it is fine, else its first finding."""
+        try:
+            rows = [str(r[0]) for r in self._conn.execute("PRAGMA quick_check(5)").fetchall()]
+        except sqlite3.OperationalError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc):
+                raise
+            return " ".join(str(exc).split())
+        if rows == ["ok"]:
+            return None
+        lines = [line for row in rows for line in row.splitlines() if line.strip()]
+        findings = [line for line in lines if not line.startswith("***")] or lines
+        return " ".join(findings[0].split())[:160]
+
+    def _damaged_error(self, problem: str) -> StoreError:
+        return StoreError(
+            f"{self.path} is damaged ({problem}); cadence will not write to it. Save what is readable with "
+            f"'cadence export --format json --db {self.path} -o rescued.json' (or: sqlite3 {self.path} .recover "
+            "| sqlite3 recovered.db), then move the file aside or restore a backup"
+        )
+
+    def _check_damage(self, exc: sqlite3.Error) -> None:
+        """A read or write that hit a damaged page: the one-line damage message instead."""
+        if type(exc) is sqlite3.DatabaseError:  # not locked/full (OperationalError), not a constraint
+            self.damaged = self.damaged or " ".join(str(exc).split())
+            raise self._damaged_error(self.damaged) from None
 
     def close(self) -> None:
         with self._lock:
@@ -296,14 +340,20 @@ class Store:
     def _write(self, sql: str, params: Iterable[Any] = (), *, many: bool = False) -> sqlite3.Cursor:
         """One short transaction (or part of the open ``transaction()``)."""
         with self._lock:
-            if self._batch:
-                return self._conn.executemany(sql, params) if many else self._conn.execute(sql, tuple(params))
-            self._conn.execute("BEGIN IMMEDIATE")
+            if self.damaged is not None:
+                raise self._damaged_error(self.damaged)
             try:
-                cur = self._conn.executemany(sql, params) if many else self._conn.execute(sql, tuple(params))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._rollback()
+                if self._batch:
+                    return self._conn.executemany(sql, params) if many else self._conn.execute(sql, tuple(params))
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    cur = self._conn.executemany(sql, params) if many else self._conn.execute(sql, tuple(params))
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._rollback()
+                    raise
+            except sqlite3.Error as exc:
+                self._check_damage(exc)
                 raise
             return cur
 
@@ -312,6 +362,9 @@ class Store:
             self._conn.row_factory = sqlite3.Row
             try:
                 return self._conn.execute(sql, tuple(params)).fetchall()
+            except sqlite3.Error as exc:
+                self._check_damage(exc)
+                raise
             finally:
                 self._conn.row_factory = None
 
@@ -469,16 +522,32 @@ class Store:
             f"FROM sessions s {where} ORDER BY s.started_at_utc, s.id",
             ids or (),
         )
-        out = []
-        for r in rows:
-            d = dict(r)
-            d["settings"] = json.loads(d["settings"] or "{}")
-            d["latency"] = json.loads(d["latency"] or "{}")
-            d["summary"] = json.loads(d["summary"]) if d["summary"] else None
-            d["intervals"] = self.intervals(d["id"])
-            d.update(session_figures(d))
-            out.append(d)
-        return out
+        return [_session_dict(dict(r), self.intervals(r["id"])) for r in rows]
+
+    def readable_sessions(self, ids: list[int] | None = None) -> tuple[list[dict[str, Any]], list[int]]:
+        """``sessions(ids=...)``, session by session where the database is damaged: (the
+        sessions that could be read, the ids of those that could not)."""
+        try:
+            return self.sessions(ids=ids), []
+        except StoreError:
+            if self.damaged is None:
+                raise
+        wanted = ids or [int(r[0]) for r in self._query("SELECT id FROM sessions ORDER BY id")]
+        readable: list[dict[str, Any]] = []
+        unreadable: list[int] = []
+        for sid in wanted:
+            try:
+                readable.extend(self.sessions(ids=[sid]))
+                continue
+            except StoreError:
+                pass
+            try:  # the session's own row, without the counts and intervals that cannot be read
+                rows = self._query("SELECT * FROM sessions WHERE id = ?", (sid,))
+                readable.extend({**_session_dict(dict(r), []), "damaged": "its intervals or counts are unreadable"}
+                                for r in rows)
+            except StoreError:
+                unreadable.append(sid)
+        return readable, unreadable
 
     def last_session_id(self) -> int:
         """The latest session that was not aborted (the one the runner means by 'last')."""
@@ -562,6 +631,16 @@ def store_report(store: "Store", report: dict[str, Any], *, device: str | None =
         else:
             store.end_session(sid, report_summary(report), ended, audio_duration_s=duration_s)
     return sid
+
+
+def _session_dict(d: dict[str, Any], intervals: list[dict[str, Any]]) -> dict[str, Any]:
+    """A sessions row (JSON columns decoded) with its intervals and figures."""
+    d["settings"] = json.loads(d["settings"] or "{}")
+    d["latency"] = json.loads(d["latency"] or "{}")
+    d["summary"] = json.loads(d["summary"]) if d["summary"] else None
+    d["intervals"] = intervals
+    d.update(session_figures(d))
+    return d
 
 
 def _with_extra(d: dict[str, Any]) -> dict[str, Any]:
