@@ -126,15 +126,20 @@ def test_damaged_database_one_line_and_no_writes(tmp_path: Path, pristine: tuple
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 
-def test_export_saves_the_readable_sessions_of_a_damaged_database(tmp_path: Path,
-                                                                  pristine: tuple[Path, dict[str, int]]) -> None:
+def _export_damaged(tmp_path: Path, pristine: tuple[Path, dict[str, int]], position: str) -> tuple[Path, list]:
+    """Damage ``position`` and export the sessions as JSON (expected to succeed): (db, sessions)."""
     src, pages = pristine
     db = tmp_path / "cadence.db"
-    _damage(src, db, "steps", pages)
+    _damage(src, db, position, pages)
     out = tmp_path / "rescued.json"
     result = CliRunner().invoke(cli, ["export", "--format", "json", "--db", str(db), "-o", str(out)])
     assert result.exit_code == 0, result.stderr
-    sessions = json.loads(out.read_text())["sessions"]
+    return db, json.loads(out.read_text())["sessions"]
+
+
+def test_export_saves_the_readable_sessions_of_a_damaged_database(tmp_path: Path,
+                                                                  pristine: tuple[Path, dict[str, int]]) -> None:
+    db, sessions = _export_damaged(tmp_path, pristine, "steps")
     assert [s["status"] for s in sessions] == ["complete"] * 3 and [s["shoes"] for s in sessions] == ["old ones"] * 3
     steps = CliRunner().invoke(cli, ["export", "--format", "csv", "--what", "steps", "--db", str(db), "-o",
                                      str(tmp_path / "steps.csv")])
@@ -144,12 +149,6 @@ def test_export_saves_the_readable_sessions_of_a_damaged_database(tmp_path: Path
 
 def test_export_keeps_the_session_rows_when_their_intervals_are_unreadable(
         tmp_path: Path, pristine: tuple[Path, dict[str, int]]) -> None:
-    src, pages = pristine
-    db = tmp_path / "cadence.db"
-    _damage(src, db, "intervals", pages)
-    out = tmp_path / "rescued.json"
-    result = CliRunner().invoke(cli, ["export", "--format", "json", "--db", str(db), "-o", str(out)])
-    assert result.exit_code == 0, result.stderr
-    sessions = json.loads(out.read_text())["sessions"]
+    _, sessions = _export_damaged(tmp_path, pristine, "intervals")
     assert [(s["id"], s["pain_during"], s["damaged"]) for s in sessions] == [
         (k, 2.0, "its intervals or counts are unreadable") for k in (1, 2, 3)]
