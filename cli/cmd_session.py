@@ -412,20 +412,20 @@ def run(**opts: Any) -> None:
         log=log, baseline_probe=None if probe_s is None else (probe_s, build),
     )
     report["settings"]["baseline_source"] = baseline_source
-    saved = log.result if log is not None else None
+    print_report(report)  # on screen first: whatever happens to the files, the runner sees the session
+    saved = log.wait() if log is not None else None  # the history's last writes (or the fallback file)
     problems: list[str] = []
     if store is not None:
         if report.get("measured_baseline_spm") is not None:
             try:
                 store.add_baseline(report["measured_baseline_spm"], measured_at=datetime.now().astimezone(),
                                    method="silent warm-up of cadence run")
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, ValueError) as exc:  # locked, full, damaged (StoreError)
                 problems.append(f"the measured baseline {report['measured_baseline_spm']:g} spm was not saved "
                                 f"({exc}); give it as --baseline next time")
         report["history"] = {"db": str(store.path), "session_id": None if saved is None else saved.session_id,
                              "saved": None if saved is None else saved.saved,
                              "fallback": None if saved is None or saved.fallback is None else str(saved.fallback)}
-    print_report(report)  # on screen first: whatever happens to the files, the runner sees the session
     if json_report is not None:
         try:
             write_json_atomic(json_report, report)

@@ -20,6 +20,7 @@ calendar the weekly view uses) and as UTC (for ordering). Session times inside a
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
@@ -784,10 +785,11 @@ class SessionStoreLog:
     it, one short transaction per call, in order. A write that fails (disk full, the database
     locked by another program, an I/O error) stays queued and is retried with back-off while
     the session goes on. ``finish``/``abort`` wait for the queue to drain as long as writes keep
-    succeeding (and up to ``FINISH_WAIT_S`` without progress); what could not be written then
-    goes, with the rest of the session, into a fallback JSON file (the whole report) beside the
-    database, else in the working directory, else in the temporary directory. ``result`` (a
-    :class:`SaveResult`) says where the data went.
+    succeeding (and up to ``FINISH_WAIT_S`` without progress) in ``wait()``, which the caller
+    runs after printing the report; what could not be written then goes, with the rest of the
+    session, into a fallback JSON file (the whole report) beside the database, else in the
+    working directory, else in the temporary directory. ``wait()`` returns a
+    :class:`SaveResult`: where the data went.
     """
 
     def __init__(self, store: Store, *, kind: str, settings: dict[str, Any], device: str | None = None,
@@ -809,6 +811,9 @@ class SessionStoreLog:
         self._failing_since: float | None = None
         self._last_progress = time.monotonic()
         self._max_delay_s = 0.0
+        self._closed = False
+        self._final: tuple[dict[str, Any], str, str | None] | None = None
+        self._wait_lock = threading.Lock()
 
     def start(self, started_at: datetime) -> None:
         """The stream runs: its wall-clock start (shown in the runner's local time)."""
@@ -835,24 +840,35 @@ class SessionStoreLog:
     def add_interval(self, interval: dict[str, Any]) -> None:
         self._enqueue(("interval", interval))
 
-    def finish(self, report: dict[str, Any]) -> SaveResult:
+    def finish(self, report: dict[str, Any]) -> None:
         """Close the session as complete with the report's summary (the session has handed over
-        its last steps, beats and intervals before)."""
-        return self._close(report, "complete", None)
+        its last steps, beats and intervals before). Returns at once; ``wait()`` says where the
+        data went."""
+        self._close(report, "complete", None)
 
-    def abort(self, report: dict[str, Any], reason: str) -> SaveResult:
+    def abort(self, report: dict[str, Any], reason: str) -> None:
         """Close the session as aborted: it stopped early for ``reason`` (one line). What was
         measured stays in the history (and in the report); progression and the weekly view
         ignore it. A session that stopped before it measured a single footfall, and whose row
-        does not exist yet, leaves no row (``result.session_id`` is None): there is nothing
-        to keep and nothing to attach notes to."""
-        return self._close(report, "aborted", " ".join(str(reason).split()) or "stopped early")
+        does not exist yet, leaves no row (``wait().session_id`` is None): there is nothing
+        to keep and nothing to attach notes to. Returns at once, like ``finish``."""
+        self._close(report, "aborted", " ".join(str(reason).split()) or "stopped early")
+
+    def wait(self) -> SaveResult:
+        """After ``finish``/``abort``: wait while the queued writes land (as long as they make
+        progress; ``FINISH_WAIT_S`` without), then write what could not be stored, with the
+        whole report, to the fallback file. Returns (and keeps in ``result``) where the data
+        went. Called at exit if nobody did."""
+        with self._wait_lock:
+            if self.result is None:
+                self.result = self._drain()
+            return self.result
 
     # --- the writer ------------------------------------------------------------------------------
 
     def _enqueue(self, op: tuple[Any, ...]) -> None:
         with self._cond:
-            if self.result is not None:
+            if self._closed:
                 raise RuntimeError("the session log is closed")
             self._ops.append(op)
             if self._thread is None:
@@ -926,7 +942,7 @@ class SessionStoreLog:
                 self.store.abort_session(self.session_id, reason, summary=summary, ended_at=ended_at,
                                          audio_duration_s=audio_duration_s)
 
-    def _close(self, report: dict[str, Any], status: str, reason: str | None) -> SaveResult:
+    def _close(self, report: dict[str, Any], status: str, reason: str | None) -> None:
         if status == "aborted" and not (report.get("summary") or {}).get("n_steps"):
             with self._cond:
                 if self.session_id is None and not any(op[0] == "steps" for op in self._ops):
@@ -934,38 +950,45 @@ class SessionStoreLog:
                     # stream that never ran): nothing to keep, and no empty row to log pain against
                     self._stop.set()
                     self._ops.clear()
+                    self._closed = True
                     self._cond.notify_all()
                     self.result = SaveResult(saved=True, db=self.store.path, session_id=None)
-                    return self.result
+                    return
         self._enqueue(("end", status, reason, report_summary(report), datetime.now().astimezone(),
                        _num(report.get("duration_s"))))
         with self._cond:
-            self._closing = True
+            self._final = (report, status, reason)
+            self._closed = self._closing = True
             self._cond.notify_all()
+        atexit.register(self.wait)  # a caller that never waits still gets its data stored or saved
+
+    def _drain(self) -> SaveResult:
+        if self._final is None:
+            raise RuntimeError("wait() before finish() or abort()")
+        report, status, reason = self._final
+        with self._cond:
             while self._ops:
                 left = self._last_progress + FINISH_WAIT_S - time.monotonic()
                 if left <= 0:
                     break
                 self._cond.wait(left)
-            saved = not self._ops
-            if self._failing_since is not None:
-                self._max_delay_s = max(self._max_delay_s, time.monotonic() - self._failing_since)
-        if not saved:
-            self._stop.set()
+            if self._ops:
+                self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=SESSION_BUSY_TIMEOUT_MS / 1000 + 1.0)
         with self._cond:
+            self._stop.set()
             saved = not self._ops  # the last attempt may have landed meanwhile
+            if self._failing_since is not None:
+                self._max_delay_s = max(self._max_delay_s, time.monotonic() - self._failing_since)
             fallback, fallback_errors = (None, [])
             if not saved:
-                self._stop.set()
                 fallback, fallback_errors = write_fallback(self.store.path, report, self.started_at, {
                     "db": str(self.store.path), "session_id": self.session_id, "saved": False,
                     "errors": list(self.errors), "status": status, "abort_reason": reason})
-            self.result = SaveResult(saved=saved, db=self.store.path, session_id=self.session_id, fallback=fallback,
-                                     errors=tuple(self.errors), failed_attempts=self.failed_attempts,
-                                     delayed_s=round(self._max_delay_s, 1), fallback_errors=tuple(fallback_errors))
-        return self.result
+            return SaveResult(saved=saved, db=self.store.path, session_id=self.session_id, fallback=fallback,
+                              errors=tuple(self.errors), failed_attempts=self.failed_attempts,
+                              delayed_s=round(self._max_delay_s, 1), fallback_errors=tuple(fallback_errors))
 
 
 def write_fallback(db: Path, report: dict[str, Any], started_at: datetime | None,

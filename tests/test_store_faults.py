@@ -103,7 +103,8 @@ def test_disk_full_mid_session_is_buffered_retried_and_saved(tmp_path: Path) -> 
             time.sleep(0.02)
         failing, unsaved = log.failing, log.unsaved
         os.unlink(filler)  # space again: the buffered writes land
-        result = log.finish({"duration_s": 21.0, "summary": {"n_steps": 1200}})
+        log.finish({"duration_s": 21.0, "summary": {"n_steps": 1200}})
+        result = log.wait()
         seqs = [s["seq"] for s in store.steps(log.session_id)]
         print(json.dumps({"direct": direct, "worst_s": worst_s, "failing": failing, "unsaved": unsaved,
                           "saved": result.saved, "errors": result.errors, "failed": result.failed_attempts,
