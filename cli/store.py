@@ -449,6 +449,10 @@ class Store:
                     (None if summary is None else json.dumps(summary, default=str), _iso(ended_at), status, reason,
                      _num(audio_duration_s), session_id))
 
+    def delete_session(self, session_id: int) -> None:
+        """Remove a session with its steps, beats and intervals (one transaction)."""
+        self._write("DELETE FROM sessions WHERE id = ?", (session_id,))
+
     def set_notes(self, session_id: int, **fields: Any) -> None:
         """Add or edit the runner's notes: ``notes``, ``pace``, ``terrain``, ``shoes`` (text),
         ``pain_during``, ``pain_next_day``, ``effort`` (0-10). ``None`` leaves a field as is."""
@@ -812,6 +816,7 @@ class SessionStoreLog:
         self._last_progress = time.monotonic()
         self._max_delay_s = 0.0
         self._closed = False
+        self._applying = False  # the writer is doing _ops[0] right now
         self._final: tuple[dict[str, Any], str, str | None] | None = None
         self._wait_lock = threading.Lock()
 
@@ -849,9 +854,9 @@ class SessionStoreLog:
     def abort(self, report: dict[str, Any], reason: str) -> None:
         """Close the session as aborted: it stopped early for ``reason`` (one line). What was
         measured stays in the history (and in the report); progression and the weekly view
-        ignore it. A session that stopped before it measured a single footfall, and whose row
-        does not exist yet, leaves no row (``wait().session_id`` is None): there is nothing
-        to keep and nothing to attach notes to. Returns at once, like ``finish``."""
+        ignore it. A session that stopped before it measured a single footfall leaves no row
+        (``wait().session_id`` is None; one its first writes created is removed): there is
+        nothing to keep and nothing to attach notes to. Returns at once, like ``finish``."""
         self._close(report, "aborted", " ".join(str(reason).split()) or "stopped early")
 
     def wait(self) -> SaveResult:
@@ -890,9 +895,12 @@ class SessionStoreLog:
                     if self._stop.is_set() or not self._ops:
                         return
                     op = self._ops[0]
+                    self._applying = True
                 try:
                     self._apply(op)
                 except Exception as exc:  # noqa: BLE001 - kept queued and retried; the cause is reported
+                    with self._cond:
+                        self._applying = False
                     self._failed(exc)
                     if self._stop.wait(WRITE_RETRY_S[min(attempt, len(WRITE_RETRY_S) - 1)]):
                         return
@@ -900,6 +908,7 @@ class SessionStoreLog:
                     continue
                 attempt = 0
                 with self._cond:
+                    self._applying = False
                     self._ops.popleft()
                     self._last_progress = time.monotonic()
                     if self._failing_since is not None:
@@ -922,6 +931,11 @@ class SessionStoreLog:
                 self._failing_since = time.monotonic()
 
     def _apply(self, op: tuple[Any, ...]) -> None:
+        if op[0] == "drop":
+            if self.session_id is not None:
+                self.store.delete_session(self.session_id)
+                self.session_id = None
+            return
         if self.session_id is None:
             if self.started_at is None:
                 self.started_at = datetime.now().astimezone()
@@ -944,18 +958,15 @@ class SessionStoreLog:
 
     def _close(self, report: dict[str, Any], status: str, reason: str | None) -> None:
         if status == "aborted" and not (report.get("summary") or {}).get("n_steps"):
+            # stopped before it measured a footfall (a recording damaged from the start, a stream
+            # that never ran): nothing to keep, and no row for `cadence log` or the weekly counts
             with self._cond:
-                if self.session_id is None and not any(op[0] == "steps" for op in self._ops):
-                    # stopped before it measured anything (a recording damaged from the start, a
-                    # stream that never ran): nothing to keep, and no empty row to log pain against
-                    self._stop.set()
-                    self._ops.clear()
-                    self._closed = True
-                    self._cond.notify_all()
-                    self.result = SaveResult(saved=True, db=self.store.path, session_id=None)
-                    return
-        self._enqueue(("end", status, reason, report_summary(report), datetime.now().astimezone(),
-                       _num(report.get("duration_s"))))
+                while len(self._ops) > (1 if self._applying else 0):
+                    self._ops.pop()
+            self._enqueue(("drop",))
+        else:
+            self._enqueue(("end", status, reason, report_summary(report), datetime.now().astimezone(),
+                           _num(report.get("duration_s"))))
         with self._cond:
             self._final = (report, status, reason)
             self._closed = self._closing = True
