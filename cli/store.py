@@ -859,6 +859,15 @@ class SessionStoreLog:
         nothing to keep and nothing to attach notes to. Returns at once, like ``finish``."""
         self._close(report, "aborted", " ".join(str(reason).split()) or "stopped early")
 
+    def sync(self, timeout_s: float = 10.0) -> bool:
+        """Wait (up to ``timeout_s``) until every write queued so far has landed; True if so.
+        For tools and tests that read the history while the session runs."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while self._ops and (left := deadline - time.monotonic()) > 0:
+                self._cond.wait(left)
+            return not self._ops
+
     def wait(self) -> SaveResult:
         """After ``finish``/``abort``: wait while the queued writes land (as long as they make
         progress; ``FINISH_WAIT_S`` without), then write what could not be stored, with the
