@@ -217,6 +217,8 @@ class Store:
                 raise self._damaged_error(self.damaged)
             if self.damaged is None:
                 self._migrate()
+            if check and self.damaged is None:
+                self._probe_writable()
         except StoreError:
             self._conn.close()
             raise
@@ -252,6 +254,26 @@ class Store:
         lines = [line for row in rows for line in row.splitlines() if line.strip()]
         findings = [line for line in lines if not line.startswith("***")] or lines
         return " ".join(findings[0].split())[:160]
+
+    def _probe_writable(self) -> None:
+        """Refuse, before anything starts, a database that cannot take a write at all (a read-only
+        or immutable file, a read-only mount); a lock held by another writer is fine (session
+        writes wait and retry)."""
+        with self._lock:
+            self._conn.execute("PRAGMA busy_timeout = 50")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+                self._conn.execute(f"PRAGMA user_version = {version}")  # a write, rolled back
+                self._conn.execute("ROLLBACK")
+            except sqlite3.OperationalError as exc:
+                self._rollback()
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise StoreError(f"the history database {self.path} cannot be written: {exc} (is the file "
+                                     "read-only, immutable or on a full disk? --db or $CADENCE_DB selects another, "
+                                     "--no-save runs without the history)") from None
+            finally:
+                self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def _damaged_error(self, problem: str) -> StoreError:
         return StoreError(
