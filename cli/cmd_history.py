@@ -15,6 +15,7 @@ from typing import Any, Callable
 import click
 
 from cli.baseline import (
+    HOLD_RULE,
     MIN_RUNNING_SPM,
     RunBaseline,
     build_program,
@@ -26,7 +27,7 @@ from cli.baseline import (
     target_band,
 )
 from cli.options import DURATION, audio_device_options, db_option, finite_range
-from cli.store import Store
+from cli.store import Store, StoreError
 from cli.report import json_text
 
 F = Callable[..., Any]
@@ -229,16 +230,32 @@ def _baseline_or_stored(store: Store, baseline_spm: float | None) -> tuple[float
 
 
 def _progress(store: Store, baseline_spm: float, since: str | None) -> dict[str, Any]:
-    """Current target and whether the runner holds it, from completed sessions since the baseline."""
-    sessions = [s for s in store.sessions() if s["status"] == "complete" and s.get("tempo_spm")]
+    """Current target and whether the runner holds it, from the sessions since the baseline
+    (``holds_target`` says which count and why). The current target is that of the last
+    complete session."""
+    sessions = [s for s in store.sessions() if s.get("tempo_spm")]
     if since:
         cutoff = datetime.fromisoformat(since)
         sessions = [s for s in sessions if datetime.fromisoformat(s["started_at"]) >= cutoff]
-    current = sessions[-1]["tempo_spm"] if sessions else None
-    check = holds_target(sessions, current) if current is not None else {"holds": False, "n_sessions": 0,
-                                                                       "reasons": ["no sessions yet"]}
+    complete = [s for s in sessions if s["status"] == "complete"]
+    current = complete[-1]["tempo_spm"] if complete else None
+    check = holds_target(sessions, current) if current is not None else {
+        "holds": False, "n_sessions": 0, "reasons": ["no sessions yet"], "rule": HOLD_RULE, "counted": [],
+        "not_counted": []}
     return {"current_target_spm": current, **check,
             "next_target_spm": next_target_spm(baseline_spm, current, check["holds"])}
+
+
+def _print_evidence(progress: dict[str, Any]) -> None:
+    """Which sessions counted towards the current target, which did not and why, and the rule."""
+    def when(entry: dict[str, Any]) -> str:
+        return f"#{entry['id']} {str(entry.get('started_at') or '')[:16].replace('T', ' ')}"
+
+    for c in progress["counted"]:
+        click.echo(f"  counted {when(c)}: " + ("held" if c["held"] else "; ".join(c["misses"])))
+    for n in progress["not_counted"]:
+        click.echo(f"  not counted {when(n)}: {n['why']}")
+    click.echo(f"Rule: {progress['rule']}.")
 
 
 @click.command("target")
@@ -248,7 +265,7 @@ def _progress(store: Store, baseline_spm: float, since: str | None) -> dict[str,
 @db_option
 def target_cmd(baseline_spm: float | None, as_json: bool, db_path: Path | None) -> None:
     """Show the target band (+5 to +10 % over baseline) and the recommended next target."""
-    with Store(db_path) as store:
+    with Store(db_path, check=False) as store:  # read-only: damage met while reading is one line too
         baseline, measured_at = _baseline_or_stored(store, baseline_spm)
         progress = _progress(store, baseline, measured_at)
     low, high = target_band(baseline)
@@ -262,8 +279,9 @@ def target_cmd(baseline_spm: float | None, as_json: bool, db_path: Path | None) 
     if cur is None:
         click.echo(f"Start at {progress['next_target_spm']:.0f} spm (+{100 * (progress['next_target_spm'] / baseline - 1):.1f} %).")
         return
-    click.echo(f"Current target {cur:.0f} spm: {progress['n_sessions']} session(s) at it; "
+    click.echo(f"Current target {cur:.0f} spm: {progress['n_sessions']} counted session(s) at it; "
                + ("held: move up." if progress["holds"] else "not yet held (" + "; ".join(progress["reasons"]) + ")."))
+    _print_evidence(progress)
     click.echo(f"Recommended next target: {progress['next_target_spm']:.0f} spm "
                f"(+{100 * (progress['next_target_spm'] / baseline - 1):.1f} % over baseline).")
 
@@ -272,6 +290,9 @@ def target_cmd(baseline_spm: float | None, as_json: bool, db_path: Path | None) 
 
 
 def _duration_s(s: dict[str, Any]) -> float | None:
+    """The session's length: its audio duration, else the wall-clock span, else the intervals'."""
+    if s.get("audio_duration_s") is not None:
+        return float(s["audio_duration_s"])
     if s.get("ended_at"):
         return (datetime.fromisoformat(s["ended_at"]) - datetime.fromisoformat(s["started_at"])).total_seconds()
     ends = [iv.get("end_s") for iv in s.get("intervals", []) if iv.get("end_s") is not None]
@@ -294,10 +315,17 @@ def sparkline(values: list[float | None]) -> str:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="OUT.png",
               help="Draw weekly cadence vs target and pain over weeks (matplotlib).")
 @click.option("--json", "as_json", is_flag=True, help="Print sessions, weekly averages and baselines as JSON.")
+@click.option("--import", "imports", multiple=True, type=click.Path(dir_okay=False, path_type=Path), metavar="REPORT.json",
+              help="Put a session report into the history: a 'cadence run --json-report' file, or the fallback "
+                   "file a session wrote when the database could not take it. Repeatable.")
 @db_option
-def history_cmd(weeks: int | None, plot_path: Path | None, as_json: bool, db_path: Path | None) -> None:
+def history_cmd(weeks: int | None, plot_path: Path | None, as_json: bool, imports: tuple[Path, ...],
+                db_path: Path | None) -> None:
     """Sessions and weekly averages (cadence, in-sync %, asynchrony, retention, pain)."""
-    with Store(db_path) as store:
+    if imports:
+        _import_reports(imports, db_path)
+        return
+    with Store(db_path, check=False) as store:
         sessions = store.sessions()
         baselines = store.baselines()
         if weeks is not None:
@@ -321,6 +349,31 @@ def history_cmd(weeks: int | None, plot_path: Path | None, as_json: bool, db_pat
         click.echo(f"Plot written to {plot_path}")
 
 
+def _import_reports(paths: tuple[Path, ...], db_path: Path | None) -> None:
+    from cli.store import store_report
+
+    docs = []
+    for path in paths:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise click.ClickException(f"cannot read {path}: {exc.strerror or exc}") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise click.ClickException(f"{path} is not a JSON session report ({exc})") from None
+        if not isinstance(doc, dict) or "started_at" not in doc or not isinstance(doc.get("steps", []), list):
+            raise click.ClickException(f"{path} is not a cadence session report (no started_at/steps)")
+        docs.append((path, doc))
+    with Store(db_path) as store:
+        for path, doc in docs:
+            try:
+                sid = store_report(store, doc)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise click.ClickException(f"{path}: {' '.join(str(exc).split())}") from None
+            s = store.session(sid)
+            click.echo(f"{path} -> session {sid} in {store.path} ({s['status']}, {s['n_steps']} steps, "
+                       f"{s['n_beats']} ticks)")
+
+
 def _print_history(sessions: list[dict[str, Any]], weekly: list[dict[str, Any]], baselines: list[dict[str, Any]]) -> None:
     from rich import box
     from rich.table import Table
@@ -337,8 +390,9 @@ def _print_history(sessions: list[dict[str, Any]], weekly: list[dict[str, Any]],
                          no_wrap=col != "notes")
     for s in sessions:
         dur = _duration_s(s)
-        status = s["status"] if s["status"] == "complete" else f"incomplete ({s['n_steps']} steps)"
-        notes = " ".join(x for x in (s.get("pace"), s.get("terrain"), s.get("shoes"), s.get("notes")) if x)
+        status = {"complete": "complete", "aborted": "aborted"}.get(s["status"], f"incomplete ({s['n_steps']} steps)")
+        notes = " ".join(x for x in (s.get("abort_reason"), s.get("pace"), s.get("terrain"), s.get("shoes"),
+                                     s.get("notes")) if x)
         table.add_row(str(s["id"]), s["started_at"][:16].replace("T", " "), s["kind"], status,
                       _fmt(dur / 60 if dur is not None else None, ".0f"), _fmt(s["cadence_spm"]), _fmt(s["tempo_spm"], ".0f"),
                       _fmt(s["in_sync_pct"], ".0f"), _fmt(s["mean_asynchrony_ms"], "+.0f"), _fmt(s["retention"], ".2f"),
@@ -460,7 +514,7 @@ def log_cmd(session: str, db_path: Path | None, **fields: Any) -> None:
 
 SESSION_CSV_COLUMNS = ("id", "kind", "status", "started_at", "ended_at", "device", "cadence_spm", "tempo_spm",
                        "in_sync_pct", "mean_asynchrony_ms", "retention", "pace", "terrain", "shoes", "pain_during",
-                       "pain_next_day", "effort", "notes", "n_steps", "n_beats")
+                       "pain_next_day", "effort", "notes", "n_steps", "n_beats", "audio_duration_s", "abort_reason")
 STEP_CSV_COLUMNS = ("session_id", "time_s", "foot", "asynchrony_ms", "confidence")
 
 
@@ -474,15 +528,22 @@ STEP_CSV_COLUMNS = ("session_id", "time_s", "foot", "asynchrony_ms", "confidence
 @db_option
 def export_cmd(fmt: str, what: str, session_ids: tuple[int, ...], output: Path | None, db_path: Path | None) -> None:
     """Export sessions (with intervals, settings, notes) or steps as CSV or JSON."""
-    with Store(db_path) as store:
-        sessions = store.sessions(ids=list(session_ids) or None)
-        missing = set(session_ids) - {s["id"] for s in sessions}
+    with Store(db_path, damaged_ok=True) as store:  # a damaged history: export what is readable
+        if store.damaged is not None:
+            click.echo(f"warning: {store.path} is damaged ({store.damaged}); exporting what is readable", err=True)
+        db = store.path
+        sessions, unreadable = store.readable_sessions(list(session_ids) or None)
+        missing = set(session_ids) - {s["id"] for s in sessions} - set(unreadable)
         if missing:
             raise click.ClickException(f"no session {', '.join(map(str, sorted(missing)))} in {store.path}")
+        rows = sessions
         if what == "steps":
-            rows = [{"session_id": s["id"], **st} for s in sessions for st in store.steps(s["id"])]
-        else:
-            rows = sessions
+            rows = []
+            for s in sessions:
+                try:
+                    rows.extend({"session_id": s["id"], **st} for st in store.steps(s["id"]))
+                except StoreError:
+                    unreadable.append(s["id"])
     buf = io.StringIO()
     if fmt == "json":
         buf.write(json_text({what: rows}, indent=2, default=str))
@@ -501,6 +562,9 @@ def export_cmd(fmt: str, what: str, session_ids: tuple[int, ...], output: Path |
         except OSError as exc:
             raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
         click.echo(f"{len(rows)} {what} written to {output}", err=True)
+    if unreadable:
+        raise click.ClickException(f"session(s) {', '.join(map(str, sorted(set(unreadable))))} could not be read "
+                                   f"from the damaged {db}; the rest was exported")
 
 
 # --- plan -----------------------------------------------------------------------------------
@@ -571,7 +635,7 @@ def plan_cmd(baseline_spm: float | None, weeks: int, start_text: str | None, out
             start = date.fromisoformat(start_text)
         except ValueError:
             raise click.BadParameter(f"{start_text!r} is not a date like 2026-01-05", param_hint="--start") from None
-    with Store(db_path) as store:
+    with Store(db_path, check=False) as store:
         baseline, measured_at = _baseline_or_stored(store, baseline_spm)
         progress = _progress(store, baseline, measured_at)
     program = build_program(baseline, weeks=weeks, start=start, current_target_spm=progress["current_target_spm"],
@@ -595,7 +659,9 @@ def plan_cmd(baseline_spm: float | None, weeks: int, start_text: str | None, out
                f"(band {low:.0f}-{high:.0f} spm; never above {math.floor(high):.0f}).")
     if progress["current_target_spm"] is not None:
         click.echo(f"History: target {progress['current_target_spm']:.0f} spm "
-                   + ("held; moving up." if progress["holds"] else "not yet held; keep it."))
+                   + ("held; moving up." if progress["holds"]
+                      else "not yet held (" + "; ".join(progress["reasons"]) + "); keep it."))
+        _print_evidence(progress)
     last_target = None
     for s in program:
         mark = "*" if s["provisional"] else " "
@@ -605,7 +671,7 @@ def plan_cmd(baseline_spm: float | None, weeks: int, start_text: str | None, out
             last_target = s["target_spm"]
         click.echo(head + (f"  -> {Path(s['file']).name}" if "file" in s else ""))
     click.echo("* proposed: move up only when 'cadence target' says the current target holds "
-               "(in sync >= 70 %, retention >= 0.8, pain not rising); re-run 'cadence plan' to re-plan.")
+               "(the rule above); re-run 'cadence plan' to re-plan.")
     if written:
         first = program[0]
         click.echo(f"Run a session with: cadence run --plan {first['file']} --baseline {baseline:g} "

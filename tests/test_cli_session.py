@@ -234,6 +234,10 @@ def test_no_footfalls_in_the_warmup_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["run", "--warmup", "20s", "--input-file", str(quiet), "--fast"])
     assert result.exit_code == 1
     assert "cannot measure your baseline" in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    from cli.store import Store
+
+    with Store() as store:  # not a single footfall: nothing to keep, no empty row for 'cadence log'
+        assert store.sessions() == []
 
 
 def test_session_is_in_the_history(tmp_path: Path) -> None:
