@@ -134,7 +134,9 @@ class StepDetector:
 
     def _arbitrate(self, low: list[Pick], multi: list[Pick]) -> list[tuple[Pick, bool]]:
         """Both paths' footfalls in decision order; report the active path's, and switch paths
-        when the other one has clearly more footfalls its rhythm tracker accepts over the last ARBITRATION_S."""
+        when the other one has clearly more footfalls its rhythm tracker accepts over the last ARBITRATION_S.
+        A thump-path footfall its rhythm tracker merges into the one before (the toe or scuff after
+        the heel) is not reported: the multi-band path already leaves those out."""
         events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
                         key=lambda e: (e[0], e[1]))
         out: list[tuple[Pick, bool]] = []
@@ -144,8 +146,9 @@ class StepDetector:
                 d = self._low_tracker.push(max(pick.time_s, self._low_tracker_last), 10.0 ** (pick.peak_db / 30.0))
                 self._low_tracker_last = max(pick.time_s, self._low_tracker_last)
                 rhythmic, counted = d.rhythmic, d.is_step
+                merged = d.kind == "merged"
             else:
-                rhythmic, counted = pick.rhythmic, True
+                rhythmic, counted, merged = pick.rhythmic, True, False
             if counted:  # a footfall its path's rhythm tracker accepts
                 self._recent[name].append(pick.time_s)
             for q in self._recent.values():
@@ -156,7 +159,7 @@ class StepDetector:
                     and len(self._recent[other]) >= max(len(self._recent[self._active]) + SWITCH_MARGIN_STEPS,
                                                         SWITCH_RATIO * len(self._recent[self._active]))):
                 self._active, self._last_switch_s = other, now_s
-            if name == self._active and pick.time_s > self._last_out_s and (
+            if name == self._active and not merged and pick.time_s > self._last_out_s and (
                     name == self._last_out_path or pick.time_s >= self._last_out_s + MERGE_ACROSS_S):
                 out.append((pick, rhythmic))
                 self._last_out_s, self._last_out_path = pick.time_s, name
