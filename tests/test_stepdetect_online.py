@@ -189,3 +189,19 @@ def test_timing_does_not_hinge_on_the_sample_thump_model(
     assert scores.f1 >= 0.97, scores
     assert scores.median_abs_error_ms <= 5.0, scores
     assert abs(scores.mean_error_ms) <= 0.4 * attack_s * 1000 + 1.0, scores  # late by < 40 % of the attack
+
+
+@pytest.mark.parametrize("session,start_s,sample_rate", [SESSIONS[0], SESSIONS[2], SESSIONS[4], SESSIONS[6]])
+def test_a_louder_second_thump_is_part_of_the_footfall(session: str, start_s: float, sample_rate: int) -> None:
+    # every sound again 90 ms later and 1.3x louder (a heel, then a louder toe slap, both in the
+    # thump band): one footfall per step, at the heel
+    y, ref = _render(session, start_s, sample_rate)
+    n = int(0.09 * sample_rate)
+    y2 = y.copy()
+    y2[n:] += 1.3 * y[:-n]
+    y2 /= 1.1 * np.max(np.abs(y2))
+    found = detect_footfalls(y2, sample_rate=sample_rate)
+    scores = score_events(ref, found.time_s, tolerance_s=0.025)
+    assert scores.precision >= 0.975, scores
+    assert scores.recall >= 0.98, scores
+    assert scores.median_abs_error_ms <= 5.0, scores
