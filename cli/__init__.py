@@ -1,1 +1,14 @@
 """The ``cadence`` command-line app: wires ``metronome`` and ``stepdetect`` together."""
+
+import signal as _signal
+
+
+def _quiet_exit(signum: int, frame: object) -> None:
+    """Ctrl-C while the app is still importing: end at once, without a traceback (exit 130)."""
+    raise SystemExit(128 + signum)
+
+
+# Until the command line runs (cli.main.CadenceGroup.main restores Python's handler), a Ctrl-C
+# lands inside some import; SystemExit ends the process there quietly, KeyboardInterrupt would not.
+if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+    _signal.signal(_signal.SIGINT, _quiet_exit)

@@ -132,7 +132,7 @@ def calibrate(**opts: Any) -> None:
         input_device=opts["input_device"], output_device=opts["output_device"], sample_rate=opts["sample_rate"],
         block_size=opts["block_size"], latency=opts["latency"], quiet=True, on_session=keep,
     )
-    session = sessions[0]
+    session = sessions[-1]  # the one that ran (an earlier sample rate may have failed to start)
     result = _measure(mode, session)
     nominal_ms = 1000.0 * session.nominal_loop_latency_s
     doc: dict[str, Any] = {

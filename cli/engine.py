@@ -13,6 +13,7 @@ at ``s + loop_latency`` samples.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Callable
 
@@ -99,6 +100,20 @@ class DuplexCore:
         return self.renderer.position
 
 
+RECOVER_S = 15.0  # after a mid-session stream failure, keep trying to reopen it this long ($CADENCE_RECONNECT_S)
+RECOVER_EVERY_S = 0.5
+MAX_RESTARTS = 5  # a stream that keeps failing is a failed session
+SETTLE_S = 0.5  # clean audio that ends a stream's start-up (see StreamStats.count_status)
+STARTUP_LIMIT_S = 1.5  # start-up ends this long after the lead-in (or a reopen) at the latest
+
+
+def _recover_s() -> float:
+    try:
+        return max(0.0, float(os.environ.get("CADENCE_RECONNECT_S", RECOVER_S)))
+    except ValueError:
+        return RECOVER_S
+
+
 class LiveBackend(StreamRunner):
     """A sounddevice duplex stream (input and output may be different devices).
 
@@ -107,10 +122,17 @@ class LiveBackend(StreamRunner):
     core : DuplexCore
     device : (input, output) device indices (None: the defaults)
     latency : 'low' | 'high' | seconds
-    block_size : frames per callback (0: PortAudio chooses)
+    block_size : frames per callback (None: about 20 ms; 0: PortAudio chooses and varies it)
     n_frames : stop after this many frames (None: until ``stop``)
     lead_in_frames : frames before the first tick; output underflows there are stream
         start-up (PulseAudio re-tuning a sink another client plays on) and are counted apart
+    label : the devices and rate, for messages
+
+    A stream that fails during its lead-in (before any tick) ends ``run`` with ``failure`` set
+    and ``failed_at_startup`` True: the caller may try another sample rate. One that fails
+    later (a sound server restarted, a device unplugged) is reopened, for up to
+    :data:`RECOVER_S`: the sample clock continues where it stopped and the gap (wall-clock
+    time without audio) is recorded in ``gaps``; if it cannot be reopened, ``failure`` says why.
     """
 
     def __init__(
@@ -119,14 +141,21 @@ class LiveBackend(StreamRunner):
         *,
         device: tuple[int | None, int | None],
         latency: str | float = "high",
-        block_size: int = 0,
+        block_size: int | None = None,
         n_frames: int | None = None,
         lead_in_frames: int = 0,
+        label: str = "the audio device",
     ) -> None:
         super().__init__(latency=latency, block_size=block_size, n_frames=n_frames)
         self.core = core
         self.device = device
         self.lead_in_frames = lead_in_frames
+        self.label = label
+        self.gaps: list[dict[str, Any]] = []
+        self.recover_s = _recover_s()
+        rate = core.sample_rate
+        core.stats.settle_frames = round(SETTLE_S * rate)
+        core.stats.startup_limit_frame = lead_in_frames + round(STARTUP_LIMIT_S * rate)
 
     def _callback(self, indata: NDArray[np.float32], outdata: NDArray[np.float32], frames: int, time_info: Any,
                   status: Any) -> None:
@@ -134,12 +163,16 @@ class LiveBackend(StreamRunner):
         self.core.process(indata, outdata, frames)
         limit = self.n_frames
         if limit is not None and self.core.position >= limit:
+            self._reached_end()
             raise self._callback_stop
+
+    def _frames_done(self) -> int:
+        return self.core.stats.frames
 
     def _open(self, sd: Any) -> Any:
         return sd.Stream(
             samplerate=self.core.sample_rate,
-            blocksize=self.block_size,
+            blocksize=self.resolved_block_size(self.core.sample_rate),
             device=self.device,
             channels=(self.core.ring.n_channels, self.core.renderer.n_channels),
             dtype="float32",
@@ -148,6 +181,12 @@ class LiveBackend(StreamRunner):
             finished_callback=self.finished.set,
             prime_output_buffers_using_stream_callback=True,
         )
+
+    @property
+    def failed_at_startup(self) -> bool:
+        """The stream failed before its lead-in was over and before any tick sounded."""
+        return (self.failure is not None and not self.gaps and self.core.stats.frames < self.lead_in_frames
+                and self.core.renderer.ticks_written == 0)
 
     @property
     def stream_latency_s(self) -> tuple[float, float] | None:
@@ -175,9 +214,46 @@ class LiveBackend(StreamRunner):
 
     def run(self, consume: Callable[[], bool], poll_s: float = 0.05) -> None:  # type: ignore[override]
         """Start; call ``consume()`` every ``poll_s`` until it returns False or the stream ends,
-        then once more for what arrived last."""
-        super().run(consume, poll_s)
-        consume()
+        then once more for what arrived last. A stream that fails mid-session is reopened
+        (see the class notes)."""
+        try:
+            super().run(consume, poll_s)
+            while self.failure is not None and not self.failed_at_startup and len(self.gaps) < MAX_RESTARTS:
+                if not self._reopen(consume, poll_s):
+                    break
+                try:
+                    self._poll(consume, poll_s)
+                finally:
+                    self.stop()
+        finally:
+            consume()
+
+    def _reopen(self, consume: Callable[[], bool], poll_s: float) -> bool:
+        """Try to reopen the failed stream for ``recover_s``; True once it runs again."""
+        reason = self.failure
+        error = ""
+        lost_at = time.monotonic()
+        at_frame = self.core.stats.frames
+        while time.monotonic() - lost_at < self.recover_s:
+            time.sleep(RECOVER_EVERY_S)
+            if consume() is False:  # the user stopped the session meanwhile
+                self.stopped = True
+                return False
+            try:
+                self.start()
+            except Exception as exc:  # noqa: BLE001 - StreamError or a PortAudio error: try again
+                error = f" ({exc})"
+                continue
+            stats = self.core.stats
+            rate = self.core.sample_rate
+            # the new stream's own start-up (a fresh server re-tunes its buffers) is not a session xrun
+            stats.startup_until_frame = at_frame + stats.settle_frames
+            stats.startup_limit_frame = at_frame + round(STARTUP_LIMIT_S * rate)
+            self.gaps.append({"at_s": round(at_frame / rate, 3), "gap_s": round(time.monotonic() - lost_at, 3),
+                              "reason": reason})
+            return True
+        self.failure = f"{reason}; it could not be reopened within {self.recover_s:g} s{error}"
+        return False
 
 
 class FileBackend:

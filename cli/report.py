@@ -38,7 +38,9 @@ def print_report(report: dict[str, Any], *, console: Any = None) -> None:
     settings = report["settings"]
     title = (f"Session: {format_duration(report['duration_s'])}, plan {settings['plan']}, "
              f"baseline {settings['baseline_spm']:g} -> target {settings['target_spm']:g} spm"
-             + (" (interrupted)" if report["interrupted"] else ""))
+             + (" (interrupted)" if report["interrupted"] else "")
+             + (f" (aborted after {format_duration(report['aborted']['after_s'])}: {report['aborted']['reason']})"
+                if report.get("aborted") else ""))
     table = Table(title=title, show_lines=False)
     for col in ("interval", "time", "cadence", "tempo", "mean async", "SD", "in sync", "R", "drift"):
         table.add_column(col, justify="right" if col != "interval" else "left")
