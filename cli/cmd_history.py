@@ -258,6 +258,9 @@ def target_cmd(baseline_spm: float | None, as_json: bool, db_path: Path | None) 
 
 
 def _duration_s(s: dict[str, Any]) -> float | None:
+    """The session's length: its audio duration, else the wall-clock span, else the intervals'."""
+    if s.get("audio_duration_s") is not None:
+        return float(s["audio_duration_s"])
     if s.get("ended_at"):
         return (datetime.fromisoformat(s["ended_at"]) - datetime.fromisoformat(s["started_at"])).total_seconds()
     ends = [iv.get("end_s") for iv in s.get("intervals", []) if iv.get("end_s") is not None]
@@ -323,8 +326,9 @@ def _print_history(sessions: list[dict[str, Any]], weekly: list[dict[str, Any]],
                          no_wrap=col != "notes")
     for s in sessions:
         dur = _duration_s(s)
-        status = s["status"] if s["status"] == "complete" else f"incomplete ({s['n_steps']} steps)"
-        notes = " ".join(x for x in (s.get("pace"), s.get("terrain"), s.get("shoes"), s.get("notes")) if x)
+        status = {"complete": "complete", "aborted": "aborted"}.get(s["status"], f"incomplete ({s['n_steps']} steps)")
+        notes = " ".join(x for x in (s.get("abort_reason"), s.get("pace"), s.get("terrain"), s.get("shoes"),
+                                     s.get("notes")) if x)
         table.add_row(str(s["id"]), s["started_at"][:16].replace("T", " "), s["kind"], status,
                       _fmt(dur / 60 if dur is not None else None, ".0f"), _fmt(s["cadence_spm"]), _fmt(s["tempo_spm"], ".0f"),
                       _fmt(s["in_sync_pct"], ".0f"), _fmt(s["mean_asynchrony_ms"], "+.0f"), _fmt(s["retention"], ".2f"),
@@ -446,7 +450,7 @@ def log_cmd(session: str, db_path: Path | None, **fields: Any) -> None:
 
 SESSION_CSV_COLUMNS = ("id", "kind", "status", "started_at", "ended_at", "device", "cadence_spm", "tempo_spm",
                        "in_sync_pct", "mean_asynchrony_ms", "retention", "pace", "terrain", "shoes", "pain_during",
-                       "pain_next_day", "effort", "notes", "n_steps", "n_beats")
+                       "pain_next_day", "effort", "notes", "n_steps", "n_beats", "audio_duration_s", "abort_reason")
 STEP_CSV_COLUMNS = ("session_id", "time_s", "foot", "asynchrony_ms", "confidence")
 
 

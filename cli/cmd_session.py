@@ -339,7 +339,7 @@ def run(**opts: Any) -> None:
     )
     log = None
     if store is not None:
-        log = SessionStoreLog(store, kind=session_settings.kind, started_at=datetime.now().astimezone(),
+        log = SessionStoreLog(store, kind=session_settings.kind,
                               settings={**session_settings.as_dict(), "baseline_source": baseline_source},
                               device=str(input_file) if input_file else (opts["device"] or "default"))
     report = run_session(

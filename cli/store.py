@@ -29,11 +29,22 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Iterable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 15000
+
+#: A session's status: ``incomplete`` while it runs (or after its process was killed),
+#: ``complete`` once it ended normally (the plan played out, the recording ended, or the runner
+#: stopped it), ``aborted`` when it stopped early for a reason that was not the runner's
+#: (the stream died, the input turned out unusable): ``abort_reason`` says why. Progression and
+#: the weekly averages ignore aborted sessions.
+SESSION_STATUSES = ("incomplete", "complete", "aborted")
 
 # Version 1: sessions, steps, beats, intervals, baselines. Version 2: the runner's free fields
 # (pace, terrain, shoes, pain during and next day, perceived effort) and the history indexes.
+# Version 3: the session status with an abort reason, and the audio duration apart from the
+# wall-clock start/end (a --fast simulated session ends seconds after it started, whatever the
+# recording's length). Sessions stored before version 3 keep their ``ended_at`` (for simulated
+# ones it was start + recording length); their audio duration comes from the stored summary.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         """CREATE TABLE sessions (
@@ -99,6 +110,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX beats_session ON beats(session_id)",
         "CREATE INDEX intervals_session ON intervals(session_id, idx)",
         "CREATE INDEX sessions_started ON sessions(started_at_utc)",
+    ),
+    (
+        "ALTER TABLE sessions ADD COLUMN status TEXT NOT NULL DEFAULT 'incomplete' "
+        "CHECK (status IN ('incomplete', 'complete', 'aborted'))",
+        "ALTER TABLE sessions ADD COLUMN abort_reason TEXT",
+        "ALTER TABLE sessions ADD COLUMN audio_duration_s REAL",
+        "UPDATE sessions SET status = 'complete' WHERE ended_at IS NOT NULL",
+        "UPDATE sessions SET audio_duration_s = json_extract(summary, '$.duration_s') "
+        "WHERE json_valid(summary) AND json_type(summary, '$.duration_s') IN ('integer', 'real')",
     ),
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
@@ -230,8 +250,18 @@ class Store:
                     self._conn.execute(f"PRAGMA user_version = {k + 1}")
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback()
                 raise
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (after a full disk or an I/O
+        error it rolls back by itself, and a second ROLLBACK would replace the real cause with
+        "cannot rollback - no transaction is active")."""
+        if self._conn.in_transaction:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the error being raised is the one that matters
 
     def _write(self, sql: str, params: Iterable[Any] = (), *, many: bool = False) -> sqlite3.Cursor:
         """One short transaction."""
@@ -241,7 +271,7 @@ class Store:
                 cur = self._conn.executemany(sql, params) if many else self._conn.execute(sql, tuple(params))
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback()
                 raise
             return cur
 
@@ -302,11 +332,36 @@ class Store:
             (session_id, session_id, *values, extra),
         )
 
-    def end_session(self, session_id: int, summary: dict[str, Any], ended_at: datetime) -> None:
-        """Mark the session complete with its summary figures."""
+    def end_session(self, session_id: int, summary: dict[str, Any], ended_at: datetime, *,
+                    audio_duration_s: float | None = None) -> None:
+        """Mark the session complete with its summary figures.
+
+        ``ended_at`` is the wall-clock end; ``audio_duration_s`` the length of the session on its
+        input's time axis (for a ``--fast`` simulation much longer than the wall-clock span);
+        default: the summary's ``duration_s``.
+        """
+        self._finish(session_id, "complete", None, summary, ended_at, audio_duration_s)
+
+    def abort_session(self, session_id: int, reason: str, *, summary: dict[str, Any] | None = None,
+                      ended_at: datetime | None = None, audio_duration_s: float | None = None) -> None:
+        """Mark the session aborted: it stopped early for ``reason`` (one line, e.g. "the audio
+        stream stopped after 0:20: device unplugged"). What it wrote so far stays; progression
+        and the weekly averages ignore it. ``summary``/``audio_duration_s`` as in ``end_session``;
+        ``ended_at`` defaults to now."""
+        if not str(reason).strip():
+            raise StoreError("an aborted session needs a reason")
+        self._finish(session_id, "aborted", " ".join(str(reason).split()), summary,
+                     ended_at if ended_at is not None else datetime.now().astimezone(), audio_duration_s)
+
+    def _finish(self, session_id: int, status: str, reason: str | None, summary: dict[str, Any] | None,
+                ended_at: datetime, audio_duration_s: float | None) -> None:
         self._check_session(session_id)
-        self._write("UPDATE sessions SET summary = ?, ended_at = ? WHERE id = ?",
-                    (json.dumps(summary, default=str), _iso(ended_at), session_id))
+        if audio_duration_s is None and summary:
+            audio_duration_s = summary.get("duration_s")
+        self._write("UPDATE sessions SET summary = ?, ended_at = ?, status = ?, abort_reason = ?, "
+                    "audio_duration_s = ? WHERE id = ?",
+                    (None if summary is None else json.dumps(summary, default=str), _iso(ended_at), status, reason,
+                     _num(audio_duration_s), session_id))
 
     def set_notes(self, session_id: int, **fields: Any) -> None:
         """Add or edit the runner's notes: ``notes``, ``pace``, ``terrain``, ``shoes`` (text),
@@ -388,16 +443,18 @@ class Store:
             d["settings"] = json.loads(d["settings"] or "{}")
             d["latency"] = json.loads(d["latency"] or "{}")
             d["summary"] = json.loads(d["summary"]) if d["summary"] else None
-            d["status"] = "complete" if d["ended_at"] else "incomplete"
             d["intervals"] = self.intervals(d["id"])
             d.update(session_figures(d))
             out.append(d)
         return out
 
     def last_session_id(self) -> int:
-        rows = self._query("SELECT id FROM sessions ORDER BY started_at_utc DESC, id DESC LIMIT 1")
+        """The latest session that was not aborted (the one the runner means by 'last')."""
+        rows = self._query("SELECT id FROM sessions WHERE status != 'aborted' "
+                           "ORDER BY started_at_utc DESC, id DESC LIMIT 1")
         if not rows:
-            raise StoreError(f"no sessions in {self.path}")
+            raise StoreError(f"no sessions in {self.path}" + (" (only aborted ones; give the session id)"
+                                                               if self._query("SELECT 1 FROM sessions") else ""))
         return int(rows[0][0])
 
     def weekly(self, *, tz: tzinfo | None = None) -> list[dict[str, Any]]:
@@ -433,7 +490,8 @@ def flatten_interval(interval: dict[str, Any]) -> dict[str, Any]:
 
 def store_report(store: "Store", report: dict[str, Any], *, device: str | None = None) -> int:
     """Store a whole ``cadence run --json-report`` report as a session (e.g. one written
-    before the history existed). Returns the session id."""
+    before the history existed). Returns the session id. A report with an ``error`` (the
+    session stopped early) is stored as aborted."""
     settings = report.get("settings") or {}
     started = datetime.fromisoformat(report["started_at"])
     sid = store.begin_session(kind=str(settings.get("kind") or "live"), started_at=started, settings=settings,
@@ -442,9 +500,13 @@ def store_report(store: "Store", report: dict[str, Any], *, device: str | None =
     store.add_beats(sid, list(report.get("beats") or []))
     for interval in report.get("intervals") or []:
         store.add_interval(sid, interval)
-    summary = {k: v for k, v in (report.get("summary") or {}).items()}
-    summary.update({k: report[k] for k in ("duration_s", "interrupted", "xruns") if k in report})
-    store.end_session(sid, summary, started + timedelta(seconds=float(report.get("duration_s") or 0.0)))
+    duration_s = float(report.get("duration_s") or 0.0)
+    ended = datetime.fromisoformat(report["ended_at"]) if report.get("ended_at") else started + timedelta(seconds=duration_s)
+    if report.get("error"):
+        store.abort_session(sid, str(report["error"]), summary=report_summary(report), ended_at=ended,
+                            audio_duration_s=duration_s)
+    else:
+        store.end_session(sid, report_summary(report), ended, audio_duration_s=duration_s)
     return sid
 
 
@@ -506,7 +568,7 @@ def week_of(ts: datetime, tz: tzinfo | None = None) -> tuple[int, int, date]:
 
 def weekly_averages(sessions: list[dict[str, Any]], *, tz: tzinfo | None = None) -> list[dict[str, Any]]:
     """Average the sessions' figures per ISO week (Monday-Sunday, ISO week-numbering year, so
-    29 Dec 2025 - 4 Jan 2026 is one week, ``2026-W01``).
+    29 Dec 2025 - 4 Jan 2026 is one week, ``2026-W01``). Aborted sessions are left out.
 
     Returns
     -------
@@ -518,6 +580,8 @@ def weekly_averages(sessions: list[dict[str, Any]], *, tz: tzinfo | None = None)
     """
     groups: dict[tuple[int, int], dict[str, Any]] = {}
     for s in sessions:
+        if s.get("status") == "aborted":
+            continue
         year, week, monday = week_of(datetime.fromisoformat(s["started_at"]), tz)
         g = groups.setdefault((year, week), {"week": f"{year}-W{week:02d}", "week_start": monday.isoformat(),
                                              "sessions": []})
@@ -534,28 +598,60 @@ def weekly_averages(sessions: list[dict[str, Any]], *, tz: tzinfo | None = None)
 
 
 class SessionStoreLog:
-    """A running session's log in the store: each call is one short transaction, so a crash
-    loses at most what arrived since the last call (the session flushes every 2 s)."""
+    """A running session's log in the store (implements ``cli.session.SessionLog``).
 
-    def __init__(self, store: Store, *, kind: str, started_at: datetime, settings: dict[str, Any],
-                 device: str | None = None) -> None:
+    The session row is created by the first write, i.e. only once the stream runs and has
+    produced something: a run that fails before (a bad input file, an option the plan rejects)
+    leaves no trace in the history. ``start`` records the wall-clock start (the moment the
+    stream delivered its first block); ``finish`` ends the session as complete, ``abort`` as
+    aborted with its reason. ``session_id`` is None until the row exists.
+    """
+
+    def __init__(self, store: Store, *, kind: str, settings: dict[str, Any], device: str | None = None,
+                 started_at: datetime | None = None) -> None:
         self.store = store
+        self.kind = kind
+        self.settings = settings
+        self.device = device
         self.started_at = started_at
-        self.session_id = store.begin_session(kind=kind, started_at=started_at, settings=settings, device=device)
+        self.session_id: int | None = None
+
+    def start(self, started_at: datetime) -> None:
+        """The stream runs: its wall-clock start (shown in the runner's local time)."""
+        self.started_at = _aware(started_at).astimezone()
+
+    def _sid(self) -> int:
+        if self.session_id is None:
+            if self.started_at is None:
+                self.started_at = datetime.now().astimezone()
+            self.session_id = self.store.begin_session(kind=self.kind, started_at=self.started_at,
+                                                       settings=self.settings, device=self.device)
+        return self.session_id
 
     def add_steps(self, steps: list[dict[str, Any]]) -> None:
-        self.store.add_steps(self.session_id, steps)
+        self.store.add_steps(self._sid(), steps)
 
     def add_beats(self, beats: list[dict[str, Any]]) -> None:
-        self.store.add_beats(self.session_id, beats)
+        self.store.add_beats(self._sid(), beats)
 
     def add_interval(self, interval: dict[str, Any]) -> None:
-        self.store.add_interval(self.session_id, interval)
+        self.store.add_interval(self._sid(), interval)
 
     def finish(self, report: dict[str, Any]) -> None:
-        """The last steps and beats, the intervals not yet closed, and the summary."""
-        summary = dict(report.get("summary") or {})
-        summary.update({k: report[k] for k in ("duration_s", "interrupted", "xruns", "latency", "settings")
-                        if k in report})
-        self.store.end_session(self.session_id, summary,
-                               self.started_at + timedelta(seconds=float(report.get("duration_s") or 0.0)))
+        """Close the session as complete with the report's summary (the session has handed over
+        its last steps, beats and intervals before)."""
+        self.store.end_session(self._sid(), report_summary(report), datetime.now().astimezone(),
+                               audio_duration_s=_num(report.get("duration_s")))
+
+    def abort(self, report: dict[str, Any], reason: str) -> None:
+        """Close the session as aborted: it stopped early for ``reason`` (one line). What was
+        measured stays in the history (and in the report); progression ignores it."""
+        self.store.abort_session(self._sid(), reason, summary=report_summary(report),
+                                 ended_at=datetime.now().astimezone(), audio_duration_s=_num(report.get("duration_s")))
+
+
+def report_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """What the history keeps of a session report as its summary."""
+    summary = dict(report.get("summary") or {})
+    summary.update({k: report[k] for k in ("duration_s", "interrupted", "xruns", "latency", "settings") if k in report})
+    return summary
