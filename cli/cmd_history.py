@@ -283,9 +283,16 @@ def sparkline(values: list[float | None]) -> str:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="OUT.png",
               help="Draw weekly cadence vs target and pain over weeks (matplotlib).")
 @click.option("--json", "as_json", is_flag=True, help="Print sessions, weekly averages and baselines as JSON.")
+@click.option("--import", "imports", multiple=True, type=click.Path(dir_okay=False, path_type=Path), metavar="REPORT.json",
+              help="Put a session report into the history: a 'cadence run --json-report' file, or the fallback "
+                   "file a session wrote when the database could not take it. Repeatable.")
 @db_option
-def history_cmd(weeks: int | None, plot_path: Path | None, as_json: bool, db_path: Path | None) -> None:
+def history_cmd(weeks: int | None, plot_path: Path | None, as_json: bool, imports: tuple[Path, ...],
+                db_path: Path | None) -> None:
     """Sessions and weekly averages (cadence, in-sync %, asynchrony, retention, pain)."""
+    if imports:
+        _import_reports(imports, db_path)
+        return
     with Store(db_path) as store:
         sessions = store.sessions()
         baselines = store.baselines()
@@ -308,6 +315,31 @@ def history_cmd(weeks: int | None, plot_path: Path | None, as_json: bool, db_pat
     _print_history(sessions, weekly, baselines)
     if plot_path is not None:
         click.echo(f"Plot written to {plot_path}")
+
+
+def _import_reports(paths: tuple[Path, ...], db_path: Path | None) -> None:
+    from cli.store import store_report
+
+    docs = []
+    for path in paths:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise click.ClickException(f"cannot read {path}: {exc.strerror or exc}") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise click.ClickException(f"{path} is not a JSON session report ({exc})") from None
+        if not isinstance(doc, dict) or "started_at" not in doc or not isinstance(doc.get("steps", []), list):
+            raise click.ClickException(f"{path} is not a cadence session report (no started_at/steps)")
+        docs.append((path, doc))
+    with Store(db_path) as store:
+        for path, doc in docs:
+            try:
+                sid = store_report(store, doc)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise click.ClickException(f"{path}: {' '.join(str(exc).split())}") from None
+            s = store.session(sid)
+            click.echo(f"{path} -> session {sid} in {store.path} ({s['status']}, {s['n_steps']} steps, "
+                       f"{s['n_beats']} ticks)")
 
 
 def _print_history(sessions: list[dict[str, Any]], weekly: list[dict[str, Any]], baselines: list[dict[str, Any]]) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sqlite3
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +17,7 @@ from numpy.typing import NDArray
 from cli.engine import DuplexCore, FileBackend, LiveBackend
 from cli.metronome_setup import MetronomeSettings, build_renderer, metronome_options, settings_from_options
 from cli.options import DURATION, DURATION_OR_ZERO, db_option, checked_spm, parse_latency, session_device_options
-from cli.report import print_report, write_json_atomic
+from cli.report import check_writable, print_report, write_json_atomic
 from cli.session import Session, SessionLog, SessionSettings
 from metronome.clicks import SOUNDS, make_tick
 from metronome.controller import AdaptiveParams
@@ -213,6 +215,8 @@ def run_session(
         if not quiet:
             click.echo(f"listening on {in_info['name']}, ticking on {out_info['name']} at {rate} Hz; Ctrl-C ends "
                        "the session", err=True)
+    if input_file is not None:
+        session.input_name = str(input_file)
     if on_session is not None:
         on_session(session)
     display = None if quiet else LiveDisplay(duration_s or (getattr(source, "frames", 0) / rate or None),
@@ -240,6 +244,11 @@ def run_session(
         if isinstance(backend, LiveBackend):
             backend.stop()
         consume()  # take in what arrived before the stop
+    except Exception as exc:  # noqa: BLE001 - e.g. a recording unreadable mid-way: keep and report what ran
+        if os.environ.get("CADENCE_DEBUG"):
+            raise
+        session.error = session.error or (f"{session.input_name}: the session stopped at {session.elapsed_s:.1f} s: "
+                                          + (" ".join(str(exc).split()) or type(exc).__name__))
     finally:
         sys.setswitchinterval(switch_interval)
         if display is not None:
@@ -293,8 +302,8 @@ def run(**opts: Any) -> None:
         if opts[flag] and input_file is None:
             raise click.ClickException(f"--{flag.replace('_', '-')} needs --input-file")
     json_report = opts.pop("json_report")
-    if json_report is not None and not json_report.resolve().parent.is_dir():
-        raise click.ClickException(f"cannot write {json_report}: directory {json_report.resolve().parent} does not exist")
+    if json_report is not None and (why := check_writable(json_report)) is not None:
+        raise click.ClickException(f"cannot write the report to {json_report}: {why}")
     db_path = opts.pop("db_path")
     store = None if opts.pop("no_save") else Store(db_path)
 
@@ -350,19 +359,39 @@ def run(**opts: Any) -> None:
         log=log, baseline_probe=None if probe_s is None else (probe_s, build),
     )
     report["settings"]["baseline_source"] = baseline_source
+    saved = log.result if log is not None else None
+    problems: list[str] = []
     if store is not None:
         if report.get("measured_baseline_spm") is not None:
-            store.add_baseline(report["measured_baseline_spm"], measured_at=datetime.now().astimezone(),
-                               method="silent warm-up of cadence run")
-        report["history"] = {"db": str(store.path), "session_id": log.session_id if log else None}
+            try:
+                store.add_baseline(report["measured_baseline_spm"], measured_at=datetime.now().astimezone(),
+                                   method="silent warm-up of cadence run")
+            except sqlite3.Error as exc:
+                problems.append(f"the measured baseline {report['measured_baseline_spm']:g} spm was not saved "
+                                f"({exc}); give it as --baseline next time")
+        report["history"] = {"db": str(store.path), "session_id": None if saved is None else saved.session_id,
+                             "saved": None if saved is None else saved.saved,
+                             "fallback": None if saved is None or saved.fallback is None else str(saved.fallback)}
+    print_report(report)  # on screen first: whatever happens to the files, the runner sees the session
     if json_report is not None:
-        write_json_atomic(json_report, report)
-    if report.get("error"):
-        raise click.ClickException(report["error"])
-    print_report(report)
-    if store is not None and log is not None:
-        click.echo(f"saved as session {log.session_id} in {store.path} (add notes: cadence log {log.session_id})",
-                   err=True)
+        try:
+            write_json_atomic(json_report, report)
+        except OSError as exc:
+            problems.append(f"cannot write the report to {json_report}: {exc.strerror or exc}")
+    if saved is not None:
+        note = saved.message()
+        if not saved.saved:  # the data is safe elsewhere, but the history did not get it: not a success
+            problems.insert(0, str(note))
+        elif note is not None:
+            click.echo(note, err=True)
+        elif saved.session_id is not None:
+            click.echo(f"saved as session {saved.session_id} in {store.path} "  # type: ignore[union-attr]
+                       f"(add notes: cadence log {saved.session_id})", err=True)
+    final = report.get("error") or (problems.pop() if problems else None)
+    for line in problems:
+        click.echo(f"Error: {line}", err=True)
+    if final:
+        raise click.ClickException(final)
 
 
 def listen(duration_s: float, *, input_file: Path | None, fast: bool, device: str | None, sample_rate: int | None,

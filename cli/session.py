@@ -166,6 +166,7 @@ class Session:
         self._flushed_ticks = 0
         self._closed_intervals = 0
         self._stream_started = False
+        self.input_name = "the input"  # named in error messages (the file, for a simulation)
 
     def warm_up(self) -> None:
         """Run every consumer path once on silence before the stream starts, so that first-call
@@ -213,6 +214,15 @@ class Session:
             self.started_at = datetime.now(timezone.utc)
             if self.log is not None:
                 self.log.start(self.started_at)
+        finite = np.isfinite(block)
+        if not finite.all():  # a damaged recording: keep what came before, stop there
+            first_bad = int(np.argmin(finite.all(axis=1)))
+            self.error = (f"{self.input_name} has NaN/Inf samples at {(start + first_bad) / self.sample_rate:.3f} s "
+                          f"(a damaged recording); the session stopped there")
+            self.stop_requested = True
+            block = block[:first_bad]
+            if block.shape[0] == 0:
+                return False
         new_ticks = self.core.renderer.drain_log()
         if new_ticks:
             self.ticks.extend(new_ticks)

@@ -314,7 +314,11 @@ def test_store_a_real_cadence_run_report(tmp_path: Path, monkeypatch: pytest.Mon
                                       "--json-report", str(report_path)])
     assert result.exit_code == 0, result.output
     report = __import__("json").loads(report_path.read_text())
-    with Store(tmp_path / "run.db") as store:
+    with Store(tmp_path / "run.db") as store:  # `run` stored it already: not twice
+        with pytest.raises(StoreError, match="already in .* as session 1"):
+            store_report(store, report)
+        assert len(store.sessions()) == 1
+    with Store(tmp_path / "other.db") as store:
         sid = store_report(store, report)
         s = store.session(sid)
         assert s["status"] == "complete" and s["kind"] == report["settings"]["kind"]
