@@ -258,6 +258,9 @@ def target_cmd(baseline_spm: float | None, as_json: bool, db_path: Path | None) 
 
 
 def _duration_s(s: dict[str, Any]) -> float | None:
+    """The session's length: its audio duration, else the wall-clock span, else the intervals'."""
+    if s.get("audio_duration_s") is not None:
+        return float(s["audio_duration_s"])
     if s.get("ended_at"):
         return (datetime.fromisoformat(s["ended_at"]) - datetime.fromisoformat(s["started_at"])).total_seconds()
     ends = [iv.get("end_s") for iv in s.get("intervals", []) if iv.get("end_s") is not None]
@@ -280,9 +283,16 @@ def sparkline(values: list[float | None]) -> str:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="OUT.png",
               help="Draw weekly cadence vs target and pain over weeks (matplotlib).")
 @click.option("--json", "as_json", is_flag=True, help="Print sessions, weekly averages and baselines as JSON.")
+@click.option("--import", "imports", multiple=True, type=click.Path(dir_okay=False, path_type=Path), metavar="REPORT.json",
+              help="Put a session report into the history: a 'cadence run --json-report' file, or the fallback "
+                   "file a session wrote when the database could not take it. Repeatable.")
 @db_option
-def history_cmd(weeks: int | None, plot_path: Path | None, as_json: bool, db_path: Path | None) -> None:
+def history_cmd(weeks: int | None, plot_path: Path | None, as_json: bool, imports: tuple[Path, ...],
+                db_path: Path | None) -> None:
     """Sessions and weekly averages (cadence, in-sync %, asynchrony, retention, pain)."""
+    if imports:
+        _import_reports(imports, db_path)
+        return
     with Store(db_path) as store:
         sessions = store.sessions()
         baselines = store.baselines()
@@ -307,6 +317,31 @@ def history_cmd(weeks: int | None, plot_path: Path | None, as_json: bool, db_pat
         click.echo(f"Plot written to {plot_path}")
 
 
+def _import_reports(paths: tuple[Path, ...], db_path: Path | None) -> None:
+    from cli.store import store_report
+
+    docs = []
+    for path in paths:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise click.ClickException(f"cannot read {path}: {exc.strerror or exc}") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise click.ClickException(f"{path} is not a JSON session report ({exc})") from None
+        if not isinstance(doc, dict) or "started_at" not in doc or not isinstance(doc.get("steps", []), list):
+            raise click.ClickException(f"{path} is not a cadence session report (no started_at/steps)")
+        docs.append((path, doc))
+    with Store(db_path) as store:
+        for path, doc in docs:
+            try:
+                sid = store_report(store, doc)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise click.ClickException(f"{path}: {' '.join(str(exc).split())}") from None
+            s = store.session(sid)
+            click.echo(f"{path} -> session {sid} in {store.path} ({s['status']}, {s['n_steps']} steps, "
+                       f"{s['n_beats']} ticks)")
+
+
 def _print_history(sessions: list[dict[str, Any]], weekly: list[dict[str, Any]], baselines: list[dict[str, Any]]) -> None:
     from rich import box
     from rich.table import Table
@@ -323,8 +358,9 @@ def _print_history(sessions: list[dict[str, Any]], weekly: list[dict[str, Any]],
                          no_wrap=col != "notes")
     for s in sessions:
         dur = _duration_s(s)
-        status = s["status"] if s["status"] == "complete" else f"incomplete ({s['n_steps']} steps)"
-        notes = " ".join(x for x in (s.get("pace"), s.get("terrain"), s.get("shoes"), s.get("notes")) if x)
+        status = {"complete": "complete", "aborted": "aborted"}.get(s["status"], f"incomplete ({s['n_steps']} steps)")
+        notes = " ".join(x for x in (s.get("abort_reason"), s.get("pace"), s.get("terrain"), s.get("shoes"),
+                                     s.get("notes")) if x)
         table.add_row(str(s["id"]), s["started_at"][:16].replace("T", " "), s["kind"], status,
                       _fmt(dur / 60 if dur is not None else None, ".0f"), _fmt(s["cadence_spm"]), _fmt(s["tempo_spm"], ".0f"),
                       _fmt(s["in_sync_pct"], ".0f"), _fmt(s["mean_asynchrony_ms"], "+.0f"), _fmt(s["retention"], ".2f"),
@@ -446,7 +482,7 @@ def log_cmd(session: str, db_path: Path | None, **fields: Any) -> None:
 
 SESSION_CSV_COLUMNS = ("id", "kind", "status", "started_at", "ended_at", "device", "cadence_spm", "tempo_spm",
                        "in_sync_pct", "mean_asynchrony_ms", "retention", "pace", "terrain", "shoes", "pain_during",
-                       "pain_next_day", "effort", "notes", "n_steps", "n_beats")
+                       "pain_next_day", "effort", "notes", "n_steps", "n_beats", "audio_duration_s", "abort_reason")
 STEP_CSV_COLUMNS = ("session_id", "time_s", "foot", "asynchrony_ms", "confidence")
 
 

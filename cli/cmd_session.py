@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sqlite3
 import sys
 from contextlib import nullcontext
 from datetime import datetime
@@ -19,7 +21,7 @@ from cli.interrupts import SessionSignal, session_signals, signal_name
 from cli.libnoise import LibraryMessages
 from cli.metronome_setup import MetronomeSettings, build_renderer, metronome_options, settings_from_options
 from cli.options import DURATION, DURATION_OR_ZERO, db_option, checked_spm, parse_latency, session_device_options
-from cli.report import print_report, write_json_atomic
+from cli.report import check_writable, print_report, write_json_atomic
 from cli.session import Session, SessionLog, SessionSettings
 from metronome.clicks import SOUNDS, make_tick
 from metronome.controller import AdaptiveParams
@@ -211,6 +213,7 @@ def run_session(
                 n_frames=None if duration_s is None else round(duration_s * rate), log=log,
                 baseline_probe=baseline_probe,
             )
+            session.input_name = str(input_file)
             if on_session is not None:
                 on_session(session)
             try:
@@ -239,7 +242,7 @@ def run_session(
             }
             if ended_by == "aborted":
                 report["aborted"] = {"after_s": report["duration_s"], "reason": backend.failure}
-        session.close_log(report)
+        session.close_log(report, abort_reason=None if report["aborted"] is None else aborted_message(report))
     if report["aborted"] is not None and raise_if_aborted:
         raise SessionAborted(aborted_message(report))
     return report
@@ -327,6 +330,11 @@ def _drive(session: Session, backend: Any, *, quiet: bool, total_s: float | None
             if live:
                 backend.stop()
             consume()  # take in what arrived before the stop
+        except Exception as exc:  # noqa: BLE001 - e.g. a recording unreadable mid-way: keep and report what ran
+            if os.environ.get("CADENCE_DEBUG"):
+                raise
+            session.error = session.error or (f"{session.input_name}: the session stopped at {session.elapsed_s:.1f} s: "
+                                              + (" ".join(str(exc).split()) or type(exc).__name__))
         finally:
             sys.setswitchinterval(switch_interval)
             if display is not None:
@@ -392,8 +400,8 @@ def run(**opts: Any) -> None:
         if opts[flag] and input_file is None:
             raise click.ClickException(f"--{flag.replace('_', '-')} needs --input-file")
     json_report = opts.pop("json_report")
-    if json_report is not None and not json_report.resolve().parent.is_dir():
-        raise click.ClickException(f"cannot write {json_report}: directory {json_report.resolve().parent} does not exist")
+    if json_report is not None and (why := check_writable(json_report)) is not None:
+        raise click.ClickException(f"cannot write the report to {json_report}: {why}")
     db_path = opts.pop("db_path")
     store = None if opts.pop("no_save") else Store(db_path)
 
@@ -438,7 +446,7 @@ def run(**opts: Any) -> None:
     )
     log = None
     if store is not None:
-        log = SessionStoreLog(store, kind=session_settings.kind, started_at=datetime.now().astimezone(),
+        log = SessionStoreLog(store, kind=session_settings.kind,
                               settings={**session_settings.as_dict(), "baseline_source": baseline_source},
                               device=str(input_file) if input_file else (opts["device"] or "default"))
     with session_signals():  # a signal while the report is written out waits for it to be complete
@@ -450,25 +458,48 @@ def run(**opts: Any) -> None:
             log=log, baseline_probe=None if probe_s is None else (probe_s, build), raise_if_aborted=False,
         )
         report["settings"]["baseline_source"] = baseline_source
+        saved = log.result if log is not None else None
+        problems: list[str] = []
         if store is not None:
             if report.get("measured_baseline_spm") is not None and report["aborted"] is None:
-                store.add_baseline(report["measured_baseline_spm"], measured_at=datetime.now().astimezone(),
-                                   method="silent warm-up of cadence run")
-            report["history"] = {"db": str(store.path), "session_id": log.session_id if log else None}
-        if json_report is not None:
-            write_json_atomic(json_report, report)
-        if report.get("error"):
-            raise click.ClickException(report["error"])
+                try:
+                    store.add_baseline(report["measured_baseline_spm"], measured_at=datetime.now().astimezone(),
+                                       method="silent warm-up of cadence run")
+                except sqlite3.Error as exc:
+                    problems.append(f"the measured baseline {report['measured_baseline_spm']:g} spm was not saved "
+                                    f"({exc}); give it as --baseline next time")
+            report["history"] = {"db": str(store.path), "session_id": None if saved is None else saved.session_id,
+                                 "saved": None if saved is None else saved.saved,
+                                 "fallback": None if saved is None or saved.fallback is None else str(saved.fallback)}
         try:
             if report["aborted"] is None or report["duration_s"] > LEAD_IN_S:  # something was measured
-                print_report(report)
-            if store is not None and log is not None:
-                click.echo(f"saved as session {log.session_id} in {store.path} (add notes: cadence log "
-                           f"{log.session_id})" + (" - marked aborted" if report["aborted"] else ""), err=True)
-        except OSError:  # the terminal is gone (SIGHUP): the JSON and the history are complete
+                print_report(report)  # on screen first: whatever happens to the files, the runner sees the session
+        except OSError:  # the terminal is gone (SIGHUP): the JSON and the history still get written
             pass
-    if report["aborted"] is not None:
-        raise SessionAborted(aborted_message(report))
+        if json_report is not None:
+            try:
+                write_json_atomic(json_report, report)
+            except OSError as exc:
+                problems.append(f"cannot write the report to {json_report}: {exc.strerror or exc}")
+        note = None if saved is None else saved.message()
+        if saved is not None and not saved.saved:  # the data is safe elsewhere, but not in the history
+            problems.insert(0, str(note))
+        final = (report.get("error") or (aborted_message(report) if report["aborted"] else None)
+                 or (problems.pop() if problems else None))
+        try:
+            if saved is not None and saved.saved:
+                if note is not None:
+                    click.echo(note, err=True)
+                elif saved.session_id is not None:
+                    click.echo(f"saved as session {saved.session_id} in {store.path} "  # type: ignore[union-attr]
+                               f"(add notes: cadence log {saved.session_id})"
+                               + (" - marked aborted" if report["aborted"] else ""), err=True)
+            for line in problems:
+                click.echo(f"Error: {line}", err=True)
+        except OSError:  # the terminal is gone (SIGHUP)
+            pass
+    if final:
+        raise (SessionAborted if report["aborted"] else click.ClickException)(final)
 
 
 def listen(duration_s: float, *, input_file: Path | None, fast: bool, device: str | None, sample_rate: int | None,

@@ -41,12 +41,19 @@ MIN_STEPS_FOR_CADENCE = 4
 
 
 class SessionLog(Protocol):
-    """Where a session's data go while it runs (the SQLite history store implements it)."""
+    """Where a session's data go while it runs (the SQLite history store implements it).
 
+    ``start`` is called once, when the stream delivers its first block (wall-clock start);
+    ``finish`` ends a session that ran its course (or was stopped by the runner), ``abort`` one
+    that stopped early for ``reason`` (history status "aborted", ignored by progression).
+    """
+
+    def start(self, started_at: datetime) -> None: ...
     def add_steps(self, steps: list[dict[str, Any]]) -> None: ...
     def add_beats(self, beats: list[dict[str, Any]]) -> None: ...
     def add_interval(self, interval: dict[str, Any]) -> None: ...
     def finish(self, report: dict[str, Any]) -> None: ...
+    def abort(self, report: dict[str, Any], reason: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,8 @@ class Session:
         self._flushed_steps = 0
         self._flushed_ticks = 0
         self._closed_intervals = 0
+        self._stream_started = False
+        self.input_name = "the input"  # named in error messages (the file, for a simulation)
 
     def warm_up(self) -> None:
         """Run every consumer path once on silence before the stream starts, so that first-call
@@ -200,6 +209,20 @@ class Session:
         start, block = self.core.ring.read()
         if block.shape[0] == 0:
             return not self.stop_requested
+        if not self._stream_started:  # the wall-clock start is when the stream delivers
+            self._stream_started = True
+            self.started_at = datetime.now(timezone.utc)
+            if self.log is not None:
+                self.log.start(self.started_at)
+        finite = np.isfinite(block)
+        if not finite.all():  # a damaged recording: keep what came before, stop there
+            first_bad = int(np.argmin(finite.all(axis=1)))
+            self.error = (f"{self.input_name} has NaN/Inf samples at {(start + first_bad) / self.sample_rate:.3f} s "
+                          f"(a damaged recording); the session stopped there")
+            self.stop_requested = True
+            block = block[:first_bad]
+            if block.shape[0] == 0:
+                return False
         new_ticks = self.core.renderer.drain_log()
         if new_ticks:
             self.ticks.extend(new_ticks)
@@ -476,15 +499,21 @@ class Session:
             self.log.add_beats([self._tick_json(t) for t in ticks])
             self._flushed_ticks += len(ticks)
 
-    def close_log(self, report: dict[str, Any]) -> None:
-        """Hand the log what it has not had yet (last steps and beats, open intervals) and the summary."""
+    def close_log(self, report: dict[str, Any], *, abort_reason: str | None = None) -> None:
+        """Hand the log what it has not had yet (last steps and beats, open intervals) and the
+        summary. The session is stored as aborted with ``abort_reason``, else with
+        ``self.error`` when set (the session stopped early), else as complete."""
         if self.log is None:
             return
         self._flush()
         for interval in report["intervals"]:
             if interval["index"] >= self._closed_intervals:
                 self.log.add_interval(interval)
-        self.log.finish(report)
+        reason = abort_reason or self.error
+        if reason:
+            self.log.abort(report, reason)
+        else:
+            self.log.finish(report)
 
     # ------------------------------------------------------------------ report
     def report(self, *, interrupted: bool = False, backend: Any = None) -> dict[str, Any]:
@@ -522,6 +551,7 @@ class Session:
         cadence_all = cadence_spm(steps) if steps.size >= MIN_STEPS_FOR_CADENCE else None
         return {
             "started_at": self.started_at.isoformat(),
+            "ended_at": datetime.now(timezone.utc).isoformat(),  # wall clock; duration_s is audio time
             "duration_s": round(end_s, 3),
             "interrupted": interrupted,
             "sample_rate": self.sample_rate,

@@ -25,15 +25,30 @@ import math
 import os
 import sqlite3
 import threading
+import time
+from contextlib import contextmanager
+from collections import deque
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 15000
+
+#: A session's status: ``incomplete`` while it runs (or after its process was killed),
+#: ``complete`` once it ended normally (the plan played out, the recording ended, or the runner
+#: stopped it), ``aborted`` when it stopped early for a reason that was not the runner's
+#: (the stream died, the input turned out unusable): ``abort_reason`` says why. Progression and
+#: the weekly averages ignore aborted sessions.
+SESSION_STATUSES = ("incomplete", "complete", "aborted")
 
 # Version 1: sessions, steps, beats, intervals, baselines. Version 2: the runner's free fields
 # (pace, terrain, shoes, pain during and next day, perceived effort) and the history indexes.
+# Version 3: the session status with an abort reason, and the audio duration apart from the
+# wall-clock start/end (a --fast simulated session ends seconds after it started, whatever the
+# recording's length). Sessions stored before version 3 keep their ``ended_at`` (for simulated
+# ones it was start + recording length); their audio duration comes from the stored summary.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         """CREATE TABLE sessions (
@@ -99,6 +114,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX beats_session ON beats(session_id)",
         "CREATE INDEX intervals_session ON intervals(session_id, idx)",
         "CREATE INDEX sessions_started ON sessions(started_at_utc)",
+    ),
+    (
+        "ALTER TABLE sessions ADD COLUMN status TEXT NOT NULL DEFAULT 'incomplete' "
+        "CHECK (status IN ('incomplete', 'complete', 'aborted'))",
+        "ALTER TABLE sessions ADD COLUMN abort_reason TEXT",
+        "ALTER TABLE sessions ADD COLUMN audio_duration_s REAL",
+        "UPDATE sessions SET status = 'complete' WHERE ended_at IS NOT NULL",
+        "UPDATE sessions SET audio_duration_s = json_extract(summary, '$.duration_s') "
+        "WHERE json_valid(summary) AND json_type(summary, '$.duration_s') IN ('integer', 'real')",
     ),
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
@@ -177,7 +201,8 @@ class Store:
             )
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._batch = False
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._conn.execute("PRAGMA journal_mode = WAL")
@@ -206,15 +231,24 @@ class Store:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def set_busy_timeout_ms(self, ms: int) -> None:
+        """How long a write waits for another connection's lock before "database is locked"."""
+        with self._lock:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
+
     @property
     def schema_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self) -> None:
         with self._lock:
+            if int(self._conn.execute("PRAGMA user_version").fetchone()[0]) == SCHEMA_VERSION:
+                return  # current: no write lock needed (opening works while another writer holds it)
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+                if version < 0:
+                    raise StoreError(f"{self.path} is not a cadence database (schema version {version})")
                 if version > SCHEMA_VERSION:
                     raise StoreError(
                         f"database {self.path} has schema version {version}, newer than this cadence "
@@ -230,18 +264,45 @@ class Store:
                     self._conn.execute(f"PRAGMA user_version = {k + 1}")
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback()
                 raise
 
-    def _write(self, sql: str, params: Iterable[Any] = (), *, many: bool = False) -> sqlite3.Cursor:
-        """One short transaction."""
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (after a full disk or an I/O
+        error it rolls back by itself, and a second ROLLBACK would replace the real cause with
+        "cannot rollback - no transaction is active")."""
+        if self._conn.in_transaction:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the error being raised is the one that matters
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Make the writes inside one transaction: all of them land, or none."""
         with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._batch = True
+            try:
+                yield
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+            finally:
+                self._batch = False
+
+    def _write(self, sql: str, params: Iterable[Any] = (), *, many: bool = False) -> sqlite3.Cursor:
+        """One short transaction (or part of the open ``transaction()``)."""
+        with self._lock:
+            if self._batch:
+                return self._conn.executemany(sql, params) if many else self._conn.execute(sql, tuple(params))
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 cur = self._conn.executemany(sql, params) if many else self._conn.execute(sql, tuple(params))
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback()
                 raise
             return cur
 
@@ -302,11 +363,36 @@ class Store:
             (session_id, session_id, *values, extra),
         )
 
-    def end_session(self, session_id: int, summary: dict[str, Any], ended_at: datetime) -> None:
-        """Mark the session complete with its summary figures."""
+    def end_session(self, session_id: int, summary: dict[str, Any], ended_at: datetime, *,
+                    audio_duration_s: float | None = None) -> None:
+        """Mark the session complete with its summary figures.
+
+        ``ended_at`` is the wall-clock end; ``audio_duration_s`` the length of the session on its
+        input's time axis (for a ``--fast`` simulation much longer than the wall-clock span);
+        default: the summary's ``duration_s``.
+        """
+        self._finish(session_id, "complete", None, summary, ended_at, audio_duration_s)
+
+    def abort_session(self, session_id: int, reason: str, *, summary: dict[str, Any] | None = None,
+                      ended_at: datetime | None = None, audio_duration_s: float | None = None) -> None:
+        """Mark the session aborted: it stopped early for ``reason`` (one line, e.g. "the audio
+        stream stopped after 0:20: device unplugged"). What it wrote so far stays; progression
+        and the weekly averages ignore it. ``summary``/``audio_duration_s`` as in ``end_session``;
+        ``ended_at`` defaults to now."""
+        if not str(reason).strip():
+            raise StoreError("an aborted session needs a reason")
+        self._finish(session_id, "aborted", " ".join(str(reason).split()), summary,
+                     ended_at if ended_at is not None else datetime.now().astimezone(), audio_duration_s)
+
+    def _finish(self, session_id: int, status: str, reason: str | None, summary: dict[str, Any] | None,
+                ended_at: datetime, audio_duration_s: float | None) -> None:
         self._check_session(session_id)
-        self._write("UPDATE sessions SET summary = ?, ended_at = ? WHERE id = ?",
-                    (json.dumps(summary, default=str), _iso(ended_at), session_id))
+        if audio_duration_s is None and summary:
+            audio_duration_s = summary.get("duration_s")
+        self._write("UPDATE sessions SET summary = ?, ended_at = ?, status = ?, abort_reason = ?, "
+                    "audio_duration_s = ? WHERE id = ?",
+                    (None if summary is None else json.dumps(summary, default=str), _iso(ended_at), status, reason,
+                     _num(audio_duration_s), session_id))
 
     def set_notes(self, session_id: int, **fields: Any) -> None:
         """Add or edit the runner's notes: ``notes``, ``pace``, ``terrain``, ``shoes`` (text),
@@ -388,16 +474,18 @@ class Store:
             d["settings"] = json.loads(d["settings"] or "{}")
             d["latency"] = json.loads(d["latency"] or "{}")
             d["summary"] = json.loads(d["summary"]) if d["summary"] else None
-            d["status"] = "complete" if d["ended_at"] else "incomplete"
             d["intervals"] = self.intervals(d["id"])
             d.update(session_figures(d))
             out.append(d)
         return out
 
     def last_session_id(self) -> int:
-        rows = self._query("SELECT id FROM sessions ORDER BY started_at_utc DESC, id DESC LIMIT 1")
+        """The latest session that was not aborted (the one the runner means by 'last')."""
+        rows = self._query("SELECT id FROM sessions WHERE status != 'aborted' "
+                           "ORDER BY started_at_utc DESC, id DESC LIMIT 1")
         if not rows:
-            raise StoreError(f"no sessions in {self.path}")
+            raise StoreError(f"no sessions in {self.path}" + (" (only aborted ones; give the session id)"
+                                                               if self._query("SELECT 1 FROM sessions") else ""))
         return int(rows[0][0])
 
     def weekly(self, *, tz: tzinfo | None = None) -> list[dict[str, Any]]:
@@ -432,19 +520,46 @@ def flatten_interval(interval: dict[str, Any]) -> dict[str, Any]:
 
 
 def store_report(store: "Store", report: dict[str, Any], *, device: str | None = None) -> int:
-    """Store a whole ``cadence run --json-report`` report as a session (e.g. one written
-    before the history existed). Returns the session id."""
+    """Store a whole ``cadence run --json-report`` report as a session, in one transaction
+    (e.g. a report written before the history existed, or the fallback file of a session whose
+    history writes failed). Returns the session id. A report with an ``error`` (the session
+    stopped early) is stored as aborted.
+
+    An incomplete session with the same start time and kind is this session's partial record
+    (what its history writes got in before they failed): it is replaced. A session already
+    stored complete or aborted is refused.
+    """
     settings = report.get("settings") or {}
-    started = datetime.fromisoformat(report["started_at"])
-    sid = store.begin_session(kind=str(settings.get("kind") or "live"), started_at=started, settings=settings,
-                              device=device or settings.get("device"), latency=report.get("latency") or {})
-    store.add_steps(sid, list(report.get("steps") or []))
-    store.add_beats(sid, list(report.get("beats") or []))
-    for interval in report.get("intervals") or []:
-        store.add_interval(sid, interval)
-    summary = {k: v for k, v in (report.get("summary") or {}).items()}
-    summary.update({k: report[k] for k in ("duration_s", "interrupted", "xruns") if k in report})
-    store.end_session(sid, summary, started + timedelta(seconds=float(report.get("duration_s") or 0.0)))
+    kind = str(settings.get("kind") or "live")
+    try:
+        started = _aware(datetime.fromisoformat(str(report["started_at"])))
+    except (KeyError, ValueError):
+        raise StoreError("not a cadence session report (no valid started_at)") from None
+    history = report.get("history") if isinstance(report.get("history"), dict) else {}
+    with store.transaction():
+        same = store._query("SELECT id, status FROM sessions WHERE started_at_utc = ? AND kind = ?",
+                            (_utc_iso(started), kind))
+        for row in same:  # the same start instant and kind: this very session
+            if row["status"] == "incomplete":  # what its history writes got in before they failed
+                store._write("DELETE FROM sessions WHERE id = ?", (row["id"],))
+            else:
+                raise StoreError(f"this session ({started.isoformat(timespec='seconds')}) is already in "
+                                 f"{store.path} as session {row['id']}")
+        sid = store.begin_session(kind=kind, started_at=started, settings=settings,
+                                  device=device or settings.get("device"), latency=report.get("latency") or {})
+        store.add_steps(sid, list(report.get("steps") or []))
+        store.add_beats(sid, list(report.get("beats") or []))
+        for interval in report.get("intervals") or []:
+            store.add_interval(sid, interval)
+        duration_s = float(report.get("duration_s") or 0.0)
+        ended = (datetime.fromisoformat(report["ended_at"]) if report.get("ended_at")
+                 else started + timedelta(seconds=duration_s))
+        reason = report.get("error") or history.get("abort_reason")
+        if reason:
+            store.abort_session(sid, str(reason), summary=report_summary(report), ended_at=ended,
+                                audio_duration_s=duration_s)
+        else:
+            store.end_session(sid, report_summary(report), ended, audio_duration_s=duration_s)
     return sid
 
 
@@ -506,7 +621,7 @@ def week_of(ts: datetime, tz: tzinfo | None = None) -> tuple[int, int, date]:
 
 def weekly_averages(sessions: list[dict[str, Any]], *, tz: tzinfo | None = None) -> list[dict[str, Any]]:
     """Average the sessions' figures per ISO week (Monday-Sunday, ISO week-numbering year, so
-    29 Dec 2025 - 4 Jan 2026 is one week, ``2026-W01``).
+    29 Dec 2025 - 4 Jan 2026 is one week, ``2026-W01``). Aborted sessions are left out.
 
     Returns
     -------
@@ -518,6 +633,8 @@ def weekly_averages(sessions: list[dict[str, Any]], *, tz: tzinfo | None = None)
     """
     groups: dict[tuple[int, int], dict[str, Any]] = {}
     for s in sessions:
+        if s.get("status") == "aborted":
+            continue
         year, week, monday = week_of(datetime.fromisoformat(s["started_at"]), tz)
         g = groups.setdefault((year, week), {"week": f"{year}-W{week:02d}", "week_start": monday.isoformat(),
                                              "sessions": []})
@@ -533,29 +650,270 @@ def weekly_averages(sessions: list[dict[str, Any]], *, tz: tzinfo | None = None)
     return out
 
 
-class SessionStoreLog:
-    """A running session's log in the store: each call is one short transaction, so a crash
-    loses at most what arrived since the last call (the session flushes every 2 s)."""
+WRITE_RETRY_S = (0.25, 0.5, 1.0, 2.0, 4.0)  # back-off between attempts while writes fail
+SESSION_BUSY_TIMEOUT_MS = 2000  # one write attempt waits this long for another connection's lock
+FINISH_WAIT_S = 10.0  # at the end, unsaved writes get this long without progress, then the fallback file
 
-    def __init__(self, store: Store, *, kind: str, started_at: datetime, settings: dict[str, Any],
-                 device: str | None = None) -> None:
+
+@dataclass
+class SaveResult:
+    """Where a session's data went.
+
+    ``saved``: everything is in the database ``db`` as session ``session_id``. Otherwise the
+    whole session report is in ``fallback`` (a JSON file; ``cadence history --import`` puts it
+    into the history), or, if not even that could be written, ``fallback`` is None.
+    ``errors`` are the storage errors met (SQLite's own words: "database or disk is full",
+    "database is locked"), ``failed_attempts`` how many writes failed and ``delayed_s`` the
+    longest time data waited to be written.
+    """
+
+    saved: bool
+    db: Path
+    session_id: int | None
+    fallback: Path | None = None
+    errors: tuple[str, ...] = ()
+    failed_attempts: int = 0
+    delayed_s: float = 0.0
+    fallback_errors: tuple[str, ...] = ()
+
+    def message(self) -> str | None:
+        """One line for the runner (None when everything went smoothly)."""
+        cause = "; ".join(self.errors)
+        if self.saved:
+            if not self.failed_attempts:
+                return None
+            return (f"history: writes to {self.db} failed for up to {self.delayed_s:.0f} s ({cause}); "
+                    f"retried, all saved as session {self.session_id}")
+        if self.fallback is not None:
+            return (f"history: could not write to {self.db} ({cause}); the whole session is in {self.fallback} "
+                    f"(once the database works: cadence history --import {self.fallback})")
+        return (f"history: could not write to {self.db} ({cause}) nor a fallback file "
+                f"({'; '.join(self.fallback_errors)}); use the --json-report file if you gave one")
+
+
+class SessionStoreLog:
+    """A running session's log in the store (implements ``cli.session.SessionLog``).
+
+    The session row is created by the first write, i.e. only once the stream runs and has
+    produced something: a run that fails before (a bad input file, an option the plan rejects)
+    leaves no trace in the history. ``start`` records the wall-clock start (the moment the
+    stream delivered its first block); ``finish`` ends the session as complete, ``abort`` as
+    aborted with its reason. ``session_id`` is None until the row exists.
+
+    Storage never holds the session up: ``add_*`` only queue the data; a writer thread writes
+    it, one short transaction per call, in order. A write that fails (disk full, the database
+    locked by another program, an I/O error) stays queued and is retried with back-off while
+    the session goes on. ``finish``/``abort`` wait for the queue to drain as long as writes keep
+    succeeding (and up to ``FINISH_WAIT_S`` without progress); what could not be written then
+    goes, with the rest of the session, into a fallback JSON file (the whole report) beside the
+    database, else in the working directory, else in the temporary directory. ``result`` (a
+    :class:`SaveResult`) says where the data went.
+    """
+
+    def __init__(self, store: Store, *, kind: str, settings: dict[str, Any], device: str | None = None,
+                 started_at: datetime | None = None) -> None:
         self.store = store
+        self.kind = kind
+        self.settings = settings
+        self.device = device
         self.started_at = started_at
-        self.session_id = store.begin_session(kind=kind, started_at=started_at, settings=settings, device=device)
+        self.session_id: int | None = None
+        self.result: SaveResult | None = None
+        self.errors: list[str] = []
+        self.failed_attempts = 0
+        self._ops: deque[tuple[Any, ...]] = deque()
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._failing_since: float | None = None
+        self._last_progress = time.monotonic()
+        self._max_delay_s = 0.0
+
+    def start(self, started_at: datetime) -> None:
+        """The stream runs: its wall-clock start (shown in the runner's local time)."""
+        self.started_at = _aware(started_at).astimezone()
+
+    @property
+    def unsaved(self) -> int:
+        """Writes waiting (queued, or failed and waiting for a retry)."""
+        with self._cond:
+            return len(self._ops)
+
+    @property
+    def failing(self) -> str | None:
+        """The storage error while writes are failing right now (for a live display), else None."""
+        with self._cond:
+            return self.errors[-1] if self._failing_since is not None and self.errors else None
 
     def add_steps(self, steps: list[dict[str, Any]]) -> None:
-        self.store.add_steps(self.session_id, steps)
+        self._enqueue(("steps", list(steps)))
 
     def add_beats(self, beats: list[dict[str, Any]]) -> None:
-        self.store.add_beats(self.session_id, beats)
+        self._enqueue(("beats", list(beats)))
 
     def add_interval(self, interval: dict[str, Any]) -> None:
-        self.store.add_interval(self.session_id, interval)
+        self._enqueue(("interval", interval))
 
-    def finish(self, report: dict[str, Any]) -> None:
-        """The last steps and beats, the intervals not yet closed, and the summary."""
-        summary = dict(report.get("summary") or {})
-        summary.update({k: report[k] for k in ("duration_s", "interrupted", "xruns", "latency", "settings")
-                        if k in report})
-        self.store.end_session(self.session_id, summary,
-                               self.started_at + timedelta(seconds=float(report.get("duration_s") or 0.0)))
+    def finish(self, report: dict[str, Any]) -> SaveResult:
+        """Close the session as complete with the report's summary (the session has handed over
+        its last steps, beats and intervals before)."""
+        return self._close(report, "complete", None)
+
+    def abort(self, report: dict[str, Any], reason: str) -> SaveResult:
+        """Close the session as aborted: it stopped early for ``reason`` (one line). What was
+        measured stays in the history (and in the report); progression and the weekly view
+        ignore it. A session that stopped before it measured a single footfall, and whose row
+        does not exist yet, leaves no row (``result.session_id`` is None): there is nothing
+        to keep and nothing to attach notes to."""
+        return self._close(report, "aborted", " ".join(str(reason).split()) or "stopped early")
+
+    # --- the writer ------------------------------------------------------------------------------
+
+    def _enqueue(self, op: tuple[Any, ...]) -> None:
+        with self._cond:
+            if self.result is not None:
+                raise RuntimeError("the session log is closed")
+            self._ops.append(op)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._writer, name="cadence-history-writer", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def _writer(self) -> None:
+        try:
+            self.store.set_busy_timeout_ms(SESSION_BUSY_TIMEOUT_MS)
+        except sqlite3.Error:
+            pass
+        attempt = 0
+        try:
+            while True:
+                with self._cond:
+                    while not self._ops and not self._closing and not self._stop.is_set():
+                        self._cond.wait()
+                    if self._stop.is_set() or not self._ops:
+                        return
+                    op = self._ops[0]
+                try:
+                    self._apply(op)
+                except Exception as exc:  # noqa: BLE001 - kept queued and retried; the cause is reported
+                    self._failed(exc)
+                    if self._stop.wait(WRITE_RETRY_S[min(attempt, len(WRITE_RETRY_S) - 1)]):
+                        return
+                    attempt += 1
+                    continue
+                attempt = 0
+                with self._cond:
+                    self._ops.popleft()
+                    self._last_progress = time.monotonic()
+                    if self._failing_since is not None:
+                        self._max_delay_s = max(self._max_delay_s, self._last_progress - self._failing_since)
+                        self._failing_since = None
+                    self._cond.notify_all()
+        finally:
+            try:
+                self.store.set_busy_timeout_ms(BUSY_TIMEOUT_MS)
+            except sqlite3.Error:
+                pass
+
+    def _failed(self, exc: Exception) -> None:
+        cause = " ".join(str(exc).split()) or type(exc).__name__
+        with self._cond:
+            self.failed_attempts += 1
+            if cause not in self.errors:
+                self.errors.append(cause)
+            if self._failing_since is None:
+                self._failing_since = time.monotonic()
+
+    def _apply(self, op: tuple[Any, ...]) -> None:
+        if self.session_id is None:
+            if self.started_at is None:
+                self.started_at = datetime.now().astimezone()
+            self.session_id = self.store.begin_session(kind=self.kind, started_at=self.started_at,
+                                                       settings=self.settings, device=self.device)
+        what = op[0]
+        if what == "steps":
+            self.store.add_steps(self.session_id, op[1])
+        elif what == "beats":
+            self.store.add_beats(self.session_id, op[1])
+        elif what == "interval":
+            self.store.add_interval(self.session_id, op[1])
+        else:
+            _, status, reason, summary, ended_at, audio_duration_s = op
+            if status == "complete":
+                self.store.end_session(self.session_id, summary, ended_at, audio_duration_s=audio_duration_s)
+            else:
+                self.store.abort_session(self.session_id, reason, summary=summary, ended_at=ended_at,
+                                         audio_duration_s=audio_duration_s)
+
+    def _close(self, report: dict[str, Any], status: str, reason: str | None) -> SaveResult:
+        if status == "aborted" and not (report.get("summary") or {}).get("n_steps"):
+            with self._cond:
+                if self.session_id is None and not any(op[0] == "steps" for op in self._ops):
+                    # stopped before it measured anything (a recording damaged from the start, a
+                    # stream that never ran): nothing to keep, and no empty row to log pain against
+                    self._stop.set()
+                    self._ops.clear()
+                    self._cond.notify_all()
+                    self.result = SaveResult(saved=True, db=self.store.path, session_id=None)
+                    return self.result
+        self._enqueue(("end", status, reason, report_summary(report), datetime.now().astimezone(),
+                       _num(report.get("duration_s"))))
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+            while self._ops:
+                left = self._last_progress + FINISH_WAIT_S - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            saved = not self._ops
+            if self._failing_since is not None:
+                self._max_delay_s = max(self._max_delay_s, time.monotonic() - self._failing_since)
+        if not saved:
+            self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=SESSION_BUSY_TIMEOUT_MS / 1000 + 1.0)
+        with self._cond:
+            saved = not self._ops  # the last attempt may have landed meanwhile
+            fallback, fallback_errors = (None, [])
+            if not saved:
+                self._stop.set()
+                fallback, fallback_errors = write_fallback(self.store.path, report, self.started_at, {
+                    "db": str(self.store.path), "session_id": self.session_id, "saved": False,
+                    "errors": list(self.errors), "status": status, "abort_reason": reason})
+            self.result = SaveResult(saved=saved, db=self.store.path, session_id=self.session_id, fallback=fallback,
+                                     errors=tuple(self.errors), failed_attempts=self.failed_attempts,
+                                     delayed_s=round(self._max_delay_s, 1), fallback_errors=tuple(fallback_errors))
+        return self.result
+
+
+def write_fallback(db: Path, report: dict[str, Any], started_at: datetime | None,
+                   history: dict[str, Any]) -> tuple[Path | None, list[str]]:
+    """Write the whole session report (with ``history`` saying why) to the first place that
+    takes it: beside the database, the working directory, the temporary directory.
+    Returns (path or None, the errors met)."""
+    import tempfile
+
+    from cli.report import write_json_atomic
+
+    stamp = (started_at or datetime.now().astimezone()).strftime("%Y%m%d-%H%M%S")
+    name = f"{db.stem}-unsaved-session-{stamp}.json"
+    doc = {**report, "history": history}
+    errors: list[str] = []
+    for folder in dict.fromkeys([db.parent, Path.cwd(), Path(tempfile.gettempdir())]):
+        path = folder / name
+        try:
+            write_json_atomic(path, doc)
+        except OSError as exc:
+            errors.append(f"{folder}: {exc.strerror or exc}")
+            continue
+        return path, errors
+    return None, errors
+
+
+def report_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """What the history keeps of a session report as its summary."""
+    summary = dict(report.get("summary") or {})
+    summary.update({k: report[k] for k in ("duration_s", "interrupted", "xruns", "latency", "settings") if k in report})
+    return summary

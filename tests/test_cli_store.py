@@ -209,7 +209,7 @@ def test_upgrade_from_schema_version_1(tmp_path: Path) -> None:
         conn.executemany("INSERT INTO steps (session_id, time_s, foot) VALUES (1, ?, 'L')", [(k * 0.36,) for k in range(30)])
         conn.execute("INSERT INTO baselines (measured_at, baseline_spm, method) VALUES ('2025-05-30T08:00:00+02:00', 162.5, 'fit')")
     with Store(db) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == SCHEMA_VERSION
         s = store.session(1)
         assert s["notes"] == "old run" and s["n_steps"] == 30 and s["pain_during"] is None
         assert s["tempo_spm"] == 170.0
@@ -314,7 +314,11 @@ def test_store_a_real_cadence_run_report(tmp_path: Path, monkeypatch: pytest.Mon
                                       "--json-report", str(report_path)])
     assert result.exit_code == 0, result.output
     report = __import__("json").loads(report_path.read_text())
-    with Store(tmp_path / "run.db") as store:
+    with Store(tmp_path / "run.db") as store:  # `run` stored it already: not twice
+        with pytest.raises(StoreError, match="already in .* as session 1"):
+            store_report(store, report)
+        assert len(store.sessions()) == 1
+    with Store(tmp_path / "other.db") as store:
         sid = store_report(store, report)
         s = store.session(sid)
         assert s["status"] == "complete" and s["kind"] == report["settings"]["kind"]
@@ -338,3 +342,46 @@ def test_store_a_real_cadence_run_report(tmp_path: Path, monkeypatch: pytest.Mon
         np.testing.assert_allclose([x["time_s"] for x in steps], [x["time_s"] for x in report["steps"]], atol=1e-12)
         assert [x["interval"] for x in steps] == [x["interval"] for x in report["steps"]]
         assert [b["spm"] for b in store.beats(sid)] == [b["spm"] for b in report["beats"]]
+
+
+def test_upgrade_from_schema_version_2_status_abort_and_audio_duration(tmp_path: Path) -> None:
+    """Version 3: a session status with an abort reason (aborted sessions are left out of the
+    weekly view and are not 'last'), and the audio duration stored apart from the wall clock."""
+    db = tmp_path / "v2.db"
+    with sqlite3.connect(db) as conn:  # what a cadence with schema version 2 wrote
+        for statement in (*MIGRATIONS[0], *MIGRATIONS[1]):
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute("INSERT INTO sessions (kind, started_at, started_at_utc, ended_at, summary) VALUES ('live', "
+                     "'2026-03-02T08:00:00+01:00', '2026-03-02T07:00:00+00:00', '2026-03-02T08:20:00+01:00', "
+                     "'{\"duration_s\": 1200.5, \"n_steps\": 3400}')")
+        conn.execute("INSERT INTO sessions (kind, started_at, started_at_utc) VALUES ('live', "
+                     "'2026-03-03T08:00:00+01:00', '2026-03-03T07:00:00+00:00')")  # killed mid-session
+    with Store(db) as store:
+        assert store.schema_version == SCHEMA_VERSION == 3
+        old, killed = store.sessions()
+        assert (old["status"], old["audio_duration_s"], old["abort_reason"]) == ("complete", 1200.5, None)
+        assert (killed["status"], killed["audio_duration_s"]) == ("incomplete", None)
+        for sid in (old["id"], killed["id"]):
+            store.add_interval(sid, {"label": "on", "start_s": 0, "end_s": 60, "cadence_spm": 170.0})
+        aborted = store.begin_session(kind="live", started_at=datetime(2026, 3, 4, 8, tzinfo=UTC), settings={})
+        store.add_interval(aborted, {"label": "on", "start_s": 0, "end_s": 20, "cadence_spm": 150.0})
+        store.abort_session(aborted, "the audio stream stopped after 0:20:\n device unplugged",
+                            summary={"duration_s": 20.2}, ended_at=datetime(2026, 3, 4, 8, 0, 21, tzinfo=UTC))
+        with pytest.raises(StoreError, match="needs a reason"):
+            store.abort_session(aborted, "  ")
+        s = store.session(aborted)
+        assert s["status"] == "aborted" and s["abort_reason"] == "the audio stream stopped after 0:20: device unplugged"
+        assert s["audio_duration_s"] == 20.2 and s["ended_at"] == "2026-03-04T08:00:21.000000+00:00"
+        (week,) = store.weekly(tz=UTC)  # the aborted session is not counted
+        assert week["n_sessions"] == 2 and week["cadence_spm"] == 170.0
+        assert store.last_session_id() == killed["id"]
+        complete = store.begin_session(kind="simulated", started_at=datetime(2026, 3, 5, 8, tzinfo=UTC), settings={})
+        store.end_session(complete, {"duration_s": 600.0}, datetime(2026, 3, 5, 8, 0, 4, tzinfo=UTC))
+        s = store.session(complete)
+        assert (s["status"], s["audio_duration_s"], s["ended_at"]) == ("complete", 600.0, "2026-03-05T08:00:04.000000+00:00")
+    with sqlite3.connect(db) as conn:  # the status is constrained in the schema itself
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute("UPDATE sessions SET status = 'done' WHERE id = 1")
+    conn.close()
+    assert _integrity(db) == "ok"
