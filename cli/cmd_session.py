@@ -6,6 +6,7 @@ import os
 import re
 import sqlite3
 import sys
+import time
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,8 @@ from metronome.units import format_duration
 TARGET_BAND_PCT = (5.0, 10.0)
 DEFAULT_TARGET_PCT = 7.0
 LEAD_IN_S = 1.5  # live: the stream settles (and the runner gets ready) before the first tick
+STARTUP_TRIES = 2  # tries per sample rate for a stream that dies during its lead-in
+STARTUP_RETRY_PAUSE_S = 0.5
 _TARGET_RE = re.compile(r"^\+\s*(\d+(?:\.\d+)?)\s*%$")
 
 
@@ -255,15 +258,19 @@ def _run_live(metronome: MetronomeSettings, session_settings: SessionSettings, *
               on_session: Callable[[Session], None] | None) -> tuple[Session, LiveBackend, str]:
     """Open the stream at the first rate that starts (the sound server's, the devices' default, 48 k,
     44.1 k; or exactly --sample-rate) and run the session on it."""
-    from metronome.engine import candidate_sample_rates, describe_devices, resolve_device
+    from metronome.engine import candidate_sample_rates, describe_devices, resolve_device, sound_server_rate
 
     in_index, in_info = resolve_device(input_device or device, "input")
     out_index, out_info = resolve_device(output_device or device, "output")
     rates = candidate_sample_rates(in_index, in_info, out_index, out_info, sample_rate)
     devices = describe_devices(in_info, out_info)
+    # A stream can also die in its start-up at a good rate (opened just after another one closed,
+    # PulseAudio re-tuning): each rate gets a second chance before the next one is tried.
+    attempts = [rate for rate in rates for _ in range(STARTUP_TRIES)]
     tried: list[int] = []
-    for k, rate in enumerate(rates):
-        tried.append(rate)
+    for k, rate in enumerate(attempts):
+        if rate not in tried:
+            tried.append(rate)
         renderer = build_renderer(metronome, rate, min(2, int(out_info["max_output_channels"])), start_s=LEAD_IN_S)
         core = DuplexCore(renderer, 1, rate)
         backend = LiveBackend(core, device=(in_index, out_index), latency=parse_latency(latency),
@@ -281,11 +288,16 @@ def _run_live(metronome: MetronomeSettings, session_settings: SessionSettings, *
                        f"(blocks of {backend.resolved_block_size(rate)}); Ctrl-C ends the session", err=True)
         ended_by = _drive(session, backend, quiet=quiet, total_s=duration_s)
         if ended_by == "aborted" and backend.failed_at_startup:
-            if k + 1 < len(rates):
-                click.echo(f"the stream at {rate} Hz stopped during start-up; trying {rates[k + 1]} Hz", err=True)
+            if k + 1 < len(attempts):
+                again = attempts[k + 1] == rate
+                click.echo(f"the stream at {rate} Hz stopped during start-up ({backend.failure}); "
+                           + ("trying again" if again else f"trying {attempts[k + 1]} Hz"), err=True)
+                time.sleep(STARTUP_RETRY_PAUSE_S)
                 continue
-            advice = (f"the device or sound server does not run at {rate} Hz: try another --sample-rate "
-                      f"(the device's default is {int(out_info['default_samplerate'])} Hz) or leave it out"
+            server = sound_server_rate() if sample_rate is not None else None
+            advice = (f"the device or sound server does not run at {rate} Hz: try "
+                      + (f"--sample-rate {server} (the sound server's rate) or " if server and server != rate else "")
+                      + "another --sample-rate, or leave --sample-rate out"
                       if sample_rate is not None else
                       "check that the sound server runs ('pactl info'), or pick a device (cadence devices) "
                       "and a rate (--sample-rate)")

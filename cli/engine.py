@@ -153,6 +153,7 @@ class LiveBackend(StreamRunner):
         self.label = label
         self.gaps: list[dict[str, Any]] = []
         self.recover_s = _recover_s()
+        self._outage: tuple[float, int] | None = None  # (monotonic time, frame) the last outage began
         rate = core.sample_rate
         core.stats.settle_frames = round(SETTLE_S * rate)
         core.stats.startup_limit_frame = lead_in_frames + round(STARTUP_LIMIT_S * rate)
@@ -234,6 +235,11 @@ class LiveBackend(StreamRunner):
         error = ""
         lost_at = time.monotonic()
         at_frame = self.core.stats.frames
+        if self.gaps and self._outage is not None and self._outage[1] == at_frame:
+            # the stream reopened before died again without a block: the same outage goes on
+            lost_at = self._outage[0]
+            reason = self.gaps.pop()["reason"]
+        self._outage = (lost_at, at_frame)
         while time.monotonic() - lost_at < self.recover_s:
             time.sleep(RECOVER_EVERY_S)
             if consume() is False:  # the user stopped the session meanwhile

@@ -49,6 +49,21 @@ def _history(tmp_path: Path) -> list[dict]:
         return [dict(r) for r in db.execute("SELECT * FROM sessions ORDER BY id")]
 
 
+def _wait_until_running(tmp_path: Path, timeout_s: float = 30.0) -> None:
+    """Until the session has written to the history (its stream runs, past the lead-in: the first
+    flush of ticks is 2 s into the stream), then one second more."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if _history(tmp_path):
+                time.sleep(1.0)
+                return
+        except sqlite3.Error:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the session never started writing its history")
+
+
 def test_run_on_the_default_device_and_rate_plays_its_whole_duration(pulse_sink: str, tmp_path: Path) -> None:
     report_path = tmp_path / "run.json"
     done = subprocess.run(_cadence("run", "--baseline", "165", "--duration", "6s", "--json-report", str(report_path)),
@@ -69,13 +84,15 @@ def test_run_on_the_default_device_and_rate_plays_its_whole_duration(pulse_sink:
 
 
 def test_calibrate_on_the_default_device_hears_its_ticks(pulse_sink: str, tmp_path: Path) -> None:
-    done = subprocess.run(_cadence("calibrate", "--duration", "6s", "--json"), env=_env(tmp_path),
+    time.sleep(2.0)  # PulseAudio re-tunes for a while after the previous test's stream closed (see test_live_calibrate)
+    done = subprocess.run(_cadence("calibrate", "--duration", "8s", "--json"), env=_env(tmp_path),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["sample_rate"] == SERVER_RATE
-    assert doc["n_ticks"] >= 0.75 * (6.0 - 1.5) * 2, doc  # 120 ticks/min after the lead-in
-    assert doc["spread_ms"] < 2.0 and doc["saved"]
+    assert doc["n_ticks"] >= 0.75 * (8.0 - 1.5) * 2, doc  # 120 ticks/min after the lead-in
+    # what calibrate itself trusts (the 2 ms stability bar is test_live_calibrate's, at a fixed device and rate)
+    assert doc["spread_ms"] <= 5.0 and doc["saved"]
 
 
 def test_a_rate_the_server_rejects_is_a_one_line_error_and_an_aborted_session(pulse_sink: str,
@@ -104,7 +121,7 @@ def test_a_sound_server_restart_mid_session_is_survived(pulse_sink: str, tmp_pat
                                         str(report_path)),
                                env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(5.0)
+        _wait_until_running(tmp_path)
         restart_pulse(pulse_sink)  # kill, then start it again as .ci/with-pulse does
         stdout, stderr = session.communicate(timeout=60)
     finally:
@@ -114,7 +131,7 @@ def test_a_sound_server_restart_mid_session_is_survived(pulse_sink: str, tmp_pat
     report = json.loads(report_path.read_text())
     assert report["aborted"] is None and report["ended_by"] == "end"
     (gap,) = report["stream"]["gaps"]
-    assert 2.0 < gap["at_s"] < 6.0 and 0.0 < gap["gap_s"] < 10.0, gap
+    assert 2.0 < gap["at_s"] < 7.0 and 0.0 < gap["gap_s"] < 10.0, gap
     assert report["duration_s"] == pytest.approx(12.0, abs=0.05)  # the clock continued: the whole plan played
     beats = [b["time_s"] for b in report["beats"]]
     assert len(beats) >= (12.0 - 1.5) * 165 / 60 - 2
@@ -129,7 +146,7 @@ def test_a_sound_server_that_stays_away_ends_the_session_aborted_with_its_report
                                env=_env(tmp_path, CADENCE_RECONNECT_S="2"), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(5.0)
+        _wait_until_running(tmp_path)
         restart_pulse(pulse_sink, start=False)
         stdout, stderr = session.communicate(timeout=60)
     finally:
@@ -141,7 +158,7 @@ def test_a_sound_server_that_stays_away_ends_the_session_aborted_with_its_report
     (error,) = [line for line in stderr.splitlines() if line.startswith("Error:")]
     assert "session aborted after 0:0" in error and "reopened" in error
     report = json.loads(report_path.read_text())
-    assert 3.0 < report["aborted"]["after_s"] < 6.0 and report["ended_by"] == "aborted"
+    assert 2.0 < report["aborted"]["after_s"] < 7.0 and report["ended_by"] == "aborted"
     assert report["duration_s"] == report["aborted"]["after_s"]
     assert report["summary"]["n_beats"] >= 5  # what was measured is kept
     assert "aborted after 0:0" in stdout  # the printed report says so
@@ -157,7 +174,7 @@ def test_sigterm_and_sighup_end_a_live_session_like_ctrl_c(pulse_sink: str, tmp_
                                         str(report_path)),
                                env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(6.0)
+        _wait_until_running(tmp_path)
         session.send_signal(signum)
         stdout, stderr = session.communicate(timeout=30)
     finally:
@@ -167,7 +184,7 @@ def test_sigterm_and_sighup_end_a_live_session_like_ctrl_c(pulse_sink: str, tmp_
     assert "Traceback" not in stderr
     report = json.loads(report_path.read_text())
     assert report["ended_by"] == signal.Signals(signum).name and report["interrupted"] and report["aborted"] is None
-    assert 3.0 < report["duration_s"] < 10.0
+    assert 2.0 < report["duration_s"] < 10.0
     assert report["summary"]["n_beats"] >= 5
     assert "(interrupted)" in stdout
     (row,) = _history(tmp_path)
