@@ -148,6 +148,8 @@ def play(spm: float, duration_s: float | None, device: str | None, sample_rate: 
         interrupted = True
     if tty:
         click.echo("", err=True)
+    if player.failure is not None:  # the stream stopped before --duration (or before Ctrl-C): not a success
+        raise click.ClickException(f"playback aborted after {format_duration(player.elapsed_s)}: {player.failure}")
     ticks = tick_records_json(renderer.drain_log(), settings, rate)
     stats = player.stats
     click.echo(

@@ -63,10 +63,12 @@ def query_devices() -> str:
     sd = import_sounddevice()
     devices = sd.query_devices()
     if len(devices) == 0:
-        raise AudioUnavailableError(
-            "no audio devices: PortAudio found no sound card and no sound server (start PulseAudio or "
-            "PipeWire, e.g. 'pulseaudio --start', or check 'aplay -l')")
+        raise AudioUnavailableError(NO_DEVICES)
     return str(devices)
+
+
+NO_DEVICES = ("no audio devices: PortAudio found no sound card and no sound server (start PulseAudio or "
+              "PipeWire, e.g. 'pulseaudio --start', or check 'aplay -l')")
 
 
 SERVER_DEVICE_NAMES = ("default", "pulse", "pipewire", "sysdefault")
@@ -157,6 +159,8 @@ def resolve_device(device: str | int | None, kind: str) -> tuple[int | None, dic
     try:
         info = sd.query_devices(spec, kind=kind)
     except (ValueError, sd.PortAudioError) as exc:
+        if len(sd.query_devices()) == 0:
+            raise AudioUnavailableError(NO_DEVICES) from None
         raise AudioUnavailableError(
             f"no {kind} device {device!r}: {exc} (see 'cadence devices')" if device is not None
             else f"no default {kind} device: {exc} (see 'cadence devices')"
