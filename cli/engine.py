@@ -14,6 +14,7 @@ at ``s + loop_latency`` samples.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from typing import Any, Callable
 
@@ -104,7 +105,21 @@ RECOVER_S = 15.0  # after a mid-session stream failure, keep trying to reopen it
 RECOVER_EVERY_S = 0.5
 MAX_RESTARTS = 5  # a stream that keeps failing is a failed session
 SETTLE_S = 0.5  # clean audio that ends a stream's start-up (see StreamStats.count_status)
+WATCH_EVERY_S = 2.0  # how often the callback thread's CPU is read
+SPIN_CPU_PCT = 8.0  # above this (normal: < 1 % of a core) after an underflow, the host API spins
 STARTUP_LIMIT_S = 1.5  # start-up ends this long after the lead-in (or a reopen) at the latest
+
+
+def _thread_cpu_s(thread_id: int | None) -> float | None:
+    """CPU seconds (user + system) of one of this process's threads, from /proc; None elsewhere."""
+    if thread_id is None:
+        return None
+    try:
+        with open(f"/proc/self/task/{thread_id}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _recover_s() -> float:
@@ -154,12 +169,17 @@ class LiveBackend(StreamRunner):
         self.gaps: list[dict[str, Any]] = []
         self.recover_s = _recover_s()
         self._outage: tuple[float, int] | None = None  # (monotonic time, frame) the last outage began
+        self.callback_thread_id: int | None = None  # native id of the thread running the callback
+        self._watch_at = 0.0
+        self._watch_cpu_s: float | None = None
         rate = core.sample_rate
         core.stats.settle_frames = round(SETTLE_S * rate)
         core.stats.startup_limit_frame = lead_in_frames + round(STARTUP_LIMIT_S * rate)
 
     def _callback(self, indata: NDArray[np.float32], outdata: NDArray[np.float32], frames: int, time_info: Any,
                   status: Any) -> None:
+        if self.callback_thread_id is None:
+            self.callback_thread_id = threading.get_native_id()
         self.core.stats.count_status(time_info, status, self.lead_in_frames)
         self.core.process(indata, outdata, frames)
         limit = self.n_frames
@@ -186,7 +206,8 @@ class LiveBackend(StreamRunner):
     @property
     def failed_at_startup(self) -> bool:
         """The stream failed before its lead-in was over and before any tick sounded."""
-        return (self.failure is not None and not self.gaps and self.core.stats.frames < self.lead_in_frames
+        return (self.failure is not None and not any(not g.get("restart") for g in self.gaps)
+                and self.core.stats.frames < self.lead_in_frames
                 and self.core.renderer.ticks_written == 0)
 
     @property
@@ -219,7 +240,8 @@ class LiveBackend(StreamRunner):
         (see the class notes)."""
         try:
             super().run(consume, poll_s)
-            while self.failure is not None and not self.failed_at_startup and len(self.gaps) < MAX_RESTARTS:
+            while (self.failure is not None and not self.failed_at_startup
+                   and sum(not g.get("restart") for g in self.gaps) < MAX_RESTARTS):
                 if not self._reopen(consume, poll_s):
                     break
                 try:
@@ -229,13 +251,51 @@ class LiveBackend(StreamRunner):
         finally:
             consume()
 
+    def _watch(self) -> None:
+        """Restart the stream if PortAudio's thread spins after an underflow.
+
+        Through ALSA (PulseAudio's and PipeWire's ALSA plugin) a duplex stream whose output ran
+        dry comes back with its playback buffer nearly empty, and PortAudio's ALSA host API then
+        polls without pause (thousands of poll()/getpid() calls a second for ~47 callbacks):
+        its thread goes from < 1 % to 25-75 % of a core and stays there, whatever the block size
+        or latency (profiled with perf and strace; see the README). Stopping and starting the
+        stream refills the buffer and ends it. Measured from /proc (Linux only): the callback
+        thread's CPU over the last :data:`WATCH_EVERY_S`. (The underrun is not always flagged
+        to the callback: a process stopped for 0.5 s gets the spin with no output_underflow.)"""
+        now = time.monotonic()
+        if now - self._watch_at < WATCH_EVERY_S:
+            return
+        cpu_s = _thread_cpu_s(self.callback_thread_id)
+        previous, span = self._watch_cpu_s, now - self._watch_at
+        self._watch_at, self._watch_cpu_s = now, cpu_s
+        stats = self.core.stats
+        if cpu_s is None or previous is None:
+            return
+        load_pct = 100.0 * (cpu_s - previous) / span
+        if load_pct < SPIN_CPU_PCT or self._stream is None:
+            return
+        at_frame = stats.frames
+        stream = self._stream
+        stopping = time.monotonic()
+        stream.stop()
+        self.finished.clear()  # the stop called finished_callback: this is no end
+        self.callback_thread_id = None  # the new start runs a new thread
+        self._watch_cpu_s = None
+        stream.start()
+        stats.startup_until_frame = at_frame + stats.settle_frames
+        stats.startup_limit_frame = at_frame + round(STARTUP_LIMIT_S * self.core.sample_rate)
+        self.gaps.append({"at_s": round(at_frame / self.core.sample_rate, 3),
+                          "gap_s": round(time.monotonic() - stopping, 3), "restart": True,
+                          "reason": f"PortAudio's thread used {load_pct:.0f} % of a core (busy-polling after an "
+                                    "underrun): stream restarted"})
+
     def _reopen(self, consume: Callable[[], bool], poll_s: float) -> bool:
         """Try to reopen the failed stream for ``recover_s``; True once it runs again."""
         reason = self.failure
         error = ""
         lost_at = time.monotonic()
         at_frame = self.core.stats.frames
-        if self.gaps and self._outage is not None and self._outage[1] == at_frame:
+        if self.gaps and not self.gaps[-1].get("restart") and self._outage is not None and self._outage[1] == at_frame:
             # the stream reopened before died again without a block: the same outage goes on
             lost_at = self._outage[0]
             reason = self.gaps.pop()["reason"]

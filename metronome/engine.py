@@ -159,7 +159,7 @@ def resolve_device(device: str | int | None, kind: str) -> tuple[int | None, dic
     try:
         info = sd.query_devices(spec, kind=kind)
     except (ValueError, sd.PortAudioError) as exc:
-        if len(sd.query_devices()) == 0:
+        if device is None and len(sd.query_devices()) == 0:
             raise AudioUnavailableError(NO_DEVICES) from None
         raise AudioUnavailableError(
             f"no {kind} device {device!r}: {exc} (see 'cadence devices')" if device is not None
@@ -271,6 +271,9 @@ class StreamRunner:
         """Frames the callback has handled so far (for stall detection)."""
         raise NotImplementedError
 
+    def _watch(self) -> None:
+        """Called from the poll loop while the stream runs (subclasses: a watchdog)."""
+
     def _reached_end(self) -> None:
         """Called by the callback just before it raises ``_callback_stop`` (real-time safe)."""
         self.completed = True
@@ -325,6 +328,7 @@ class StreamRunner:
             if poll() is False:
                 self.stopped = True
                 return
+            self._watch()
             now_frames = self._frames_done()
             now = time.monotonic()
             if now_frames != frames:

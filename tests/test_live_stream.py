@@ -190,3 +190,44 @@ def test_sigterm_and_sighup_end_a_live_session_like_ctrl_c(pulse_sink: str, tmp_
     (row,) = _history(tmp_path)
     assert row["status"] == "complete"  # not "incomplete", not aborted
     assert row["audio_duration_s"] == report["duration_s"]
+
+
+def _thread_ticks(pid: int) -> dict[int, int]:
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            out[int(task.name)] = int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+def test_portaudio_thread_does_not_spin_after_the_process_stalled(pulse_sink: str, tmp_path: Path) -> None:
+    """A stall (the process stopped for 0.5 s, as a busy machine does) underruns the stream; PortAudio's
+    ALSA host API then busy-polls (25-75 % of a core, forever) unless the session restarts the stream."""
+    report_path = tmp_path / "run.json"
+    session = subprocess.Popen(_cadence("run", "--baseline", "165", "--duration", "25s", "--json-report",
+                                        str(report_path)),
+                               env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_until_running(tmp_path)
+        session.send_signal(signal.SIGSTOP)
+        time.sleep(0.5)
+        session.send_signal(signal.SIGCONT)
+        time.sleep(8.0)  # the watchdog reads the thread's CPU every 2 s
+        before = _thread_ticks(session.pid)
+        time.sleep(5.0)
+        after = _thread_ticks(session.pid)
+        stdout, stderr = session.communicate(timeout=60)
+    finally:
+        if session.poll() is None:
+            session.kill()
+    assert session.returncode == 0, stderr
+    tick_s = 1.0 / os.sysconf("SC_CLK_TCK")
+    busiest_pct = max(100.0 * (after[t] - before.get(t, 0)) * tick_s / 5.0 for t in after if t != session.pid)
+    assert busiest_pct < 5.0, busiest_pct  # < 1 % normally; the spin is 25-75 %
+    report = json.loads(report_path.read_text())
+    assert report["aborted"] is None and report["duration_s"] == pytest.approx(25.0, abs=0.05)
+    restarts = [g for g in report["stream"]["gaps"] if g.get("restart")]
+    assert len(restarts) == 1 and restarts[0]["gap_s"] < 1.0, report["stream"]["gaps"]
