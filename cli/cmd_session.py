@@ -187,13 +187,14 @@ def run_session(
     input_device: str | None,
     output_device: str | None,
     sample_rate: int | None,
-    block_size: int | None,
+    block_size: int,
     latency: str,
     log: SessionLog | None = None,
     quiet: bool = False,
     baseline_probe: tuple[float, Any] | None = None,
     on_session: Callable[[Session], None] | None = None,
     raise_if_aborted: bool = True,
+    restart_on_spin: bool = True,
 ) -> dict[str, Any]:
     """Run one session on a file or on live devices; return its report.
 
@@ -230,7 +231,8 @@ def run_session(
             session, backend, ended_by = _run_live(
                 metronome, session_settings, duration_s=duration_s, device=device, input_device=input_device,
                 output_device=output_device, sample_rate=sample_rate, block_size=block_size, latency=latency,
-                log=log, quiet=quiet, baseline_probe=baseline_probe, on_session=on_session)
+                log=log, quiet=quiet, baseline_probe=baseline_probe, on_session=on_session,
+                restart_on_spin=restart_on_spin)
         report = session.report(interrupted=ended_by not in ("end", "aborted", "error", "stopped"), backend=backend)
         report["input"] = str(input_file) if input_file is not None else "microphone"
         report["measured_baseline_spm"] = session.measured_baseline_spm
@@ -240,7 +242,7 @@ def run_session(
         if isinstance(backend, LiveBackend):
             report["stream"] = {
                 "device": backend.label, "sample_rate": session.sample_rate,
-                "block_size": backend.resolved_block_size(session.sample_rate), "latency": backend.latency,
+                "block_size": backend.block_size, "latency": backend.latency,
                 "rates_tried": getattr(backend, "rates_tried", [session.sample_rate]), "gaps": backend.gaps,
             }
             if ended_by == "aborted":
@@ -253,9 +255,10 @@ def run_session(
 
 def _run_live(metronome: MetronomeSettings, session_settings: SessionSettings, *, duration_s: float | None,
               device: str | None, input_device: str | None, output_device: str | None, sample_rate: int | None,
-              block_size: int | None, latency: str, log: SessionLog | None, quiet: bool,
+              block_size: int, latency: str, log: SessionLog | None, quiet: bool,
               baseline_probe: tuple[float, Any] | None,
-              on_session: Callable[[Session], None] | None) -> tuple[Session, LiveBackend, str]:
+              on_session: Callable[[Session], None] | None,
+              restart_on_spin: bool = True) -> tuple[Session, LiveBackend, str]:
     """Open the stream at the first rate that starts (the sound server's, the devices' default, 48 k,
     44.1 k; or exactly --sample-rate) and run the session on it."""
     from metronome.engine import candidate_sample_rates, describe_devices, resolve_device, sound_server_rate
@@ -275,7 +278,8 @@ def _run_live(metronome: MetronomeSettings, session_settings: SessionSettings, *
         core = DuplexCore(renderer, 1, rate)
         backend = LiveBackend(core, device=(in_index, out_index), latency=parse_latency(latency),
                               block_size=block_size, n_frames=None if duration_s is None else round(duration_s * rate),
-                              lead_in_frames=round(LEAD_IN_S * rate), label=f"{devices} at {rate} Hz")
+                              lead_in_frames=round(LEAD_IN_S * rate), label=f"{devices} at {rate} Hz",
+                              restart_on_spin=restart_on_spin)
         backend.rates_tried = tried  # type: ignore[attr-defined]
         # nominal loop latency 0.0: replaced by the stream's timestamps once it runs
         session = Session(session_settings, core, nominal_loop_latency_s=0.0,
@@ -284,8 +288,8 @@ def _run_live(metronome: MetronomeSettings, session_settings: SessionSettings, *
         if on_session is not None:
             on_session(session)
         if not quiet:
-            click.echo(f"listening on {in_info['name']}, ticking on {out_info['name']} at {rate} Hz "
-                       f"(blocks of {backend.resolved_block_size(rate)}); Ctrl-C ends the session", err=True)
+            click.echo(f"listening on {in_info['name']}, ticking on {out_info['name']} at {rate} Hz; Ctrl-C ends "
+                       "the session", err=True)
         ended_by = _drive(session, backend, quiet=quiet, total_s=duration_s)
         if ended_by == "aborted" and backend.failed_at_startup:
             if k + 1 < len(attempts):

@@ -105,8 +105,9 @@ RECOVER_S = 15.0  # after a mid-session stream failure, keep trying to reopen it
 RECOVER_EVERY_S = 0.5
 MAX_RESTARTS = 5  # a stream that keeps failing is a failed session
 SETTLE_S = 0.5  # clean audio that ends a stream's start-up (see StreamStats.count_status)
-WATCH_EVERY_S = 2.0  # how often the callback thread's CPU is read
-SPIN_CPU_PCT = 8.0  # above this (normal: < 1 % of a core) after an underflow, the host API spins
+WATCH_EVERY_S = 4.0  # how often the callback thread's CPU is read
+SPIN_MIN_PCT = 2.0  # the callback thread spins above this % of a core (normal: 0.2-0.6 %) ...
+SPIN_FACTOR = 4.0  # ... and above this many times the least it used in a window so far
 STARTUP_LIMIT_S = 1.5  # start-up ends this long after the lead-in (or a reopen) at the latest
 
 
@@ -137,11 +138,13 @@ class LiveBackend(StreamRunner):
     core : DuplexCore
     device : (input, output) device indices (None: the defaults)
     latency : 'low' | 'high' | seconds
-    block_size : frames per callback (None: about 20 ms; 0: PortAudio chooses and varies it)
+    block_size : frames per callback (0: PortAudio passes its host buffers through; see StreamRunner)
     n_frames : stop after this many frames (None: until ``stop``)
     lead_in_frames : frames before the first tick; output underflows there are stream
         start-up (PulseAudio re-tuning a sink another client plays on) and are counted apart
     label : the devices and rate, for messages
+    restart_on_spin : restart the stream when PortAudio's thread spins (see ``_watch``); a
+        restart moves the loop latency, so a short measurement (calibration) turns it off
 
     A stream that fails during its lead-in (before any tick) ends ``run`` with ``failure`` set
     and ``failed_at_startup`` True: the caller may try another sample rate. One that fails
@@ -156,10 +159,11 @@ class LiveBackend(StreamRunner):
         *,
         device: tuple[int | None, int | None],
         latency: str | float = "high",
-        block_size: int | None = None,
+        block_size: int = 0,
         n_frames: int | None = None,
         lead_in_frames: int = 0,
         label: str = "the audio device",
+        restart_on_spin: bool = True,
     ) -> None:
         super().__init__(latency=latency, block_size=block_size, n_frames=n_frames)
         self.core = core
@@ -169,9 +173,11 @@ class LiveBackend(StreamRunner):
         self.gaps: list[dict[str, Any]] = []
         self.recover_s = _recover_s()
         self._outage: tuple[float, int] | None = None  # (monotonic time, frame) the last outage began
+        self.restart_on_spin = restart_on_spin  # see _watch
         self.callback_thread_id: int | None = None  # native id of the thread running the callback
         self._watch_at = 0.0
         self._watch_cpu_s: float | None = None
+        self.callback_cpu_floor_pct: float | None = None  # the least CPU % the callback thread used in a window
         rate = core.sample_rate
         core.stats.settle_frames = round(SETTLE_S * rate)
         core.stats.startup_limit_frame = lead_in_frames + round(STARTUP_LIMIT_S * rate)
@@ -193,7 +199,7 @@ class LiveBackend(StreamRunner):
     def _open(self, sd: Any) -> Any:
         return sd.Stream(
             samplerate=self.core.sample_rate,
-            blocksize=self.resolved_block_size(self.core.sample_rate),
+            blocksize=self.block_size,
             device=self.device,
             channels=(self.core.ring.n_channels, self.core.renderer.n_channels),
             dtype="float32",
@@ -258,12 +264,13 @@ class LiveBackend(StreamRunner):
         dry comes back with its playback buffer nearly empty, and PortAudio's ALSA host API then
         polls without pause (thousands of poll()/getpid() calls a second for ~47 callbacks):
         its thread goes from < 1 % to 25-75 % of a core and stays there, whatever the block size
-        or latency (profiled with perf and strace; see the README). Stopping and starting the
-        stream refills the buffer and ends it. Measured from /proc (Linux only): the callback
-        thread's CPU over the last :data:`WATCH_EVERY_S`. (The underrun is not always flagged
+        or latency (profiled with perf and strace; see the README); or it creeps up by a few %
+        a minute. Stopping and starting the stream refills the buffer and ends it. Measured
+        from /proc (Linux only): the callback thread's CPU over the last :data:`WATCH_EVERY_S`,
+        against :data:`SPIN_MIN_PCT` and :data:`SPIN_FACTOR` times its own floor. (The underrun is not always flagged
         to the callback: a process stopped for 0.5 s gets the spin with no output_underflow.)"""
         now = time.monotonic()
-        if now - self._watch_at < WATCH_EVERY_S:
+        if not self.restart_on_spin or now - self._watch_at < WATCH_EVERY_S:
             return
         cpu_s = _thread_cpu_s(self.callback_thread_id)
         previous, span = self._watch_cpu_s, now - self._watch_at
@@ -272,7 +279,9 @@ class LiveBackend(StreamRunner):
         if cpu_s is None or previous is None:
             return
         load_pct = 100.0 * (cpu_s - previous) / span
-        if load_pct < SPIN_CPU_PCT or self._stream is None:
+        floor = self.callback_cpu_floor_pct
+        self.callback_cpu_floor_pct = load_pct if floor is None else min(floor, load_pct)
+        if floor is None or load_pct < max(SPIN_MIN_PCT, SPIN_FACTOR * floor) or self._stream is None:
             return
         at_frame = stats.frames
         stream = self._stream

@@ -74,9 +74,9 @@ def audio_device_options(f: F, default_latency: str = "high") -> F:
     f = click.option(
         "--block-size",
         type=click.IntRange(0, 16384),
-        default=None,
-        help="Frames per audio callback [default: about 20 ms, 1024 at 48 kHz]; 0 lets PortAudio vary it "
-        "(not advised: tiny blocks after an underflow cost a full CPU core).",
+        default=0,
+        show_default=True,
+        help="Frames per audio callback; 0 lets PortAudio choose (and vary it).",
     )(f)
     f = click.option(
         "--sample-rate",

@@ -20,48 +20,24 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SAMPLES
+from session_process import run_disturbed, sessions
 
 RECORDING = SAMPLES / "session_demo.ogg"  # 4 minutes: still running when the signal comes
 
 
-def _start(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CADENCE_DB": str(tmp_path / "cadence.db")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "cli", "run", "--baseline", "164", "--target", "175", "--input-file", str(RECORDING),
-         "--json-report", str(tmp_path / "run.json"), *extra],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _command(tmp_path: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "cli", "run", "--baseline", "164", "--target", "175", "--input-file", str(RECORDING),
+            "--json-report", str(tmp_path / "run.json"), *extra]
 
 
-def _sessions(tmp_path: Path) -> list[dict]:
-    with sqlite3.connect(tmp_path / "cadence.db") as db:
-        db.row_factory = sqlite3.Row
-        return [dict(r) for r in db.execute("SELECT * FROM sessions ORDER BY id")]
-
-
-def _wait_for_history(tmp_path: Path, timeout_s: float = 30.0) -> None:
-    """Until the session has written its first footfalls or ticks (its input runs)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if _sessions(tmp_path):
-                return
-        except sqlite3.Error:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the session never wrote to its history")
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "CADENCE_DB": str(tmp_path / "cadence.db")}
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_a_signal_ends_a_file_session_like_ctrl_c(tmp_path: Path, signum: int) -> None:
-    proc = _start(tmp_path)
-    try:
-        _wait_for_history(tmp_path)
-        time.sleep(1.0)
-        proc.send_signal(signum)
-        stdout, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc, stdout, stderr = run_disturbed(_command(tmp_path), _env(tmp_path), tmp_path / "cadence.db",
+                                         lambda p: p.send_signal(signum))
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr
     report = json.loads((tmp_path / "run.json").read_text())
@@ -69,15 +45,15 @@ def test_a_signal_ends_a_file_session_like_ctrl_c(tmp_path: Path, signum: int) -
     assert report["ended_by"] == name and report["interrupted"] and report["aborted"] is None
     assert 2.0 < report["duration_s"] < 30.0
     assert "(interrupted)" in stdout
-    (row,) = _sessions(tmp_path)
+    (row,) = sessions(tmp_path / "cadence.db")
     assert row["status"] == "complete" and row["audio_duration_s"] == report["duration_s"]
     steps = sqlite3.connect(tmp_path / "cadence.db").execute("SELECT COUNT(*) FROM steps").fetchone()[0]
     assert steps == report["summary"]["n_steps"]  # nothing measured was lost
 
 
-@pytest.mark.parametrize("delay_s", [0.05, 0.15, 0.3, 0.5, 0.8, 1.2])
-def test_ctrl_c_during_start_up_never_prints_a_traceback(tmp_path: Path, delay_s: float) -> None:
-    proc = _start(tmp_path, "--no-save")
+def _interrupted_after(tmp_path: Path, delay_s: float) -> tuple[subprocess.Popen[str], str, str]:
+    proc = subprocess.Popen(_command(tmp_path, "--no-save"), env=_env(tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(delay_s)
         proc.send_signal(signal.SIGINT)
@@ -85,6 +61,18 @@ def test_ctrl_c_during_start_up_never_prints_a_traceback(tmp_path: Path, delay_s
     finally:
         if proc.poll() is None:
             proc.kill()
+    return proc, stdout, stderr
+
+
+@pytest.mark.parametrize("delay_s", [0.05, 0.15, 0.3, 0.5, 0.8, 1.2])
+def test_ctrl_c_during_start_up_never_prints_a_traceback(tmp_path: Path, delay_s: float) -> None:
+    for _ in range(20):
+        proc, stdout, stderr = _interrupted_after(tmp_path, delay_s)
+        # A Ctrl-C while the interpreter itself starts (its site module or runpy, before any
+        # cadence code runs) is Python's; a loaded machine makes that window longer: try a little later.
+        if not ("init_import_site" in stderr or ("Traceback" in stderr and "cli" not in stderr)):
+            break
+        delay_s += 0.05
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
     if proc.returncode == 0:  # the session was already running: it ended like Ctrl-C does
         assert json.loads((tmp_path / "run.json").read_text())["ended_by"] == "Ctrl-C"

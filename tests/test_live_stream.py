@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from audio_helpers import restart_pulse
+from session_process import run_disturbed, sessions
 from conftest import ROOT
 
 pytestmark = pytest.mark.audio
@@ -44,24 +44,7 @@ def _cadence(*args: str) -> list[str]:
 
 
 def _history(tmp_path: Path) -> list[dict]:
-    with sqlite3.connect(tmp_path / "cadence.db") as db:
-        db.row_factory = sqlite3.Row
-        return [dict(r) for r in db.execute("SELECT * FROM sessions ORDER BY id")]
-
-
-def _wait_until_running(tmp_path: Path, timeout_s: float = 30.0) -> None:
-    """Until the session has written to the history (its stream runs, past the lead-in: the first
-    flush of ticks is 2 s into the stream), then one second more."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if _history(tmp_path):
-                time.sleep(1.0)
-                return
-        except sqlite3.Error:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the session never started writing its history")
+    return sessions(tmp_path / "cadence.db")
 
 
 def test_run_on_the_default_device_and_rate_plays_its_whole_duration(pulse_sink: str, tmp_path: Path) -> None:
@@ -74,7 +57,7 @@ def test_run_on_the_default_device_and_rate_plays_its_whole_duration(pulse_sink:
     assert report["duration_s"] == pytest.approx(6.0, abs=0.05)
     stream = report["stream"]
     assert stream["sample_rate"] == SERVER_RATE and stream["rates_tried"] == [SERVER_RATE]
-    assert report["xruns"]["min_block_size"] == report["xruns"]["max_block_size"] == stream["block_size"] == 1024
+    assert report["xruns"]["output_underflows"] <= 1 and report["xruns"]["input_overflows"] == 0, report["xruns"]
     # ticks from the end of the 1.5 s lead-in at the baseline tempo (the ramp starts there)
     expected = (6.0 - 1.5) * 165 / 60
     assert abs(report["summary"]["n_beats"] - expected) <= 2, report["summary"]["n_beats"]
@@ -117,16 +100,9 @@ def test_a_rate_the_server_rejects_is_a_one_line_error_and_an_aborted_session(pu
 
 def test_a_sound_server_restart_mid_session_is_survived(pulse_sink: str, tmp_path: Path) -> None:
     report_path = tmp_path / "run.json"
-    session = subprocess.Popen(_cadence("run", "--baseline", "165", "--duration", "12s", "--json-report",
-                                        str(report_path)),
-                               env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_until_running(tmp_path)
-        restart_pulse(pulse_sink)  # kill, then start it again as .ci/with-pulse does
-        stdout, stderr = session.communicate(timeout=60)
-    finally:
-        if session.poll() is None:
-            session.kill()
+    session, stdout, stderr = run_disturbed(  # the server is killed, then started again as .ci/with-pulse does
+        _cadence("run", "--baseline", "165", "--duration", "12s", "--json-report", str(report_path)),
+        _env(tmp_path), tmp_path / "cadence.db", lambda proc: restart_pulse(pulse_sink))
     assert session.returncode == 0, stderr
     report = json.loads(report_path.read_text())
     assert report["aborted"] is None and report["ended_by"] == "end"
@@ -141,17 +117,12 @@ def test_a_sound_server_restart_mid_session_is_survived(pulse_sink: str, tmp_pat
 def test_a_sound_server_that_stays_away_ends_the_session_aborted_with_its_report(pulse_sink: str,
                                                                                  tmp_path: Path) -> None:
     report_path = tmp_path / "run.json"
-    session = subprocess.Popen(_cadence("run", "--baseline", "165", "--duration", "30s", "--json-report",
-                                        str(report_path)),
-                               env=_env(tmp_path, CADENCE_RECONNECT_S="2"), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
     try:
-        _wait_until_running(tmp_path)
-        restart_pulse(pulse_sink, start=False)
-        stdout, stderr = session.communicate(timeout=60)
+        session, stdout, stderr = run_disturbed(
+            _cadence("run", "--baseline", "165", "--duration", "30s", "--json-report", str(report_path)),
+            _env(tmp_path, CADENCE_RECONNECT_S="2"), tmp_path / "cadence.db",
+            lambda proc: restart_pulse(pulse_sink, start=False))
     finally:
-        if session.poll() is None:
-            session.kill()
         restart_pulse(pulse_sink, kill=False)  # later tests need it
     assert session.returncode == 1, stderr
     assert "Traceback" not in stderr
@@ -170,16 +141,9 @@ def test_a_sound_server_that_stays_away_ends_the_session_aborted_with_its_report
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_sigterm_and_sighup_end_a_live_session_like_ctrl_c(pulse_sink: str, tmp_path: Path, signum: int) -> None:
     report_path = tmp_path / "run.json"
-    session = subprocess.Popen(_cadence("run", "--baseline", "165", "--duration", "60s", "--json-report",
-                                        str(report_path)),
-                               env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_until_running(tmp_path)
-        session.send_signal(signum)
-        stdout, stderr = session.communicate(timeout=30)
-    finally:
-        if session.poll() is None:
-            session.kill()
+    session, stdout, stderr = run_disturbed(
+        _cadence("run", "--baseline", "165", "--duration", "60s", "--json-report", str(report_path)),
+        _env(tmp_path), tmp_path / "cadence.db", lambda proc: proc.send_signal(signum))
     assert session.returncode == 0, stderr
     assert "Traceback" not in stderr
     report = json.loads(report_path.read_text())
@@ -207,27 +171,27 @@ def test_portaudio_thread_does_not_spin_after_the_process_stalled(pulse_sink: st
     """A stall (the process stopped for 0.5 s, as a busy machine does) underruns the stream; PortAudio's
     ALSA host API then busy-polls (25-75 % of a core, forever) unless the session restarts the stream."""
     report_path = tmp_path / "run.json"
-    session = subprocess.Popen(_cadence("run", "--baseline", "165", "--duration", "25s", "--json-report",
-                                        str(report_path)),
-                               env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_until_running(tmp_path)
-        session.send_signal(signal.SIGSTOP)
+    ticks: list[dict[int, int]] = []
+
+    def stall(proc: subprocess.Popen[str]) -> None:
+        proc.send_signal(signal.SIGSTOP)
         time.sleep(0.5)
-        session.send_signal(signal.SIGCONT)
-        time.sleep(8.0)  # the watchdog reads the thread's CPU every 2 s
-        before = _thread_ticks(session.pid)
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(12.0)  # the watchdog reads the thread's CPU every 4 s
+        ticks.append(_thread_ticks(proc.pid))
         time.sleep(5.0)
-        after = _thread_ticks(session.pid)
-        stdout, stderr = session.communicate(timeout=60)
-    finally:
-        if session.poll() is None:
-            session.kill()
+        ticks.append(_thread_ticks(proc.pid))
+
+    session, stdout, stderr = run_disturbed(
+        _cadence("run", "--baseline", "165", "--duration", "30s", "--json-report", str(report_path)),
+        _env(tmp_path), tmp_path / "cadence.db", stall)
+    before, after = ticks
     assert session.returncode == 0, stderr
     tick_s = 1.0 / os.sysconf("SC_CLK_TCK")
     busiest_pct = max(100.0 * (after[t] - before.get(t, 0)) * tick_s / 5.0 for t in after if t != session.pid)
     assert busiest_pct < 5.0, busiest_pct  # < 1 % normally; the spin is 25-75 %
     report = json.loads(report_path.read_text())
-    assert report["aborted"] is None and report["duration_s"] == pytest.approx(25.0, abs=0.05)
+    assert report["aborted"] is None and report["duration_s"] == pytest.approx(30.0, abs=0.05)
+    # the stall's restart (a stream can also start up spinning: then it is restarted at once too)
     restarts = [g for g in report["stream"]["gaps"] if g.get("restart")]
-    assert len(restarts) == 1 and restarts[0]["gap_s"] < 1.0, report["stream"]["gaps"]
+    assert any(g["at_s"] > 2.0 for g in restarts) and all(g["gap_s"] < 1.0 for g in restarts), restarts
