@@ -107,7 +107,8 @@ MAX_RESTARTS = 5  # a stream that keeps failing is a failed session
 SETTLE_S = 0.5  # clean audio that ends a stream's start-up (see StreamStats.count_status)
 WATCH_EVERY_S = 4.0  # how often the callback thread's CPU is read
 SPIN_MIN_PCT = 2.0  # the callback thread spins above this % of a core (normal: 0.2-0.6 %) ...
-SPIN_FACTOR = 4.0  # ... and above this many times the least it used in a window so far
+SPIN_FACTOR = 4.0  # ... and above this many times the least it used in a window so far,
+SPIN_MAX_PCT = 8.0  # ... or above this whatever its floor (a stream can start up spinning)
 STARTUP_LIMIT_S = 1.5  # start-up ends this long after the lead-in (or a reopen) at the latest
 
 
@@ -267,7 +268,8 @@ class LiveBackend(StreamRunner):
         or latency (profiled with perf and strace; see the README); or it creeps up by a few %
         a minute. Stopping and starting the stream refills the buffer and ends it. Measured
         from /proc (Linux only): the callback thread's CPU over the last :data:`WATCH_EVERY_S`,
-        against :data:`SPIN_MIN_PCT` and :data:`SPIN_FACTOR` times its own floor. (The underrun is not always flagged
+        against :data:`SPIN_MIN_PCT` and :data:`SPIN_FACTOR` times its own floor (at most
+        :data:`SPIN_MAX_PCT`). (The underrun is not always flagged
         to the callback: a process stopped for 0.5 s gets the spin with no output_underflow.)"""
         now = time.monotonic()
         if not self.restart_on_spin or now - self._watch_at < WATCH_EVERY_S:
@@ -281,7 +283,7 @@ class LiveBackend(StreamRunner):
         load_pct = 100.0 * (cpu_s - previous) / span
         floor = self.callback_cpu_floor_pct
         self.callback_cpu_floor_pct = load_pct if floor is None else min(floor, load_pct)
-        if floor is None or load_pct < max(SPIN_MIN_PCT, SPIN_FACTOR * floor) or self._stream is None:
+        if self._stream is None or load_pct < max(SPIN_MIN_PCT, min(SPIN_MAX_PCT, SPIN_FACTOR * (floor or 0.0))):
             return
         at_frame = stats.frames
         stream = self._stream

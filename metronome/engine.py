@@ -246,8 +246,8 @@ class StreamRunner:
         #: Frames per callback; 0 (the default): PortAudio passes its host buffers through as they come.
         #: A fixed size makes PortAudio re-block between ALSA periods and the callback, which through the
         #: PulseAudio/PipeWire ALSA plugin moves a duplex stream's input/output alignment (its loop latency)
-        #: by whole periods in the first seconds in about half the runs (measured: 5 of 12 loopback
-        #: calibrations with 256-2048 frames jumped 5-160 ms, 0 of 6 with 0).
+        #: by whole periods in the first seconds (measured: 5 of 12 loopback calibrations with 256-2048
+        #: frames jumped 5-160 ms, 1 of 17 with 0; see the README).
         self.block_size = block_size
         self.n_frames = n_frames  # stop after this many frames (None: until stopped)
         self.finished = threading.Event()
