@@ -172,7 +172,8 @@ def run_baseline(
         what = "no cadence records" if not np.any(has_cad) else "no running records"
         raise BaselineError(
             f"{source or 'run'}: {what} ({int(has_cad.sum())} with cadence, {int(moving_rec.sum())} moving, "
-            f"{int(walking.sum())} below {min_running_spm:g} spm)"
+            f"{int(walking.sum())} below {min_running_spm:g} spm, {int(too_fast.sum())} above "
+            f"{MAX_RUNNING_SPM:g} spm)"
         )
     med = float(np.median(spm[running]))
     mad = float(np.median(np.abs(spm[running] - med)))

@@ -4,7 +4,8 @@ A session needs the time a tick is *heard*. When the microphone hears the ticks 
 measures that itself; otherwise it takes the stream's nominal loop latency (what PortAudio
 reports) plus a **headphone offset**: the delay PortAudio cannot see (Bluetooth codecs,
 sound servers that report more or less than they do). ``cadence calibrate`` measures that
-offset and stores it here, per "output device | input device" pair:
+offset and stores it here, per "output device | input device" pair and sample rate (a
+device's buffering, hence its delay, depends on the rate):
 
 * loopback: the loop latency measured from ticks the microphone hears, minus the nominal
   latency of the same stream (:func:`loopback_latency_ms`);
@@ -14,7 +15,10 @@ offset and stores it here, per "output device | input device" pair:
 Either way ``heard time = tick sample + nominal loop latency + headphone_offset_ms``.
 
 The file is JSON in ``platformdirs.user_data_dir("cadence")`` (``CADENCE_CALIBRATION``
-overrides the path), written atomically; each pair keeps its last few calibrations.
+overrides the path), written atomically; each pair and rate keeps its last few calibrations.
+Files of version 1 (keyed by device pair only) are migrated when read: each calibration goes to
+the rate it recorded (``cadence calibrate`` always recorded it); one without a rate is kept
+under its old key but never applied, since the rate it holds for is unknown.
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 FILE_NAME = "calibration.json"
-FORMAT_VERSION = 1
-HISTORY_LENGTH = 10  # calibrations kept per device pair
+FORMAT_VERSION = 2  # 1: keyed by device pair; 2: by device pair and sample rate
+HISTORY_LENGTH = 10  # calibrations kept per device pair and rate
 KEY_SEPARATOR = " | "
 
 MIN_LOOPBACK_TICKS = 8
@@ -43,6 +47,11 @@ MAX_TAP_SPREAD_MS = 150.0  # p90 - p10 of the kept taps; beyond that the taps do
 
 class CalibrationError(ValueError):
     """A calibration that cannot be trusted, or a calibration file that cannot be used."""
+
+
+# A headphone offset (extra output delay: Bluetooth ~100-300 ms) outside this is not a latency.
+HEADPHONE_OFFSET_MIN_MS = -100.0
+HEADPHONE_OFFSET_MAX_MS = 1000.0
 
 
 # ---------------------------------------------------------------------------------- figures
@@ -211,9 +220,41 @@ def calibration_path() -> Path:
     return Path(platformdirs.user_data_dir("cadence")) / FILE_NAME
 
 
-def device_key(output_name: str, input_name: str) -> str:
-    """The key of a device pair: ``"output name | input name"``."""
-    return f"{output_name.strip()}{KEY_SEPARATOR}{input_name.strip()}"
+def device_key(output_name: str, input_name: str, sample_rate: int | None = None) -> str:
+    """The key of a device pair at a sample rate: ``"output name | input name | 48000 Hz"``
+    (without a rate: the version-1 key of the pair)."""
+    pair = f"{output_name.strip()}{KEY_SEPARATOR}{input_name.strip()}"
+    return pair if sample_rate is None else f"{pair}{KEY_SEPARATOR}{int(sample_rate)} Hz"
+
+
+def _migrate(doc: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 document (keyed by pair) -> version 2 (keyed by pair and rate), in memory."""
+    if doc.get("version", 1) >= 2:
+        return doc
+    devices: dict[str, Any] = {}
+    for key, entry in doc["devices"].items():
+        if not isinstance(entry, dict) or "output_device" not in entry or "input_device" not in entry:
+            devices[key] = entry
+            continue
+        history = [h for h in entry.get("history") or [] if isinstance(h, dict)]
+        by_rate: dict[int, list[dict[str, Any]]] = {}
+        unknown = []
+        for record in history:
+            rate = record.get("sample_rate")
+            if isinstance(rate, (int, float)) and rate > 0:
+                by_rate.setdefault(int(rate), []).append(record)
+            else:
+                unknown.append(record)
+        for rate, records in by_rate.items():
+            last = records[-1]
+            devices[device_key(entry["output_device"], entry["input_device"], rate)] = {
+                "output_device": entry["output_device"], "input_device": entry["input_device"],
+                "sample_rate": rate, "headphone_offset_ms": last["headphone_offset_ms"],
+                "method": last.get("method"), "at": last.get("at"), "history": records,
+            }
+        if unknown or not history:  # kept (nothing is lost) but never applied: the rate is unknown
+            devices[key] = {**entry, "history": unknown, "sample_rate": None}
+    return {**doc, "version": FORMAT_VERSION, "devices": devices}
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -221,46 +262,62 @@ def _read(path: Path) -> dict[str, Any]:
         return {"version": FORMAT_VERSION, "devices": {}}
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise CalibrationError(f"calibration file {path} is nested too deeply to be a calibration; "
+                               "delete it and calibrate again") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CalibrationError(
             f"calibration file {path} cannot be read ({' '.join(str(exc).split())}); delete it and calibrate again"
         ) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("devices"), dict):
         raise CalibrationError(f"calibration file {path} is not a cadence calibration; delete it and calibrate again")
-    return doc
+    return _migrate(doc)
 
 
-def load_entry(output_name: str, input_name: str, *, path: Path | None = None) -> dict[str, Any] | None:
-    """The stored calibration of a device pair (offset, history), or None."""
-    entry = _read(path or calibration_path())["devices"].get(device_key(output_name, input_name))
+def load_entry(output_name: str, input_name: str, sample_rate: int, *, path: Path | None = None
+               ) -> dict[str, Any] | None:
+    """The stored calibration of a device pair at a sample rate (offset, history), or None."""
+    entry = _read(path or calibration_path())["devices"].get(device_key(output_name, input_name, sample_rate))
     return entry if isinstance(entry, dict) else None
 
 
-def load_offset_ms(output_name: str, input_name: str, *, path: Path | None = None) -> float | None:
-    """The latest headphone offset (ms) calibrated for this device pair, or None.
+def load_offset_ms(output_name: str, input_name: str, sample_rate: int, *, path: Path | None = None
+                   ) -> float | None:
+    """The latest headphone offset (ms) calibrated for this device pair at this rate, or None.
 
     Raises
     ------
     CalibrationError
         The calibration file exists but is not readable JSON of this format.
     """
-    entry = load_entry(output_name, input_name, path=path)
-    if entry is None or not isinstance(entry.get("headphone_offset_ms"), (int, float)):
+    path = path or calibration_path()
+    entry = load_entry(output_name, input_name, sample_rate, path=path)
+    if entry is None or "headphone_offset_ms" not in entry:
         return None
-    return float(entry["headphone_offset_ms"])
+    value = entry["headphone_offset_ms"]
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value)
+            or not HEADPHONE_OFFSET_MIN_MS <= value <= HEADPHONE_OFFSET_MAX_MS):
+        raise CalibrationError(
+            f"calibration file {path}: headphone offset {json.dumps(value)[:40]} ms for {output_name} is not a "
+            f"number from {HEADPHONE_OFFSET_MIN_MS:g} to {HEADPHONE_OFFSET_MAX_MS:g} ms; "
+            "run 'cadence calibrate' again (or delete the file)"
+        )
+    return float(value)
 
 
 def save(
     output_name: str,
     input_name: str,
     *,
+    sample_rate: int,
     headphone_offset_ms: float,
     method: str,
     details: dict[str, Any] | None = None,
     path: Path | None = None,
     now: datetime | None = None,
 ) -> Path:
-    """Store a calibration for a device pair (it becomes the pair's offset); return the file.
+    """Store a calibration for a device pair at ``sample_rate`` (it becomes the offset of that pair
+    at that rate); return the file.
 
     The file is replaced atomically (a reader never sees half of it); the pair keeps its
     last ``HISTORY_LENGTH`` calibrations, newest last.
@@ -269,7 +326,7 @@ def save(
         raise CalibrationError(f"headphone offset {headphone_offset_ms!r} ms is not a number")
     path = path or calibration_path()
     doc = _read(path)
-    key = device_key(output_name, input_name)
+    key = device_key(output_name, input_name, sample_rate)
     entry = doc["devices"].get(key)
     history = list(entry.get("history", [])) if isinstance(entry, dict) else []
     record = {
@@ -277,12 +334,14 @@ def save(
         "method": method,
         "headphone_offset_ms": round(float(headphone_offset_ms), 3),
         **(details or {}),
+        "sample_rate": int(sample_rate),
     }
     history = (history + [record])[-HISTORY_LENGTH:]
     doc["version"] = FORMAT_VERSION
     doc["devices"][key] = {
         "output_device": output_name,
         "input_device": input_name,
+        "sample_rate": int(sample_rate),
         "headphone_offset_ms": record["headphone_offset_ms"],
         "method": method,
         "at": record["at"],
@@ -299,16 +358,21 @@ def save(
 
 
 def stored_headphone_offset_ms(
-    device: str | None, input_device: str | None = None, output_device: str | None = None
+    device: str | None, input_device: str | None = None, output_device: str | None = None,
+    sample_rate: int | None = None,
 ) -> float | None:
     """The calibrated offset for the devices a live session would open (same options as
-    ``cadence run``: ``--device``, ``--input-device``, ``--output-device``), or None.
+    ``cadence run``: ``--device``, ``--input-device``, ``--output-device``, ``--sample-rate``,
+    by default the rate the session opens first), or None.
 
     Resolves the devices through PortAudio (as the session does) to get their names.
     """
-    from metronome.engine import resolve_device
+    from metronome.engine import candidate_sample_rates, resolve_device
 
-    _, in_info = resolve_device(input_device or device, "input")
-    _, out_info = resolve_device(output_device or device, "output")
-    return load_offset_ms(str(out_info["name"]), str(in_info["name"]))
+    in_index, in_info = resolve_device(input_device or device, "input")
+    out_index, out_info = resolve_device(output_device or device, "output")
+    # the rate the session opens first (for the sound server's devices: the server's rate, which
+    # is what 'cadence calibrate' measured at, not the 44100 Hz PortAudio reports for them)
+    rate = sample_rate or candidate_sample_rates(in_index, in_info, out_index, out_info)[0]
+    return load_offset_ms(str(out_info["name"]), str(in_info["name"]), rate)
 

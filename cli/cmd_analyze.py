@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -11,13 +13,18 @@ import click
 import numpy as np
 from numpy.typing import NDArray
 
+from cli.report import json_text
+from metronome.units import format_duration
 from stepdetect import cadence as cad
-from stepdetect.online import StepDetector, detect_footfalls
+from stepdetect.online import StepDetector
 from stepdetect.validate import ParameterError
 
 CADENCE_WINDOW_S = 6.0
 CADENCE_HOP_S = 1.0
 LOW_CONFIDENCE = 0.5  # a footfall below this confidence is flagged
+MIN_SAMPLE_RATE_HZ = 4000  # what StepDetector takes
+MAX_SAMPLE_RATE_HZ = 384000
+SUMMARY_MAX_GAPS = 8  # the text summary lists this many gaps (the JSON lists all)
 
 
 def _num(x: float, ndigits: int) -> float | None:
@@ -84,24 +91,46 @@ def analyze_steps(
 def read_tick_times(path: Path) -> NDArray[np.float64]:
     """Tick times (s) from ``cadence render --json`` output (``{"beats": [{"time_s"}]}``), a
     samples/ ground-truth JSON (``{"ticks_s": [...]}``), or text with one time in seconds per line."""
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ParameterError(f"{path}: cannot read the tick list ({exc})") from None
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise ParameterError(f"{path}: not a tick list (JSON nested too deeply)") from None
     except ValueError:
         try:
             times = [float(line) for line in text.split() if line.strip()]
         except ValueError:
             raise ParameterError(f"{path}: not a tick list (JSON with 'beats' or 'ticks_s', or one time per line)") from None
     else:
-        if isinstance(data, dict) and isinstance(data.get("beats"), list):
-            times = [float(b["time_s"]) for b in data["beats"]]
-        elif isinstance(data, dict) and isinstance(data.get("ticks_s"), list):
-            times = [float(t) for t in data["ticks_s"]]
-        elif isinstance(data, list):
-            times = [float(t) for t in data]
-        else:
-            raise ParameterError(f"{path}: JSON without 'beats' or 'ticks_s'")
-    return np.sort(np.asarray(times, dtype=np.float64))
+        try:
+            if isinstance(data, dict) and isinstance(data.get("beats"), list):
+                times = [float(b["time_s"]) for b in data["beats"]]
+            elif isinstance(data, dict) and isinstance(data.get("ticks_s"), list):
+                times = [float(t) for t in data["ticks_s"]]
+            elif isinstance(data, list):
+                times = [float(t) for t in data]
+            else:
+                raise ParameterError(f"{path}: JSON without 'beats' or 'ticks_s'")
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, ParameterError):
+                raise
+            raise ParameterError(f"{path}: not a tick list: 'beats' must hold objects with a number 'time_s', "
+                                 "'ticks_s' (or a top-level list) numbers of seconds") from None
+    arr = np.sort(np.asarray(times, dtype=np.float64))
+    if arr.size and (not np.all(np.isfinite(arr)) or arr[0] < 0):
+        raise ParameterError(f"{path}: tick times must be finite seconds >= 0")
+    return arr
+
+
+def _gap_text(gap: dict[str, Any]) -> str:
+    length_s = gap["end_s"] - gap["start_s"]
+    if length_s >= 60:  # a pause, not missed steps
+        span = f"{length_s / 86400:.1f} days" if length_s >= 2 * 86400 else format_duration(length_s)
+        return f"{gap['start_s']:.2f}-{gap['end_s']:.2f} s (a pause of {span})"
+    return f"{gap['start_s']:.2f}-{gap['end_s']:.2f} s (~{gap['n_missing']} missing)"
 
 
 def _summary(report: dict[str, Any], header: str) -> str:
@@ -124,8 +153,9 @@ def _summary(report: dict[str, Any], header: str) -> str:
             f"symmetry index {a['symmetry_index_pct']:+.1f} % ({report['feet_from']})"
         )
     gaps = report["gaps"]
-    lines.append("Gaps:       " + (", ".join(f"{g['start_s']:.2f}-{g['end_s']:.2f} s (~{g['n_missing']} missing)"
-                                           for g in gaps) if gaps else "none"))
+    shown = ", ".join(_gap_text(g) for g in gaps[:SUMMARY_MAX_GAPS])
+    more = f", and {len(gaps) - SUMMARY_MAX_GAPS} more (all in --json)" if len(gaps) > SUMMARY_MAX_GAPS else ""
+    lines.append("Gaps:       " + (f"{len(gaps)}: {shown}{more}" if gaps else "none"))
     for w in report["warnings"]:
         lines.append(f"Low confidence: {w}")
     return "\n".join(lines)
@@ -167,12 +197,150 @@ def _plot(out: Path, *, report: dict[str, Any], signal_t_s: NDArray, signal_y: N
     plt.close(fig)
 
 
+LONG_FILE_S = 300.0  # files longer than this get a progress bar (on a terminal)
+PLOT_MAX_S = 3600.0  # --plot draws the whole signal: up to an hour
+
+
+def _progress(total_s: float) -> Any:
+    """A rich progress bar on stderr for a long file on a terminal, else None."""
+    import sys
+
+    if total_s < LONG_FILE_S or not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("analyzing"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                    TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+                    auto_refresh=False)  # drawn between blocks, never while a decoder owns stderr
+
+
+def detect_in_file(path: Path, *, tick_times_s: NDArray[np.float64] | None = None) -> tuple[Any, Any]:
+    """Footfalls of an audio file, streamed block by block through the causal detector
+    (:class:`StepDetector`): memory stays at a few blocks whatever the file's length.
+    Returns (Footfalls, AudioInfo)."""
+    from cli.audiofile import audio_blocks
+    from stepdetect.online import Footfalls
+
+    info, blocks = audio_blocks(path)
+    if not MIN_SAMPLE_RATE_HZ <= info.sample_rate <= MAX_SAMPLE_RATE_HZ:
+        raise ParameterError(f"{path}: the file's sample rate, {info.sample_rate} Hz, is outside what the footfall "
+                             f"detector takes ({MIN_SAMPLE_RATE_HZ}-{MAX_SAMPLE_RATE_HZ} Hz); resample the recording")
+    detector = StepDetector(sample_rate=info.sample_rate)
+    ticks = np.zeros(0) if tick_times_s is None else np.asarray(tick_times_s, dtype=np.float64)
+    n_ticks_given = 0
+    found = []
+    done = 0
+    bar = _progress(info.duration_s)
+    task = bar.add_task("analyze", total=info.n_frames) if bar is not None else None
+    with bar if bar is not None else contextlib.nullcontext():
+        for block in blocks:
+            end_s = (done + block.shape[0]) / info.sample_rate
+            upto = int(np.searchsorted(ticks, end_s + 1.0))  # ticks the detector may look at in this block
+            if upto > n_ticks_given:
+                detector.add_ticks(ticks[n_ticks_given:upto])
+                n_ticks_given = upto
+            found.append(detector.process_block(block))
+            done += block.shape[0]
+            if bar is not None:
+                bar.update(task, completed=done, refresh=True)
+    return Footfalls.concat(found), dataclasses.replace(info, n_frames=done)  # the frames there were
+
+
+ACCEL_GAP_S = 5.0  # a pause in accelerometer samples longer than this splits the recording
+ACCEL_MIN_STRETCH_S = 2.0  # stretches shorter than this are too short to hold steps
+
+
+def accel_step_times(time_s: NDArray[np.float64], xyz: NDArray[np.float64], *,
+                     max_gap_s: float = ACCEL_GAP_S) -> tuple[NDArray[np.float64], Any]:
+    """Step times of an accelerometer recording, and the :class:`stepdetect.accel.AccelSteps` of
+    its longest stretch (what the front end chose). Each stretch between pauses longer than
+    ``max_gap_s`` (a logger off for a day) is detected on its own, so memory and time follow
+    the samples, not the span of the clock."""
+    from stepdetect.accel import accel_steps
+
+    breaks = np.flatnonzero(np.diff(time_s) > max_gap_s) + 1
+    if breaks.size == 0:
+        found = accel_steps(time_s, xyz)
+        return np.asarray(found.time_s, dtype=np.float64), found
+    edges = [0, *breaks.tolist(), int(time_s.size)]
+    stretches = [(a, b) for a, b in zip(edges[:-1], edges[1:])
+                 if b - a >= 10 and time_s[b - 1] - time_s[a] >= ACCEL_MIN_STRETCH_S]
+    if not stretches:
+        raise ParameterError(f"no stretch of accelerometer data between pauses of more than {max_gap_s:g} s is "
+                             f"{ACCEL_MIN_STRETCH_S:g} s long")
+    parts = [accel_steps(time_s[a:b], xyz[a:b]) for a, b in stretches]
+    longest = max(range(len(parts)), key=lambda k: stretches[k][1] - stretches[k][0])
+    return np.concatenate([np.asarray(p.time_s, dtype=np.float64) for p in parts]), parts[longest]
+
+
+def analyze_path(path: Path, *, accel: bool, ticks_path: Path | None = None, first_foot: str = "L",
+                 plot: bool = False) -> dict[str, Any]:
+    """The report ``cadence analyze --json`` prints for ``path`` (audio or accelerometer CSV).
+
+    With ``plot``, the report's private ``_plot`` key holds what ``--plot`` draws."""
+    plot_data: dict[str, Any] = {"curve_t_s": None, "curve": None, "floor": None}
+    if accel:
+        try:
+            import stepdetect.accel  # noqa: F401 - does this build have accelerometer analysis?
+            from stepdetect.accel_io import read_accel_csv
+        except ImportError as exc:
+            raise ParameterError(f"accelerometer analysis is not available in this build ({exc})") from None
+
+        rec = read_accel_csv(path)
+        if rec.time_s.size == 0:
+            raise ParameterError(f"{path}: no accelerometer samples")
+        step_times_s, found_accel = accel_step_times(rec.time_s, rec.xyz)
+        confidence = None
+        duration_s = float(rec.time_s[-1] - rec.time_s[0])
+        header = f"{path}: {duration_s:.1f} s of accelerometer data ({rec.fmt}, {rec.time_s.size} samples)"
+        if plot:
+            plot_data.update(signal_t_s=rec.time_s, signal_y=np.linalg.norm(rec.xyz, axis=1), signal_label="|acc|")
+    else:
+        from cli.audiofile import audio_info
+
+        if plot and audio_info(path).duration_s > PLOT_MAX_S:
+            raise ParameterError(f"{path}: --plot draws recordings up to {PLOT_MAX_S / 60:.0f} min; "
+                                 "analyze the whole file without --plot (or plot a cut of it)")
+        ticks_s = read_tick_times(ticks_path) if ticks_path is not None else None
+        found, info = detect_in_file(path, tick_times_s=ticks_s)
+        step_times_s, confidence = found.time_s, found.confidence
+        duration_s = info.duration_s
+        header = f"{path}: {duration_s:.1f} s, {info.sample_rate} Hz, {info.n_channels} channel(s)"
+        if plot:
+            from cli.audiofile import read_audio
+            from stepdetect.features import onset_curve, to_mono
+
+            y, sample_rate = read_audio(path)
+            mono = to_mono(y)
+            step = max(1, mono.size // 20000)
+            curve_t_s, curve, floor = onset_curve(y, sample_rate=sample_rate)
+            plot_data.update(signal_t_s=np.arange(0, mono.size, step) / sample_rate, signal_y=mono[::step],
+                             signal_label="audio", curve_t_s=curve_t_s, curve=curve, floor=floor)
+    report = analyze_steps(step_times_s, confidence, duration_s=duration_s, first_foot=first_foot)
+    report["source"] = "accelerometer" if accel else "audio"
+    if accel:
+        report["accel"] = {
+            "band_hz": [round(found_accel.band_hz[0], 3), round(found_accel.band_hz[1], 3)],
+            "step_period_s": None if np.isnan(found_accel.step_period_s) else round(found_accel.step_period_s, 4),
+            "gravity_in_data": found_accel.has_gravity,
+            "work_rate_hz": round(found_accel.rate_hz, 2),
+        }
+    else:
+        report["detection_delay_s"] = round(StepDetector(sample_rate=info.sample_rate).detection_delay_s, 4)
+    report["_header"] = header
+    if plot:
+        report["_plot"] = plot_data
+    return report
+
+
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--accel", is_flag=True, help="PATH is an accelerometer CSV, not audio.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
-              metavar="OUT.png", help="Draw the signal, onset curve, footfalls and cadence trace.")
+              metavar="OUT.png",
+              help="Draw the signal, onset curve, footfalls and cadence trace (recordings up to 1 h).")
 @click.option("--ticks", "ticks_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="When metronome ticks sounded in the recording: 'cadence render --json' output, or one time "
                    "in seconds per line. The detector then rejects tick leakage more strictly.")
@@ -182,53 +350,19 @@ def analyze(path: Path, accel: bool, as_json: bool, plot_path: Path | None, tick
             first_foot: str) -> None:
     """Find the footfalls in a recording; report cadence over time and step-time asymmetry.
 
-    PATH is audio (WAV/FLAC/OGG, any sample rate, mono or multi-channel) or, with --accel,
-    an accelerometer CSV.
+    PATH is audio (WAV/FLAC/OGG, any sample rate, mono or multi-channel, any length: it is
+    read a block at a time) or, with --accel, an accelerometer CSV.
     """
-    curve_t_s = curve = floor = None
-    if accel:
-        try:
-            from stepdetect.accel import detect_steps_accel
-            from stepdetect.accel_io import read_accel_csv
-        except ImportError as exc:
-            raise ParameterError(f"accelerometer analysis is not available in this build ({exc})") from None
-
-        rec = read_accel_csv(path)
-        if rec.time_s.size == 0:
-            raise ParameterError(f"{path}: no accelerometer samples")
-        step_times_s = np.asarray(detect_steps_accel(rec.time_s, rec.xyz), dtype=np.float64)
-        confidence = None
-        duration_s = float(rec.time_s[-1] - rec.time_s[0])
-        header = f"{path}: {duration_s:.1f} s of accelerometer data ({rec.fmt}, {rec.time_s.size} samples)"
-        sig_t, sig_y, sig_label = rec.time_s, np.linalg.norm(rec.xyz, axis=1), "|acc|"
-    else:
-        from cli.audiofile import read_audio
-
-        y, sample_rate = read_audio(path)
-        ticks_s = read_tick_times(ticks_path) if ticks_path is not None else None
-        found = detect_footfalls(y, sample_rate=sample_rate, tick_times_s=ticks_s)
-        step_times_s, confidence = found.time_s, found.confidence
-        duration_s = y.shape[0] / sample_rate
-        channels = 1 if y.ndim == 1 else y.shape[1]
-        header = f"{path}: {duration_s:.1f} s, {sample_rate} Hz, {channels} channel(s)"
-        if plot_path is not None:
-            from stepdetect.features import onset_curve, to_mono
-
-            mono = to_mono(y)
-            step = max(1, mono.size // 20000)
-            sig_t, sig_y, sig_label = np.arange(0, mono.size, step) / sample_rate, mono[::step], "audio"
-            curve_t_s, curve, floor = onset_curve(y, sample_rate=sample_rate)
-    report = analyze_steps(step_times_s, confidence, duration_s=duration_s, first_foot=first_foot)
-    report["source"] = "accelerometer" if accel else "audio"
-    if not accel:
-        report["detection_delay_s"] = round(StepDetector(sample_rate=sample_rate).detection_delay_s, 4)
+    report = analyze_path(path, accel=accel, ticks_path=ticks_path, first_foot=first_foot,
+                          plot=plot_path is not None)
+    header = report.pop("_header")
+    plot_data = report.pop("_plot", None)
     if report["n_steps"] == 0:
         click.echo(f"Warning: no steps found in {path}", err=True)
     if plot_path is not None:
-        _plot(plot_path, report=report, signal_t_s=sig_t, signal_y=sig_y, signal_label=sig_label,
-              curve_t_s=curve_t_s, curve=curve, floor=floor)
+        _plot(plot_path, report=report, **plot_data)
     if as_json:
-        click.echo(json.dumps(report))
+        click.echo(json_text(report))
     else:
         click.echo(_summary(report, header))
         if plot_path is not None:

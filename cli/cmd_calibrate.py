@@ -11,7 +11,6 @@ It runs a short session (the same engine, renderer and consumer as ``cadence run
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,9 @@ import click
 from cli.calibration import CalibrationError, loopback_latency_ms, save, tap_offset_ms
 from cli.cmd_session import run_session
 from cli.metronome_setup import settings_from_options
-from cli.options import DURATION, checked_spm, session_device_options
+from cli.options import DURATION, FINITE, checked_spm, finite_range, session_device_options
 from cli.session import Session, SessionSettings
+from cli.report import json_text
 from metronome.clicks import SOUNDS
 
 DEFAULT_SPM = 120.0
@@ -63,13 +63,13 @@ class _Progress:
 @click.command()
 @click.option("--mode", type=click.Choice(["loopback", "tap"]), default="loopback", show_default=True,
               help="loopback: the microphone hears the headphones. tap: you tap along (Bluetooth headphones).")
-@click.option("--spm", "--bpm", "spm", type=float, default=DEFAULT_SPM, show_default=True, metavar="N",
+@click.option("--spm", "--bpm", "spm", type=FINITE, default=DEFAULT_SPM, show_default=True, metavar="N",
               help="Ticks per minute. In tap mode a headphone delay up to 3/4 of a beat is measurable "
                    "(375 ms at 120); use a slower tempo for slower headphones.")
 @click.option("--duration", "duration_s", type=DURATION, default="20s", show_default=True,
               help="How long to tick (tap mode: tap throughout).")
 @click.option("--sound", type=click.Choice(SOUNDS), default="click", show_default=True, help="Tick sound.")
-@click.option("--volume", "volume_db", type=click.FloatRange(-60, 0), default=-6.0, show_default=True,
+@click.option("--volume", "volume_db", type=finite_range(-60, 0), default=-6.0, show_default=True,
               help="Tick level in dB below full scale.")
 @session_device_options
 @click.option("--input-device", default=None, help="Microphone device (default: --device).")
@@ -77,9 +77,9 @@ class _Progress:
 @click.option("--input-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Use a recording instead of the microphone (simulation; nothing is saved).")
 @click.option("--fast", is_flag=True, help="With --input-file: run faster than real time.")
-@click.option("--bleed-db", type=float, default=None,
+@click.option("--bleed-db", type=finite_range(-100, 20), default=None,
               help="With --input-file: let the 'mic' hear the ticks at this level (dB), for loopback.")
-@click.option("--bleed-delay-ms", type=click.FloatRange(0, 500), default=25.0, show_default=True,
+@click.option("--bleed-delay-ms", type=finite_range(0, 500), default=25.0, show_default=True,
               help="With --bleed-db: the output-to-mic delay to simulate.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @click.option("--no-save", is_flag=True, help="Measure and print, but do not store the offset.")
@@ -161,13 +161,13 @@ def calibrate(**opts: Any) -> None:
         details = {k: doc[k] for k in ("nominal_loop_latency_ms", "sample_rate", "latency_setting",
                                        "tick_rate_per_min", *result)}
         try:
-            path = save(names[0], names[1], headphone_offset_ms=doc["headphone_offset_ms"], method=mode,
-                        details=details)
+            path = save(names[0], names[1], sample_rate=session.sample_rate,
+                        headphone_offset_ms=doc["headphone_offset_ms"], method=mode, details=details)
         except CalibrationError as exc:
             raise click.ClickException(str(exc)) from None
         doc["saved"], doc["calibration_file"] = True, str(path)
     if opts["as_json"]:
-        click.echo(json.dumps(doc))
+        click.echo(json_text(doc))
     else:
         click.echo(_one_line(doc))
 
@@ -197,7 +197,8 @@ def _one_line(doc: dict[str, Any]) -> str:
         figure = (f"taps {doc['offset_ms']:+.1f} ms after the ticks left the stream (spread {doc['spread_ms']:.0f} ms "
                   f"over {doc['n_taps']} taps, {doc['n_rejected_taps']} rejected)")
     if doc["saved"]:
-        where = f"saved for '{doc['output_device']} | {doc['input_device']}' in {doc['calibration_file']}"
+        where = (f"saved for '{doc['output_device']} | {doc['input_device']}' at {doc['sample_rate']} Hz "
+                 f"in {doc['calibration_file']}")
     elif doc["output_device"] is None:
         where = "simulation: not saved"
     else:

@@ -25,8 +25,9 @@ from cli.baseline import (
     run_baseline,
     target_band,
 )
-from cli.options import DURATION, audio_device_options, db_option
+from cli.options import DURATION, audio_device_options, db_option, finite_range
 from cli.store import Store
+from cli.report import json_text
 
 F = Callable[..., Any]
 SPARK = "▁▂▃▄▅▆▇█"
@@ -53,7 +54,13 @@ def _run_from_steps(step_times_s: Any, *, source: str, fmt: str,
     time_s, spm = cadence_from_step_times(step_times_s)
     if spm.size == 0:
         raise click.ClickException(f"{source}: fewer than 3 steps detected, no cadence")
-    return run_baseline(spm, time_s=time_s, source=source, min_running_spm=min_running_spm), {"format": fmt}
+    run = run_baseline(spm, time_s=time_s, source=source, min_running_spm=min_running_spm)
+    if run.n_outliers > run.n_kept:  # e.g. a tone or machine noise: "steps" with no steady rhythm
+        raise click.ClickException(
+            f"{source}: the detected steps have no steady running rhythm ({run.n_kept} cadence records in a steady "
+            f"band, {run.n_outliers} outliers); is this a recording of a run?"
+        )
+    return run, {"format": fmt}
 
 
 def _measure_source(path: Path, *, accel: bool, min_running_spm: float) -> tuple[RunBaseline, dict[str, Any]]:
@@ -62,11 +69,11 @@ def _measure_source(path: Path, *, accel: bool, min_running_spm: float) -> tuple
     if not path.exists():
         raise click.ClickException(f"{path}: no such file")
     if accel or path.suffix.lower() == ".csv":
-        from stepdetect.accel import detect_steps_accel
+        from cli.cmd_analyze import accel_step_times
         from stepdetect.accel_io import read_accel_csv
 
         rec = read_accel_csv(path)
-        steps_s = detect_steps_accel(rec.time_s, rec.xyz)
+        steps_s, _ = accel_step_times(rec.time_s, rec.xyz)
         return _run_from_steps(steps_s, source=path.name, fmt="accel", min_running_spm=min_running_spm)
     if is_activity_path(path):
         act = read_activity(path)
@@ -103,10 +110,11 @@ def _audio_step_times_s(path: Path) -> list[float]:
 
 @click.command("baseline")
 @click.option("--from", "sources", multiple=True, type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
-              help="A recording, an accelerometer CSV or a FIT/GPX/TCX activity. Repeat to combine runs "
-                   "(two or three easy runs are the advice).")
+              help="A recording, an accelerometer CSV or a FIT/GPX/TCX activity. Several runs combine "
+                   "(two or three easy runs are the advice): --from A.fit B.fit C.fit, or repeat --from.")
+@click.argument("more_sources", nargs=-1, type=click.Path(dir_okay=False, path_type=Path), metavar="[PATH]...")
 @click.option("--accel", is_flag=True, help="Read every --from file as an accelerometer CSV (.csv files are anyway).")
-@click.option("--min-running-spm", type=click.FloatRange(100, 180), default=MIN_RUNNING_SPM, show_default=True,
+@click.option("--min-running-spm", type=finite_range(100, 180), default=MIN_RUNNING_SPM, show_default=True,
               help="Records below this cadence are walking breaks and are excluded.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"baseline_spm": ..., "runs": [...]} as JSON.')
 @click.option("--no-save", is_flag=True, help="Do not store the baseline in the history.")
@@ -117,21 +125,27 @@ def _audio_step_times_s(path: Path) -> list[float]:
               help="With --live: a recording stands in for the microphone (simulation).")
 @audio_device_options
 @db_option
-def baseline_cmd(sources: tuple[Path, ...], accel: bool, min_running_spm: float, as_json: bool, no_save: bool,
+def baseline_cmd(sources: tuple[Path, ...], more_sources: tuple[Path, ...], accel: bool, min_running_spm: float,
+                 as_json: bool, no_save: bool,
                  live: bool, duration_s: float, input_file: Path | None, device: str | None,
                  sample_rate: int | None, block_size: int, latency: str, db_path: Path | None) -> None:
     """Measure the easy-pace cadence baseline from runs.
 
-    From files (--from, repeatable) or live (--live: the microphone listens while you run easy,
-    no ticks). Only running, moving records count; strides/min are converted to steps/min;
+    From files (--from PATH [PATH]..., e.g. --from runs/*.fit; or --from repeated) or live
+    (--live: the microphone listens while you run easy, no ticks). Only running, moving records count; strides/min are converted to steps/min;
     walking breaks, pauses and outliers are excluded (the method is printed). Several runs
     combine into one baseline, each run weighted equally.
     """
+    if more_sources and not sources:
+        raise click.UsageError(f"{more_sources[0]}: put the files after --from (cadence baseline --from A.fit B.fit)")
+    sources = (*sources, *more_sources)
     if not sources and not live:
         raise click.UsageError("give --from PATH (a recording, accelerometer CSV or FIT/GPX/TCX file), "
                                "or --live to listen while you run")
     if input_file is not None and not live:
         raise click.UsageError("--input-file goes with --live")
+    if sources and live:
+        raise click.UsageError("give either --from PATH (recorded runs) or --live (listen now), not both")
     runs: list[RunBaseline] = []
     extras: list[dict[str, Any]] = []
     if live:
@@ -165,7 +179,7 @@ def baseline_cmd(sources: tuple[Path, ...], accel: bool, min_running_spm: float,
                                                        runs=result["runs"])
             result["db"] = str(store.path)
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        click.echo(json_text(result, indent=2))
         return
     _print_baseline(result)
 
@@ -228,7 +242,7 @@ def _progress(store: Store, baseline_spm: float, since: str | None) -> dict[str,
 
 
 @click.command("target")
-@click.option("--baseline", "baseline_spm", type=click.FloatRange(120, 240), default=None, metavar="SPM",
+@click.option("--baseline", "baseline_spm", type=finite_range(120, 240), default=None, metavar="SPM",
               help="Baseline in steps/min [default: the latest stored baseline].")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @db_option
@@ -240,7 +254,7 @@ def target_cmd(baseline_spm: float | None, as_json: bool, db_path: Path | None) 
     low, high = target_band(baseline)
     out = {"baseline_spm": baseline, "target_band_spm": [round(low, 1), round(high, 1)], **progress}
     if as_json:
-        click.echo(json.dumps(out, indent=2))
+        click.echo(json_text(out, indent=2))
         return
     click.echo(f"Baseline {baseline:.1f} spm" + (f" (measured {measured_at[:10]})" if measured_at else ""))
     click.echo(f"Target band: {low:.1f} spm (+5 %) ... {high:.1f} spm (+10 %)")
@@ -307,7 +321,7 @@ def history_cmd(weeks: int | None, plot_path: Path | None, as_json: bool, import
         _plot(weekly, baselines, plot_path)
     if as_json:
         slim = [{k: v for k, v in s.items() if k != "intervals"} for s in sessions]
-        click.echo(json.dumps({"sessions": slim, "weekly": weekly, "baselines": baselines}, indent=2, default=str))
+        click.echo(json_text({"sessions": slim, "weekly": weekly, "baselines": baselines}, indent=2, default=str))
         return
     if not sessions and not baselines:
         click.echo(f"No sessions or baselines yet in {db}.")
@@ -442,7 +456,7 @@ def _plot(weekly: list[dict[str, Any]], baselines: list[dict[str, Any]], out: Pa
 
 
 def _score(name: str) -> F:
-    return click.option(f"--{name.replace('_', '-')}", name, type=click.FloatRange(0, 10), default=None,
+    return click.option(f"--{name.replace('_', '-')}", name, type=finite_range(0, 10), default=None,
                         metavar="0-10", help=f"{name.replace('_', ' ').capitalize()} (0-10).")
 
 
@@ -507,7 +521,7 @@ def export_cmd(fmt: str, what: str, session_ids: tuple[int, ...], output: Path |
             rows = sessions
     buf = io.StringIO()
     if fmt == "json":
-        json.dump({what: rows}, buf, indent=2, default=str)
+        buf.write(json_text({what: rows}, indent=2, default=str))
         buf.write("\n")
     else:
         columns = STEP_CSV_COLUMNS if what == "steps" else SESSION_CSV_COLUMNS
@@ -567,7 +581,7 @@ def session_toml(session: dict[str, Any], *, baseline_spm: float) -> str:
 
 
 @click.command("plan")
-@click.option("--baseline", "baseline_spm", type=click.FloatRange(120, 240), default=None, metavar="SPM",
+@click.option("--baseline", "baseline_spm", type=finite_range(120, 240), default=None, metavar="SPM",
               help="Baseline in steps/min [default: the latest stored baseline].")
 @click.option("--weeks", type=click.IntRange(6, 8), default=8, show_default=True, help="Program length.")
 @click.option("--start", "start_text", default=None, metavar="YYYY-MM-DD",
@@ -610,7 +624,7 @@ def plan_cmd(baseline_spm: float | None, weeks: int, start_text: str | None, out
         except OSError as exc:
             raise click.ClickException(f"cannot write plans to {out_dir}: {exc.strerror or exc}") from None
     if as_json:
-        click.echo(json.dumps({"baseline_spm": baseline, **progress, "weeks": weeks, "sessions": program}, indent=2))
+        click.echo(json_text({"baseline_spm": baseline, **progress, "weeks": weeks, "sessions": program}, indent=2))
         return
     low, high = target_band(baseline)
     click.echo(f"{weeks}-week cadence program from baseline {baseline:.1f} spm "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -20,32 +19,91 @@ from cli.metronome_setup import (
     tick_records_json,
 )
 from cli.options import DURATION, audio_device_options, parse_latency, spm_option
+from cli.report import json_text
 from metronome.plans import PRESETS, load_plan, preset_text
 from metronome.render import render_blocks
 from metronome.units import format_duration
 
 OUTPUT_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS")}
+# A RIFF WAV counts its data in 32 bits: above this many bytes of samples it is written as RF64.
+WAV_MAX_DATA_BYTES = 0xFFFFFFFF - 1024
+# Bytes written per byte of 16-bit PCM, generous upper bounds of what renders measured (FLAC
+# 3-4 %, Ogg/Vorbis about 1 % of 16-bit PCM for a click track), for the free-space check.
+_COMPRESSED_FRACTION = {"WAV": 1.0, "RF64": 1.0, "FLAC": 0.15, "OGG": 0.05}
+FREE_SPACE_MARGIN_BYTES = 64 * 1024 * 1024  # left free on the disk, checked before and while writing
 
 
-def _open_output(path: Path, sample_rate: int, n_channels: int) -> Any:
+def output_format(path: Path, n_frames: int, n_channels: int) -> tuple[str, str]:
+    """(libsndfile format, subtype) for ``path``: by extension, with WAV files whose samples
+    would not fit a 32-bit RIFF size (> 4 GiB, e.g. 6.2 h of 48 kHz stereo) written as RF64."""
+    fmt = OUTPUT_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise click.ClickException(f"cannot write {path.name}: use a .wav, .flac or .ogg file name")
+    if fmt[0] == "WAV" and n_frames * n_channels * 2 > WAV_MAX_DATA_BYTES:
+        return ("RF64", fmt[1])
+    return fmt
+
+
+def estimated_size_bytes(fmt: str, n_frames: int, n_channels: int) -> int:
+    """What a render of ``n_frames`` takes on disk, at most (exact for WAV/RF64)."""
+    return int(n_frames * n_channels * 2 * _COMPRESSED_FRACTION[fmt]) + 4096
+
+
+def _free_bytes(directory: Path) -> int:
+    import shutil
+
+    return shutil.disk_usage(directory).free
+
+
+def _open_output(path: Path, sample_rate: int, n_channels: int, n_frames: int) -> Any:
     import soundfile
 
     if path.is_dir():
         raise click.ClickException(f"cannot write {path}: it is a directory")
-    fmt = OUTPUT_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise click.ClickException(f"cannot write {path.name}: use a .wav, .flac or .ogg file name")
+    fmt = output_format(path, n_frames, n_channels)
     parent = path.resolve().parent
     if not parent.is_dir():
         raise click.ClickException(f"cannot write {path}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise click.ClickException(f"cannot write {path}: permission denied")
+    need = estimated_size_bytes(fmt[0], n_frames, n_channels)
+    free = _free_bytes(parent) + (path.stat().st_size if path.exists() else 0)
+    if need + FREE_SPACE_MARGIN_BYTES > free:
+        raise click.ClickException(
+            f"cannot write {path}: it needs about {_gib(need)} and {parent} has {_gib(free)} free; "
+            "render a shorter duration, a lower --sample-rate, --channels 1, or a .flac/.ogg file"
+        )
     try:
-        return soundfile.SoundFile(str(path), "w", samplerate=sample_rate, channels=n_channels,
+        return soundfile.SoundFile(os.fsencode(path), "w", samplerate=sample_rate, channels=n_channels,
                                    format=fmt[0], subtype=fmt[1])
     except Exception as exc:  # noqa: BLE001 - libsndfile reports unwritable paths in its own words
         reason = str(exc).split(":")[-1].strip() or "not writable"
         raise click.ClickException(f"cannot write {path}: {reason}") from None
+
+
+def _gib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:.2f} GiB" if n_bytes >= 2**30 else f"{n_bytes / 2**20:.1f} MiB"
+
+
+def _write_render(out: Path, renderer: Any, n_frames: int, sample_rate: int, n_channels: int) -> list[Any]:
+    """Render into ``out``; return every tick that sounded. Stops with a clear error (and removes
+    the partial file) if the disk fills up while writing."""
+    records: list[Any] = []
+    check_every = max(1, int(60 * sample_rate) // 65536)  # blocks between free-space checks (~1 min)
+    with _open_output(out, sample_rate, n_channels, n_frames) as sink:
+        try:
+            for k, block in enumerate(render_blocks(renderer, n_frames)):
+                sink.write(block)
+                records.extend(renderer.drain_log())  # the renderer's log holds 65,536 ticks
+                checked = k % check_every == check_every - 1
+                if checked and _free_bytes(out.resolve().parent) < FREE_SPACE_MARGIN_BYTES // 4:
+                    raise OSError(28, "the disk is almost full")
+        except (OSError, RuntimeError, AssertionError) as exc:
+            sink.close()
+            out.unlink(missing_ok=True)
+            reason = getattr(exc, "strerror", None) or str(exc) or "write failed"
+            raise click.ClickException(f"cannot write {out}: {reason}; the partial file was removed") from None
+    return records
 
 
 def _summary(settings: MetronomeSettings, ticks: list[dict[str, Any]], sample_rate: int, duration_s: float) -> dict[str, Any]:
@@ -80,13 +138,11 @@ def render(out: Path, spm: float, duration_s: float, sample_rate: int, n_channel
     renderer = build_renderer(settings, sample_rate, n_channels)
     n_frames = round(duration_s * sample_rate)
     started = time.perf_counter()
-    with _open_output(out, sample_rate, n_channels) as sink:
-        for block in render_blocks(renderer, n_frames):
-            sink.write(block)
+    records = _write_render(out, renderer, n_frames, sample_rate, n_channels)
     elapsed = time.perf_counter() - started
-    ticks = tick_records_json(renderer.drain_log(), settings, sample_rate)
+    ticks = tick_records_json(records, settings, sample_rate)
     if as_json:
-        click.echo(json.dumps({**_summary(settings, ticks, sample_rate, duration_s), "output": str(out)}))
+        click.echo(json_text({**_summary(settings, ticks, sample_rate, duration_s), "output": str(out)}))
     click.echo(
         f"wrote {out}: {format_duration(duration_s)} at {sample_rate} Hz, {len(ticks)} ticks, plan {settings.plan.name} "
         f"({settings.target_spm:g} spm{', one tick per stride' if settings.every_other_step else ''}); "
@@ -131,8 +187,10 @@ def play(spm: float, duration_s: float | None, device: str | None, sample_rate: 
                     block_size=block_size, n_frames=round(duration_s * rate) if duration_s else None)
     tty = sys.stderr.isatty()
     last_plain = [0.0]
+    records: list[Any] = []
 
     def show(p: Any) -> None:
+        records.extend(renderer.drain_log())  # drained as it plays: the log holds 65,536 ticks
         line = _status_line(p, settings, duration_s)
         if tty:
             click.echo("\r" + line.ljust(78), nl=False, err=True)
@@ -150,7 +208,8 @@ def play(spm: float, duration_s: float | None, device: str | None, sample_rate: 
         click.echo("", err=True)
     if player.failure is not None:  # the stream stopped before --duration (or before Ctrl-C): not a success
         raise click.ClickException(f"playback aborted after {format_duration(player.elapsed_s)}: {player.failure}")
-    ticks = tick_records_json(renderer.drain_log(), settings, rate)
+    records.extend(renderer.drain_log())
+    ticks = tick_records_json(records, settings, rate)
     stats = player.stats
     click.echo(
         f"{'stopped' if interrupted else 'done'} after {format_duration(player.elapsed_s)}: {len(ticks)} ticks, "
@@ -162,7 +221,7 @@ def play(spm: float, duration_s: float | None, device: str | None, sample_rate: 
         summary = _summary(settings, ticks, rate, player.elapsed_s)
         summary.update(device=info["name"], latency_s=player.stream_latency_s, interrupted=interrupted,
                        stream=stats.as_dict())
-        click.echo(json.dumps(summary))
+        click.echo(json_text(summary))
 
 
 @click.command()

@@ -21,7 +21,9 @@ from cli.engine import DuplexCore, FileBackend, LiveBackend
 from cli.interrupts import SessionSignal, session_signals, signal_name
 from cli.libnoise import LibraryMessages
 from cli.metronome_setup import MetronomeSettings, build_renderer, metronome_options, settings_from_options
-from cli.options import DURATION, DURATION_OR_ZERO, db_option, checked_spm, parse_latency, session_device_options
+from cli.options import (DURATION, DURATION_OR_ZERO, FINITE, checked_spm, db_option, finite_range, parse_latency,
+                         session_device_options)
+from cli.calibration import HEADPHONE_OFFSET_MAX_MS, HEADPHONE_OFFSET_MIN_MS
 from cli.report import check_writable, print_report, write_json_atomic
 from cli.session import Session, SessionLog, SessionSettings
 from metronome.clicks import SOUNDS, make_tick
@@ -65,10 +67,42 @@ def resolve_target(target: str | None, spm: float | None, baseline_spm: float, f
     return value
 
 
+class BleedDelayType(click.ParamType):
+    """``25`` (ms), or a schedule ``25,70@40s,10@1m30s``: the delay steps to 70 ms at 40 s of the
+    input, to 10 ms at 1:30 (a simulated loop latency that moves mid-run). Returns
+    ``[(from_s, delay_ms), ...]`` starting at 0 s."""
+
+    name = "ms[,ms@time...]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[tuple[float, float]]:
+        if isinstance(value, list):
+            return value
+        if isinstance(value, (int, float)):
+            value = str(value)
+        from metronome.units import ParameterError, parse_duration_s
+
+        schedule: list[tuple[float, float]] = []
+        for k, part in enumerate(str(value).split(",")):
+            ms_text, _, at_text = part.strip().partition("@")
+            if k == 0 and at_text:
+                self.fail(f"{value!r}: the first delay holds from the start (give it without @time)", param, ctx)
+            try:
+                ms = float(ms_text)
+                at_s = 0.0 if k == 0 and not at_text else parse_duration_s(at_text)
+            except (ValueError, ParameterError):
+                self.fail(f"{value!r}: use a delay in ms such as 25, or 25,70@40s,10@1m30s", param, ctx)
+            if not 0.0 <= ms <= 500.0:
+                self.fail(f"{ms:g} ms is outside 0..500 ms", param, ctx)
+            if schedule and at_s <= schedule[-1][0]:
+                self.fail(f"{value!r}: the times of the steps must increase", param, ctx)
+            schedule.append((at_s, ms))
+        return schedule
+
+
 def session_options(f: Any) -> Any:
     decorators = [
         click.option("--target", default=None, help="Target cadence: +7% of the baseline (default) or spm, e.g. 178."),
-        click.option("--spm", "--bpm", "spm", type=float, default=None, metavar="N",
+        click.option("--spm", "--bpm", "spm", type=FINITE, default=None, metavar="N",
                      help="The target as steps per minute (same as --target N)."),
         click.option("--ramp", "ramp_s", type=DURATION_OR_ZERO, default="5m", show_default=True,
                      help="Ramp the tempo from baseline to target over this long (0 for no ramp)."),
@@ -76,21 +110,23 @@ def session_options(f: Any) -> Any:
                      help="Advance the tempo only while you keep up; hold or ease back when you fall off."),
         click.option("--duration", "duration_s", type=DURATION, default=None,
                      help="Session length [default: until Ctrl-C, or the end of --input-file]."),
-        click.option("--tolerance-ms", type=click.FloatRange(1, 200), default=40.0, show_default=True,
+        click.option("--tolerance-ms", type=finite_range(1, 200), default=40.0, show_default=True,
                      help="A footfall within ± this of the beat counts as in sync."),
         click.option("--cue-off-target", is_flag=True,
                      help="Ticks sound only while your cadence is outside the target band (±2 %)."),
-        click.option("--headphone-offset-ms", type=float, default=None,
+        click.option("--headphone-offset-ms", type=finite_range(HEADPHONE_OFFSET_MIN_MS, HEADPHONE_OFFSET_MAX_MS),
+                     default=None,
                      help="Extra output delay (Bluetooth) [default: the calibrated value for the device, else 0]."),
         click.option("--input-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="Use a recording instead of the microphone (simulation)."),
         click.option("--fast", is_flag=True, help="With --input-file: run faster than real time."),
         click.option("--monitor", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="With --input-file: write the recording mixed with the ticks to this WAV/FLAC."),
-        click.option("--bleed-db", type=float, default=None,
+        click.option("--bleed-db", type=finite_range(-100, 20), default=None,
                      help="With --input-file: let the 'mic' hear the ticks at this level (dB), like an earbud mic."),
-        click.option("--bleed-delay-ms", type=click.FloatRange(0, 500), default=25.0, show_default=True,
-                     help="With --bleed-db: the output-to-mic delay to simulate."),
+        click.option("--bleed-delay-ms", type=BleedDelayType(), default="25", show_default=True,
+                     help="With --bleed-db: the output-to-mic delay to simulate (0-500 ms); 25,70@40s steps it "
+                     "to 70 ms at 40 s of the input (a loop latency that moves mid-run)."),
         click.option("--json-report", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="Write the session report as JSON here."),
     ]
@@ -105,7 +141,7 @@ def _open_input(path: Path) -> Any:
     if not path.is_file():
         raise click.ClickException(f"input file {path} does not exist")
     try:
-        source = soundfile.SoundFile(str(path))
+        source = soundfile.SoundFile(os.fsencode(path))  # bytes: non-UTF-8 file names too
     except Exception as exc:  # noqa: BLE001 - libsndfile words vary
         raise click.ClickException(f"cannot read {path} as audio: {str(exc).splitlines()[0]}") from None
     if source.frames == 0:
@@ -121,7 +157,7 @@ def _open_monitor(path: Path, sample_rate: int) -> Any:
     if not path.resolve().parent.is_dir():
         raise click.ClickException(f"cannot write {path}: directory {path.resolve().parent} does not exist")
     try:
-        return soundfile.SoundFile(str(path), "w", samplerate=sample_rate, channels=2, subtype="PCM_16")
+        return soundfile.SoundFile(os.fsencode(path), "w", samplerate=sample_rate, channels=2, subtype="PCM_16")
     except Exception as exc:  # noqa: BLE001
         raise click.ClickException(f"cannot write {path}: {str(exc).splitlines()[0]}") from None
 
@@ -142,7 +178,7 @@ def simulated_session(
     realtime: bool = False,
     monitor: Any = None,
     bleed_gain: float = 0.0,
-    bleed_delay_frames: int = 0,
+    bleed_delay_frames: int | list[tuple[int, int]] = 0,
     n_frames: int | None = None,
     log: SessionLog | None = None,
     baseline_probe: tuple[float, Any] | None = None,
@@ -173,6 +209,11 @@ def aborted_message(report: dict[str, Any]) -> str:
     return f"session aborted after {format_duration(aborted['after_s'])}: {aborted['reason']}"
 
 
+def _bleed_delay_frames(delay_ms: float | list[tuple[float, float]], rate: int) -> list[tuple[int, int]]:
+    schedule = [(0.0, float(delay_ms))] if isinstance(delay_ms, (int, float)) else delay_ms
+    return [(round(at_s * rate), round(ms / 1000 * rate)) for at_s, ms in schedule]
+
+
 def run_session(
     metronome: MetronomeSettings,
     session_settings: SessionSettings,
@@ -181,7 +222,7 @@ def run_session(
     fast: bool,
     monitor: Path | None,
     bleed_db: float | None,
-    bleed_delay_ms: float,
+    bleed_delay_ms: float | list[tuple[float, float]],
     duration_s: float | None,
     device: str | None,
     input_device: str | None,
@@ -213,7 +254,7 @@ def run_session(
             session, backend = simulated_session(
                 metronome, session_settings, source, block_size=block_size or 1024, realtime=not fast,
                 monitor=monitor_file, bleed_gain=0.0 if bleed_db is None else 10 ** (bleed_db / 20),
-                bleed_delay_frames=0 if bleed_db is None else round(bleed_delay_ms / 1000 * rate),
+                bleed_delay_frames=0 if bleed_db is None else _bleed_delay_frames(bleed_delay_ms, rate),
                 n_frames=None if duration_s is None else round(duration_s * rate), log=log,
                 baseline_probe=baseline_probe,
             )
@@ -382,15 +423,27 @@ def _echo_quietly(text: str) -> None:
 DEFAULT_MEASURE_WARMUP_S = 180.0
 
 
+def _printable(path: Path) -> str:
+    """A file name as text that any UTF-8 store takes (undecodable bytes as \\xNN escapes)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _headphone_offset_ms(given: float | None, input_file: Path | None, opts: dict[str, Any]) -> float:
-    """--headphone-offset-ms, else the offset 'cadence calibrate' stored for these devices, else 0."""
+    """--headphone-offset-ms, else the offset 'cadence calibrate' stored for these devices at this
+    sample rate, else 0."""
     if given is not None:
+        if input_file is not None and given < 0:
+            raise click.ClickException(
+                f"--headphone-offset-ms {given:g}: a recording (--input-file) has no output delay to take back; "
+                f"give 0 to {HEADPHONE_OFFSET_MAX_MS:g} ms"
+            )
         return given
     if input_file is not None:
         return 0.0
     from cli.calibration import stored_headphone_offset_ms
 
-    return stored_headphone_offset_ms(opts["device"], opts["input_device"], opts["output_device"]) or 0.0
+    return stored_headphone_offset_ms(opts["device"], opts["input_device"], opts["output_device"],
+                                      opts["sample_rate"]) or 0.0
 
 
 @click.command()
@@ -464,7 +517,7 @@ def run(**opts: Any) -> None:
     if store is not None:
         log = SessionStoreLog(store, kind=session_settings.kind,
                               settings={**session_settings.as_dict(), "baseline_source": baseline_source},
-                              device=str(input_file) if input_file else (opts["device"] or "default"))
+                              device=_printable(input_file) if input_file else (opts["device"] or "default"))
     with session_signals():  # a signal while the report is written out waits for it to be complete
         report = run_session(
             metronome, session_settings, input_file=input_file, fast=opts["fast"], monitor=opts["monitor"],
@@ -552,7 +605,7 @@ def demo(ctx: click.Context, realtime: bool, monitor: Path | None, json_report: 
     """
     sample = SAMPLES_DIR / "session_demo.ogg"
     if not sample.is_file():
-        raise click.ClickException(f"the demo recording {sample} is missing (it ships in the source tree's samples/)")
+        raise click.ClickException(f"the demo recording {sample} is missing (it ships with cadence-coach: reinstall it)")
     args = [*DEMO_ARGS, "--input-file", str(sample)]
     if not realtime:
         args.append("--fast")

@@ -31,8 +31,14 @@ def status_line(session: Any, total_s: float | None) -> str:
     phase = f"{f.segment_label}{'' if f.segment_sounding else ' (silent)'}{' (muted: on target)' if f.muted else ''}"
     total = f"/{format_duration(total_s)}" if total_s else ""
     xruns = session.core.stats.output_underflows + session.core.stats.input_overflows
-    return (f"{format_duration(f.time_s)}{total} | tempo {f.tempo_spm:5.1f} | cadence {cadence} spm | "
-            f"last {last} | in sync {sync} | {phase} {format_duration(f.segment_left_s)} left | xruns {xruns}")
+    tempo = "  --" if f.tempo_spm is None else f"{f.tempo_spm:5.1f}"
+    return (f"{format_duration(f.time_s)}{total} | tempo {tempo} | cadence {cadence} spm | "
+            f"last {last} | in sync {sync} | {phase}{_left(f.segment_left_s)} | xruns {xruns}")
+
+
+def _left(segment_left_s: float | None) -> str:
+    """`` 2:30 left``, or nothing for a segment that runs until the session is stopped."""
+    return "" if segment_left_s is None else f" {format_duration(segment_left_s)} left"
 
 
 class LiveDisplay:
@@ -71,8 +77,9 @@ class LiveDisplay:
         grid.add_column(justify="right", style="bold")
         grid.add_column()
         cadence = "--" if f.cadence_spm is None else f"{f.cadence_spm:.1f} spm"
-        gap = "" if f.cadence_spm is None else f"  ({f.cadence_spm - f.tempo_spm:+.1f} vs tempo)"
-        grid.add_row("tempo", f"{f.tempo_spm:.1f} spm" + (f"  [{f.controller_state}]" if f.controller_state else ""))
+        gap = "" if f.cadence_spm is None or f.tempo_spm is None else f"  ({f.cadence_spm - f.tempo_spm:+.1f} vs tempo)"
+        tempo = "-- (measuring your baseline)" if f.tempo_spm is None else f"{f.tempo_spm:.1f} spm"
+        grid.add_row("tempo", tempo + (f"  [{f.controller_state}]" if f.controller_state else ""))
         grid.add_row("cadence", cadence + gap)
         grid.add_row("last footfall", "--" if f.last_asynchrony_ms is None else
                      f"{f.last_asynchrony_ms:+.0f} ms ({'early' if f.last_asynchrony_ms < 0 else 'late'})")
@@ -80,7 +87,7 @@ class LiveDisplay:
                      f"{f.in_sync_pct:.0f}% within ±{session.settings.tolerance_ms:.0f} ms")
         grid.add_row("drift", asynchrony_trace(list(f.recent_asynchrony_ms)) or "--")
         phase = f.segment_label + ("" if f.segment_sounding else " (silent: hold the cadence)")
-        grid.add_row("interval", f"{phase}, {format_duration(f.segment_left_s)} left")
+        grid.add_row("interval", phase + ("," if f.segment_left_s is not None else "") + _left(f.segment_left_s))
         total = f" of {format_duration(self.total_s)}" if self.total_s else ""
         remaining = f", {format_duration(self.total_s - f.time_s)} to go" if self.total_s else ""
         grid.add_row("time", f"{format_duration(f.time_s)}{total}{remaining}")

@@ -345,6 +345,9 @@ class FileBackend:
     monitor : an open soundfile.SoundFile for the mix of input and ticks, or None
     bleed_gain : if > 0, ticks are mixed into the input at this gain after
         ``bleed_delay_frames`` (an earbud mic hearing the headphones)
+    bleed_delay_frames : the delay, or a schedule ``[(from_input_frame, delay_frames), ...]``
+        (the first from frame 0): the loop latency stepping mid-run, as after a sound-server
+        re-buffering (for testing that each beat is heard at the latency in force then)
     n_frames : stop after this many frames (None: the end of the recording)
     """
 
@@ -357,7 +360,7 @@ class FileBackend:
         realtime: bool = False,
         monitor: Any = None,
         bleed_gain: float = 0.0,
-        bleed_delay_frames: int = 0,
+        bleed_delay_frames: int | list[tuple[int, int]] = 0,
         n_frames: int | None = None,
     ) -> None:
         self.core = core
@@ -366,13 +369,19 @@ class FileBackend:
         self.realtime = realtime
         self.monitor = monitor
         self.bleed_gain = bleed_gain
-        self.bleed_delay_frames = bleed_delay_frames
+        schedule = [(0, bleed_delay_frames)] if isinstance(bleed_delay_frames, int) else sorted(bleed_delay_frames)
+        if not schedule or schedule[0][0] != 0 or any(d < 0 for _, d in schedule):
+            raise ValueError("a bleed delay schedule starts at frame 0 and has delays >= 0")
+        self._delay_from = np.array([f for f, _ in schedule], dtype=np.int64)
+        self._delay_frames = np.array([d for _, d in schedule], dtype=np.int64)
+        self.bleed_delay_frames = int(self._delay_frames[0])
+        self._bleed_position = 0  # input frames mixed so far
         self.n_frames = n_frames
         self.stream_latency_s = (0.0, 0.0)
         n_in = core.ring.n_channels
         self._in = np.zeros((block_size, n_in), dtype=np.float32)
         self._out = np.zeros((block_size, core.renderer.n_channels), dtype=np.float32)
-        self._bleed_history = np.zeros(bleed_delay_frames, dtype=np.float32)  # output not yet heard
+        self._bleed_history = np.zeros(int(self._delay_frames.max()), dtype=np.float32)  # output not yet heard
         if bleed_gain > 0:
             core.input_hook = self._bleed
 
@@ -406,8 +415,12 @@ class FileBackend:
         consume()
 
     def _bleed(self, indata: NDArray[np.float32], outdata: NDArray[np.float32]) -> None:
-        """The "mic" hears the ticks ``bleed_delay_frames`` after they were rendered."""
-        fifo = np.concatenate([self._bleed_history, outdata.mean(axis=1)])
+        """The "mic" hears the ticks the delay in force (at each input frame) after they were rendered."""
+        keep = self._bleed_history.size
+        fifo = np.concatenate([self._bleed_history, outdata.mean(axis=1)])  # output frames [p - keep, p + n)
         n = indata.shape[0]
-        indata += self.bleed_gain * fifo[:n, None]
+        frames = self._bleed_position + np.arange(n)
+        delay = self._delay_frames[np.searchsorted(self._delay_from, frames, side="right") - 1]
+        indata += self.bleed_gain * fifo[keep - delay + np.arange(n), None]
         self._bleed_history = fifo[n:]
+        self._bleed_position += n

@@ -10,6 +10,11 @@ Units. FIT ``cadence`` is strides/min (one foot): spm = 2 × (cadence + fraction
 from Garmin and Strava exports; a few phone apps write steps/min there, so GPX/TCX cadences whose
 median over moving points is above ``SPM_NOT_STRIDES_ABOVE`` (120) are read as steps/min.
 
+FIT times. A FIT ``date_time`` below ``FIT_SYSTEM_TIME_BELOW`` (0x10000000) is not a date but
+seconds since the device powered on (a device whose clock was never set); fitdecode leaves those
+as an int. Such a run is read on its own relative clock: ``started_at`` is None and a note says
+that the date is unknown.
+
 Every failure (unreadable, truncated, malformed, wrong sport, no cadence) raises
 ``ActivityError`` (a ``ValueError``) with a one-line message that names the file.
 """
@@ -31,6 +36,7 @@ SPM_NOT_STRIDES_ABOVE = 120.0
 RUNNING_TYPES = {"running", "run", "trail_running", "treadmill_running", "street_running", "track_running",
                  "indoor_running", "virtual_running", "9"}  # "9": Strava's code for Run
 EARTH_RADIUS_M = 6371008.8
+FIT_SYSTEM_TIME_BELOW = 0x10000000  # FIT date_time values below this are seconds since power-on
 
 
 class ActivityError(ValueError):
@@ -49,7 +55,8 @@ class Activity:
     sport : str
         Sport of the part kept (always a running sport).
     started_at : datetime or None
-        UTC time of the first running record.
+        UTC time of the first running record; None when the file has no dates (a FIT file on
+        the device's power-on clock).
     time_s : ndarray, float64, shape (n,)
         Record times in seconds from ``started_at``.
     cadence_spm : ndarray, float64, shape (n,)
@@ -157,6 +164,16 @@ def _aware(ts: datetime) -> datetime:
     return ts if ts.tzinfo is not None else ts.replace(tzinfo=timezone.utc)
 
 
+def _fit_time(value: Any) -> datetime | float | None:
+    """A decoded FIT date_time: an aware UTC datetime, or seconds since the device powered on
+    (a float) for values below 0x10000000, which fitdecode leaves as int; None if neither."""
+    if isinstance(value, datetime):
+        return _aware(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < FIT_SYSTEM_TIME_BELOW:
+        return float(value)
+    return None
+
+
 def read_fit(path: str | Path) -> Activity:
     """The running records of a FIT file (all running sessions of a multisport chain)."""
     path = Path(path)
@@ -164,20 +181,21 @@ def read_fit(path: str | Path) -> Activity:
     notes: list[str] = []
     if n_headers > 1:
         notes.append(f"{n_headers} chained FIT files")
-    windows: list[tuple[datetime, datetime]] = []
+    # a window is (start, end) in one clock: datetimes, or seconds since power-on
+    windows: list[tuple[Any, Any]] = []
     avg_spm: list[float] = []
     other: list[str] = []
     for s in sessions:
         sport = str(s.get("sport"))
-        start = s.get("start_time")
+        start = _fit_time(s.get("start_time"))
         elapsed = s.get("total_elapsed_time")
         if sport != "running":
             other.append(sport)
             continue
-        if not isinstance(start, datetime) or elapsed is None:
+        if start is None or elapsed is None:
             raise ActivityError(f"{path.name}: running session without start time or duration")
-        start = _aware(start)
-        windows.append((start, start + timedelta(seconds=float(elapsed))))
+        end = start + (timedelta(seconds=float(elapsed)) if isinstance(start, datetime) else float(elapsed))
+        windows.append((start, end))
         cad = s.get("avg_running_cadence")
         if cad is None:
             cad = s.get("avg_cadence")
@@ -196,26 +214,34 @@ def read_fit(path: str | Path) -> Activity:
     else:
         # Only running sessions: every record is the run. (Session windows can end a second
         # before the last record: total_elapsed_time is not rounded up to the record clock.)
-        windows = [(datetime.min.replace(tzinfo=timezone.utc), datetime.max.replace(tzinfo=timezone.utc))]
+        windows = [(datetime.min.replace(tzinfo=timezone.utc), datetime.max.replace(tzinfo=timezone.utc)),
+                   (0.0, float(FIT_SYSTEM_TIME_BELOW))]
     kept = []
     for r in records:
-        ts = r.get("timestamp")
-        if not isinstance(ts, datetime):
-            continue
-        ts = _aware(ts)
-        if any(lo <= ts <= hi for lo, hi in windows):
+        ts = _fit_time(r.get("timestamp"))
+        if ts is not None and any(type(lo) is type(ts) and lo <= ts <= hi for lo, hi in windows):
             kept.append((ts, fit_record_spm(r), _fit_speed(r)))
     if not kept:
         raise ActivityError(f"{path.name}: no records in the running session")
+    relative = [k for k in kept if not isinstance(k[0], datetime)]
+    if relative:
+        if len(relative) < len(kept):  # the clock was set mid-run: keep the larger part
+            on_dates = [k for k in kept if isinstance(k[0], datetime)]
+            notes.append(f"{min(len(relative), len(on_dates))} records on the other clock (dated vs since "
+                         "power-on) left out")
+            kept = relative if len(relative) > len(on_dates) else on_dates
+        if not isinstance(kept[0][0], datetime):
+            notes.append("times are seconds since the device powered on (its clock was not set): run date unknown")
     if all(math.isnan(k[1]) for k in kept):
         raise ActivityError(f"{path.name}: the run has no cadence (no footpod or wrist cadence recorded)")
     t0 = kept[0][0]
+    dated = isinstance(t0, datetime)
     return Activity(
         source=path.name,
         fmt="fit",
         sport="running",
-        started_at=t0,
-        time_s=np.array([(k[0] - t0).total_seconds() for k in kept]),
+        started_at=t0 if dated else None,
+        time_s=np.array([(k[0] - t0).total_seconds() if dated else k[0] - t0 for k in kept]),
         cadence_spm=np.array([k[1] for k in kept]),
         speed_m_s=np.array([k[2] for k in kept]),
         session_avg_spm=float(np.mean(avg_spm)) if avg_spm else None,

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import click
 
-from cli.options import DURATION, checked_spm, every_other_step_option, force_option
+from cli.options import DURATION, FINITE, checked_spm, every_other_step_option, finite_range, force_option
 from metronome.clicks import SOUNDS, tick_from_array
 from metronome.plans import PRESETS, Plan, Timeline, default_baseline_spm, load_plan
 from metronome.render import TickBank, TickRenderer, cue_events, cue_waves
@@ -30,7 +30,7 @@ def metronome_options(f: F) -> F:
             show_default=True,
             help=f"Tempo plan: a preset ({', '.join(PRESETS)}) or a .toml file. --spm is the plan's target.",
         ),
-        click.option("--baseline", "baseline_spm", type=float, default=None, metavar="N",
+        click.option("--baseline", "baseline_spm", type=FINITE, default=None, metavar="N",
                      help="Your habitual easy-pace cadence (spm): plans ramp from it, easy segments use it."),
         click.option("--warmup", "warmup_s", type=DURATION, default=None, help="Silent warm-up at the baseline first, e.g. 5m."),
         click.option("--cooldown", "cooldown_s", type=DURATION, default=None, help="Silent cool-down at the baseline at the end."),
@@ -41,7 +41,7 @@ def metronome_options(f: F) -> F:
                      help="Accent every N-th tick (0: none)."),
         click.option("--alternate-ears", is_flag=True,
                      help="Left-foot ticks in the left ear, right-foot ticks in the right."),
-        click.option("--volume", "volume_db", type=click.FloatRange(-60, 0), default=-6.0, show_default=True,
+        click.option("--volume", "volume_db", type=finite_range(-60, 0), default=-6.0, show_default=True,
                      help="Tick level in dB below full scale."),
         click.option("--cues", is_flag=True,
                      help="Chime at interval changes: rising when ticks start, falling when they stop."),

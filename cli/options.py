@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Callable
 
@@ -31,6 +32,29 @@ class DurationType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class FiniteFloat(click.FloatRange):
+    """A float option that must be a finite number (``nan``/``inf`` are refused), optionally in
+    ``[min, max]``: click's own ``float``/``FloatRange`` let ``nan`` through."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.types.FloatParamType.convert(self, value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if self.min is None and self.max is None:
+            return number
+        return super().convert(number, param, ctx)
+
+
+FINITE = FiniteFloat()
+
+
+def finite_range(low: float | None = None, high: float | None = None) -> FiniteFloat:
+    """A finite float within ``[low, high]`` (either end may be open)."""
+    return FiniteFloat(low, high)
+
+
 DURATION = DurationType()
 DURATION_OR_ZERO = DurationType(allow_zero=True)
 
@@ -41,7 +65,7 @@ def spm_option(required: bool = True, help_text: str | None = None) -> Callable[
         "--spm",
         "--bpm",
         "spm",
-        type=float,
+        type=FINITE,
         required=required,
         metavar="N",
         help=help_text
@@ -107,6 +131,8 @@ def parse_latency(text: str) -> str | float:
         value = float(text)
     except ValueError:
         raise click.ClickException(f"--latency must be 'low', 'high' or seconds, got {text!r}") from None
+    if not math.isfinite(value):
+        raise click.ClickException(f"--latency must be a finite number of seconds, got {text!r}")
     if not 0 < value < 2:
         raise click.ClickException(f"--latency {value:g} s is out of range (0-2 seconds; did you pass milliseconds?)")
     return value

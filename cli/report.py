@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
 
 from metronome.units import format_duration
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN/Infinity replaced by None (JSON null), recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def json_text(doc: Any, **kwargs: Any) -> str:
+    """Strict JSON (RFC 8259): no bare NaN/Infinity, which most parsers reject; non-finite
+    numbers become null."""
+    return json.dumps(json_safe(doc), allow_nan=False, **kwargs)
 
 
 def write_json_atomic(path: Path, doc: dict[str, Any]) -> None:
@@ -17,7 +35,7 @@ def write_json_atomic(path: Path, doc: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as f:
-            f.write(json.dumps(doc, indent=1, default=str) + "\n")
+            f.write(json_text(doc, indent=1, default=str) + "\n")
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -56,6 +74,7 @@ def _fmt(value: Any, spec: str = ".1f", unit: str = "") -> str:
 
 def print_report(report: dict[str, Any], *, console: Any = None) -> None:
     """Human-readable summary of a session report (stdout)."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -67,29 +86,35 @@ def print_report(report: dict[str, Any], *, console: Any = None) -> None:
     a = s["asynchrony"]
     lat = report["latency"]
     settings = report["settings"]
-    title = (f"Session: {format_duration(report['duration_s'])}, plan {settings['plan']}, "
-             f"baseline {settings['baseline_spm']:g} -> target {settings['target_spm']:g} spm"
+    goal = ("baseline not measured (ended in the warm-up)" if settings.get("baseline_spm") is None
+            else f"baseline {settings['baseline_spm']:g} -> target {settings['target_spm']:g} spm")
+    title = (f"Session: {format_duration(report['duration_s'])}, plan {settings['plan']}, {goal}"
              + (" (interrupted)" if report["interrupted"] else "")
              + (f" (aborted after {format_duration(report['aborted']['after_s'])}: {report['aborted']['reason']})"
                 if report.get("aborted") else ""))
-    table = Table(title=title, show_lines=False)
-    for col in ("interval", "time", "cadence", "tempo", "mean async", "SD", "in sync", "R", "drift"):
-        table.add_column(col, justify="right" if col != "interval" else "left")
-    for iv in report["intervals"]:
+    table = Table(title=title, show_lines=False, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    spans = [f"{format_duration(iv['start_s'])}-{format_duration(iv['end_s'])}" for iv in report["intervals"]]
+    # The time span is never cut (it names the interval); the label may wrap; units are in the headers,
+    # so that the table fits 80 columns.
+    table.add_column("interval", justify="left", min_width=8)
+    table.add_column("time", justify="right", no_wrap=True, min_width=max([len("time"), *map(len, spans)]))
+    for col in ("cadence", "tempo", "async ms", "SD ms", "in sync", "R", "drift ms/min"):
+        table.add_column(col, justify="right", min_width=max(len(word) for word in col.split()))
+    for iv, span in zip(report["intervals"], spans):
         ia = iv["asynchrony"]
         label = iv["label"] + ("" if iv["sounding"] else " (silent)")
         if "retention" in iv and iv["retention"]["held_pct"] is not None:
             label += f" held {iv['retention']['held_pct']:.0f}%"
         table.add_row(
             label,
-            f"{format_duration(iv['start_s'])}-{format_duration(iv['end_s'])}",
+            span,
             _fmt(iv["cadence_spm"]),
             _fmt(iv["tempo_spm"]),
-            _fmt(ia["mean_ms"], "+.0f", " ms"),
-            _fmt(ia["sd_ms"], ".0f", " ms"),
+            _fmt(ia["mean_ms"], "+.0f"),
+            _fmt(ia["sd_ms"], ".0f"),
             _fmt(ia["within_pct"], ".0f", "%"),
             _fmt(ia["resultant_length"], ".2f"),
-            _fmt(ia["drift_ms_per_min"], "+.1f", " ms/min"),
+            _fmt(ia["drift_ms_per_min"], "+.1f"),
         )
     console.print(table)
     lines = [
@@ -111,5 +136,10 @@ def print_report(report: dict[str, Any], *, console: Any = None) -> None:
                  f"dropped input frames {report['xruns']['dropped_input_frames']}"
                  + (f", stream start-up underflows {report['xruns']['startup_underflows']}"
                     if report["xruns"].get("startup_underflows") else ""))
+    events = [e for e in report.get("latency_events") or [] if e["kind"] == "step"]
+    if events:
+        shown = ", ".join(f"{e['step_ms']:+.1f} ms at {format_duration(e['time_s'])}" for e in events[:5])
+        more = f" and {len(events) - 5} more" if len(events) > 5 else ""
+        lines.append(f"latency steps {len(events)}: {shown}{more} (each beat uses the latency in force then)")
     for line in lines:
         console.print(line, highlight=False)

@@ -10,6 +10,11 @@ Heard time of a tick rendered at output sample ``s``, on the input's time axis:
 ``s + loop latency`` where the loop latency is measured from the ticks in the input when the
 microphone hears them, and otherwise taken from the stream's DAC/ADC timestamps plus the
 calibrated headphone offset (Bluetooth headphones add a delay PortAudio cannot see).
+
+The loop latency is a time series (:class:`cli.latency.LatencyTrack`): each tick's latency is
+settled once, as the level in force at that tick, and steps between levels are events. Each
+footfall's asynchrony is computed once, when the beats around it are settled; the history
+(written while the session runs) and the report are computed from these same frozen values.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cli.engine import DuplexCore
+from cli.latency import LatencyTrack
 from cli.metronome_setup import MetronomeSettings, apply_cues
 from metronome.controller import AdaptiveController, AdaptiveParams
 from metronome.render import TickRecord
@@ -36,7 +42,8 @@ CADENCE_WINDOW_S = 10.0  # the "current cadence" is measured over this many seco
 CONTROL_PERIOD_S = 0.5
 FLUSH_PERIOD_S = 2.0
 MAX_LOOP_LATENCY_S = 0.6  # search window for ticks in the input
-MIN_LATENCY_MEASUREMENTS = 3
+SETTLED_AFTER_S = 1.0  # longer than any beat (120 spm, one tick per stride)
+LOST_AFTER_MISSES = 2  # ticks not found in a row before the search window opens to a whole beat
 MIN_STEPS_FOR_CADENCE = 4
 
 
@@ -87,14 +94,14 @@ class LiveFigures:
     """What the live display shows (updated by the session's consumer)."""
 
     time_s: float = 0.0
-    tempo_spm: float = 0.0
+    tempo_spm: float | None = None  # None while the baseline is measured in a silent warm-up
     cadence_spm: float | None = None
     last_asynchrony_ms: float | None = None
     recent_asynchrony_ms: deque = field(default_factory=lambda: deque(maxlen=40))
     in_sync_pct: float | None = None
     segment_label: str = ""
     segment_sounding: bool = True
-    segment_left_s: float = 0.0
+    segment_left_s: float | None = 0.0  # None: the segment runs until the session is stopped
     controller_state: str = ""
     n_steps: int = 0
     muted: bool = False
@@ -144,6 +151,12 @@ class Session:
         #: at which ``consume`` first held it, i.e. when the session could report it.
         self.step_reported_at_s: list[float] = []
         self.latency_measurements_s: list[float] = []
+        self.latency = LatencyTrack()
+        #: Frozen asynchrony (ms, NaN: no beat) and beat period (s) of the first footfalls.
+        self._step_async_ms: list[float] = []
+        self._step_period_s: list[float] = []
+        self._underflows_seen_s: list[float] = []  # input time at which each new output underflow was seen
+        self._latency_misses = 0  # ticks in a row not found in the input
         self.controller = (
             AdaptiveController(settings.metronome.baseline_spm, settings.metronome.target_spm, settings.adaptive)
             if settings.adaptive is not None
@@ -183,21 +196,52 @@ class Session:
 
     # ----------------------------------------------------------------- timing
     @property
-    def loop_latency_s(self) -> float:
-        """The loop latency in use: measured from heard ticks if possible, else nominal + offset."""
-        measured = self.measured_loop_latency_s
-        if measured is not None:
-            return measured
+    def fallback_latency_s(self) -> float:
+        """The stream's loop latency plus the headphone offset (used until ticks are heard)."""
         return self.nominal_loop_latency_s + self.settings.headphone_offset_ms / 1000.0
 
     @property
+    def loop_latency_s(self) -> float:
+        """The loop latency in force now: the measured level if ticks are heard, else the fallback."""
+        return self.latency.current_s(self.fallback_latency_s)
+
+    @property
     def measured_loop_latency_s(self) -> float | None:
-        if len(self.latency_measurements_s) < MIN_LATENCY_MEASUREMENTS:
-            return None
-        return float(np.median(self.latency_measurements_s[-50:]))
+        return self.latency.level_s
 
     def heard_time_s(self, start_sample: int) -> float:
+        """Heard time of a tick rendered now (at the latency in force now)."""
         return start_sample / self.sample_rate + self.loop_latency_s
+
+    def tick_heard_s(self, k: int) -> float:
+        """Heard time of tick ``k``: at its settled latency, else (not settled yet) the current one."""
+        lat = self.latency.latency_s
+        return self.ticks[k].start_sample / self.sample_rate + (lat[k] if k < len(lat) else self.loop_latency_s)
+
+    def _add_latency(self, measured_s: float | None) -> None:
+        k = len(self.latency.measurements)
+        self.latency.add(measured_s, rendered_s=self.ticks[k].start_sample / self.sample_rate,
+                         fallback_s=self.fallback_latency_s)
+
+    def latency_events(self) -> list[dict[str, Any]]:
+        """Steps of the loop latency: at which beat, heard when (at the new level), from/to (ms), and
+        how long after the last output underflow the consumer saw before it (None: none)."""
+        out = []
+        for e in self.latency.events:
+            time_s = e["rendered_s"] + e["to_ms"] / 1000.0
+            before = [t for t in self._underflows_seen_s if t <= time_s + 0.5]
+            out.append({"time_s": round(time_s, 3), "beat": e["beat"], "kind": e["kind"], "from_ms": e["from_ms"],
+                        "to_ms": e["to_ms"], "step_ms": e["step_ms"],
+                        "after_underflow_s": round(time_s - before[-1], 2) if before else None})
+        return out
+
+    def settle(self) -> None:
+        """The session is over: settle every tick's latency and every footfall's asynchrony."""
+        while self._pending:
+            self._pending.popleft()
+            self._add_latency(None)
+        self.latency.finish(self.fallback_latency_s)
+        self._freeze_steps(final=True)
 
     @property
     def elapsed_s(self) -> float:
@@ -228,8 +272,13 @@ class Session:
             self.ticks.extend(new_ticks)
             if self.settings.measure_latency:
                 self._pending.extend(new_ticks)
+            else:
+                for _ in new_ticks:
+                    self._add_latency(None)
             self.detector.add_ticks(np.array([self.heard_time_s(t.start_sample) for t in new_ticks]))
         self._input_end = start + block.shape[0]
+        while len(self._underflows_seen_s) < self.core.stats.output_underflows:
+            self._underflows_seen_s.append(self.elapsed_s)
         if self.settings.measure_latency:
             self._keep_history(start, block)
             self._measure_latency()
@@ -287,24 +336,38 @@ class Session:
         The search is centred on the current loop-latency estimate (the stream's figure until
         ticks have been found) and spans one beat, so it can never pick the neighbouring tick.
         An estimate off by whole beats still lands the ticks on a beat of the same grid.
+        After a step of more than ~half a beat (seen after a sound server stalled) the ticks fall
+        outside that window: after ``LOST_AFTER_MISSES`` misses in a row the window opens to a
+        whole beat around the estimate (not clipped at the tick's own output time), which holds
+        exactly one tick whatever the step, the one nearest the old latency.
         """
         while self._pending:
             tick = self._pending[0]
             period = self.steps_per_tick * 60.0 * self.sample_rate / tick.spm
-            half = int(min(0.45 * period, MAX_LOOP_LATENCY_S * self.sample_rate))
             centre = tick.start_sample + int(round(self.loop_latency_s * self.sample_rate))
-            lo_sample = max(centre - half, tick.start_sample)
+            if self._latency_misses >= LOST_AFTER_MISSES and self.latency.level_s is not None:
+                half = int(min(0.5 * period, MAX_LOOP_LATENCY_S * self.sample_rate))
+                lo_sample = centre - half
+            else:
+                half = int(min(0.45 * period, MAX_LOOP_LATENCY_S * self.sample_rate))
+                lo_sample = max(centre - half, tick.start_sample)
             hi_sample = centre + half + self.tick_template.size
             if hi_sample > self._input_end:
                 return  # its window has not fully arrived yet
             self._pending.popleft()
             lo = lo_sample - self._history_start
             if lo < 0:
-                continue  # too old (the consumer fell behind)
+                self._add_latency(None)  # too old (the consumer fell behind)
+                continue
             offset, _ = locate_template(self._history[lo : hi_sample - self._history_start], self.tick_template,
                                         sample_rate=self.sample_rate)
-            if offset is not None:
-                self.latency_measurements_s.append((lo_sample + offset - tick.start_sample) / self.sample_rate)
+            measured = None if offset is None else (lo_sample + offset - tick.start_sample) / self.sample_rate
+            if measured is not None and measured < -0.002:
+                measured += period / self.sample_rate  # the previous tick: no tick is heard before it is played
+            if measured is not None:
+                self.latency_measurements_s.append(measured)
+            self._latency_misses = 0 if measured is not None else self._latency_misses + 1
+            self._add_latency(measured)
 
     # -------------------------------------------------------------- controller
     def current_cadence_spm(self, now_s: float) -> float | None:
@@ -334,14 +397,17 @@ class Session:
         if self.settings.cue_only_off_target:
             band = tempo * self.settings.off_target_band_pct / 100.0
             self.core.renderer.muted = cadence is not None and abs(cadence - tempo) <= band
-        self.tempo_trace.append((now_s, tempo))
+        measuring = self.baseline_probe is not None  # the tempo is a placeholder until the baseline is known
+        if not measuring:
+            self.tempo_trace.append((now_s, tempo))
         live = self.live
         live.time_s = now_s
-        live.tempo_spm = tempo
+        live.tempo_spm = None if measuring else tempo
         live.cadence_spm = cadence
         live.segment_label = entry.segment.label or self.timeline.plan.name
         live.segment_sounding = entry.segment.sounding
-        live.segment_left_s = max(entry.end_s - now_s, 0.0)
+        open_ended = self.timeline.duration_s is None and i == len(self.timeline.entries) - 1
+        live.segment_left_s = None if open_ended else max(entry.end_s - now_s, 0.0)
         live.controller_state = self.controller.state if self.controller is not None else ""
         live.n_steps = len(self.step_times_s)
         live.muted = self.core.renderer.muted
@@ -349,9 +415,14 @@ class Session:
 
     def _update_live_asynchrony(self, now_s: float) -> None:
         recent_steps = [t for t in self.step_times_s[-8:] if t > now_s - 5.0]
+        if recent_steps:  # footfalls in a silent interval have no beat to follow
+            entries = self.timeline.entries
+            sounding = [entries[e].segment.sounding for e in self._entry_of(np.asarray(recent_steps))]
+            recent_steps = [t for t, ok in zip(recent_steps, sounding) if ok]
         if not recent_steps or len(self.ticks) < 2:
             return
-        beats = np.array([self.heard_time_s(t.start_sample) for t in self.ticks[-40:]])
+        n = len(self.ticks)
+        beats = np.array([self.tick_heard_s(k) for k in range(max(n - 40, 0), n)])
         a, _ = asynchronies_ms(np.array(recent_steps), beats, every_other_step=self.steps_per_tick == 2)
         valid = a[np.isfinite(a)]
         if valid.size:
@@ -362,19 +433,66 @@ class Session:
 
     # ----------------------------------------------------------------- figures
     def _beats_s(self) -> NDArray[np.float64]:
-        return np.array([self.heard_time_s(t.start_sample) for t in self.ticks])
+        """Heard times of the ticks whose latency is settled (all of them once the session is over)."""
+        lat = self.latency.latency_s
+        n = len(lat)
+        starts = np.fromiter((t.start_sample for t in self.ticks[:n]), dtype=np.float64, count=n)
+        return starts / self.sample_rate + np.asarray(lat, dtype=np.float64)
+
+    def _entry_of(self, times_s: NDArray[np.float64]) -> NDArray[np.intp]:
+        """Timeline entry of each time (entries are contiguous: the last one starting at or before it)."""
+        starts_s = np.array([e.start_s for e in self.timeline.entries])
+        return np.clip(np.searchsorted(starts_s, times_s, side="right") - 1, 0, starts_s.size - 1)
+
+    def _freeze_steps(self, *, final: bool = False) -> None:
+        """Compute, once, the asynchrony of the footfalls whose beats are settled.
+
+        A footfall is final when two settled beats follow it (the nearest beat and the local
+        period are then known), when its interval is silent (no asynchrony: no beat to follow),
+        or when every tick rendered is settled and the output is more than a beat (1 s) past it
+        (ticks muted by --cue-off-target, the end of a sounding stretch); at the end of the
+        session (``final``) every footfall is. Frozen values are never recomputed.
+        """
+        n0 = len(self._step_async_ms)
+        steps = np.asarray(self.step_times_s[n0:], dtype=np.float64)
+        if steps.size == 0:
+            return
+        beats = self._beats_s()
+        entries = self.timeline.entries
+        entry = self._entry_of(steps)
+        silent = np.array([not entries[e].segment.sounding for e in entry], dtype=bool)
+        if final:
+            ok = np.ones(steps.size, dtype=bool)
+        else:
+            ok = silent.copy()
+            if beats.size >= 2:
+                ok |= steps <= beats[-2]
+            if self.latency.n_settled == len(self.ticks) and not self._pending:
+                # a tick not rendered yet is heard more than a beat after these footfalls
+                ok |= steps + SETTLED_AFTER_S <= self.core.renderer.position / self.sample_rate
+        n = steps.size if ok.all() else int(np.argmin(ok))
+        if n == 0:
+            return
+        asyn, period = asynchronies_ms(steps[:n], beats, every_other_step=self.steps_per_tick == 2)
+        asyn[silent[:n]] = np.nan
+        period[silent[:n]] = np.nan
+        self._step_async_ms.extend(asyn.tolist())
+        self._step_period_s.extend(period.tolist())
+
+    def _frozen_steps(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """(times, asynchronies ms, periods s) of the footfalls frozen so far."""
+        n = len(self._step_async_ms)
+        return (np.asarray(self.step_times_s[:n], dtype=np.float64), np.asarray(self._step_async_ms),
+                np.asarray(self._step_period_s))
 
     def step_table(self) -> list[dict[str, Any]]:
-        """Every footfall with its foot, asynchrony (ms) and interval."""
-        steps = np.asarray(self.step_times_s)
+        """Every footfall whose asynchrony is final, with its foot, asynchrony (ms) and interval."""
+        steps, asyn, _ = self._frozen_steps()
         if steps.size == 0:
             return []
         beats = self._beats_s()
-        asyn, _ = asynchronies_ms(steps, beats, every_other_step=self.steps_per_tick == 2)
         feet = self._feet(steps, beats, asyn)
-        starts_s = np.array([e.start_s for e in self.timeline.entries])
-        # entries are contiguous: a footfall belongs to the last entry that starts at or before it
-        intervals = np.clip(np.searchsorted(starts_s, steps, side="right") - 1, 0, starts_s.size - 1)
+        intervals = self._entry_of(steps)
         return [
             {
                 "time_s": round(float(t), 5),
@@ -407,9 +525,10 @@ class Session:
             return [None if f is None else ("R" if f == "L" else "L") for f in feet]
         return feet
 
-    def _tick_json(self, t: TickRecord) -> dict[str, Any]:
+    def _tick_json(self, k: int) -> dict[str, Any]:
+        t = self.ticks[k]
         return {
-            "time_s": round(self.heard_time_s(t.start_sample), 6),
+            "time_s": round(self.tick_heard_s(k), 6),
             "sample": t.start_sample,
             "accent": t.accent,
             "channel": t.channel,
@@ -422,15 +541,16 @@ class Session:
         """Figures for timeline entry ``index`` up to ``end_s`` (default: its end)."""
         entry = self.timeline.entries[index]
         stop_s = min(entry.end_s, end_s if end_s is not None else entry.end_s)
-        steps = np.asarray(self.step_times_s)
+        steps, asyn, period = self._frozen_steps()
         in_interval = (steps >= entry.start_s) & (steps < stop_s)
         interval_steps = steps[in_interval]
         beats = self._beats_s()
-        asyn, period = asynchronies_ms(steps, beats, every_other_step=self.steps_per_tick == 2)
         stats = asynchrony_stats(interval_steps, asyn[in_interval], period[in_interval],
                                  tolerance_ms=self.settings.tolerance_ms)
         tick_spm = [t.spm for t in self.ticks if entry.start_s <= t.start_sample / self.sample_rate < stop_s]
         tempo = float(np.mean(tick_spm)) if tick_spm else self._mean_tempo(entry.start_s, stop_s)
+        if self.baseline_probe is not None:  # still in the warm-up: no tempo was set yet
+            tempo = None
         cadence = cadence_spm(interval_steps) if interval_steps.size >= MIN_STEPS_FOR_CADENCE else None
         feet = self._feet(interval_steps, beats, asyn[in_interval])
         asym = step_asymmetry(interval_steps, feet) if interval_steps.size >= 6 else None
@@ -443,7 +563,7 @@ class Session:
             "n_steps": int(interval_steps.size),
             "n_beats": len(tick_spm),
             "cadence_spm": None if cadence is None or not math.isfinite(cadence) else round(cadence, 2),
-            "tempo_spm": round(tempo, 2),
+            "tempo_spm": None if tempo is None else round(tempo, 2),
             "asynchrony": stats.as_dict(),
             "asymmetry": None if asym is None else asym.__dict__,
         }
@@ -480,7 +600,12 @@ class Session:
         entries = self.timeline.entries
         # an interval is closed once the detector can no longer add footfalls to it
         settled_s = now_s - 0.2
+        if self._closed_intervals < len(entries) and entries[self._closed_intervals].end_s <= settled_s:
+            self._freeze_steps()
         while self._closed_intervals < len(entries) and entries[self._closed_intervals].end_s <= settled_s:
+            n_frozen = len(self._step_async_ms)
+            if n_frozen < len(self.step_times_s) and self.step_times_s[n_frozen] < entries[self._closed_intervals].end_s:
+                return  # its last footfalls wait for their beats to be settled
             if self.log is not None:
                 self._flush()
                 self.log.add_interval(self.interval_figures(self._closed_intervals))
@@ -490,14 +615,15 @@ class Session:
         self._last_flush_s = self.elapsed_s
         if self.log is None:
             return
+        self._freeze_steps()
         table = self.step_table()[self._flushed_steps :]
         if table:
             self.log.add_steps(table)
             self._flushed_steps += len(table)
-        ticks = self.ticks[self._flushed_ticks :]
-        if ticks:
-            self.log.add_beats([self._tick_json(t) for t in ticks])
-            self._flushed_ticks += len(ticks)
+        n_settled = self.latency.n_settled  # a beat is written once its heard time is final
+        if n_settled > self._flushed_ticks:
+            self.log.add_beats([self._tick_json(k) for k in range(self._flushed_ticks, n_settled)])
+            self._flushed_ticks = n_settled
 
     def close_log(self, report: dict[str, Any], *, abort_reason: str | None = None) -> None:
         """Hand the log what it has not had yet (last steps and beats, open intervals) and the
@@ -518,14 +644,13 @@ class Session:
     # ------------------------------------------------------------------ report
     def report(self, *, interrupted: bool = False, backend: Any = None) -> dict[str, Any]:
         """The whole session as a JSON-ready dict."""
+        self.settle()
         end_s = self.elapsed_s
         entries = self.timeline.entries
         last = self.timeline.locate(max(end_s - 1e-9, 0.0))
         intervals = [self.interval_figures(i, end_s) for i in range(0, last + 1) if entries[i].start_s < end_s]
-        steps = np.asarray(self.step_times_s)
+        steps, asyn, period = self._frozen_steps()
         table = self.step_table()
-        asyn = np.array([np.nan if s["asynchrony_ms"] is None else s["asynchrony_ms"] for s in table])
-        _, period = asynchronies_ms(steps, self._beats_s(), every_other_step=self.steps_per_tick == 2)
         overall = asynchrony_stats(steps, asyn, period, tolerance_ms=self.settings.tolerance_ms)
         sounding = [iv for iv in intervals if iv["sounding"] and iv["n_steps"]]
         silent = [iv for iv in intervals if "retention" in iv and iv["retention"]["held_pct"] is not None]
@@ -533,6 +658,8 @@ class Session:
         asym = step_asymmetry(steps, feet) if steps.size >= 6 else None
         stream_latency = getattr(backend, "stream_latency_s", None)
         measured = self.measured_loop_latency_s
+        residuals = self.latency.residuals_s()
+        events = self.latency_events()
         latency = {
             "loop_latency_ms": round(1000 * self.loop_latency_s, 2),
             "method": "measured from ticks heard by the microphone" if measured is not None
@@ -540,23 +667,29 @@ class Session:
                   else "stream timestamps + headphone offset"),
             "measured_loop_latency_ms": None if measured is None else round(1000 * measured, 2),
             "n_latency_measurements": len(self.latency_measurements_s),
-            "latency_measurement_spread_ms": None if measured is None
-            else round(1000 * float(np.percentile(self.latency_measurements_s, 90)
-                                    - np.percentile(self.latency_measurements_s, 10)), 2),
+            # p90 - p10 of each measurement minus the level in force at its tick
+            "latency_measurement_spread_ms": None if measured is None or not residuals
+            else round(1000 * float(np.percentile(residuals, 90) - np.percentile(residuals, 10)), 2),
+            "n_latency_steps": sum(e["kind"] == "step" for e in events),
+            "events": events,
             "nominal_loop_latency_ms": round(1000 * self.nominal_loop_latency_s, 2),
             "headphone_offset_ms": self.settings.headphone_offset_ms,
             "stream_latency_ms": None if stream_latency is None
             else {"input": round(1000 * stream_latency[0], 2), "output": round(1000 * stream_latency[1], 2)},
         }
         cadence_all = cadence_spm(steps) if steps.size >= MIN_STEPS_FOR_CADENCE else None
+        settings = self.settings.as_dict()
+        if self.baseline_probe is not None:  # ended in the warm-up: no baseline, so no target either
+            settings.update(baseline_spm=None, target_spm=None)
         return {
             "started_at": self.started_at.isoformat(),
             "ended_at": datetime.now(timezone.utc).isoformat(),  # wall clock; duration_s is audio time
             "duration_s": round(end_s, 3),
             "interrupted": interrupted,
             "sample_rate": self.sample_rate,
-            "settings": self.settings.as_dict(),
+            "settings": settings,
             "latency": latency,
+            "latency_events": events,
             "xruns": self.core.stats.as_dict(self.core.ring.lost_frames),
             "summary": {
                 "n_steps": int(steps.size),
@@ -573,7 +706,7 @@ class Session:
                 "controller_state": self.controller.state if self.controller is not None else None,
             },
             "intervals": intervals,
-            "beats": [self._tick_json(t) for t in self.ticks],
+            "beats": [self._tick_json(k) for k in range(len(self.ticks))],
             "steps": table,
         }
 

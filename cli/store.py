@@ -248,7 +248,8 @@ class Store:
             try:
                 version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
                 if version < 0:
-                    raise StoreError(f"{self.path} is not a cadence database (schema version {version})")
+                    raise StoreError(f"database {self.path} has schema version {version}, which cadence never "
+                                     "writes; restore a backup of it (nothing was changed)")
                 if version > SCHEMA_VERSION:
                     raise StoreError(
                         f"database {self.path} has schema version {version}, newer than this cadence "

@@ -104,6 +104,8 @@ def tick_from_array(
         arr = arr.mean(axis=1)
     if arr.ndim != 1 or arr.size == 0:
         raise ParameterError("the tick sound file holds no audio")
+    if not np.all(np.isfinite(arr)):
+        raise ParameterError("the tick sound file contains NaN or infinite samples")
     if source_rate != sample_rate:
         g = np.gcd(int(source_rate), int(sample_rate))
         arr = signal.resample_poly(arr, sample_rate // g, source_rate // g)

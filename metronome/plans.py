@@ -44,6 +44,8 @@ else:  # pragma: no cover - Python 3.10
 
 DEFAULT_TARGET_RATIO = 1.07
 UNLIMITED_HORIZON_S = 24 * 3600.0
+MAX_PLAN_SEGMENTS = 10_000  # segments of one pass of a plan, `times` groups expanded
+MAX_TIMELINE_ENTRIES = 100_000  # segments laid out on a session's time axis (repeats included)
 
 PRESETS = ("steady", "intervals", "itb", "strides", "ramp")
 
@@ -170,6 +172,12 @@ class Timeline:
             add(seg, t, end_s)
             t = end_s
             i += 1
+            if len(entries) > MAX_TIMELINE_ENTRIES:
+                over = f"{duration_s / 3600:.4g} h" if duration_s is not None else "24 h (no --duration given)"
+                raise ParameterError(
+                    f"plan {plan.name} repeats into more than {MAX_TIMELINE_ENTRIES:,} segments over {over}; "
+                    "make its segments longer or the session shorter"
+                )
         if cooldown_s:
             add(Segment("cool-down", cooldown_s, baseline_spm, baseline_spm, False), main_end_s, horizon_s)  # type: ignore[arg-type]
         self.entries: tuple[TimedSegment, ...] = tuple(entries)
@@ -255,12 +263,16 @@ def _parse_segment(raw: Any, *, where: str, **tempo: Any) -> list[Segment]:
             raise ParameterError(f"{where}: times must be a whole number from 1 to 1000")
         if not isinstance(inner, list) or not inner:
             raise ParameterError(f"{where}: a group needs a non-empty 'segments' list")
+        once: list[Segment] = []
+        for j, sub in enumerate(inner):
+            once.extend(_parse_segment(sub, where=f"{where}.{j + 1}", **tempo))
+        if times * len(once) > MAX_PLAN_SEGMENTS:
+            raise ParameterError(f"{where}: {times} x {len(once)} segments is more than a plan may hold "
+                                 f"({MAX_PLAN_SEGMENTS:,} segments in one pass); use fewer repetitions")
         out: list[Segment] = []
         for k in range(times):
-            for j, sub in enumerate(inner):
-                subs = _parse_segment(sub, where=f"{where}.{j + 1}", **tempo)
-                suffix = f" {k + 1}/{times}" if times > 1 else ""
-                out.extend(replace(s, label=(s.label or label) + suffix) for s in subs)
+            suffix = f" {k + 1}/{times}" if times > 1 else ""
+            out.extend(replace(s, label=(s.label or label) + suffix) for s in once)
         return out
     if "duration" not in raw:
         raise ParameterError(f"{where}: missing 'duration'")
@@ -299,6 +311,8 @@ def parse_plan(
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(f"plan {name}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ParameterError(f"plan {name}: nested too deeply to be a plan") from None
     unknown = set(doc) - {"description", "repeat", "repeat_from", "segment", "name"}
     if unknown:
         raise ParameterError(f"plan {name}: unknown key(s) {', '.join(sorted(unknown))}")
@@ -310,6 +324,8 @@ def parse_plan(
     for i, raw in enumerate(raw_segments):
         first_expanded.append(len(segments))
         segments.extend(_parse_segment(raw, where=f"plan {name}, segment {i + 1}", **tempo))
+        if len(segments) > MAX_PLAN_SEGMENTS:
+            raise ParameterError(f"plan {name}: more than {MAX_PLAN_SEGMENTS:,} segments in one pass")
     if not any(s.sounding for s in segments):
         raise ParameterError(f"plan {name}: no segment sounds")
     repeat_from: int | None = 0 if doc.get("repeat") is True else None

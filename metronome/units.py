@@ -11,6 +11,10 @@ import re
 
 MIN_SPM = 60.0
 MAX_SPM = 240.0
+# What --force may reach: beyond this the metronome is no longer a cadence (and 1e9 spm
+# would schedule a beat every sample).
+FORCE_MIN_SPM = 20.0
+FORCE_MAX_SPM = 400.0
 
 _DURATION_RE = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s?)?$")
 
@@ -35,6 +39,8 @@ def parse_duration_s(text: str | float | int) -> float:
             )
         parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
         value = parts["h"] * 3600.0 + parts["m"] * 60.0 + parts["s"]
+    if not math.isfinite(value):
+        raise ParameterError(f"duration must be a finite number of seconds, got {text!r}")
     if not value > 0:
         raise ParameterError(f"duration must be positive, got {text!r}")
     return value
@@ -66,9 +72,15 @@ def spm_to_period_s(spm: float) -> float:
 
 
 def check_spm(spm: float, *, force: bool = False, what: str = "cadence") -> float:
-    """Check that ``spm`` lies in the usable 60-240 steps/min range (unless forced)."""
+    """Check that ``spm`` lies in the usable 60-240 steps/min range (20-400 when forced)."""
+    if not math.isfinite(spm):
+        raise ParameterError(f"{what} must be a finite number of steps per minute, got {spm!r}")
     if not spm > 0:
         raise ParameterError(f"{what} must be positive, got {spm:g} spm")
+    if force and not (FORCE_MIN_SPM <= spm <= FORCE_MAX_SPM):
+        raise ParameterError(
+            f"{what} {spm:g} spm is outside {FORCE_MIN_SPM:g}-{FORCE_MAX_SPM:g} spm, the most --force allows"
+        )
     if not force and not (MIN_SPM <= spm <= MAX_SPM):
         raise ParameterError(
             f"{what} {spm:g} spm is outside {MIN_SPM:g}-{MAX_SPM:g} spm "

@@ -5,8 +5,9 @@ Usage (from the repository root)::
     python samples/generate.py                 # writes every samples/<condition>.<ext> + .json
     python samples/generate.py music_earbud    # only the named conditions
 
-Step timing comes from the real treadmill labels in ``../shared/data/soundtrackdb/<session>.csv``
-(``YOLO_Start_Time``, ``YOLO_Foot``; SoundTrackDB, MIT licence, Columbia ICSL), optionally
+Step timing comes from the real treadmill labels of ``../shared/data/soundtrackdb/<session>.csv``
+(``YOLO_Start_Time``, ``YOLO_Foot``; SoundTrackDB, MIT licence, Columbia ICSL; the columns used are
+copied into ``tests/data/soundtrackdb/``, which is what this script reads), optionally
 time-scaled (cadence variation) and with an added left/right step-time asymmetry. Label glitches
 (a step closer than 55 % of the local median interval to the previous one: video detection
 errors, not running) are dropped and counted in the JSON.
@@ -36,7 +37,7 @@ from scipy import signal
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
-SOUNDTRACKDB = ROOT.parent / "shared" / "data" / "soundtrackdb"
+SOUNDTRACKDB = ROOT / "tests" / "data" / "soundtrackdb"  # the step-label columns of ../shared/data/soundtrackdb
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

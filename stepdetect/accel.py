@@ -1,22 +1,31 @@
-"""Step detection in 3-axis accelerometer streams (phone, earbud or watch IMU).
+"""Step detection in 3-axis accelerometer streams (phone, earbud or watch IMU), in any carrying
+position (hand, front or back pocket, armband, neck pouch, bag) and any orientation.
 
-Pipeline (all parameters physical, converted to samples once):
+Front end (:func:`accel_front_end`; all parameters physical, converted to samples once):
 
 1. Resample x, y, z on a uniform grid from the timestamps (handles irregular sampling).
-2. Reduce to one orientation-free signal: the magnitude ``|a|`` when gravity is in the data,
-   otherwise (gravity-free "linear acceleration") the projection on the first principal axis.
-3. Band-pass around the step band: high-pass ``min_cadence_spm / 120`` Hz (half the slowest step
-   rate, removes posture changes and gravity drift), low-pass ``max_cadence_spm / 60`` Hz (the
-   fastest step fundamental), zero phase.
-4. Estimate the local step period by autocorrelation in sliding windows: the strongest peak at
-   stride-range lags, halved while the autocorrelation also peaks near half that lag (so the
-   stride period of a lopsided pocket signal is not taken for the step period).
-5. Pick peaks at least ``refractory_fraction`` of the local step period apart whose prominence
-   exceeds ``threshold_fraction`` of the local RMS (adaptive threshold), only where the signal is
-   periodic and moving (a still phone gives no steps); refine each to sub-sample time.
+2. Reduce to one orientation-free signal. With gravity in the data (the 2 s local mean of the
+   vector is near g, whichever way the phone is turned) the magnitude ``|a|``: invariant to any
+   rotation, so a phone turning in a pocket or bag mid-walk changes nothing, and the gravity
+   removal is the band-pass below. Gravity-free "linear acceleration": the first principal axis.
+3. Wide band-pass (half the slowest step rate to the fastest step rate) and the local step period
+   by autocorrelation in sliding windows: the strongest peak at stride-range lags, halved while
+   the autocorrelation also peaks between 0.3 and 0.7 of it (a stride holds two steps, equal or
+   lopsided as with a phone in one back pocket: 0.41 / 0.62 s), then a running median.
+4. Adaptive band: band-pass again at ``ADAPTIVE_BAND`` (0.6-2.0) x the recording's own median
+   step rate, which removes the stride sway of a pocket or bag and the heel-strike ringing.
+
+Steps (:func:`detect_steps_accel`): candidate events are the signal's peaks with their prominence
+(:func:`step_candidates`); kept when the window is periodic and moving (a still phone gives no
+steps), the prominence exceeds a fraction of the local RMS and of the nearby steps' median (the
+sway after a walk stops and the handling before it are weaker), at least a fraction of the local
+step period from a stronger one, and with a neighbour about one step period away (an isolated
+knock is not a step). Times are refined to sub-sample precision.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,10 +38,63 @@ MAX_CADENCE_SPM = 240.0
 MAX_WORK_RATE_HZ = 100.0
 MIN_INPUT_RATE_HZ = 15.0
 HALF_LAG_MIN_ACF = 0.1
+LOPSIDED_MIN_FRACTION = 0.3
+PERIOD_SMOOTH_WINDOWS = 9  # running median of the per-window step period (windows 0.5 s apart)
 MIN_GAIT_RMS_M_S2 = 0.2
+GAIT_MIN_PERIODICITY = 0.3  # windows whose step period sets the adaptive band
+ADAPTIVE_BAND = (0.6, 2.0)  # band-pass edges as multiples of the recording's median step rate
+GRAVITY_MIN_M_S2 = 4.9  # a local mean |a| above half of g: gravity is in the data
+PRINCIPAL_AXIS_WINDOW_S = 4.0  # gravity-free input: the step axis is followed over windows this long
+AXIS_CONTINUITY_MIN_COS = 0.7  # consecutive windows' axes closer than ~45 deg: same sign
+GRAVITY_WINDOW_S = 2.0  # local mean for that test (a phone turning in a pocket keeps |mean| ~ g)
+REFERENCE_WINDOW_S = 10.0  # +- window of the typical step strength
+RHYTHM_TOLERANCE = 0.5  # a step needs a neighbour at (1 +- this) x the local step period
 
 
-def detect_steps_accel(
+def detect_steps_accel(time_s: NDArray[np.floating], xyz: NDArray[np.floating], **params: float) -> NDArray[np.float64]:
+    """Step times (s, sorted, on the ``time_s`` axis) of a 3-axis accelerometer stream: the
+    ``time_s`` of :func:`accel_steps` (same parameters, same errors)."""
+    return accel_steps(time_s, xyz, **params).time_s
+
+
+@dataclass(frozen=True)
+class AccelSteps:
+    """Steps found in an accelerometer stream and what the front end chose.
+
+    Attributes
+    ----------
+    time_s : ndarray, float64, shape (n_steps,)
+        Step times in seconds on the input's time axis, sorted.
+    strength_m_s2 : ndarray, float64, shape (n_steps,)
+        Each step's peak prominence in the step signal (m/s²).
+    step_period_s : float
+        Median local step period over the periodic (gait) stretches, s (NaN if none).
+    front : AccelFrontEnd
+        The front end the steps came from (signal, band, period and periodicity tracks).
+    """
+
+    time_s: NDArray[np.float64]
+    strength_m_s2: NDArray[np.float64]
+    step_period_s: float
+    front: AccelFrontEnd
+
+    @property
+    def band_hz(self) -> tuple[float, float]:
+        """The adaptive band-pass (Hz), from the recording's own step rate."""
+        return self.front.band_hz
+
+    @property
+    def has_gravity(self) -> bool:
+        """Gravity was in the data (``|a|`` used), not a gravity-free export (principal axis)."""
+        return self.front.has_gravity
+
+    @property
+    def rate_hz(self) -> float:
+        """Working sample rate, Hz."""
+        return self.front.rate_hz
+
+
+def accel_steps(
     time_s: NDArray[np.floating],
     xyz: NDArray[np.floating],
     *,
@@ -43,7 +105,8 @@ def detect_steps_accel(
     threshold_fraction: float = 0.5,
     min_periodicity: float = 0.3,
     min_rms_m_s2: float = MIN_GAIT_RMS_M_S2,
-) -> NDArray[np.float64]:
+    min_relative_strength: float = 0.3,
+) -> AccelSteps:
     """Detect steps (one per foot contact) in a 3-axis accelerometer stream.
 
     Parameters
@@ -69,11 +132,16 @@ def detect_steps_accel(
         Minimum RMS of the band-passed signal (m/s²) for a window to count as gait. The default
         0.2 m/s² (0.02 g) is well above phone MEMS noise in the step band and below the gentlest
         walk seen (carpet, in hand: 0.6 m/s²).
+    min_relative_strength : float >= 0
+        Minimum peak prominence as a fraction of the median prominence of the steps within
+        ``REFERENCE_WINDOW_S`` (10 s): the sway of a phone after the walk stopped, or handling
+        before it starts, is much weaker than a step.
 
     Returns
     -------
-    ndarray, float64, shape (n_steps,)
-        Step times in seconds on the ``time_s`` axis, sorted.
+    AccelSteps
+        Step times (s, on the ``time_s`` axis, sorted), their strengths, and the front end's band,
+        step period and gravity decision.
 
     Raises
     ------
@@ -91,39 +159,130 @@ def detect_steps_accel(
     if window_s <= 2 * 60.0 / min_cadence_spm:
         raise ParameterError(f"window_s {window_s!r} s must exceed two periods of the slowest cadence")
 
+    front = accel_front_end(
+        time_s,
+        xyz,
+        min_cadence_spm=min_cadence_spm,
+        max_cadence_spm=max_cadence_spm,
+        window_s=window_s,
+    )
+    gait = front.periodicity >= min_periodicity
+    median_period_s = float(np.median(front.step_period_s[gait])) if gait.any() else float("nan")
+    if front.signal.size < 3:
+        return AccelSteps(np.empty(0), np.empty(0), median_period_s, front)
+    cand_s, strength, period_s = step_candidates(front, max_cadence_spm=max_cadence_spm)
+    keep = (
+        (strength >= threshold_fraction * np.interp(cand_s, front.grid_s, front.rms))
+        & (np.interp(cand_s, front.grid_s, front.periodicity) >= min_periodicity)
+        & (np.interp(cand_s, front.grid_s, front.rms) >= min_rms_m_s2)
+    )
+    cand_s, strength, period_s = cand_s[keep], strength[keep], period_s[keep]
+    keep = _enforce_refractory(cand_s, strength, refractory_fraction * period_s)
+    cand_s, strength, period_s = cand_s[keep], strength[keep], period_s[keep]
+    keep = _in_gait(cand_s, strength, period_s, min_relative_strength=min_relative_strength)
+    return AccelSteps(cand_s[keep], strength[keep], median_period_s, front)
+
+
+@dataclass(frozen=True)
+class AccelFrontEnd:
+    """The orientation-free, band-passed step signal of an accelerometer stream.
+
+    Attributes
+    ----------
+    grid_s : ndarray, shape (M,)
+        Uniform time grid (s, on the input's time axis) at ``rate_hz``.
+    rate_hz : float
+        Working rate: the input's median rate, at most ``MAX_WORK_RATE_HZ``.
+    signal : ndarray, shape (M,)
+        Step signal: gravity-free orientation-free acceleration (m/s²), band-passed to ``band_hz``.
+    step_period_s, periodicity, rms : ndarray, shape (M,)
+        Local step period (s), gait periodicity (normalised autocorrelation at the stride, 0-1)
+        and RMS of ``signal`` (m/s²), from sliding windows.
+    band_hz : tuple of float
+        The band-pass actually used, chosen from the recording's own median step rate.
+    has_gravity : bool
+        Whether gravity was in the data (``|a|`` used) or not (principal axis used).
+    """
+
+    grid_s: NDArray[np.float64]
+    rate_hz: float
+    signal: NDArray[np.float64]
+    step_period_s: NDArray[np.float64]
+    periodicity: NDArray[np.float64]
+    rms: NDArray[np.float64]
+    band_hz: tuple[float, float]
+    has_gravity: bool
+
+
+def accel_front_end(
+    time_s: NDArray[np.floating],
+    xyz: NDArray[np.floating],
+    *,
+    min_cadence_spm: float = MIN_CADENCE_SPM,
+    max_cadence_spm: float = MAX_CADENCE_SPM,
+    window_s: float = 4.0,
+) -> AccelFrontEnd:
+    """Resample, reduce to one orientation-free signal, estimate the step period, band-pass.
+
+    Two passes: a wide band (``min_cadence_spm / 120`` Hz to ``max_cadence_spm / 60`` Hz) finds
+    the local step period; the signal is then band-passed again around the recording's own
+    median step rate (``ADAPTIVE_BAND`` x step rate), which drops the stride sway of a pocket or
+    bag below it and the heel-strike ringing above it.
+    """
+    time_s, xyz = _validate_stream(time_s, xyz)
     rate_hz = _work_rate_hz(time_s)
     grid_s = np.arange(0.0, time_s[-1] - time_s[0], 1.0 / rate_hz) + time_s[0]
-    if grid_s.size < 3:
-        return np.empty(0)
     on_grid = np.column_stack([np.interp(grid_s, time_s, xyz[:, k]) for k in range(3)])
-    raw = _orientation_free(on_grid)
-
+    if grid_s.size < 3:
+        empty = np.zeros(grid_s.size)
+        return AccelFrontEnd(grid_s, rate_hz, empty, empty, empty, empty, (0.0, 0.0), True)
+    raw, has_gravity = _orientation_free(on_grid, rate_hz)
     nyquist_hz = rate_hz / 2
-    low_hz = min_cadence_spm / 120.0
-    high_hz = min(max_cadence_spm / 60.0, 0.9 * nyquist_hz)
-    sos = signal.butter(2, [low_hz, high_hz], btype="bandpass", fs=rate_hz, output="sos")
-    padlen = min(int(3 * rate_hz / low_hz), grid_s.size - 1)  # three periods of the low cut
-    filtered = signal.sosfiltfilt(sos, raw, padlen=padlen)
-
+    wide_hz = (min_cadence_spm / 120.0, min(max_cadence_spm / 60.0, 0.9 * nyquist_hz))
+    wide = _band_pass(raw, wide_hz, rate_hz)
+    min_period_s, max_period_s = 60.0 / max_cadence_spm, 60.0 / min_cadence_spm
     period_s, periodicity, rms = _local_period(
-        filtered,
-        rate_hz=rate_hz,
-        window_s=window_s,
-        min_period_s=60.0 / max_cadence_spm,
-        max_period_s=60.0 / min_cadence_spm,
+        wide, rate_hz=rate_hz, window_s=window_s, min_period_s=min_period_s, max_period_s=max_period_s
     )
-    min_distance = max(1, int(np.floor(refractory_fraction * 60.0 / max_cadence_spm * rate_hz)))
-    peaks, props = signal.find_peaks(filtered, distance=min_distance, prominence=0)
-    if peaks.size == 0:
-        return np.empty(0)
-    keep = (
-        (props["prominences"] >= threshold_fraction * rms[peaks])
-        & (periodicity[peaks] >= min_periodicity)
-        & (rms[peaks] >= min_rms_m_s2)
+    gait = periodicity >= GAIT_MIN_PERIODICITY
+    step_hz = 1.0 / float(np.median(period_s[gait] if gait.any() else period_s))
+    band_hz = (
+        max(wide_hz[0], ADAPTIVE_BAND[0] * step_hz),
+        min(ADAPTIVE_BAND[1] * step_hz, 0.9 * nyquist_hz),
     )
-    peaks = peaks[keep]
-    peaks = _enforce_refractory(peaks, filtered, refractory_fraction * period_s * rate_hz)
-    return grid_s[0] + _refine_peaks(filtered, peaks) / rate_hz
+    narrow = _band_pass(raw, band_hz, rate_hz)
+    rms = _local_rms(narrow, rate_hz=rate_hz, window_s=window_s)
+    return AccelFrontEnd(grid_s, rate_hz, narrow, period_s, periodicity, rms, band_hz, has_gravity)
+
+
+def _band_pass(x: NDArray[np.float64], band_hz: tuple[float, float], rate_hz: float) -> NDArray[np.float64]:
+    """Zero-phase 2nd-order Butterworth band-pass, padded by three periods of the low cut."""
+    sos = signal.butter(2, band_hz, btype="bandpass", fs=rate_hz, output="sos")
+    padlen = min(int(3 * rate_hz / band_hz[0]), x.size - 1)
+    return signal.sosfiltfilt(sos, x, padlen=padlen)
+
+
+def _local_rms(x: NDArray[np.float64], *, rate_hz: float, window_s: float) -> NDArray[np.float64]:
+    """Centred moving RMS over ``window_s``."""
+    win = max(1, min(x.size, int(round(window_s * rate_hz))))
+    power = np.convolve(x**2, np.ones(win) / win, mode="same")
+    return np.sqrt(np.maximum(power, 0.0))
+
+
+def step_candidates(
+    front: AccelFrontEnd, *, max_cadence_spm: float = MAX_CADENCE_SPM
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Candidate step events of a front end: every local maximum of the step signal.
+
+    Returns (time_s, strength, local step period_s), sorted by time: times refined to sub-sample
+    precision, strength the peak's prominence (m/s²). Candidates closer than a fraction of the
+    fastest step are merged by ``find_peaks``; the rhythm decides among the rest.
+    """
+    x = front.signal
+    min_distance = max(1, int(np.floor(0.5 * 60.0 / max_cadence_spm * front.rate_hz)))
+    peaks, props = signal.find_peaks(x, distance=min_distance, prominence=0)
+    time_s = front.grid_s[0] + _refine_peaks(x, peaks) / front.rate_hz
+    return time_s, props["prominences"].astype(np.float64), front.step_period_s[peaks]
 
 
 def _refine_peaks(x: NDArray[np.float64], peaks: NDArray[np.intp]) -> NDArray[np.float64]:
@@ -169,17 +328,49 @@ def _work_rate_hz(time_s: NDArray[np.float64]) -> float:
     return min(native_hz, MAX_WORK_RATE_HZ)
 
 
-def _orientation_free(xyz: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Magnitude when gravity dominates the mean, else first principal component."""
+def _orientation_free(xyz: NDArray[np.float64], rate_hz: float) -> tuple[NDArray[np.float64], bool]:
+    """One orientation-free signal and whether gravity is in the data.
+
+    With gravity (the local mean of ``|a|`` near g, whichever way the phone is turned): the
+    magnitude ``|a|`` minus its mean, invariant to any rotation of the phone, however fast.
+    Without (a "linear acceleration" export): the projection on the first principal axis.
+    """
     magnitude = np.linalg.norm(xyz, axis=1)
-    mean_vector = xyz.mean(axis=0)
-    if np.linalg.norm(mean_vector) > 0.5 * np.sqrt(np.mean(magnitude**2)):
-        return magnitude - magnitude.mean()
-    centred = xyz - mean_vector
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    projected = centred @ vt[0]
+    win = max(1, min(xyz.shape[0], int(GRAVITY_WINDOW_S * rate_hz)))
+    kernel = np.ones(win) / win
+    local_mean = np.column_stack([np.convolve(xyz[:, k], kernel, mode="valid") for k in range(3)])
+    if np.median(np.linalg.norm(local_mean, axis=1)) > GRAVITY_MIN_M_S2:
+        return magnitude - magnitude.mean(), True
+    projected = _local_principal_axis(xyz - xyz.mean(axis=0), rate_hz)
     # sign: heel strikes are sharp positive spikes (positive skew)
-    return projected if np.mean(projected**3) >= 0 else -projected
+    return (projected if np.mean(projected**3) >= 0 else -projected), False
+
+
+def _local_principal_axis(centred: NDArray[np.float64], rate_hz: float) -> NDArray[np.float64]:
+    """Projection on the principal axis of the surrounding ``PRINCIPAL_AXIS_WINDOW_S``, so a
+    phone turning in a pocket keeps its step axis. The axis keeps its sign from window to
+    window while it moves less than ``AXIS_CONTINUITY_MIN_COS``; after a fast turn (and in the
+    first window) it points where the signal has its sharp positive spikes (positive skew)."""
+    n = centred.shape[0]
+    win = max(3, min(n, int(PRINCIPAL_AXIS_WINDOW_S * rate_hz)))
+    hop = max(1, win // 4)
+    starts = np.arange(0, max(1, n - win + 1), hop)
+    axes = np.empty((starts.size, 3))
+    previous = None
+    for i, start in enumerate(starts):
+        seg = centred[start : start + win]
+        _, vectors = np.linalg.eigh(seg.T @ seg)
+        axis = vectors[:, -1]
+        if previous is not None and abs(np.dot(axis, previous)) >= AXIS_CONTINUITY_MIN_COS:
+            follow = np.dot(axis, previous) < 0  # the axis turned a little: keep its sign
+        else:  # first window, or the phone turned fast: heel strikes are sharp positive spikes
+            follow = np.mean((seg @ axis) ** 3) < 0
+        axes[i] = previous = -axis if follow else axis
+    centres = starts + min(win, n) / 2
+    idx = np.arange(n)
+    per_sample = np.column_stack([np.interp(idx, centres, axes[:, k]) for k in range(3)])
+    per_sample /= np.maximum(np.linalg.norm(per_sample, axis=1, keepdims=True), 1e-12)
+    return np.sum(centred * per_sample, axis=1)
 
 
 def _local_period(
@@ -210,7 +401,7 @@ def _local_period(
         periods.append(lag / rate_hz)
         periodicities.append(strength)
     centres_arr = np.asarray(centres)
-    periods_arr = np.asarray(periods)
+    periods_arr = _running_nanmedian(np.asarray(periods), PERIOD_SMOOTH_WINDOWS)
     good = np.isfinite(periods_arr)
     idx = np.arange(n)
     fallback_s = 0.5 * (min_period_s + max_period_s)
@@ -220,12 +411,24 @@ def _local_period(
     return period, periodicity, rms
 
 
+def _running_nanmedian(x: NDArray[np.float64], width: int) -> NDArray[np.float64]:
+    """Centred running median ignoring NaN (a window of all NaN stays NaN); ``width`` odd."""
+    half = width // 2
+    padded = np.pad(x, half, constant_values=np.nan)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width)
+    out = np.full(x.size, np.nan)
+    some = ~np.all(np.isnan(windows), axis=1)
+    out[some] = np.nanmedian(windows[some], axis=1)
+    return out
+
+
 def _step_lag(seg: NDArray[np.float64], *, nfft: int, lag_lo: int, lag_hi: int) -> tuple[float, float]:
     """Step lag (samples) and gait periodicity of one tapered window, from its autocorrelation.
 
     The strongest ACF peak with a lag in [2 * lag_lo, lag_hi] is a stride (or, for a symmetric
-    signal, a step or a multiple). It is halved while the ACF also has a peak near half the lag
-    (within ±20 %) above ``HALF_LAG_MIN_ACF`` and the half stays above ``lag_lo``. Returns
+    signal, a step or a multiple). It is halved while the ACF also has a peak above
+    ``HALF_LAG_MIN_ACF`` between ``LOPSIDED_MIN_FRACTION`` and 1 - that of the lag and the half
+    stays above ``lag_lo``. Returns
     (nan, 0) when there is no peak.
     """
     energy = float(np.dot(seg, seg))
@@ -238,25 +441,54 @@ def _step_lag(seg: NDArray[np.float64], *, nfft: int, lag_lo: int, lag_hi: int) 
     long_cand = cand[(cand >= 2 * lag_lo) & (cand <= lag_hi)]
     if long_cand.size == 0:
         return np.nan, 0.0
-    lag = int(long_cand[np.argmax(acf[long_cand])])
-    strength = float(acf[lag])
+    lag = float(long_cand[np.argmax(acf[long_cand])])
+    strength = float(acf[int(lag)])
+    # a stride holds two steps: while the ACF also peaks between 0.3 and 0.7 of the lag (at half
+    # of it for an even gait; at t1 and lag - t1 for a lopsided one, e.g. a phone in one back
+    # pocket: 0.41 / 0.62 s), the lag is a stride (or more) and the step is half of it
     while lag / 2 >= lag_lo:
-        near = cand[(cand >= 0.4 * lag) & (cand <= 0.6 * lag) & (cand >= lag_lo)]
-        if near.size == 0 or acf[near].max() < HALF_LAG_MIN_ACF:
+        inner = cand[(cand >= LOPSIDED_MIN_FRACTION * lag) & (cand <= (1 - LOPSIDED_MIN_FRACTION) * lag)]
+        if inner.size == 0 or acf[inner].max() < HALF_LAG_MIN_ACF:
             break
-        lag = int(near[np.argmax(acf[near])])
+        lag = lag / 2
     return float(lag), strength
 
 
 def _enforce_refractory(
-    peaks: NDArray[np.intp], x: NDArray[np.float64], min_gap: NDArray[np.float64]
+    time_s: NDArray[np.float64], strength: NDArray[np.float64], min_gap_s: NDArray[np.float64]
 ) -> NDArray[np.intp]:
-    """Keep the tallest peaks first; drop any peak closer than ``min_gap[peak]`` samples to a kept one."""
-    kept = np.empty(0, dtype=np.intp)
-    for p in peaks[np.argsort(-x[peaks], kind="stable")]:
-        pos = np.searchsorted(kept, p)
-        gap = min_gap[p]
-        if (pos > 0 and p - kept[pos - 1] < gap) or (pos < kept.size and kept[pos] - p < gap):
+    """Indices of the events kept: strongest first, dropping any event closer than its
+    ``min_gap_s`` to a kept one. Sorted by time."""
+    kept: list[int] = []
+    kept_t = np.empty(0)
+    for i in np.argsort(-strength, kind="stable"):
+        pos = int(np.searchsorted(kept_t, time_s[i]))
+        gap = min_gap_s[i]
+        if (pos > 0 and time_s[i] - kept_t[pos - 1] < gap) or (pos < kept_t.size and kept_t[pos] - time_s[i] < gap):
             continue
-        kept = np.insert(kept, pos, p)
-    return kept
+        kept_t = np.insert(kept_t, pos, time_s[i])
+        kept.insert(pos, int(i))
+    return np.asarray(kept, dtype=np.intp)
+
+
+def _in_gait(
+    time_s: NDArray[np.float64],
+    strength: NDArray[np.float64],
+    period_s: NDArray[np.float64],
+    *,
+    min_relative_strength: float,
+) -> NDArray[np.bool_]:
+    """Which events are steps of a walk: as strong as a fraction of the nearby steps' median and
+    with a neighbour about one step period away (an isolated knock is not a step)."""
+    n = time_s.size
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    lo = np.searchsorted(time_s, time_s - REFERENCE_WINDOW_S)
+    hi = np.searchsorted(time_s, time_s + REFERENCE_WINDOW_S)
+    reference = np.array([np.median(strength[a:b]) for a, b in zip(lo, hi)])
+    strong = strength >= min_relative_strength * reference
+    gaps = np.diff(time_s)
+    before = np.concatenate([[np.inf], gaps]) / period_s
+    after = np.concatenate([gaps, [np.inf]]) / period_s
+    rhythmic = (np.abs(before - 1) <= RHYTHM_TOLERANCE) | (np.abs(after - 1) <= RHYTHM_TOLERANCE)
+    return strong & rhythmic

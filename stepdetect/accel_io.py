@@ -131,6 +131,16 @@ def read_accel_csv(path: str | Path) -> AccelRecording:
 
     if time_scale_s is None:
         time_scale_s = _time_scale_to_s(np.diff(time_num.astype(np.float64)), path)
+    if time_num.dtype.kind == "i":  # check order and span before subtracting: int64 differences can wrap
+        if np.any(time_num[1:] < time_num[:-1]):
+            bad = int(np.argmax(time_num[1:] < time_num[:-1])) + 1
+            raise ParameterError(f"{path}: time is not sorted (goes backwards at sample {bad})")
+        span = int(time_num[-1]) - int(time_num[0])
+        if span > np.iinfo(np.int64).max:
+            raise ParameterError(
+                f"{path}: the timestamps span {span:.3g} time units, more than 292 years even in nanoseconds: "
+                "the time column does not hold the times of one recording"
+            )
     rel = time_num - time_num[0]  # exact for int64 ns timestamps
     time_s = rel.astype(np.float64) * time_scale_s
     if not np.all(np.isfinite(time_s)):
@@ -148,7 +158,9 @@ def read_accel_csv(path: str | Path) -> AccelRecording:
     return AccelRecording(time_s=time_s, xyz=xyz, fmt=fmt, time_origin_ns=origin_ns)
 
 
-def read_oxford_ground_truth(stepcounter_csv: str | Path, *, time_origin_ns: int) -> NDArray[np.float64]:
+def read_oxford_ground_truth(
+    stepcounter_csv: str | Path, *, time_origin_ns: int, debounce: bool = False
+) -> NDArray[np.float64]:
     """Read Oxford foot-switch ground truth as step times on the accelerometer's time axis.
 
     A step is a 0→1 transition in either foot column of ``stepcounter.csv``
@@ -161,6 +173,11 @@ def read_oxford_ground_truth(stepcounter_csv: str | Path, *, time_origin_ns: int
     time_origin_ns : int
         Clock time of the accelerometer's first sample in ns
         (:attr:`AccelRecording.time_origin_ns`); it becomes 0 s.
+    debounce : bool
+        Drop switch bounces: a rising edge of one foot less than half that foot's median stride
+        after its previous one (a foot cannot land twice within one step time). Some walks have
+        them on one switch only (``Pixel_Jamie_Hard_Armband_1``: 13 edges 0.18-0.45 s after the
+        last, stride 1.08 s), which inflates the count.
 
     Returns
     -------
@@ -181,8 +198,21 @@ def read_oxford_ground_truth(stepcounter_csv: str | Path, *, time_origin_ns: int
     t_ns, feet = data[:, 0], data[:, 1:]
     if np.any(np.diff(t_ns) < 0):
         raise ParameterError(f"{path}: ground-truth time is not sorted")
-    rising = np.any((feet[1:] == 1) & (feet[:-1] == 0), axis=1)
-    return (t_ns[1:][rising] - int(time_origin_ns)).astype(np.float64) * 1e-9
+    rising = (feet[1:] == 1) & (feet[:-1] == 0)
+    if debounce:
+        for k in range(feet.shape[1]):
+            edges = np.flatnonzero(rising[:, k])
+            if edges.size < 3:
+                continue
+            half_stride_ns = 0.5 * np.median(np.diff(t_ns[1:][edges]))
+            last_ns = t_ns[1:][edges[0]]
+            for e in edges[1:]:
+                if t_ns[1 + e] - last_ns < half_stride_ns:
+                    rising[e, k] = False
+                else:
+                    last_ns = t_ns[1 + e]
+    rising_any = np.any(rising, axis=1)
+    return (t_ns[1:][rising_any] - int(time_origin_ns)).astype(np.float64) * 1e-9
 
 
 # --- helpers -------------------------------------------------------------------------------

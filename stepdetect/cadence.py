@@ -26,6 +26,17 @@ MIN_CONFIDENT_STEPS = 20  # fewer steps than this: the estimate is flagged low-c
 Foot = Literal["L", "R"]
 
 
+
+# Step times may span a long pause in a recording (an accelerometer log with a day or a year
+# between two runs): allow any span up to 20 years.
+MAX_STEP_TIME_S = 20 * 365.25 * 86400.0
+# cadence_track skips windows inside a pause longer than this (no steps: nothing to report).
+TRACK_PAUSE_S = 60.0
+
+
+def _step_times(step_times_s: NDArray[np.float64]) -> NDArray[np.float64]:
+    return validate_events(step_times_s, name="step times", max_time_s=MAX_STEP_TIME_S)
+
 def _local_median_interval_s(intervals_s: NDArray[np.float64], *, width: int = LOCAL_STEPS) -> NDArray[np.float64]:
     """Centred running median of the step intervals (edges use a shorter window)."""
     n = intervals_s.size
@@ -47,7 +58,7 @@ def interval_flags(step_times_s: NDArray[np.float64]) -> tuple[NDArray[np.float6
     is_gap : ndarray of bool, interval > GAP_FACTOR x local median
     is_short : ndarray of bool, interval < SHORT_FACTOR x local median
     """
-    t = validate_events(step_times_s, name="step times")
+    t = _step_times(step_times_s)
     intervals = np.diff(t)
     if intervals.size == 0:
         z = np.zeros(0, dtype=bool)
@@ -77,7 +88,7 @@ def drop_extra_events(step_times_s: NDArray[np.float64]) -> NDArray[np.float64]:
     The pairs are those flagged in the original sequence; removals do not re-flag the
     neighbours (a merged interval would otherwise inflate the reference and cascade).
     """
-    t = validate_events(step_times_s, name="step times")
+    t = _step_times(step_times_s)
     intervals, _, is_short = interval_flags(t)
     if not is_short.any():
         return t
@@ -115,7 +126,7 @@ def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
     -------
     float, spm
     """
-    t = validate_events(step_times_s, name="step times")
+    t = _step_times(step_times_s)
     if t.size < MIN_STEPS_FOR_CADENCE:
         return float("nan")
     intervals, is_gap, is_short = interval_flags(drop_extra_events(t))
@@ -147,12 +158,19 @@ def cadence_track(
     """
     if not (window_s > 0 and hop_s > 0):
         raise ParameterError(f"window_s ({window_s!r} s) and hop_s ({hop_s!r} s) must be > 0")
-    t = validate_events(step_times_s, name="step times")
+    t = _step_times(step_times_s)
     if t.size < 2:
         return np.zeros(0), np.zeros(0)
-    starts = np.arange(t[0], max(t[0], t[-1] - window_s) + hop_s / 2, hop_s)
+    # One grid of windows per stretch of steps: windows inside a long pause hold no steps
+    # (and a pause of a year would be 31 million of them).
+    breaks = np.flatnonzero(np.diff(t) > max(TRACK_PAUSE_S, window_s))
+    firsts, lasts = np.r_[0, breaks + 1], np.r_[breaks, t.size - 1]
+    starts = np.concatenate([np.arange(t[a], max(t[a], t[b] - window_s) + hop_s / 2, hop_s)
+                             for a, b in zip(firsts, lasts)])
     centres = starts + window_s / 2
-    spm = np.array([cadence_spm(t[(t >= s) & (t < s + window_s)]) for s in starts])
+    lo = np.searchsorted(t, starts, side="left")
+    hi = np.searchsorted(t, starts + window_s, side="left")
+    spm = np.array([cadence_spm(t[i:j]) for i, j in zip(lo, hi)])
     return centres, spm
 
 
@@ -167,7 +185,7 @@ class Gap:
 
 def find_gaps(step_times_s: NDArray[np.float64]) -> list[Gap]:
     """Intervals flagged as gaps, with the estimated number of missing steps."""
-    t = validate_events(step_times_s, name="step times")
+    t = _step_times(step_times_s)
     intervals, is_gap, _ = interval_flags(t)
     if not is_gap.any():
         return []
@@ -195,7 +213,7 @@ def assign_feet(step_times_s: NDArray[np.float64], *, first_foot: Foot = "L") ->
     """
     if first_foot not in ("L", "R"):
         raise ParameterError(f"first_foot must be 'L' or 'R', got {first_foot!r}")
-    t = validate_events(step_times_s, name="step times")
+    t = _step_times(step_times_s)
     if t.size == 0:
         return []
     kept = drop_extra_events(t)  # an extra event gets None; the alternation skips over it
@@ -239,7 +257,7 @@ def step_asymmetry(step_times_s: NDArray[np.float64], feet: list[Foot | None]) -
     used. The symmetry index is ``200 * (LR - RL) / (LR + RL)``; its sign says which step is
     longer (positive: L->R). NaN where a direction has no interval.
     """
-    t = validate_events(step_times_s, name="step times")
+    t = _step_times(step_times_s)
     if len(feet) != t.size:
         raise ParameterError(f"{len(feet)} foot labels for {t.size} steps")
     intervals, is_gap, is_short = interval_flags(t)

@@ -1,8 +1,9 @@
-"""Shared fixtures: paths to the project's samples and to the shared real data."""
+"""Shared fixtures: paths to the project's samples and to the real data copied into tests/data."""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+REAL_DATA = ROOT / "tests" / "data"  # excerpts of ../shared/data (tests/data/README.md)
+SHARED = ROOT.parent / "shared"
+_WATCHED_EVENTS = frozenset({"open", "os.listdir", "os.scandir"})
+
+
+def _refuse_shared(event: str, args: tuple) -> None:
+    """Audit hook: the suite must pass from a clone that has no ../shared beside it, so any
+    read of ../shared (which exists beside the lead's checkouts) fails the test that does it."""
+    if event not in _WATCHED_EVENTS or not args or not isinstance(args[0], (str, bytes, os.PathLike)):
+        return
+    path = os.fsdecode(args[0])
+    if "shared" in path and Path(os.path.abspath(path)).is_relative_to(SHARED):
+        raise PermissionError(f"tests must not read {SHARED} (copy an excerpt into tests/data/): {path}")
+
+
+sys.addaudithook(_refuse_shared)
 
 
 @pytest.fixture
@@ -19,10 +35,15 @@ def rng() -> np.random.Generator:
 
 
 @pytest.fixture(scope="session")
+def real_data() -> Path:
+    """tests/data: FIT files, SoundTrackDB step labels and Oxford walks (see its README)."""
+    return REAL_DATA
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"shared data not found at {SHARED_DATA}: clone the project beside shared/")
-    return SHARED_DATA
+    """Gone: tests read tests/data (the real_data fixture), benchmarks read ../shared/data."""
+    pytest.fail("tests must not read ../shared: use the real_data fixture (tests/data/, see its README)")
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -81,49 +79,32 @@ def test_bad_input_is_one_line_and_exit_1(tmp_path: Path, content, message: str)
     assert len(lines) == 1 and lines[0].startswith("Error:") and message in lines[0], result.output
 
 
-def test_accel_uses_the_accelerometer_interface(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """--accel calls stepdetect.accel_io.read_accel_csv and stepdetect.accel.detect_steps_accel."""
-    calls = {}
-    step_times_s = np.arange(0.5, 30.0, 60 / 172)
-
-    class Rec:
-        time_s = np.arange(0, 30.0, 0.01)
-        xyz = np.zeros((3000, 3))
-        fmt = "test"
-
-    def read_accel_csv(path):
-        calls["read"] = Path(path)
-        return Rec()
-
-    def detect_steps_accel(time_s, xyz):
-        calls["detect"] = (time_s.shape, xyz.shape)
-        return step_times_s
-
-    monkeypatch.setitem(sys.modules, "stepdetect.accel_io", types.SimpleNamespace(read_accel_csv=read_accel_csv))
-    monkeypatch.setitem(sys.modules, "stepdetect.accel", types.SimpleNamespace(detect_steps_accel=detect_steps_accel))
-    csv = tmp_path / "walk.csv"
-    csv.write_text("t,x,y,z\n")
-    result = _run(str(csv), "--accel", "--json")
+def test_accel_json_on_a_real_back_pocket_walk() -> None:
+    """--accel reads the CSV and detects the steps for real (30 s of a phone in a back pocket,
+    57 foot-switch steps; tests/data/accel/make_walk_excerpts.py), adding the front end's choices."""
+    fixtures = Path(__file__).resolve().parent / "data" / "accel"
+    truth_s = np.loadtxt(fixtures / "walk_backpocket_steps.txt")
+    result = _run(str(fixtures / "walk_backpocket_50hz.csv"), "--accel", "--json")
     assert result.exit_code == 0, result.output
-    assert calls == {"read": csv, "detect": ((3000,), (3000, 3))}
     report = json.loads(result.stdout)
-    assert report["cadence_spm"] == pytest.approx(172.0, abs=0.01)
-    assert len(report["steps"]) == step_times_s.size and report["source"] == "accelerometer"
+    assert report["source"] == "accelerometer"
+    assert abs(report["n_steps"] - truth_s.size) <= 1 and len(report["steps"]) == report["n_steps"]
+    true_step_s = float(np.median(truth_s[2:] - truth_s[:-2])) / 2
+    assert report["cadence_spm"] == pytest.approx(60 / true_step_s, abs=2.0)
+    accel = report["accel"]
+    assert accel["gravity_in_data"] is True and accel["work_rate_hz"] == pytest.approx(50.0, abs=0.1)
+    assert accel["step_period_s"] == pytest.approx(true_step_s, rel=0.05)
+    low_hz, high_hz = accel["band_hz"]
+    assert low_hz < 1 / true_step_s < high_hz
 
 
-def test_accel_error_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from stepdetect.validate import ParameterError
-
-    def read_accel_csv(path):
-        raise ParameterError(f"{path}: no time column")
-
-    monkeypatch.setitem(sys.modules, "stepdetect.accel_io", types.SimpleNamespace(read_accel_csv=read_accel_csv))
-    monkeypatch.setitem(sys.modules, "stepdetect.accel", types.SimpleNamespace(detect_steps_accel=None))
+def test_accel_error_is_one_line(tmp_path: Path) -> None:
     csv = tmp_path / "bad.csv"
-    csv.write_text("nonsense\n")
+    csv.write_text("foo,x,y,z\n" + "".join(f"{k},1,2,3\n" for k in range(12)))
     result = _run(str(csv), "--accel")
     assert result.exit_code == 1, result.output
-    assert result.output.strip() == f"Error: {csv}: no time column"
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {csv}") and "no time column" in lines[0], result.output
 
 
 def test_tick_times_from_a_file(tmp_path: Path) -> None:

@@ -84,35 +84,83 @@ def test_taps_that_do_not_follow_the_beat(rng: np.random.Generator) -> None:
 
 # ---------------------------------------------------------------------------------------- storage
 def test_storage_round_trip_history_and_pairs(calibration_file: Path) -> None:
-    assert load_offset_ms("BT buds", "Laptop mic") is None
+    assert load_offset_ms("BT buds", "Laptop mic", 48000) is None
     t0 = datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc)
-    path = save("BT buds", "Laptop mic", headphone_offset_ms=212.4, method="tap", details={"n_taps": 37}, now=t0)
+    path = save("BT buds", "Laptop mic", sample_rate=48000, headphone_offset_ms=212.4, method="tap",
+                details={"n_taps": 37}, now=t0)
     assert path == calibration_file and calibration_file.is_file()
-    save("BT buds", "Laptop mic", headphone_offset_ms=205.0, method="loopback", details={"n_ticks": 38})
-    save("Wired", "Laptop mic", headphone_offset_ms=-3.5, method="loopback")
-    assert load_offset_ms("BT buds", "Laptop mic") == pytest.approx(205.0, abs=1e-9)  # the latest wins
-    assert load_offset_ms("Wired", "Laptop mic") == pytest.approx(-3.5, abs=1e-9)
-    assert load_offset_ms("Laptop mic", "BT buds") is None  # output | input, in that order
-    entry = load_entry("BT buds", "Laptop mic")
+    save("BT buds", "Laptop mic", sample_rate=48000, headphone_offset_ms=205.0, method="loopback",
+         details={"n_ticks": 38})
+    save("Wired", "Laptop mic", sample_rate=48000, headphone_offset_ms=-3.5, method="loopback")
+    assert load_offset_ms("BT buds", "Laptop mic", 48000) == pytest.approx(205.0, abs=1e-9)  # the latest wins
+    assert load_offset_ms("Wired", "Laptop mic", 48000) == pytest.approx(-3.5, abs=1e-9)
+    assert load_offset_ms("Laptop mic", "BT buds", 48000) is None  # output | input, in that order
+    entry = load_entry("BT buds", "Laptop mic", 48000)
     assert entry is not None
     assert [h["method"] for h in entry["history"]] == ["tap", "loopback"]
     assert entry["history"][0]["at"] == "2026-11-21T08:00:00+00:00" and entry["history"][0]["n_taps"] == 37
     assert sorted(p.name for p in calibration_file.parent.iterdir()) == ["calibration.json"]  # no temp file left
     for k in range(calibration.HISTORY_LENGTH + 3):
-        save("BT buds", "Laptop mic", headphone_offset_ms=float(k), method="tap")
-    entry = load_entry("BT buds", "Laptop mic")
+        save("BT buds", "Laptop mic", sample_rate=48000, headphone_offset_ms=float(k), method="tap")
+    entry = load_entry("BT buds", "Laptop mic", 48000)
     assert entry is not None and len(entry["history"]) == calibration.HISTORY_LENGTH
     assert entry["history"][-1]["headphone_offset_ms"] == pytest.approx(calibration.HISTORY_LENGTH + 2, abs=1e-9)
+
+
+def test_calibration_is_per_sample_rate(calibration_file: Path) -> None:
+    """A device's buffering (hence its delay) depends on the rate: an offset measured at 48 kHz is
+    not applied at 44.1 kHz."""
+    save("BT buds", "Laptop mic", sample_rate=48000, headphone_offset_ms=212.0, method="tap")
+    assert load_offset_ms("BT buds", "Laptop mic", 44100) is None
+    save("BT buds", "Laptop mic", sample_rate=44100, headphone_offset_ms=190.0, method="tap")
+    assert load_offset_ms("BT buds", "Laptop mic", 48000) == pytest.approx(212.0, abs=1e-9)
+    assert load_offset_ms("BT buds", "Laptop mic", 44100) == pytest.approx(190.0, abs=1e-9)
+    doc = json.loads(calibration_file.read_text())
+    assert doc["version"] == 2
+    assert sorted(doc["devices"]) == ["BT buds | Laptop mic | 44100 Hz", "BT buds | Laptop mic | 48000 Hz"]
+    assert doc["devices"]["BT buds | Laptop mic | 44100 Hz"]["sample_rate"] == 44100
+
+
+def test_version_1_file_is_migrated_to_the_recorded_rates(calibration_file: Path) -> None:
+    """Version 1 kept one entry per pair; each calibration recorded its rate: they move to their rate.
+    One without a rate stays in the file but is never applied."""
+    old = {"version": 1, "devices": {
+        "BT buds | Laptop mic": {
+            "output_device": "BT buds", "input_device": "Laptop mic", "headphone_offset_ms": 205.0,
+            "method": "loopback", "at": "2026-11-02T08:00:00+00:00",
+            "history": [
+                {"at": "2026-11-01T08:00:00+00:00", "method": "tap", "headphone_offset_ms": 190.0, "sample_rate": 44100},
+                {"at": "2026-11-02T08:00:00+00:00", "method": "loopback", "headphone_offset_ms": 205.0,
+                 "sample_rate": 48000, "n_ticks": 40},
+            ]},
+        "Wired | Laptop mic": {
+            "output_device": "Wired", "input_device": "Laptop mic", "headphone_offset_ms": -3.0, "method": "tap",
+            "at": "2026-11-03T08:00:00+00:00",
+            "history": [{"at": "2026-11-03T08:00:00+00:00", "method": "tap", "headphone_offset_ms": -3.0}]},
+    }}
+    calibration_file.parent.mkdir(parents=True)
+    calibration_file.write_text(json.dumps(old))
+    assert load_offset_ms("BT buds", "Laptop mic", 44100) == pytest.approx(190.0, abs=1e-9)
+    assert load_offset_ms("BT buds", "Laptop mic", 48000) == pytest.approx(205.0, abs=1e-9)
+    assert load_entry("BT buds", "Laptop mic", 48000)["history"][0]["n_ticks"] == 40
+    assert load_offset_ms("Wired", "Laptop mic", 48000) is None and load_offset_ms("Wired", "Laptop mic", 44100) is None
+    save("Wired", "Laptop mic", sample_rate=48000, headphone_offset_ms=-2.0, method="tap")  # rewrites as version 2
+    doc = json.loads(calibration_file.read_text())
+    assert doc["version"] == 2
+    assert sorted(doc["devices"]) == ["BT buds | Laptop mic | 44100 Hz", "BT buds | Laptop mic | 48000 Hz",
+                                      "Wired | Laptop mic", "Wired | Laptop mic | 48000 Hz"]
+    assert doc["devices"]["Wired | Laptop mic"]["history"][0]["headphone_offset_ms"] == -3.0, "nothing is lost"
+    assert load_offset_ms("Wired", "Laptop mic", 48000) == pytest.approx(-2.0, abs=1e-9)
 
 
 def test_broken_calibration_file_is_a_clear_error(calibration_file: Path) -> None:
     calibration_file.parent.mkdir(parents=True)
     calibration_file.write_text("{not json")
     with pytest.raises(CalibrationError, match="cannot be read.*delete it"):
-        load_offset_ms("a", "b")
+        load_offset_ms("a", "b", 48000)
     calibration_file.write_text("[1, 2]")
     with pytest.raises(CalibrationError, match="not a cadence calibration"):
-        save("a", "b", headphone_offset_ms=1.0, method="tap")
+        save("a", "b", sample_rate=48000, headphone_offset_ms=1.0, method="tap")
 
 
 # ------------------------------------------------------------------------------- the command

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+import os
 import sys
 import types
 from datetime import datetime, timedelta, timezone
@@ -50,8 +51,8 @@ def test_help_lists_history_commands() -> None:
         assert name in result.output
 
 
-def test_baseline_from_fit_json_and_stored(shared_data: Path, db: Path) -> None:
-    fit = shared_data / "fit" / "activity-small-fenix2-run.fit"
+def test_baseline_from_fit_json_and_stored(real_data: Path, db: Path) -> None:
+    fit = real_data / "fit" / "activity-small-fenix2-run.fit"
     result = _invoke("baseline", "--from", fit, "--json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
@@ -67,8 +68,8 @@ def test_baseline_from_fit_json_and_stored(shared_data: Path, db: Path) -> None:
     assert stored["runs"][0]["source"] == fit.name
 
 
-def test_baseline_combines_several_runs_equally(shared_data: Path, db: Path) -> None:
-    paths = [shared_data / "fit" / "activity-small-fenix2-run.fit", shared_data / "fit" / "sample_mulitple_header.fit",
+def test_baseline_combines_several_runs_equally(real_data: Path, db: Path) -> None:
+    paths = [real_data / "fit" / "activity-small-fenix2-run.fit", real_data / "fit" / "sample_mulitple_header.fit",
              FIXTURES / "run_garmin.gpx"]
     singles = []
     for p in paths:
@@ -84,18 +85,65 @@ def test_baseline_combines_several_runs_equally(shared_data: Path, db: Path) -> 
     assert out["uncertain"]  # the GPX fixture is only 90 s of running
 
 
-def test_baseline_text_output_states_method(shared_data: Path, db: Path) -> None:
-    result = _invoke("baseline", "--from", shared_data / "fit" / "sample_mulitple_header.fit")
+def test_baseline_from_takes_several_paths_as_a_shell_glob_gives_them(real_data: Path, db: Path, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    names = ["activity-small-fenix2-run.fit", "garmin-fenix-5-run.fit", "sample_mulitple_header.fit"]
+    for name in names:
+        shutil.copyfile(real_data / "fit" / name, runs / name)
+    # a real shell expands the glob: one --from, three paths
+    glob = subprocess.run(f'"{sys.executable}" -m cli baseline --from runs/*.fit --json --no-save', shell=True,
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(SAMPLES.parent)}, capture_output=True, text=True)
+    assert glob.returncode == 0, glob.stderr
+    out = json.loads(glob.stdout)
+    assert out["n_runs"] == 3 and [r["source"] for r in out["runs"]] == names
+    repeated = _invoke("baseline", *[a for n in names for a in ("--from", runs / n)], "--json", "--no-save")
+    assert repeated.exit_code == 0, repeated.output
+    assert json.loads(repeated.output)["baseline_spm"] == out["baseline_spm"]
+    # both forms at once; and stored with every source
+    mixed = _invoke("baseline", "--from", runs / names[0], runs / names[1], "--from", runs / names[2], "--json")
+    assert mixed.exit_code == 0, mixed.output
+    assert json.loads(mixed.output)["baseline_spm"] == out["baseline_spm"]
+    with Store(db) as store:
+        assert sorted(r["source"] for r in store.latest_baseline()["runs"]) == names
+
+
+def test_baseline_paths_without_from_is_one_line_error(real_data: Path, db: Path) -> None:
+    line = _one_line_error(_invoke("baseline", real_data / "fit" / "garmin-fenix-5-run.fit"), exit_code=2)
+    assert "put the files after --from" in line
+
+
+def test_baseline_from_fit_on_the_power_on_clock(real_data: Path, db: Path) -> None:
+    """session start_time 1005 s after power-on (tests/data/fit/make_relative_time.py): accepted,
+    same baseline as the dated file, stored with today's date since the run's date is unknown."""
+    dated = _invoke("baseline", "--from", real_data / "fit" / "sample_mulitple_header.fit", "--json", "--no-save")
+    result = _invoke("baseline", "--from", real_data / "fit" / "sample_mulitple_header-relative-time.fit", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["baseline_spm"] == json.loads(dated.output)["baseline_spm"]
+    assert out["runs"][0]["started_at"] is None
+    assert any("powered on" in n for n in out["runs"][0]["notes"])
+    with Store(db) as store:
+        stored = store.latest_baseline()
+    measured = datetime.fromisoformat(stored["measured_at"])
+    assert abs((measured - datetime.now(timezone.utc)).total_seconds()) < 600
+
+
+def test_baseline_text_output_states_method(real_data: Path, db: Path) -> None:
+    result = _invoke("baseline", "--from", real_data / "fit" / "sample_mulitple_header.fit")
     assert result.exit_code == 0, result.output
     assert "Method: running, moving records only" in result.output
     assert "skipped non-running sessions: swimming" in result.output
     assert "Baseline: 167.1 spm" in result.output
 
 
-def _synthetic_accel_csv(path: Path, shared_data: Path, rng: np.random.Generator) -> float:
+def _synthetic_accel_csv(path: Path, real_data: Path, rng: np.random.Generator) -> float:
     """A phone on a runner (one bump per real footfall of SoundTrackDB d04_P47_8_0), 100 Hz,
     as a generic accelerometer CSV. Returns the true cadence (spm) over the kept steps."""
-    with (shared_data / "soundtrackdb" / "d04_P47_8_0.csv").open() as f:
+    with (real_data / "soundtrackdb" / "d04_P47_8_0.csv").open() as f:
         steps_s = np.array([float(row["YOLO_Start_Time"]) for row in csv.DictReader(f)])
     steps_s = steps_s[steps_s < 60.0] - steps_s[0] + 1.0
     time_s = np.arange(0.0, steps_s[-1] + 1.0, 0.01)
@@ -109,9 +157,9 @@ def _synthetic_accel_csv(path: Path, shared_data: Path, rng: np.random.Generator
     return 120.0 / np.median(steps_s[2:] - steps_s[:-2])
 
 
-def test_baseline_from_accelerometer_csv(shared_data: Path, db: Path, tmp_path: Path, rng: np.random.Generator) -> None:
+def test_baseline_from_accelerometer_csv(real_data: Path, db: Path, tmp_path: Path, rng: np.random.Generator) -> None:
     accel = tmp_path / "phone.csv"
-    true_spm = _synthetic_accel_csv(accel, shared_data, rng)
+    true_spm = _synthetic_accel_csv(accel, real_data, rng)
     result = _invoke("baseline", "--from", accel, "--json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
@@ -186,9 +234,9 @@ def test_baseline_bad_input_is_one_line_error(db: Path, name: str, message: str)
     assert not db.exists() or Store(db).latest_baseline() is None
 
 
-def test_baseline_truncated_fit_is_one_line_error(shared_data: Path, db: Path, tmp_path: Path) -> None:
+def test_baseline_truncated_fit_is_one_line_error(real_data: Path, db: Path, tmp_path: Path) -> None:
     cut = tmp_path / "cut.fit"
-    cut.write_bytes((shared_data / "fit" / "activity-small-fenix2-run.fit").read_bytes()[:60000])
+    cut.write_bytes((real_data / "fit" / "activity-small-fenix2-run.fit").read_bytes()[:60000])
     assert "cut.fit: truncated FIT file" in _one_line_error(_invoke("baseline", "--from", cut))
 
 

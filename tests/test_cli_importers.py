@@ -14,6 +14,7 @@ from cli.baseline import run_baseline
 from cli.importers import ActivityError, read_activity
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "activities"
+FIT = Path(__file__).resolve().parent / "data" / "fit"
 
 # Reference means/medians from shared/data/README.md section 3 (fitdecode 0.11.0, speed > 0).
 README_FIGURES = {
@@ -47,8 +48,8 @@ def _direct_decode(path: Path) -> tuple[list[float], list[float], list]:
 
 
 @pytest.mark.parametrize("name", sorted(README_FIGURES))
-def test_fit_matches_direct_decode_and_readme(shared_data: Path, name: str) -> None:
-    path = shared_data / "fit" / name
+def test_fit_matches_direct_decode_and_readme(real_data: Path, name: str) -> None:
+    path = real_data / "fit" / name
     act = read_activity(path)
     run = run_baseline(act.cadence_spm, time_s=act.time_s, speed_m_s=act.speed_m_s, source=act.source)
     spm, speed, (times, running) = _direct_decode(path)
@@ -69,13 +70,13 @@ def test_fit_matches_direct_decode_and_readme(shared_data: Path, name: str) -> N
     assert run.moving_mean_spm - 0.5 <= run.baseline_spm <= run.moving_median_spm + 3.0
 
 
-def test_fit_multisport_keeps_only_the_run(shared_data: Path) -> None:
+def test_fit_multisport_keeps_only_the_run(real_data: Path) -> None:
     # Without the sport filter, swim strokes and bike rpm give the README's meaningless 121.00.
-    spm, speed, _ = _direct_decode(shared_data / "fit" / "sample_mulitple_header.fit")
+    spm, speed, _ = _direct_decode(real_data / "fit" / "sample_mulitple_header.fit")
     all_moving = [s for s, v in zip(spm, speed) if v is not None and v > 0]
     assert len(all_moving) == 903
     np.testing.assert_allclose(np.mean(all_moving), 121.00, atol=0.005)
-    act = read_activity(shared_data / "fit" / "sample_mulitple_header.fit")
+    act = read_activity(real_data / "fit" / "sample_mulitple_header.fit")
     assert act.sport == "running"
     assert len(act.time_s) == 517
     assert any("4 chained FIT files" in n for n in act.notes)  # all four headers are read
@@ -86,13 +87,13 @@ def test_fit_multisport_keeps_only_the_run(shared_data: Path) -> None:
     assert act.started_at is not None and act.started_at.isoformat().startswith("2018-05-27T09:23:41")
 
 
-def test_fit_wrong_sport_is_one_line_error(shared_data: Path, tmp_path: Path) -> None:
+def test_fit_wrong_sport_is_one_line_error(real_data: Path, tmp_path: Path) -> None:
     """The real fenix 2 run with its session's sport byte set to cycling (2) and the file CRC
     recomputed: a valid FIT file of a ride."""
     import fitdecode
     from fitdecode.utils import compute_crc
 
-    src = shared_data / "fit" / "activity-small-fenix2-run.fit"
+    src = real_data / "fit" / "activity-small-fenix2-run.fit"
     data = bytearray(src.read_bytes())
     offset = None
     with fitdecode.FitReader(str(src), keep_raw_chunks=True) as reader:
@@ -117,8 +118,8 @@ def test_fit_wrong_sport_is_one_line_error(shared_data: Path, tmp_path: Path) ->
     [(0.5, "truncated FIT file|corrupt FIT file"), (0.999, "truncated FIT file|corrupt FIT file"),
      (10 / 121839, "not a FIT file|truncated")],
 )
-def test_fit_truncated_is_one_line_error(shared_data: Path, tmp_path: Path, cut: float, message: str) -> None:
-    data = (shared_data / "fit" / "activity-small-fenix2-run.fit").read_bytes()
+def test_fit_truncated_is_one_line_error(real_data: Path, tmp_path: Path, cut: float, message: str) -> None:
+    data = (real_data / "fit" / "activity-small-fenix2-run.fit").read_bytes()
     bad = tmp_path / "cut.fit"
     bad.write_bytes(data[: int(len(data) * cut)])
     with pytest.raises(ActivityError, match=message) as info:
@@ -126,8 +127,8 @@ def test_fit_truncated_is_one_line_error(shared_data: Path, tmp_path: Path, cut:
     assert "\n" not in str(info.value)
 
 
-def test_fit_corrupt_byte_is_crc_error(shared_data: Path, tmp_path: Path) -> None:
-    data = bytearray((shared_data / "fit" / "activity-small-fenix2-run.fit").read_bytes())
+def test_fit_corrupt_byte_is_crc_error(real_data: Path, tmp_path: Path) -> None:
+    data = bytearray((real_data / "fit" / "activity-small-fenix2-run.fit").read_bytes())
     data[len(data) // 2] ^= 0xFF
     bad = tmp_path / "flip.fit"
     bad.write_bytes(bytes(data))
@@ -189,11 +190,46 @@ def test_empty_and_missing_and_unknown(tmp_path: Path) -> None:
         read_activity(tmp_path / "run.kml")
 
 
-def test_fit_records_are_strides_doubled(shared_data: Path) -> None:
+def test_fit_records_are_strides_doubled(real_data: Path) -> None:
     """fenix 5 has fractional cadence; every spm must be 2 x (cadence + fraction) -> never odd
     halves, and the first record stands (cadence 0, speed 0)."""
-    act = read_activity(shared_data / "fit" / "garmin-fenix-5-run.fit")
+    act = read_activity(real_data / "fit" / "garmin-fenix-5-run.fit")
     assert act.cadence_spm[0] == 0.0 and act.speed_m_s[0] == 0.0
     frac = act.cadence_spm / 2 - np.floor(act.cadence_spm / 2)
     assert np.all(np.isclose(frac * 128, np.round(frac * 128), atol=1e-6))
     assert not math.isnan(act.session_avg_spm or math.nan)
+
+
+def _make_relative_time():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_relative_time", FIT / "make_relative_time.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["garmin-fenix-5-run.fit", "sample_mulitple_header.fit"])
+def test_fit_on_the_power_on_clock_reads_like_the_dated_original(name: str) -> None:
+    """A device whose clock was never set writes date_times below 0x10000000 (seconds since
+    power-on; fitdecode gives ints). The fixture is the real file with its times shifted
+    (tests/data/fit/make_relative_time.py, which must reproduce it byte for byte)."""
+    import fitdecode
+
+    maker = _make_relative_time()
+    relative = FIT / maker.target_name(name)
+    assert maker.relative_time_copy((FIT / name).read_bytes()) == relative.read_bytes()
+    with fitdecode.FitReader(str(relative), check_crc=fitdecode.CrcCheck.RAISE) as reader:
+        starts = [f.get_value("start_time") for f in reader
+                  if isinstance(f, fitdecode.FitDataMessage) and f.name == "session"]
+    assert starts and all(isinstance(s, int) and 1000 <= s < 0x10000000 for s in starts)
+
+    dated, act = read_activity(FIT / name), read_activity(relative)
+    assert act.started_at is None and dated.started_at is not None
+    assert any("seconds since the device powered on" in n for n in act.notes)
+    np.testing.assert_array_equal(act.time_s, dated.time_s)
+    np.testing.assert_array_equal(act.cadence_spm, dated.cadence_spm)
+    np.testing.assert_array_equal(act.speed_m_s, dated.speed_m_s)
+    assert act.session_avg_spm == dated.session_avg_spm
+    if name == "sample_mulitple_header.fit":  # the run leg picked by its relative session window
+        assert len(act.time_s) == 517 and any("swimming" in n for n in act.notes)

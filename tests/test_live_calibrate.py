@@ -68,11 +68,14 @@ def test_live_loopback_calibration_is_stable_and_stored(pulse_sink: str, tmp_pat
     assert difference_ms < 2.0 or difference_ms >= MIN_PERIOD_MS - 0.5, [r["loop_latency_ms"] for r in runs]
 
     stored = json.loads(calibration.read_text())
-    key = f"{runs[1]['output_device']} | {runs[1]['input_device']}"
+    key = f"{runs[1]['output_device']} | {runs[1]['input_device']} | {runs[1]['sample_rate']} Hz"
     entry = stored["devices"][key]
     assert entry["headphone_offset_ms"] == pytest.approx(runs[1]["headphone_offset_ms"], abs=0.001)
     assert [h["method"] for h in entry["history"]] == ["loopback", "loopback"]
     assert [h["loop_latency_ms"] for h in entry["history"]] == [r["loop_latency_ms"] for r in runs]
-    # What `cadence run --device pulse` will look up: the same pair, resolved through PortAudio.
+    # What `cadence run --device pulse --sample-rate 48000` will look up: the same pair, resolved
+    # through PortAudio, at the same rate; at another rate the offset is not reused.
     monkeypatch.setenv("CADENCE_CALIBRATION", str(calibration))
-    assert stored_headphone_offset_ms("pulse") == pytest.approx(runs[1]["headphone_offset_ms"], abs=0.001)
+    assert stored_headphone_offset_ms("pulse", sample_rate=SAMPLE_RATE) == pytest.approx(
+        runs[1]["headphone_offset_ms"], abs=0.001)
+    assert stored_headphone_offset_ms("pulse", sample_rate=44100) is None

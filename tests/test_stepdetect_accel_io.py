@@ -76,32 +76,45 @@ def test_time_units_from_header_or_median_step(tmp_path: Path, header: str, scal
     np.testing.assert_allclose(rec.xyz[:, 2], 9.81)
 
 
-def test_oxford_ground_truth_matches_published_step_counts(shared_data: Path) -> None:
-    data = shared_data / "oxford-step" / "optimisation"
-    published = {}
-    for line in (data / "stats.csv").read_text().splitlines()[1:]:
-        cells = [c.strip() for c in line.split(",")]
-        published[cells[0]] = int(cells[6])
-    recordings = sorted(p for p in (data / "data").iterdir() if p.is_dir())
-    assert len(recordings) == 12
-    for rec_dir in recordings:
-        origin_ns = int((rec_dir / "accelerometer.csv").read_text(encoding="ascii")[:40].split(",")[0])
-        steps_s = read_oxford_ground_truth(rec_dir / "stepcounter.csv", time_origin_ns=origin_ns)
-        assert steps_s.size == published[rec_dir.name], rec_dir.name
-        assert np.all(np.diff(steps_s) > 0)
-        # on the accelerometer's axis: the walk starts after the first sample, within a minute
-        assert 0 < steps_s[0] < 60, rec_dir.name
+def _stepcounter(tmp_path: Path, feet: list[tuple[int, int]], period_ns: int = 97_500_000) -> Path:
+    """An Oxford ``stepcounter.csv``: one row per ~0.1 s of (foot1, foot2) switch states."""
+    path = tmp_path / "stepcounter.csv"
+    origin_ns = 833841866513290
+    path.write_text("".join(f"{origin_ns + k * period_ns},{a},{b}\n" for k, (a, b) in enumerate(feet)))
+    return path
 
 
-def test_oxford_real_recording_reads_every_row(shared_data: Path) -> None:
-    path = shared_data / "oxford-step" / "optimisation" / "data" / "Samsung_Carmelo_Hard_Armband_1" / "accelerometer.csv"
-    rec = read_accel_csv(path)
-    n_lines = len(path.read_text().splitlines())
-    assert rec.fmt == "oxford"
-    assert rec.xyz.shape == (n_lines, 3)
-    # irregular ~220 Hz stream lasting 154 s (data README: 153 s)
-    np.testing.assert_allclose(rec.time_s[-1], 154.09, atol=0.01)
-    np.testing.assert_allclose(np.median(np.linalg.norm(rec.xyz, axis=1)), 9.8, atol=0.5)
+def _walk_switches(n_strides: int, *, bounce_at: tuple[int, ...] = ()) -> list[tuple[int, int]]:
+    """Alternating feet, 10 rows (~1 s) per stride; each foot down 4 rows; the initial standing
+    rows (1, 1) are not steps. A bounce: foot 1 lifts for one row right after landing."""
+    rows = [(1, 1)] * 3 + [(0, 0)]
+    for s in range(n_strides):
+        stride = [(1, 0)] * 4 + [(0, 0)] + [(0, 1)] * 4 + [(0, 0)]
+        if s in bounce_at:
+            stride[1] = (0, 0)  # 1 -> 0 -> 1 within 0.2 s: one extra rising edge
+        rows += stride
+    return rows
+
+
+def test_oxford_ground_truth_counts_rising_edges(tmp_path: Path) -> None:
+    path = _stepcounter(tmp_path, _walk_switches(20))
+    steps_s = read_oxford_ground_truth(path, time_origin_ns=833841866513290)
+    assert steps_s.size == 40  # two steps per stride; the initial (1, 1) is no step
+    np.testing.assert_allclose(steps_s[0], 4 * 0.0975)
+    np.testing.assert_allclose(np.diff(steps_s), np.tile([5, 5], 20)[:39] * 0.0975)
+
+
+def test_oxford_ground_truth_debounce_drops_switch_bounces(tmp_path: Path) -> None:
+    path = _stepcounter(tmp_path, _walk_switches(20, bounce_at=(3, 7, 12)))
+    raw_s = read_oxford_ground_truth(path, time_origin_ns=0)
+    clean_s = read_oxford_ground_truth(path, time_origin_ns=0, debounce=True)
+    assert raw_s.size == 43
+    assert clean_s.size == 40
+    assert set(np.round(clean_s, 6)) <= set(np.round(raw_s, 6))
+    # without bounces the de-bounced truth is the raw one
+    plain = _stepcounter(tmp_path, _walk_switches(20))
+    np.testing.assert_array_equal(read_oxford_ground_truth(plain, time_origin_ns=0, debounce=True),
+                                  read_oxford_ground_truth(plain, time_origin_ns=0))
 
 
 @pytest.mark.parametrize(

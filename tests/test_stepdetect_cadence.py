@@ -79,9 +79,9 @@ def test_asymmetry_of_a_limping_train() -> None:
     assert a.symmetry_index_pct == pytest.approx(200 * 40 / 680, abs=1e-6)
 
 
-def test_real_labels_give_the_published_cadence(shared_data) -> None:
+def test_real_labels_give_the_published_cadence(real_data) -> None:
     # ../shared/data/soundtrackdb/d04_P47_8_0.csv: median YOLO_Cadence 179.9 spm
-    t, feet = load_soundtrack_steps("d04_P47_8_0", directory=shared_data / "soundtrackdb")
+    t, feet = load_soundtrack_steps("d04_P47_8_0", directory=real_data / "soundtrackdb")
     t, feet, _ = clean_steps(t, feet)
     assert cadence_spm(t) == pytest.approx(179.9, abs=2.0)
     a = step_asymmetry(t, [f if f in ("L", "R") else None for f in feet])

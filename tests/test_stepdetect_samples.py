@@ -65,7 +65,7 @@ def test_asymmetry_is_measured() -> None:
     assert est.symmetry_index_pct == pytest.approx(exp.symmetry_index_pct, abs=1.0)
 
 
-def test_ground_truth_is_what_the_generator_makes(shared_data: Path) -> None:
+def test_ground_truth_is_what_the_generator_makes(real_data: Path) -> None:
     from samples.generate import CONDITIONS, step_schedule
 
     for cond in CONDITIONS:
@@ -74,5 +74,5 @@ def test_ground_truth_is_what_the_generator_makes(shared_data: Path) -> None:
                                             time_scale=cond.time_scale, asymmetry_ms=cond.asymmetry_ms)
         np.testing.assert_allclose([s["time_s"] for s in truth["steps"]], times_s, atol=1e-6)
         assert [s["foot"] for s in truth["steps"]] == feet
-        assert (shared_data / "soundtrackdb" / f"{cond.session}.csv").is_file()
+        assert (real_data / "soundtrackdb" / f"{cond.session}.csv").is_file()
         assert truth["source"]["session"] == info["session"]
