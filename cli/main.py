@@ -106,7 +106,11 @@ class CadenceGroup(LazyGroup):
             sys.exit(exc.exit_code)
         except (click.Abort, KeyboardInterrupt):
             click.echo("Aborted.", err=True)
-            sys.exit(130)
+            # Nothing is open here (sessions end themselves on Ctrl-C): leave at once, so that the
+            # interpreter's shutdown cannot turn the interrupt into a death by SIGINT (exit -2).
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 

@@ -106,7 +106,8 @@ def test_a_sound_server_restart_mid_session_is_survived(pulse_sink: str, tmp_pat
     assert session.returncode == 0, stderr
     report = json.loads(report_path.read_text())
     assert report["aborted"] is None and report["ended_by"] == "end"
-    (gap,) = report["stream"]["gaps"]
+    # one outage (a stream that starts up spinning on the new server may also get a watchdog restart)
+    (gap,) = [g for g in report["stream"]["gaps"] if not g.get("restart")]
     assert 2.0 < gap["at_s"] < 7.0 and 0.0 < gap["gap_s"] < 10.0, gap
     assert report["duration_s"] == pytest.approx(12.0, abs=0.05)  # the clock continued: the whole plan played
     beats = [b["time_s"] for b in report["beats"]]
