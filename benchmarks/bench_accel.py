@@ -169,7 +169,7 @@ def split_of(recording_dir: Path | str) -> str:
     return "eval" if walker_of(recording_dir) in EVAL_WALKERS else "dev"
 
 
-def leave_one_walker_out(data: dict[str, tuple]) -> list[tuple[str, dict, float, float]]:
+def leave_one_walker_out(data: dict[str, tuple], *, method: str = "tracker") -> list[tuple[str, dict, float, float]]:
     """For each walker: pick the grid point best on the other walkers, score it on the held-out one.
 
     Returns (walker, chosen params, held-out median |count error| %, held-out worst %).
@@ -178,7 +178,7 @@ def leave_one_walker_out(data: dict[str, tuple]) -> list[tuple[str, dict, float,
     for k, params in enumerate(LOWO_GRID):
         abs_err[k] = {}
         for name, (time_s, xyz, truth_s) in data.items():
-            n_detected = detect_steps_accel(time_s, xyz, **params).size
+            n_detected = detect_steps_accel(time_s, xyz, method=method, **params).size
             abs_err[k][name] = abs(100.0 * (n_detected - truth_s.size) / truth_s.size)
     results = []
     for walker in sorted({name.split("_")[1] for name in data}):
@@ -236,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="recordings to score: dev walkers (tuning), eval walkers (held out) or all")
     parser.add_argument("--rate-hz", type=float, default=None,
                         help="first average the samples in 1/RATE bins (a low-rate wearable)")
+    parser.add_argument("--method", choices=("tracker", "picker"), default="tracker",
+                        help="who decides among the candidates: the shared step-rhythm tracker (default) "
+                             "or the two-sided picker")
     parser.add_argument("--gravity-free", action="store_true",
                         help="first remove gravity (0.3 Hz high-pass per axis): a 'linear acceleration' export")
     args = parser.parse_args(argv)
@@ -255,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     scores = []
     for name, (time_s, xyz, truth_s) in data.items():
         start = time.perf_counter()
-        detected_s = detect_steps_accel(time_s, xyz)
+        detected_s = detect_steps_accel(time_s, xyz, method=args.method)
         elapsed_s = time.perf_counter() - start
         s = score_steps(name, truth_s, detected_s, elapsed_s, float(time_s[-1]), n_true_debounced=n_debounced[name])
         scores.append(s)
@@ -282,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.no_lowo and len({walker_of(n) for n in data}) > 1:
         print("\nleave-one-walker-out (params picked on the other walkers, scored on the held-out one):")
-        for walker, params, med, worst in leave_one_walker_out(data):
+        for walker, params, med, worst in leave_one_walker_out(data, method=args.method):
             print(f"  {walker:8s} picked {params}  held-out |count error| median {med:.2f} %, worst {worst:.2f} %")
     ok = median_err <= MEDIAN_COUNT_ERROR_BAR_PCT and worst_err <= WORST_COUNT_ERROR_BAR_PCT
     if args.check and not ok:

@@ -27,6 +27,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from metronome.units import format_duration
+
 MIN_RUNNING_SPM = 140.0
 MAX_RUNNING_SPM = 240.0
 MIN_BASELINE_SPM = 120.0  # a running baseline below this is strides/min or walking
@@ -43,6 +45,14 @@ TARGET_STEP_RATIO = 0.025  # each move up: +2.5 % of baseline
 HOLD_IN_SYNC_PCT = 70.0
 HOLD_RETENTION = 0.8
 HOLD_MIN_SESSIONS = 2
+HOLD_MIN_SESSION_S = 600.0  # a session shorter than 10 min is no evidence
+HOLD_CADENCE_TOL_PCT = 2.0  # on-interval cadence within ± this % of the target
+HOLD_RULE = (
+    f"a session counts when it is complete (not aborted or killed) and >= {HOLD_MIN_SESSION_S / 60:g} min long; "
+    f"it held when its cadence in the on-intervals at the target is within ±{HOLD_CADENCE_TOL_PCT:g} % of the "
+    f"target, retention >= {HOLD_RETENTION:g} in the off-intervals and in sync >= {HOLD_IN_SYNC_PCT:g} %; the "
+    f"target holds when the last {HOLD_MIN_SESSIONS} counted sessions held, pain stays below 5/10 and is not rising"
+)
 
 METHOD = (
     "running, moving records only (speed > 0, or stride time <= 2 s for step times); "
@@ -262,46 +272,147 @@ def target_band(baseline_spm: float) -> tuple[float, float]:
     return baseline_spm * TARGET_LOW_RATIO, baseline_spm * TARGET_HIGH_RATIO
 
 
+def session_length_s(session: dict[str, Any]) -> float | None:
+    """How long a stored session ran: its audio duration, else the summary's ``duration_s``,
+    else (older records) the wall-clock span, else the end of its last interval."""
+    for value in (session.get("audio_duration_s"), (session.get("summary") or {}).get("duration_s")):
+        if value is not None:
+            return float(value)
+    if session.get("ended_at") and session.get("started_at"):
+        from datetime import datetime
+
+        return (datetime.fromisoformat(session["ended_at"]) - datetime.fromisoformat(session["started_at"])).total_seconds()
+    ends = [iv.get("end_s") for iv in session.get("intervals") or [] if iv.get("end_s") is not None]
+    return float(max(ends)) if ends else None
+
+
+_EASY_LABELS = ("warm-up", "cool-down", "warm up", "cool down")
+
+
+def _is_off(interval: dict[str, Any]) -> bool:
+    """A silent interval meant to hold the cadence (not a warm-up or cool-down)."""
+    label = str(interval.get("label") or "").lower()
+    if any(label.startswith(e) for e in _EASY_LABELS):
+        return False
+    if "sounding" in interval:
+        return interval["sounding"] is False
+    return interval.get("retention") is not None
+
+
+def _is_on(interval: dict[str, Any]) -> bool:
+    label = str(interval.get("label") or "").lower()
+    if any(label.startswith(e) for e in _EASY_LABELS):
+        return False
+    return interval.get("sounding", interval.get("retention") is None) is True
+
+
+def _weighted_cadence(intervals: list[dict[str, Any]]) -> float | None:
+    pairs = [(max((iv.get("end_s") or 0.0) - (iv.get("start_s") or 0.0), 0.0), iv["cadence_spm"])
+             for iv in intervals if iv.get("cadence_spm") is not None]
+    total = sum(w for w, _ in pairs)
+    if not pairs:
+        return None
+    return sum(w * v for w, v in pairs) / total if total > 0 else sum(v for _, v in pairs) / len(pairs)
+
+
+def session_verdict(session: dict[str, Any], target_spm: float, *,
+                    tolerance_spm: float = 1.0) -> tuple[str | None, list[str]]:
+    """Why a stored session does not count towards holding ``target_spm``.
+
+    Returns
+    -------
+    (not_counted, misses)
+        ``not_counted``: why the session is no evidence at all (aborted, never ended, too
+        short), else None. ``misses``: the rules a counted session failed (cadence off the
+        target in the on-intervals, retention in the off-intervals, in sync); empty = it held.
+    """
+    status = session.get("status") or ("complete" if session.get("ended_at") else "incomplete")
+    if status == "aborted":
+        return f"aborted ({session.get('abort_reason') or 'stopped early'})", []
+    if status != "complete":
+        return "incomplete (it never ended: the program was killed)", []
+    length_s = session_length_s(session)
+    if length_s is None or length_s < HOLD_MIN_SESSION_S:
+        return f"{'unknown length' if length_s is None else format_duration(length_s)} long (< {format_duration(HOLD_MIN_SESSION_S)})", []
+    intervals = session.get("intervals") or []
+    on = [iv for iv in intervals if _is_on(iv) and iv.get("tempo_spm") is not None
+          and abs(iv["tempo_spm"] - target_spm) <= tolerance_spm]
+    if not on:
+        return f"no interval with ticks at {target_spm:g} spm", []
+    misses: list[str] = []
+    cadence = _weighted_cadence(on)
+    band = HOLD_CADENCE_TOL_PCT / 100.0 * target_spm
+    if cadence is None:
+        misses.append("no footfalls in the on-intervals")
+    elif abs(cadence - target_spm) > band:
+        misses.append(f"cadence {cadence:.1f} spm in the on-intervals, not within {target_spm:g} ± {band:.1f}")
+    if any(_is_off(iv) for iv in intervals):
+        retention = session.get("retention")
+        if retention is None:
+            misses.append("no retention measured in the off-intervals")
+        elif retention < HOLD_RETENTION:
+            misses.append(f"retention {retention:.2f} < {HOLD_RETENTION:g} in the off-intervals")
+    sync = session.get("in_sync_pct")
+    if sync is not None and sync < HOLD_IN_SYNC_PCT:
+        misses.append(f"in sync {sync:.0f} % < {HOLD_IN_SYNC_PCT:.0f} %")
+    return None, misses
+
+
 def holds_target(sessions: Iterable[dict[str, Any]], target_spm: float, *, tolerance_spm: float = 1.0) -> dict[str, Any]:
     """Whether recent sessions at ``target_spm`` show the runner holds it and pain is not rising.
+
+    The rule (``HOLD_RULE``): a session counts when it is complete (not aborted, not killed)
+    and at least ``HOLD_MIN_SESSION_S`` long; it held when its cadence in the on-intervals
+    (ticking at the target) is within ±``HOLD_CADENCE_TOL_PCT`` % of the target, its retention
+    in the off-intervals is at least ``HOLD_RETENTION`` (where it has off-intervals) and it is
+    in sync at least ``HOLD_IN_SYNC_PCT`` % of the time (where measured). The target holds when
+    the last ``HOLD_MIN_SESSIONS`` counted sessions held, the pain of the last two stays below 5
+    and the last session's pain is not above the mean of the earlier ones.
 
     Parameters
     ----------
     sessions : iterable of dict
-        Completed sessions, oldest first, each with ``tempo_spm`` (the target run), and where
-        known ``in_sync_pct`` (0-100), ``retention`` (0-1: the fraction of the cadence increase
-        kept in the silent minutes), ``pain_during`` and ``pain_next_day`` (0-10).
+        Stored sessions (``Store.sessions()``), oldest first; those whose ``tempo_spm`` (the
+        session's target) is not ``target_spm`` are skipped.
     target_spm : float
         The current target.
 
     Returns
     -------
     dict
-        ``{"holds": bool, "n_sessions": int, "reasons": [str, ...]}``. Holding needs at least
-        ``HOLD_MIN_SESSIONS`` sessions at the target, the last two with in-sync >= 70 % and
-        retention >= 0.8 (where measured), and pain not rising: the last session's pain is not
-        above the mean of the earlier ones and never 5 or more.
+        ``holds`` (bool), ``n_sessions`` (counted sessions at the target), ``reasons`` (why
+        not, empty when it holds), ``rule`` (the rule in words), ``counted`` (``id``,
+        ``started_at``, ``held``, ``misses`` of each counted session) and ``not_counted``
+        (``id``, ``started_at``, ``why``).
     """
-    at_target = [s for s in sessions if s.get("tempo_spm") is not None and abs(s["tempo_spm"] - target_spm) <= tolerance_spm]
+    at_target = [s for s in sessions if s.get("tempo_spm") is not None
+                 and abs(s["tempo_spm"] - target_spm) <= tolerance_spm]
+    counted: list[dict[str, Any]] = []
+    not_counted: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
+    for s in at_target:
+        why, misses = session_verdict(s, target_spm, tolerance_spm=tolerance_spm)
+        entry = {"id": s.get("id"), "started_at": s.get("started_at")}
+        if why is not None:
+            not_counted.append({**entry, "why": why})
+        else:
+            counted.append({**entry, "held": not misses, "misses": misses})
+            kept.append(s)
     reasons: list[str] = []
-    if len(at_target) < HOLD_MIN_SESSIONS:
-        reasons.append(f"{len(at_target)} session(s) at {target_spm:.0f} spm; need {HOLD_MIN_SESSIONS}")
-    recent = at_target[-2:]
-    for s in recent:
-        sync = s.get("in_sync_pct")
-        if sync is not None and sync < HOLD_IN_SYNC_PCT:
-            reasons.append(f"in sync {sync:.0f} % < {HOLD_IN_SYNC_PCT:.0f} %")
-        ret = s.get("retention")
-        if ret is not None and ret < HOLD_RETENTION:
-            reasons.append(f"retention {ret:.2f} < {HOLD_RETENTION}")
-    pains = [_pain(s) for s in at_target]
+    if len(kept) < HOLD_MIN_SESSIONS:
+        reasons.append(f"{len(kept)} counted session(s) at {target_spm:.0f} spm; need {HOLD_MIN_SESSIONS}")
+    for c in counted[-HOLD_MIN_SESSIONS:]:
+        if c["misses"]:
+            reasons.append(f"session {c['id']}: " + ", ".join(c["misses"]))
+    pains = [_pain(s) for s in kept]
     pains = [p for p in pains if p is not None]
     if pains:
         if max(pains[-2:]) >= 5:
             reasons.append(f"pain {max(pains[-2:]):.0f}/10")
         if len(pains) >= 2 and pains[-1] > float(np.mean(pains[:-1])):
             reasons.append(f"pain rising ({pains[-1]:.0f} after {float(np.mean(pains[:-1])):.1f})")
-    return {"holds": not reasons, "n_sessions": len(at_target), "reasons": reasons}
+    return {"holds": not reasons, "n_sessions": len(kept), "reasons": reasons, "rule": HOLD_RULE,
+            "counted": counted, "not_counted": not_counted}
 
 
 def _pain(session: dict[str, Any]) -> float | None:

@@ -25,6 +25,8 @@ LOW_CONFIDENCE = 0.5  # a footfall below this confidence is flagged
 MIN_SAMPLE_RATE_HZ = 4000  # what StepDetector takes
 MAX_SAMPLE_RATE_HZ = 384000
 SUMMARY_MAX_GAPS = 8  # the text summary lists this many gaps (the JSON lists all)
+MIN_RHYTHMIC_FRACTION = 0.4  # of the footfalls accepted on the tracked rhythm, for a confident cadence
+MIN_RHYTHM_SALIENCE = 0.5  # share of all onset strength on the rhythm, for a confident cadence
 
 
 def _num(x: float, ndigits: int) -> float | None:
@@ -38,14 +40,26 @@ def analyze_steps(
     *,
     duration_s: float,
     first_foot: str = "L",
+    rhythm: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The report (JSON-ready dict) for detected step times."""
+    """The report (JSON-ready dict) for detected step times.
+
+    ``rhythm`` (audio): the detector's ``rhythmic`` flags per footfall, its ``salience`` and
+    ``bands``; without a steady rhythm (texture: gravel shuffle, rustle, no steady steps) the
+    cadence is not confident and ``cadence_spm`` is null, as with too few steps.
+    """
     feet = cad.assign_feet(step_times_s, first_foot=first_foot)  # type: ignore[arg-type]
     centres_s, spm = cad.cadence_track(step_times_s, window_s=CADENCE_WINDOW_S, hop_s=CADENCE_HOP_S)
     asym = cad.step_asymmetry(step_times_s, feet)
     gaps = cad.find_gaps(step_times_s)
     overall = cad.cadence_spm(step_times_s)
     warnings: list[str] = []
+    confident = math.isfinite(overall)
+    if rhythm is not None and confident and not rhythm_is_steady(rhythm["rhythmic"], rhythm["salience"]):
+        confident = False
+        overall = float("nan")
+        spm = np.full_like(spm, np.nan)
+        warnings.append("no steady step rhythm (texture or irregular sounds, not steps): no confident cadence")
     n = int(step_times_s.size)
     if n == 0:
         warnings.append("no steps found")
@@ -85,7 +99,19 @@ def analyze_steps(
         "gaps": [{"start_s": round(g.start_s, 3), "end_s": round(g.end_s, 3), "n_missing": g.n_missing} for g in gaps],
         "low_confidence": bool(warnings),
         "warnings": warnings,
+        "cadence_confident": bool(confident),
+        **({"bands": rhythm["bands"], "rhythm_salience": round(float(rhythm["salience"]), 3),
+            "rhythmic_fraction": round(float(np.mean(rhythm["rhythmic"])) if len(rhythm["rhythmic"]) else 0.0, 3)}
+           if rhythm is not None else {}),
     }
+
+
+def rhythm_is_steady(rhythmic: NDArray[np.bool_], salience: float) -> bool:
+    """Whether the footfalls form a steady rhythm: most were accepted on the tracked rhythm,
+    and most of the onset strength heard fell on it (texture spreads it everywhere)."""
+    if rhythmic.size == 0:
+        return False
+    return float(np.mean(rhythmic)) >= MIN_RHYTHMIC_FRACTION and salience >= MIN_RHYTHM_SALIENCE
 
 
 def read_tick_times(path: Path) -> NDArray[np.float64]:
@@ -144,8 +170,15 @@ def _summary(report: dict[str, Any], header: str) -> str:
         over = (f"; {min(track):.1f}-{max(track):.1f} spm over {report['cadence_window_s']:g} s windows"
                 if track else "")
         lines.append(f"Cadence:    {report['cadence_spm']:.1f} spm overall{over}")
+    elif not report.get("cadence_confident", True) and n >= cad.MIN_STEPS_FOR_CADENCE:
+        lines.append("Cadence:    no confident cadence (no steady step rhythm: texture, not steps)")
     else:
         lines.append("Cadence:    unknown (too few steps)")
+    if report.get("bands"):
+        used = [b["band"] for b in report["bands"] if b["weight"] >= 0.1]
+        how = ("the heel-thump band" if len(report["bands"]) == 1
+               else "weights learned from the step rhythm")
+        lines.append(f"Bands:      {', '.join(used) or 'none'} ({how})")
     a = report["asymmetry"]
     if a["symmetry_index_pct"] is not None:
         lines.append(
@@ -215,10 +248,11 @@ def _progress(total_s: float) -> Any:
                     auto_refresh=False)  # drawn between blocks, never while a decoder owns stderr
 
 
-def detect_in_file(path: Path, *, tick_times_s: NDArray[np.float64] | None = None) -> tuple[Any, Any]:
+def detect_in_file(path: Path, *, tick_times_s: NDArray[np.float64] | None = None) -> tuple[Any, Any, dict]:
     """Footfalls of an audio file, streamed block by block through the causal detector
     (:class:`StepDetector`): memory stays at a few blocks whatever the file's length.
-    Returns (Footfalls, AudioInfo)."""
+    Returns (Footfalls, AudioInfo, rhythm): rhythm = the footfalls' ``rhythmic`` flags, the
+    detector's ``salience`` and ``bands`` (for :func:`analyze_steps`)."""
     from cli.audiofile import audio_blocks
     from stepdetect.online import Footfalls
 
@@ -244,7 +278,9 @@ def detect_in_file(path: Path, *, tick_times_s: NDArray[np.float64] | None = Non
             done += block.shape[0]
             if bar is not None:
                 bar.update(task, completed=done, refresh=True)
-    return Footfalls.concat(found), dataclasses.replace(info, n_frames=done)  # the frames there were
+    footfalls = Footfalls.concat(found)
+    rhythm = {"rhythmic": footfalls.rhythmic, "salience": detector.rhythm_salience, "bands": detector.bands}
+    return footfalls, dataclasses.replace(info, n_frames=done), rhythm  # the frames there were
 
 
 ACCEL_GAP_S = 5.0  # a pause in accelerometer samples longer than this splits the recording
@@ -280,6 +316,7 @@ def analyze_path(path: Path, *, accel: bool, ticks_path: Path | None = None, fir
 
     With ``plot``, the report's private ``_plot`` key holds what ``--plot`` draws."""
     plot_data: dict[str, Any] = {"curve_t_s": None, "curve": None, "floor": None}
+    rhythm = None
     if accel:
         try:
             import stepdetect.accel  # noqa: F401 - does this build have accelerometer analysis?
@@ -303,7 +340,7 @@ def analyze_path(path: Path, *, accel: bool, ticks_path: Path | None = None, fir
             raise ParameterError(f"{path}: --plot draws recordings up to {PLOT_MAX_S / 60:.0f} min; "
                                  "analyze the whole file without --plot (or plot a cut of it)")
         ticks_s = read_tick_times(ticks_path) if ticks_path is not None else None
-        found, info = detect_in_file(path, tick_times_s=ticks_s)
+        found, info, rhythm = detect_in_file(path, tick_times_s=ticks_s)
         step_times_s, confidence = found.time_s, found.confidence
         duration_s = info.duration_s
         header = f"{path}: {duration_s:.1f} s, {info.sample_rate} Hz, {info.n_channels} channel(s)"
@@ -317,7 +354,7 @@ def analyze_path(path: Path, *, accel: bool, ticks_path: Path | None = None, fir
             curve_t_s, curve, floor = onset_curve(y, sample_rate=sample_rate)
             plot_data.update(signal_t_s=np.arange(0, mono.size, step) / sample_rate, signal_y=mono[::step],
                              signal_label="audio", curve_t_s=curve_t_s, curve=curve, floor=floor)
-    report = analyze_steps(step_times_s, confidence, duration_s=duration_s, first_foot=first_foot)
+    report = analyze_steps(step_times_s, confidence, duration_s=duration_s, first_foot=first_foot, rhythm=rhythm)
     report["source"] = "accelerometer" if accel else "audio"
     if accel:
         report["accel"] = {
@@ -325,6 +362,9 @@ def analyze_path(path: Path, *, accel: bool, ticks_path: Path | None = None, fir
             "step_period_s": None if np.isnan(found_accel.step_period_s) else round(found_accel.step_period_s, 4),
             "gravity_in_data": found_accel.has_gravity,
             "work_rate_hz": round(found_accel.rate_hz, 2),
+            "step_method": found_accel.method,  # "tracker": the step-rhythm tracker shared with audio
+            "rhythm_salience": (None if np.isnan(found_accel.rhythm_salience)
+                                else round(found_accel.rhythm_salience, 3)),
         }
     else:
         report["detection_delay_s"] = round(StepDetector(sample_rate=info.sample_rate).detection_delay_s, 4)

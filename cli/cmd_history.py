@@ -15,6 +15,7 @@ from typing import Any, Callable
 import click
 
 from cli.baseline import (
+    HOLD_RULE,
     MIN_RUNNING_SPM,
     RunBaseline,
     build_program,
@@ -26,7 +27,7 @@ from cli.baseline import (
     target_band,
 )
 from cli.options import DURATION, audio_device_options, db_option, finite_range
-from cli.store import Store
+from cli.store import Store, StoreError
 from cli.report import json_text
 
 F = Callable[..., Any]
@@ -229,16 +230,32 @@ def _baseline_or_stored(store: Store, baseline_spm: float | None) -> tuple[float
 
 
 def _progress(store: Store, baseline_spm: float, since: str | None) -> dict[str, Any]:
-    """Current target and whether the runner holds it, from completed sessions since the baseline."""
-    sessions = [s for s in store.sessions() if s["status"] == "complete" and s.get("tempo_spm")]
+    """Current target and whether the runner holds it, from the sessions since the baseline
+    (``holds_target`` says which count and why). The current target is that of the last
+    complete session."""
+    sessions = [s for s in store.sessions() if s.get("tempo_spm")]
     if since:
         cutoff = datetime.fromisoformat(since)
         sessions = [s for s in sessions if datetime.fromisoformat(s["started_at"]) >= cutoff]
-    current = sessions[-1]["tempo_spm"] if sessions else None
-    check = holds_target(sessions, current) if current is not None else {"holds": False, "n_sessions": 0,
-                                                                       "reasons": ["no sessions yet"]}
+    complete = [s for s in sessions if s["status"] == "complete"]
+    current = complete[-1]["tempo_spm"] if complete else None
+    check = holds_target(sessions, current) if current is not None else {
+        "holds": False, "n_sessions": 0, "reasons": ["no sessions yet"], "rule": HOLD_RULE, "counted": [],
+        "not_counted": []}
     return {"current_target_spm": current, **check,
             "next_target_spm": next_target_spm(baseline_spm, current, check["holds"])}
+
+
+def _print_evidence(progress: dict[str, Any]) -> None:
+    """Which sessions counted towards the current target, which did not and why, and the rule."""
+    def when(entry: dict[str, Any]) -> str:
+        return f"#{entry['id']} {str(entry.get('started_at') or '')[:16].replace('T', ' ')}"
+
+    for c in progress["counted"]:
+        click.echo(f"  counted {when(c)}: " + ("held" if c["held"] else "; ".join(c["misses"])))
+    for n in progress["not_counted"]:
+        click.echo(f"  not counted {when(n)}: {n['why']}")
+    click.echo(f"Rule: {progress['rule']}.")
 
 
 @click.command("target")
@@ -248,7 +265,7 @@ def _progress(store: Store, baseline_spm: float, since: str | None) -> dict[str,
 @db_option
 def target_cmd(baseline_spm: float | None, as_json: bool, db_path: Path | None) -> None:
     """Show the target band (+5 to +10 % over baseline) and the recommended next target."""
-    with Store(db_path) as store:
+    with Store(db_path, check=False) as store:  # read-only: damage met while reading is one line too
         baseline, measured_at = _baseline_or_stored(store, baseline_spm)
         progress = _progress(store, baseline, measured_at)
     low, high = target_band(baseline)
@@ -262,8 +279,9 @@ def target_cmd(baseline_spm: float | None, as_json: bool, db_path: Path | None) 
     if cur is None:
         click.echo(f"Start at {progress['next_target_spm']:.0f} spm (+{100 * (progress['next_target_spm'] / baseline - 1):.1f} %).")
         return
-    click.echo(f"Current target {cur:.0f} spm: {progress['n_sessions']} session(s) at it; "
+    click.echo(f"Current target {cur:.0f} spm: {progress['n_sessions']} counted session(s) at it; "
                + ("held: move up." if progress["holds"] else "not yet held (" + "; ".join(progress["reasons"]) + ")."))
+    _print_evidence(progress)
     click.echo(f"Recommended next target: {progress['next_target_spm']:.0f} spm "
                f"(+{100 * (progress['next_target_spm'] / baseline - 1):.1f} % over baseline).")
 
@@ -307,7 +325,7 @@ def history_cmd(weeks: int | None, plot_path: Path | None, as_json: bool, import
     if imports:
         _import_reports(imports, db_path)
         return
-    with Store(db_path) as store:
+    with Store(db_path, check=False) as store:
         sessions = store.sessions()
         baselines = store.baselines()
         if weeks is not None:
@@ -510,15 +528,22 @@ STEP_CSV_COLUMNS = ("session_id", "time_s", "foot", "asynchrony_ms", "confidence
 @db_option
 def export_cmd(fmt: str, what: str, session_ids: tuple[int, ...], output: Path | None, db_path: Path | None) -> None:
     """Export sessions (with intervals, settings, notes) or steps as CSV or JSON."""
-    with Store(db_path) as store:
-        sessions = store.sessions(ids=list(session_ids) or None)
-        missing = set(session_ids) - {s["id"] for s in sessions}
+    with Store(db_path, damaged_ok=True) as store:  # a damaged history: export what is readable
+        if store.damaged is not None:
+            click.echo(f"warning: {store.path} is damaged ({store.damaged}); exporting what is readable", err=True)
+        db = store.path
+        sessions, unreadable = store.readable_sessions(list(session_ids) or None)
+        missing = set(session_ids) - {s["id"] for s in sessions} - set(unreadable)
         if missing:
             raise click.ClickException(f"no session {', '.join(map(str, sorted(missing)))} in {store.path}")
+        rows = sessions
         if what == "steps":
-            rows = [{"session_id": s["id"], **st} for s in sessions for st in store.steps(s["id"])]
-        else:
-            rows = sessions
+            rows = []
+            for s in sessions:
+                try:
+                    rows.extend({"session_id": s["id"], **st} for st in store.steps(s["id"]))
+                except StoreError:
+                    unreadable.append(s["id"])
     buf = io.StringIO()
     if fmt == "json":
         buf.write(json_text({what: rows}, indent=2, default=str))
@@ -537,6 +562,9 @@ def export_cmd(fmt: str, what: str, session_ids: tuple[int, ...], output: Path |
         except OSError as exc:
             raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
         click.echo(f"{len(rows)} {what} written to {output}", err=True)
+    if unreadable:
+        raise click.ClickException(f"session(s) {', '.join(map(str, sorted(set(unreadable))))} could not be read "
+                                   f"from the damaged {db}; the rest was exported")
 
 
 # --- plan -----------------------------------------------------------------------------------
@@ -607,7 +635,7 @@ def plan_cmd(baseline_spm: float | None, weeks: int, start_text: str | None, out
             start = date.fromisoformat(start_text)
         except ValueError:
             raise click.BadParameter(f"{start_text!r} is not a date like 2026-01-05", param_hint="--start") from None
-    with Store(db_path) as store:
+    with Store(db_path, check=False) as store:
         baseline, measured_at = _baseline_or_stored(store, baseline_spm)
         progress = _progress(store, baseline, measured_at)
     program = build_program(baseline, weeks=weeks, start=start, current_target_spm=progress["current_target_spm"],
@@ -631,7 +659,9 @@ def plan_cmd(baseline_spm: float | None, weeks: int, start_text: str | None, out
                f"(band {low:.0f}-{high:.0f} spm; never above {math.floor(high):.0f}).")
     if progress["current_target_spm"] is not None:
         click.echo(f"History: target {progress['current_target_spm']:.0f} spm "
-                   + ("held; moving up." if progress["holds"] else "not yet held; keep it."))
+                   + ("held; moving up." if progress["holds"]
+                      else "not yet held (" + "; ".join(progress["reasons"]) + "); keep it."))
+        _print_evidence(progress)
     last_target = None
     for s in program:
         mark = "*" if s["provisional"] else " "
@@ -641,7 +671,7 @@ def plan_cmd(baseline_spm: float | None, weeks: int, start_text: str | None, out
             last_target = s["target_spm"]
         click.echo(head + (f"  -> {Path(s['file']).name}" if "file" in s else ""))
     click.echo("* proposed: move up only when 'cadence target' says the current target holds "
-               "(in sync >= 70 %, retention >= 0.8, pain not rising); re-run 'cadence plan' to re-plan.")
+               "(the rule above); re-run 'cadence plan' to re-plan.")
     if written:
         first = program[0]
         click.echo(f"Run a session with: cadence run --plan {first['file']} --baseline {baseline:g} "

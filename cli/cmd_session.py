@@ -527,14 +527,14 @@ def run(**opts: Any) -> None:
             log=log, baseline_probe=None if probe_s is None else (probe_s, build), raise_if_aborted=False,
         )
         report["settings"]["baseline_source"] = baseline_source
-        saved = log.result if log is not None else None
+        saved = log.wait() if log is not None else None  # the history's last writes (or the fallback file)
         problems: list[str] = []
         if store is not None:
             if report.get("measured_baseline_spm") is not None and report["aborted"] is None:
                 try:
                     store.add_baseline(report["measured_baseline_spm"], measured_at=datetime.now().astimezone(),
                                        method="silent warm-up of cadence run")
-                except sqlite3.Error as exc:
+                except (sqlite3.Error, ValueError) as exc:  # locked, full, damaged (StoreError)
                     problems.append(f"the measured baseline {report['measured_baseline_spm']:g} spm was not saved "
                                     f"({exc}); give it as --baseline next time")
             report["history"] = {"db": str(store.path), "session_id": None if saved is None else saved.session_id,

@@ -20,6 +20,7 @@ calendar the weekly view uses) and as UTC (for ordering). Session times inside a
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
@@ -190,8 +191,10 @@ class Store:
         Database file; default ``default_db_path()``. Parent directories are created.
     """
 
-    def __init__(self, path: Path | str | None = None) -> None:
+    def __init__(self, path: Path | str | None = None, *, check: bool = True, damaged_ok: bool = False) -> None:
         self.path = Path(path) if path is not None else default_db_path()
+        #: What ``PRAGMA quick_check`` found wrong (None: nothing, or not checked).
+        self.damaged: str | None = None
         if self.path.is_dir():
             raise StoreError(f"database {self.path} is a directory")
         try:
@@ -208,18 +211,82 @@ class Store:
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            if check or damaged_ok:
+                self.damaged = self._quick_check()
+            if self.damaged is not None and not damaged_ok:
+                raise self._damaged_error(self.damaged)
+            if self.damaged is None:
+                self._migrate()
+            if check and self.damaged is None:
+                self._probe_writable()
+        except StoreError:
+            self._conn.close()
+            raise
         except sqlite3.OperationalError as exc:  # read-only file or directory, locked, disk full
             self._conn.close()
             raise StoreError(f"cannot use database {self.path}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             self._conn.close()
-            raise StoreError(f"{self.path} is not a cadence database ({exc})") from None
+            if "not a database" in str(exc):
+                raise StoreError(f"{self.path} is not a cadence database ({exc}); if it held your history, its "
+                                 "header is damaged: restore a backup") from None
+            raise StoreError(f"{self.path} is damaged beyond what cadence can read ({exc}); try 'sqlite3 {self.path} "
+                             ".recover | sqlite3 recovered.db', or restore a backup") from None
         except BaseException:
             self._conn.close()
             raise
 
     # --- plumbing ------------------------------------------------------------------------------
+
+    def _quick_check(self) -> str | None:
+        """SQLite's ``quick_check`` (every page and record readable, O(file size): ~0.4 s for a
+        130 MB history): None when it is fine, else its first finding."""
+        try:
+            rows = [str(r[0]) for r in self._conn.execute("PRAGMA quick_check(5)").fetchall()]
+        except sqlite3.OperationalError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc):
+                raise
+            return " ".join(str(exc).split())
+        if rows == ["ok"]:
+            return None
+        lines = [line for row in rows for line in row.splitlines() if line.strip()]
+        findings = [line for line in lines if not line.startswith("***")] or lines
+        return " ".join(findings[0].split())[:160]
+
+    def _probe_writable(self) -> None:
+        """Refuse, before anything starts, a database that cannot take a write at all (a read-only
+        or immutable file, a read-only mount); a lock held by another writer is fine (session
+        writes wait and retry)."""
+        with self._lock:
+            self._conn.execute("PRAGMA busy_timeout = 50")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+                self._conn.execute(f"PRAGMA user_version = {version}")  # a write, rolled back
+                self._conn.execute("ROLLBACK")
+            except sqlite3.OperationalError as exc:
+                self._rollback()
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise StoreError(f"the history database {self.path} cannot be written: {exc} (is the file "
+                                     "read-only, immutable or on a full disk? --db or $CADENCE_DB selects another, "
+                                     "--no-save runs without the history)") from None
+            finally:
+                self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+    def _damaged_error(self, problem: str) -> StoreError:
+        return StoreError(
+            f"{self.path} is damaged ({problem}); cadence will not write to it. Save what is readable with "
+            f"'cadence export --format json --db {self.path} -o rescued.json' (or: sqlite3 {self.path} .recover "
+            "| sqlite3 recovered.db), then move the file aside or restore a backup"
+        )
+
+    def _check_damage(self, exc: sqlite3.Error) -> None:
+        """A read or write that hit a damaged page: the one-line damage message instead."""
+        if type(exc) is sqlite3.DatabaseError:  # not locked/full (OperationalError), not a constraint
+            self.damaged = self.damaged or " ".join(str(exc).split())
+            raise self._damaged_error(self.damaged) from None
 
     def close(self) -> None:
         with self._lock:
@@ -296,14 +363,20 @@ class Store:
     def _write(self, sql: str, params: Iterable[Any] = (), *, many: bool = False) -> sqlite3.Cursor:
         """One short transaction (or part of the open ``transaction()``)."""
         with self._lock:
-            if self._batch:
-                return self._conn.executemany(sql, params) if many else self._conn.execute(sql, tuple(params))
-            self._conn.execute("BEGIN IMMEDIATE")
+            if self.damaged is not None:
+                raise self._damaged_error(self.damaged)
             try:
-                cur = self._conn.executemany(sql, params) if many else self._conn.execute(sql, tuple(params))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._rollback()
+                if self._batch:
+                    return self._conn.executemany(sql, params) if many else self._conn.execute(sql, tuple(params))
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    cur = self._conn.executemany(sql, params) if many else self._conn.execute(sql, tuple(params))
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._rollback()
+                    raise
+            except sqlite3.Error as exc:
+                self._check_damage(exc)
                 raise
             return cur
 
@@ -312,6 +385,9 @@ class Store:
             self._conn.row_factory = sqlite3.Row
             try:
                 return self._conn.execute(sql, tuple(params)).fetchall()
+            except sqlite3.Error as exc:
+                self._check_damage(exc)
+                raise
             finally:
                 self._conn.row_factory = None
 
@@ -395,6 +471,10 @@ class Store:
                     (None if summary is None else json.dumps(summary, default=str), _iso(ended_at), status, reason,
                      _num(audio_duration_s), session_id))
 
+    def delete_session(self, session_id: int) -> None:
+        """Remove a session with its steps, beats and intervals (one transaction)."""
+        self._write("DELETE FROM sessions WHERE id = ?", (session_id,))
+
     def set_notes(self, session_id: int, **fields: Any) -> None:
         """Add or edit the runner's notes: ``notes``, ``pace``, ``terrain``, ``shoes`` (text),
         ``pain_during``, ``pain_next_day``, ``effort`` (0-10). ``None`` leaves a field as is."""
@@ -469,16 +549,32 @@ class Store:
             f"FROM sessions s {where} ORDER BY s.started_at_utc, s.id",
             ids or (),
         )
-        out = []
-        for r in rows:
-            d = dict(r)
-            d["settings"] = json.loads(d["settings"] or "{}")
-            d["latency"] = json.loads(d["latency"] or "{}")
-            d["summary"] = json.loads(d["summary"]) if d["summary"] else None
-            d["intervals"] = self.intervals(d["id"])
-            d.update(session_figures(d))
-            out.append(d)
-        return out
+        return [_session_dict(dict(r), self.intervals(r["id"])) for r in rows]
+
+    def readable_sessions(self, ids: list[int] | None = None) -> tuple[list[dict[str, Any]], list[int]]:
+        """``sessions(ids=...)``, session by session where the database is damaged: (the
+        sessions that could be read, the ids of those that could not)."""
+        try:
+            return self.sessions(ids=ids), []
+        except StoreError:
+            if self.damaged is None:
+                raise
+        wanted = ids or [int(r[0]) for r in self._query("SELECT id FROM sessions ORDER BY id")]
+        readable: list[dict[str, Any]] = []
+        unreadable: list[int] = []
+        for sid in wanted:
+            try:
+                readable.extend(self.sessions(ids=[sid]))
+                continue
+            except StoreError:
+                pass
+            try:  # the session's own row, without the counts and intervals that cannot be read
+                rows = self._query("SELECT * FROM sessions WHERE id = ?", (sid,))
+                readable.extend({**_session_dict(dict(r), []), "damaged": "its intervals or counts are unreadable"}
+                                for r in rows)
+            except StoreError:
+                unreadable.append(sid)
+        return readable, unreadable
 
     def last_session_id(self) -> int:
         """The latest session that was not aborted (the one the runner means by 'last')."""
@@ -562,6 +658,16 @@ def store_report(store: "Store", report: dict[str, Any], *, device: str | None =
         else:
             store.end_session(sid, report_summary(report), ended, audio_duration_s=duration_s)
     return sid
+
+
+def _session_dict(d: dict[str, Any], intervals: list[dict[str, Any]]) -> dict[str, Any]:
+    """A sessions row (JSON columns decoded) with its intervals and figures."""
+    d["settings"] = json.loads(d["settings"] or "{}")
+    d["latency"] = json.loads(d["latency"] or "{}")
+    d["summary"] = json.loads(d["summary"]) if d["summary"] else None
+    d["intervals"] = intervals
+    d.update(session_figures(d))
+    return d
 
 
 def _with_extra(d: dict[str, Any]) -> dict[str, Any]:
@@ -705,10 +811,11 @@ class SessionStoreLog:
     it, one short transaction per call, in order. A write that fails (disk full, the database
     locked by another program, an I/O error) stays queued and is retried with back-off while
     the session goes on. ``finish``/``abort`` wait for the queue to drain as long as writes keep
-    succeeding (and up to ``FINISH_WAIT_S`` without progress); what could not be written then
-    goes, with the rest of the session, into a fallback JSON file (the whole report) beside the
-    database, else in the working directory, else in the temporary directory. ``result`` (a
-    :class:`SaveResult`) says where the data went.
+    succeeding (and up to ``FINISH_WAIT_S`` without progress) in ``wait()``, which the caller
+    runs after printing the report; what could not be written then goes, with the rest of the
+    session, into a fallback JSON file (the whole report) beside the database, else in the
+    working directory, else in the temporary directory. ``wait()`` returns a
+    :class:`SaveResult`: where the data went.
     """
 
     def __init__(self, store: Store, *, kind: str, settings: dict[str, Any], device: str | None = None,
@@ -730,6 +837,10 @@ class SessionStoreLog:
         self._failing_since: float | None = None
         self._last_progress = time.monotonic()
         self._max_delay_s = 0.0
+        self._closed = False
+        self._applying = False  # the writer is doing _ops[0] right now
+        self._final: tuple[dict[str, Any], str, str | None] | None = None
+        self._wait_lock = threading.Lock()
 
     def start(self, started_at: datetime) -> None:
         """The stream runs: its wall-clock start (shown in the runner's local time)."""
@@ -756,24 +867,44 @@ class SessionStoreLog:
     def add_interval(self, interval: dict[str, Any]) -> None:
         self._enqueue(("interval", interval))
 
-    def finish(self, report: dict[str, Any]) -> SaveResult:
+    def finish(self, report: dict[str, Any]) -> None:
         """Close the session as complete with the report's summary (the session has handed over
-        its last steps, beats and intervals before)."""
-        return self._close(report, "complete", None)
+        its last steps, beats and intervals before). Returns at once; ``wait()`` says where the
+        data went."""
+        self._close(report, "complete", None)
 
-    def abort(self, report: dict[str, Any], reason: str) -> SaveResult:
+    def abort(self, report: dict[str, Any], reason: str) -> None:
         """Close the session as aborted: it stopped early for ``reason`` (one line). What was
         measured stays in the history (and in the report); progression and the weekly view
-        ignore it. A session that stopped before it measured a single footfall, and whose row
-        does not exist yet, leaves no row (``result.session_id`` is None): there is nothing
-        to keep and nothing to attach notes to."""
-        return self._close(report, "aborted", " ".join(str(reason).split()) or "stopped early")
+        ignore it. A session that stopped before it measured a single footfall leaves no row
+        (``wait().session_id`` is None; one its first writes created is removed): there is
+        nothing to keep and nothing to attach notes to. Returns at once, like ``finish``."""
+        self._close(report, "aborted", " ".join(str(reason).split()) or "stopped early")
+
+    def sync(self, timeout_s: float = 10.0) -> bool:
+        """Wait (up to ``timeout_s``) until every write queued so far has landed; True if so.
+        For tools and tests that read the history while the session runs."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while self._ops and (left := deadline - time.monotonic()) > 0:
+                self._cond.wait(left)
+            return not self._ops
+
+    def wait(self) -> SaveResult:
+        """After ``finish``/``abort``: wait while the queued writes land (as long as they make
+        progress; ``FINISH_WAIT_S`` without), then write what could not be stored, with the
+        whole report, to the fallback file. Returns (and keeps in ``result``) where the data
+        went. Called at exit if nobody did."""
+        with self._wait_lock:
+            if self.result is None:
+                self.result = self._drain()
+            return self.result
 
     # --- the writer ------------------------------------------------------------------------------
 
     def _enqueue(self, op: tuple[Any, ...]) -> None:
         with self._cond:
-            if self.result is not None:
+            if self._closed:
                 raise RuntimeError("the session log is closed")
             self._ops.append(op)
             if self._thread is None:
@@ -795,9 +926,12 @@ class SessionStoreLog:
                     if self._stop.is_set() or not self._ops:
                         return
                     op = self._ops[0]
+                    self._applying = True
                 try:
                     self._apply(op)
                 except Exception as exc:  # noqa: BLE001 - kept queued and retried; the cause is reported
+                    with self._cond:
+                        self._applying = False
                     self._failed(exc)
                     if self._stop.wait(WRITE_RETRY_S[min(attempt, len(WRITE_RETRY_S) - 1)]):
                         return
@@ -805,6 +939,7 @@ class SessionStoreLog:
                     continue
                 attempt = 0
                 with self._cond:
+                    self._applying = False
                     self._ops.popleft()
                     self._last_progress = time.monotonic()
                     if self._failing_since is not None:
@@ -827,6 +962,11 @@ class SessionStoreLog:
                 self._failing_since = time.monotonic()
 
     def _apply(self, op: tuple[Any, ...]) -> None:
+        if op[0] == "drop":
+            if self.session_id is not None:
+                self.store.delete_session(self.session_id)
+                self.session_id = None
+            return
         if self.session_id is None:
             if self.started_at is None:
                 self.started_at = datetime.now().astimezone()
@@ -847,46 +987,50 @@ class SessionStoreLog:
                 self.store.abort_session(self.session_id, reason, summary=summary, ended_at=ended_at,
                                          audio_duration_s=audio_duration_s)
 
-    def _close(self, report: dict[str, Any], status: str, reason: str | None) -> SaveResult:
+    def _close(self, report: dict[str, Any], status: str, reason: str | None) -> None:
         if status == "aborted" and not (report.get("summary") or {}).get("n_steps"):
+            # stopped before it measured a footfall (a recording damaged from the start, a stream
+            # that never ran): nothing to keep, and no row for `cadence log` or the weekly counts
             with self._cond:
-                if self.session_id is None and not any(op[0] == "steps" for op in self._ops):
-                    # stopped before it measured anything (a recording damaged from the start, a
-                    # stream that never ran): nothing to keep, and no empty row to log pain against
-                    self._stop.set()
-                    self._ops.clear()
-                    self._cond.notify_all()
-                    self.result = SaveResult(saved=True, db=self.store.path, session_id=None)
-                    return self.result
-        self._enqueue(("end", status, reason, report_summary(report), datetime.now().astimezone(),
-                       _num(report.get("duration_s"))))
+                while len(self._ops) > (1 if self._applying else 0):
+                    self._ops.pop()
+            self._enqueue(("drop",))
+        else:
+            self._enqueue(("end", status, reason, report_summary(report), datetime.now().astimezone(),
+                           _num(report.get("duration_s"))))
         with self._cond:
-            self._closing = True
+            self._final = (report, status, reason)
+            self._closed = self._closing = True
             self._cond.notify_all()
+        atexit.register(self.wait)  # a caller that never waits still gets its data stored or saved
+
+    def _drain(self) -> SaveResult:
+        if self._final is None:
+            raise RuntimeError("wait() before finish() or abort()")
+        report, status, reason = self._final
+        with self._cond:
             while self._ops:
                 left = self._last_progress + FINISH_WAIT_S - time.monotonic()
                 if left <= 0:
                     break
                 self._cond.wait(left)
-            saved = not self._ops
-            if self._failing_since is not None:
-                self._max_delay_s = max(self._max_delay_s, time.monotonic() - self._failing_since)
-        if not saved:
-            self._stop.set()
+            if self._ops:
+                self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=SESSION_BUSY_TIMEOUT_MS / 1000 + 1.0)
         with self._cond:
+            self._stop.set()
             saved = not self._ops  # the last attempt may have landed meanwhile
+            if self._failing_since is not None:
+                self._max_delay_s = max(self._max_delay_s, time.monotonic() - self._failing_since)
             fallback, fallback_errors = (None, [])
             if not saved:
-                self._stop.set()
                 fallback, fallback_errors = write_fallback(self.store.path, report, self.started_at, {
                     "db": str(self.store.path), "session_id": self.session_id, "saved": False,
                     "errors": list(self.errors), "status": status, "abort_reason": reason})
-            self.result = SaveResult(saved=saved, db=self.store.path, session_id=self.session_id, fallback=fallback,
-                                     errors=tuple(self.errors), failed_attempts=self.failed_attempts,
-                                     delayed_s=round(self._max_delay_s, 1), fallback_errors=tuple(fallback_errors))
-        return self.result
+            return SaveResult(saved=saved, db=self.store.path, session_id=self.session_id, fallback=fallback,
+                              errors=tuple(self.errors), failed_attempts=self.failed_attempts,
+                              delayed_s=round(self._max_delay_s, 1), fallback_errors=tuple(fallback_errors))
 
 
 def write_fallback(db: Path, report: dict[str, Any], started_at: datetime | None,

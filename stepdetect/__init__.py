@@ -15,10 +15,11 @@ from stepdetect.evaluate import Scores, match_events, score_events
 from stepdetect.features import onset_curve
 from stepdetect.online import Footfalls, StepDetector, detect_footfalls
 from stepdetect.peaks import PickParams
+from stepdetect.tracker import Decision, StepTracker, Track, TrackerParams, track_events
 from stepdetect.validate import ParameterError
 
 __all__ = [
-    "Asymmetry", "Footfalls", "Gap", "ParameterError", "PickParams", "Scores", "StepDetector",
+    "Asymmetry", "Decision", "Footfalls", "Gap", "ParameterError", "PickParams", "Scores", "StepDetector", "StepTracker", "Track", "TrackerParams",
     "assign_feet", "cadence_spm", "cadence_track", "detect_footfalls", "find_gaps", "interval_flags",
-    "match_events", "onset_curve", "score_events", "step_asymmetry",
+    "match_events", "onset_curve", "score_events", "step_asymmetry", "track_events",
 ]

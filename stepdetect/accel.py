@@ -16,21 +16,27 @@ Front end (:func:`accel_front_end`; all parameters physical, converted to sample
    step rate, which removes the stride sway of a pocket or bag and the heel-strike ringing.
 
 Steps (:func:`detect_steps_accel`): candidate events are the signal's peaks with their prominence
-(:func:`step_candidates`); kept when the window is periodic and moving (a still phone gives no
-steps), the prominence exceeds a fraction of the local RMS and of the nearby steps' median (the
-sway after a walk stops and the handling before it are weaker), at least a fraction of the local
-step period from a stronger one, and with a neighbour about one step period away (an isolated
-knock is not a step). Times are refined to sub-sample precision.
+(:func:`step_candidates`), times refined to sub-sample precision; only those in a periodic,
+moving window (a still phone gives no steps) with a prominence above a fraction of the local RMS
+go on. Then, by default (``method="tracker"``), the step-rhythm tracker shared with the audio
+detector (:mod:`stepdetect.tracker`, parameter set :data:`~stepdetect.tracker.ACCEL_PARAMS`)
+decides, each candidate carrying the front end's local step period as its period hint (the front
+end tells steps from strides, lopsided ones included): steps on or near the rhythm, a knock or
+the sway between steps rejected, a missing step a gap, never a step. ``method="picker"`` keeps
+the earlier two-sided picker: at least a fraction of the local step period from a stronger peak,
+as strong as a fraction of the median of the steps within +-10 s, with a neighbour about one
+step period away.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
 
+from stepdetect.tracker import ACCEL_PARAMS, TrackerParams, track_events
 from stepdetect.validate import ParameterError
 
 MIN_CADENCE_SPM = 60.0
@@ -49,6 +55,9 @@ AXIS_CONTINUITY_MIN_COS = 0.7  # consecutive windows' axes closer than ~45 deg: 
 GRAVITY_WINDOW_S = 2.0  # local mean for that test (a phone turning in a pocket keeps |mean| ~ g)
 REFERENCE_WINDOW_S = 10.0  # +- window of the typical step strength
 RHYTHM_TOLERANCE = 0.5  # a step needs a neighbour at (1 +- this) x the local step period
+STEP_METHODS = ("tracker", "picker")  # who decides among the candidates
+WALK_START_STEPS = 4  # offline: a walk's first step is judged against its next steps ...
+WALK_START_MIN_STRENGTH = 0.6  # ... and needs this fraction of their median strength
 
 
 def detect_steps_accel(time_s: NDArray[np.floating], xyz: NDArray[np.floating], **params: float) -> NDArray[np.float64]:
@@ -77,6 +86,8 @@ class AccelSteps:
     strength_m_s2: NDArray[np.float64]
     step_period_s: float
     front: AccelFrontEnd
+    method: str = "tracker"
+    rhythm_salience: float = float("nan")  # tracker: share of the candidates' strength on the rhythm
 
     @property
     def band_hz(self) -> tuple[float, float]:
@@ -106,6 +117,8 @@ def accel_steps(
     min_periodicity: float = 0.3,
     min_rms_m_s2: float = MIN_GAIT_RMS_M_S2,
     min_relative_strength: float = 0.3,
+    method: str = "tracker",
+    tracker_params: TrackerParams | None = None,
 ) -> AccelSteps:
     """Detect steps (one per foot contact) in a 3-axis accelerometer stream.
 
@@ -122,7 +135,7 @@ def accel_steps(
     window_s : float > 0
         Length of the windows used to estimate the local step period and RMS, in seconds.
     refractory_fraction : float in (0, 1)
-        Minimum time between steps as a fraction of the local step period.
+        Picker only: minimum time between steps as a fraction of the local step period.
     threshold_fraction : float >= 0
         Minimum peak prominence as a fraction of the local RMS of the filtered signal.
     min_periodicity : float in [0, 1)
@@ -133,9 +146,15 @@ def accel_steps(
         0.2 m/s² (0.02 g) is well above phone MEMS noise in the step band and below the gentlest
         walk seen (carpet, in hand: 0.6 m/s²).
     min_relative_strength : float >= 0
-        Minimum peak prominence as a fraction of the median prominence of the steps within
+        Picker only: minimum peak prominence as a fraction of the median prominence of the steps within
         ``REFERENCE_WINDOW_S`` (10 s): the sway of a phone after the walk stopped, or handling
         before it starts, is much weaker than a step.
+    method : "tracker" or "picker"
+        Who decides among the candidates: the causal step-rhythm tracker shared with the audio
+        detector (default) or the two-sided picker.
+    tracker_params : TrackerParams, optional
+        Tracker tuning; default :data:`stepdetect.tracker.ACCEL_PARAMS` with its period range
+        set to the cadence range.
 
     Returns
     -------
@@ -158,6 +177,8 @@ def accel_steps(
         raise ParameterError(f"refractory_fraction {refractory_fraction!r} must be in (0, 1)")
     if window_s <= 2 * 60.0 / min_cadence_spm:
         raise ParameterError(f"window_s {window_s!r} s must exceed two periods of the slowest cadence")
+    if method not in STEP_METHODS:
+        raise ParameterError(f"method {method!r} must be one of {', '.join(STEP_METHODS)}")
 
     front = accel_front_end(
         time_s,
@@ -177,10 +198,55 @@ def accel_steps(
         & (np.interp(cand_s, front.grid_s, front.rms) >= min_rms_m_s2)
     )
     cand_s, strength, period_s = cand_s[keep], strength[keep], period_s[keep]
+    if method == "tracker":
+        params = tracker_params or accel_tracker_params(min_cadence_spm, max_cadence_spm)
+        track = track_events(cand_s, strength, params=params, period_hint_s=period_s)
+        first = _walk_starts(cand_s, strength, period_s, track.time_s, track.strength, params)
+        time_out = np.concatenate([track.time_s, cand_s[first]])
+        order = np.argsort(time_out, kind="stable")
+        return AccelSteps(time_out[order], np.concatenate([track.strength, strength[first]])[order],
+                          median_period_s, front, method, track.rhythm_salience)
     keep = _enforce_refractory(cand_s, strength, refractory_fraction * period_s)
     cand_s, strength, period_s = cand_s[keep], strength[keep], period_s[keep]
     keep = _in_gait(cand_s, strength, period_s, min_relative_strength=min_relative_strength)
-    return AccelSteps(cand_s[keep], strength[keep], median_period_s, front)
+    return AccelSteps(cand_s[keep], strength[keep], median_period_s, front, method)
+
+
+def _walk_starts(
+    cand_s: NDArray[np.float64],
+    strength: NDArray[np.float64],
+    period_s: NDArray[np.float64],
+    steps_s: NDArray[np.float64],
+    step_strength: NDArray[np.float64],
+    params: TrackerParams,
+) -> NDArray[np.intp]:
+    """Offline only, the other side of the tracker's causal rule: the first step of a walk (or
+    after a stop) has no step before it, so the tracker cannot take it. Indices of the
+    candidates it rejected that come one step period (``hint_neighbour_tolerance``) before a
+    step that starts a run of steps (none within 1.5 periods before it), at least
+    ``WALK_START_MIN_STRENGTH`` of the median of the ``WALK_START_STEPS`` steps from there (the
+    handling before a walk is weaker)."""
+    if steps_s.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    tol = params.hint_neighbour_tolerance
+    gaps = np.diff(steps_s, prepend=-np.inf)
+    out = []
+    for k in np.flatnonzero(gaps > 1.5 * np.interp(steps_s, cand_s, period_s)):
+        j = int(np.searchsorted(cand_s, steps_s[k]))  # the step's own candidate
+        before = np.flatnonzero((cand_s < steps_s[k]) & (cand_s > steps_s[k] - (1 + tol) * period_s[j]))
+        typical = float(np.median(step_strength[k : k + WALK_START_STEPS]))
+        before = before[(steps_s[k] - cand_s[before] >= (1 - tol) * period_s[j])
+                        & (strength[before] >= WALK_START_MIN_STRENGTH * typical)]
+        if before.size:
+            out.append(int(before[np.argmax(strength[before])]))
+    return np.asarray(out, dtype=np.intp)
+
+
+def accel_tracker_params(min_cadence_spm: float = MIN_CADENCE_SPM, max_cadence_spm: float = MAX_CADENCE_SPM) -> TrackerParams:
+    """:data:`stepdetect.tracker.ACCEL_PARAMS` with the step-period range of a cadence range."""
+    min_period_s = 60.0 / max_cadence_spm
+    return replace(ACCEL_PARAMS, min_period_s=min_period_s, max_period_s=60.0 / min_cadence_spm,
+                   merge_s=min(ACCEL_PARAMS.merge_s, 0.5 * min_period_s))
 
 
 @dataclass(frozen=True)

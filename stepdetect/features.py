@@ -1,4 +1,5 @@
-"""Footfall features: the low-band (heel-thump) energy envelope, its floor and its rise.
+"""Footfall features: a small multi-band onset function (whitened per band) and the low-band
+(heel-thump) envelope the tick logic relies on.
 
 Everything here is a pure function of its input and an explicit, returned state, so the
 streaming detector and the offline analysis run the *same* code: feeding a signal in blocks
@@ -12,6 +13,18 @@ Pipeline (per channel-mixed sample stream)::
     -> energy per frame of ``FRAME_DECIMATED`` pooled samples (~1 ms)
     -> fast one-pole smoothing (``level_db``) and slow smoothing + trailing minimum (``floor_db``)
     -> rise over ``FLUX_LAG_S`` (``flux_db``)
+
+Multi-band onset function (``bands_db``, ``odf_db``): five roughly octave-wide, log-spaced bands
+that any microphone fills with something -- the heel-thump band above (30-250 Hz), 250-700 Hz and
+700-1800 Hz (Butterworth band-passes on the pooled signal), 2-4 kHz and above 4 kHz (the energy
+that varies within one pooling run / half-run of the raw signal: a cheap high-pass that needs no
+filtering at the input rate). A band the input rate cannot hold (above 4 kHz at 8 kHz) stays
+empty. Per band: frame energy, one-pole smoothing, log; its own noise floor (slow smoothing +
+trailing minimum); the level above that floor (``bands_db``: adaptive whitening -- a treadmill
+hum, belt hiss or wind rumble raises its band's floor and is gone); its rise over ``FLUX_LAG_S``
+counted from ``WHITE_MARGIN_DB`` above the floor and half-wave rectified; ``odf_db`` is the mean
+rise over the bands the input rate holds. The picker weights the bands per session from the
+rhythm of the footfalls.
 """
 
 from __future__ import annotations
@@ -35,6 +48,10 @@ FLUX_LAG_S = 0.010  # rise is measured over this lag
 WARMUP_S = 0.200  # the filters settle; frames before this never set the noise floor
 QUADRATURE_HZ = 80.0  # centre of the thump band: envelope = in-phase^2 + quadrature^2 is flat here
 _EPS_ENERGY = 1e-14  # -140 dB: keeps log10 finite in digital silence
+MID_BANDS_HZ = ((250.0, 700.0), (700.0, 1800.0))  # band-passes on the pooled signal
+BAND_NAMES = ("30-250 Hz", "250-700 Hz", "700-1800 Hz", "2-4 kHz", "4 kHz-Nyquist")
+N_BANDS = len(BAND_NAMES)
+WHITE_MARGIN_DB = 4.0  # rises are counted from this far above a band's floor (noise ripple is not an onset)
 
 
 def decimation_factor(sample_rate: int) -> int:
@@ -66,6 +83,11 @@ class FeatureState:
     floor_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     level_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     n_frames: int = 0  # frames produced so far
+    mid_zi: list[NDArray[np.float64]] = field(default_factory=list)
+    band_level_zi: NDArray[np.float64] | None = None  # (N_BANDS, 1) smoothing memories
+    band_floor_zi: NDArray[np.float64] | None = None
+    band_floor_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, N_BANDS)))
+    band_white_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, N_BANDS)))
 
 
 @dataclass(frozen=True)
@@ -78,6 +100,9 @@ class Frames:
     background_db: NDArray[np.float64]  # slowly smoothed level (FLOOR_TAU_S), dB: the local background
     flux_db: NDArray[np.float64]  # level_db rise over FLUX_LAG_S, dB
     high_db: NDArray[np.float64]  # smoothed energy of what varies within a frame (> ~500 Hz), dB
+    bands_level_db: NDArray[np.float64] | None = None  # (n, N_BANDS) smoothed band levels, dB
+    bands_db: NDArray[np.float64] | None = None  # (n, N_BANDS) level above the band's own floor, dB (>= 0)
+    odf_db: NDArray[np.float64] | None = None  # mean rectified rise of the whitened bands, dB
 
 
 def _one_pole(tau_s: float, frame_s: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -108,6 +133,15 @@ class _Design:
         self.quad_scale = 1.0 / (2.0 * np.sin(w / 2))
         self.mid_scale = 1.0 / np.cos(w / 2)
         self.warmup_frames = int(np.ceil(WARMUP_S / frame_s))
+        self.mid_sos = []
+        for lo_hz, hi_hz in MID_BANDS_HZ:
+            hi_hz = min(hi_hz, 0.45 * pooled_hz)
+            self.mid_sos.append(signal.butter(2, [lo_hz, hi_hz], btype="bandpass", fs=pooled_hz, output="sos")
+                                if hi_hz > lo_hz * 1.2 else None)
+        # above ~2 kHz: within-pool variance; above ~4 kHz: within-half-pool variance (pools >= 4)
+        self.half_pool = self.decimation // 2 if self.decimation >= 4 else 0
+        self.band_present = np.array([True, self.mid_sos[0] is not None, self.mid_sos[1] is not None,
+                                      self.decimation >= 2, self.half_pool > 0])
 
     @classmethod
     def get(cls, sample_rate: int) -> "_Design":
@@ -130,6 +164,11 @@ def _strided_sum(x: NDArray[np.float64], width: int) -> NDArray[np.float64]:
     return out
 
 
+def bands_present(sample_rate: int) -> NDArray[np.bool_]:
+    """Which of ``BAND_NAMES`` a stream at ``sample_rate`` holds."""
+    return _Design.get(int(validate_sample_rate(sample_rate, low_hz=4000.0, high_hz=384_000.0))).band_present.copy()
+
+
 def new_state(sample_rate: int) -> FeatureState:
     """A fresh :class:`FeatureState` for a stream at ``sample_rate`` Hz."""
     sample_rate = int(validate_sample_rate(sample_rate, low_hz=4000.0, high_hz=384_000.0))
@@ -140,6 +179,9 @@ def new_state(sample_rate: int) -> FeatureState:
         level_zi=np.zeros(1),
         high_zi=np.zeros(1),
         floor_zi=np.zeros(1),
+        mid_zi=[np.zeros((sos.shape[0], 2)) if sos is not None else np.zeros((0, 2)) for sos in design.mid_sos],
+        band_level_zi=np.zeros((N_BANDS, 1)),
+        band_floor_zi=np.zeros((N_BANDS, 1)),
     )
 
 
@@ -182,13 +224,29 @@ def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[
     pending = x[used:].copy()
     if n_frames == 0:
         empty = np.zeros(0)
-        frames = Frames(state.n_frames, empty, empty, empty, empty, empty)
+        frames = Frames(state.n_frames, empty, empty, empty, empty, empty,
+                        np.zeros((0, N_BANDS)), np.zeros((0, N_BANDS)), empty)
         return frames, replace(state, pending=pending)
     xs = x[:used]
-    pooled = _strided_sum(xs, design.decimation) * (1.0 / design.decimation)
+    # Full-rate work is three passes (square, and sums over half-pools or pools); everything
+    # else is built from those sums at the pooled rate.
+    d = design.decimation
+    sq = np.square(xs)
+    halves = half_sq = None
+    if design.half_pool and d == 2 * design.half_pool:
+        halves = _strided_sum(xs, design.half_pool)
+        half_sq = _strided_sum(sq, design.half_pool)
+        pool_x = halves[0::2] + halves[1::2]
+        pool_sq = half_sq[0::2] + half_sq[1::2]
+    elif d >= 2:
+        pool_x = _strided_sum(xs, d)
+        pool_sq = _strided_sum(sq, d)
+    else:
+        pool_x, pool_sq = xs, sq
+    pooled = pool_x * (1.0 / d)
     # Energy that changes within one ~1 ms frame: ticks, contact bursts, breath (not thumps).
-    frame_mean = _strided_sum(xs, design.hop) * (1.0 / design.hop)
-    high_e = np.maximum(_strided_sum(np.square(xs), design.hop) * (1.0 / design.hop) - np.square(frame_mean), 0.0)
+    frame_mean = _strided_sum(pool_x, FRAME_DECIMATED) * (1.0 / design.hop)
+    high_e = np.maximum(_strided_sum(pool_sq, FRAME_DECIMATED) * (1.0 / design.hop) - np.square(frame_mean), 0.0)
     band, band_zi = signal.sosfilt(design.band_sos, pooled, zi=state.band_zi)
     prev_band = np.empty_like(band)
     prev_band[0] = state.last_band
@@ -214,7 +272,54 @@ def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[
     floor_all = ndimage.minimum_filter1d(ext, size=n_win, mode="nearest", origin=origin)
     floor_db = floor_all[state.floor_tail.size:]
 
+    # ---- multi-band, whitened -------------------------------------------------------------
+    band_e = np.zeros((N_BANDS, n_frames))
+    band_e[0] = energy
+    mid_zi = []
+    for b, sos in enumerate(design.mid_sos):
+        if sos is None:
+            mid_zi.append(state.mid_zi[b])
+            continue
+        mb, zi = signal.sosfilt(sos, pooled, zi=state.mid_zi[b])
+        mid_zi.append(zi)
+        band_e[1 + b] = _strided_sum(np.square(mb), FRAME_DECIMATED) * (1.0 / FRAME_DECIMATED)
+    if d >= 2:
+        within = np.maximum(pool_sq - d * np.square(pooled), 0.0)  # per pool, > ~2 kHz
+        if design.half_pool:
+            h = design.half_pool
+            if halves is not None:
+                within_half = np.maximum(half_sq - np.square(halves) * (1.0 / h), 0.0)
+                within_half = within_half[0::2] + within_half[1::2]
+            else:  # odd pools: the first 2h samples of each
+                x2 = xs.reshape(-1, d)[:, : 2 * h]
+                s2 = sq.reshape(-1, d)[:, : 2 * h]
+                halves2 = x2.reshape(-1, 2, h).sum(axis=2)
+                half_sq2 = s2.reshape(-1, 2, h).sum(axis=2)
+                within_half = np.maximum(half_sq2 - np.square(halves2) * (1.0 / h), 0.0).sum(axis=1)
+                within_half *= d / (2.0 * h)
+            band_e[4] = _strided_sum(within_half, FRAME_DECIMATED) * (1.0 / design.hop)
+            within = np.maximum(within - within_half, 0.0)
+        band_e[3] = _strided_sum(within, FRAME_DECIMATED) * (1.0 / design.hop)
+    blevel_e, band_level_zi = signal.lfilter(*design.level_ba, band_e, axis=1, zi=state.band_level_zi)
+    bfloor_e, band_floor_zi = signal.lfilter(*design.floor_ba, band_e, axis=1, zi=state.band_floor_zi)
+    bands_level_db = (10.0 * np.log10(blevel_e + _EPS_ENERGY)).T  # (n, N_BANDS)
+    bsmooth_db = (10.0 * np.log10(bfloor_e + _EPS_ENERGY)).T
+    if state.n_frames < design.warmup_frames:
+        bsmooth_db[: design.warmup_frames - state.n_frames] = np.inf
+    bext = np.concatenate((state.band_floor_tail, bsmooth_db))
+    bfloor_all = ndimage.minimum_filter1d(bext, size=n_win, axis=0, mode="nearest", origin=origin)
+    bands_floor_db = bfloor_all[state.band_floor_tail.shape[0]:]
+    white = np.maximum(bands_level_db - bands_floor_db, 0.0)
+    white[:, ~design.band_present] = 0.0
+    counted = np.maximum(white, WHITE_MARGIN_DB)
+    wext = np.concatenate((state.band_white_tail, counted))
+    wprev = np.empty_like(wext)
     lag = design.flux_lag
+    wprev[lag:] = wext[:-lag]
+    wprev[:lag] = wext[0]
+    rise = np.maximum(wext - wprev, 0.0)[state.band_white_tail.shape[0]:]
+    odf_db = rise.sum(axis=1)
+
     lext = np.concatenate((state.level_tail, level_db))
     prev = np.empty_like(lext)
     prev[lag:] = lext[:-lag]
@@ -232,8 +337,14 @@ def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[
         floor_tail=ext[-(n_win - 1):] if n_win > 1 else ext[:0],
         level_tail=lext[-lag:],
         n_frames=state.n_frames + n_frames,
+        mid_zi=mid_zi,
+        band_level_zi=band_level_zi,
+        band_floor_zi=band_floor_zi,
+        band_floor_tail=bext[-(n_win - 1):] if n_win > 1 else bext[:0],
+        band_white_tail=wext[-lag:],
     )
-    return Frames(state.n_frames, level_db, floor_db, background_db, flux_db, high_db), new
+    return Frames(state.n_frames, level_db, floor_db, background_db, flux_db, high_db,
+                  bands_level_db, white, odf_db), new
 
 
 def onset_curve(

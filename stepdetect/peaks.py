@@ -1,46 +1,41 @@
-"""Causal peak picking on the footfall features: candidate onsets, acceptance, timing.
+"""Causal peak picking on the multi-band onset function: candidates, band weights, ticks, the
+rhythm tracker, timing.
 
-A *candidate* is a frame where ``flux_db`` (the rise of the low-band level over 10 ms) crosses
-``PickParams.flux_db`` upward. It is decided once ``peak_window_s`` of frames after it exist
-(that, plus the frame, is the detection delay):
+A *candidate* is a frame where ``odf_db`` (the mean rectified rise of the whitened bands over
+10 ms, see :mod:`stepdetect.features`) crosses ``PickParams.odf_db`` upward. It is decided once
+``peak_window_s`` of frames after it exist (that, plus the frame, is the detection delay):
 
-* its peak level must stand ``min_snr_db`` above the noise floor and the local background
-  (until a reference level exists, ``bootstrap_snr_db``, relaxing by
-  ``bootstrap_relax_db_per_s`` towards ``min_snr_db``), and reach ``min_peak_db`` (band
-  energy re full scale; quieter is microphone self-noise, not a footfall);
-* its peak must not be more than ``max_leak_db`` below the energy that varies within a frame
-  (> ~500 Hz) at the same time: a metronome tick leaks about 35-45 dB below itself into the
-  low band, a heel thump is well above its own contact burst, and a thump under a tick is
-  still within ~25 dB of it -- so ticks are not steps even when nobody said when they sounded;
-* it must not fall inside the refractory period after the previous footfall (a forefoot slap
-  25-60 ms after the heel, a belt bounce, an echo), which is ``refractory_fraction`` of the
-  recent step interval, clipped to ``[min_interval_s, max_refractory_s]``;
-* once three candidates have passed the tests above, its peak must be within ``relative_db``
-  of the upper quartile (``reference_percentile``) of the peaks of the last ``n_reference``
-  such candidates (kick drums leaking from earbuds, breath, taps are quieter than the
-  body-conducted thump, and footfalls are most of the candidates while running). The reference
-  relaxes by ``ref_decay_db_per_s`` once nothing has been accepted for ``ref_decay_after_s``,
-  and a footfall accepted only thanks to that relaxation restarts the reference at its level,
-  so a sudden drop in level (phone moved, gain change) costs a few footfalls, not seconds;
+* per band, its peak level above the band's own noise floor within that window; the
+  candidate's *strength* is the band-weighted mean of those (``min_snr_db`` at least), the band
+  weights being learned per session from the rhythm: a band earns weight when it is loud at the
+  footfalls the tracker accepts on the rhythm and quiet at the candidates it rejects (wind,
+  rustle, music at another tempo do not recur at the step period); until ``weights_after``
+  such footfalls, all bands the input rate holds weigh the same;
+* its dominant band (largest weighted peak) must reach ``min_peak_db`` (re full scale; quieter is
+  microphone self-noise, not a footfall);
+* a metronome tick is not a footfall: a candidate whose 30-250 Hz peak is more than
+  ``max_leak_db`` below the energy that varies within a frame (> ~500 Hz) *and* whose spectrum
+  (500 Hz-8 kHz, ``tonal_window_s`` from its onset) is tonal (flatness below
+  ``max_tonal_flatness``: a few decaying partials, not the noise of a shoe on a surface) is
+  rejected -- a thump under a tick keeps its low band, a real footstep heard only above 300 Hz
+  is noise-like;
 * if the caller said when metronome ticks were played, a candidate starting within
   ``[-tick_before_s, +tick_after_s]`` of a tick is judged by whether the runner is *in sync*
   (at least ``in_sync_fraction`` of the last 8 footfalls landed on known ticks). In sync, a
-  candidate on a tick is most likely the next footfall: it is exempt from the leak test (the
-  high-band energy is the tick it sits under, even a tick far louder than the thump) and needs
-  the usual ``relative_db`` of the reference, so the quieter foot of a runner on the beat is
-  kept. Not in sync, it must be within ``tick_relative_db`` of the reference (a tick that leaks
-  into the low band is rejected); rejected tick-time candidates do not feed the reference.
-  Before a reference exists (the first three candidates, about one second of running) tick
-  times cannot be used and candidates are judged as in a recording without them.
+  candidate on a tick is most likely the next footfall: it is exempt from the tick test (even a
+  tick far louder than the thump). Not in sync, its 30-250 Hz peak must be within
+  ``tick_relative_db`` of the upper quartile of recent footfalls' (a tick that leaks is rejected);
+* the survivors go to the step-rhythm tracker (:mod:`stepdetect.tracker`), which merges heel/toe
+  and scuff double hits, rejects what is off the rhythm and never invents a footfall.
 
-The footfall time is where the level first climbs to ``onset_drop_db`` below the peak,
-interpolated between frames, minus the constant delay of the filters (``onset_bias_s``).
+The footfall time is where the dominant band's level first climbs to ``onset_drop_db`` below its
+peak (less for a weak peak), interpolated between frames, minus the constant delay of that
+band's filters (``BAND_BIAS_S``) -- the acoustic onset, not the tracker's prediction.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -48,37 +43,48 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
-from stepdetect.features import Frames
+from stepdetect.features import N_BANDS, Frames
+from stepdetect.tracker import StepTracker, TrackerParams
+
+# Constant delay of each band's onset estimate (filters + smoothing), measured on broadband bursts
+# and synthetic thumps; subtracted from the onset time.
+BAND_BIAS_S = (0.0030, 0.0020, 0.0015, 0.0010, 0.0010)
 
 
 @dataclass(frozen=True)
 class PickParams:
-    """Thresholds of the footfall picker (dB, seconds)."""
+    """Thresholds of the footfall picker (dB, seconds) and of its rhythm tracker."""
 
-    flux_db: float = 5.0
-    min_snr_db: float = 7.0
-    min_peak_db: float = -55.0
-    reference_percentile: float = 75.0
-    bootstrap_snr_db: float = 14.0
-    bootstrap_relax_db_per_s: float = 6.0
+    odf_db: float = 5.0
+    min_snr_db: float = 6.0
+    bootstrap_snr_db: float = 14.0  # before the first footfall: stricter, relaxing ...
+    bootstrap_relax_db_per_s: float = 6.0  # ... by this much per second ...
+    bootstrap_floor_db: float = 7.0  # ... down to this, until the tracker has found the rhythm
+    min_peak_db: float = -75.0
     peak_window_s: float = 0.030
     onset_drop_db: float = 10.0
     onset_lookback_s: float = 0.030
-    relative_db: float = 10.0
-    ref_decay_db_per_s: float = 10.0
-    ref_decay_after_s: float = 0.5
-    n_reference: int = 16
-    refractory_fraction: float = 0.5
-    min_interval_s: float = 0.15
-    max_refractory_s: float = 0.25
+    pre_window_s: float = 0.025  # a candidate's jump is counted from the lowest level this long before it
     max_leak_db: float = 25.0
-    override_db: float = 5.0
-    override_after_s: float = 0.070
+    leak_window_s: float = 0.012
+    max_tonal_flatness: float = 0.12
+    tonal_window_s: float = 0.020
     tick_relative_db: float = 6.0
     in_sync_fraction: float = 0.5
     tick_before_s: float = 0.010
     tick_after_s: float = 0.030
-    onset_bias_s: float = 0.0
+    weights_after: int = 3
+    weight_memory: float = 0.15  # EMA rate of the per-band statistics behind the weights
+    weight_power: float = 2.0  # weights grow as this power of the contrast (the best bands dominate)
+    onset_bias_s: float = 0.0  # extra constant shift (on top of BAND_BIAS_S)
+    strength_db_scale: float = 30.0  # tracker strength = 10 ** (jump_db / this); 0: the jump in dB itself
+
+    def strength(self, snr_db: float) -> float:
+        """The tracker's strength of a candidate whose weighted jump is ``snr_db``."""
+        if self.strength_db_scale <= 0:
+            return max(snr_db - 3.0, 0.1)
+        return 10.0 ** (snr_db / self.strength_db_scale)
+    tracker: TrackerParams = field(default_factory=TrackerParams)
 
 
 @dataclass
@@ -86,13 +92,16 @@ class PickerState:
     """What the picker remembers between blocks."""
 
     scan_frame: int = 1
-    bootstrap_from_s: float = 0.0
-    last_peak_db: float = np.inf
-    last_onset_s: float = -np.inf
-    last_accept_s: float = -np.inf
-    peak_levels_db: deque = field(default_factory=lambda: deque(maxlen=PickParams.n_reference))
-    intervals_s: deque = field(default_factory=lambda: deque(maxlen=8))
+    tracker: StepTracker = field(default_factory=StepTracker)
+    last_pushed_s: float = -np.inf
+    strengths_db: deque = field(default_factory=lambda: deque(maxlen=16))  # recent footfalls' strength
+    low_peaks_db: deque = field(default_factory=lambda: deque(maxlen=16))  # ... and 30-250 Hz peak level
     on_tick: deque = field(default_factory=lambda: deque(maxlen=8))  # recent footfalls: on a known tick?
+    at_steps_db: NDArray[np.float64] = field(default_factory=lambda: np.zeros(N_BANDS))  # EMA per band
+    elsewhere_db: NDArray[np.float64] = field(default_factory=lambda: np.zeros(N_BANDS))
+    n_rhythmic: int = 0
+    n_rejected: int = 0
+    weights: NDArray[np.float64] | None = None  # per band, sum 1 over the bands present
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,8 @@ class Pick:
     confidence: float
     peak_db: float
     decided_at_s: float  # end of the last frame needed to decide
+    rhythmic: bool = False
+    band: int = 0  # dominant band
 
 
 def _percentile(values: deque, q: float) -> float:
@@ -114,13 +125,80 @@ def _percentile(values: deque, q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
+def tonal_flatness(x: NDArray[np.float64], sample_rate: int) -> float:
+    """Spectral flatness (geometric / arithmetic mean power) of ``x`` in 500 Hz-8 kHz (1 = noise-like)."""
+    if x.size < 16:
+        return 1.0
+    n = 1 << int(math.ceil(math.log2(x.size)))
+    spec = np.abs(np.fft.rfft(x * np.hanning(x.size), n)) ** 2
+    f = np.fft.rfftfreq(n, 1.0 / sample_rate)
+    sel = spec[(f >= 500.0) & (f <= min(8000.0, 0.45 * sample_rate))]
+    if sel.size < 4 or not np.any(sel > 0):
+        return 1.0
+    sel = sel + 1e-30
+    return float(np.exp(np.mean(np.log(sel))) / np.mean(sel))
+
+
+def _update_weights(state: PickerState, params: PickParams, peaks_db: NDArray[np.float64], *, rhythmic: bool,
+                    present: NDArray[np.bool_]) -> None:
+    """A band earns weight by being loud at footfalls and quiet at the candidates the tracker rejected."""
+    a = params.weight_memory
+    if rhythmic:
+        state.n_rhythmic += 1
+        state.at_steps_db += (peaks_db - state.at_steps_db) * (1.0 if state.n_rhythmic == 1 else a)
+    else:
+        state.n_rejected += 1
+        state.elsewhere_db += (peaks_db - state.elsewhere_db) * (1.0 if state.n_rejected == 1 else a)
+    if state.n_rhythmic >= params.weights_after:
+        contrast = np.maximum(state.at_steps_db - state.elsewhere_db, 0.0) + 0.1 * state.at_steps_db + 1e-3
+        contrast[~present] = 0.0
+        contrast = contrast ** params.weight_power
+        state.weights = contrast / contrast.sum()
+
+
+def band_weights(state: PickerState, present: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """The current band weights (uniform over the bands present until the rhythm has taught them)."""
+    if state.weights is not None:
+        return state.weights
+    return present / present.sum()
+
+
+def candidate_frames(curve: NDArray[np.float64], threshold: float, *, first_frame: int, scan_frame: int,
+                     look: int) -> tuple[NDArray[np.intp], int] | None:
+    """Upward crossings of ``threshold`` in ``curve`` (indices into it) whose ``look`` frames of
+    look-ahead exist, from absolute frame ``scan_frame`` on; and the last decidable absolute frame.
+    None when nothing new can be decided yet."""
+    last_decidable = first_frame + curve.size - 1 - look
+    start = max(scan_frame, first_frame + 1)
+    if last_decidable < start:
+        return None
+    lo, hi = start - first_frame, last_decidable - first_frame + 1
+    up = np.flatnonzero((curve[lo:hi] >= threshold) & (curve[lo - 1 : hi - 1] < threshold)) + lo
+    return up, last_decidable
+
+
+def onset_frame(level: NDArray[np.float64], peak: int, *, stop: int, target: float) -> float:
+    """Walk back from frame ``peak`` (not before ``stop``) to where ``level`` first reached
+    ``target``; the crossing interpolated between frames (fractional frame index)."""
+    j = peak
+    while j > stop and level[j - 1] >= target:
+        j -= 1
+    if j > 0 and level[j - 1] < target:
+        return (j - 1) + (target - level[j - 1]) / (level[j] - level[j - 1])
+    return float(j)
+
+
 def pick_footfalls(
     frames: Frames,
     *,
     frame_s: float,
     params: PickParams,
     state: PickerState,
+    present: NDArray[np.bool_],
     tick_times_s: NDArray[np.float64] | None = None,
+    raw: NDArray[np.float64] | None = None,
+    raw_first_sample: int = 0,
+    sample_rate: int = 0,
 ) -> list[Pick]:
     """Decide every candidate whose look-ahead is complete in ``frames``.
 
@@ -133,109 +211,99 @@ def pick_footfalls(
         Frame period, seconds.
     params : PickParams
     state : PickerState
-        Updated in place (scan position, recent levels and intervals).
+        Updated in place.
+    present : bool array (N_BANDS,)
+        Which bands the input rate holds.
     tick_times_s : ndarray or None
         Known tick times (s, stream time base), sorted; None if unknown.
+    raw, raw_first_sample, sample_rate
+        Recent mono input (its first sample's absolute index), for the tick test; None skips it.
 
     Returns
     -------
     list of Pick, in time order.
     """
     first = frames.first_frame
-    n = frames.level_db.size
     look = max(1, int(round(params.peak_window_s / frame_s)))
     back = max(1, int(round(params.onset_lookback_s / frame_s)))
-    last_decidable = first + n - 1 - look
-    start = max(state.scan_frame, first + 1)
-    if last_decidable < start:
+    found = candidate_frames(frames.odf_db, params.odf_db, first_frame=first, scan_frame=state.scan_frame, look=look)
+    if found is None:
         return []
-    lo, hi = start - first, last_decidable - first + 1
-    flux = frames.flux_db
-    up = np.flatnonzero((flux[lo:hi] >= params.flux_db) & (flux[lo - 1 : hi - 1] < params.flux_db)) + lo
+    up, last_decidable = found
     picks: list[Pick] = []
-    level = frames.level_db
-    if up.size:  # vectorised pre-selection with the tests that need no state
-        windows = sliding_window_view(level, look + 1)[up]
-        peak_all = windows.max(axis=1)
-        high_all = sliding_window_view(frames.high_db, look + 1)[up].max(axis=1)
-        bg_all = np.maximum(frames.floor_db[up], frames.background_db[np.maximum(up - 2, 0)])
-        leaky_all = high_all - peak_all > params.max_leak_db
-        near_all = np.zeros(up.size, dtype=bool)
-        if tick_times_s is not None and tick_times_s.size:
-            approx_s = (first + up + 1.0) * frame_s  # the onset lies at most onset_lookback_s before
-            j = np.searchsorted(tick_times_s, approx_s - params.onset_lookback_s - params.tick_after_s)
-            near_all = (j < tick_times_s.size) & (
-                tick_times_s[np.minimum(j, tick_times_s.size - 1)] <= approx_s + params.tick_before_s)
-        keep = ((peak_all - bg_all >= params.min_snr_db) & (peak_all >= params.min_peak_db)
-                & (~leaky_all | near_all))
-        up, peak_pos, snr_all = up[keep], up[keep] + windows[keep].argmax(axis=1), (peak_all - bg_all)[keep]
-        leaky_all = leaky_all[keep]
-    for n_cand, i in enumerate(up):
-        p = int(peak_pos[n_cand])
-        peak_db = float(level[p])
-        snr_db = float(snr_all[n_cand])
-        have_ref = len(state.peak_levels_db) >= 3
-        min_snr_db = params.min_snr_db
-        if not have_ref:  # bootstrap: stricter at first, relaxing while nothing is found
-            min_snr_db = max(min_snr_db, params.bootstrap_snr_db - params.bootstrap_relax_db_per_s * (
-                (first + i) * frame_s - state.bootstrap_from_s))
-        if snr_db < min_snr_db:
-            continue
-        # Onset: walk back from the peak to the last frame below peak - onset_drop_db.
-        target = peak_db - params.onset_drop_db
-        j = p
-        stop = max(0, i - back)
-        while j > stop and level[j - 1] >= target:
-            j -= 1
-        if j > 0 and level[j - 1] < target:
-            frac = (target - level[j - 1]) / (level[j] - level[j - 1])
-            k = (j - 1) + frac
+    if up.size == 0:
+        state.scan_frame = last_decidable + 1
+        return picks
+    white = frames.bands_db
+    levels = frames.bands_level_db
+    win = sliding_window_view(white, look + 1, axis=0)[up]  # (m, N_BANDS, look + 1)
+    # per band: how far the level jumps from just before the candidate to its peak (a breath or a
+    # gust swells slowly: its level is high, its jump small; a footfall jumps)
+    pre = max(1, int(round(params.pre_window_s / frame_s)))
+    before = sliding_window_view(white, pre + 1, axis=0)[np.maximum(up - pre, 0)].mean(axis=2)
+    peaks_all = np.maximum(win.max(axis=2) - before, 0.0)
+    peak_pos_all = up[:, None] + win.argmax(axis=2)
+    keep = peaks_all.max(axis=1) >= params.min_snr_db
+    low_peak_all = sliding_window_view(frames.level_db, look + 1)[up].max(axis=1)
+    # the tick test looks only just after the onset: a thump 20-30 ms after a tick is not under it
+    leak_look = max(1, int(round(params.leak_window_s / frame_s)))
+    leak_low = sliding_window_view(frames.level_db, leak_look + 1)[up].max(axis=1)
+    high_all = sliding_window_view(frames.high_db, look + 1)[up].max(axis=1)
+    leaky_all = high_all - leak_low > params.max_leak_db
+    for n_cand in np.flatnonzero(keep):
+        i = int(up[n_cand])
+        peaks_db = peaks_all[n_cand]
+        w = band_weights(state, present)
+        if state.weights is None:  # nothing learned yet: the loudest bands count most
+            snr_db = float(np.mean(peaks_db[present] ** 4) ** 0.25)
         else:
-            k = float(j)
-        onset_s = max(0.0, (first + k + 1.0) * frame_s - params.onset_bias_s)
-        refractory_s = params.min_interval_s
-        if state.intervals_s:
-            refractory_s = min(max(params.refractory_fraction * statistics.median(state.intervals_s),
-                                   params.min_interval_s), params.max_refractory_s)
-        since_s = onset_s - state.last_onset_s
-        if since_s < refractory_s and not (
-            since_s >= params.override_after_s and peak_db >= state.last_peak_db + params.override_db
-        ):
+            snr_db = float(np.dot(w, peaks_db))
+        min_snr_db = params.min_snr_db
+        if state.tracker.n_rhythmic == 0:  # bootstrap: breath, rustle, ticks before the rhythm is found
+            min_snr_db = max(min_snr_db, params.bootstrap_floor_db,
+                             params.bootstrap_snr_db - params.bootstrap_relax_db_per_s * (first + i) * frame_s)
+        if snr_db < min_snr_db:
+            if snr_db >= params.min_snr_db:  # too weak to report before the rhythm is found, but part of it
+                state.tracker.note((first + i + 1.0) * frame_s - BAND_BIAS_S[0], params.strength(snr_db))
             continue
+        b = int(np.argmax(w * peaks_db))
+        p = int(peak_pos_all[n_cand, b])
+        level = levels[:, b]
+        peak_db = float(level[p])
+        if peak_db < params.min_peak_db:
+            continue
+        # Onset: where the level first came within the drop of its peak (less for a weak jump).
+        k = onset_frame(level, p, stop=max(0, i - back),
+                        target=peak_db - min(params.onset_drop_db, max(3.0, 0.7 * float(peaks_db[b]))))
+        onset_s = max(0.0, (first + k + 1.0) * frame_s - BAND_BIAS_S[b] - params.onset_bias_s)
+        if onset_s <= state.last_pushed_s:
+            continue  # the same onset seen through another band crossing
         near_tick = False
         if tick_times_s is not None and tick_times_s.size:
             t = int(np.searchsorted(tick_times_s, onset_s - params.tick_after_s))
             near_tick = t < tick_times_s.size and tick_times_s[t] <= onset_s + params.tick_before_s
-        # The runner is in sync when most recent footfalls landed on known ticks: then a
-        # candidate on a tick is most likely the next footfall, not the tick.
         in_sync = len(state.on_tick) >= 4 and sum(state.on_tick) >= params.in_sync_fraction * len(state.on_tick)
-        if leaky_all[n_cand] and not (near_tick and in_sync and have_ref):
-            continue  # high-band energy that no known tick of an in-sync runner explains
-        rel_term = 1.0
-        if have_ref:
-            ref_db = _percentile(state.peak_levels_db, params.reference_percentile) - params.ref_decay_db_per_s * max(
-                0.0, onset_s - state.last_accept_s - params.ref_decay_after_s
-            )
-            margin_db = params.tick_relative_db if near_tick and not in_sync else params.relative_db
-            if peak_db < ref_db - margin_db:
-                if not near_tick:
-                    state.peak_levels_db.append(peak_db)  # plausible candidates shape the reference
+        have_ref = len(state.strengths_db) >= 3
+        if leaky_all[n_cand] and not (near_tick and in_sync and have_ref) and raw is not None:
+            a = int(round(onset_s * sample_rate)) - raw_first_sample
+            seg = raw[max(0, a): max(0, a) + int(params.tonal_window_s * sample_rate)]
+            if tonal_flatness(seg, sample_rate) < params.max_tonal_flatness:
+                continue  # a tick (high-band partials, no thump under it)
+        if near_tick and not in_sync and have_ref:  # a tick that leaks into the thump band is quieter there
+            if low_peak_all[n_cand] < _percentile(state.low_peaks_db, 75.0) - params.tick_relative_db:
                 continue
-            rel_term = min(1.0, max(0.0, 1.0 - (ref_db - peak_db) / params.relative_db))
-            if peak_db < ref_db + params.ref_decay_db_per_s * max(
-                0.0, onset_s - state.last_accept_s - params.ref_decay_after_s
-            ) - margin_db:
-                state.peak_levels_db.clear()  # accepted only thanks to the decay: a new level regime
-                state.peak_levels_db.extend([peak_db] * 2)
-        state.peak_levels_db.append(peak_db)
-        snr_term = min(1.0, max(0.0, (snr_db - params.min_snr_db) / 10.0))
-        confidence = round(0.5 * snr_term + 0.5 * rel_term, 3)
-        if np.isfinite(state.last_onset_s):
-            state.intervals_s.append(onset_s - state.last_onset_s)
-        state.last_onset_s = onset_s
-        state.last_accept_s = onset_s
+        state.last_pushed_s = onset_s
+        d = state.tracker.push(onset_s, params.strength(snr_db))
+        if d.kind == "merged":
+            continue
+        _update_weights(state, params, peaks_db, rhythmic=d.kind == "step", present=present)
+        if d.kind != "step":
+            continue
+        state.strengths_db.append(snr_db)
+        state.low_peaks_db.append(float(low_peak_all[n_cand]))
         state.on_tick.append(near_tick)
-        state.last_peak_db = peak_db
-        picks.append(Pick(onset_s, confidence, peak_db, (first + i + look + 1) * frame_s))
+        snr_term = min(1.0, max(0.0, (snr_db - params.min_snr_db) / 10.0))
+        confidence = round(0.5 * snr_term + 0.5 * (d.confidence if d.rhythmic else min(1.0, 2 * d.confidence)), 3)
+        picks.append(Pick(onset_s, confidence, peak_db, (first + i + look + 1) * frame_s, d.rhythmic, b))
     state.scan_frame = last_decidable + 1
     return picks

@@ -93,6 +93,8 @@ def test_accel_json_on_a_real_back_pocket_walk() -> None:
     assert report["cadence_spm"] == pytest.approx(60 / true_step_s, abs=2.0)
     accel = report["accel"]
     assert accel["gravity_in_data"] is True and accel["work_rate_hz"] == pytest.approx(50.0, abs=0.1)
+    assert accel["step_method"] == "tracker"  # the step-rhythm tracker shared with the audio detector
+    assert 0.8 <= accel["rhythm_salience"] <= 1.0  # a steady walk: nearly all candidate strength on the rhythm
     assert accel["step_period_s"] == pytest.approx(true_step_s, rel=0.05)
     low_hz, high_hz = accel["band_hz"]
     assert low_hz < 1 / true_step_s < high_hz

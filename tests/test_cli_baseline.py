@@ -112,8 +112,19 @@ def test_next_target_moves_only_when_held_and_never_above_10_percent() -> None:
     assert next_target_spm(163.0, 178.0, holds=True) == 179.0  # floor(179.3): the cap holds
 
 
-def _session(tempo: float, sync: float | None = 80.0, ret: float | None = 0.9, pain: float | None = 2.0) -> dict:
-    return {"tempo_spm": tempo, "in_sync_pct": sync, "retention": ret, "pain_during": pain, "pain_next_day": None}
+def _session(tempo: float, sync: float | None = 80.0, ret: float | None = 0.9, pain: float | None = 2.0, *,
+             cadence: float | None = None, length_s: float = 1200.0, status: str = "complete") -> dict:
+    """A stored session as ``Store.sessions()`` gives it: 10 min on at ``tempo``, 3 min off (when
+    a retention is given), 5 min easy before and after."""
+    cadence = tempo if cadence is None else cadence
+    intervals = [{"label": "warm-up", "sounding": False, "start_s": 0, "end_s": 300, "cadence_spm": 160.0},
+                 {"label": "on", "sounding": True, "start_s": 300, "end_s": 900, "cadence_spm": cadence,
+                  "tempo_spm": tempo}]
+    if ret is not None:
+        intervals.append({"label": "off", "sounding": False, "start_s": 900, "end_s": 1080, "cadence_spm": cadence,
+                          "tempo_spm": tempo, "retention": ret})
+    return {"id": 1, "status": status, "audio_duration_s": length_s, "tempo_spm": tempo, "in_sync_pct": sync,
+            "retention": ret, "pain_during": pain, "pain_next_day": None, "intervals": intervals}
 
 
 def test_holds_target_rules() -> None:
@@ -130,6 +141,34 @@ def test_holds_target_rules() -> None:
     assert not holds_target([_session(172), _session(168)], 168.0)["holds"]
     assert holds_target([_session(168, None, None, None)] * 2, 168.0)["holds"]
     assert not holds_target([_session(168, pain=5), _session(168, pain=5)], 168.0)["holds"]
+
+
+def test_held_means_complete_sessions_of_ten_minutes_on_target() -> None:
+    """What the history must not take for "held": short, interrupted, aborted or killed sessions,
+    a cadence that never reached the target in the on-intervals, the cadence lost in the silence."""
+    short = [_session(168, length_s=12.0), _session(168, length_s=12.0)]
+    out = holds_target(short, 168.0)
+    assert not out["holds"] and out["n_sessions"] == 0 and out["counted"] == []
+    assert [n["why"] for n in out["not_counted"]] == ["0:12 long (< 10:00)"] * 2
+    aborted = {**_session(168, length_s=0.19), "status": "aborted", "abort_reason": "the stream stopped after 0:00"}
+    killed = _session(168, status="incomplete")
+    out = holds_target([aborted, killed, _session(168)], 168.0)
+    assert not out["holds"] and out["n_sessions"] == 1
+    assert [n["why"] for n in out["not_counted"]] == ["aborted (the stream stopped after 0:00)",
+                                                      "incomplete (it never ended: the program was killed)"]
+    slow = holds_target([_session(168, cadence=163.0), _session(168, cadence=164.0)], 168.0)
+    assert not slow["holds"] and slow["n_sessions"] == 2
+    assert slow["counted"][0]["misses"] == ["cadence 163.0 spm in the on-intervals, not within 168 ± 3.4"]
+    assert holds_target([_session(168, cadence=165.0), _session(168, cadence=171.0)], 168.0)["holds"]  # ± 2 %
+    lost = holds_target([_session(168), _session(168, ret=0.6)], 168.0)
+    assert lost["reasons"] == ["session 1: retention 0.60 < 0.8 in the off-intervals"]
+    warmup_only = _session(168)
+    warmup_only["intervals"] = warmup_only["intervals"][:1]  # stopped in the warm-up: never ticked
+    out = holds_target([warmup_only, _session(168)], 168.0)
+    assert out["not_counted"][0]["why"] == "no interval with ticks at 168 spm"
+    # an invalid session between two good ones does not break the streak, nor count
+    assert holds_target([_session(168), aborted, _session(168)], 168.0)["holds"]
+    assert "10 min long" in out["rule"] and "±2 %" in out["rule"] and "retention >= 0.8" in out["rule"]
 
 
 def test_speed_zero_throughout_is_not_all_pauses() -> None:

@@ -250,8 +250,10 @@ def _session(store: Store, started: datetime, *, tempo: float, cadence: float, s
                               latency={"output_s": 0.01})
     store.add_steps(sid, [{"time_s": k * 60 / cadence, "foot": "LR"[k % 2], "asynchrony_ms": 3.0, "confidence": 1.0}
                           for k in range(30)])
-    store.add_interval(sid, {"label": "on", "start_s": 0, "end_s": 600, "cadence_spm": cadence, "tempo_spm": tempo,
-                             "mean_asynchrony_ms": -8.0, "in_sync_pct": sync, "retention": retention})
+    store.add_interval(sid, {"label": "on", "sounding": True, "start_s": 0, "end_s": 600, "cadence_spm": cadence,
+                             "tempo_spm": tempo, "mean_asynchrony_ms": -8.0, "in_sync_pct": sync})
+    store.add_interval(sid, {"label": "off", "sounding": False, "start_s": 600, "end_s": 780, "cadence_spm": cadence,
+                             "tempo_spm": tempo, "retention": retention})
     if complete:
         store.end_session(sid, {}, started + timedelta(minutes=20))
     if pain is not None:

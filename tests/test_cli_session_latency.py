@@ -205,10 +205,12 @@ def test_footfalls_reach_the_history_while_the_ticks_are_muted(tmp_path: Path) -
         session, backend = simulated_session(metronome, settings, source, log=log)
         backend.run(session.consume)
         assert session.ticks and session.ticks[-1].start_sample / SAMPLE_RATE < 20.0, "muted after the start"
+        assert log.sync()  # the history writer has caught up (it never holds the session up)
         logged = store.steps(log.session_id)  # before the end of the session
         assert logged and logged[-1]["time_s"] > 60.0 - 4.0
         report = session.report()
         session.close_log(report)
+        assert log.wait().saved
         stored = store.steps(log.session_id)
     assert [(s["time_s"], s["asynchrony_ms"]) for s in stored] == \
         [(s["time_s"], s["asynchrony_ms"]) for s in report["steps"]]

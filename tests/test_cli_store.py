@@ -385,3 +385,38 @@ def test_upgrade_from_schema_version_2_status_abort_and_audio_duration(tmp_path:
             conn.execute("UPDATE sessions SET status = 'done' WHERE id = 1")
     conn.close()
     assert _integrity(db) == "ok"
+
+
+def test_session_log_rows(tmp_path: Path) -> None:
+    """The session log creates its row with the first write, closes it complete or aborted, and
+    leaves no row for an aborted session that measured no footfall (even one it had begun)."""
+    from cli.store import SessionStoreLog
+
+    with Store(tmp_path / "log.db") as store:
+        never = SessionStoreLog(store, kind="live", settings={})
+        never.start(datetime(2026, 3, 1, 7, tzinfo=UTC))
+        assert store.sessions() == [] and never.session_id is None  # nothing written yet, no row
+        begun = SessionStoreLog(store, kind="live", settings={})
+        begun.start(datetime(2026, 3, 2, 7, tzinfo=UTC))
+        begun.add_beats([{"time_s": 0.35 * k, "accent": False, "sounding": True} for k in range(10)])
+        begun.add_interval({"label": "warm-up", "start_s": 0, "end_s": 3.5})
+        deadline = time.monotonic() + 10
+        while begun.unsaved and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [s["status"] for s in store.sessions()] == ["incomplete"]
+        begun.abort({"duration_s": 3.6, "summary": {"n_steps": 0}}, "the audio stream stopped")
+        result = begun.wait()
+        assert result.saved and result.session_id is None and result.message() is None
+        assert store.sessions() == [] and store.beats(1) == []
+        ran = SessionStoreLog(store, kind="live", settings={})
+        ran.start(datetime(2026, 3, 3, 7, tzinfo=UTC))
+        ran.add_steps([{"time_s": 0.4, "foot": "L"}])
+        ran.abort({"duration_s": 20.0, "summary": {"n_steps": 1}}, "the audio stream\nstopped after 0:20")
+        result = ran.wait()
+        assert result.saved and ran.wait() is result
+        (s,) = store.sessions()
+        assert (s["id"], s["status"], s["abort_reason"], s["n_steps"]) == (
+            result.session_id, "aborted", "the audio stream stopped after 0:20", 1)
+        assert s["started_at"].startswith("2026-03-03") and s["audio_duration_s"] == 20.0
+        with pytest.raises(RuntimeError, match="closed"):
+            ran.add_steps([{"time_s": 1.0}])

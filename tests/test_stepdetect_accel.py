@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from benchmarks.bench_accel import block_mean, match_step_times
-from stepdetect.accel import accel_front_end, detect_steps_accel, step_candidates
+from stepdetect.accel import accel_front_end, accel_steps, detect_steps_accel, step_candidates
 from stepdetect.accel_io import read_accel_csv
 from stepdetect.cadence import cadence_spm
 from stepdetect.validate import ParameterError
@@ -56,6 +56,22 @@ def test_back_pocket_counts_every_step(back_pocket) -> None:
     assert abs(detected_s.size - truth_s.size) <= 1, (detected_s.size, truth_s.size)
     assert match_step_times(truth_s, detected_s, tolerance_s=TIMING_TOLERANCE_S) >= 0.95 * truth_s.size
     assert cadence_spm(detected_s) == pytest.approx(cadence_spm(truth_s), abs=2.0)
+
+
+@pytest.mark.parametrize("fixture", ["back_pocket", "pause"])
+def test_the_shared_tracker_decides_and_matches_the_picker(fixture: str, request) -> None:
+    """The default path runs the candidates through stepdetect.tracker (ACCEL_PARAMS, the front
+    end's step period as each candidate's hint); on the real excerpts it finds the same steps as
+    the two-sided picker, give or take one, at the candidates' own times."""
+    time_s, xyz, truth_s = request.getfixturevalue(fixture)
+    tracked = accel_steps(time_s, xyz)
+    picked = accel_steps(time_s, xyz, method="picker")
+    assert tracked.method == "tracker" and picked.method == "picker"
+    assert tracked.rhythm_salience >= 0.8  # a walk: nearly all candidate strength on the rhythm
+    assert abs(tracked.time_s.size - picked.time_s.size) <= 1
+    assert match_step_times(picked.time_s, tracked.time_s, tolerance_s=1e-9) >= picked.time_s.size - 1
+    cand_s, _, _ = step_candidates(tracked.front)
+    assert np.isin(tracked.time_s, cand_s).all()  # never a predicted time
 
 
 def test_front_end_finds_the_step_not_the_stride(back_pocket) -> None:
@@ -229,6 +245,7 @@ def test_gravity_free_input_with_the_phone_turning(back_pocket) -> None:
         (np.arange(100) * 0.01, np.zeros((100, 3)), {"min_cadence_spm": 200, "max_cadence_spm": 100}, "cadence range"),
         (np.arange(100) * 0.01, np.zeros((100, 3)), {"refractory_fraction": 1.5}, "refractory_fraction"),
         (np.arange(100) * 0.01, np.zeros((100, 3)), {"window_s": 1.0}, "window_s"),
+        (np.arange(100) * 0.01, np.zeros((100, 3)), {"method": "vote"}, "method 'vote' must be one of"),
     ],
 )
 def test_bad_input_raises(time_s, xyz, kwargs, match) -> None:

@@ -1,0 +1,300 @@
+"""Footfall detection on a corpus it was not designed around: real footstep sounds, modelled
+microphones, hostile scenes; ours (``cadence analyze --json``) beside librosa, dev and eval splits.
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_footfall.py                  # both splits, tables side by side
+    python benchmarks/bench_footfall.py --split dev      # tune on this one only
+    python benchmarks/bench_footfall.py --check          # exit 1 if a bar fails on EVAL
+    python benchmarks/bench_footfall.py --scene wind --mic hfp8 -v   # a subset, every item listed
+    python benchmarks/bench_footfall.py --json out.json  # every item's scores
+
+The corpus (benchmarks/footfall/corpus.py) is generated once, seeded, and cached under
+benchmarks/.cache/footfall/ (gitignored). An item is one condition: surface x scene x mic path.
+Bars (per condition, eval split): F1 at +-25 ms >= 0.95 (full, phone, hfp16, inear) or 0.90
+(hfp8, clipped); |cadence error| <= 1 spm; median |timing error| <= 5 ms; F1 >= librosa's
+(default and DEV-tuned) F1 on the same item; texture items: no confident cadence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import numpy as np  # noqa: E402
+
+from benchmarks.footfall import corpus  # noqa: E402
+from benchmarks.footfall.micpaths import MIC_PATHS  # noqa: E402
+from benchmarks.footfall.scoring import (  # noqa: E402
+    LIBROSA_DELTAS,
+    LIBROSA_LOAD_RATES,
+    LIBROSA_WAITS_S,
+    analyze_json,
+    is_confident,
+    librosa_envelope,
+    librosa_onsets,
+    librosa_result,
+    score,
+)
+
+F1_BAR = {"full": 0.95, "phone": 0.95, "hfp16": 0.95, "inear": 0.95, "hfp8": 0.90, "clipped": 0.90}
+CADENCE_BAR_SPM = 1.0
+MEDIAN_BAR_MS = 5.0
+
+
+def envelope_cached(item: corpus.Item, load_rate: int | None = None) -> tuple[np.ndarray, int]:
+    p = item.path.with_suffix(f".librosa{load_rate or ''}.npz")
+    if p.exists():
+        z = np.load(p)
+        return z["env"], int(z["sr"])
+    env, sr = librosa_envelope(item.path, load_rate)
+    np.savez(p, env=env, sr=sr)
+    return env, sr
+
+
+def tune_librosa(dev_items: list[corpus.Item], cache_dir: Path) -> dict:
+    """librosa's load rate, delta and wait with the best mean F1 over the DEV (non-texture)
+    items; cached."""
+    p = cache_dir / "librosa_dev_best.json"
+    if p.exists():
+        return json.loads(p.read_text())
+    items = [it for it in dev_items if not it.texture]
+    best = None
+    for load_rate in LIBROSA_LOAD_RATES:
+        envs = [envelope_cached(it, load_rate) for it in items]
+        for delta in LIBROSA_DELTAS:
+            for wait_s in LIBROSA_WAITS_S:
+                f1 = np.mean([librosa_result(it.truth_s, librosa_onsets(env, sr, delta=delta, wait_s=wait_s)).f1
+                              for it, (env, sr) in zip(items, envs)])
+                if best is None or f1 > best["dev_mean_f1"]:
+                    best = {"load_rate": load_rate, "delta": delta, "wait_s": wait_s,
+                            "dev_mean_f1": round(float(f1), 4)}
+    p.write_text(json.dumps(best))
+    return best
+
+
+def run_item(item: corpus.Item, tuned: dict) -> dict:
+    ticks = corpus.ticks_path(item.path) if item.ticks_s is not None else None
+    t0 = time.perf_counter()
+    rep = analyze_json(item.path, ticks)
+    t_ours = time.perf_counter() - t0
+    found = np.array([s["time_s"] for s in rep["steps"]])
+    ours = score(item.truth_s, found, rep.get("cadence_spm"), is_confident(rep))
+    env, sr = envelope_cached(item)
+    lib_def = librosa_result(item.truth_s, librosa_onsets(env, sr))
+    env_t, sr_t = envelope_cached(item, tuned["load_rate"])
+    lib_tun = librosa_result(item.truth_s, librosa_onsets(env_t, sr_t, delta=tuned["delta"], wait_s=tuned["wait_s"]))
+    return {"name": item.name, "split": item.split, "scene": item.scene, "surface": item.surface, "mic": item.mic,
+            "texture": item.texture, "info_only": item.info_only, "duration_s": item.duration_s, "n_true": int(item.truth_s.size),
+            "seconds_ours": t_ours, "ours": asdict(ours), "librosa": asdict(lib_def), "librosa_tuned": asdict(lib_tun)}
+
+
+def failures(row: dict) -> list[str]:
+    """The bars this item misses."""
+    o = row["ours"]
+    if row["info_only"]:
+        return []
+    if row["texture"]:
+        return ["confident cadence on texture"] if o["confident"] else []
+    out = []
+    bar = F1_BAR[row["mic"]]
+    if not o["f1"] >= bar:
+        out.append(f"F1 {o['f1']:.3f} < {bar}")
+    if not o["cadence_err_spm"] <= CADENCE_BAR_SPM:
+        out.append(f"cadence error {o['cadence_err_spm']:.2f} spm > {CADENCE_BAR_SPM}")
+    if not o["median_ms"] <= MEDIAN_BAR_MS:
+        out.append(f"median timing error {o['median_ms']:.1f} ms > {MEDIAN_BAR_MS}")
+    lib = max(row["librosa"]["f1"], row["librosa_tuned"]["f1"])
+    if o["f1"] < lib:
+        out.append(f"F1 {o['f1']:.3f} < librosa {lib:.3f}")
+    return out
+
+
+def _json_safe(x):
+    """Strict JSON: NaN and infinities (no match, no cadence) become null."""
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def _fmt(x: float, spec: str) -> str:
+    return "  -  " if x is None or (isinstance(x, float) and math.isnan(x)) else ("inf" if x == math.inf else format(x, spec))
+
+
+def table(rows: list[dict], split: str, *, markdown: bool = False) -> str:
+    """Scene (and texture) rows x mic path columns; a cell = worst surface:
+    ours F1 / librosa-tuned F1, and the number of that row's items failing a bar. The mean row
+    leaves out the texture and information-only items."""
+    mine = [r for r in rows if r["split"] == split]
+    if not mine:
+        return ""
+    mics = [m for m in MIC_PATHS if any(r["mic"] == m for r in mine)]
+    scenes = list(dict.fromkeys(r["scene"] for r in mine))
+    head = ["scene"] + mics + ["cad err max", "med ms max", "fails"]
+    lines = []
+    for sc in scenes:
+        rs = [r for r in mine if r["scene"] == sc]
+        cells = [sc + (" (info)" if rs[0]["info_only"] else "")]
+        for m in mics:
+            rm = [r for r in rs if r["mic"] == m]
+            if not rm:
+                cells.append("")
+            elif rm[0]["texture"]:
+                n_conf = sum(r["ours"]["confident"] for r in rm)
+                cells.append(f"conf {n_conf}/{len(rm)}")
+            else:
+                cells.append(f"{min(r['ours']['f1'] for r in rm):.2f}/{min(r['librosa_tuned']['f1'] for r in rm):.2f}")
+        steady = [r for r in rs if not r["texture"]]
+        cells.append(_fmt(max((r["ours"]["cadence_err_spm"] for r in steady), default=float("nan")), ".2f"))
+        cells.append(_fmt(max((r["ours"]["median_ms"] for r in steady if not math.isnan(r["ours"]["median_ms"])),
+                              default=float("nan")), ".1f"))
+        cells.append(f"{sum(bool(failures(r)) for r in rs)}/{len(rs)}")
+        lines.append(cells)
+    mean = ["mean F1"]
+    for m in mics:
+        rm = [r for r in mine if r["mic"] == m and not r["texture"] and not r["info_only"]]
+        mean.append(f"{np.mean([r['ours']['f1'] for r in rm]):.2f}/{np.mean([r['librosa_tuned']['f1'] for r in rm]):.2f}"
+                    if rm else "")
+    lines.append(mean + ["", "", f"{sum(bool(failures(r)) for r in mine)}/{len(mine)}"])
+    if markdown:
+        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        out += ["| " + " | ".join(c) + " |" for c in lines]
+        return "\n".join(out)
+    widths = [max(len(str(c[i])) for c in [head] + lines) for i in range(len(head))]
+    fmt = lambda cs: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cs, widths)))  # noqa: E731
+    return "\n".join([fmt(head)] + [fmt(c) for c in lines])
+
+
+def surface_table(rows: list[dict], split: str, *, markdown: bool = False) -> str:
+    """Surface rows x mic path columns: mean F1 over the scene conditions, ours / librosa tuned."""
+    mine = [r for r in rows if r["split"] == split and not r["texture"] and not r["info_only"]]
+    if not mine:
+        return ""
+    mics = [m for m in MIC_PATHS if any(r["mic"] == m for r in mine)]
+    head = ["surface"] + mics
+    lines = []
+    for su in dict.fromkeys(r["surface"] for r in mine):
+        cells = [su]
+        for m in mics:
+            rm = [r for r in mine if r["surface"] == su and r["mic"] == m]
+            cells.append(f"{np.mean([r['ours']['f1'] for r in rm]):.2f}/{np.mean([r['librosa_tuned']['f1'] for r in rm]):.2f}"
+                         if rm else "")
+        lines.append(cells)
+    if markdown:
+        return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+                         + ["| " + " | ".join(c) + " |" for c in lines])
+    widths = [max(len(str(c[i])) for c in [head] + lines) for i in range(len(head))]
+    return "\n".join("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                               for i, (c, w) in enumerate(zip(cs, widths))) for cs in [head] + lines)
+
+
+def summary(rows: list[dict], splits: list[str]) -> str:
+    """Per mic path, side by side per split: mean F1 ours / librosa default / librosa tuned, fails."""
+    head = ["mic"] + [f"{s}: ours / lib / lib-tuned, fails" for s in splits]
+    lines = [head]
+    for m in MIC_PATHS:
+        cells = [m]
+        for s in splits:
+            rm = [r for r in rows if r["split"] == s and r["mic"] == m]
+            st = [r for r in rm if not r["texture"] and not r["info_only"]]
+            if not rm:
+                cells.append("")
+                continue
+            f = lambda k: np.mean([r[k]["f1"] for r in st]) if st else float("nan")  # noqa: E731
+            cells.append(f"{f('ours'):.3f} / {f('librosa'):.3f} / {f('librosa_tuned'):.3f}, "
+                         f"{sum(bool(failures(r)) for r in rm)}/{len(rm)}")
+        lines.append(cells)
+    widths = [max(len(c[i]) for c in lines) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(cs, widths)) for cs in lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="footfall benchmark on real footsteps, mic paths and scenes")
+    ap.add_argument("--split", choices=["dev", "eval", "both"], default="both")
+    ap.add_argument("--check", action="store_true", help="exit 1 if an eval condition misses a bar")
+    ap.add_argument("--scene", action="append", help="only these scenes (repeatable)")
+    ap.add_argument("--surface", action="append", help="only these surfaces (repeatable)")
+    ap.add_argument("--mic", action="append", choices=MIC_PATHS, help="only these mic paths (repeatable)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="list every item")
+    ap.add_argument("--markdown", action="store_true", help="tables as Markdown")
+    ap.add_argument("--json", type=Path, help="write every item's scores here")
+    args = ap.parse_args(argv)
+    if args.scene:
+        unknown = set(args.scene) - set(corpus.SCENES) - set(corpus.EXTRA_SCENES)
+        if unknown:
+            ap.error(f"unknown scene(s) {', '.join(sorted(unknown))}; choose from "
+                     f"{', '.join(list(corpus.SCENES) + list(corpus.EXTRA_SCENES))}")
+    splits = ["dev", "eval"] if args.split == "both" else [args.split]
+    if args.check and "eval" not in splits:
+        ap.error("--check applies the bars to the eval split: use --split eval or both")
+
+    t0 = time.perf_counter()
+    dev_all = [corpus.load_item(corpus.SPLITS["dev"], *c) for c in corpus.conditions(corpus.SPLITS["dev"])]
+    tuned = tune_librosa(dev_all, corpus.CACHE / corpus._key())
+    rows = []
+    for s in splits:
+        sp = corpus.SPLITS[s]
+        for c in corpus.conditions(sp, scenes=args.scene, surfaces=args.surface, mics=args.mic):
+            rows.append(run_item(corpus.load_item(sp, *c), tuned))
+    elapsed = time.perf_counter() - t0
+
+    audio_s = sum(r["duration_s"] for r in rows)
+    ours_s = sum(r["seconds_ours"] for r in rows)
+    print(f"footfall corpus v{corpus.CORPUS_VERSION}: {len(rows)} conditions, {audio_s / 60:.1f} min of audio; "
+          f"librosa tuned on dev: loaded at {tuned['load_rate'] or 'the file rate'} Hz, delta={tuned['delta']}, "
+          f"wait={tuned['wait_s']} s (dev mean F1 "
+          f"{tuned['dev_mean_f1']:.3f}); ours via 'cadence analyze --json' {audio_s / max(ours_s, 1e-9):.0f}x "
+          f"real time; whole run {elapsed:.0f} s")
+    print("cell = worst surface's F1 at +-25 ms, ours/librosa(tuned on dev); texture: confident cadences reported")
+    for s in splits:
+        print(f"\n[{s}] surfaces: {', '.join(corpus.SPLITS[s].surfaces)}; runners: "
+              f"{', '.join(corpus.SPLITS[s].sessions)}; textures: {', '.join(corpus.SPLITS[s].textures)} "
+              f"(rhythmic, info: {', '.join(corpus.SPLITS[s].rhythmic_textures)})")
+        print(table(rows, s, markdown=args.markdown))
+        print(f"\n[{s}] mean F1 per surface over the scenes, ours/librosa(tuned on dev)")
+        print(surface_table(rows, s, markdown=args.markdown))
+    print("\nmean F1 per mic path (ours / librosa default / librosa tuned on dev), conditions failing a bar")
+    print(summary(rows, splits))
+    if args.verbose:
+        print()
+        for r in rows:
+            o, lt = r["ours"], r["librosa_tuned"]
+            fl = failures(r)
+            print(f"{r['name']:45s} F1 {o['f1']:.3f} (P {o['precision']:.2f} R {o['recall']:.2f}, "
+                  f"{o['n_found']}/{r['n_true']}) med {_fmt(o['median_ms'], '.1f')} ms cad err "
+                  f"{_fmt(o['cadence_err_spm'], '.2f')} conf {o['confident']} | librosa {r['librosa']['f1']:.3f} "
+                  f"tuned {lt['f1']:.3f}" + (f"  FAIL: {'; '.join(fl)}" if fl else ""))
+    if args.json:
+        args.json.write_text(json.dumps(_json_safe({"librosa_tuned": tuned, "items": rows}), indent=1))
+    if args.check:
+        bad = [(r, failures(r)) for r in rows if r["split"] == "eval" and failures(r)]
+        n_eval = sum(r["split"] == "eval" for r in rows)
+        if bad:
+            print(f"\nCHECK FAILED: {len(bad)} of {n_eval} eval conditions miss a bar")
+            for r, fl in bad[:40]:
+                print(f"  {r['name']}: {'; '.join(fl)}")
+            if len(bad) > 40:
+                print(f"  ... and {len(bad) - 40} more (-v lists all)")
+            return 1
+        print(f"\ncheck passed: all {n_eval} eval conditions meet the bars")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,578 @@
+"""A causal step-rhythm tracker, shared by the audio and the accelerometer detectors.
+
+Input: candidate events in time order, each a time (s) and a positive strength (any unit: the
+tracker only compares strengths with each other). Output: one :class:`Decision` per candidate,
+made as soon as the candidate arrives (nothing is revised later, so a live caller reports it at
+once):
+
+* ``"merged"``: it follows the last step by less than ``merge_s`` -- the toe after the heel, a
+  scuff, an echo, a belt bounce: part of that footfall, not a new one;
+* ``"step"``: a footfall. While the tracker is *locked* on a rhythm it predicts the next
+  footfall from the step period (and the left/right alternation of a lopsided stride) and a
+  candidate is a step when ``strength / reference x closeness >= accept_score``, closeness
+  being a Gaussian of its distance to the prediction (sd ``sigma_fraction`` of the period).
+  Such a step is ``rhythmic``. When the tracker is not locked (the first steps, after a stop)
+  a candidate at least ``free_min_strength`` of the reference and ``min_period_s`` after the
+  last step is a *provisional* step (``rhythmic`` False);
+* ``"rejected"``: anything else (a loud click off the rhythm, a kick drum at another tempo,
+  rustle between steps).
+
+Locking: when ``chain_steps`` candidates (the newest included) are spaced by nearly equal
+intervals (within ``chain_tolerance`` of their mean, mean in ``[min_period_s, max_period_s]``),
+the tracker locks on that period. It follows ramps and drifting intervals (the period moves
+``adapt`` of the way to every new interval), bridges up to ``max_missing`` unheard steps -- each
+predicted step that nobody heard is returned as a *gap* in ``Decision.gaps_s``, never as a
+footfall -- and lets go after a longer silence (a stop) or when another rhythm has taken over
+(walk -> run): then it re-locks on the new chain.
+
+The time of a step is the candidate's own time (the caller's acoustic/inertial onset), never
+the prediction. Everything is O(1) per candidate apart from a search over the last
+``history_s`` of candidates when (re)locking.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from stepdetect.validate import ParameterError
+
+Kind = Literal["step", "merged", "rejected"]
+
+
+@dataclass(frozen=True)
+class TrackerParams:
+    """Tuning of :class:`StepTracker` (seconds, fractions)."""
+
+    min_period_s: float = 0.25  # 240 spm
+    max_period_s: float = 1.2  # 50 spm
+    merge_s: float = 0.15  # heel/toe and scuff double hits: 30-150 ms apart
+    override_after_s: float = 0.02  # ... unless this late and override_ratio x louder than the step
+    override_ratio: float = 1.5
+    sigma_fraction: float = 0.12  # sd of the closeness Gaussian, fraction of the period
+    min_sigma_s: float = 0.015
+    accept_score: float = 0.25  # min(strength/reference, max_rel) x closeness needed while locked
+    max_rel: float = 2.0  # a candidate louder than this x the reference counts as this loud
+    window_fraction: float = 0.3  # the rhythm's window around the prediction (fraction of the period)
+    off_min_rel: float = 0.6  # locked: a candidate off the rhythm is still a step this loud (x reference) ...
+    off_max_rel: float = math.inf  # ... up to this loud (a cap would also reject the real, irregular loud steps)
+    off_min_fraction: float = 0.6  # ... at least this fraction of the period after the last step
+    off_of_interval: bool = False  # ... of the expected (lopsided) interval instead of the mean period
+    free_min_strength: float = 0.4  # strength/reference needed for a provisional step
+    chain_steps: int = 4  # regularly spaced candidates needed to lock
+    chain_tolerance: float = 0.12  # spread of a chain's intervals around their mean (fraction)
+    chain_min_strength: float = 0.4  # every chain member: strength/reference at least this ...
+    chain_start_strength: float = 0.5  # ... and the candidate that completes it at least this
+    adapt: float = 0.25  # the period moves this fraction towards every new interval
+    max_change: float = 0.15  # ... counting at most this fraction of the period per interval
+    max_missing: int = 3  # unheard predicted steps bridged before the lock is let go
+    switch_margin: float = 1.2  # another regular chain replaces the lock when this much stronger than its last steps
+    history_s: float = 4.0  # candidates kept for (re)locking
+    same_foot_factor: float = 2.0  # locked: the reference is at most this x the step two back (same foot)
+    n_reference: int = 12  # accepted strengths in the reference (their upper quartile)
+    # A caller that knows the step period (the accelerometer front end tells steps from strides)
+    # passes it with each candidate as ``period_hint_s``; then a rhythm locks only on a chain
+    # whose mean interval is within ``hint_tolerance`` of the hint (never on strides or every
+    # other step) and, while locked, the period is pulled ``hint_weight`` of the way to the hint
+    # before each prediction. Without hints these two do nothing.
+    hint_tolerance: float = 0.25
+    hint_weight: float = 0.5
+    # ... and, not locked, a provisional step needs a candidate (1 +- this) x the hint before it
+    hint_neighbour_tolerance: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not (0 < self.min_period_s < self.max_period_s):
+            raise ParameterError("tracker: need 0 < min_period_s < max_period_s")
+        if not (0 <= self.merge_s < self.min_period_s):
+            raise ParameterError("tracker: need 0 <= merge_s < min_period_s")
+        if self.chain_steps < 3:
+            raise ParameterError("tracker: chain_steps must be >= 3")
+        if not (0 < self.hint_tolerance < 1 and 0 <= self.hint_weight <= 1 and 0 < self.hint_neighbour_tolerance < 1):
+            raise ParameterError("tracker: need 0 < hint_tolerance, hint_neighbour_tolerance < 1 and 0 <= hint_weight <= 1")
+
+
+# Per-detector parameter sets. Audio: running footfalls heard by a microphone (the defaults).
+# Accelerometer: walking and running steps from the inertial front end, which passes each
+# candidate's step period as a hint; walking steps wander more around the rhythm than running
+# footfalls (wider closeness, a lower bar for a step off the rhythm, chains of looser
+# intervals), and a bag or pocket may miss a few steps in a row (longer bridge). Chosen on the
+# Oxford dev walkers (Jamie, Carmelo) only, see ``benchmarks/bench_accel.py``.
+AUDIO_PARAMS = TrackerParams()
+ACCEL_PARAMS = TrackerParams(
+    sigma_fraction=0.2, window_fraction=0.3, off_min_rel=0.25, off_min_fraction=0.55, off_of_interval=True,
+    chain_tolerance=0.25, chain_min_strength=0.25, max_missing=5,
+)
+PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the tracker made of one candidate."""
+
+    time_s: float
+    strength: float
+    kind: Kind
+    rhythmic: bool  # a step accepted while locked on a rhythm
+    predicted_s: float  # the prediction it was judged against (NaN when not locked)
+    confidence: float  # 0-1: relative strength and closeness to the prediction
+    gaps_s: tuple[float, ...] = ()  # predicted steps before this one that nobody heard
+
+    @property
+    def is_step(self) -> bool:
+        return self.kind == "step"
+
+
+@dataclass
+class _Lock:
+    period_s: float
+    asym_s: float = 0.0  # half the difference between the two feet's step times
+    parity: int = 1  # sign of asym_s for the next interval
+
+
+@dataclass
+class StepTracker:
+    """Streaming tracker: :meth:`push` each candidate in time order."""
+
+    params: TrackerParams = field(default_factory=TrackerParams)
+
+    def __post_init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything."""
+        self._lock: _Lock | None = None
+        self._last_step_s = -math.inf  # the last reported step
+        self._last_rhythmic = False
+        self._last_step_strength = math.inf
+        self._last_step_closeness = 0.0
+        self._before_last: tuple[float, float, float | None, _Lock] | None = None  # anchor and lock before the last step
+        self._anchor_s = -math.inf  # where predictions start from (the last step or a better-fitting double hit)
+        self._anchor_pred_s = math.nan
+        self._anchor_score: float | None = None
+        self._last_time_s = -math.inf
+        self._strengths: deque[float] = deque(maxlen=self.params.n_reference)
+        self._history: deque[tuple[float, float]] = deque()
+        # (strength, predicted steps in its interval) of the last rhythmic steps: the lock's evidence
+        self._recent: deque[tuple[float, int]] = deque(maxlen=self.params.chain_steps)
+        # leaky sums of the (relative) strength of what the lock took and of what it left
+        self._on_strength = 0.0
+        self._off_strength = 0.0
+        self.n_candidates = 0
+        self.candidate_strength = 0.0  # sum over non-merged candidates
+        self.rhythmic_strength = 0.0  # sum over rhythmic steps
+        self.n_steps = 0
+        self.n_rhythmic = 0
+        self._hint_s: float | None = None  # the current candidate's step-period hint
+
+    # -- what callers may read ------------------------------------------------------------
+    @property
+    def locked(self) -> bool:
+        return self._lock is not None
+
+    @property
+    def period_s(self) -> float:
+        """Current step period (NaN when not locked)."""
+        return self._lock.period_s if self._lock else math.nan
+
+    @property
+    def predicted_next_s(self) -> float:
+        """When the next footfall is expected (NaN when not locked)."""
+        if self._lock is None:
+            return math.nan
+        return self._anchor_s + self._next_interval_s(self._lock)
+
+    @property
+    def rhythm_salience(self) -> float:
+        """Share of all candidate strength that fell on the tracked rhythm (0-1).
+
+        Near 1 for steps with little else; low for texture (rustle, gravel shuffle), where most
+        onsets fall between any rhythm's predictions.
+        """
+        return self.rhythmic_strength / self.candidate_strength if self.candidate_strength > 0 else 0.0
+
+    # -- internals ----------------------------------------------------------------------
+    @staticmethod
+    def _next_interval_s(lock: _Lock) -> float:
+        return lock.period_s + lock.parity * lock.asym_s
+
+    def _reference(self) -> float | None:
+        if not self._strengths:
+            return None
+        v = sorted(self._strengths)  # upper quartile: extra events accepted by mistake do not drag it down
+        return v[(3 * (len(v) - 1)) // 4]
+
+    def _find_chain(self, t: float, s: float, ref: float | None) -> tuple[_Lock, float] | None:
+        """The rhythm of the best regular chain of candidates ending at ``t`` (None if there is none).
+
+        Regular: strides (two consecutive intervals) within ``chain_tolerance`` of their mean,
+        so a lopsided left/right step pattern still counts; the lock starts with its asymmetry.
+        """
+        p = self.params
+        hist = [(ht, hs) for ht, hs in self._history if ht < t]
+        if len(hist) < p.chain_steps - 1:
+            return None
+        strongest = max(hs for _, hs in hist)
+        floor = p.chain_min_strength * (ref if ref is not None else strongest)
+        if s < max(floor, p.chain_start_strength * (ref if ref is not None else 0.0)):
+            return None  # a rhythm is not found on a weak candidate
+        cands = [(ht, hs) for ht, hs in hist if hs >= floor]
+        times = np.array([c[0] for c in cands])
+        strengths = np.array([c[1] for c in cands])
+        chains: list[tuple[float, float, _Lock]] = []  # (period, score, lock)
+        hint = self._hint_s
+        tol = p.chain_tolerance
+        for j in range(times.size - 1, -1, -1):
+            d = t - times[j]
+            if d < p.min_period_s:
+                continue
+            if d > p.max_period_s:
+                break
+            chain_t = [t, float(times[j])]
+            score = s + float(strengths[j])
+            ok = True
+            for _ in range(p.chain_steps - 2):
+                period = (chain_t[0] - chain_t[-1]) / (len(chain_t) - 1)
+                back = chain_t[-3] - chain_t[-2] if len(chain_t) >= 3 else period  # alternation
+                width = 0.3 * period if len(chain_t) < 3 else 1.5 * tol * period
+                if len(chain_t) < 3 and hint is not None:
+                    # with the step period known, the other foot's step completes the stride of
+                    # two hinted steps (a lopsided one too)
+                    back = max(p.min_period_s, 2.0 * hint - period)
+                    width = 1.5 * tol * hint
+                target = chain_t[-1] - back
+                # the first step back: the stride is unknown yet, so allow a lopsided one
+                near = np.flatnonzero(np.abs(times - target) <= width)
+                if near.size == 0:
+                    ok = False
+                    break
+                fit = strengths[near] * np.exp(-0.5 * ((times[near] - target) / (0.1 * period)) ** 2)
+                k = near[np.argmax(fit)]
+                chain_t.append(float(times[k]))
+                score += float(strengths[k])
+            if not ok:
+                continue
+            d_s = -np.diff(chain_t)  # newest interval first
+            mean = float(np.mean(d_s))
+            strides = d_s[:-1] + d_s[1:]
+            if (np.max(np.abs(strides - np.mean(strides))) <= 2 * tol * mean
+                    and np.all(np.abs(d_s - mean) <= 0.3 * mean) and p.min_period_s <= mean <= p.max_period_s):
+                period = float(0.5 * (d_s[0] + d_s[1]))
+                lock = _Lock(period_s=period, asym_s=float(0.5 * (d_s[1] - d_s[0])), parity=1)
+                chains.append((mean, score, lock))
+        if hint is not None:  # the caller knows the step period: only a chain of steps locks
+            chains = [c for c in chains if abs(c[0] - hint) <= p.hint_tolerance * hint]
+            if not chains:
+                return None
+            best = max(chains, key=lambda c: c[1])
+            return best[2], best[1]
+        if not chains:
+            return None
+        best = max(chains, key=lambda c: c[1])
+        # A chain of every other step is as regular as the steps: prefer the step period when
+        # a chain at about half (a third) of the best period is nearly as strong.
+        for div in (3, 2):
+            sub = [c for c in chains if abs(c[0] * div - best[0]) <= tol * best[0] and c[1] >= 0.6 * best[1]]
+            if sub:
+                c = max(sub, key=lambda c: c[1])
+                return c[2], c[1]
+        return best[2], best[1]
+
+    def _start_lock(self) -> None:
+        self._recent.clear()
+        self._on_strength = self._off_strength = 0.0
+
+    def _switch_to(self, found: tuple[_Lock, float], lock: _Lock, closeness: float) -> bool:
+        """Whether a chain found while locked is a better rhythm than the lock."""
+        other, score = found
+        tol = self.params.chain_tolerance
+        ratio = other.period_s / lock.period_s
+        if abs(ratio - 1.0) <= tol and closeness > 0.1:
+            return False  # our own rhythm
+        if min(abs(ratio - 2.0), abs(ratio - 3.0)) <= tol:
+            return False  # every 2nd or 3rd of our steps: our rhythm heard badly
+        if self._off_strength <= self._on_strength:
+            return False  # the lock explains most of what is heard: keep it
+        evidence = sum(st * 0.7 ** (k - 1) for st, k in self._recent)
+        evidence *= self.params.chain_steps / max(1, len(self._recent))
+        return score > self.params.switch_margin * evidence
+
+    def _closeness(self, dev_s: float, lock: _Lock) -> float:
+        sigma = max(self.params.min_sigma_s, self.params.sigma_fraction * lock.period_s)
+        return math.exp(-0.5 * (dev_s / sigma) ** 2)
+
+    def _accept(self, t: float, s: float, *, rhythmic: bool, predicted_s: float, confidence: float,
+                gaps: tuple[float, ...] = (), score: float | None = None, move_anchor: bool = True) -> Decision:
+        self._last_step_s = t
+        self._last_rhythmic = rhythmic
+        self._last_step_strength = s
+        lock = self._lock
+        self._last_step_closeness = self._closeness(t - predicted_s, lock) if lock and math.isfinite(predicted_s) else 0.0
+        if move_anchor:
+            self._anchor_s = t
+            self._anchor_pred_s = predicted_s
+            self._anchor_score = score
+        self._strengths.append(s)
+        self.n_steps += 1
+        if rhythmic:
+            self.n_rhythmic += 1
+            self.rhythmic_strength += s
+        return Decision(t, s, "step", rhythmic, predicted_s, round(min(1.0, max(0.0, confidence)), 3), gaps)
+
+    def _update_lock(self, lock: _Lock, interval_s: float, k: int) -> None:
+        p = self.params
+        if k == 1:
+            err = interval_s - self._next_interval_s(lock)
+            err = max(-p.max_change * lock.period_s, min(p.max_change * lock.period_s, err))
+            lock.period_s += p.adapt * err
+            lock.asym_s += 0.5 * p.adapt * lock.parity * err
+            lock.asym_s = max(-0.25 * lock.period_s, min(0.25 * lock.period_s, lock.asym_s))
+            lock.parity = -lock.parity
+        else:  # across a gap: only the mean period is observable
+            err = interval_s / k - lock.period_s
+            lock.period_s += p.adapt * max(-p.max_change * lock.period_s, min(p.max_change * lock.period_s, err))
+            if k % 2:
+                lock.parity = -lock.parity
+        lock.period_s = min(p.max_period_s, max(p.min_period_s, lock.period_s))
+
+    # -- the public step ------------------------------------------------------------------
+    def push(self, time_s: float, strength: float, period_hint_s: float | None = None) -> Decision:
+        """Decide one candidate (times must not decrease from call to call).
+
+        ``period_hint_s``: the caller's own estimate of the step period around this candidate
+        (s, optional; NaN counts as none). It decides which chain may lock (steps, not strides,
+        lopsided or not) and pulls the predicted period towards it (``hint_tolerance``,
+        ``hint_weight``).
+        """
+        t, s = float(time_s), float(strength)
+        if not (math.isfinite(t) and math.isfinite(s) and s > 0):
+            raise ParameterError(f"tracker: candidate needs a finite time and a positive strength, got {t!r}, {s!r}")
+        hint = None if period_hint_s is None or math.isnan(period_hint_s) else float(period_hint_s)
+        if hint is not None and not (math.isfinite(hint) and hint > 0):
+            raise ParameterError(f"tracker: period_hint_s must be a positive number of seconds, got {hint!r}")
+        self._hint_s = hint
+        if t < self._last_time_s:
+            raise ParameterError(f"tracker: candidates must come in time order ({t} s after {self._last_time_s} s)")
+        self._last_time_s = t
+        p = self.params
+        while self._history and self._history[0][0] < t - p.history_s:
+            self._history.popleft()
+        ref = self._reference()
+        if ref is not None and len(self._strengths) >= 2 and self._lock is not None:
+            # the same foot's last footfall: one foot may land much softer than the other
+            ref = min(ref, p.same_foot_factor * self._strengths[-2])
+        rel = s / ref if ref else 1.0
+        lock = self._lock
+        if lock is not None and hint is not None:
+            lock.period_s += p.hint_weight * (min(p.max_period_s, max(p.min_period_s, hint)) - lock.period_s)
+        if lock is not None:
+            since = t - self._anchor_s
+            nxt = self._next_interval_s(lock)
+            k = max(1, int(round((since - nxt) / lock.period_s)) + 1)
+            if k > p.max_missing + 1:
+                self._lock = lock = None  # a stop: let go
+        if lock is not None:
+            predicted = self._anchor_s + nxt + (k - 1) * lock.period_s
+            closeness = self._closeness(t - predicted, lock)
+            score = min(rel, p.max_rel) * closeness
+            on_rhythm = (score >= p.accept_score and since >= p.min_period_s * 0.8
+                         and abs(t - predicted) <= p.window_fraction * lock.period_s)
+        else:
+            predicted, closeness, score, on_rhythm = math.nan, 0.0, 0.0, False
+        since_step = t - self._last_step_s
+        if since_step < p.merge_s and not (on_rhythm and not self._last_rhythmic):
+            louder = since_step >= p.override_after_s and s >= p.override_ratio * self._last_step_strength
+            if self._last_rhythmic and self._before_last is not None and louder:
+                # judged against the prediction the last step was judged against
+                prev_anchor, prev_anchor_pred, prev_score, prev_lock = self._before_last
+                prev_pred = self._anchor_pred_s  # what the last step was judged against
+                closeness = self._closeness(t - prev_pred, prev_lock)
+                if closeness > self._last_step_closeness and abs(t - prev_pred) <= p.window_fraction * prev_lock.period_s:
+                    # much louder than the footfall just reported and closer to the rhythm: that one
+                    # was an intruder (a kick, a tick, a breath); this is the footfall. The rhythm
+                    # forgets the intruder.
+                    self._lock = lock = prev_lock
+                    self._anchor_s, self._anchor_pred_s, self._anchor_score = prev_anchor, prev_anchor_pred, prev_score
+                    since = t - prev_anchor
+                    k = max(1, int(round((since - self._next_interval_s(lock)) / lock.period_s)) + 1)
+                    nxt = self._next_interval_s(lock)
+                    predicted = prev_pred
+                    score = min(rel, p.max_rel) * closeness
+                    on_rhythm = True
+                    louder = False
+                else:
+                    louder = False
+            elif self._last_rhythmic:
+                louder = False
+            if louder is False and not on_rhythm or (louder is False and since_step < p.merge_s and lock is None):
+                return self._merge(t, s, rel)
+            # unlocked: much louder than the provisional step just reported: that one was the intruder
+        self.n_candidates += 1
+        self.candidate_strength += s
+        decision: Decision | None = None
+        if lock is not None:
+            if on_rhythm:
+                gaps = tuple(self._anchor_s + nxt + i * lock.period_s for i in range(k - 1))
+                self._recent.append((s, k))
+                self._before_last = (self._anchor_s, self._anchor_pred_s, self._anchor_score, copy.copy(lock))
+                self._update_lock(lock, since, k)
+                decision = self._accept(t, s, rhythmic=True, predicted_s=predicted,
+                                        confidence=0.5 * min(rel, 1.0) + 0.5 * closeness, gaps=gaps, score=score)
+            else:
+                if rel >= p.chain_min_strength:
+                    # Off our rhythm: is there another rhythm with more evidence (walk <-> run, or a
+                    # lock on the wrong phase or on every third step)?
+                    found = self._find_chain(t, s, ref)
+                    if found is not None and self._switch_to(found, lock, closeness):
+                        self._lock = lock = found[0]
+                        self._start_lock()
+                        decision = self._accept(t, s, rhythmic=True, predicted_s=t,
+                                                confidence=0.5 * min(rel, 1.0) + 0.5, score=min(rel, p.max_rel))
+                if (decision is None and p.off_min_rel <= rel <= p.off_max_rel
+                        and t - self._last_step_s >= p.off_min_fraction * (
+                            nxt if p.off_of_interval and self._last_step_s == self._anchor_s else lock.period_s)):
+                    # as loud as a footfall, where one may be (steps are not a metronome): a step
+                    # off the rhythm: the phase follows it, the period does not
+                    decision = self._accept(t, s, rhythmic=False, predicted_s=predicted,
+                                            confidence=0.5 * min(rel, 1.0), move_anchor=False)
+                if decision is None:
+                    decision = Decision(t, s, "rejected", False, predicted, 0.0)
+        else:
+            found = self._find_chain(t, s, ref)
+            if found is not None:
+                self._lock = found[0]
+                self._start_lock()
+                decision = self._accept(t, s, rhythmic=True, predicted_s=t, confidence=0.5 * min(rel, 1.0) + 0.5,
+                                        score=min(rel, p.max_rel))
+            elif (s >= p.free_min_strength * self._free_reference(ref, hinted=hint is not None)
+                  and (t - self._last_step_s >= p.min_period_s or s >= p.override_ratio * self._last_step_strength)
+                  and (hint is None or self._follows_a_step(t, s, hint))):
+                decision = self._accept(t, s, rhythmic=False, predicted_s=math.nan, confidence=0.5 * min(rel, 1.0))
+            else:
+                decision = Decision(t, s, "rejected", False, math.nan, 0.0)
+        self._history.append((t, s))
+        rel_capped = min(rel, p.max_rel)
+        if decision.rhythmic:
+            self._on_strength = 0.75 * self._on_strength + rel_capped
+            self._off_strength *= 0.75
+        else:
+            self._off_strength += rel_capped
+        return decision
+
+    def _follows_a_step(self, t: float, s: float, hint: float) -> bool:
+        """With a step-period hint and no lock: a provisional step needs a candidate about one
+        hinted period before it, at least ``free_min_strength`` as strong (an isolated knock or
+        the handling before a walk is not a step)."""
+        tol = self.params.hint_neighbour_tolerance * hint
+        floor = self.params.free_min_strength * s
+        return any(abs(t - ht - hint) <= tol and hs >= floor for ht, hs in self._history)
+
+    def _free_reference(self, ref: float | None, *, hinted: bool = False) -> float:
+        """What a provisional step is compared with: before any rhythm was found, the loudest
+        footfall so far (breath and rustle come before the first steps); later the reference.
+        With a hint the first candidates may all have been refused (no step a period before
+        them), so the loudest candidate so far counts too."""
+        if self.n_rhythmic == 0 and hinted and self._history:
+            return max([*self._strengths, *(hs for _, hs in self._history)])
+        if self.n_rhythmic == 0 and self._strengths:
+            return max(self._strengths)
+        return ref or 0.0
+
+    def note(self, time_s: float, strength: float) -> None:
+        """Remember a candidate for finding the rhythm without deciding on it (one the caller
+        will not report anyway, e.g. below its start-up threshold). Same time order as push."""
+        t, s = float(time_s), float(strength)
+        if not (math.isfinite(t) and math.isfinite(s) and s > 0) or t < self._last_time_s:
+            return
+        self._last_time_s = t
+        self._history.append((t, s))
+
+    def _merge(self, t: float, s: float, rel: float) -> Decision:
+        """Part of the last footfall (toe after heel, scuff, echo)."""
+        self._history.append((t, s))  # it may yet prove the rhythm (the last step was the intruder)
+        if self._anchor_score is not None and self._lock is not None and self._last_rhythmic:
+            # if it fits the rhythm better than what was reported (a kick drum just before the
+            # step), predict from it
+            score = min(rel, self.params.max_rel) * self._closeness(t - self._anchor_pred_s, self._lock)
+            if score > self._anchor_score:
+                self._anchor_score = score
+                self._anchor_s = t
+        return Decision(t, s, "merged", False, math.nan, 0.0)
+
+    def pending_gaps(self, now_s: float) -> tuple[float, ...]:
+        """Predicted steps that should have been heard by ``now_s`` (plus 2 sd) and were not.
+
+        For a live display; the same gaps come with the next step's :class:`Decision`.
+        """
+        lock = self._lock
+        if lock is None:
+            return ()
+        sigma = max(self.params.min_sigma_s, self.params.sigma_fraction * lock.period_s)
+        out = []
+        pred = self._anchor_s + self._next_interval_s(lock)
+        while pred + 2 * sigma < now_s and len(out) < self.params.max_missing:
+            out.append(pred)
+            pred += lock.period_s
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class Track:
+    """The result of :func:`track_events` (arrays over the accepted steps)."""
+
+    time_s: NDArray[np.float64]
+    strength: NDArray[np.float64]
+    confidence: NDArray[np.float64]
+    rhythmic: NDArray[np.bool_]
+    gaps_s: NDArray[np.float64]  # predicted steps nobody heard (not footfalls)
+    n_merged: int
+    n_rejected: int
+    rhythm_salience: float
+
+
+def track_events(
+    time_s: NDArray[np.floating],
+    strength: NDArray[np.floating],
+    *,
+    params: TrackerParams | None = None,
+    period_hint_s: NDArray[np.floating] | None = None,
+) -> Track:
+    """Offline convenience: run a fresh :class:`StepTracker` over candidate events.
+
+    Parameters
+    ----------
+    time_s : array, shape (n,), non-decreasing seconds
+    strength : array, shape (n,), > 0 (any unit)
+    params : TrackerParams, optional
+        Default ``TrackerParams()`` (:data:`AUDIO_PARAMS`); :data:`ACCEL_PARAMS` for walking.
+    period_hint_s : array, shape (n,), optional
+        Each candidate's step-period hint (s; NaN: none), see :meth:`StepTracker.push`.
+    """
+    t = np.asarray(time_s, dtype=np.float64)
+    s = np.asarray(strength, dtype=np.float64)
+    if t.shape != s.shape or t.ndim != 1:
+        raise ParameterError("tracker: time_s and strength must be 1-D arrays of the same length")
+    hints: list[float | None] = [None] * t.size
+    if period_hint_s is not None:
+        h = np.asarray(period_hint_s, dtype=np.float64)
+        if h.shape != t.shape:
+            raise ParameterError("tracker: period_hint_s must have one value per candidate")
+        hints = h.tolist()
+    tracker = StepTracker(params or TrackerParams())
+    steps = [tracker.push(a, b, c) for a, b, c in zip(t.tolist(), s.tolist(), hints)]
+    acc = [d for d in steps if d.is_step]
+    return Track(
+        time_s=np.array([d.time_s for d in acc], dtype=np.float64),
+        strength=np.array([d.strength for d in acc], dtype=np.float64),
+        confidence=np.array([d.confidence for d in acc], dtype=np.float64),
+        rhythmic=np.array([d.rhythmic for d in acc], dtype=bool),
+        gaps_s=np.array([g for d in acc for g in d.gaps_s], dtype=np.float64),
+        n_merged=sum(d.kind == "merged" for d in steps),
+        n_rejected=sum(d.kind == "rejected" for d in steps),
+        rhythm_salience=tracker.rhythm_salience,
+    )

@@ -1,0 +1,191 @@
+"""stepdetect.tracker: the causal step-rhythm tracker on candidate events (time, strength)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stepdetect import score_events
+from stepdetect.tracker import StepTracker, TrackerParams, track_events
+from stepdetect.validate import ParameterError
+
+
+def _steps(rng: np.random.Generator, spm: float, n: int, start_s: float = 0.5, jitter_s: float = 0.006) -> np.ndarray:
+    period = 60.0 / spm
+    return start_s + np.arange(n) * period + rng.normal(0.0, jitter_s, n)
+
+
+def _track(events: list[tuple[float, float]], **kw):
+    events.sort()
+    t, s = zip(*events)
+    return track_events(np.array(t), np.array(s), params=TrackerParams(**kw) if kw else None)
+
+
+def test_regular_steps_are_all_kept_and_rhythmic(rng: np.random.Generator) -> None:
+    ref = _steps(rng, 170, 60)
+    out = _track([(t, rng.uniform(0.7, 1.3)) for t in ref])
+    np.testing.assert_array_equal(out.time_s, ref)  # the candidate's own time, never the prediction
+    assert out.rhythmic[4:].all()
+    assert out.rhythm_salience > 0.9
+
+
+def test_heel_toe_and_scuff_double_hits_merge_into_the_first(rng: np.random.Generator) -> None:
+    ref = _steps(rng, 165, 50)
+    events = [(t, 1.0) for t in ref]
+    events += [(t + rng.uniform(0.030, 0.150), rng.uniform(0.5, 1.5)) for t in ref]  # toe or scuff, louder or not
+    out = _track(events)
+    np.testing.assert_array_equal(out.time_s, ref)
+    assert out.n_merged == ref.size
+
+
+def test_loud_off_rhythm_clicks_are_rejected(rng: np.random.Generator) -> None:
+    ref = _steps(rng, 175, 80)
+    period = 60 / 175
+    # between steps (before off_min_fraction of the period: a loud sound later than that may be an
+    # irregular real step and is taken), 3x louder than a step
+    clicks = ref[6::5] + rng.uniform(0.2, 0.55, ref[6::5].size) * period
+    out = _track([(t, 1.0) for t in ref] + [(t, 3.0) for t in clicks])
+    scores = score_events(ref, out.time_s, tolerance_s=0.001)
+    assert scores.recall == 1.0, scores
+    assert scores.n_estimated - scores.n_matched <= 1, scores  # at most one click before the lock
+
+
+def test_music_kicks_at_another_tempo_are_not_steps(rng: np.random.Generator) -> None:
+    ref = _steps(rng, 172, 120)
+    kicks = np.arange(0.31, ref[-1], 60 / 128)
+    out = _track([(t, 1.0) for t in ref] + [(t, 0.5) for t in kicks])
+    scores = score_events(ref, out.time_s, tolerance_s=0.025)
+    assert scores.f1 >= 0.95, scores
+
+
+def test_an_unheard_step_is_a_gap_never_a_footfall(rng: np.random.Generator) -> None:
+    ref = _steps(rng, 160, 40)
+    missing = {12, 25, 26}
+    heard = np.delete(ref, sorted(missing))
+    out = _track([(t, 1.0) for t in heard])
+    np.testing.assert_array_equal(out.time_s, heard)  # nothing invented
+    assert out.gaps_s.size == 3
+    np.testing.assert_allclose(out.gaps_s, ref[sorted(missing)], atol=0.03)  # where the steps were due
+    assert out.rhythmic[5:].all()  # the lock holds across the gaps
+
+
+def test_a_ramp_160_to_180_spm_is_followed(rng: np.random.Generator) -> None:
+    spm = np.linspace(160, 180, 150)
+    ref = 0.5 + np.concatenate(([0.0], np.cumsum(60.0 / spm[:-1]))) + rng.normal(0, 0.005, spm.size)
+    out = _track([(t, rng.uniform(0.6, 1.4)) for t in ref])
+    np.testing.assert_array_equal(out.time_s, ref)
+    assert out.rhythmic[4:].all() and out.gaps_s.size == 0
+
+
+def test_walk_to_run_and_a_stop_are_followed(rng: np.random.Generator) -> None:
+    walk = _steps(rng, 110, 30, start_s=0.5)
+    run = _steps(rng, 170, 60, start_s=walk[-1] + 0.4)
+    after_stop = _steps(rng, 165, 40, start_s=run[-1] + 10.0)  # 10 s at a traffic light
+    ref = np.concatenate((walk, run, after_stop))
+    standing = np.sort(rng.uniform(run[-1] + 0.5, after_stop[0] - 0.5, 8))  # a few weak noises
+    out = _track([(t, 1.0) for t in ref] + [(t, 0.15) for t in standing])
+    scores = score_events(ref, out.time_s, tolerance_s=0.001)
+    assert scores.recall >= 0.95 and scores.precision == 1.0, scores  # a re-lock costs ~3 steps
+    in_stop = (out.time_s > run[-1] + 0.1) & (out.time_s < after_stop[0] - 0.1)
+    assert not in_stop.any()
+    stop_gaps = out.gaps_s[(out.gaps_s > run[-1]) & (out.gaps_s < after_stop[0])]
+    assert stop_gaps.size <= TrackerParams().max_missing  # a stop is not a run of invented gaps either
+    assert out.rhythmic[-35:].all()  # locked again after the stop
+
+
+def test_lopsided_stride_is_tracked(rng: np.random.Generator) -> None:
+    intervals = np.tile([0.30, 0.40], 50) + rng.normal(0, 0.004, 100)
+    ref = 0.5 + np.concatenate(([0.0], np.cumsum(intervals)))
+    out = _track([(t, 1.0) for t in ref])
+    np.testing.assert_array_equal(out.time_s, ref)
+    assert out.rhythmic[10:].mean() >= 0.95
+
+
+def test_texture_has_low_rhythm_salience(rng: np.random.Generator) -> None:
+    t = np.sort(rng.uniform(0, 30, 300))  # rustle: 10 onsets a second at random
+    out = track_events(t, rng.uniform(0.3, 1.5, t.size))
+    assert out.rhythm_salience < 0.5, out.rhythm_salience
+
+
+def test_streaming_equals_offline_and_bad_input_is_rejected(rng: np.random.Generator) -> None:
+    t = np.sort(rng.uniform(0, 10, 60))
+    s = rng.uniform(0.2, 2, t.size)
+    tracker = StepTracker()
+    live = [d.time_s for d in (tracker.push(a, b) for a, b in zip(t, s)) if d.is_step]
+    np.testing.assert_array_equal(live, track_events(t, s).time_s)
+    with pytest.raises(ParameterError, match="time order"):
+        tracker.push(1.0, 1.0)
+    with pytest.raises(ParameterError, match="positive"):
+        StepTracker().push(1.0, 0.0)
+    with pytest.raises(ParameterError):
+        TrackerParams(min_period_s=0.5, max_period_s=0.4)
+
+
+# -- the step-period hint and the per-detector parameter sets (accelerometer walking) ------------
+
+def _pocket_walk(rng: np.random.Generator, n: int = 120) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A phone in one back pocket at ~108 spm: its own leg's step loud, the other soft, lopsided
+    0.48 / 0.63 s intervals (+-4 %), and a weak sway peak between steps. (ref, times, strengths)."""
+    iv = np.tile([0.48, 0.63], n // 2) * (1 + rng.normal(0, 0.04, n))
+    ref = 1.0 + np.concatenate(([0.0], np.cumsum(iv[:-1])))
+    loud = np.where(np.arange(n) % 2 == 0, rng.uniform(0.9, 1.3, n), rng.uniform(0.28, 0.4, n))
+    sway = ref[:-1] + 0.5 * np.diff(ref) + rng.normal(0, 0.02, n - 1)
+    t = np.concatenate((ref, sway))
+    s = np.concatenate((loud, rng.uniform(0.1, 0.2, n - 1)))
+    order = np.argsort(t)
+    return ref, t[order], s[order]
+
+
+def test_a_step_period_hint_keeps_a_lopsided_walk_off_its_strides(rng: np.random.Generator) -> None:
+    from stepdetect.tracker import ACCEL_PARAMS
+
+    ref, t, s = _pocket_walk(rng)
+    strides = track_events(t, s)  # the running defaults, no hint: the loud leg's strides are the rhythm
+    assert score_events(ref, strides.time_s, tolerance_s=0.001).recall <= 0.55
+    hinted = track_events(t, s, params=ACCEL_PARAMS, period_hint_s=np.full(t.size, 0.555))
+    scores = score_events(ref, hinted.time_s, tolerance_s=0.001)  # candidates' own times
+    assert scores.recall >= 0.9 and scores.precision >= 0.95, scores
+    assert hinted.rhythmic[6:].mean() >= 0.9
+
+
+def test_hint_validation_and_nan_is_no_hint(rng: np.random.Generator) -> None:
+    ref, t, s = _pocket_walk(rng, 40)
+    np.testing.assert_array_equal(track_events(t, s, period_hint_s=np.full(t.size, np.nan)).time_s,
+                                  track_events(t, s).time_s)
+    with pytest.raises(ParameterError, match="period_hint_s"):
+        StepTracker().push(1.0, 1.0, period_hint_s=-0.5)
+    with pytest.raises(ParameterError, match="one value per candidate"):
+        track_events(t, s, period_hint_s=np.ones(3))
+    with pytest.raises(ParameterError):
+        TrackerParams(hint_tolerance=0.0)
+
+
+def test_walking_parameter_set_follows_irregular_walking_steps(rng: np.random.Generator) -> None:
+    """Walking steps wander +-7 % around the rhythm with strengths 0.3-1.5: the accelerometer set
+    (wider closeness, lower off-rhythm bar) keeps them; the audio (running) set drops some."""
+    from stepdetect.tracker import ACCEL_PARAMS, AUDIO_PARAMS, PARAMETER_SETS
+
+    assert PARAMETER_SETS == {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
+    assert AUDIO_PARAMS == TrackerParams()  # the audio detector's defaults are unchanged
+    n = 150
+    ref = 1.0 + np.concatenate(([0.0], np.cumsum(0.6 * (1 + rng.normal(0, 0.07, n - 1)))))
+    s = rng.uniform(0.3, 1.5, n)
+    hint = np.full(n, 0.6)
+    walking = score_events(ref, track_events(ref, s, params=ACCEL_PARAMS, period_hint_s=hint).time_s, tolerance_s=0.001)
+    running = score_events(ref, track_events(ref, s, params=AUDIO_PARAMS, period_hint_s=hint).time_s, tolerance_s=0.001)
+    assert walking.recall >= 0.96 and walking.precision == 1.0, walking
+    assert running.recall < walking.recall, (running, walking)
+
+
+def test_hinted_tracker_takes_no_isolated_knock_before_a_walk(rng: np.random.Generator) -> None:
+    """Handling before a walk (a knock, the phone picked up) has no step one period before it:
+    with a hint and no rhythm yet it is not a provisional step."""
+    from stepdetect.tracker import ACCEL_PARAMS
+
+    ref = _steps(rng, 110, 40, start_s=3.0)
+    knocks = [(0.4, 1.2), (1.6, 0.9)]
+    t, s = zip(*sorted([(x, 1.0) for x in ref] + knocks))
+    out = track_events(np.array(t), np.array(s), params=ACCEL_PARAMS, period_hint_s=np.full(len(t), 60 / 110))
+    assert not np.isin([k for k, _ in knocks], out.time_s).any()
+    scores = score_events(ref, out.time_s, tolerance_s=0.001)
+    assert scores.precision == 1.0 and scores.n_matched >= ref.size - 1, scores  # the first step has no neighbour yet
