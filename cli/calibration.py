@@ -363,14 +363,16 @@ def stored_headphone_offset_ms(
 ) -> float | None:
     """The calibrated offset for the devices a live session would open (same options as
     ``cadence run``: ``--device``, ``--input-device``, ``--output-device``, ``--sample-rate``,
-    by default the output device's default rate), or None.
+    by default the rate the session opens first), or None.
 
     Resolves the devices through PortAudio (as the session does) to get their names.
     """
-    from metronome.engine import resolve_device
+    from metronome.engine import candidate_sample_rates, resolve_device
 
-    _, in_info = resolve_device(input_device or device, "input")
-    _, out_info = resolve_device(output_device or device, "output")
-    rate = sample_rate or int(out_info["default_samplerate"])
+    in_index, in_info = resolve_device(input_device or device, "input")
+    out_index, out_info = resolve_device(output_device or device, "output")
+    # the rate the session opens first (for the sound server's devices: the server's rate, which
+    # is what 'cadence calibrate' measured at, not the 44100 Hz PortAudio reports for them)
+    rate = sample_rate or candidate_sample_rates(in_index, in_info, out_index, out_info)[0]
     return load_offset_ms(str(out_info["name"]), str(in_info["name"]), rate)
 

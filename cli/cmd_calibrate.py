@@ -131,8 +131,9 @@ def calibrate(**opts: Any) -> None:
         bleed_delay_ms=opts["bleed_delay_ms"], duration_s=duration_s, device=opts["device"],
         input_device=opts["input_device"], output_device=opts["output_device"], sample_rate=opts["sample_rate"],
         block_size=opts["block_size"], latency=opts["latency"], quiet=True, on_session=keep,
+        restart_on_spin=False,  # a restart would move the very latency being measured
     )
-    session = sessions[0]
+    session = sessions[-1]  # the one that ran (an earlier sample rate may have failed to start)
     result = _measure(mode, session)
     nominal_ms = 1000.0 * session.nominal_loop_latency_s
     doc: dict[str, Any] = {

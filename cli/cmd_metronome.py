@@ -206,6 +206,8 @@ def play(spm: float, duration_s: float | None, device: str | None, sample_rate: 
         interrupted = True
     if tty:
         click.echo("", err=True)
+    if player.failure is not None:  # the stream stopped before --duration (or before Ctrl-C): not a success
+        raise click.ClickException(f"playback aborted after {format_duration(player.elapsed_s)}: {player.failure}")
     records.extend(renderer.drain_log())
     ticks = tick_records_json(records, settings, rate)
     stats = player.stats

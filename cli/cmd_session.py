@@ -6,6 +6,8 @@ import os
 import re
 import sqlite3
 import sys
+import time
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -14,7 +16,10 @@ import click
 import numpy as np
 from numpy.typing import NDArray
 
+from cli import interrupts
 from cli.engine import DuplexCore, FileBackend, LiveBackend
+from cli.interrupts import SessionSignal, session_signals, signal_name
+from cli.libnoise import LibraryMessages
 from cli.metronome_setup import MetronomeSettings, build_renderer, metronome_options, settings_from_options
 from cli.options import (DURATION, DURATION_OR_ZERO, FINITE, checked_spm, db_option, finite_range, parse_latency,
                          session_device_options)
@@ -24,10 +29,13 @@ from cli.session import Session, SessionLog, SessionSettings
 from metronome.clicks import SOUNDS, make_tick
 from metronome.controller import AdaptiveParams
 from metronome.render import TickRenderer
+from metronome.units import format_duration
 
 TARGET_BAND_PCT = (5.0, 10.0)
 DEFAULT_TARGET_PCT = 7.0
 LEAD_IN_S = 1.5  # live: the stream settles (and the runner gets ready) before the first tick
+STARTUP_TRIES = 2  # tries per sample rate for a stream that dies during its lead-in
+STARTUP_RETRY_PAUSE_S = 0.5
 _TARGET_RE = re.compile(r"^\+\s*(\d+(?:\.\d+)?)\s*%$")
 
 
@@ -192,6 +200,15 @@ def simulated_session(
     return session, backend
 
 
+class SessionAborted(click.ClickException):
+    """The session's stream stopped before the plan ended (exit status 1)."""
+
+
+def aborted_message(report: dict[str, Any]) -> str:
+    aborted = report["aborted"]
+    return f"session aborted after {format_duration(aborted['after_s'])}: {aborted['reason']}"
+
+
 def _bleed_delay_frames(delay_ms: float | list[tuple[float, float]], rate: int) -> list[tuple[int, int]]:
     schedule = [(0.0, float(delay_ms))] if isinstance(delay_ms, (int, float)) else delay_ms
     return [(round(at_s * rate), round(ms / 1000 * rate)) for at_s, ms in schedule]
@@ -217,55 +234,135 @@ def run_session(
     quiet: bool = False,
     baseline_probe: tuple[float, Any] | None = None,
     on_session: Callable[[Session], None] | None = None,
+    raise_if_aborted: bool = True,
+    restart_on_spin: bool = True,
 ) -> dict[str, Any]:
-    """Run one session on a file or on live devices; return its report (Ctrl-C ends it cleanly).
+    """Run one session on a file or on live devices; return its report.
 
-    ``on_session`` is called with the :class:`Session` once it is built, before the stream
-    starts (for callers that need more than the report, e.g. ``cadence calibrate``).
+    Ctrl-C, SIGTERM and SIGHUP end it cleanly (``report["ended_by"]``). A live stream that
+    stops before the plan's duration was played is an aborted session: its report has
+    ``aborted`` = {after_s, reason} and, with ``raise_if_aborted``, :class:`SessionAborted`
+    is raised after the history log was closed. ``on_session`` is called with each
+    :class:`Session` built, before its stream starts (for callers that need more than the
+    report, e.g. ``cadence calibrate``): the last one is the session that ran.
     """
-    from cli.display import LiveDisplay
+    with session_signals():
+        if input_file is not None:
+            source = _open_input(input_file)
+            rate = int(source.samplerate)
+            monitor_file = _open_monitor(monitor, rate) if monitor is not None else None
+            session, backend = simulated_session(
+                metronome, session_settings, source, block_size=block_size or 1024, realtime=not fast,
+                monitor=monitor_file, bleed_gain=0.0 if bleed_db is None else 10 ** (bleed_db / 20),
+                bleed_delay_frames=0 if bleed_db is None else _bleed_delay_frames(bleed_delay_ms, rate),
+                n_frames=None if duration_s is None else round(duration_s * rate), log=log,
+                baseline_probe=baseline_probe,
+            )
+            session.input_name = str(input_file)
+            if on_session is not None:
+                on_session(session)
+            try:
+                ended_by = _drive(session, backend, quiet=quiet, total_s=duration_s or source.frames / rate,
+                                  plain=fast, plain_every_s=60.0 if fast else 10.0)
+            finally:
+                source.close()
+                if monitor_file is not None:
+                    monitor_file.close()
+        else:
+            session, backend, ended_by = _run_live(
+                metronome, session_settings, duration_s=duration_s, device=device, input_device=input_device,
+                output_device=output_device, sample_rate=sample_rate, block_size=block_size, latency=latency,
+                log=log, quiet=quiet, baseline_probe=baseline_probe, on_session=on_session,
+                restart_on_spin=restart_on_spin)
+        report = session.report(interrupted=ended_by not in ("end", "aborted", "error", "stopped"), backend=backend)
+        report["input"] = str(input_file) if input_file is not None else "microphone"
+        report["measured_baseline_spm"] = session.measured_baseline_spm
+        report["error"] = session.error
+        report["ended_by"] = ended_by
+        report["aborted"] = None
+        if isinstance(backend, LiveBackend):
+            report["stream"] = {
+                "device": backend.label, "sample_rate": session.sample_rate,
+                "block_size": backend.block_size, "latency": backend.latency,
+                "rates_tried": getattr(backend, "rates_tried", [session.sample_rate]), "gaps": backend.gaps,
+            }
+            if ended_by == "aborted":
+                report["aborted"] = {"after_s": report["duration_s"], "reason": backend.failure}
+        session.close_log(report, abort_reason=None if report["aborted"] is None else aborted_message(report))
+    if report["aborted"] is not None and raise_if_aborted:
+        raise SessionAborted(aborted_message(report))
+    return report
 
-    backend: Any
-    if input_file is not None:
-        source = _open_input(input_file)
-        rate = int(source.samplerate)
-        monitor_file = _open_monitor(monitor, rate) if monitor is not None else None
-        session, backend = simulated_session(
-            metronome, session_settings, source, block_size=block_size or 1024, realtime=not fast,
-            monitor=monitor_file, bleed_gain=0.0 if bleed_db is None else 10 ** (bleed_db / 20),
-            bleed_delay_frames=0 if bleed_db is None else _bleed_delay_frames(bleed_delay_ms, rate),
-            n_frames=None if duration_s is None else round(duration_s * rate), log=log,
-            baseline_probe=baseline_probe,
-        )
-    else:
-        from metronome.engine import resolve_device
 
-        in_index, in_info = resolve_device(input_device or device, "input")
-        out_index, out_info = resolve_device(output_device or device, "output")
-        rate = sample_rate or int(out_info["default_samplerate"])
+def _run_live(metronome: MetronomeSettings, session_settings: SessionSettings, *, duration_s: float | None,
+              device: str | None, input_device: str | None, output_device: str | None, sample_rate: int | None,
+              block_size: int, latency: str, log: SessionLog | None, quiet: bool,
+              baseline_probe: tuple[float, Any] | None,
+              on_session: Callable[[Session], None] | None,
+              restart_on_spin: bool = True) -> tuple[Session, LiveBackend, str]:
+    """Open the stream at the first rate that starts (the sound server's, the devices' default, 48 k,
+    44.1 k; or exactly --sample-rate) and run the session on it."""
+    from metronome.engine import candidate_sample_rates, describe_devices, resolve_device, sound_server_rate
+
+    in_index, in_info = resolve_device(input_device or device, "input")
+    out_index, out_info = resolve_device(output_device or device, "output")
+    rates = candidate_sample_rates(in_index, in_info, out_index, out_info, sample_rate)
+    devices = describe_devices(in_info, out_info)
+    # A stream can also die in its start-up at a good rate (opened just after another one closed,
+    # PulseAudio re-tuning): each rate gets a second chance before the next one is tried.
+    attempts = [rate for rate in rates for _ in range(STARTUP_TRIES)]
+    tried: list[int] = []
+    for k, rate in enumerate(attempts):
+        if rate not in tried:
+            tried.append(rate)
         renderer = build_renderer(metronome, rate, min(2, int(out_info["max_output_channels"])), start_s=LEAD_IN_S)
         core = DuplexCore(renderer, 1, rate)
         backend = LiveBackend(core, device=(in_index, out_index), latency=parse_latency(latency),
                               block_size=block_size, n_frames=None if duration_s is None else round(duration_s * rate),
-                              lead_in_frames=round(LEAD_IN_S * rate))
+                              lead_in_frames=round(LEAD_IN_S * rate), label=f"{devices} at {rate} Hz",
+                              restart_on_spin=restart_on_spin)
+        backend.rates_tried = tried  # type: ignore[attr-defined]
         # nominal loop latency 0.0: replaced by the stream's timestamps once it runs
         session = Session(session_settings, core, nominal_loop_latency_s=0.0,
                           tick_template=tick_template(metronome, renderer, rate), log=log,
                           baseline_probe=baseline_probe)
-        source = monitor_file = None
+        if on_session is not None:
+            on_session(session)
         if not quiet:
             click.echo(f"listening on {in_info['name']}, ticking on {out_info['name']} at {rate} Hz; Ctrl-C ends "
                        "the session", err=True)
-    if input_file is not None:
-        session.input_name = str(input_file)
-    if on_session is not None:
-        on_session(session)
-    display = None if quiet else LiveDisplay(duration_s or (getattr(source, "frames", 0) / rate or None),
-                                             force_plain=input_file is not None and fast,
-                                             plain_every_s=60.0 if fast else 10.0)
+        ended_by = _drive(session, backend, quiet=quiet, total_s=duration_s)
+        if ended_by == "aborted" and backend.failed_at_startup:
+            if k + 1 < len(attempts):
+                again = attempts[k + 1] == rate
+                click.echo(f"the stream at {rate} Hz stopped during start-up ({backend.failure}); "
+                           + ("trying again" if again else f"trying {attempts[k + 1]} Hz"), err=True)
+                time.sleep(STARTUP_RETRY_PAUSE_S)
+                continue
+            server = sound_server_rate() if sample_rate is not None else None
+            advice = (f"the device or sound server does not run at {rate} Hz: try "
+                      + (f"--sample-rate {server} (the sound server's rate) or " if server and server != rate else "")
+                      + "another --sample-rate, or leave --sample-rate out"
+                      if sample_rate is not None else
+                      "check that the sound server runs ('pactl info'), or pick a device (cadence devices) "
+                      "and a rate (--sample-rate)")
+            backend.failure = (f"the audio stream on {devices} stopped during start-up at "
+                               f"{', '.join(f'{r} Hz' for r in tried)}; {advice}")
+        return session, backend, ended_by
+    raise AssertionError("no sample rate to try")  # candidate_sample_rates never returns an empty list
+
+
+def _drive(session: Session, backend: Any, *, quiet: bool, total_s: float | None, plain: bool = False,
+           plain_every_s: float = 10.0) -> str:
+    """Run ``backend`` with ``session`` as its consumer and the live display; return how it ended:
+    'end' (the plan or the input file was done), 'stopped' (the session asked to stop), 'error'
+    (the session stopped with an error), 'aborted' (the stream failed) or the name of the signal."""
+    from cli.display import LiveDisplay
+
+    live = isinstance(backend, LiveBackend)
 
     def consume() -> bool:
-        if isinstance(backend, LiveBackend) and session.nominal_loop_latency_s == 0.0:
+        if live and session.nominal_loop_latency_s == 0.0:
             measured = backend.nominal_loop_latency_s()
             if measured is not None:
                 session.nominal_loop_latency_s = measured
@@ -275,35 +372,52 @@ def run_session(
         return keep_going
 
     session.warm_up()
-    interrupted = False
+    ended_by = "end"
+    messages = LibraryMessages() if live else nullcontext()
     switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(0.001)  # let the audio callback's thread get the GIL promptly
+    display = None
+    with messages:
+        display = None if quiet else LiveDisplay(total_s, force_plain=plain, plain_every_s=plain_every_s)
+        sys.setswitchinterval(0.001)  # let the audio callback's thread get the GIL promptly
+        try:
+            with interrupts.armed():
+                backend.run(consume)
+        except SessionSignal as exc:
+            ended_by = signal_name(exc.signum)
+            if live:
+                backend.stop()
+            consume()  # take in what arrived before the stop
+        except Exception as exc:  # noqa: BLE001 - e.g. a recording unreadable mid-way: keep and report what ran
+            if os.environ.get("CADENCE_DEBUG"):
+                raise
+            session.error = session.error or (f"{session.input_name}: the session stopped at {session.elapsed_s:.1f} s: "
+                                              + (" ".join(str(exc).split()) or type(exc).__name__))
+        finally:
+            sys.setswitchinterval(switch_interval)
+            if display is not None:
+                try:
+                    display.close()
+                except OSError:  # the terminal is gone (SIGHUP)
+                    pass
+    if isinstance(messages, LibraryMessages) and not quiet:
+        summary = messages.summary()
+        if summary:
+            _echo_quietly(summary)
+    if ended_by == "end":
+        if session.error is not None:
+            ended_by = "error"
+        elif live and backend.failure is not None:
+            ended_by = "aborted"
+        elif session.stop_requested or getattr(backend, "stopped", False):
+            ended_by = "stopped"
+    return ended_by
+
+
+def _echo_quietly(text: str) -> None:
     try:
-        backend.run(consume)
-    except KeyboardInterrupt:
-        interrupted = True
-        if isinstance(backend, LiveBackend):
-            backend.stop()
-        consume()  # take in what arrived before the stop
-    except Exception as exc:  # noqa: BLE001 - e.g. a recording unreadable mid-way: keep and report what ran
-        if os.environ.get("CADENCE_DEBUG"):
-            raise
-        session.error = session.error or (f"{session.input_name}: the session stopped at {session.elapsed_s:.1f} s: "
-                                          + (" ".join(str(exc).split()) or type(exc).__name__))
-    finally:
-        sys.setswitchinterval(switch_interval)
-        if display is not None:
-            display.close()
-        if source is not None:
-            source.close()
-        if monitor_file is not None:
-            monitor_file.close()
-    report = session.report(interrupted=interrupted, backend=backend)
-    report["input"] = str(input_file) if input_file is not None else "microphone"
-    report["measured_baseline_spm"] = session.measured_baseline_spm
-    report["error"] = session.error
-    session.close_log(report)
-    return report
+        click.echo(text, err=True)
+    except OSError:  # no terminal any more (SIGHUP)
+        pass
 
 
 DEFAULT_MEASURE_WARMUP_S = 180.0
@@ -404,47 +518,57 @@ def run(**opts: Any) -> None:
         log = SessionStoreLog(store, kind=session_settings.kind,
                               settings={**session_settings.as_dict(), "baseline_source": baseline_source},
                               device=_printable(input_file) if input_file else (opts["device"] or "default"))
-    report = run_session(
-        metronome, session_settings, input_file=input_file, fast=opts["fast"], monitor=opts["monitor"],
-        bleed_db=opts["bleed_db"], bleed_delay_ms=opts["bleed_delay_ms"], duration_s=opts["duration_s"],
-        device=opts["device"], input_device=opts["input_device"], output_device=opts["output_device"],
-        sample_rate=opts["sample_rate"], block_size=opts["block_size"], latency=opts["latency"],
-        log=log, baseline_probe=None if probe_s is None else (probe_s, build),
-    )
-    report["settings"]["baseline_source"] = baseline_source
-    print_report(report)  # on screen first: whatever happens to the files, the runner sees the session
-    saved = log.wait() if log is not None else None  # the history's last writes (or the fallback file)
-    problems: list[str] = []
-    if store is not None:
-        if report.get("measured_baseline_spm") is not None:
-            try:
-                store.add_baseline(report["measured_baseline_spm"], measured_at=datetime.now().astimezone(),
-                                   method="silent warm-up of cadence run")
-            except (sqlite3.Error, ValueError) as exc:  # locked, full, damaged (StoreError)
-                problems.append(f"the measured baseline {report['measured_baseline_spm']:g} spm was not saved "
-                                f"({exc}); give it as --baseline next time")
-        report["history"] = {"db": str(store.path), "session_id": None if saved is None else saved.session_id,
-                             "saved": None if saved is None else saved.saved,
-                             "fallback": None if saved is None or saved.fallback is None else str(saved.fallback)}
-    if json_report is not None:
+    with session_signals():  # a signal while the report is written out waits for it to be complete
+        report = run_session(
+            metronome, session_settings, input_file=input_file, fast=opts["fast"], monitor=opts["monitor"],
+            bleed_db=opts["bleed_db"], bleed_delay_ms=opts["bleed_delay_ms"], duration_s=opts["duration_s"],
+            device=opts["device"], input_device=opts["input_device"], output_device=opts["output_device"],
+            sample_rate=opts["sample_rate"], block_size=opts["block_size"], latency=opts["latency"],
+            log=log, baseline_probe=None if probe_s is None else (probe_s, build), raise_if_aborted=False,
+        )
+        report["settings"]["baseline_source"] = baseline_source
+        saved = log.wait() if log is not None else None  # the history's last writes (or the fallback file)
+        problems: list[str] = []
+        if store is not None:
+            if report.get("measured_baseline_spm") is not None and report["aborted"] is None:
+                try:
+                    store.add_baseline(report["measured_baseline_spm"], measured_at=datetime.now().astimezone(),
+                                       method="silent warm-up of cadence run")
+                except (sqlite3.Error, ValueError) as exc:  # locked, full, damaged (StoreError)
+                    problems.append(f"the measured baseline {report['measured_baseline_spm']:g} spm was not saved "
+                                    f"({exc}); give it as --baseline next time")
+            report["history"] = {"db": str(store.path), "session_id": None if saved is None else saved.session_id,
+                                 "saved": None if saved is None else saved.saved,
+                                 "fallback": None if saved is None or saved.fallback is None else str(saved.fallback)}
         try:
-            write_json_atomic(json_report, report)
-        except OSError as exc:
-            problems.append(f"cannot write the report to {json_report}: {exc.strerror or exc}")
-    if saved is not None:
-        note = saved.message()
-        if not saved.saved:  # the data is safe elsewhere, but the history did not get it: not a success
+            if report["aborted"] is None or report["duration_s"] > LEAD_IN_S:  # something was measured
+                print_report(report)  # on screen first: whatever happens to the files, the runner sees the session
+        except OSError:  # the terminal is gone (SIGHUP): the JSON and the history still get written
+            pass
+        if json_report is not None:
+            try:
+                write_json_atomic(json_report, report)
+            except OSError as exc:
+                problems.append(f"cannot write the report to {json_report}: {exc.strerror or exc}")
+        note = None if saved is None else saved.message()
+        if saved is not None and not saved.saved:  # the data is safe elsewhere, but not in the history
             problems.insert(0, str(note))
-        elif note is not None:
-            click.echo(note, err=True)
-        elif saved.session_id is not None:
-            click.echo(f"saved as session {saved.session_id} in {store.path} "  # type: ignore[union-attr]
-                       f"(add notes: cadence log {saved.session_id})", err=True)
-    final = report.get("error") or (problems.pop() if problems else None)
-    for line in problems:
-        click.echo(f"Error: {line}", err=True)
+        final = (report.get("error") or (aborted_message(report) if report["aborted"] else None)
+                 or (problems.pop() if problems else None))
+        try:
+            if saved is not None and saved.saved:
+                if note is not None:
+                    click.echo(note, err=True)
+                elif saved.session_id is not None:
+                    click.echo(f"saved as session {saved.session_id} in {store.path} "  # type: ignore[union-attr]
+                               f"(add notes: cadence log {saved.session_id})"
+                               + (" - marked aborted" if report["aborted"] else ""), err=True)
+            for line in problems:
+                click.echo(f"Error: {line}", err=True)
+        except OSError:  # the terminal is gone (SIGHUP)
+            pass
     if final:
-        raise click.ClickException(final)
+        raise (SessionAborted if report["aborted"] else click.ClickException)(final)
 
 
 def listen(duration_s: float, *, input_file: Path | None, fast: bool, device: str | None, sample_rate: int | None,

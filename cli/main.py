@@ -90,6 +90,7 @@ class CadenceGroup(LazyGroup):
             ) from None
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        _interrupts_from_now_on()
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
@@ -103,10 +104,24 @@ class CadenceGroup(LazyGroup):
         except click.ClickException as exc:
             click.echo(f"Error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
-        except click.Abort:
+        except (click.Abort, KeyboardInterrupt):
             click.echo("Aborted.", err=True)
-            sys.exit(130)
+            # Nothing is open here (sessions end themselves on Ctrl-C): leave at once, so that the
+            # interpreter's shutdown cannot turn the interrupt into a death by SIGINT (exit -2).
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _interrupts_from_now_on() -> None:
+    """Ctrl-C raises KeyboardInterrupt again (cli/__init__ ends quietly while importing)."""
+    import signal
+
+    from cli import _quiet_exit
+
+    if signal.getsignal(signal.SIGINT) is _quiet_exit:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # Library exceptions that are about the user's input or machine, by class name, so that

@@ -89,7 +89,9 @@ def print_report(report: dict[str, Any], *, console: Any = None) -> None:
     goal = ("baseline not measured (ended in the warm-up)" if settings.get("baseline_spm") is None
             else f"baseline {settings['baseline_spm']:g} -> target {settings['target_spm']:g} spm")
     title = (f"Session: {format_duration(report['duration_s'])}, plan {settings['plan']}, {goal}"
-             + (" (interrupted)" if report["interrupted"] else ""))
+             + (" (interrupted)" if report["interrupted"] else "")
+             + (f" (aborted after {format_duration(report['aborted']['after_s'])}: {report['aborted']['reason']})"
+                if report.get("aborted") else ""))
     table = Table(title=title, show_lines=False, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     spans = [f"{format_duration(iv['start_s'])}-{format_duration(iv['end_s'])}" for iv in report["intervals"]]
     # The time span is never cut (it names the interval); the label may wrap; units are in the headers,

@@ -8,7 +8,10 @@ logs, locks or allocates beyond numpy views. The main thread reads the counters.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -18,7 +21,16 @@ from metronome.render import TickRenderer
 
 
 class AudioUnavailableError(RuntimeError):
-    """PortAudio (or sounddevice) cannot be loaded on this machine."""
+    """PortAudio (or sounddevice) cannot be loaded on this machine, or no device answers."""
+
+
+class StreamError(AudioUnavailableError):
+    """A stream could not be opened or started (one line: device, rate, what to try)."""
+
+
+COMMON_RATES = (48000, 44100)
+STALL_S = 3.0  # a running stream that delivers no audio for this long has failed
+FIRST_BLOCK_TIMEOUT_S = 5.0  # ... and one that has not delivered its first block after this long
 
 
 def import_sounddevice() -> Any:
@@ -36,9 +48,93 @@ def import_sounddevice() -> Any:
 
 
 def query_devices() -> str:
-    """The device list as sounddevice prints it."""
+    """The device list as sounddevice prints it; an error when there is no device at all
+    (no sound server, no sound card), instead of an empty list."""
     sd = import_sounddevice()
-    return str(sd.query_devices())
+    devices = sd.query_devices()
+    if len(devices) == 0:
+        raise AudioUnavailableError(NO_DEVICES)
+    return str(devices)
+
+
+NO_DEVICES = ("no audio devices: PortAudio found no sound card and no sound server (start PulseAudio or "
+              "PipeWire, e.g. 'pulseaudio --start', or check 'aplay -l')")
+
+
+SERVER_DEVICE_NAMES = ("default", "pulse", "pipewire", "sysdefault")
+
+
+def sound_server_rate() -> int | None:
+    """The sample rate the PulseAudio/PipeWire server's default sink runs at, if ``pactl`` tells.
+
+    PortAudio's ALSA plugin devices ('default', 'pulse') report 44100 Hz whatever the server
+    runs at, and a duplex stream at a rate the server resamples can stop after its first
+    blocks; the server's own rate is the device's real default."""
+    pactl = shutil.which("pactl")
+    if pactl is None:
+        return None
+    try:
+        info = subprocess.run([pactl, "info"], capture_output=True, text=True, timeout=2).stdout
+        sinks = subprocess.run([pactl, "list", "short", "sinks"], capture_output=True, text=True, timeout=2).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    default_sink = next((line.split(":", 1)[1].strip() for line in info.splitlines()
+                         if line.startswith("Default Sink:")), None)
+    for line in sinks.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[1] == default_sink:
+            for field in fields:
+                if field.endswith("Hz") and field[:-2].isdigit():
+                    return int(field[:-2])
+    return None
+
+
+def candidate_sample_rates(in_index: int | None, in_info: dict[str, Any], out_index: int | None,
+                           out_info: dict[str, Any], requested: int | None = None) -> list[int]:
+    """Rates to try for a duplex stream, best first, each accepted by both devices.
+
+    ``requested`` (--sample-rate) is the only candidate when given: an error names the devices
+    and what to try if PortAudio rejects it. Otherwise: the sound server's rate (for its ALSA
+    plugin devices), the devices' default rates, then 48000 and 44100 Hz.
+    """
+    sd = import_sounddevice()
+    names = {str(in_info.get("name", "")), str(out_info.get("name", ""))}
+    order: list[int] = []
+    if requested is not None:
+        order.append(int(requested))
+    else:
+        if names & set(SERVER_DEVICE_NAMES):
+            server = sound_server_rate()
+            if server:
+                order.append(server)
+        for info in (out_info, in_info):
+            rate = int(info.get("default_samplerate") or 0)
+            if rate:
+                order.append(rate)
+        order.extend(COMMON_RATES)
+    accepted: list[int] = []
+    reasons: list[str] = []
+    for rate in dict.fromkeys(order):
+        try:
+            sd.check_input_settings(device=in_index, channels=1, dtype="float32", samplerate=rate)
+            sd.check_output_settings(device=out_index, channels=1, dtype="float32", samplerate=rate)
+        except (ValueError, sd.PortAudioError) as exc:
+            reasons.append(f"{rate} Hz: {' '.join(str(exc).split())}")
+            continue
+        accepted.append(rate)
+    if not accepted:
+        device = describe_devices(in_info, out_info)
+        if requested is not None:
+            raise StreamError(f"{device} does not accept --sample-rate {requested} ({reasons[0]}); try "
+                              f"--sample-rate {int(out_info.get('default_samplerate') or 48000)} or leave it out")
+        raise StreamError(f"{device} accepts none of {', '.join(reasons)}; pick another device (cadence devices)")
+    return accepted
+
+
+def describe_devices(in_info: dict[str, Any], out_info: dict[str, Any]) -> str:
+    """'device X' or 'input X / output Y' for messages."""
+    in_name, out_name = in_info.get("name", "?"), out_info.get("name", "?")
+    return f"device '{out_name}'" if in_name == out_name else f"input '{in_name}' / output '{out_name}'"
 
 
 def resolve_device(device: str | int | None, kind: str) -> tuple[int | None, dict[str, Any]]:
@@ -53,6 +149,8 @@ def resolve_device(device: str | int | None, kind: str) -> tuple[int | None, dic
     try:
         info = sd.query_devices(spec, kind=kind)
     except (ValueError, sd.PortAudioError) as exc:
+        if device is None and len(sd.query_devices()) == 0:
+            raise AudioUnavailableError(NO_DEVICES) from None
         raise AudioUnavailableError(
             f"no {kind} device {device!r}: {exc} (see 'cadence devices')" if device is not None
             else f"no default {kind} device: {exc} (see 'cadence devices')"
@@ -74,13 +172,18 @@ class StreamStats:
     frames: int = 0
     output_underflows: int = 0
     input_overflows: int = 0
-    startup_underflows: int = 0  # during a lead-in before the first tick (stream start-up)
+    startup_underflows: int = 0  # while the stream starts up (see ``count_status``)
     min_block: int = 1 << 30
     max_block: int = 0
     first_adc_time_s: float | None = None  # stream times of the first callback's buffers
     first_dac_time_s: float | None = None
     first_callback_time_s: float | None = None
     first_underflow_frame: int | None = None  # stream position of the first output underflow
+    #: Start-up ends at the lead-in, or later while underflows continue, but never after
+    #: ``startup_limit_frame``; ``settle_frames`` of clean blocks end it (set by the stream).
+    startup_until_frame: int = 0
+    startup_limit_frame: int = 0
+    settle_frames: int = 0
 
     def count_block(self, frames: int) -> None:
         self.blocks += 1
@@ -91,11 +194,19 @@ class StreamStats:
             self.max_block = frames
 
     def count_status(self, time_info: Any, status: Any, lead_in_frames: int = 0) -> None:
-        """Call before ``count_block`` of the same callback."""
+        """Call before ``count_block`` of the same callback.
+
+        An output underflow is a stream start-up one (PulseAudio re-tuning its buffers for a new
+        client) while the stream is in its lead-in, and after it only as long as the stream has
+        not yet run ``settle_frames`` without an underflow, up to ``startup_limit_frame``
+        at most. Every later underflow is a session xrun."""
         if status:
             if status.output_underflow:
-                if self.frames < lead_in_frames:
+                frames = self.frames
+                if frames < max(lead_in_frames, self.startup_until_frame):
                     self.startup_underflows += 1
+                    if frames + self.settle_frames <= self.startup_limit_frame:
+                        self.startup_until_frame = max(self.startup_until_frame, frames + self.settle_frames)
                 else:
                     self.output_underflows += 1
                     if self.first_underflow_frame is None:
@@ -124,45 +235,101 @@ class StreamStats:
 class StreamRunner:
     """The life of a callback stream: start it, poll until it finishes, always stop it.
 
-    Subclasses open the stream in ``_open(sd)`` with ``finished_callback=self.finished.set``.
+    Subclasses open the stream in ``_open(sd)`` with ``finished_callback=self.finished.set``,
+    and raise ``self._callback_stop`` from the callback after calling ``self._reached_end()``
+    once ``n_frames`` frames are done. After ``run``: ``completed`` (the frames were played),
+    ``stopped`` (the poll asked to stop) or ``failure`` (why the stream ended by itself).
     """
 
     def __init__(self, *, latency: str | float, block_size: int, n_frames: int | None) -> None:
         self.latency = latency  # PortAudio's suggested latency: 'low', 'high' or seconds
-        self.block_size = block_size  # frames per callback, 0: PortAudio chooses
+        #: Frames per callback; 0 (the default): PortAudio passes its host buffers through as they come.
+        #: A fixed size makes PortAudio re-block between ALSA periods and the callback, which through the
+        #: PulseAudio/PipeWire ALSA plugin moves a duplex stream's input/output alignment (its loop latency)
+        #: by whole periods in the first seconds (measured: 5 of 12 loopback calibrations with 256-2048
+        #: frames jumped 5-160 ms, 1 of 17 with 0; see the README).
+        self.block_size = block_size
         self.n_frames = n_frames  # stop after this many frames (None: until stopped)
         self.finished = threading.Event()
         self.stream_latency: Any = None  # what the stream reports (seconds; a pair for duplex)
+        self.completed = False
+        self.stopped = False
+        self.failure: str | None = None
+        self.label = "the audio device"  # for messages: set by the owner ("device 'default' at 48000 Hz")
         self._stream: Any = None
         self._callback_stop: type[BaseException] = StopIteration
 
     def _open(self, sd: Any) -> Any:
         raise NotImplementedError
 
+    def _frames_done(self) -> int:
+        """Frames the callback has handled so far (for stall detection)."""
+        raise NotImplementedError
+
+    def _watch(self) -> None:
+        """Called from the poll loop while the stream runs (subclasses: a watchdog)."""
+
+    def _reached_end(self) -> None:
+        """Called by the callback just before it raises ``_callback_stop`` (real-time safe)."""
+        self.completed = True
+
     def start(self) -> None:
         sd = import_sounddevice()
         self._callback_stop = sd.CallbackStop
-        self._stream = self._open(sd)
-        self.stream_latency = self._stream.latency
-        self._stream.start()
+        self.finished.clear()
+        self.failure = None
+        try:
+            self._stream = self._open(sd)
+            self.stream_latency = self._stream.latency
+            self._stream.start()
+        except (sd.PortAudioError, ValueError) as exc:
+            self.stop()
+            raise StreamError(f"cannot open the audio stream on {self.label}: {' '.join(str(exc).split())} "
+                              "(try another --sample-rate or --latency, or see 'cadence devices')") from None
 
     def stop(self) -> None:
-        if self._stream is not None:
-            self._stream.stop()
-            self._stream.close()
-            self._stream = None
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.stop()
+            except Exception:  # noqa: BLE001 - a stream whose server died may fail to stop; close it anyway
+                pass
+            try:
+                stream.close()
+            except Exception:  # noqa: BLE001
+                pass
         self.finished.set()
 
     def run(self, poll: Callable[[], bool | None], poll_s: float) -> None:
         """Start; call ``poll()`` every ``poll_s`` until the stream finishes or ``poll`` returns
-        False; always stop the stream. KeyboardInterrupt (Ctrl-C) stops it and propagates."""
+        False; always stop the stream. KeyboardInterrupt (Ctrl-C) stops it and propagates.
+
+        A stream that finishes before its ``n_frames`` were played, or that delivers no audio
+        for :data:`STALL_S` (:data:`FIRST_BLOCK_TIMEOUT_S` before the first block), has failed:
+        ``failure`` says why."""
         self.start()
         try:
-            while not self.finished.wait(poll_s):
-                if poll() is False:
-                    break
+            self._poll(poll, poll_s)
         finally:
             self.stop()
+
+    def _poll(self, poll: Callable[[], bool | None], poll_s: float) -> None:
+        frames = self._frames_done()
+        progress_at = time.monotonic()
+        while not self.finished.wait(poll_s):
+            if poll() is False:
+                self.stopped = True
+                return
+            self._watch()
+            now_frames = self._frames_done()
+            now = time.monotonic()
+            if now_frames != frames:
+                frames, progress_at = now_frames, now
+            elif now - progress_at > (STALL_S if frames else FIRST_BLOCK_TIMEOUT_S):
+                self.failure = f"no audio from {self.label} for {now - progress_at:.0f} s"
+                return
+        if not self.completed and not self.stopped:
+            self.failure = f"the audio stream on {self.label} stopped by itself (sound server gone or device error)"
 
 
 class Player(StreamRunner):
@@ -198,6 +365,10 @@ class Player(StreamRunner):
         self.sample_rate = sample_rate
         self.device = device
         self.stats = StreamStats()
+        self.label = f"output device {device if device is not None else 'default'} at {sample_rate} Hz"
+
+    def _frames_done(self) -> int:
+        return self.stats.frames
 
     def _callback(self, outdata: np.ndarray, frames: int, time: Any, status: Any) -> None:
         self.stats.count_status(time, status)
@@ -208,6 +379,7 @@ class Player(StreamRunner):
             over = self.renderer.position - limit
             if over:
                 outdata[frames - over :] = 0.0
+            self._reached_end()
             raise self._callback_stop
 
     def _open(self, sd: Any) -> Any:
