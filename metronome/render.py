@@ -76,7 +76,7 @@ class TickBank:
         return max(w.shape[0] for row in self.waves for w in row)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TickRecord:
     """A tick that sounded, as logged by the renderer."""
 
