@@ -798,6 +798,9 @@ class SaveResult:
                 f"({'; '.join(self.fallback_errors)}); use the --json-report file if you gave one")
 
 
+DROP_ABORTED_BEFORE_S = 1.0  # an aborted session shorter than this with no footfall leaves no row
+
+
 class SessionStoreLog:
     """A running session's log in the store (implements ``cli.session.SessionLog``).
 
@@ -988,9 +991,11 @@ class SessionStoreLog:
                                          audio_duration_s=audio_duration_s)
 
     def _close(self, report: dict[str, Any], status: str, reason: str | None) -> None:
-        if status == "aborted" and not (report.get("summary") or {}).get("n_steps"):
-            # stopped before it measured a footfall (a recording damaged from the start, a stream
-            # that never ran): nothing to keep, and no row for `cadence log` or the weekly counts
+        if (status == "aborted" and not (report.get("summary") or {}).get("n_steps")
+                and (_num(report.get("duration_s")) or 0.0) < DROP_ABORTED_BEFORE_S):
+            # stopped in its first second without a footfall (a recording damaged from the start, a
+            # stream that never ran): nothing to keep, and no row for `cadence log` or the weekly
+            # counts. A stream that ran longer and then failed stays in the history, as aborted.
             with self._cond:
                 while len(self._ops) > (1 if self._applying else 0):
                     self._ops.pop()

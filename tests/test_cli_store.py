@@ -389,7 +389,8 @@ def test_upgrade_from_schema_version_2_status_abort_and_audio_duration(tmp_path:
 
 def test_session_log_rows(tmp_path: Path) -> None:
     """The session log creates its row with the first write, closes it complete or aborted, and
-    leaves no row for an aborted session that measured no footfall (even one it had begun)."""
+    leaves no row for a session aborted in its first second without a footfall (even one it had
+    begun); one that ran longer stays, as aborted, footfalls or not."""
     from cli.store import SessionStoreLog
 
     with Store(tmp_path / "log.db") as store:
@@ -404,10 +405,19 @@ def test_session_log_rows(tmp_path: Path) -> None:
         while begun.unsaved and time.monotonic() < deadline:
             time.sleep(0.01)
         assert [s["status"] for s in store.sessions()] == ["incomplete"]
-        begun.abort({"duration_s": 3.6, "summary": {"n_steps": 0}}, "the audio stream stopped")
+        begun.abort({"duration_s": 0.6, "summary": {"n_steps": 0}}, "the audio stream stopped")
         result = begun.wait()
         assert result.saved and result.session_id is None and result.message() is None
         assert store.sessions() == [] and store.beats(1) == []
+        silent = SessionStoreLog(store, kind="live", settings={})
+        silent.start(datetime(2026, 3, 2, 8, tzinfo=UTC))
+        silent.add_beats([{"time_s": 0.35 * k, "accent": False, "sounding": True} for k in range(10)])
+        silent.abort({"duration_s": 3.6, "summary": {"n_steps": 0}}, "the sound server went away")
+        result = silent.wait()
+        (s,) = store.sessions()
+        assert (s["id"], s["status"], s["abort_reason"], s["n_steps"]) == (
+            result.session_id, "aborted", "the sound server went away", 0)
+        store.delete_session(s["id"])
         ran = SessionStoreLog(store, kind="live", settings={})
         ran.start(datetime(2026, 3, 3, 7, tzinfo=UTC))
         ran.add_steps([{"time_s": 0.4, "foot": "L"}])
