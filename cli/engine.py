@@ -109,6 +109,7 @@ WATCH_EVERY_S = 4.0  # how often the callback thread's CPU is read
 SPIN_MIN_PCT = 2.0  # the callback thread spins above this % of a core (normal: 0.2-0.6 %) ...
 SPIN_FACTOR = 4.0  # ... and above this many times the least it used in a window so far,
 SPIN_MAX_PCT = 8.0  # ... or above this whatever its floor (a stream can start up spinning)
+SPIN_WINDOWS = 2  # ... in this many windows in a row (one busy window, e.g. a stream's start-up, is no spin)
 STARTUP_LIMIT_S = 1.5  # start-up ends this long after the lead-in (or a reopen) at the latest
 
 
@@ -178,6 +179,7 @@ class LiveBackend(StreamRunner):
         self.callback_thread_id: int | None = None  # native id of the thread running the callback
         self._watch_at = 0.0
         self._watch_cpu_s: float | None = None
+        self._spin_windows = 0  # windows in a row the callback thread spun
         self.callback_cpu_floor_pct: float | None = None  # the least CPU % the callback thread used in a window
         rate = core.sample_rate
         core.stats.settle_frames = round(SETTLE_S * rate)
@@ -284,7 +286,12 @@ class LiveBackend(StreamRunner):
         floor = self.callback_cpu_floor_pct
         self.callback_cpu_floor_pct = load_pct if floor is None else min(floor, load_pct)
         if self._stream is None or load_pct < max(SPIN_MIN_PCT, min(SPIN_MAX_PCT, SPIN_FACTOR * (floor or 0.0))):
+            self._spin_windows = 0
             return
+        self._spin_windows += 1
+        if self._spin_windows < SPIN_WINDOWS:  # a spin persists; a busy window (stream start-up) passes
+            return
+        self._spin_windows = 0
         at_frame = stats.frames
         stream = self._stream
         stopping = time.monotonic()
