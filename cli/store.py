@@ -991,11 +991,13 @@ class SessionStoreLog:
                                          audio_duration_s=audio_duration_s)
 
     def _close(self, report: dict[str, Any], status: str, reason: str | None) -> None:
-        if (status == "aborted" and not (report.get("summary") or {}).get("n_steps")
-                and (_num(report.get("duration_s")) or 0.0) < DROP_ABORTED_BEFORE_S):
-            # stopped in its first second without a footfall (a recording damaged from the start, a
-            # stream that never ran): nothing to keep, and no row for `cadence log` or the weekly
-            # counts. A stream that ran longer and then failed stays in the history, as aborted.
+        summary = report.get("summary") or {}
+        if (status == "aborted" and not summary.get("n_steps")
+                and ((_num(report.get("duration_s")) or 0.0) < DROP_ABORTED_BEFORE_S or not summary.get("n_beats"))):
+            # nothing measured: stopped in its first second without a footfall (a recording damaged
+            # from the start, a stream that never ran) or with neither a footfall nor a tick (a silent
+            # warm-up that heard no one): no row for `cadence log` or the weekly counts. A stream that
+            # ticked and then failed stays in the history, as aborted.
             with self._cond:
                 while len(self._ops) > (1 if self._applying else 0):
                     self._ops.pop()

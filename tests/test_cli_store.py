@@ -389,8 +389,9 @@ def test_upgrade_from_schema_version_2_status_abort_and_audio_duration(tmp_path:
 
 def test_session_log_rows(tmp_path: Path) -> None:
     """The session log creates its row with the first write, closes it complete or aborted, and
-    leaves no row for a session aborted in its first second without a footfall (even one it had
-    begun); one that ran longer stays, as aborted, footfalls or not."""
+    leaves no row for a session aborted with nothing measured (in its first second without a
+    footfall, or without a footfall or a tick), even one it had begun; one that ticked and then
+    failed stays, as aborted, footfalls or not."""
     from cli.store import SessionStoreLog
 
     with Store(tmp_path / "log.db") as store:
@@ -412,7 +413,7 @@ def test_session_log_rows(tmp_path: Path) -> None:
         silent = SessionStoreLog(store, kind="live", settings={})
         silent.start(datetime(2026, 3, 2, 8, tzinfo=UTC))
         silent.add_beats([{"time_s": 0.35 * k, "accent": False, "sounding": True} for k in range(10)])
-        silent.abort({"duration_s": 3.6, "summary": {"n_steps": 0}}, "the sound server went away")
+        silent.abort({"duration_s": 3.6, "summary": {"n_steps": 0, "n_beats": 10}}, "the sound server went away")
         result = silent.wait()
         (s,) = store.sessions()
         assert (s["id"], s["status"], s["abort_reason"], s["n_steps"]) == (
