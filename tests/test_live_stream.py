@@ -85,6 +85,13 @@ def test_a_rate_the_server_rejects_is_a_one_line_error_and_an_aborted_session(pu
     done = subprocess.run(_cadence("run", "--baseline", "165", "--duration", "10s", "--sample-rate", str(rate),
                                    "--json-report", str(report_path)),
                           env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    if done.returncode == 0:
+        # PulseAudio does not always refuse the other rate (issue 9 saw 5 deaths in 6 runs); when the
+        # stream runs, the session must have played its whole plan, not a short "successful" one
+        report = json.loads(report_path.read_text())
+        assert report["aborted"] is None and report["duration_s"] == pytest.approx(10.0, abs=0.05), report["duration_s"]
+        assert report["stream"]["sample_rate"] == rate and "Traceback" not in done.stderr
+        return
     assert done.returncode == 1, done.stderr
     error = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
     assert len(error) == 1 and "Traceback" not in done.stderr
