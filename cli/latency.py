@@ -15,6 +15,8 @@ Settled latencies never change afterwards, so figures computed from them during 
 
 from __future__ import annotations
 
+import math
+from array import array
 from collections import deque
 from typing import Any
 
@@ -44,12 +46,14 @@ class LatencyTrack:
         self.step_threshold_s = step_threshold_s
         self.confirm = confirm
         self.max_unsettled = max_unsettled
-        self.latency_s: list[float] = []
-        self.measurements: list[float | None] = []  # per tick, settled or not
+        # Compact arrays (8 bytes a tick): a long session's memory stays flat (the soak's RSS bar).
+        self.latency_s = array("d")
+        self.measurements = array("d")  # per tick, settled or not; NaN: the tick was not found
+        self._n_measured = 0
         self.events: list[dict[str, Any]] = []
         self.level_s: float | None = None  # measured level in force (None: none measured yet)
         self._values: deque[float] = deque(maxlen=window)
-        self._rendered_s: list[float] = []  # output time of every tick added
+        self._rendered_s = array("d")  # output time of every tick added
         self._fallback_used = False
         self._counted_until = -1  # ticks up to this one are already in the level's values
 
@@ -64,17 +68,18 @@ class LatencyTrack:
 
     @property
     def n_measured(self) -> int:
-        return sum(m is not None for m in self.measurements)
+        return self._n_measured
 
     def residuals_s(self) -> list[float]:
         """Measurement minus the settled latency, for every settled tick that was measured."""
-        return [m - lat for m, lat in zip(self.measurements, self.latency_s) if m is not None]
+        return [m - lat for m, lat in zip(self.measurements, self.latency_s) if not math.isnan(m)]
 
     # ------------------------------------------------------------------ input
     def add(self, measured_s: float | None, *, rendered_s: float, fallback_s: float) -> None:
         """The next tick's measurement (``None``: not found), its output time and the fallback
         latency (stream figure + headphone offset) in force."""
-        self.measurements.append(None if measured_s is None else float(measured_s))
+        self.measurements.append(math.nan if measured_s is None else float(measured_s))
+        self._n_measured += measured_s is not None
         self._rendered_s.append(float(rendered_s))
         self._resolve(fallback_s)
 
@@ -85,9 +90,13 @@ class LatencyTrack:
             self._settle_one(self.current_s(fallback_s))
 
     # --------------------------------------------------------------- internals
+    def _measurement(self, k: int) -> float | None:
+        m = self.measurements[k]
+        return None if math.isnan(m) else m
+
     def _settle_one(self, latency_s: float) -> None:
         k = self.n_settled
-        m = self.measurements[k]
+        m = self._measurement(k)
         if self.level_s is None:
             self._fallback_used = True
         elif m is not None and abs(m - self.level_s) <= self.step_threshold_s:
@@ -120,7 +129,7 @@ class LatencyTrack:
         thr = self.step_threshold_s
         while self.n_settled < len(self.measurements):
             start = self.n_settled
-            pending = [(k, self.measurements[k]) for k in range(start, len(self.measurements))]
+            pending = [(k, self._measurement(k)) for k in range(start, len(self.measurements))]
             measured = [(k, m) for k, m in pending if m is not None]
             level = self.level_s
             if level is not None:
@@ -143,7 +152,7 @@ class LatencyTrack:
                 first = run[0][0]
                 # ticks not heard just before the new level are at the new level: a step is what
                 # makes the ticks go missing (they fall outside the search window until it widens)
-                while first - 1 >= self.n_settled and self.measurements[first - 1] is None and level is not None:
+                while first - 1 >= self.n_settled and self._measurement(first - 1) is None and level is not None:
                     first -= 1
                 while self.n_settled < first:  # before the new level: the old one
                     self._settle_one(self.current_s(fallback_s))

@@ -20,10 +20,11 @@ footfall's asynchrony is computed once, when the beats around it are settled; th
 from __future__ import annotations
 
 import math
+from array import array
 from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -107,6 +108,34 @@ class LiveFigures:
     muted: bool = False
 
 
+class TempoTrace:
+    """(time_s, tempo_spm) at each control step, kept in two compact arrays; reads like a list of
+    pairs (``len``, ``trace[-1]``, iteration)."""
+
+    def __init__(self) -> None:
+        self.time_s = array("d")
+        self.tempo_spm = array("d")
+
+    def append(self, point: tuple[float, float]) -> None:
+        self.time_s.append(point[0])
+        self.tempo_spm.append(point[1])
+
+    def __len__(self) -> int:
+        return len(self.time_s)
+
+    def __getitem__(self, k: int) -> tuple[float, float]:
+        return self.time_s[k], self.tempo_spm[k]
+
+    def __iter__(self) -> Iterator[tuple[float, float]]:
+        return zip(self.time_s, self.tempo_spm)
+
+    def mean_between(self, start_s: float, stop_s: float) -> float | None:
+        """Mean tempo of the control steps in [start_s, stop_s) (None: none)."""
+        t = np.frombuffer(self.time_s, dtype=np.float64) if len(self) else np.zeros(0)
+        sel = (t >= start_s) & (t < stop_s)
+        return float(np.frombuffer(self.tempo_spm, dtype=np.float64)[sel].mean()) if sel.any() else None
+
+
 class Session:
     """Joins a :class:`DuplexCore` (ticks out, input ring in) with footfall detection.
 
@@ -145,16 +174,18 @@ class Session:
         self.started_at = datetime.now(timezone.utc)
         self.detector = StepDetector(sample_rate=self.sample_rate)
         self.ticks: list[TickRecord] = []
-        self.step_times_s: list[float] = []
-        self.step_confidence: list[float] = []
+        # Per-footfall/per-beat series are compact C arrays (8 bytes a value, not a Python float in a
+        # list): a long session grows by a few KiB a minute, not ~70 KiB (the 30-min soak's RSS bar).
+        self.step_times_s = array("d")
+        self.step_confidence = array("d")
         #: For each footfall in ``step_times_s``: the stream time (s, input sample position / rate)
         #: at which ``consume`` first held it, i.e. when the session could report it.
-        self.step_reported_at_s: list[float] = []
-        self.latency_measurements_s: list[float] = []
+        self.step_reported_at_s = array("d")
+        self.latency_measurements_s = array("d")
         self.latency = LatencyTrack()
         #: Frozen asynchrony (ms, NaN: no beat) and beat period (s) of the first footfalls.
-        self._step_async_ms: list[float] = []
-        self._step_period_s: list[float] = []
+        self._step_async_ms = array("d")
+        self._step_period_s = array("d")
         self._underflows_seen_s: list[float] = []  # input time at which each new output underflow was seen
         self._latency_misses = 0  # ticks in a row not found in the input
         self.controller = (
@@ -162,7 +193,8 @@ class Session:
             if settings.adaptive is not None
             else None
         )
-        self.tempo_trace: list[tuple[float, float]] = []  # (time_s, tempo_spm) at each control step
+        self.tempo_trace = TempoTrace()  # (time_s, tempo_spm) at each control step
+        self._tick_start_samples = array("q")  # start sample of every tick in ``ticks``
         self.live = LiveFigures()
         self.stop_requested = False
         self.error: str | None = None  # why the session stopped early, if it did
@@ -270,6 +302,7 @@ class Session:
         new_ticks = self.core.renderer.drain_log()
         if new_ticks:
             self.ticks.extend(new_ticks)
+            self._tick_start_samples.extend(t.start_sample for t in new_ticks)
             if self.settings.measure_latency:
                 self._pending.extend(new_ticks)
             else:
@@ -436,7 +469,7 @@ class Session:
         """Heard times of the ticks whose latency is settled (all of them once the session is over)."""
         lat = self.latency.latency_s
         n = len(lat)
-        starts = np.fromiter((t.start_sample for t in self.ticks[:n]), dtype=np.float64, count=n)
+        starts = np.frombuffer(self._tick_start_samples, dtype=np.int64, count=n).astype(np.float64)
         return starts / self.sample_rate + np.asarray(lat, dtype=np.float64)
 
     def _entry_of(self, times_s: NDArray[np.float64]) -> NDArray[np.intp]:
@@ -572,8 +605,8 @@ class Session:
         return figures
 
     def _mean_tempo(self, start_s: float, stop_s: float) -> float:
-        values = [spm for t, spm in self.tempo_trace if start_s <= t < stop_s]
-        return float(np.mean(values)) if values else self.timeline.spm_at(start_s)
+        mean = self.tempo_trace.mean_between(start_s, stop_s)
+        return mean if mean is not None else self.timeline.spm_at(start_s)
 
     def _retention(self, index: int, cadence: float | None) -> dict[str, Any]:
         """How much of the cadence the beat asked for held in a silent interval.

@@ -152,7 +152,7 @@ def test_track_first_measurement_after_the_stream_figure_is_an_event() -> None:
     for k in range(20):
         track.add(None if k < 5 else 0.062, rendered_s=0.35 * k, fallback_s=0.030)
     track.finish(0.030)
-    assert track.latency_s[:5] == [0.030] * 5 and track.latency_s[5:] == [0.062] * 15
+    assert list(track.latency_s[:5]) == [0.030] * 5 and list(track.latency_s[5:]) == [0.062] * 15
     assert track.events == [{"beat": 5, "rendered_s": 1.75, "from_ms": 30.0, "to_ms": 62.0, "step_ms": 32.0,
                              "kind": "measured"}]
 
