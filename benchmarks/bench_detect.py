@@ -43,7 +43,7 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from cli.audiofile import read_audio  # noqa: E402
+from coach.audio_io import read_audio  # noqa: E402
 from samples.generate import Condition, render  # noqa: E402
 from stepdetect import StepDetector, cadence_spm, detect_footfalls, match_events, score_events  # noqa: E402
 from stepdetect.features import to_mono  # noqa: E402

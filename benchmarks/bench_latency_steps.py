@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cli.main import cli  # noqa: E402
-from cli.metronome_setup import settings_from_options  # noqa: E402
-from cli.store import Store  # noqa: E402
+from metronome.settings import settings_from_options  # noqa: E402
+from coach.store import Store  # noqa: E402
 from metronome.schedule import BeatClock  # noqa: E402
 from samples.runner import runner_recording, steps_from_beats  # noqa: E402
 

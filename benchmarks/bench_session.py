@@ -53,9 +53,9 @@ import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
 
 from cli.cmd_session import simulated_session  # noqa: E402
-from cli.engine import DuplexCore  # noqa: E402
-from cli.metronome_setup import MetronomeSettings, build_renderer, settings_from_options  # noqa: E402
-from cli.session import SessionSettings  # noqa: E402
+from coach.duplex import DuplexCore  # noqa: E402
+from metronome.settings import MetronomeSettings, build_renderer, settings_from_options  # noqa: E402
+from coach.session import SessionSettings  # noqa: E402
 from metronome.schedule import BeatClock  # noqa: E402
 from samples.runner import runner_recording, steps_from_beats  # noqa: E402
 from stepdetect import StepDetector, match_events  # noqa: E402

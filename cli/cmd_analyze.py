@@ -3,152 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
-import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import click
 import numpy as np
 from numpy.typing import NDArray
 
-from cli.report import json_text
+from coach.analysis import Progress, analyze_path
+from coach.jsonfile import json_text
 from metronome.units import format_duration
-from stepdetect import cadence as cad
-from stepdetect.online import StepDetector
-from stepdetect.validate import ParameterError
+from stepdetect.cadence import MIN_STEPS_FOR_CADENCE
 
-CADENCE_WINDOW_S = 6.0
-CADENCE_HOP_S = 1.0
-LOW_CONFIDENCE = 0.5  # a footfall below this confidence is flagged
-MIN_SAMPLE_RATE_HZ = 4000  # what StepDetector takes
-MAX_SAMPLE_RATE_HZ = 384000
 SUMMARY_MAX_GAPS = 8  # the text summary lists this many gaps (the JSON lists all)
-MIN_RHYTHMIC_FRACTION = 0.4  # of the footfalls accepted on the tracked rhythm, for a confident cadence
-MIN_RHYTHM_SALIENCE = 0.5  # share of all onset strength on the rhythm, for a confident cadence
-
-
-def _num(x: float, ndigits: int) -> float | None:
-    """JSON-safe rounded number (NaN -> null)."""
-    return None if x is None or not math.isfinite(x) else round(float(x), ndigits)
-
-
-def analyze_steps(
-    step_times_s: NDArray[np.float64],
-    confidence: NDArray[np.float64] | None,
-    *,
-    duration_s: float,
-    first_foot: str = "L",
-    rhythm: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The report (JSON-ready dict) for detected step times.
-
-    ``rhythm`` (audio): the detector's ``rhythmic`` flags per footfall, its ``salience`` and
-    ``bands``; without a steady rhythm (texture: gravel shuffle, rustle, no steady steps) the
-    cadence is not confident and ``cadence_spm`` is null, as with too few steps.
-    """
-    feet = cad.assign_feet(step_times_s, first_foot=first_foot)  # type: ignore[arg-type]
-    centres_s, spm = cad.cadence_track(step_times_s, window_s=CADENCE_WINDOW_S, hop_s=CADENCE_HOP_S)
-    asym = cad.step_asymmetry(step_times_s, feet)
-    gaps = cad.find_gaps(step_times_s)
-    overall = cad.cadence_spm(step_times_s)
-    warnings: list[str] = []
-    confident = math.isfinite(overall)
-    if rhythm is not None and confident and not rhythm_is_steady(rhythm["rhythmic"], rhythm["salience"]):
-        confident = False
-        overall = float("nan")
-        spm = np.full_like(spm, np.nan)
-        warnings.append("no steady step rhythm (texture or irregular sounds, not steps): no confident cadence")
-    n = int(step_times_s.size)
-    if n == 0:
-        warnings.append("no steps found")
-    elif n < cad.MIN_CONFIDENT_STEPS:
-        warnings.append(f"only {n} steps: cadence and asymmetry are uncertain")
-    if gaps:
-        missing = sum(g.n_missing for g in gaps)
-        warnings.append(f"{len(gaps)} gap(s), about {missing} step(s) missing (not filled in)")
-    if confidence is not None and confidence.size:
-        n_low = int(np.sum(confidence < LOW_CONFIDENCE))
-        if n_low > 0.25 * confidence.size:
-            warnings.append(f"{n_low} of {confidence.size} footfalls have low confidence (< {LOW_CONFIDENCE})")
-    steps = []
-    for i, t in enumerate(step_times_s):
-        step: dict[str, Any] = {"time_s": round(float(t), 4), "foot": feet[i]}
-        if confidence is not None:
-            step["confidence"] = round(float(confidence[i]), 3)
-            step["low_confidence"] = bool(confidence[i] < LOW_CONFIDENCE)
-        steps.append(step)
-    return {
-        "steps": steps,
-        "n_steps": n,
-        "cadence_spm": _num(overall, 2),
-        "duration_s": round(float(duration_s), 3),
-        "cadence_track": [
-            {"time_s": round(float(c), 2), "spm": _num(s, 2)} for c, s in zip(centres_s, spm)
-        ],
-        "cadence_window_s": CADENCE_WINDOW_S,
-        "asymmetry": {
-            "left_to_right_ms": _num(asym.left_to_right_ms, 1),
-            "right_to_left_ms": _num(asym.right_to_left_ms, 1),
-            "symmetry_index_pct": _num(asym.symmetry_index_pct, 2),
-            "n_left_to_right": asym.n_left_to_right,
-            "n_right_to_left": asym.n_right_to_left,
-        },
-        "feet_from": f"alternation; the first step is taken as {first_foot}",
-        "gaps": [{"start_s": round(g.start_s, 3), "end_s": round(g.end_s, 3), "n_missing": g.n_missing} for g in gaps],
-        "low_confidence": bool(warnings),
-        "warnings": warnings,
-        "cadence_confident": bool(confident),
-        **({"bands": rhythm["bands"], "rhythm_salience": round(float(rhythm["salience"]), 3),
-            "rhythmic_fraction": round(float(np.mean(rhythm["rhythmic"])) if len(rhythm["rhythmic"]) else 0.0, 3)}
-           if rhythm is not None else {}),
-    }
-
-
-def rhythm_is_steady(rhythmic: NDArray[np.bool_], salience: float) -> bool:
-    """Whether the footfalls form a steady rhythm: most were accepted on the tracked rhythm,
-    and most of the onset strength heard fell on it (texture spreads it everywhere)."""
-    if rhythmic.size == 0:
-        return False
-    return float(np.mean(rhythmic)) >= MIN_RHYTHMIC_FRACTION and salience >= MIN_RHYTHM_SALIENCE
-
-
-def read_tick_times(path: Path) -> NDArray[np.float64]:
-    """Tick times (s) from ``cadence render --json`` output (``{"beats": [{"time_s"}]}``), a
-    samples/ ground-truth JSON (``{"ticks_s": [...]}``), or text with one time in seconds per line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ParameterError(f"{path}: cannot read the tick list ({exc})") from None
-    try:
-        data = json.loads(text)
-    except RecursionError:
-        raise ParameterError(f"{path}: not a tick list (JSON nested too deeply)") from None
-    except ValueError:
-        try:
-            times = [float(line) for line in text.split() if line.strip()]
-        except ValueError:
-            raise ParameterError(f"{path}: not a tick list (JSON with 'beats' or 'ticks_s', or one time per line)") from None
-    else:
-        try:
-            if isinstance(data, dict) and isinstance(data.get("beats"), list):
-                times = [float(b["time_s"]) for b in data["beats"]]
-            elif isinstance(data, dict) and isinstance(data.get("ticks_s"), list):
-                times = [float(t) for t in data["ticks_s"]]
-            elif isinstance(data, list):
-                times = [float(t) for t in data]
-            else:
-                raise ParameterError(f"{path}: JSON without 'beats' or 'ticks_s'")
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, ParameterError):
-                raise
-            raise ParameterError(f"{path}: not a tick list: 'beats' must hold objects with a number 'time_s', "
-                                 "'ticks_s' (or a top-level list) numbers of seconds") from None
-    arr = np.sort(np.asarray(times, dtype=np.float64))
-    if arr.size and (not np.all(np.isfinite(arr)) or arr[0] < 0):
-        raise ParameterError(f"{path}: tick times must be finite seconds >= 0")
-    return arr
 
 
 def _gap_text(gap: dict[str, Any]) -> str:
@@ -170,7 +37,7 @@ def _summary(report: dict[str, Any], header: str) -> str:
         over = (f"; {min(track):.1f}-{max(track):.1f} spm over {report['cadence_window_s']:g} s windows"
                 if track else "")
         lines.append(f"Cadence:    {report['cadence_spm']:.1f} spm overall{over}")
-    elif not report.get("cadence_confident", True) and n >= cad.MIN_STEPS_FOR_CADENCE:
+    elif not report.get("cadence_confident", True) and n >= MIN_STEPS_FOR_CADENCE:
         lines.append("Cadence:    no confident cadence (no steady step rhythm: texture, not steps)")
     else:
         lines.append("Cadence:    unknown (too few steps)")
@@ -231,147 +98,27 @@ def _plot(out: Path, *, report: dict[str, Any], signal_t_s: NDArray, signal_y: N
 
 
 LONG_FILE_S = 300.0  # files longer than this get a progress bar (on a terminal)
-PLOT_MAX_S = 3600.0  # --plot draws the whole signal: up to an hour
 
 
-def _progress(total_s: float) -> Any:
-    """A rich progress bar on stderr for a long file on a terminal, else None."""
+@contextlib.contextmanager
+def _progress(path: Path) -> Iterator[Progress | None]:
+    """A rich progress bar on stderr for a long audio file on a terminal (as a ``progress``
+    callback for :func:`coach.analysis.analyze_path`), else None."""
     import sys
 
-    if total_s < LONG_FILE_S or not sys.stderr.isatty():
-        return None
+    from coach.audio_io import audio_info
+
+    if not sys.stderr.isatty() or audio_info(path).duration_s < LONG_FILE_S:
+        yield None
+        return
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, Progress as Bar, TextColumn, TimeRemainingColumn
 
-    return Progress(TextColumn("analyzing"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                    TimeRemainingColumn(), console=Console(stderr=True), transient=True,
-                    auto_refresh=False)  # drawn between blocks, never while a decoder owns stderr
-
-
-def detect_in_file(path: Path, *, tick_times_s: NDArray[np.float64] | None = None) -> tuple[Any, Any, dict]:
-    """Footfalls of an audio file, streamed block by block through the causal detector
-    (:class:`StepDetector`): memory stays at a few blocks whatever the file's length.
-    Returns (Footfalls, AudioInfo, rhythm): rhythm = the footfalls' ``rhythmic`` flags, the
-    detector's ``salience`` and ``bands`` (for :func:`analyze_steps`)."""
-    from cli.audiofile import audio_blocks
-    from stepdetect.online import Footfalls
-
-    info, blocks = audio_blocks(path)
-    if not MIN_SAMPLE_RATE_HZ <= info.sample_rate <= MAX_SAMPLE_RATE_HZ:
-        raise ParameterError(f"{path}: the file's sample rate, {info.sample_rate} Hz, is outside what the footfall "
-                             f"detector takes ({MIN_SAMPLE_RATE_HZ}-{MAX_SAMPLE_RATE_HZ} Hz); resample the recording")
-    detector = StepDetector(sample_rate=info.sample_rate)
-    ticks = np.zeros(0) if tick_times_s is None else np.asarray(tick_times_s, dtype=np.float64)
-    n_ticks_given = 0
-    found = []
-    done = 0
-    bar = _progress(info.duration_s)
-    task = bar.add_task("analyze", total=info.n_frames) if bar is not None else None
-    with bar if bar is not None else contextlib.nullcontext():
-        for block in blocks:
-            end_s = (done + block.shape[0]) / info.sample_rate
-            upto = int(np.searchsorted(ticks, end_s + 1.0))  # ticks the detector may look at in this block
-            if upto > n_ticks_given:
-                detector.add_ticks(ticks[n_ticks_given:upto])
-                n_ticks_given = upto
-            found.append(detector.process_block(block))
-            done += block.shape[0]
-            if bar is not None:
-                bar.update(task, completed=done, refresh=True)
-    footfalls = Footfalls.concat(found)
-    rhythm = {"rhythmic": footfalls.rhythmic, "salience": detector.rhythm_salience, "bands": detector.bands}
-    return footfalls, dataclasses.replace(info, n_frames=done), rhythm  # the frames there were
-
-
-ACCEL_GAP_S = 5.0  # a pause in accelerometer samples longer than this splits the recording
-ACCEL_MIN_STRETCH_S = 2.0  # stretches shorter than this are too short to hold steps
-
-
-def accel_step_times(time_s: NDArray[np.float64], xyz: NDArray[np.float64], *,
-                     max_gap_s: float = ACCEL_GAP_S) -> tuple[NDArray[np.float64], Any]:
-    """Step times of an accelerometer recording, and the :class:`stepdetect.accel.AccelSteps` of
-    its longest stretch (what the front end chose). Each stretch between pauses longer than
-    ``max_gap_s`` (a logger off for a day) is detected on its own, so memory and time follow
-    the samples, not the span of the clock."""
-    from stepdetect.accel import accel_steps
-
-    breaks = np.flatnonzero(np.diff(time_s) > max_gap_s) + 1
-    if breaks.size == 0:
-        found = accel_steps(time_s, xyz)
-        return np.asarray(found.time_s, dtype=np.float64), found
-    edges = [0, *breaks.tolist(), int(time_s.size)]
-    stretches = [(a, b) for a, b in zip(edges[:-1], edges[1:])
-                 if b - a >= 10 and time_s[b - 1] - time_s[a] >= ACCEL_MIN_STRETCH_S]
-    if not stretches:
-        raise ParameterError(f"no stretch of accelerometer data between pauses of more than {max_gap_s:g} s is "
-                             f"{ACCEL_MIN_STRETCH_S:g} s long")
-    parts = [accel_steps(time_s[a:b], xyz[a:b]) for a, b in stretches]
-    longest = max(range(len(parts)), key=lambda k: stretches[k][1] - stretches[k][0])
-    return np.concatenate([np.asarray(p.time_s, dtype=np.float64) for p in parts]), parts[longest]
-
-
-def analyze_path(path: Path, *, accel: bool, ticks_path: Path | None = None, first_foot: str = "L",
-                 plot: bool = False) -> dict[str, Any]:
-    """The report ``cadence analyze --json`` prints for ``path`` (audio or accelerometer CSV).
-
-    With ``plot``, the report's private ``_plot`` key holds what ``--plot`` draws."""
-    plot_data: dict[str, Any] = {"curve_t_s": None, "curve": None, "floor": None}
-    rhythm = None
-    if accel:
-        try:
-            import stepdetect.accel  # noqa: F401 - does this build have accelerometer analysis?
-            from stepdetect.accel_io import read_accel_csv
-        except ImportError as exc:
-            raise ParameterError(f"accelerometer analysis is not available in this build ({exc})") from None
-
-        rec = read_accel_csv(path)
-        if rec.time_s.size == 0:
-            raise ParameterError(f"{path}: no accelerometer samples")
-        step_times_s, found_accel = accel_step_times(rec.time_s, rec.xyz)
-        confidence = None
-        duration_s = float(rec.time_s[-1] - rec.time_s[0])
-        header = f"{path}: {duration_s:.1f} s of accelerometer data ({rec.fmt}, {rec.time_s.size} samples)"
-        if plot:
-            plot_data.update(signal_t_s=rec.time_s, signal_y=np.linalg.norm(rec.xyz, axis=1), signal_label="|acc|")
-    else:
-        from cli.audiofile import audio_info
-
-        if plot and audio_info(path).duration_s > PLOT_MAX_S:
-            raise ParameterError(f"{path}: --plot draws recordings up to {PLOT_MAX_S / 60:.0f} min; "
-                                 "analyze the whole file without --plot (or plot a cut of it)")
-        ticks_s = read_tick_times(ticks_path) if ticks_path is not None else None
-        found, info, rhythm = detect_in_file(path, tick_times_s=ticks_s)
-        step_times_s, confidence = found.time_s, found.confidence
-        duration_s = info.duration_s
-        header = f"{path}: {duration_s:.1f} s, {info.sample_rate} Hz, {info.n_channels} channel(s)"
-        if plot:
-            from cli.audiofile import read_audio
-            from stepdetect.features import onset_curve, to_mono
-
-            y, sample_rate = read_audio(path)
-            mono = to_mono(y)
-            step = max(1, mono.size // 20000)
-            curve_t_s, curve, floor = onset_curve(y, sample_rate=sample_rate)
-            plot_data.update(signal_t_s=np.arange(0, mono.size, step) / sample_rate, signal_y=mono[::step],
-                             signal_label="audio", curve_t_s=curve_t_s, curve=curve, floor=floor)
-    report = analyze_steps(step_times_s, confidence, duration_s=duration_s, first_foot=first_foot, rhythm=rhythm)
-    report["source"] = "accelerometer" if accel else "audio"
-    if accel:
-        report["accel"] = {
-            "band_hz": [round(found_accel.band_hz[0], 3), round(found_accel.band_hz[1], 3)],
-            "step_period_s": None if np.isnan(found_accel.step_period_s) else round(found_accel.step_period_s, 4),
-            "gravity_in_data": found_accel.has_gravity,
-            "work_rate_hz": round(found_accel.rate_hz, 2),
-            "step_method": found_accel.method,  # "tracker": the step-rhythm tracker shared with audio
-            "rhythm_salience": (None if np.isnan(found_accel.rhythm_salience)
-                                else round(found_accel.rhythm_salience, 3)),
-        }
-    else:
-        report["detection_delay_s"] = round(StepDetector(sample_rate=info.sample_rate).detection_delay_s, 4)
-    report["_header"] = header
-    if plot:
-        report["_plot"] = plot_data
-    return report
+    with Bar(TextColumn("analyzing"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+             TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+             auto_refresh=False) as bar:  # drawn between blocks, never while a decoder owns stderr
+        task = bar.add_task("analyze", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total, refresh=True)
 
 
 @click.command()
@@ -393,8 +140,9 @@ def analyze(path: Path, accel: bool, as_json: bool, plot_path: Path | None, tick
     PATH is audio (WAV/FLAC/OGG, any sample rate, mono or multi-channel, any length: it is
     read a block at a time) or, with --accel, an accelerometer CSV.
     """
-    report = analyze_path(path, accel=accel, ticks_path=ticks_path, first_foot=first_foot,
-                          plot=plot_path is not None)
+    with (_progress(path) if not accel and path.is_file() else contextlib.nullcontext()) as progress:
+        report = analyze_path(path, accel=accel, ticks_path=ticks_path, first_foot=first_foot,
+                              plot=plot_path is not None, progress=progress)
     header = report.pop("_header")
     plot_data = report.pop("_plot", None)
     if report["n_steps"] == 0:

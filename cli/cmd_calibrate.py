@@ -4,7 +4,7 @@ It runs a short session (the same engine, renderer and consumer as ``cadence run
 :func:`cli.cmd_session.run_session`) at a steady tempo and reads what the session measured:
 
 * ``--mode loopback``: the session's loop latency from the ticks the microphone hears
-  (:meth:`cli.session.Session._measure_latency`); stored offset = measured - nominal.
+  (:meth:`coach.session.Session._measure_latency`); stored offset = measured - nominal.
 * ``--mode tap``: the taps the session's footfall detector found; stored offset = median of
   tap - (tick sample + nominal loop latency).
 """
@@ -16,12 +16,12 @@ from typing import Any
 
 import click
 
-from cli.calibration import CalibrationError, loopback_latency_ms, save, tap_offset_ms
+from coach.calibration import CalibrationError, loopback_latency_ms, save, tap_offset_ms
 from cli.cmd_session import run_session
-from cli.metronome_setup import settings_from_options
+from metronome.settings import settings_from_options
 from cli.options import DURATION, FINITE, checked_spm, finite_range, session_device_options
-from cli.session import Session, SessionSettings
-from cli.report import json_text
+from coach.session import Session, SessionSettings
+from coach.jsonfile import json_text
 from metronome.clicks import SOUNDS
 
 DEFAULT_SPM = 120.0

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import click
 
-from cli.baseline import (
+from coach.baseline import (
     HOLD_RULE,
     MIN_RUNNING_SPM,
     RunBaseline,
@@ -27,8 +27,8 @@ from cli.baseline import (
     target_band,
 )
 from cli.options import DURATION, audio_device_options, db_option, finite_range
-from cli.store import Store, StoreError
-from cli.report import json_text
+from coach.store import Store, StoreError
+from coach.jsonfile import json_text
 
 F = Callable[..., Any]
 SPARK = "▁▂▃▄▅▆▇█"
@@ -65,12 +65,12 @@ def _run_from_steps(step_times_s: Any, *, source: str, fmt: str,
 
 
 def _measure_source(path: Path, *, accel: bool, min_running_spm: float) -> tuple[RunBaseline, dict[str, Any]]:
-    from cli.importers import is_activity_path, read_activity
+    from coach.importers import is_activity_path, read_activity
 
     if not path.exists():
         raise click.ClickException(f"{path}: no such file")
     if accel or path.suffix.lower() == ".csv":
-        from cli.cmd_analyze import accel_step_times
+        from coach.analysis import accel_step_times
         from stepdetect.accel_io import read_accel_csv
 
         rec = read_accel_csv(path)
@@ -88,25 +88,10 @@ def _measure_source(path: Path, *, accel: bool, min_running_spm: float) -> tuple
 
 
 def _audio_step_times_s(path: Path) -> list[float]:
-    """Footfall times of a recording: ``cli.cmd_analyze.analyze_path`` (the dict ``cadence analyze
-    --json`` prints) when it exists, else the detector ``cadence analyze`` runs
-    (``cli.audiofile.read_audio`` + ``stepdetect.online.detect_footfalls``)."""
-    try:
-        from cli.cmd_analyze import analyze_path
-    except ImportError:
-        analyze_path = None
-    if analyze_path is not None:
-        return [float(s["time_s"]) for s in analyze_path(path, accel=False).get("steps", [])]
-    try:
-        from cli.audiofile import read_audio
-        from stepdetect.online import detect_footfalls
-    except ImportError:
-        raise click.ClickException(
-            f"{path.name}: audio recordings need 'cadence analyze', which is not in this build; "
-            "give a FIT/GPX/TCX activity or an accelerometer CSV (--accel)"
-        ) from None
-    y, sample_rate = read_audio(path)
-    return [float(t) for t in detect_footfalls(y, sample_rate=sample_rate).time_s]
+    """Footfall times of a recording, found as ``cadence analyze`` finds them."""
+    from coach.analysis import analyze_path
+
+    return [float(step["time_s"]) for step in analyze_path(path, accel=False)["steps"]]
 
 
 @click.command("baseline")
@@ -331,7 +316,7 @@ def history_cmd(weeks: int | None, plot_path: Path | None, as_json: bool, import
         if weeks is not None:
             cutoff = datetime.now(timezone.utc) - timedelta(weeks=weeks)
             sessions = [s for s in sessions if datetime.fromisoformat(s["started_at"]) >= cutoff]
-        from cli.store import weekly_averages
+        from coach.store import weekly_averages
 
         weekly = weekly_averages(sessions)
         db = store.path
@@ -350,7 +335,7 @@ def history_cmd(weeks: int | None, plot_path: Path | None, as_json: bool, import
 
 
 def _import_reports(paths: tuple[Path, ...], db_path: Path | None) -> None:
-    from cli.store import store_report
+    from coach.store import store_report
 
     docs = []
     for path in paths:

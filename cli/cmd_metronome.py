@@ -10,16 +10,16 @@ from typing import Any
 
 import click
 
-from cli.metronome_setup import (
+from metronome.settings import (
     MetronomeSettings,
     cue_list_json,
     build_renderer,
-    metronome_options,
     settings_from_options,
     tick_records_json,
 )
+from cli.metronome_options import metronome_options
 from cli.options import DURATION, audio_device_options, parse_latency, spm_option
-from cli.report import json_text
+from coach.jsonfile import json_text
 from metronome.plans import PRESETS, load_plan, preset_text
 from metronome.render import render_blocks
 from metronome.units import format_duration

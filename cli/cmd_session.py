@@ -17,15 +17,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cli import interrupts
-from cli.engine import DuplexCore, FileBackend, LiveBackend
+from coach.duplex import DuplexCore, FileBackend, LiveBackend
 from cli.interrupts import SessionSignal, session_signals, signal_name
 from cli.libnoise import LibraryMessages
-from cli.metronome_setup import MetronomeSettings, build_renderer, metronome_options, settings_from_options
+from metronome.settings import MetronomeSettings, build_renderer, settings_from_options
+from cli.metronome_options import metronome_options
 from cli.options import (DURATION, DURATION_OR_ZERO, FINITE, checked_spm, db_option, finite_range, parse_latency,
                          session_device_options)
-from cli.calibration import HEADPHONE_OFFSET_MAX_MS, HEADPHONE_OFFSET_MIN_MS
-from cli.report import check_writable, print_report, write_json_atomic
-from cli.session import Session, SessionLog, SessionSettings
+from coach.calibration import HEADPHONE_OFFSET_MAX_MS, HEADPHONE_OFFSET_MIN_MS
+from cli.report import print_report
+from coach.jsonfile import check_writable, write_json_atomic
+from coach.session import Session, SessionLog, SessionSettings
 from metronome.clicks import SOUNDS, make_tick
 from metronome.controller import AdaptiveParams
 from metronome.render import TickRenderer
@@ -187,7 +189,7 @@ def simulated_session(
     ``samplerate``, ``channels``): the real renderer, core, file backend and session.
 
     ``block_size`` is in frames; ``bleed_gain`` (linear) and ``bleed_delay_frames`` let the
-    input hear the ticks (see :class:`cli.engine.FileBackend`). Run it with
+    input hear the ticks (see :class:`coach.duplex.FileBackend`). Run it with
     ``backend.run(session.consume)``.
     """
     rate = int(source.samplerate)
@@ -440,7 +442,7 @@ def _headphone_offset_ms(given: float | None, input_file: Path | None, opts: dic
         return given
     if input_file is not None:
         return 0.0
-    from cli.calibration import stored_headphone_offset_ms
+    from coach.calibration import stored_headphone_offset_ms
 
     return stored_headphone_offset_ms(opts["device"], opts["input_device"], opts["output_device"],
                                       opts["sample_rate"]) or 0.0
@@ -461,7 +463,7 @@ def run(**opts: Any) -> None:
     measured in a silent warm-up (--warmup, 3 min by default). The target defaults to +7 %.
     The tempo ramps from baseline to target (--ramp), or follows you with --adaptive.
     """
-    from cli.store import SessionStoreLog, Store
+    from coach.store import SessionStoreLog, Store
 
     force = opts["force"]
     input_file = opts.pop("input_file")
@@ -577,8 +579,9 @@ def listen(duration_s: float, *, input_file: Path | None, fast: bool, device: st
     from metronome.plans import Plan, Segment, Timeline
 
     plan = Plan("listen", (Segment("listen", duration_s, 160.0, 160.0, sounding=False),))
-    metronome = MetronomeSettings(160.0, 160.0, plan, Timeline(plan, duration_s=duration_s), False, "woodblock", 0,
-                                  False, -6.0)
+    metronome = MetronomeSettings(target_spm=160.0, baseline_spm=160.0, plan=plan,
+                                  timeline=Timeline(plan, duration_s=duration_s), every_other_step=False,
+                                  sound="woodblock", accent_every=0, alternate_ears=False, volume_db=-6.0)
     settings = SessionSettings(metronome=metronome, kind="simulated" if input_file else "live", measure_latency=False)
     return run_session(metronome, settings, input_file=input_file, fast=fast, monitor=None, bleed_db=None,
                        bleed_delay_ms=0.0, duration_s=duration_s, device=device, input_device=None,

@@ -202,7 +202,7 @@ class ReactiveRunner:
     """A runner who may follow the metronome, heard through a microphone, synthesized as it is read.
 
     The object stands in for an open ``soundfile.SoundFile`` (``read``, ``samplerate``,
-    ``channels``, ``frames``) as the "microphone" of :class:`cli.engine.FileBackend`, so a
+    ``channels``, ``frames``) as the "microphone" of :class:`coach.duplex.FileBackend`, so a
     simulated session can close the loop: each ``read`` asks ``heard_spm()`` for the tempo the
     metronome plays now, and the runner's cadence follows it ``follow_lag_s`` later. Without
     ``heard_spm`` the runner keeps their own cadence (a runner who does not keep up).

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cli.baseline import (
+from coach.baseline import (
     BaselineError,
     cadence_from_step_times,
     combine_runs,

@@ -235,7 +235,7 @@ def test_analyze_memory_does_not_grow_with_file_length(tmp_path: Path) -> None:
 def test_streamed_analysis_equals_the_whole_file_run(tmp_path: Path, with_ticks: bool) -> None:
     """analyze reads 10-s blocks; the footfalls are those of one detector call over the whole
     4-min recording (ticks fed as the stream reaches them, or all at once)."""
-    from cli.audiofile import read_audio
+    from coach.audio_io import read_audio
     from stepdetect.online import detect_footfalls
 
     audio = SAMPLES / "session_demo.ogg"
@@ -392,9 +392,9 @@ BAD_OFFSETS = ["NaN", "Infinity", "1e9", "-3000", "true", '"12"']
 
 @pytest.mark.parametrize("raw", BAD_OFFSETS)
 def test_calibration_file_offsets_are_validated(tmp_path: Path, raw: str) -> None:
-    from cli.calibration import CalibrationError, load_offset_ms
+    from coach.calibration import CalibrationError, load_offset_ms
 
-    from cli.calibration import device_key
+    from coach.calibration import device_key
 
     path = tmp_path / "calibration.json"
     key = json.dumps(device_key("Buds", "Mic", 48000))
@@ -411,7 +411,7 @@ def test_calibration_file_offsets_are_validated(tmp_path: Path, raw: str) -> Non
 
 
 def test_deeply_nested_calibration_file_is_a_clear_error(tmp_path: Path) -> None:
-    from cli.calibration import CalibrationError, load_offset_ms
+    from coach.calibration import CalibrationError, load_offset_ms
 
     path = tmp_path / "calibration.json"
     path.write_text("[" * 100_000 + "]" * 100_000)

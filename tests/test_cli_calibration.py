@@ -17,10 +17,10 @@ import pytest
 import soundfile
 from click.testing import CliRunner
 
-from cli import calibration
-from cli.calibration import CalibrationError, load_entry, load_offset_ms, loopback_latency_ms, save, tap_offset_ms
+from coach import calibration
+from coach.calibration import CalibrationError, load_entry, load_offset_ms, loopback_latency_ms, save, tap_offset_ms
 from cli.main import cli
-from cli.metronome_setup import settings_from_options
+from metronome.settings import settings_from_options
 from metronome.schedule import BeatClock
 from samples.runner import runner_recording, steps_from_beats
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli.baseline import run_baseline
-from cli.importers import ActivityError, read_activity
+from coach.baseline import run_baseline
+from coach.importers import ActivityError, read_activity
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "activities"
 FIT = Path(__file__).resolve().parent / "data" / "fit"
@@ -26,7 +26,7 @@ README_FIGURES = {
 
 def _direct_decode(path: Path) -> tuple[list[float], list[float], list]:
     """spm and speed of every record with a cadence, and the running sessions, decoded here
-    independently of cli.importers."""
+    independently of coach.importers."""
     import fitdecode
 
     spm, speed, times, running = [], [], [], []

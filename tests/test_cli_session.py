@@ -18,7 +18,7 @@ import soundfile
 from click.testing import CliRunner
 
 from cli.main import cli
-from cli.metronome_setup import settings_from_options
+from metronome.settings import settings_from_options
 from metronome.schedule import BeatClock
 from samples.runner import runner_recording, steps_from_beats
 from stepdetect.drift import asynchronies_ms
@@ -194,7 +194,7 @@ def _runner_file(tmp_path: Path, spm: float, duration_s: float, seed: int = 9) -
 
 
 def test_baseline_measured_in_a_silent_warmup_and_stored(tmp_path: Path) -> None:
-    from cli.store import Store
+    from coach.store import Store
 
     wav, _ = _runner_file(tmp_path, 164.0, 70.0)
     report_path = tmp_path / "r.json"
@@ -214,7 +214,7 @@ def test_baseline_measured_in_a_silent_warmup_and_stored(tmp_path: Path) -> None
 def test_stored_baseline_is_used(tmp_path: Path) -> None:
     from datetime import datetime, timezone
 
-    from cli.store import Store
+    from coach.store import Store
 
     with Store() as store:
         store.add_baseline(158.0, measured_at=datetime.now(timezone.utc), method="test")
@@ -234,14 +234,14 @@ def test_no_footfalls_in_the_warmup_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["run", "--warmup", "20s", "--input-file", str(quiet), "--fast"])
     assert result.exit_code == 1
     assert "cannot measure your baseline" in result.stderr and result.stderr.count("\n") == 1, result.stderr
-    from cli.store import Store
+    from coach.store import Store
 
     with Store() as store:  # not a single footfall: nothing to keep, no empty row for 'cadence log'
         assert store.sessions() == []
 
 
 def test_session_is_in_the_history(tmp_path: Path) -> None:
-    from cli.store import Store
+    from coach.store import Store
 
     report, _ = _session(tmp_path, plan="intervals", duration_s=200.0, seed=12)
     with Store() as store:
@@ -261,7 +261,7 @@ def test_killed_session_keeps_all_but_the_last_seconds(tmp_path: Path) -> None:
     import sys
     import time
 
-    from cli.store import Store
+    from coach.store import Store
     from conftest import ROOT
 
     wav, steps = _runner_file(tmp_path, 170.0, 30.0)
@@ -313,7 +313,7 @@ def test_demo_runs_the_main_job_on_the_bundled_recording(tmp_path: Path) -> None
 
 def test_live_baseline_listens_without_ticks(tmp_path: Path) -> None:
     """`cadence baseline --live` through the session engine (a recording as the microphone)."""
-    from cli.store import Store
+    from coach.store import Store
 
     wav, steps = _runner_file(tmp_path, 166.0, 60.0, seed=21)
     result = CliRunner().invoke(cli, ["baseline", "--live", "--duration", "60s", "--input-file", str(wav), "--json"])
@@ -333,7 +333,7 @@ def test_ctrl_c_ends_a_session_cleanly_with_its_report(tmp_path: Path) -> None:
     import sys
     import time
 
-    from cli.store import Store
+    from coach.store import Store
     from conftest import ROOT
 
     wav, steps = _runner_file(tmp_path, 170.0, 40.0)

@@ -1,8 +1,8 @@
 """Closed loop: the session's tempo controller against a simulated runner who hears the metronome.
 
 The "microphone" is a :class:`samples.runner.ReactiveRunner`: footfall audio synthesized block by
-block while the real session engine (renderer, :class:`cli.engine.DuplexCore`,
-:class:`cli.engine.FileBackend`, :class:`cli.session.Session` with its detector and controller)
+block while the real session engine (renderer, :class:`coach.duplex.DuplexCore`,
+:class:`coach.duplex.FileBackend`, :class:`coach.session.Session` with its detector and controller)
 plays and listens, faster than real time. A follower's cadence is the tempo it heard 3 s
 earlier; a laggard keeps its own cadence. The controller only sees what the detector finds in
 the audio.
@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 from cli.cmd_session import simulated_session
-from cli.metronome_setup import settings_from_options
-from cli.session import CADENCE_WINDOW_S, CONTROL_PERIOD_S, Session, SessionSettings
+from metronome.settings import settings_from_options
+from coach.session import CADENCE_WINDOW_S, CONTROL_PERIOD_S, Session, SessionSettings
 from metronome.controller import AdaptiveParams
 from samples.runner import ReactiveRunner
 from stepdetect import match_events

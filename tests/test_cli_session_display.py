@@ -15,9 +15,9 @@ from rich.console import Console
 from cli.cmd_session import simulated_session
 from cli.display import status_line
 from cli.main import cli
-from cli.metronome_setup import settings_from_options
+from metronome.settings import settings_from_options
 from cli.report import print_report
-from cli.session import SessionSettings
+from coach.session import SessionSettings
 from test_cli_session import _runner_file
 
 DEMO_REPORT_ARGS = ("--baseline", "164", "--target", "175", "--plan", "intervals", "--ramp", "0")

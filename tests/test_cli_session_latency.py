@@ -16,9 +16,9 @@ import pytest
 import soundfile
 from click.testing import CliRunner
 
-from cli.latency import LatencyTrack
+from coach.latency import LatencyTrack
 from cli.main import cli
-from cli.store import Store
+from coach.store import Store
 from samples.runner import runner_recording, steps_from_beats
 from test_cli_session import SAMPLE_RATE, _beats
 
@@ -190,9 +190,9 @@ def test_footfalls_reach_the_history_while_the_ticks_are_muted(tmp_path: Path) -
     from datetime import datetime, timezone
 
     from cli.cmd_session import simulated_session
-    from cli.metronome_setup import settings_from_options
-    from cli.session import SessionSettings
-    from cli.store import SessionStoreLog
+    from metronome.settings import settings_from_options
+    from coach.session import SessionSettings
+    from coach.store import SessionStoreLog
     from test_cli_session import _runner_file
 
     wav, true_steps = _runner_file(tmp_path, 172.0, 60.0)

@@ -29,8 +29,8 @@ from cli.main import cli
 cli()
 """
 
-HEAVY = ("scipy", "sounddevice", "soundfile", "stepdetect", "cli.engine", "metronome.engine", "metronome.clicks",
-         "metronome.render", "cli.session")
+HEAVY = ("scipy", "sounddevice", "soundfile", "stepdetect", "coach.duplex", "metronome.engine", "metronome.clicks",
+         "metronome.render", "coach.session")
 
 
 def _imported(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
@@ -58,7 +58,7 @@ def test_help_and_version_import_no_command(tmp_path: Path, args: list[str]) -> 
 
 
 def test_history_log_target_import_no_audio_stack(tmp_path: Path) -> None:
-    from cli.store import Store
+    from coach.store import Store
 
     with Store(tmp_path / "h.db") as store:
         store.begin_session(kind="simulated", started_at=datetime(2026, 5, 1, 7, tzinfo=timezone.utc), settings={})
@@ -76,7 +76,7 @@ def test_history_log_target_import_no_audio_stack(tmp_path: Path) -> None:
 def test_run_still_loads_what_it_needs(tmp_path: Path) -> None:
     proc, modules = _imported(tmp_path, "run", "--baseline", "160", "--input-file", str(tmp_path / "none.wav"))
     assert proc.returncode == 1 and "does not exist" in proc.stderr
-    assert "cli.session" in modules
+    assert "coach.session" in modules
 
 
 def test_lazy_command_table_matches_the_commands() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError, default_db_path, weekly_averages
+from coach.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError, default_db_path, weekly_averages
 
 ROOT = Path(__file__).resolve().parent.parent
 UTC = timezone.utc
@@ -104,7 +104,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     from datetime import datetime, timezone
-    from cli.store import Store
+    from coach.store import Store
     db, tag, n_batches, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     store = Store(db)
     sid = store.begin_session(kind="simulated", started_at=datetime.now(timezone.utc), settings={"tag": tag})
@@ -302,7 +302,7 @@ def test_store_a_real_cadence_run_report(tmp_path: Path, monkeypatch: pytest.Mon
     from click.testing import CliRunner
 
     from cli.main import cli
-    from cli.store import store_report
+    from coach.store import store_report
 
     monkeypatch.setenv("CADENCE_DB", str(tmp_path / "run.db"))
     plan = tmp_path / "short.toml"
@@ -392,7 +392,7 @@ def test_session_log_rows(tmp_path: Path) -> None:
     leaves no row for a session aborted with nothing measured (in its first second without a
     footfall, or without a footfall or a tick), even one it had begun; one that ticked and then
     failed stays, as aborted, footfalls or not."""
-    from cli.store import SessionStoreLog
+    from coach.store import SessionStoreLog
 
     with Store(tmp_path / "log.db") as store:
         never = SessionStoreLog(store, kind="live", settings={})

@@ -67,7 +67,7 @@ def _run(bin_dir: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_wheel_ships_the_package_data_and_no_tests_or_benchmarks(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
-    assert top == {"cli", "metronome", "stepdetect", "samples"}
+    assert top == {"cli", "coach", "metronome", "stepdetect", "samples"}
     presets = {f"metronome/presets/{p.name}" for p in (ROOT / "metronome" / "presets").glob("*.toml")}
     assert len(presets) >= 5 and presets <= names
     # from samples/ only the demo recording: the detector test recordings stay in the source tree

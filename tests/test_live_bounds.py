@@ -21,7 +21,7 @@ def test_run_refuses_a_bad_stored_headphone_offset(pulse_sink: str, tmp_path: Pa
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     names = subprocess.run(
         [sys.executable, "-c", "from metronome.engine import resolve_device as r, candidate_sample_rates as c; "
-         "import json; from cli.calibration import device_key; i, out = r('pulse', 'output'); j, inp = r('pulse', 'input'); "
+         "import json; from coach.calibration import device_key; i, out = r('pulse', 'output'); j, inp = r('pulse', 'input'); "
          "print(json.dumps(device_key(out['name'], inp['name'], c(j, inp, i, out)[0])))"],  # the rate run opens first
         env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
     key = names.stdout.strip()

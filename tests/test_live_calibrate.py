@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.calibration import stored_headphone_offset_ms
+from coach.calibration import stored_headphone_offset_ms
 from conftest import ROOT
 
 pytestmark = pytest.mark.audio

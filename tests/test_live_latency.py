@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from cli.store import Store
+from coach.store import Store
 from conftest import ROOT
 from samples.runner import runner_recording
 from stepdetect.drift import asynchronies_ms

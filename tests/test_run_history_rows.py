@@ -14,7 +14,7 @@ import soundfile
 from click.testing import CliRunner
 
 from cli.main import cli
-from cli.store import Store
+from coach.store import Store
 from test_cli_session import SAMPLE_RATE, _runner_file
 
 
@@ -79,7 +79,7 @@ def test_fast_session_stores_wall_clock_and_audio_duration_apart(tmp_path: Path)
     start and end (so it cannot end after the next session started) and the 120 s of audio."""
     from datetime import datetime
 
-    from cli.store import Store
+    from coach.store import Store
 
     wav, _ = _runner_file(tmp_path, 168.0, 120.0)
     before = datetime.now().astimezone()

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from cli.cmd_analyze import analyze_steps
+from coach.analysis import analyze_steps
 from stepdetect import StepDetector, detect_footfalls, score_events
 from stepdetect import features
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli.audiofile import read_audio
+from coach.audio_io import read_audio
 from samples.generate import CONDITIONS
 from stepdetect import assign_feet, cadence_spm, detect_footfalls, match_events, score_events, step_asymmetry
 from tests.conftest import SAMPLES

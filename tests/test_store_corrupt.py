@@ -18,7 +18,7 @@ import soundfile
 from click.testing import CliRunner
 
 from cli.main import cli
-from cli.store import Store
+from coach.store import Store
 
 PAGE = 4096
 

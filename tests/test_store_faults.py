@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.store import Store
+from coach.store import Store
 from conftest import ROOT
 from test_cli_session import _runner_file
 
@@ -78,7 +78,7 @@ def test_disk_full_mid_session_is_buffered_retried_and_saved(tmp_path: Path) -> 
         """
         import json, os, sqlite3, sys, time
         from datetime import datetime, timezone
-        from cli.store import SessionStoreLog, Store
+        from coach.store import SessionStoreLog, Store
         fs = sys.argv[1]
         store = Store(os.path.join(fs, "h.db"))
         log = SessionStoreLog(store, kind="simulated", settings={"target_spm": 172})
@@ -135,7 +135,7 @@ def test_disk_full_run_prints_the_report_and_keeps_the_session_in_a_fallback_fil
     script = FILL + textwrap.dedent(
         """
         import os, subprocess, sys
-        from cli.store import Store
+        from coach.store import Store
         fs, wav, work = sys.argv[1:4]
         db = os.path.join(fs, "h.db")
         Store(db).close()

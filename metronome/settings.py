@@ -1,58 +1,23 @@
-"""From command-line options to a ready :class:`metronome.render.TickRenderer`.
+"""What the runner hears, as settings, and the ready :class:`metronome.render.TickRenderer` built from them.
 
-Shared by ``render``, ``play`` (and the session commands): the options that say what the
-runner hears, and the one function that builds the plan, clock and tick bank from them.
+Shared by ``render``, ``play`` and the session: the plan, sound and tick placement, and the one
+function that builds the plan, clock and tick bank from them. No command line here (``cli.options``
+holds the click options that fill these settings).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import click
-
-from cli.options import DURATION, FINITE, checked_spm, every_other_step_option, finite_range, force_option
 from metronome.clicks import SOUNDS, tick_from_array
-from metronome.plans import PRESETS, Plan, Timeline, default_baseline_spm, load_plan
+from metronome.plans import Plan, Timeline, default_baseline_spm, load_plan
 from metronome.render import TickBank, TickRenderer, cue_events, cue_waves
 from metronome.schedule import BeatClock
+from metronome.units import ParameterError, check_spm
 
-F = Callable[..., Any]
-
-
-def metronome_options(f: F) -> F:
-    """Plan, sound and tick-placement options (not the cadence itself)."""
-    decorators = [
-        click.option(
-            "--plan",
-            default="steady",
-            show_default=True,
-            help=f"Tempo plan: a preset ({', '.join(PRESETS)}) or a .toml file. --spm is the plan's target.",
-        ),
-        click.option("--baseline", "baseline_spm", type=FINITE, default=None, metavar="N",
-                     help="Your habitual easy-pace cadence (spm): plans ramp from it, easy segments use it."),
-        click.option("--warmup", "warmup_s", type=DURATION, default=None, help="Silent warm-up at the baseline first, e.g. 5m."),
-        click.option("--cooldown", "cooldown_s", type=DURATION, default=None, help="Silent cool-down at the baseline at the end."),
-        every_other_step_option,
-        click.option("--sound", default="woodblock", show_default=True,
-                     help=f"Tick sound: {', '.join(SOUNDS)}, or a .wav/.flac file."),
-        click.option("--accent", "accent_every", type=click.IntRange(0, 64), default=0, show_default=True,
-                     help="Accent every N-th tick (0: none)."),
-        click.option("--alternate-ears", is_flag=True,
-                     help="Left-foot ticks in the left ear, right-foot ticks in the right."),
-        click.option("--volume", "volume_db", type=finite_range(-60, 0), default=-6.0, show_default=True,
-                     help="Tick level in dB below full scale."),
-        click.option("--cues", is_flag=True,
-                     help="Chime at interval changes: rising when ticks start, falling when they stop."),
-        force_option,
-    ]
-    for decorator in reversed(decorators):
-        f = decorator(f)
-    return f
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MetronomeSettings:
     target_spm: float
     baseline_spm: float
@@ -97,8 +62,8 @@ def settings_from_options(
     ramp_s: float = 0.0,
     cues: bool = False,
 ) -> MetronomeSettings:
-    target = checked_spm(spm, force, "cadence")
-    baseline = checked_spm(baseline_spm, force, "baseline") if baseline_spm is not None else default_baseline_spm(target)
+    target = check_spm(spm, force=force, what="cadence")
+    baseline = check_spm(baseline_spm, force=force, what="baseline") if baseline_spm is not None else default_baseline_spm(target)
     resolved = load_plan(plan, target_spm=target, baseline_spm=baseline, force=force)
     timeline = Timeline(
         resolved,
@@ -108,8 +73,9 @@ def settings_from_options(
         baseline_spm=baseline,
         ramp_s=ramp_s,
     )
-    return MetronomeSettings(target, baseline, resolved, timeline, every_other_step, sound, accent_every,
-                             alternate_ears, volume_db, cues)
+    return MetronomeSettings(target_spm=target, baseline_spm=baseline, plan=resolved, timeline=timeline,
+                             every_other_step=every_other_step, sound=sound, accent_every=accent_every,
+                             alternate_ears=alternate_ears, volume_db=volume_db, cues=cues)
 
 
 def load_tick_bank(settings: MetronomeSettings, sample_rate: int, n_channels: int) -> TickBank:
@@ -118,7 +84,7 @@ def load_tick_bank(settings: MetronomeSettings, sample_rate: int, n_channels: in
         return TickBank.synthesized(settings.sound, sample_rate, n_channels=n_channels, volume_db=settings.volume_db)
     path = Path(settings.sound)
     if not path.is_file():
-        raise click.ClickException(
+        raise ParameterError(
             f"tick sound {settings.sound!r} is neither one of {', '.join(SOUNDS)} nor an audio file"
         )
     import soundfile
@@ -126,7 +92,7 @@ def load_tick_bank(settings: MetronomeSettings, sample_rate: int, n_channels: in
     try:
         data, source_rate = soundfile.read(str(path), dtype="float64", always_2d=True)
     except Exception as exc:  # noqa: BLE001 - libsndfile's errors vary by format
-        raise click.ClickException(f"cannot read tick sound {path}: {exc}") from None
+        raise ParameterError(f"cannot read tick sound {path}: {exc}") from None
     mono = tick_from_array(data, int(source_rate), sample_rate)
     return TickBank.build(mono, mono, n_channels=n_channels, volume_db=settings.volume_db)
 

@@ -806,7 +806,7 @@ DROP_ABORTED_BEFORE_S = 1.0  # an aborted session shorter than this with no foot
 
 
 class SessionStoreLog:
-    """A running session's log in the store (implements ``cli.session.SessionLog``).
+    """A running session's log in the store (implements ``coach.session.SessionLog``).
 
     The session row is created by the first write, i.e. only once the stream runs and has
     produced something: a run that fails before (a bad input file, an option the plan rejects)
@@ -1051,7 +1051,7 @@ def write_fallback(db: Path, report: dict[str, Any], started_at: datetime | None
     Returns (path or None, the errors met)."""
     import tempfile
 
-    from cli.report import write_json_atomic
+    from coach.jsonfile import write_json_atomic
 
     stamp = (started_at or datetime.now().astimezone()).strftime("%Y%m%d-%H%M%S")
     name = f"{db.stem}-unsaved-session-{stamp}.json"

@@ -1,6 +1,6 @@
 """A cadence session: metronome out, footfalls in, controller, drift figures and the report.
 
-The session is the consumer side of :mod:`cli.engine`: ``consume()`` (called by a backend
+The session is the consumer side of :mod:`coach.duplex`: ``consume()`` (called by a backend
 between blocks, never from the audio callback) reads the new input, tells the detector when
 ticks are heard, measures the loop latency from ticks the microphone hears, detects
 footfalls, runs the tempo controller, closes finished intervals and hands new data to the
@@ -11,7 +11,7 @@ Heard time of a tick rendered at output sample ``s``, on the input's time axis:
 microphone hears them, and otherwise taken from the stream's DAC/ADC timestamps plus the
 calibrated headphone offset (Bluetooth headphones add a delay PortAudio cannot see).
 
-The loop latency is a time series (:class:`cli.latency.LatencyTrack`): each tick's latency is
+The loop latency is a time series (:class:`coach.latency.LatencyTrack`): each tick's latency is
 settled once, as the level in force at that tick, and steps between levels are events. Each
 footfall's asynchrony is computed once, when the beats around it are settled; the history
 (written while the session runs) and the report are computed from these same frozen values.
@@ -29,9 +29,9 @@ from typing import Any, Callable, Iterator, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from cli.engine import DuplexCore
-from cli.latency import LatencyTrack
-from cli.metronome_setup import MetronomeSettings, apply_cues
+from coach.duplex import DuplexCore
+from coach.latency import LatencyTrack
+from metronome.settings import MetronomeSettings, apply_cues
 from metronome.controller import AdaptiveController, AdaptiveParams
 from metronome.render import TickRecord
 from stepdetect import assign_feet, cadence_spm, find_gaps, step_asymmetry
