@@ -51,6 +51,7 @@ _EPS_ENERGY = 1e-14  # -140 dB: keeps log10 finite in digital silence
 MID_BANDS_HZ = ((250.0, 700.0), (700.0, 1800.0))  # band-passes on the pooled signal
 BAND_NAMES = ("30-250 Hz", "250-700 Hz", "700-1800 Hz", "2-4 kHz", "4 kHz-Nyquist")
 N_BANDS = len(BAND_NAMES)
+CHUNK_FRAMES = 4096  # a long input goes through this many frames (~4 s) at a time: its working set stays in cache
 WHITE_MARGIN_DB = 4.0  # rises are counted from this far above a band's floor (noise ripple is not an onset)
 
 
@@ -102,6 +103,9 @@ class Frames:
     bands_level_db: NDArray[np.float64] | None = None  # (n, N_BANDS) smoothed band levels, dB
     bands_db: NDArray[np.float64] | None = None  # (n, N_BANDS) level above the band's own floor, dB (>= 0)
     odf_db: NDArray[np.float64] | None = None  # mean rectified rise of the whitened bands, dB
+
+
+_FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db", "bands_level_db", "bands_db", "odf_db")
 
 
 def _one_pole_sos(tau_s: float, frame_s: float) -> NDArray[np.float64]:
@@ -272,7 +276,24 @@ def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[
     pending = x[used:].copy()
     if n_frames == 0:
         return _empty_frames(state.n_frames), replace(state, pending=pending)
-    xs = x[:used]
+    if n_frames <= CHUNK_FRAMES:
+        frames, state = _complete_frames(x[:used], state, design)
+        return frames, replace(state, pending=pending)
+    # A long input goes through in chunks: the same results (block-size invariance), with
+    # working arrays that stay in the cache instead of fresh pages for every pass.
+    parts = []
+    for a in range(0, n_frames, CHUNK_FRAMES):
+        frames, state = _complete_frames(x[a * hop : min(n_frames, a + CHUNK_FRAMES) * hop], state, design)
+        parts.append(frames)
+    first = parts[0].first_frame
+    return Frames(first, *(np.concatenate([getattr(p, f) for p in parts]) for f in _FRAME_FIELDS)), \
+        replace(state, pending=pending)
+
+
+def _complete_frames(xs: NDArray[np.float64], state: FeatureState, design: _Design) -> tuple[Frames, FeatureState]:
+    """Frames of ``xs`` (a whole number of frames, after ``state.pending``); the new state has no pending samples."""
+    hop = design.hop
+    n_frames = xs.size // hop
     d, h = design.decimation, design.half_pool
     n_pooled = n_frames * FRAME_DECIMATED
     # Rows at the pooled rate, summed per frame at once below: the thump envelope, the two mid
@@ -362,7 +383,6 @@ def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[
 
     new = FeatureState(
         sample_rate=state.sample_rate,
-        pending=pending,
         thump_zi=thump_zi,
         mid_zi=mid_zi,
         last_band=float(band[-1]),
