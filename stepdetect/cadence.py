@@ -229,7 +229,7 @@ def assign_feet(step_times_s: NDArray[np.float64], *, first_foot: Foot = "L") ->
         return []
     kept = drop_extra_events(t)  # an extra event gets None; the alternation skips over it
     intervals, is_gap, is_short = interval_flags(kept)
-    other = {"L": "R", "R": "L"}
+    other: dict[Foot, Foot] = {"L": "R", "R": "L"}
     kept_feet: list[Foot | None] = [first_foot]
     ok = intervals[~(is_gap | is_short)]
     typical_s = float(np.median(ok)) if ok.size else 1.0

@@ -80,11 +80,11 @@ class FeatureState:
 
     sample_rate: int
     pending: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
-    thump_zi: NDArray[np.float64] | None = None  # (1, sections, 2) thump band-pass
+    thump_zi: NDArray[np.float64] = field(default_factory=lambda: np.zeros((1, 0, 2)))  # (1, sections, 2)
     mid_zi: list[NDArray[np.float64]] = field(default_factory=list)  # one (1, sections, 2) per mid band
     last_band: float = 0.0  # last thump-band sample of the previous block
-    level_zi: NDArray[np.float64] | None = None  # (N_BANDS + 1, 1, 2): the bands and the high-energy row
-    floor_zi: NDArray[np.float64] | None = None  # (N_BANDS, 1, 2)
+    level_zi: NDArray[np.float64] = field(default_factory=lambda: np.zeros((N_BANDS + 1, 1, 2)))  # bands, high
+    floor_zi: NDArray[np.float64] = field(default_factory=lambda: np.zeros((N_BANDS, 1, 2)))
     floor_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros((N_BANDS, 0)))  # smoothed dB
     diff_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros((N_BANDS + 1, 0)))  # last FLUX_LAG_S
     n_frames: int = 0  # frames produced so far
@@ -218,8 +218,6 @@ def new_state(sample_rate: int) -> FeatureState:
         sample_rate=sample_rate,
         thump_zi=np.zeros((1, design.band_sos.shape[0], 2)),
         mid_zi=[np.zeros((1, sos.shape[0], 2)) if sos is not None else np.zeros((1, 0, 2)) for sos in design.mid_sos],
-        level_zi=np.zeros((N_BANDS + 1, 1, 2)),
-        floor_zi=np.zeros((N_BANDS, 1, 2)),
     )
 
 
