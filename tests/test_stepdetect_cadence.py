@@ -7,6 +7,7 @@ import pytest
 
 from samples.generate import clean_steps, load_soundtrack_steps
 from stepdetect import assign_feet, cadence_spm, cadence_track, find_gaps, step_asymmetry
+from stepdetect.cadence import MAX_STRIDE_IRREGULARITY, drop_extra_events, rhythm_is_steady, stride_irregularity
 from stepdetect.validate import ParameterError
 
 
@@ -98,7 +99,6 @@ def test_bad_input() -> None:
 
 
 def test_an_extra_event_at_either_end_is_the_one_dropped() -> None:
-    from stepdetect.cadence import drop_extra_events
 
     steps = np.arange(0.424, 60.0, 60 / 171)
     with_junk = np.sort(np.concatenate([steps, [0.299, steps[-1] + 0.1]]))
@@ -111,7 +111,6 @@ def test_an_extra_event_at_either_end_is_the_one_dropped() -> None:
 def test_real_runners_strides_are_regular(real_data) -> None:
     """The eight SoundTrackDB runners' labelled steps (tests/data/soundtrackdb): each 20 s
     window's strides are inside the steady-rhythm bound (labels on 25-30 fps video: worst 0.042)."""
-    from stepdetect.cadence import MAX_STRIDE_IRREGULARITY, stride_irregularity
 
     for csv in sorted((real_data / "soundtrackdb").glob("*.csv")):
         t, feet = load_soundtrack_steps(csv.stem, directory=real_data / "soundtrackdb")
@@ -122,7 +121,6 @@ def test_real_runners_strides_are_regular(real_data) -> None:
 
 
 def test_limp_ramp_stop_and_extra_events_stay_regular(rng: np.random.Generator) -> None:
-    from stepdetect.cadence import MAX_STRIDE_IRREGULARITY, stride_irregularity
 
     limp = 1.0 + np.cumsum(np.tile([0.30, 0.40], 40))  # left and right steps differ by a third
     ramp_spm = np.linspace(160.0, 180.0, 90)
@@ -137,7 +135,6 @@ def test_limp_ramp_stop_and_extra_events_stay_regular(rng: np.random.Generator) 
 def test_texture_like_events_are_irregular(rng: np.random.Generator) -> None:
     """Events at random (a shuffle through grass), even thinned to those a rhythm tracker keeps
     (no two closer than 0.6 of the median gap): strides far above the bound."""
-    from stepdetect.cadence import MAX_STRIDE_IRREGULARITY, stride_irregularity
 
     for seed in range(5):
         r = np.random.default_rng(seed)
@@ -150,7 +147,6 @@ def test_texture_like_events_are_irregular(rng: np.random.Generator) -> None:
 
 
 def test_rhythm_is_steady_needs_all_three(rng: np.random.Generator) -> None:
-    from stepdetect.cadence import MAX_STRIDE_IRREGULARITY, rhythm_is_steady, stride_irregularity
 
     steps = _train(170.0, 60)
     yes = np.ones(60, dtype=bool)
