@@ -24,8 +24,6 @@ CADENCE_HOP_S = 1.0
 LOW_CONFIDENCE = 0.5  # a footfall below this confidence is flagged
 MIN_SAMPLE_RATE_HZ = 4000  # what StepDetector takes
 MAX_SAMPLE_RATE_HZ = 384000
-MIN_RHYTHMIC_FRACTION = 0.4  # of the footfalls accepted on the tracked rhythm, for a confident cadence
-MIN_RHYTHM_SALIENCE = 0.5  # share of all onset strength on the rhythm, for a confident cadence
 
 
 def _num(x: float, ndigits: int) -> float | None:
@@ -54,7 +52,8 @@ def analyze_steps(
     overall = cad.cadence_spm(step_times_s)
     warnings: list[str] = []
     confident = math.isfinite(overall)
-    if rhythm is not None and confident and not rhythm_is_steady(rhythm["rhythmic"], rhythm["salience"]):
+    if rhythm is not None and confident and not cad.rhythm_is_steady(step_times_s, rhythm["rhythmic"],
+                                                                      rhythm["salience"]):
         confident = False
         overall = float("nan")
         spm = np.full_like(spm, np.nan)
@@ -103,14 +102,6 @@ def analyze_steps(
             "rhythmic_fraction": round(float(np.mean(rhythm["rhythmic"])) if len(rhythm["rhythmic"]) else 0.0, 3)}
            if rhythm is not None else {}),
     }
-
-
-def rhythm_is_steady(rhythmic: NDArray[np.bool_], salience: float) -> bool:
-    """Whether the footfalls form a steady rhythm: most were accepted on the tracked rhythm,
-    and most of the onset strength heard fell on it (texture spreads it everywhere)."""
-    if rhythmic.size == 0:
-        return False
-    return float(np.mean(rhythmic)) >= MIN_RHYTHMIC_FRACTION and salience >= MIN_RHYTHM_SALIENCE
 
 
 def read_tick_times(path: Path) -> NDArray[np.float64]:

@@ -51,6 +51,7 @@ _EPS_ENERGY = 1e-14  # -140 dB: keeps log10 finite in digital silence
 MID_BANDS_HZ = ((250.0, 700.0), (700.0, 1800.0))  # band-passes on the pooled signal
 BAND_NAMES = ("30-250 Hz", "250-700 Hz", "700-1800 Hz", "2-4 kHz", "4 kHz-Nyquist")
 N_BANDS = len(BAND_NAMES)
+CHUNK_FRAMES = 4096  # a long input goes through this many frames (~4 s) at a time: its working set stays in cache
 WHITE_MARGIN_DB = 4.0  # rises are counted from this far above a band's floor (noise ripple is not an onset)
 
 
@@ -71,23 +72,22 @@ def frame_period_s(sample_rate: int) -> float:
 
 @dataclass
 class FeatureState:
-    """Carry-over between blocks: unfinished frame samples and filter memories."""
+    """Carry-over between blocks: unfinished frame samples, filter memories and short tails.
+
+    Filter memories are in the layout of scipy's second-order-section kernel:
+    ``(rows, sections, 2)``.
+    """
 
     sample_rate: int
     pending: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
-    band_zi: NDArray[np.float64] | None = None
-    last_band: float = 0.0  # last band-passed sample of the previous block
-    level_zi: NDArray[np.float64] | None = None
-    high_zi: NDArray[np.float64] | None = None
-    floor_zi: NDArray[np.float64] | None = None
-    floor_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
-    level_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    thump_zi: NDArray[np.float64] = field(default_factory=lambda: np.zeros((1, 0, 2)))  # (1, sections, 2)
+    mid_zi: list[NDArray[np.float64]] = field(default_factory=list)  # one (1, sections, 2) per mid band
+    last_band: float = 0.0  # last thump-band sample of the previous block
+    level_zi: NDArray[np.float64] = field(default_factory=lambda: np.zeros((N_BANDS + 1, 1, 2)))  # bands, high
+    floor_zi: NDArray[np.float64] = field(default_factory=lambda: np.zeros((N_BANDS, 1, 2)))
+    floor_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros((N_BANDS, 0)))  # smoothed dB
+    diff_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros((N_BANDS + 1, 0)))  # last FLUX_LAG_S
     n_frames: int = 0  # frames produced so far
-    mid_zi: list[NDArray[np.float64]] = field(default_factory=list)
-    band_level_zi: NDArray[np.float64] | None = None  # (N_BANDS, 1) smoothing memories
-    band_floor_zi: NDArray[np.float64] | None = None
-    band_floor_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, N_BANDS)))
-    band_white_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, N_BANDS)))
 
 
 @dataclass(frozen=True)
@@ -105,9 +105,47 @@ class Frames:
     odf_db: NDArray[np.float64] | None = None  # mean rectified rise of the whitened bands, dB
 
 
-def _one_pole(tau_s: float, frame_s: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+_FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db", "bands_level_db", "bands_db", "odf_db")
+
+
+def _one_pole_sos(tau_s: float, frame_s: float) -> NDArray[np.float64]:
+    """A one-pole smoother ``y[k] = (1 - a) x[k] + a y[k - 1]`` as one second-order section."""
     a = float(np.exp(-frame_s / tau_s))
-    return np.array([1.0 - a]), np.array([1.0, -a])
+    return np.array([[1.0 - a, 0.0, 0.0, 1.0, -a, 0.0]])
+
+
+def _kernel_works() -> bool:
+    """Whether scipy's compiled second-order-section loop is there with the signature we call."""
+    if _sos_kernel is None:
+        return False
+    try:
+        x, zi = np.ones((2, 3)), np.zeros((2, 1, 2))
+        _sos_kernel(np.array([[1.0, 0.0, 0.0, 1.0, -0.5, 0.0]]), x, zi)
+        return bool(np.allclose(x, [[1.0, 1.5, 1.75]] * 2) and np.allclose(zi[:, 0, 0], 0.875))
+    except Exception:  # noqa: BLE001 - any failure: use the public function
+        return False
+
+
+try:  # the loop inside scipy.signal.sosfilt, without its per-call checks (~100 us a call)
+    from scipy.signal._sosfilt import _sosfilt as _sos_kernel  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - depends on the scipy build
+    _sos_kernel = None
+_USE_KERNEL = _kernel_works()
+
+
+def sosfilt_rows(sos: NDArray[np.float64], x: NDArray[np.float64],
+                 zi: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``scipy.signal.sosfilt`` along the last axis of each row of ``x`` (2-D) from memories
+    ``zi`` of shape ``(rows, sections, 2)``; returns the output and the new memories (the
+    inputs are not modified). Same numbers as ``sosfilt``, without its validation cost per call
+    (the live detector calls this hundreds of times a second on a few samples)."""
+    if _USE_KERNEL:
+        y = np.array(x, dtype=np.float64, order="C")
+        z = np.array(zi, dtype=np.float64, order="C")
+        _sos_kernel(sos, y, z)
+        return y, z
+    y, z = signal.sosfilt(sos, x, axis=-1, zi=np.transpose(zi, (1, 0, 2)))
+    return y, np.ascontiguousarray(np.transpose(z, (1, 0, 2)))
 
 
 class _Design:
@@ -120,20 +158,20 @@ class _Design:
         self.hop = self.decimation * FRAME_DECIMATED
         pooled_hz = sample_rate / self.decimation
         high_hz = min(BAND_HIGH_HZ, 0.45 * pooled_hz)
-        self.band_sos = np.vstack((
+        self.band_sos = np.ascontiguousarray(np.vstack((
             signal.butter(4, high_hz, btype="lowpass", fs=pooled_hz, output="sos"),
             signal.butter(2, BAND_LOW_HZ, btype="highpass", fs=pooled_hz, output="sos"),
-        ))
+        )))
         frame_s = self.hop / sample_rate
-        self.level_ba = _one_pole(LEVEL_TAU_S, frame_s)
-        self.floor_ba = _one_pole(FLOOR_TAU_S, frame_s)
+        self.level_sos = _one_pole_sos(LEVEL_TAU_S, frame_s)
+        self.floor_sos = _one_pole_sos(FLOOR_TAU_S, frame_s)
         self.floor_frames = max(1, int(round(FLOOR_WINDOW_S / frame_s)))
         self.flux_lag = max(1, int(round(FLUX_LAG_S / frame_s)))
         w = 2 * np.pi * QUADRATURE_HZ / pooled_hz
         self.quad_scale = 1.0 / (2.0 * np.sin(w / 2))
         self.mid_scale = 1.0 / np.cos(w / 2)
         self.warmup_frames = int(np.ceil(WARMUP_S / frame_s))
-        self.mid_sos = []
+        self.mid_sos: list[NDArray[np.float64] | None] = []
         for lo_hz, hi_hz in MID_BANDS_HZ:
             hi_hz = min(hi_hz, 0.45 * pooled_hz)
             self.mid_sos.append(signal.butter(2, [lo_hz, hi_hz], btype="bandpass", fs=pooled_hz, output="sos")
@@ -142,6 +180,9 @@ class _Design:
         self.half_pool = self.decimation // 2 if self.decimation >= 4 else 0
         self.band_present = np.array([True, self.mid_sos[0] is not None, self.mid_sos[1] is not None,
                                       self.decimation >= 2, self.half_pool > 0])
+        # per-row scale of the frame sums (see footfall_features): pooled means, envelope, mid bands, variances
+        self.frame_scale = np.array([1.0 / FRAME_DECIMATED] * 3 + [1.0 / self.hop] * 2
+                                    + [1.0] + [1.0 / self.hop] * 2)[:, None]
 
     @classmethod
     def get(cls, sample_rate: int) -> "_Design":
@@ -150,17 +191,17 @@ class _Design:
         return cls._cache[sample_rate]
 
 
-def _strided_sum(x: NDArray[np.float64], width: int) -> NDArray[np.float64]:
-    """Sum of each run of ``width`` samples (``len(x)`` is a multiple of ``width``).
+def _column_sum(x: NDArray[np.float64], lo: int, hi: int) -> NDArray[np.float64]:
+    """Sum of columns ``lo:hi`` of each row of the 2-D ``x``, in column order.
 
-    Short runs use strided adds in a fixed order (numpy's reductions over a short inner axis are
-    slow); either way every output depends only on its own run (block-size invariant).
+    Few columns: strided adds (numpy's reductions over a short inner axis are slow); either
+    way every output depends only on its own row (block-size invariant).
     """
-    if width > 8:
-        return x.reshape(-1, width).sum(axis=1)
-    out = x[0::width].copy()
-    for k in range(1, width):
-        out += x[k::width]
+    if hi - lo > 8:
+        return x[:, lo:hi].sum(axis=1)
+    out = x[:, lo].copy()
+    for k in range(lo + 1, hi):
+        out += x[:, k]
     return out
 
 
@@ -175,13 +216,8 @@ def new_state(sample_rate: int) -> FeatureState:
     design = _Design.get(sample_rate)
     return FeatureState(
         sample_rate=sample_rate,
-        band_zi=np.zeros((design.band_sos.shape[0], 2)),
-        level_zi=np.zeros(1),
-        high_zi=np.zeros(1),
-        floor_zi=np.zeros(1),
-        mid_zi=[np.zeros((sos.shape[0], 2)) if sos is not None else np.zeros((0, 2)) for sos in design.mid_sos],
-        band_level_zi=np.zeros((N_BANDS, 1)),
-        band_floor_zi=np.zeros((N_BANDS, 1)),
+        thump_zi=np.zeros((1, design.band_sos.shape[0], 2)),
+        mid_zi=[np.zeros((1, sos.shape[0], 2)) if sos is not None else np.zeros((1, 0, 2)) for sos in design.mid_sos],
     )
 
 
@@ -195,6 +231,12 @@ def to_mono(y: NDArray[np.floating]) -> NDArray[np.float64]:
     for c in range(1, y.shape[1]):
         out += y[:, c]
     return out * (1.0 / y.shape[1])
+
+
+def _empty_frames(first_frame: int) -> Frames:
+    empty = np.zeros(0)
+    return Frames(first_frame, empty, empty, empty, empty, empty,
+                  np.zeros((0, N_BANDS)), np.zeros((0, N_BANDS)), empty)
 
 
 def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[Frames, FeatureState]:
@@ -214,137 +256,142 @@ def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[
         frame ``k`` covers input samples ``[k * hop, (k + 1) * hop)``.
     state : FeatureState
         The state to pass with the next block.
+
+    Notes
+    -----
+    The work is a few whole-array passes at the input rate (square; sums over pools and
+    half-pools) and, at the pooled and frame rates, one call per filter for all the rows it
+    applies to: the cost of a call is nearly all arithmetic from ~10 ms blocks up, and a
+    live 5 ms block costs ~60 numpy operations.
     """
     design = _Design.get(state.sample_rate)
     x = to_mono(y)
     if state.pending.size:
         x = np.concatenate((state.pending, x))
-    n_frames = x.size // design.hop
-    used = n_frames * design.hop
+    hop = design.hop
+    n_frames = x.size // hop
+    used = n_frames * hop
     pending = x[used:].copy()
     if n_frames == 0:
-        empty = np.zeros(0)
-        frames = Frames(state.n_frames, empty, empty, empty, empty, empty,
-                        np.zeros((0, N_BANDS)), np.zeros((0, N_BANDS)), empty)
+        return _empty_frames(state.n_frames), replace(state, pending=pending)
+    if n_frames <= CHUNK_FRAMES:
+        frames, state = _complete_frames(x[:used], state, design)
         return frames, replace(state, pending=pending)
-    xs = x[:used]
-    # Full-rate work is three passes (square, and sums over half-pools or pools); everything
-    # else is built from those sums at the pooled rate.
-    d = design.decimation
+    # A long input goes through in chunks: the same results (block-size invariance), with
+    # working arrays that stay in the cache instead of fresh pages for every pass.
+    parts = []
+    for a in range(0, n_frames, CHUNK_FRAMES):
+        frames, state = _complete_frames(x[a * hop : min(n_frames, a + CHUNK_FRAMES) * hop], state, design)
+        parts.append(frames)
+    first = parts[0].first_frame
+    return Frames(first, *(np.concatenate([getattr(p, f) for p in parts]) for f in _FRAME_FIELDS)), \
+        replace(state, pending=pending)
+
+
+def _complete_frames(xs: NDArray[np.float64], state: FeatureState, design: _Design) -> tuple[Frames, FeatureState]:
+    """Frames of ``xs`` (a whole number of frames, after ``state.pending``); the new state has no pending samples."""
+    hop = design.hop
+    n_frames = xs.size // hop
+    d, h = design.decimation, design.half_pool
+    n_pooled = n_frames * FRAME_DECIMATED
+    # Rows at the pooled rate, summed per frame at once below: the thump envelope, the two mid
+    # bands' squares, the variance within a pool and within a half-pool (the five bands), a
+    # spare row (the high-energy row after summing), the pooled sum and sum of squares.
+    rows = np.zeros((8, n_pooled))
     sq = np.square(xs)
-    halves = half_sq = None
-    if design.half_pool and d == 2 * design.half_pool:
-        halves = _strided_sum(xs, design.half_pool)
-        half_sq = _strided_sum(sq, design.half_pool)
-        pool_x = halves[0::2] + halves[1::2]
-        pool_sq = half_sq[0::2] + half_sq[1::2]
-    elif d >= 2:
-        pool_x = _strided_sum(xs, d)
-        pool_sq = _strided_sum(sq, d)
+    if d >= 2:
+        px, ps = xs.reshape(-1, d), sq.reshape(-1, d)
+        if h:  # pool = two halves (+ one odd sample); variance within each half: > ~4 kHz
+            ax, bx = _column_sum(px, 0, h), _column_sum(px, h, 2 * h)
+            aq, bq = _column_sum(ps, 0, h), _column_sum(ps, h, 2 * h)
+            np.add(ax, bx, out=rows[6])
+            np.add(aq, bq, out=rows[7])
+            within_half = rows[4]
+            np.maximum(aq - np.square(ax) * (1.0 / h), 0.0, out=within_half)
+            within_half += np.maximum(bq - np.square(bx) * (1.0 / h), 0.0)
+            if d > 2 * h:
+                rows[6] += px[:, 2 * h]
+                rows[7] += ps[:, 2 * h]
+                within_half *= d / (2.0 * h)
+        else:
+            rows[6] = _column_sum(px, 0, d)
+            rows[7] = _column_sum(ps, 0, d)
     else:
-        pool_x, pool_sq = xs, sq
-    pooled = pool_x * (1.0 / d)
-    # Energy that changes within one ~1 ms frame: ticks, contact bursts, breath (not thumps).
-    frame_mean = _strided_sum(pool_x, FRAME_DECIMATED) * (1.0 / design.hop)
-    high_e = np.maximum(_strided_sum(pool_sq, FRAME_DECIMATED) * (1.0 / design.hop) - np.square(frame_mean), 0.0)
-    band, band_zi = signal.sosfilt(design.band_sos, pooled, zi=state.band_zi)
+        rows[6], rows[7] = xs, sq
+    pooled = rows[6] * (1.0 / d)
+    if d >= 2:  # energy that varies within one pool: > ~2 kHz (less the > ~4 kHz part)
+        within = rows[3]
+        np.maximum(rows[7] - d * np.square(pooled), 0.0, out=within)
+        if h:
+            np.maximum(within - rows[4], 0.0, out=within)
+    band, thump_zi = sosfilt_rows(design.band_sos, pooled[None, :], state.thump_zi)
+    band = band[0]
     prev_band = np.empty_like(band)
     prev_band[0] = state.last_band
     prev_band[1:] = band[:-1]
     in_phase = (band + prev_band) * (0.5 * design.mid_scale)
     quadrature = (band - prev_band) * design.quad_scale
-    envelope = np.square(in_phase) + np.square(quadrature)
-    energy = _strided_sum(envelope, FRAME_DECIMATED) * (1.0 / FRAME_DECIMATED)
-    level_e, level_zi = signal.lfilter(*design.level_ba, energy, zi=state.level_zi)
-    floor_e, floor_zi = signal.lfilter(*design.floor_ba, energy, zi=state.floor_zi)
-    level_db = 10.0 * np.log10(level_e + _EPS_ENERGY)
-    high_s, high_zi = signal.lfilter(*design.level_ba, high_e, zi=state.high_zi)
-    high_db = 10.0 * np.log10(high_s + _EPS_ENERGY)
-    smooth_db = 10.0 * np.log10(floor_e + _EPS_ENERGY)
-    background_db = smooth_db.copy()
-    if state.n_frames < design.warmup_frames:  # no floor (+inf: no footfall) while filters settle
-        smooth_db[: design.warmup_frames - state.n_frames] = np.inf
-
-    # Trailing minimum over FLOOR_WINDOW_S: window [k - N + 1, k], never ahead.
-    n_win = design.floor_frames
-    ext = np.concatenate((state.floor_tail, smooth_db))
-    origin = (n_win - 1) // 2  # scipy: positive origin shifts the window into the past
-    floor_all = ndimage.minimum_filter1d(ext, size=n_win, mode="nearest", origin=origin)
-    floor_db = floor_all[state.floor_tail.size:]
-
-    # ---- multi-band, whitened -------------------------------------------------------------
-    band_e = np.zeros((N_BANDS, n_frames))
-    band_e[0] = energy
+    np.square(in_phase, out=rows[0])
+    rows[0] += np.square(quadrature)
     mid_zi = []
     for b, sos in enumerate(design.mid_sos):
         if sos is None:
             mid_zi.append(state.mid_zi[b])
             continue
-        mb, zi = signal.sosfilt(sos, pooled, zi=state.mid_zi[b])
+        mb, zi = sosfilt_rows(sos, pooled[None, :], state.mid_zi[b])
         mid_zi.append(zi)
-        band_e[1 + b] = _strided_sum(np.square(mb), FRAME_DECIMATED) * (1.0 / FRAME_DECIMATED)
-    if d >= 2:
-        within = np.maximum(pool_sq - d * np.square(pooled), 0.0)  # per pool, > ~2 kHz
-        if design.half_pool:
-            h = design.half_pool
-            if halves is not None:
-                within_half = np.maximum(half_sq - np.square(halves) * (1.0 / h), 0.0)
-                within_half = within_half[0::2] + within_half[1::2]
-            else:  # odd pools: the first 2h samples of each
-                x2 = xs.reshape(-1, d)[:, : 2 * h]
-                s2 = sq.reshape(-1, d)[:, : 2 * h]
-                halves2 = x2.reshape(-1, 2, h).sum(axis=2)
-                half_sq2 = s2.reshape(-1, 2, h).sum(axis=2)
-                within_half = np.maximum(half_sq2 - np.square(halves2) * (1.0 / h), 0.0).sum(axis=1)
-                within_half *= d / (2.0 * h)
-            band_e[4] = _strided_sum(within_half, FRAME_DECIMATED) * (1.0 / design.hop)
-            within = np.maximum(within - within_half, 0.0)
-        band_e[3] = _strided_sum(within, FRAME_DECIMATED) * (1.0 / design.hop)
-    blevel_e, band_level_zi = signal.lfilter(*design.level_ba, band_e, axis=1, zi=state.band_level_zi)
-    bfloor_e, band_floor_zi = signal.lfilter(*design.floor_ba, band_e, axis=1, zi=state.band_floor_zi)
-    bands_level_db = (10.0 * np.log10(blevel_e + _EPS_ENERGY)).T  # (n, N_BANDS)
-    bsmooth_db = (10.0 * np.log10(bfloor_e + _EPS_ENERGY)).T
-    if state.n_frames < design.warmup_frames:
-        bsmooth_db[: design.warmup_frames - state.n_frames] = np.inf
-    bext = np.concatenate((state.band_floor_tail, bsmooth_db))
-    bfloor_all = ndimage.minimum_filter1d(bext, size=n_win, axis=0, mode="nearest", origin=origin)
-    bands_floor_db = bfloor_all[state.band_floor_tail.shape[0]:]
-    white = np.maximum(bands_level_db - bands_floor_db, 0.0)
-    white[:, ~design.band_present] = 0.0
-    counted = np.maximum(white, WHITE_MARGIN_DB)
-    wext = np.concatenate((state.band_white_tail, counted))
-    wprev = np.empty_like(wext)
-    lag = design.flux_lag
-    wprev[lag:] = wext[:-lag]
-    wprev[:lag] = wext[0]
-    rise = np.maximum(wext - wprev, 0.0)[state.band_white_tail.shape[0]:]
-    odf_db = rise.sum(axis=1)
+        np.square(mb[0], out=rows[1 + b])
+    r4 = rows.reshape(8, n_frames, FRAME_DECIMATED)
+    energy = r4[:, :, 0].copy()  # (8, n_frames): per-frame sums, in sample order
+    for k in range(1, FRAME_DECIMATED):
+        energy += r4[:, :, k]
+    energy *= design.frame_scale
+    # Row 5: the energy that changes within one ~1 ms frame (ticks, contact bursts, breath: not thumps).
+    np.maximum(energy[7] - np.square(energy[6]), 0.0, out=energy[5])
+    level_e, level_zi = sosfilt_rows(design.level_sos, energy[:N_BANDS + 1], state.level_zi)
+    floor_e, floor_zi = sosfilt_rows(design.floor_sos, energy[:N_BANDS], state.floor_zi)
+    level_all_db = 10.0 * np.log10(level_e + _EPS_ENERGY)  # (N_BANDS + 1, n): the bands, then high
+    smooth_db = 10.0 * np.log10(floor_e + _EPS_ENERGY)  # (N_BANDS, n)
+    background_db = smooth_db[0].copy()
+    if state.n_frames < design.warmup_frames:  # no floor (+inf: no footfall) while filters settle
+        smooth_db[:, : design.warmup_frames - state.n_frames] = np.inf
 
-    lext = np.concatenate((state.level_tail, level_db))
-    prev = np.empty_like(lext)
-    prev[lag:] = lext[:-lag]
-    prev[:lag] = lext[0]  # before the first frame: no rise
-    flux_db = (lext - prev)[state.level_tail.size:]
+    # Trailing minimum over FLOOR_WINDOW_S: window [k - N + 1, k], never ahead.
+    n_win = design.floor_frames
+    n_tail = state.floor_tail.shape[1]
+    ext = np.concatenate((state.floor_tail, smooth_db), axis=1)
+    origin = (n_win - 1) // 2  # scipy: positive origin shifts the window into the past
+    bands_floor_db = ndimage.minimum_filter1d(ext, size=n_win, axis=1, mode="nearest", origin=origin)[:, n_tail:]
+
+    # Whitening: each band's level above its own floor; rises counted from WHITE_MARGIN_DB up.
+    # The last row carries the thump level, whose (signed) rise is flux_db.
+    cur = np.empty((N_BANDS + 1, n_frames))
+    np.subtract(level_all_db[:N_BANDS], bands_floor_db, out=cur[:N_BANDS])
+    np.maximum(cur[:N_BANDS], 0.0, out=cur[:N_BANDS])
+    cur[:N_BANDS][~design.band_present] = 0.0
+    white = cur[:N_BANDS].copy()
+    np.maximum(cur[:N_BANDS], WHITE_MARGIN_DB, out=cur[:N_BANDS])
+    cur[N_BANDS] = level_all_db[0]
+    lag = design.flux_lag
+    dext = np.concatenate((state.diff_tail, cur), axis=1)
+    if state.diff_tail.shape[1] < lag:  # the stream's first frames: no rise before frame 0
+        dext = np.concatenate((np.repeat(dext[:, :1], lag - state.diff_tail.shape[1], axis=1), dext), axis=1)
+    delta = dext[:, lag:] - dext[:, :-lag]  # (N_BANDS + 1, n)
+    odf_db = np.maximum(delta[:N_BANDS], 0.0).sum(axis=0)
 
     new = FeatureState(
         sample_rate=state.sample_rate,
-        pending=pending,
-        band_zi=band_zi,
+        thump_zi=thump_zi,
+        mid_zi=mid_zi,
         last_band=float(band[-1]),
         level_zi=level_zi,
-        high_zi=high_zi,
         floor_zi=floor_zi,
-        floor_tail=ext[-(n_win - 1):] if n_win > 1 else ext[:0],
-        level_tail=lext[-lag:],
+        floor_tail=ext[:, -(n_win - 1):] if n_win > 1 else ext[:, :0],
+        diff_tail=dext[:, -lag:],
         n_frames=state.n_frames + n_frames,
-        mid_zi=mid_zi,
-        band_level_zi=band_level_zi,
-        band_floor_zi=band_floor_zi,
-        band_floor_tail=bext[-(n_win - 1):] if n_win > 1 else bext[:0],
-        band_white_tail=wext[-lag:],
     )
-    return Frames(state.n_frames, level_db, floor_db, background_db, flux_db, high_db,
-                  bands_level_db, white, odf_db), new
+    return Frames(state.n_frames, level_all_db[0], bands_floor_db[0], background_db, delta[N_BANDS],
+                  level_all_db[N_BANDS], level_all_db[:N_BANDS].T, white.T, odf_db), new
 
 
 def onset_curve(

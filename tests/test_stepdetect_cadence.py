@@ -7,6 +7,7 @@ import pytest
 
 from samples.generate import clean_steps, load_soundtrack_steps
 from stepdetect import assign_feet, cadence_spm, cadence_track, find_gaps, step_asymmetry
+from stepdetect.cadence import MAX_STRIDE_IRREGULARITY, drop_extra_events, rhythm_is_steady, stride_irregularity
 from stepdetect.validate import ParameterError
 
 
@@ -98,9 +99,64 @@ def test_bad_input() -> None:
 
 
 def test_an_extra_event_at_either_end_is_the_one_dropped() -> None:
-    from stepdetect.cadence import drop_extra_events
 
     steps = np.arange(0.424, 60.0, 60 / 171)
     with_junk = np.sort(np.concatenate([steps, [0.299, steps[-1] + 0.1]]))
     np.testing.assert_allclose(drop_extra_events(with_junk), steps, atol=1e-12)
     assert cadence_spm(with_junk) == pytest.approx(171.0, abs=0.01)
+
+
+# -- texture is not a rhythm: stride regularity ------------------------------------------------
+
+def test_real_runners_strides_are_regular(real_data) -> None:
+    """The eight SoundTrackDB runners' labelled steps (tests/data/soundtrackdb): each 20 s
+    window's strides are inside the steady-rhythm bound (labels on 25-30 fps video: worst 0.042)."""
+
+    for csv in sorted((real_data / "soundtrackdb").glob("*.csv")):
+        t, feet = load_soundtrack_steps(csv.stem, directory=real_data / "soundtrackdb")
+        t, _, _ = clean_steps(t, feet)
+        for a in np.arange(t[0], t[-1] - 20.0, 20.0):
+            w = t[(t >= a) & (t < a + 20.0)]
+            assert stride_irregularity(w) < 0.75 * MAX_STRIDE_IRREGULARITY, (csv.stem, a)
+
+
+def test_limp_ramp_stop_and_extra_events_stay_regular(rng: np.random.Generator) -> None:
+
+    limp = 1.0 + np.cumsum(np.tile([0.30, 0.40], 40))  # left and right steps differ by a third
+    ramp_spm = np.linspace(160.0, 180.0, 90)
+    ramp = 1.0 + np.cumsum(60.0 / ramp_spm)
+    stop = np.concatenate((_train(170.0, 30), _train(170.0, 30, start_s=30.0)))  # 10 s standing
+    extra = np.sort(np.append(_train(170.0, 60), _train(170.0, 60)[5::9] + 0.09))  # toe after some heels
+    jitter = _train(170.0, 60) + rng.normal(0.0, 0.006, 60)  # 6 ms detection jitter
+    for name, t in (("limp", limp), ("ramp", ramp), ("stop", stop), ("extra", extra), ("jitter", jitter)):
+        assert stride_irregularity(t) < 0.5 * MAX_STRIDE_IRREGULARITY, name
+
+
+def test_texture_like_events_are_irregular(rng: np.random.Generator) -> None:
+    """Events at random (a shuffle through grass), even thinned to those a rhythm tracker keeps
+    (no two closer than 0.6 of the median gap): strides far above the bound."""
+
+    for seed in range(5):
+        r = np.random.default_rng(seed)
+        t = np.cumsum(r.exponential(0.35, 80))
+        kept = [t[0]]
+        for x in t[1:]:
+            if x - kept[-1] >= 0.6 * 0.35:
+                kept.append(x)
+        assert stride_irregularity(np.array(kept)) > 1.5 * MAX_STRIDE_IRREGULARITY, seed
+
+
+def test_rhythm_is_steady_needs_all_three(rng: np.random.Generator) -> None:
+
+    steps = _train(170.0, 60)
+    yes = np.ones(60, dtype=bool)
+    assert rhythm_is_steady(steps, yes, 0.9)
+    assert not rhythm_is_steady(steps, yes, 0.3)  # most onset strength off the rhythm
+    assert not rhythm_is_steady(steps, np.arange(60) % 3 == 0, 0.9)  # a third accepted on it
+    wobbly = steps + rng.uniform(-0.15, 0.15, 60)  # events up to 150 ms off a steady 353 ms step
+    assert stride_irregularity(wobbly) > MAX_STRIDE_IRREGULARITY
+    assert not rhythm_is_steady(wobbly, yes, 0.9)
+    assert rhythm_is_steady(steps[:5], yes[:5], 0.9)  # too few strides to judge: the rule stands aside
+    assert not rhythm_is_steady(np.zeros(0), np.zeros(0, dtype=bool), 0.9)
+    with pytest.raises(ParameterError, match="rhythm flags"):
+        rhythm_is_steady(steps, yes[:10], 0.9)

@@ -71,3 +71,43 @@ def test_multichannel_is_mixed_down() -> None:
 def test_sample_rate_out_of_range_is_rejected() -> None:
     with pytest.raises(ValueError, match="sample rate"):
         features.new_state(1000)
+
+
+ALL_FIELDS = FIELDS + ("bands_level_db", "bands_db", "odf_db")
+
+
+@pytest.mark.parametrize("sample_rate", [8000, 44100])
+def test_long_input_in_chunks_equals_short_blocks(sample_rate: int, rng: np.random.Generator) -> None:
+    """An input longer than CHUNK_FRAMES goes through in chunks: the frames are the same as
+    from 10 ms blocks, and each frame is computed once (no seam at a chunk boundary)."""
+    n_frames = 2 * features.CHUNK_FRAMES + 123
+    y = rng.standard_normal(n_frames * features.hop_size(sample_rate) + 7) * 0.05
+    y[: y.size // 3] *= 0.01  # quiet, then loud: the floors move across a chunk seam
+    whole, state = features.footfall_features(y, state=features.new_state(sample_rate))
+    assert whole.level_db.size == n_frames and state.n_frames == n_frames and state.pending.size == 7
+    block = int(0.01 * sample_rate)
+    st, parts = features.new_state(sample_rate), []
+    for pos in range(0, y.size, block):
+        frames, st = features.footfall_features(y[pos : pos + block], state=st)
+        parts.append(frames)
+    for name in ALL_FIELDS:
+        np.testing.assert_array_equal(np.concatenate([getattr(p, name) for p in parts]), getattr(whole, name),
+                                      err_msg=name)
+
+
+def test_section_filter_matches_scipy_sosfilt(monkeypatch: pytest.MonkeyPatch, rng: np.random.Generator) -> None:
+    """sosfilt_rows (scipy's compiled loop when present, else the public sosfilt) gives
+    scipy.signal.sosfilt's output and final memories, row by row, across a split."""
+    from scipy import signal
+
+    sos = signal.butter(4, [250.0, 700.0], btype="bandpass", fs=4000.0, output="sos")
+    x = rng.standard_normal((3, 500))
+    want, want_zi = signal.sosfilt(sos, x, axis=-1, zi=np.zeros((sos.shape[0], 3, 2)))
+    for use_kernel in (True, False):
+        monkeypatch.setattr(features, "_USE_KERNEL", use_kernel and features._kernel_works())
+        zi = np.zeros((3, sos.shape[0], 2))
+        a, zi = features.sosfilt_rows(sos, x[:, :123], zi)
+        b, zi = features.sosfilt_rows(sos, x[:, 123:], zi)
+        np.testing.assert_allclose(np.concatenate((a, b), axis=1), want, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(zi, np.transpose(want_zi, (1, 0, 2)), rtol=1e-12, atol=1e-15)
+    assert features._kernel_works()  # the fast path is the one in use with this scipy

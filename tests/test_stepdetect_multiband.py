@@ -122,3 +122,30 @@ def test_steps_give_a_confident_cadence_and_texture_does_not() -> None:
     assert texture["cadence_confident"] is False
     assert texture["cadence_spm"] is None  # as with too few steps: no number to misread
     assert any("no steady step rhythm" in w for w in texture["warnings"])
+
+
+MIC_PATHS = {  # (output rate, scipy band-pass/high-pass of the path): what a phone or headset hands over
+    "phone": (44100, ("highpass", 150.0)),
+    "hfp16": (16000, ("bandpass", (100.0, 7000.0))),
+    "hfp8": (8000, ("bandpass", (300.0, 3400.0))),
+}
+
+
+def _mic(y: np.ndarray, sr: int, path: str) -> tuple[np.ndarray, int]:
+    rate, (kind, corner) = MIC_PATHS[path]
+    g = np.gcd(sr, rate)
+    y = signal.resample_poly(y, rate // g, sr // g)
+    return signal.sosfilt(signal.butter(4, corner, btype=kind, fs=rate, output="sos"), y), rate
+
+
+@pytest.mark.parametrize("path", sorted(MIC_PATHS))
+def test_texture_is_not_a_rhythm_on_any_mic_path(path: str) -> None:
+    """Shuffling through grass: no confident cadence through a phone, HFP 16 kHz or HFP 8 kHz
+    path; real steps through the same path keep theirs."""
+    grass, gsr = sf.read(DATA / "texture_long_grass_16k.flac")
+    texture = _report(*_mic(np.concatenate([grass, grass[::-1], grass, grass[::-1]]), gsr, path))
+    assert texture["cadence_confident"] is False and texture["cadence_spm"] is None, texture.get("cadence_spm")
+    y, _, sr = _run(spm=172.0, duration_s=16.0)
+    steps = _report(*_mic(y, sr, path))
+    assert steps["cadence_confident"] is True
+    assert steps["cadence_spm"] == pytest.approx(172.0, abs=1.0)
