@@ -102,7 +102,7 @@ def test_a_rate_the_server_rejects_is_a_one_line_error_and_an_aborted_session(pu
     report = json.loads(report_path.read_text())
     assert report["aborted"]["reason"] and report["ended_by"] == "aborted" and report["stream"]["rates_tried"] == [rate]
     assert report["summary"]["n_beats"] == 0
-    assert _history(tmp_path) == []  # nothing was measured: no history entry (cli/store.py SessionStoreLog.abort)
+    assert _history(tmp_path) == []  # nothing was measured: no history entry (coach/store/session_log.py SessionStoreLog.abort)
 
 
 def test_a_sound_server_restart_mid_session_is_survived(pulse_sink: str, tmp_path: Path) -> None:
