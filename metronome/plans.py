@@ -28,12 +28,13 @@ Presets (``PRESETS``) are TOML files in ``metronome/presets``.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from metronome.units import ParameterError, check_spm, parse_duration_s
 
@@ -351,9 +352,8 @@ def preset_text(name: str) -> str:
 
 def load_plan(spec: str, *, target_spm: float, baseline_spm: float | None = None, force: bool = False) -> Plan:
     """A preset by name, or a TOML file by path."""
-    kw = {"target_spm": target_spm, "baseline_spm": baseline_spm, "force": force}
     if spec in PRESETS:
-        return parse_plan(preset_text(spec), name=spec, **kw)
+        return parse_plan(preset_text(spec), name=spec, target_spm=target_spm, baseline_spm=baseline_spm, force=force)
     path = Path(spec)
     if path.suffix.lower() != ".toml" and not path.exists():
         raise ParameterError(f"unknown plan {spec!r}; presets are {', '.join(PRESETS)}, or give a .toml file")
@@ -361,4 +361,65 @@ def load_plan(spec: str, *, target_spm: float, baseline_spm: float | None = None
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ParameterError(f"cannot read plan file {spec}: {getattr(exc, 'strerror', None) or exc}") from None
-    return parse_plan(text, name=path.stem, **kw)
+    return parse_plan(text, name=path.stem, target_spm=target_spm, baseline_spm=baseline_spm, force=force)
+
+
+# --- writing plans ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SegmentGroup:
+    """Segments played ``times`` times in a row (a ``times`` group in a TOML plan)."""
+
+    label: str
+    times: int
+    segments: tuple[Segment, ...]
+
+
+def plan_toml(items: Sequence[Segment | SegmentGroup], *, description: str = "", comment: str = "",
+              name: str = "", repeat_from: int | None = None) -> str:
+    """A TOML plan that ``parse_plan``/``load_plan`` read back as the same plan (absolute
+    cadences in spm; a group's segments get its labels numbered as the parser numbers them).
+    ``comment`` becomes a first ``#`` line; ``repeat_from`` is the 0-based index of the item
+    the cycle starts from (``Plan.repeat_from`` for a plan without groups)."""
+    lines = [f"# {comment}"] if comment else []
+    if name:
+        lines.append("name = " + _toml_value(name))
+    if description:
+        lines.append("description = " + _toml_value(description))
+    if repeat_from is not None:
+        lines.append(f"repeat_from = {repeat_from + 1}")
+    lines.append("")
+    for item in items:
+        lines.append("[[segment]]")
+        if isinstance(item, SegmentGroup):
+            inner = ", ".join("{ " + ", ".join(f"{k} = {v}" for k, v in _toml_fields(s).items()) + " }"
+                              for s in item.segments)
+            lines += [f"label = {_toml_value(item.label)}", f"times = {item.times}", f"segments = [ {inner} ]"]
+        else:
+            lines += [f"{k} = {v}" for k, v in _toml_fields(item).items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(v: str | float | bool) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        short = f"{v:g}"
+        return short if float(short) == v else repr(float(v))  # repr: the shortest exact form
+    return json.dumps(str(v))  # a JSON string is a valid TOML basic string
+
+
+def _toml_duration(seconds: float) -> str:
+    if seconds != round(seconds):
+        return _toml_value(seconds)  # a bare number of seconds
+    m, s = divmod(int(round(seconds)), 60)
+    return _toml_value(f"{m}m{s}s" if m and s else (f"{m}m" if m else f"{s}s"))
+
+
+def _toml_fields(seg: Segment) -> dict[str, str]:
+    tempo = ({"spm": _toml_value(seg.start_spm)} if seg.start_spm == seg.end_spm
+             else {"from_spm": _toml_value(seg.start_spm), "to_spm": _toml_value(seg.end_spm)})
+    return {"label": _toml_value(seg.label), "duration": _toml_duration(seg.duration_s), **tempo,
+            "sound": _toml_value(seg.sounding)}

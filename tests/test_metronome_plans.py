@@ -1,8 +1,19 @@
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from metronome.plans import PRESETS, Timeline, default_baseline_spm, load_plan, parse_plan
+from metronome.plans import (
+    PRESETS,
+    Plan,
+    Segment,
+    SegmentGroup,
+    Timeline,
+    default_baseline_spm,
+    load_plan,
+    parse_plan,
+    plan_toml,
+)
 from metronome.units import ParameterError
 
 
@@ -110,3 +121,28 @@ def test_unknown_plan_and_default_baseline(tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="cannot read plan file"):
         load_plan(str(tmp_path / "missing.toml"), target_spm=170)
     assert default_baseline_spm(171.2) == 160.0
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_written_plan_reads_back_as_the_same_plan(name: str) -> None:
+    """plan_toml -> parse_plan gives the very plan that was written (presets: ramps, groups
+    expanded, repeats)."""
+    plan = load_plan(name, target_spm=171.5, baseline_spm=163.25)
+    text = plan_toml(plan.segments, name=plan.name, description=plan.description, repeat_from=plan.repeat_from)
+    assert parse_plan(text, name="other", target_spm=150.0, baseline_spm=140.0) == plan
+
+
+def test_written_group_reads_back_expanded_with_numbered_labels() -> None:
+    on = Segment("on", 20.5, 176.25, 176.25)
+    off = Segment("easy", 120.0, 163.0, 163.0, sounding=False)
+    ramp = Segment("ramp", 90.0, 163.0, 171.0)
+    text = plan_toml([ramp, SegmentGroup("strides", 2, (on, off))], description="x", comment="a comment")
+    assert text.startswith("# a comment\n")
+    plan = load_plan_text(text)
+    assert plan.segments == (ramp, replace(on, label="on 1/2"), replace(off, label="easy 1/2"),
+                             replace(on, label="on 2/2"), replace(off, label="easy 2/2"))
+    assert plan.description == "x" and plan.repeat_from is None
+
+
+def load_plan_text(text: str) -> Plan:
+    return parse_plan(text, name="written", target_spm=170.0, baseline_spm=160.0)
