@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FAST = [["--help"], ["--version"], ["history"], ["log", "--help"], ["target", "--baseline", "165"]]
 SLOW = [["run", "--help"], ["analyze", "--help"]]
-ALL_MODULES = "import cli.cmd_metronome, cli.cmd_analyze, cli.cmd_session, cli.cmd_history, cli.cmd_calibrate"
+ALL_MODULES = "import cli.cmd_metronome, cli.cmd_analyze, cli.cmd_session, cli.cmd_history, cli.cmd_plan, cli.cmd_calibrate"
 BAR_S = 0.5
 
 

@@ -1,4 +1,4 @@
-"""Training-history commands: ``baseline``, ``target``, ``history``, ``log``, ``export``, ``plan``."""
+"""Training-history commands: ``history`` (with ``--import``), ``log``, ``export``."""
 
 from __future__ import annotations
 
@@ -6,282 +6,23 @@ import csv
 import io
 import json
 import math
-import shutil
-import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 
-from coach.baseline import (
-    HOLD_RULE,
-    MIN_RUNNING_SPM,
-    RunBaseline,
-    build_program,
-    cadence_from_step_times,
-    combine_runs,
-    holds_target,
-    next_target_spm,
-    run_baseline,
-    target_band,
-)
-from cli.options import DURATION, audio_device_options, db_option, finite_range
-from coach.store import Store, StoreError
+from cli.options import db_option, finite_range
+from cli.tables import fmt, wide_console
 from coach.jsonfile import json_text
+from coach.progression import session_length_s, target_band
+from coach.store import Store, StoreError, store_report, weekly_averages
 
 F = Callable[..., Any]
 SPARK = "▁▂▃▄▅▆▇█"
 
 
-def _console() -> Any:
-    from rich.console import Console
-
-    width = max(shutil.get_terminal_size((140, 24)).columns, 140)
-    return Console(file=sys.stdout, width=width, highlight=False, soft_wrap=False)
-
-
-def _fmt(value: Any, spec: str = ".1f", none: str = "-") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return none
-    return format(value, spec)
-
-
-# --- baseline -------------------------------------------------------------------------------
-
-
-def _run_from_steps(step_times_s: Any, *, source: str, fmt: str,
-                    min_running_spm: float) -> tuple[RunBaseline, dict[str, Any]]:
-    time_s, spm = cadence_from_step_times(step_times_s)
-    if spm.size == 0:
-        raise click.ClickException(f"{source}: fewer than 3 steps detected, no cadence")
-    run = run_baseline(spm, time_s=time_s, source=source, min_running_spm=min_running_spm)
-    if run.n_outliers > run.n_kept:  # e.g. a tone or machine noise: "steps" with no steady rhythm
-        raise click.ClickException(
-            f"{source}: the detected steps have no steady running rhythm ({run.n_kept} cadence records in a steady "
-            f"band, {run.n_outliers} outliers); is this a recording of a run?"
-        )
-    return run, {"format": fmt}
-
-
-def _measure_source(path: Path, *, accel: bool, min_running_spm: float) -> tuple[RunBaseline, dict[str, Any]]:
-    from coach.importers import is_activity_path, read_activity
-
-    if not path.exists():
-        raise click.ClickException(f"{path}: no such file")
-    if accel or path.suffix.lower() == ".csv":
-        from coach.analysis import accel_step_times
-        from stepdetect.accel_io import read_accel_csv
-
-        rec = read_accel_csv(path)
-        steps_s, _ = accel_step_times(rec.time_s, rec.xyz)
-        return _run_from_steps(steps_s, source=path.name, fmt="accel", min_running_spm=min_running_spm)
-    if is_activity_path(path):
-        act = read_activity(path)
-        run = run_baseline(act.cadence_spm, time_s=act.time_s, speed_m_s=act.speed_m_s, source=act.source,
-                           sport=act.sport, min_running_spm=min_running_spm,
-                           started_at=act.started_at.isoformat() if act.started_at else None)
-        extra = {"format": act.fmt, "session_avg_spm": act.session_avg_spm}
-        run.notes.extend(act.notes)
-        return run, extra
-    return _run_from_steps(_audio_step_times_s(path), source=path.name, fmt="audio", min_running_spm=min_running_spm)
-
-
-def _audio_step_times_s(path: Path) -> list[float]:
-    """Footfall times of a recording, found as ``cadence analyze`` finds them."""
-    from coach.analysis import analyze_path
-
-    return [float(step["time_s"]) for step in analyze_path(path, accel=False)["steps"]]
-
-
-@click.command("baseline")
-@click.option("--from", "sources", multiple=True, type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
-              help="A recording, an accelerometer CSV or a FIT/GPX/TCX activity. Several runs combine "
-                   "(two or three easy runs are the advice): --from A.fit B.fit C.fit, or repeat --from.")
-@click.argument("more_sources", nargs=-1, type=click.Path(dir_okay=False, path_type=Path), metavar="[PATH]...")
-@click.option("--accel", is_flag=True, help="Read every --from file as an accelerometer CSV (.csv files are anyway).")
-@click.option("--min-running-spm", type=finite_range(100, 180), default=MIN_RUNNING_SPM, show_default=True,
-              help="Records below this cadence are walking breaks and are excluded.")
-@click.option("--json", "as_json", is_flag=True, help='Print {"baseline_spm": ..., "runs": [...]} as JSON.')
-@click.option("--no-save", is_flag=True, help="Do not store the baseline in the history.")
-@click.option("--live", is_flag=True, help="Listen to the microphone while you run easy (no ticks).")
-@click.option("--duration", "duration_s", type=DURATION, default="5m", show_default=True,
-              help="With --live: how long to listen.")
-@click.option("--input-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="With --live: a recording stands in for the microphone (simulation).")
-@audio_device_options
-@db_option
-def baseline_cmd(sources: tuple[Path, ...], more_sources: tuple[Path, ...], accel: bool, min_running_spm: float,
-                 as_json: bool, no_save: bool,
-                 live: bool, duration_s: float, input_file: Path | None, device: str | None,
-                 sample_rate: int | None, block_size: int, latency: str, db_path: Path | None) -> None:
-    """Measure the easy-pace cadence baseline from runs.
-
-    From files (--from PATH [PATH]..., e.g. --from runs/*.fit; or --from repeated) or live
-    (--live: the microphone listens while you run easy, no ticks). Only running, moving records count; strides/min are converted to steps/min;
-    walking breaks, pauses and outliers are excluded (the method is printed). Several runs
-    combine into one baseline, each run weighted equally.
-    """
-    if more_sources and not sources:
-        raise click.UsageError(f"{more_sources[0]}: put the files after --from (cadence baseline --from A.fit B.fit)")
-    sources = (*sources, *more_sources)
-    if not sources and not live:
-        raise click.UsageError("give --from PATH (a recording, accelerometer CSV or FIT/GPX/TCX file), "
-                               "or --live to listen while you run")
-    if input_file is not None and not live:
-        raise click.UsageError("--input-file goes with --live")
-    if sources and live:
-        raise click.UsageError("give either --from PATH (recorded runs) or --live (listen now), not both")
-    runs: list[RunBaseline] = []
-    extras: list[dict[str, Any]] = []
-    if live:
-        from cli.cmd_session import listen
-
-        if not as_json:
-            click.echo(f"listening for {duration_s / 60:g} min: run at your easy pace (Ctrl-C stops early)", err=True)
-        report = listen(duration_s, input_file=input_file, fast=input_file is not None, device=device,
-                        sample_rate=sample_rate, block_size=block_size, latency=latency)
-        steps_s = [s["time_s"] for s in report["steps"]]
-        run, extra = _run_from_steps(steps_s, source="live" if input_file is None else f"live:{input_file.name}",
-                                     fmt="live", min_running_spm=min_running_spm)
-        extra["xruns"] = report["xruns"]
-        runs.append(run)
-        extras.append(extra)
-    for path in sources:
-        run, extra = _measure_source(path, accel=accel, min_running_spm=min_running_spm)
-        runs.append(run)
-        extras.append(extra)
-    result = combine_runs(runs, min_running_spm=min_running_spm)
-    for r, extra in zip(result["runs"], extras):
-        r.update(extra)
-    low, high = target_band(result["baseline_spm"])
-    result["target_band_spm"] = [round(low, 1), round(high, 1)]
-    if not no_save:
-        dates = [r.started_at for r in runs if r.started_at]
-        measured_at = max(datetime.fromisoformat(d) for d in dates) if dates else datetime.now().astimezone()
-        with Store(db_path) as store:
-            result["baseline_id"] = store.add_baseline(result["baseline_spm"], measured_at=measured_at,
-                                                       method=result["method"], sources=[str(p) for p in sources] + (["live"] if live else []),
-                                                       runs=result["runs"])
-            result["db"] = str(store.path)
-    if as_json:
-        click.echo(json_text(result, indent=2))
-        return
-    _print_baseline(result)
-
-
-def _print_baseline(result: dict[str, Any]) -> None:
-    from rich import box
-    from rich.table import Table
-
-    table = Table(title="Runs", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("run", no_wrap=True)
-    for col in ("format", "baseline", "median", "moving", "device", "kept", "walking", "stopped",
-                "outliers", "minutes"):
-        table.add_column(col, justify="left" if col == "format" else "right")
-    for r in result["runs"]:
-        table.add_row(r["source"], r["format"], _fmt(r["baseline_spm"]), _fmt(r["median_spm"]),
-                      _fmt(r["moving_mean_spm"]), _fmt(r.get("session_avg_spm")), str(r["n_kept"]),
-                      str(r["n_walking"]), str(r["n_stopped"]), str(r["n_outliers"]),
-                      f"{r['kept_duration_s'] / 60:.1f}")
-    console = _console()
-    console.print(table)
-    console.print("Cadences in steps/min. moving: mean of every moving record (no walking/outlier filter); "
-                  "device: the watch's own session average; minutes: running time kept.")
-    console.print(f"Baseline: [bold]{result['baseline_spm']:.1f} spm[/bold] from {result['n_runs']} run(s)"
-                  + (" (uncertain: little running data)" if result["uncertain"] else ""))
-    low, high = result["target_band_spm"]
-    console.print(f"Target band (+5 % ... +10 %): {low:.1f} - {high:.1f} spm")
-    console.print(f"Method: {result['method']}")
-    for run in result["runs"]:
-        for note in run["notes"]:
-            console.print(f"Note ({run['source']}): {note}")
-    for note in result["notes"]:
-        console.print(f"Note: {note}")
-    if "db" in result:
-        console.print(f"Saved as baseline #{result['baseline_id']} in {result['db']}")
-
-
-# --- target ---------------------------------------------------------------------------------
-
-
-def _baseline_or_stored(store: Store, baseline_spm: float | None) -> tuple[float, str | None]:
-    if baseline_spm is not None:
-        return baseline_spm, None
-    latest = store.latest_baseline()
-    if latest is None:
-        raise click.ClickException("no baseline yet: run 'cadence baseline --from RUN.fit' or give --baseline SPM")
-    return float(latest["baseline_spm"]), latest["measured_at"]
-
-
-def _progress(store: Store, baseline_spm: float, since: str | None) -> dict[str, Any]:
-    """Current target and whether the runner holds it, from the sessions since the baseline
-    (``holds_target`` says which count and why). The current target is that of the last
-    complete session."""
-    sessions = [s for s in store.sessions() if s.get("tempo_spm")]
-    if since:
-        cutoff = datetime.fromisoformat(since)
-        sessions = [s for s in sessions if datetime.fromisoformat(s["started_at"]) >= cutoff]
-    complete = [s for s in sessions if s["status"] == "complete"]
-    current = complete[-1]["tempo_spm"] if complete else None
-    check = holds_target(sessions, current) if current is not None else {
-        "holds": False, "n_sessions": 0, "reasons": ["no sessions yet"], "rule": HOLD_RULE, "counted": [],
-        "not_counted": []}
-    return {"current_target_spm": current, **check,
-            "next_target_spm": next_target_spm(baseline_spm, current, check["holds"])}
-
-
-def _print_evidence(progress: dict[str, Any]) -> None:
-    """Which sessions counted towards the current target, which did not and why, and the rule."""
-    def when(entry: dict[str, Any]) -> str:
-        return f"#{entry['id']} {str(entry.get('started_at') or '')[:16].replace('T', ' ')}"
-
-    for c in progress["counted"]:
-        click.echo(f"  counted {when(c)}: " + ("held" if c["held"] else "; ".join(c["misses"])))
-    for n in progress["not_counted"]:
-        click.echo(f"  not counted {when(n)}: {n['why']}")
-    click.echo(f"Rule: {progress['rule']}.")
-
-
-@click.command("target")
-@click.option("--baseline", "baseline_spm", type=finite_range(120, 240), default=None, metavar="SPM",
-              help="Baseline in steps/min [default: the latest stored baseline].")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-@db_option
-def target_cmd(baseline_spm: float | None, as_json: bool, db_path: Path | None) -> None:
-    """Show the target band (+5 to +10 % over baseline) and the recommended next target."""
-    with Store(db_path, check=False) as store:  # read-only: damage met while reading is one line too
-        baseline, measured_at = _baseline_or_stored(store, baseline_spm)
-        progress = _progress(store, baseline, measured_at)
-    low, high = target_band(baseline)
-    out = {"baseline_spm": baseline, "target_band_spm": [round(low, 1), round(high, 1)], **progress}
-    if as_json:
-        click.echo(json_text(out, indent=2))
-        return
-    click.echo(f"Baseline {baseline:.1f} spm" + (f" (measured {measured_at[:10]})" if measured_at else ""))
-    click.echo(f"Target band: {low:.1f} spm (+5 %) ... {high:.1f} spm (+10 %)")
-    cur = progress["current_target_spm"]
-    if cur is None:
-        click.echo(f"Start at {progress['next_target_spm']:.0f} spm (+{100 * (progress['next_target_spm'] / baseline - 1):.1f} %).")
-        return
-    click.echo(f"Current target {cur:.0f} spm: {progress['n_sessions']} counted session(s) at it; "
-               + ("held: move up." if progress["holds"] else "not yet held (" + "; ".join(progress["reasons"]) + ")."))
-    _print_evidence(progress)
-    click.echo(f"Recommended next target: {progress['next_target_spm']:.0f} spm "
-               f"(+{100 * (progress['next_target_spm'] / baseline - 1):.1f} % over baseline).")
-
-
 # --- history --------------------------------------------------------------------------------
-
-
-def _duration_s(s: dict[str, Any]) -> float | None:
-    """The session's length: its audio duration, else the wall-clock span, else the intervals'."""
-    if s.get("audio_duration_s") is not None:
-        return float(s["audio_duration_s"])
-    if s.get("ended_at"):
-        return (datetime.fromisoformat(s["ended_at"]) - datetime.fromisoformat(s["started_at"])).total_seconds()
-    ends = [iv.get("end_s") for iv in s.get("intervals", []) if iv.get("end_s") is not None]
-    return max(ends) if ends else None
 
 
 def sparkline(values: list[float | None]) -> str:
@@ -316,8 +57,6 @@ def history_cmd(weeks: int | None, plot_path: Path | None, as_json: bool, import
         if weeks is not None:
             cutoff = datetime.now(timezone.utc) - timedelta(weeks=weeks)
             sessions = [s for s in sessions if datetime.fromisoformat(s["started_at"]) >= cutoff]
-        from coach.store import weekly_averages
-
         weekly = weekly_averages(sessions)
         db = store.path
     if plot_path is not None:
@@ -335,8 +74,6 @@ def history_cmd(weeks: int | None, plot_path: Path | None, as_json: bool, import
 
 
 def _import_reports(paths: tuple[Path, ...], db_path: Path | None) -> None:
-    from coach.store import store_report
-
     docs = []
     for path in paths:
         try:
@@ -363,7 +100,7 @@ def _print_history(sessions: list[dict[str, Any]], weekly: list[dict[str, Any]],
     from rich import box
     from rich.table import Table
 
-    console = _console()
+    console = wide_console()
     if baselines:
         b = baselines[-1]
         console.print(f"Baseline {b['baseline_spm']:.1f} spm (measured {b['measured_at'][:10]}; "
@@ -374,14 +111,14 @@ def _print_history(sessions: list[dict[str, Any]], weekly: list[dict[str, Any]],
         table.add_column(col, justify="right" if col not in ("date", "kind", "status", "notes") else "left",
                          no_wrap=col != "notes")
     for s in sessions:
-        dur = _duration_s(s)
+        dur = session_length_s(s)
         status = {"complete": "complete", "aborted": "aborted"}.get(s["status"], f"incomplete ({s['n_steps']} steps)")
         notes = " ".join(x for x in (s.get("abort_reason"), s.get("pace"), s.get("terrain"), s.get("shoes"),
                                      s.get("notes")) if x)
         table.add_row(str(s["id"]), s["started_at"][:16].replace("T", " "), s["kind"], status,
-                      _fmt(dur / 60 if dur is not None else None, ".0f"), _fmt(s["cadence_spm"]), _fmt(s["tempo_spm"], ".0f"),
-                      _fmt(s["in_sync_pct"], ".0f"), _fmt(s["mean_asynchrony_ms"], "+.0f"), _fmt(s["retention"], ".2f"),
-                      _fmt(s.get("pain_during"), ".0f"), _fmt(s.get("pain_next_day"), ".0f"), _fmt(s.get("effort"), ".0f"),
+                      fmt(dur / 60 if dur is not None else None, ".0f"), fmt(s["cadence_spm"]), fmt(s["tempo_spm"], ".0f"),
+                      fmt(s["in_sync_pct"], ".0f"), fmt(s["mean_asynchrony_ms"], "+.0f"), fmt(s["retention"], ".2f"),
+                      fmt(s.get("pain_during"), ".0f"), fmt(s.get("pain_next_day"), ".0f"), fmt(s.get("effort"), ".0f"),
                       notes[:30])
     console.print(table)
     wt = Table(title="Weekly averages", title_justify="left", box=box.SIMPLE_HEAD)
@@ -389,9 +126,9 @@ def _print_history(sessions: list[dict[str, Any]], weekly: list[dict[str, Any]],
                 "next day"):
         wt.add_column(col, justify="left" if col in ("week", "from") else "right")
     for w in weekly:
-        wt.add_row(w["week"], w["week_start"], str(w["n_sessions"]), _fmt(w["cadence_spm"]), _fmt(w["tempo_spm"], ".0f"),
-                   _fmt(w["in_sync_pct"], ".0f"), _fmt(w["mean_asynchrony_ms"], "+.0f"), _fmt(w["retention"], ".2f"),
-                   _fmt(w["pain_during"]), _fmt(w["pain_next_day"]))
+        wt.add_row(w["week"], w["week_start"], str(w["n_sessions"]), fmt(w["cadence_spm"]), fmt(w["tempo_spm"], ".0f"),
+                   fmt(w["in_sync_pct"], ".0f"), fmt(w["mean_asynchrony_ms"], "+.0f"), fmt(w["retention"], ".2f"),
+                   fmt(w["pain_during"]), fmt(w["pain_next_day"]))
     console.print(wt)
     if len(weekly) >= 2:
         cad = [w["cadence_spm"] for w in weekly]
@@ -552,115 +289,5 @@ def export_cmd(fmt: str, what: str, session_ids: tuple[int, ...], output: Path |
                                    f"from the damaged {db}; the rest was exported")
 
 
-# --- plan -----------------------------------------------------------------------------------
 
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return f"{v:g}"
-    return json.dumps(str(v))  # a JSON string is a valid TOML basic string
-
-
-def _toml_duration(seconds: float) -> str:
-    m, s = divmod(int(round(seconds)), 60)
-    return f"{m}m{s}s" if m and s else (f"{m}m" if m else f"{s}s")
-
-
-def _toml_segment(seg: dict[str, Any]) -> dict[str, str]:
-    return {"label": _toml_value(seg["label"]), "duration": _toml_value(_toml_duration(seg["duration_s"])),
-            "spm": _toml_value(seg["spm"]), "sound": _toml_value(seg["sound"])}
-
-
-def session_toml(session: dict[str, Any], *, baseline_spm: float) -> str:
-    """A plan file that ``metronome.plans.load_plan`` parses (absolute cadences in spm)."""
-    lines = [
-        f"# cadence plan: week {session['week']}, session {session['n']} ({session['date']}), "
-        f"baseline {baseline_spm:.1f} spm",
-        "description = " + _toml_value(f"Week {session['week']} {session['kind']}: target {session['target_spm']:g} spm"),
-        "",
-    ]
-    for seg in session["segments"]:
-        lines.append("[[segment]]")
-        if "times" in seg:
-            inner = ", ".join("{ " + ", ".join(f"{k} = {v}" for k, v in _toml_segment(s).items()) + " }"
-                              for s in seg["segments"])
-            lines += [f"label = {_toml_value(seg['label'])}", f"times = {seg['times']}", f"segments = [ {inner} ]"]
-        else:
-            lines += [f"{k} = {v}" for k, v in _toml_segment(seg).items()]
-        lines.append("")
-    return "\n".join(lines)
-
-
-@click.command("plan")
-@click.option("--baseline", "baseline_spm", type=finite_range(120, 240), default=None, metavar="SPM",
-              help="Baseline in steps/min [default: the latest stored baseline].")
-@click.option("--weeks", type=click.IntRange(6, 8), default=8, show_default=True, help="Program length.")
-@click.option("--start", "start_text", default=None, metavar="YYYY-MM-DD",
-              help="First day of the program [default: next Monday].")
-@click.option("--write", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
-              help="Write each session as a TOML plan for 'cadence run --plan DIR/FILE.toml'.")
-@click.option("--json", "as_json", is_flag=True, help="Print the program as JSON.")
-@db_option
-def plan_cmd(baseline_spm: float | None, weeks: int, start_text: str | None, out_dir: Path | None, as_json: bool,
-             db_path: Path | None) -> None:
-    """Build a 6-8 week cadence program from the baseline.
-
-    Two ~20 min sessions a week (5 min easy warm-up and cool-down without ticks) cycling
-    through metronome intervals, strides and drills. The target starts at +5 % and moves up
-    (+2.5 % of baseline) only when the history shows the runner holds it (in-sync %,
-    retention) and pain is not rising; never more than +10 % over baseline.
-    """
-    if start_text is None:
-        today = date.today()
-        start = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
-    else:
-        try:
-            start = date.fromisoformat(start_text)
-        except ValueError:
-            raise click.BadParameter(f"{start_text!r} is not a date like 2026-01-05", param_hint="--start") from None
-    with Store(db_path, check=False) as store:
-        baseline, measured_at = _baseline_or_stored(store, baseline_spm)
-        progress = _progress(store, baseline, measured_at)
-    program = build_program(baseline, weeks=weeks, start=start, current_target_spm=progress["current_target_spm"],
-                            holds=progress["holds"])
-    written: list[str] = []
-    if out_dir is not None:
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            for s in program:
-                path = out_dir / f"week{s['week']}-{s['n']:02d}-{s['kind']}.toml"
-                path.write_text(session_toml(s, baseline_spm=baseline), encoding="utf-8")
-                s["file"] = str(path)
-                written.append(str(path))
-        except OSError as exc:
-            raise click.ClickException(f"cannot write plans to {out_dir}: {exc.strerror or exc}") from None
-    if as_json:
-        click.echo(json_text({"baseline_spm": baseline, **progress, "weeks": weeks, "sessions": program}, indent=2))
-        return
-    low, high = target_band(baseline)
-    click.echo(f"{weeks}-week cadence program from baseline {baseline:.1f} spm "
-               f"(band {low:.0f}-{high:.0f} spm; never above {math.floor(high):.0f}).")
-    if progress["current_target_spm"] is not None:
-        click.echo(f"History: target {progress['current_target_spm']:.0f} spm "
-                   + ("held; moving up." if progress["holds"]
-                      else "not yet held (" + "; ".join(progress["reasons"]) + "); keep it."))
-        _print_evidence(progress)
-    last_target = None
-    for s in program:
-        mark = "*" if s["provisional"] else " "
-        head = f"W{s['week']} {s['date']} {s['kind']:<9} {s['target_spm']:.0f} spm{mark} {s['duration_s'] / 60:.0f} min"
-        if s["target_spm"] != last_target:
-            head += f"  (+{100 * (s['target_spm'] / baseline - 1):.1f} %)"
-            last_target = s["target_spm"]
-        click.echo(head + (f"  -> {Path(s['file']).name}" if "file" in s else ""))
-    click.echo("* proposed: move up only when 'cadence target' says the current target holds "
-               "(the rule above); re-run 'cadence plan' to re-plan.")
-    if written:
-        first = program[0]
-        click.echo(f"Run a session with: cadence run --plan {first['file']} --baseline {baseline:g} "
-                   f"--target {first['target_spm']:g} --ramp 0   (the plan holds its own warm-up and cool-down)")
-
-
-COMMANDS = (baseline_cmd, target_cmd, history_cmd, log_cmd, export_cmd, plan_cmd)
+COMMANDS = (history_cmd, log_cmd, export_cmd)

@@ -135,7 +135,7 @@ _USER_ERRORS = {"PortAudioError", "LibsndfileError", "SoundFileError", "SoundFil
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "analyze": ("cli.cmd_analyze", "analyze",
             'Find the footfalls in a recording; report cadence over time and step-time asymmetry.'),
-    "baseline": ("cli.cmd_history", "baseline_cmd",
+    "baseline": ("cli.cmd_plan", "baseline_cmd",
             'Measure the easy-pace cadence baseline from runs.'),
     "calibrate": ("cli.cmd_calibrate", "calibrate",
             "Measure the headphone offset of a device pair and store it for 'cadence run'."),
@@ -149,7 +149,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
             'Sessions and weekly averages (cadence, in-sync %, asynchrony, retention, pain).'),
     "log": ("cli.cmd_history", "log_cmd",
             "Add or edit a session's notes and pain scores afterwards (SESSION: id or 'last')."),
-    "plan": ("cli.cmd_history", "plan_cmd",
+    "plan": ("cli.cmd_plan", "plan_cmd",
             'Build a 6-8 week cadence program from the baseline.'),
     "plans": ("cli.cmd_metronome", "plans",
             'List the built-in tempo plans, or print one as TOML (a starting point for your own).'),
@@ -159,7 +159,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
             'Write a click track to OUT (.wav, .flac or .ogg) for a phone or music player.'),
     "run": ("cli.cmd_session", "run",
             'A cadence session: ticks in your headphones, footfalls from the microphone, drift report.'),
-    "target": ("cli.cmd_history", "target_cmd",
+    "target": ("cli.cmd_plan", "target_cmd",
             'Show the target band (+5 to +10 % over baseline) and the recommended next target.'),
 }
 

@@ -6,15 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coach.baseline import (
-    BaselineError,
-    cadence_from_step_times,
-    combine_runs,
-    holds_target,
-    next_target_spm,
-    run_baseline,
-    target_band,
-)
+from coach.baseline import BaselineError, cadence_from_step_times, combine_runs, run_baseline
+from coach.progression import holds_target, next_target_spm, target_band
 
 
 def test_filter_excludes_pauses_walking_and_outliers(rng: np.random.Generator) -> None:
