@@ -3,11 +3,23 @@ band and progression rules. No files."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from coach.baseline import BaselineError, cadence_from_step_times, combine_runs, run_baseline
-from coach.progression import holds_target, next_target_spm, target_band
+from coach.baseline import (
+    BaselineError,
+    cadence_from_step_times,
+    combine_runs,
+    measure_source,
+    run_baseline,
+    run_from_steps,
+)
+from coach.program import build_program
+from coach.progression import current_progress, holds_target, next_target_spm, target_band
+from metronome.plans import Plan, parse_plan
 
 
 def test_filter_excludes_pauses_walking_and_outliers(rng: np.random.Generator) -> None:
@@ -171,3 +183,49 @@ def test_speed_zero_throughout_is_not_all_pauses() -> None:
     assert any("speed is 0 throughout" in n for n in run.notes)
     unknown = run_baseline(np.full(200, 172.0), speed_m_s=np.full(200, np.nan), time_s=np.arange(200.0))
     assert unknown.n_kept == 200 and unknown.notes == []
+
+
+def test_current_progress_from_sessions_since_the_baseline() -> None:
+    """The current target is that of the last complete session since the baseline; the JSON
+    layout is ``current_target_spm``, the hold check's keys, ``next_target_spm``."""
+    old = {**_session(160), "started_at": "2026-01-01T08:00:00+01:00"}
+    held = [{**_session(168), "started_at": f"2026-02-0{d}T08:00:00+01:00"} for d in (2, 5)]
+    aborted = {**_session(172), "status": "aborted", "started_at": "2026-02-07T08:00:00+01:00"}
+    prog = current_progress([old, *held, aborted], 160.0, "2026-02-01T00:00:00+01:00")
+    assert prog.current_target_spm == 168.0 and prog.holds and prog.check["n_sessions"] == 2
+    assert prog.next_target_spm == 172.0  # 168 + 2.5 % of 160
+    assert list(prog.as_dict()) == ["current_target_spm", "holds", "n_sessions", "reasons", "rule", "counted",
+                                    "not_counted", "next_target_spm"]
+    none_since = current_progress([old], 160.0, "2026-02-01T00:00:00+01:00")
+    assert none_since.current_target_spm is None and not none_since.holds
+    assert none_since.check["reasons"] == ["no sessions yet"] and none_since.next_target_spm == 168.0  # +5 %
+    assert current_progress([old], 160.0, None).current_target_spm == 160.0
+
+
+def test_program_session_plan_reads_back_as_its_segments() -> None:
+    program = build_program(163.0, weeks=6, start=date(2026, 1, 5))
+    assert [s.kind for s in program[:4]] == ["intervals", "strides", "drills", "intervals"]
+    for s in program:
+        plan = load_plan_text(s.plan_toml(baseline_spm=163.0), target_spm=s.target_spm)
+        assert sum(seg.duration_s for seg in plan.segments) == pytest.approx(s.duration_s, abs=1e-9)
+        assert plan.description == f"Week {s.week} {s.kind}: target {s.target_spm:g} spm"
+        d = s.as_dict()
+        assert d["date"] == s.date.isoformat() and "file" not in d
+        assert d["segments"][0] == {"label": "warm-up (easy, no ticks)", "duration_s": 300.0, "spm": 163.0,
+                                    "sound": False}
+
+
+def load_plan_text(text: str, *, target_spm: float) -> Plan:
+    return parse_plan(text, name="session", target_spm=target_spm, baseline_spm=163.0)
+
+
+def test_runs_from_files_say_what_is_wrong(tmp_path: Path) -> None:
+    with pytest.raises(BaselineError, match="no such file"):
+        measure_source(tmp_path / "missing.fit", accel=False, min_running_spm=140.0)
+    with pytest.raises(BaselineError, match="fewer than 3 steps"):
+        run_from_steps([1.0, 1.4], source="two", fmt="audio", min_running_spm=140.0)
+    tone = np.cumsum(np.random.default_rng(3).uniform(0.1, 0.3, 300))  # machine clicks, mostly > 240 spm
+    with pytest.raises(BaselineError, match="no steady running rhythm"):
+        run_from_steps(tone, source="tone", fmt="audio", min_running_spm=140.0)
+    run, extra = run_from_steps(np.arange(400) * 60 / 170, source="steady", fmt="live", min_running_spm=140.0)
+    assert extra == {"format": "live"} and run.baseline_spm == pytest.approx(170.0, abs=1e-6)

@@ -431,3 +431,16 @@ def test_session_log_rows(tmp_path: Path) -> None:
         assert s["started_at"].startswith("2026-03-03") and s["audio_duration_s"] == 20.0
         with pytest.raises(RuntimeError, match="closed"):
             ran.add_steps([{"time_s": 1.0}])
+
+
+def test_duration_weighted_mean_of_interval_figures() -> None:
+    """One mean for the session figures and the "held" rule: weighted by interval length,
+    intervals without the figure skipped, unweighted when no interval has a length."""
+    from coach.store.figures import duration_weighted_mean
+
+    ivs = [{"start_s": 0.0, "end_s": 300.0, "cadence_spm": 160.0}, {"start_s": 300.0, "end_s": 400.0,
+                                                                    "cadence_spm": 180.0},
+           {"start_s": 400.0, "end_s": 900.0, "cadence_spm": None}]
+    assert duration_weighted_mean(ivs, "cadence_spm") == pytest.approx(165.0, abs=1e-12)
+    assert duration_weighted_mean([{"cadence_spm": 160.0}, {"cadence_spm": 170.0}], "cadence_spm") == 165.0
+    assert duration_weighted_mean(ivs, "retention") is None
