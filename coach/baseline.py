@@ -21,7 +21,6 @@ figures a direct decode gives (speed > 0, spm = 2 × (cadence + fractional_caden
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
