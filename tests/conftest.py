@@ -18,7 +18,7 @@ SHARED = ROOT.parent / "shared"
 _WATCHED_EVENTS = frozenset({"open", "os.listdir", "os.scandir"})
 
 
-def _refuse_shared(event: str, args: tuple) -> None:
+def _refuse_shared(event: str, args: tuple[object, ...]) -> None:
     """Audit hook: the suite must pass from a clone that has no ../shared beside it, so any
     read of ../shared (which exists beside the lead's checkouts) fails the test that does it."""
     if event not in _WATCHED_EVENTS or not args or not isinstance(args[0], (str, bytes, os.PathLike)):
