@@ -33,7 +33,7 @@ _LENGTH_S = {"click": 0.015, "woodblock": 0.060, "beep": 0.050, "cowbell": 0.110
 
 def _highpass(y: NDArray[np.float64], sample_rate: int) -> NDArray[np.float64]:
     sos = signal.butter(4, HIGHPASS_HZ, btype="highpass", fs=sample_rate, output="sos")
-    return signal.sosfilt(sos, y)
+    return np.asarray(signal.sosfilt(sos, y), dtype=np.float64)
 
 
 def _finish(y: NDArray[np.float64], sample_rate: int) -> NDArray[np.float32]:

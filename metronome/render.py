@@ -73,7 +73,7 @@ class TickBank:
 
     @property
     def max_length(self) -> int:
-        return max(w.shape[0] for row in self.waves for w in row)
+        return max(int(w.shape[0]) for row in self.waves for w in row)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,7 +64,7 @@ class Scores:
     p95_abs_error_ms: float
     mean_error_ms: float  # signed (estimated - reference): the bias
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
 
 
