@@ -29,7 +29,7 @@ from cli.report import print_report
 from coach.jsonfile import check_writable, write_json_atomic
 from coach.session import Session, SessionLog, SessionSettings
 from metronome.clicks import SOUNDS, make_tick
-from metronome.controller import AdaptiveParams
+from coach.control import AdaptiveParams
 from metronome.render import TickRenderer
 from metronome.units import format_duration
 

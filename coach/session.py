@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from coach.duplex import DuplexCore
 from coach.latency import LatencyTrack
 from metronome.settings import MetronomeSettings, apply_cues
-from metronome.controller import AdaptiveController, AdaptiveParams
+from coach.control import AdaptiveController, AdaptiveParams
 from metronome.render import TickRecord
 from stepdetect import assign_feet, cadence_spm, find_gaps, step_asymmetry
 from stepdetect.drift import DEFAULT_TOLERANCE_MS, asynchronies_ms, asynchrony_stats

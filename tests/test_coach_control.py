@@ -1,6 +1,6 @@
 import pytest
 
-from metronome.controller import AdaptiveController, AdaptiveParams
+from coach.control import AdaptiveController, AdaptiveParams
 from metronome.plans import Timeline, load_plan
 from metronome.schedule import BeatClock
 from metronome.units import ParameterError
