@@ -44,6 +44,12 @@ class Tick:
         return self.start_sample / self.sample_rate
 
 
+def beat_foot(index: int, steps_per_tick: int) -> Literal["L", "R"]:
+    """The foot beat ``index`` (silent beats included) marks: beat 0 the left foot, then
+    alternating; with a tick every other step (``steps_per_tick`` 2) every tick marks the left."""
+    return "L" if (index * steps_per_tick) % 2 == 0 else "R"
+
+
 class BeatClock:
     """Walks the beats of a timeline at a sample rate.
 
@@ -114,7 +120,7 @@ class BeatClock:
         self.next_segment_index = seg_i
         k = self._index
         self.next_accent = self.accent_every > 0 and k % self.accent_every == 0
-        left_foot = (k * self.steps_per_tick) % 2 == 0
+        left_foot = beat_foot(k, self.steps_per_tick) == "L"
         self.next_channel = ("left" if left_foot else "right") if self.alternate_ears else "both"
 
     def advance(self) -> None:
@@ -148,7 +154,7 @@ class BeatClock:
             sounding=self.next_sounding,
             accent=self.next_accent,
             channel=self.next_channel,
-            foot="L" if (k * self.steps_per_tick) % 2 == 0 else "R",
+            foot=beat_foot(k, self.steps_per_tick),
             segment_index=self.next_segment_index,
         )
 
