@@ -1,4 +1,8 @@
-"""The acoustic loop latency as a time series: one latency per tick, and the steps between them.
+"""The acoustic loop latency: measured from the ticks the microphone hears, kept as a time series.
+
+:class:`TickSearch` looks for each rendered tick in the input (within half a beat of where the
+latency in force puts it); :class:`LatencyTrack` turns those measurements into one settled
+latency per tick and the steps between levels.
 
 A sound server re-buffers after an underflow, so the delay from a rendered tick to the moment the
 microphone hears it can step by tens of ms in the middle of a session. :class:`LatencyTrack`
@@ -21,11 +25,17 @@ from collections import deque
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
+
+from metronome.render import TickRecord
+from stepdetect.ticks import locate_template
 
 STEP_THRESHOLD_S = 0.005  # a change larger than this (the trusted calibration spread) is a step
 STEP_CONFIRM = 3  # consecutive agreeing measurements that make a step
 LEVEL_WINDOW = 15  # recent measurements the level is the median of (follows clock drift within ~3 s)
 MAX_UNSETTLED = 16  # ticks waiting on an undecided candidate before the oldest are settled
+MAX_LOOP_LATENCY_S = 0.6  # search window for ticks in the input
+LOST_AFTER_MISSES = 2  # ticks not found in a row before the search window opens to a whole beat
 
 
 class LatencyTrack:
@@ -69,6 +79,11 @@ class LatencyTrack:
     @property
     def n_measured(self) -> int:
         return self._n_measured
+
+    def heard_s(self) -> NDArray[np.float64]:
+        """Heard time (output time + settled latency, s) of every settled tick."""
+        n = self.n_settled
+        return np.frombuffer(self._rendered_s, dtype=np.float64, count=n) + np.asarray(self.latency_s, dtype=np.float64)
 
     def residuals_s(self) -> list[float]:
         """Measurement minus the settled latency, for every settled tick that was measured."""
@@ -162,3 +177,127 @@ class LatencyTrack:
                 self._settle_one(self.current_s(fallback_s))
                 continue
             return
+
+
+class TickSearch:
+    """Measures the loop latency from the ticks the microphone hears, and keeps the track.
+
+    Each tick rendered is added (:meth:`add_ticks`) and, once its search window has arrived in
+    the input (:meth:`feed`), looked for there: the measurement (or ``None``) goes to the
+    :class:`LatencyTrack`, which settles each tick's latency. Without measuring (a silent
+    session, or no bleed) every tick is added unmeasured and gets the fallback latency.
+
+    ``fallback_s`` (the stream's loop latency plus the headphone offset) is passed with each
+    call: the runner may correct the stream's figure once the stream runs.
+    """
+
+    def __init__(self, sample_rate: int, tick_template: NDArray[np.floating], *, steps_per_tick: int,
+                 measure: bool) -> None:
+        self.sample_rate = sample_rate
+        self.tick_template = np.asarray(tick_template, dtype=np.float64)
+        self.steps_per_tick = steps_per_tick
+        self.measure = measure
+        self.track = LatencyTrack()
+        self.measurements_s = array("d")  # every tick found, in order (seconds)
+        self.underflows_seen_s: list[float] = []  # input time at which each new output underflow was seen
+        self._pending: deque[TickRecord] = deque()
+        self._misses = 0  # ticks in a row not found in the input
+        self._history = np.zeros(0, dtype=np.float32)
+        self._history_start = 0
+        self._input_end = 0
+
+    def current_s(self, fallback_s: float) -> float:
+        """The loop latency in force now: the measured level if ticks are heard, else the fallback."""
+        return self.track.current_s(fallback_s)
+
+    @property
+    def waiting(self) -> bool:
+        """Ticks rendered whose latency is not settled yet."""
+        return bool(self._pending) or self.track.n_settled < len(self.track.measurements)
+
+    def add_ticks(self, ticks: list[TickRecord], fallback_s: float) -> None:
+        if self.measure:
+            self._pending.extend(ticks)
+        else:
+            for tick in ticks:
+                self._add(tick, None, fallback_s)
+
+    def note_underflows(self, count: int, now_s: float) -> None:
+        """The output's underflow count as the consumer sees it at input time ``now_s``."""
+        while len(self.underflows_seen_s) < count:
+            self.underflows_seen_s.append(now_s)
+
+    def feed(self, start: int, block: NDArray[np.float32], fallback_s: float) -> None:
+        """New input (``start``: its first sample); measure every tick whose window is complete."""
+        self._input_end = start + block.shape[0]
+        if not self.measure:
+            return
+        mono = block.mean(axis=1) if block.ndim == 2 else block
+        keep = int((MAX_LOOP_LATENCY_S + 1.0) * self.sample_rate) + self.tick_template.size
+        self._history = np.concatenate([self._history, mono])[-keep:]
+        self._history_start = start + block.shape[0] - self._history.size
+        self._measure(fallback_s)
+
+    def finish(self, fallback_s: float) -> None:
+        """The session is over: every tick still waiting is settled unmeasured."""
+        while self._pending:
+            self._add(self._pending.popleft(), None, fallback_s)
+        self.track.finish(fallback_s)
+
+    def _add(self, tick: TickRecord, measured_s: float | None, fallback_s: float) -> None:
+        self.track.add(measured_s, rendered_s=tick.start_sample / self.sample_rate, fallback_s=fallback_s)
+
+    def _window(self, tick: TickRecord, fallback_s: float) -> tuple[int, int, float]:
+        """(first, end) input sample of the search window of ``tick`` and the beat period (samples)."""
+        period = self.steps_per_tick * 60.0 * self.sample_rate / tick.spm
+        centre = tick.start_sample + int(round(self.current_s(fallback_s) * self.sample_rate))
+        if self._misses >= LOST_AFTER_MISSES and self.track.level_s is not None:
+            half = int(min(0.5 * period, MAX_LOOP_LATENCY_S * self.sample_rate))
+            lo_sample = centre - half
+        else:
+            half = int(min(0.45 * period, MAX_LOOP_LATENCY_S * self.sample_rate))
+            lo_sample = max(centre - half, tick.start_sample)
+        return lo_sample, centre + half + self.tick_template.size, period
+
+    def _measure(self, fallback_s: float) -> None:
+        """Find each tick in the input within half a beat of where it is expected.
+
+        The search is centred on the current loop-latency estimate (the stream's figure until
+        ticks have been found) and spans one beat, so it can never pick the neighbouring tick.
+        An estimate off by whole beats still lands the ticks on a beat of the same grid.
+        After a step of more than ~half a beat (seen after a sound server stalled) the ticks fall
+        outside that window: after ``LOST_AFTER_MISSES`` misses in a row the window opens to a
+        whole beat around the estimate (not clipped at the tick's own output time), which holds
+        exactly one tick whatever the step, the one nearest the old latency.
+        """
+        while self._pending:
+            tick = self._pending[0]
+            lo_sample, hi_sample, period = self._window(tick, fallback_s)
+            if hi_sample > self._input_end:
+                return  # its window has not fully arrived yet
+            self._pending.popleft()
+            lo = lo_sample - self._history_start
+            if lo < 0:
+                self._add(tick, None, fallback_s)  # too old (the consumer fell behind)
+                continue
+            offset, _ = locate_template(self._history[lo : hi_sample - self._history_start], self.tick_template,
+                                        sample_rate=self.sample_rate)
+            measured = None if offset is None else (lo_sample + offset - tick.start_sample) / self.sample_rate
+            if measured is not None and measured < -0.002:
+                measured += period / self.sample_rate  # the previous tick: no tick is heard before it is played
+            if measured is not None:
+                self.measurements_s.append(measured)
+            self._misses = 0 if measured is not None else self._misses + 1
+            self._add(tick, measured, fallback_s)
+
+    def events(self) -> list[dict[str, Any]]:
+        """Steps of the loop latency: at which beat, heard when (at the new level), from/to (ms), and
+        how long after the last output underflow the consumer saw before it (None: none)."""
+        out = []
+        for e in self.track.events:
+            time_s = e["rendered_s"] + e["to_ms"] / 1000.0
+            before = [t for t in self.underflows_seen_s if t <= time_s + 0.5]
+            out.append({"time_s": round(time_s, 3), "beat": e["beat"], "kind": e["kind"], "from_ms": e["from_ms"],
+                        "to_ms": e["to_ms"], "step_ms": e["step_ms"],
+                        "after_underflow_s": round(time_s - before[-1], 2) if before else None})
+        return out

@@ -21,8 +21,8 @@ import pytest
 
 from cli.cmd_session import simulated_session
 from metronome.settings import settings_from_options
-from coach.session import CADENCE_WINDOW_S, CONTROL_PERIOD_S, Session, SessionSettings
-from coach.control import AdaptiveParams
+from coach.control import CADENCE_WINDOW_S, CONTROL_PERIOD_S, AdaptiveParams
+from coach.session import Session, SessionSettings
 from samples.runner import ReactiveRunner
 from stepdetect import match_events
 
