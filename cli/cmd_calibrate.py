@@ -4,7 +4,7 @@ It runs a short session (the same engine, renderer and consumer as ``cadence run
 :func:`cli.cmd_session.run_session`) at a steady tempo and reads what the session measured:
 
 * ``--mode loopback``: the session's loop latency from the ticks the microphone hears
-  (:meth:`coach.session.Session._measure_latency`); stored offset = measured - nominal.
+  (:class:`coach.latency.TickSearch`); stored offset = measured - nominal.
 * ``--mode tap``: the taps the session's footfall detector found; stored offset = median of
   tap - (tick sample + nominal loop latency).
 """
