@@ -95,7 +95,8 @@ class Footfalls:
         self.period_s.extend(period.tolist())
 
     def frozen(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-        """(times, asynchronies ms, periods s) of the footfalls frozen so far."""
+        """(times, asynchronies ms, periods s) of the footfalls frozen so far (copies: a view of an
+        array would stop it from growing while the view lives)."""
         n = self.n_frozen
-        return (np.asarray(self.time_s[:n], dtype=np.float64), np.asarray(self.asynchrony_ms),
-                np.asarray(self.period_s))
+        return (np.array(self.time_s[:n], dtype=np.float64), np.array(self.asynchrony_ms, dtype=np.float64),
+                np.array(self.period_s, dtype=np.float64))
