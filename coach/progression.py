@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Iterable, TypedDict
 
 from coach.baseline import MAX_RUNNING_SPM, MIN_BASELINE_SPM
-from coach.store.figures import duration_weighted_mean
+from coach.store.summaries import duration_weighted_mean
 from metronome.units import format_duration
 
 TARGET_LOW_RATIO = 1.05

@@ -436,7 +436,7 @@ def test_session_log_rows(tmp_path: Path) -> None:
 def test_duration_weighted_mean_of_interval_figures() -> None:
     """One mean for the session figures and the "held" rule: weighted by interval length,
     intervals without the figure skipped, unweighted when no interval has a length."""
-    from coach.store.figures import duration_weighted_mean
+    from coach.store.summaries import duration_weighted_mean
 
     ivs = [{"start_s": 0.0, "end_s": 300.0, "cadence_spm": 160.0}, {"start_s": 300.0, "end_s": 400.0,
                                                                     "cadence_spm": 180.0},

@@ -12,7 +12,7 @@ Where: ``--db PATH``, else ``$CADENCE_DB``, else ``platformdirs.user_data_dir("c
 """
 
 from coach.store.database import BUSY_TIMEOUT_MS, Database, StoreError, default_db_path
-from coach.store.figures import FIGURE_KEYS, flatten_interval, session_figures, week_of, weekly_averages
+from coach.store.summaries import FIGURE_KEYS, flatten_interval, session_figures, week_of, weekly_averages
 from coach.store.history import Store
 from coach.store.report_import import report_summary, store_report
 from coach.store.schema import MIGRATIONS, SCHEMA_VERSION, SESSION_STATUSES

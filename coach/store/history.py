@@ -14,7 +14,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from coach.store.database import Database, StoreError
-from coach.store.figures import flatten_interval, session_figures, weekly_averages
+from coach.store.summaries import flatten_interval, session_figures, weekly_averages
 from coach.store.schema import (
     BEAT_COLUMNS,
     INTERVAL_ALIASES,
