@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from benchmarks.bench_accel import block_mean, match_step_times
-from stepdetect.accel import accel_front_end, accel_steps, detect_steps_accel, step_candidates
+from stepdetect.accel import accel_steps, detect_steps_accel, step_candidates
+from stepdetect.accel_front import accel_front_end
 from stepdetect.accel_io import read_accel_csv
 from stepdetect.cadence import cadence_spm
 from stepdetect.validate import ParameterError
