@@ -25,7 +25,7 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -86,6 +86,33 @@ def read_accel_csv(path: str | Path) -> AccelRecording:
         than ``MIN_N_SAMPLES`` rows, or time going backwards.
     """
     path = Path(path)
+    rows, delimiter = _csv_rows(path)
+    first = [cell.strip() for cell in rows[0]]
+    layout = _layout(first, path, delimiter)
+    body = rows[1:] if layout.has_header else rows
+    time_num, xyz = _columns(body, layout, path)
+    time_scale_s = layout.time_scale_s
+    if time_scale_s is None:
+        time_scale_s = _time_scale_to_s(np.diff(time_num.astype(np.float64)), path)
+    time_s, origin_ns = _time_axis(time_num, time_scale_s, path)
+    return AccelRecording(time_s=time_s, xyz=xyz, fmt=layout.fmt, time_origin_ns=origin_ns)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where a CSV keeps what: the columns, their units and the number format."""
+
+    fmt: AccelFormat
+    time_col: int
+    axis_cols: list[int]
+    time_scale_s: float | None  # None: guess from the median time step
+    axis_scale: NDArray[np.float64]  # to m/s²
+    has_header: bool
+    decimal_comma: bool
+
+
+def _csv_rows(path: Path) -> tuple[list[list[str]], str]:
+    """The non-empty, non-comment rows of a CSV file and its delimiter."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -94,43 +121,45 @@ def read_accel_csv(path: str | Path) -> AccelRecording:
     if not lines:
         raise ParameterError(f"accelerometer file {path} is empty")
     delimiter = _sniff_delimiter(lines[0])
-    rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
-    first = [cell.strip() for cell in rows[0]]
-    has_header = not all(_is_number(cell) for cell in first)
+    return list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)), delimiter
 
-    if has_header:
+
+def _layout(first: list[str], path: Path, delimiter: str) -> _Layout:
+    """The layout from the first row: a header (phyphox, generic) or Oxford's headerless rows."""
+    if not all(_is_number(cell) for cell in first):
         fmt, time_col, axis_cols, time_scale_s, axis_scale = _parse_header(first, path)
-        body = rows[1:]
-        decimal_comma = delimiter == ";"
-    else:
-        if len(first) != 5:
-            raise ParameterError(
-                f"{path}: headerless file must have 5 columns (timestamp_ns,accuracy,x,y,z, the "
-                f"Oxford layout), got {len(first)}"
-            )
-        fmt, time_col, axis_cols, time_scale_s, axis_scale = "oxford", 0, [2, 3, 4], 1e-9, np.ones(3)
-        body = rows
-        decimal_comma = False
+        return _Layout(fmt, time_col, axis_cols, time_scale_s, axis_scale, True, delimiter == ";")
+    if len(first) != 5:
+        raise ParameterError(
+            f"{path}: headerless file must have 5 columns (timestamp_ns,accuracy,x,y,z, the "
+            f"Oxford layout), got {len(first)}"
+        )
+    return _Layout("oxford", 0, [2, 3, 4], 1e-9, np.ones(3), False, False)
 
-    n_cols = max([time_col, *axis_cols]) + 1
+
+def _columns(body: list[list[str]], layout: _Layout, path: Path) -> tuple[NDArray[Any], NDArray[np.float64]]:
+    """The raw time column (int64 where it is whole numbers, else float64) and x, y, z in m/s²."""
+    n_cols = max([layout.time_col, *layout.axis_cols]) + 1
     if len(body) < MIN_N_SAMPLES:
         raise ParameterError(f"{path}: only {len(body)} samples, need at least {MIN_N_SAMPLES}")
     for i, row in enumerate(body):
         if len(row) < n_cols:
-            raise ParameterError(f"{path}: row {i + 1 + has_header} has {len(row)} columns, expected {n_cols}")
-
-    time_raw = [row[time_col].strip() for row in body]
-    axes_raw = [[row[c].strip() for c in axis_cols] for row in body]
-    if decimal_comma:
+            raise ParameterError(f"{path}: row {i + 1 + layout.has_header} has {len(row)} columns, expected {n_cols}")
+    time_raw = [row[layout.time_col].strip() for row in body]
+    axes_raw = [[row[c].strip() for c in layout.axis_cols] for row in body]
+    if layout.decimal_comma:
         time_raw = [v.replace(",", ".") for v in time_raw]
         axes_raw = [[v.replace(",", ".") for v in r] for r in axes_raw]
     time_num = _to_numbers(time_raw, path, "time")
-    xyz = _to_numbers(axes_raw, path, "acceleration").astype(np.float64) * axis_scale
+    xyz = _to_numbers(axes_raw, path, "acceleration").astype(np.float64) * layout.axis_scale
     if not np.all(np.isfinite(xyz)):
         raise ParameterError(f"{path}: acceleration contains NaN or infinite values")
+    return time_num, xyz
 
-    if time_scale_s is None:
-        time_scale_s = _time_scale_to_s(np.diff(time_num.astype(np.float64)), path)
+
+def _time_axis(time_num: NDArray[Any], time_scale_s: float, path: Path) -> tuple[NDArray[np.float64], int]:
+    """Seconds from the first sample, checked sorted and spanning time, and the first sample's
+    time on the file's clock in ns."""
     if time_num.dtype.kind == "i":  # check order and span before subtracting: int64 differences can wrap
         if np.any(time_num[1:] < time_num[:-1]):
             bad = int(np.argmax(time_num[1:] < time_num[:-1])) + 1
@@ -155,7 +184,7 @@ def read_accel_csv(path: str | Path) -> AccelRecording:
         origin_ns = int(time_num[0])
     else:
         origin_ns = int(round(float(time_num[0]) * time_scale_s * 1e9))
-    return AccelRecording(time_s=time_s, xyz=xyz, fmt=fmt, time_origin_ns=origin_ns)
+    return time_s, origin_ns
 
 
 def read_oxford_ground_truth(
