@@ -1,19 +1,15 @@
-"""Activity files (FIT, GPX, TCX) -> running cadence records in steps per minute.
+"""Activity files (FIT, GPX, TCX) -> running cadence records in steps per minute
+(:class:`coach.activity.Activity`): FIT in :mod:`coach.fit_file`, GPX and TCX here.
 
 Only the running part of an activity is returned: for FIT, the records whose timestamp lies in a
-running ``session`` (multisport files chain several FIT files; all are read); for TCX, the
-``Activity`` elements with ``Sport="Running"``; for GPX, tracks whose ``<type>`` is a running
-type (a GPX without a type is assumed to be a run, and says so in ``notes``).
+running ``session``; for TCX, the ``Activity`` elements with ``Sport="Running"``; for GPX, tracks
+whose ``<type>`` is a running type (a GPX without a type is assumed to be a run, and says so in
+``notes``).
 
 Units. FIT ``cadence`` is strides/min (one foot): spm = 2 × (cadence + fractional_cadence). TCX
 ``RunCadence`` is strides/min by schema. GPX ``cad`` (Garmin TrackPointExtension) is strides/min
 from Garmin and Strava exports; a few phone apps write steps/min there, so GPX/TCX cadences whose
 median over moving points is above ``SPM_NOT_STRIDES_ABOVE`` (120) are read as steps/min.
-
-FIT times. A FIT ``date_time`` below ``FIT_SYSTEM_TIME_BELOW`` (0x10000000) is not a date but
-seconds since the device powered on (a device whose clock was never set); fitdecode leaves those
-as an int. Such a run is read on its own relative clock: ``started_at`` is None and a note says
-that the date is unknown.
 
 Every failure (unreadable, truncated, malformed, wrong sport, no cadence) raises
 ``ActivityError`` (a ``ValueError``) with a one-line message that names the file.
@@ -23,61 +19,23 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from coach.activity import Activity, ActivityError, aware_utc
+from coach.fit_file import read_fit
+
+__all__ = ["ACTIVITY_SUFFIXES", "Activity", "ActivityError", "is_activity_path", "read_activity", "read_fit",
+           "read_gpx", "read_tcx"]
 
 ACTIVITY_SUFFIXES = (".fit", ".gpx", ".tcx")
 SPM_NOT_STRIDES_ABOVE = 120.0
 RUNNING_TYPES = {"running", "run", "trail_running", "treadmill_running", "street_running", "track_running",
                  "indoor_running", "virtual_running", "9"}  # "9": Strava's code for Run
 EARTH_RADIUS_M = 6371008.8
-FIT_SYSTEM_TIME_BELOW = 0x10000000  # FIT date_time values below this are seconds since power-on
-
-
-class ActivityError(ValueError):
-    """An activity file that cannot give a running cadence."""
-
-
-@dataclass(frozen=True)
-class Activity:
-    """The running records of one activity file.
-
-    Attributes
-    ----------
-    source : str
-        File name.
-    fmt : {"fit", "gpx", "tcx"}
-    sport : str
-        Sport of the part kept (always a running sport).
-    started_at : datetime or None
-        UTC time of the first running record; None when the file has no dates (a FIT file on
-        the device's power-on clock).
-    time_s : ndarray, float64, shape (n,)
-        Record times in seconds from ``started_at``.
-    cadence_spm : ndarray, float64, shape (n,)
-        Cadence in steps per minute; NaN where the record has none.
-    speed_m_s : ndarray, float64, shape (n,)
-        Speed in m/s; NaN where unknown.
-    session_avg_spm : float or None
-        The device's own session average (FIT only), for comparison.
-    notes : list of str
-        What was skipped or assumed.
-    """
-
-    source: str
-    fmt: str
-    sport: str
-    started_at: datetime | None
-    time_s: NDArray[np.float64]
-    cadence_spm: NDArray[np.float64]
-    speed_m_s: NDArray[np.float64]
-    session_avg_spm: float | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def is_activity_path(path: str | Path) -> bool:
@@ -97,156 +55,6 @@ def read_activity(path: str | Path) -> Activity:
     if suffix == ".fit":
         return read_fit(path)
     return read_gpx(path) if suffix == ".gpx" else read_tcx(path)
-
-
-# --- FIT -------------------------------------------------------------------------------------
-
-
-def _fit_messages(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str], int]:
-    """Decode all records and sessions of every chained FIT file (CRC checked)."""
-    try:
-        import fitdecode
-    except ImportError:  # pragma: no cover - fitdecode is a core dependency
-        raise ActivityError("reading FIT files needs fitdecode: pip install fitdecode") from None
-    records: list[dict[str, Any]] = []
-    sessions: list[dict[str, Any]] = []
-    sports: list[str] = []
-    n_headers = 0
-    try:
-        with fitdecode.FitReader(
-            str(path), check_crc=fitdecode.CrcCheck.RAISE, error_handling=fitdecode.ErrorHandling.RAISE
-        ) as reader:
-            for frame in reader:
-                if isinstance(frame, fitdecode.FitHeader):
-                    n_headers += 1
-                elif isinstance(frame, fitdecode.FitDataMessage):
-                    if frame.name == "record":
-                        records.append({f.name: f.value for f in frame.fields})
-                    elif frame.name == "session":
-                        sessions.append({f.name: f.value for f in frame.fields})
-                    elif frame.name == "sport":
-                        sport = frame.get_value("sport", fallback=None)
-                        if sport is not None:
-                            sports.append(str(sport))
-    except fitdecode.FitEOFError:
-        raise ActivityError(f"{path.name}: truncated FIT file (ends inside a message)") from None
-    except fitdecode.FitCRCError:
-        raise ActivityError(f"{path.name}: corrupt FIT file (CRC mismatch)") from None
-    except fitdecode.FitHeaderError as exc:
-        raise ActivityError(f"{path.name}: not a FIT file ({_first_line(exc)})") from None
-    except (fitdecode.FitError, KeyError, IndexError, TypeError, ValueError, OverflowError) as exc:
-        raise ActivityError(f"{path.name}: malformed FIT file ({_first_line(exc)})") from None
-    return records, sessions, sports, n_headers
-
-
-def _first_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:160] or type(exc).__name__
-
-
-def fit_record_spm(record: dict[str, Any]) -> float:
-    """spm of one decoded FIT record: 2 × (cadence + fractional_cadence); NaN without cadence."""
-    cad = record.get("cadence")
-    if cad is None:
-        return math.nan
-    frac = record.get("fractional_cadence")
-    return 2.0 * (float(cad) + (float(frac) if frac is not None else 0.0))
-
-
-def _fit_speed(record: dict[str, Any]) -> float:
-    speed = record.get("enhanced_speed")
-    if speed is None:
-        speed = record.get("speed")
-    return math.nan if speed is None else float(speed)
-
-
-def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=timezone.utc)
-
-
-def _fit_time(value: Any) -> datetime | float | None:
-    """A decoded FIT date_time: an aware UTC datetime, or seconds since the device powered on
-    (a float) for values below 0x10000000, which fitdecode leaves as int; None if neither."""
-    if isinstance(value, datetime):
-        return _aware(value)
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < FIT_SYSTEM_TIME_BELOW:
-        return float(value)
-    return None
-
-
-def read_fit(path: str | Path) -> Activity:
-    """The running records of a FIT file (all running sessions of a multisport chain)."""
-    path = Path(path)
-    records, sessions, sports, n_headers = _fit_messages(path)
-    notes: list[str] = []
-    if n_headers > 1:
-        notes.append(f"{n_headers} chained FIT files")
-    # a window is (start, end) in one clock: datetimes, or seconds since power-on
-    windows: list[tuple[Any, Any]] = []
-    avg_spm: list[float] = []
-    other: list[str] = []
-    for s in sessions:
-        sport = str(s.get("sport"))
-        start = _fit_time(s.get("start_time"))
-        elapsed = s.get("total_elapsed_time")
-        if sport != "running":
-            other.append(sport)
-            continue
-        if start is None or elapsed is None:
-            raise ActivityError(f"{path.name}: running session without start time or duration")
-        end = start + (timedelta(seconds=float(elapsed)) if isinstance(start, datetime) else float(elapsed))
-        windows.append((start, end))
-        cad = s.get("avg_running_cadence")
-        if cad is None:
-            cad = s.get("avg_cadence")
-        if cad is not None:
-            avg_spm.append(2.0 * (float(cad) + float(s.get("avg_fractional_cadence") or 0.0)))
-    if not sessions:
-        if sports and all(sp == "running" for sp in sports):
-            notes.append("no session message; sport message says running: all records used")
-            windows = [(datetime.min.replace(tzinfo=timezone.utc), datetime.max.replace(tzinfo=timezone.utc))]
-        else:
-            raise ActivityError(f"{path.name}: FIT file has no session, so its sport is unknown (truncated?)")
-    if not windows:
-        raise ActivityError(f"{path.name}: not a run (sport: {', '.join(sorted(set(other))) or 'unknown'})")
-    if other:
-        notes.append(f"skipped non-running sessions: {', '.join(other)}")
-    else:
-        # Only running sessions: every record is the run. (Session windows can end a second
-        # before the last record: total_elapsed_time is not rounded up to the record clock.)
-        windows = [(datetime.min.replace(tzinfo=timezone.utc), datetime.max.replace(tzinfo=timezone.utc)),
-                   (0.0, float(FIT_SYSTEM_TIME_BELOW))]
-    kept = []
-    for r in records:
-        ts = _fit_time(r.get("timestamp"))
-        if ts is not None and any(type(lo) is type(ts) and lo <= ts <= hi for lo, hi in windows):
-            kept.append((ts, fit_record_spm(r), _fit_speed(r)))
-    if not kept:
-        raise ActivityError(f"{path.name}: no records in the running session")
-    relative = [k for k in kept if not isinstance(k[0], datetime)]
-    if relative:
-        if len(relative) < len(kept):  # the clock was set mid-run: keep the larger part
-            on_dates = [k for k in kept if isinstance(k[0], datetime)]
-            notes.append(f"{min(len(relative), len(on_dates))} records on the other clock (dated vs since "
-                         "power-on) left out")
-            kept = relative if len(relative) > len(on_dates) else on_dates
-        if not isinstance(kept[0][0], datetime):
-            notes.append("times are seconds since the device powered on (its clock was not set): run date unknown")
-    if all(math.isnan(k[1]) for k in kept):
-        raise ActivityError(f"{path.name}: the run has no cadence (no footpod or wrist cadence recorded)")
-    t0 = kept[0][0]
-    dated = isinstance(t0, datetime)
-    return Activity(
-        source=path.name,
-        fmt="fit",
-        sport="running",
-        started_at=t0 if dated else None,
-        time_s=np.array([(k[0] - t0).total_seconds() if dated else k[0] - t0 for k in kept]),
-        cadence_spm=np.array([k[1] for k in kept]),
-        speed_m_s=np.array([k[2] for k in kept]),
-        session_avg_spm=float(np.mean(avg_spm)) if avg_spm else None,
-        notes=notes,
-    )
 
 
 # --- GPX and TCX (xml.etree) ------------------------------------------------------------------
@@ -287,7 +95,7 @@ def _parse_time(text: str | None, path: Path) -> datetime:
         ts = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ActivityError(f"{path.name}: bad time {text!r}") from None
-    return _aware(ts).astimezone(timezone.utc)
+    return aware_utc(ts).astimezone(timezone.utc)
 
 
 def _number(text: str | None, path: Path, what: str) -> float:
