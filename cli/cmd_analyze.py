@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from coach.analysis import Progress, analyze_path
 from coach.jsonfile import json_text
 from metronome.units import format_duration
-from stepdetect.cadence import MIN_STEPS_FOR_CADENCE
+from stepdetect.cadence import MIN_STEPS_FOR_CADENCE, Foot
 
 SUMMARY_MAX_GAPS = 8  # the text summary lists this many gaps (the JSON lists all)
 
@@ -77,7 +77,7 @@ def _plot(out: Path, *, report: dict[str, Any], signal_t_s: NDArray, signal_y: N
         ax.axvline(t, color="tab:red", lw=0.6, alpha=0.6)
     ax.set_ylabel(signal_label)
     ax.set_title("Detected footfalls (red)")
-    if curve is not None:
+    if curve is not None and curve_t_s is not None:  # the onset curve (audio) comes with its times
         ax = axes[1]
         ax.plot(curve_t_s, curve, lw=0.6, label="low-band level (dB)")
         ax.plot(curve_t_s, floor, lw=0.6, color="0.5", label="noise floor (dB)")
@@ -134,7 +134,7 @@ def _progress(path: Path) -> Iterator[Progress | None]:
 @click.option("--first-foot", type=click.Choice(["L", "R"]), default="L", show_default=True,
               help="Which foot the first step is (audio cannot tell left from right).")
 def analyze(path: Path, accel: bool, as_json: bool, plot_path: Path | None, ticks_path: Path | None,
-            first_foot: str) -> None:
+            first_foot: Foot) -> None:
     """Find the footfalls in a recording; report cadence over time and step-time asymmetry.
 
     PATH is audio (WAV/FLAC/OGG, any sample rate, mono or multi-channel, any length: it is

@@ -6,18 +6,31 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypedDict
 
 import numpy as np
 from numpy.typing import NDArray
 
 from stepdetect import cadence as cad
-from stepdetect.online import StepDetector
+from stepdetect.online import Footfalls, StepDetector
 from stepdetect.validate import ParameterError
+
+if TYPE_CHECKING:  # imported where used: accelerometer analysis is optional, audio reading heavy
+    from coach.audio_io import AudioInfo
+    from stepdetect.accel import AccelSteps
 
 #: progress(frames done, frames in all)
 Progress = Callable[[int, int], None]
+
+
+class Rhythm(TypedDict):
+    """What the audio detector says of the step rhythm (:func:`detect_in_file`)."""
+
+    rhythmic: NDArray[np.bool_]  # per footfall: accepted on the tracked rhythm
+    salience: float  # share of all onset strength heard on the rhythm
+    bands: list[dict[str, Any]]  # the bands the footfalls come from, with their weights
 
 CADENCE_WINDOW_S = 6.0
 CADENCE_HOP_S = 1.0
@@ -26,7 +39,7 @@ MIN_SAMPLE_RATE_HZ = 4000  # what StepDetector takes
 MAX_SAMPLE_RATE_HZ = 384000
 
 
-def _num(x: float, ndigits: int) -> float | None:
+def _num(x: float | None, ndigits: int) -> float | None:
     """JSON-safe rounded number (NaN -> null)."""
     return None if x is None or not math.isfinite(x) else round(float(x), ndigits)
 
@@ -36,8 +49,8 @@ def analyze_steps(
     confidence: NDArray[np.float64] | None,
     *,
     duration_s: float,
-    first_foot: str = "L",
-    rhythm: dict[str, Any] | None = None,
+    first_foot: cad.Foot = "L",
+    rhythm: Rhythm | None = None,
 ) -> dict[str, Any]:
     """The report (JSON-ready dict) for detected step times.
 
@@ -45,7 +58,7 @@ def analyze_steps(
     ``bands``; without a steady rhythm (texture: gravel shuffle, rustle, no steady steps) the
     cadence is not confident and ``cadence_spm`` is null, as with too few steps.
     """
-    feet = cad.assign_feet(step_times_s, first_foot=first_foot)  # type: ignore[arg-type]
+    feet = cad.assign_feet(step_times_s, first_foot=first_foot)
     centres_s, spm = cad.cadence_track(step_times_s, window_s=CADENCE_WINDOW_S, hop_s=CADENCE_HOP_S)
     asym = cad.step_asymmetry(step_times_s, feet)
     gaps = cad.find_gaps(step_times_s)
@@ -59,26 +72,9 @@ def analyze_steps(
         spm = np.full_like(spm, np.nan)
         warnings.append("no steady step rhythm (texture or irregular sounds, not steps): no confident cadence")
     n = int(step_times_s.size)
-    if n == 0:
-        warnings.append("no steps found")
-    elif n < cad.MIN_CONFIDENT_STEPS:
-        warnings.append(f"only {n} steps: cadence and asymmetry are uncertain")
-    if gaps:
-        missing = sum(g.n_missing for g in gaps)
-        warnings.append(f"{len(gaps)} gap(s), about {missing} step(s) missing (not filled in)")
-    if confidence is not None and confidence.size:
-        n_low = int(np.sum(confidence < LOW_CONFIDENCE))
-        if n_low > 0.25 * confidence.size:
-            warnings.append(f"{n_low} of {confidence.size} footfalls have low confidence (< {LOW_CONFIDENCE})")
-    steps = []
-    for i, t in enumerate(step_times_s):
-        step: dict[str, Any] = {"time_s": round(float(t), 4), "foot": feet[i]}
-        if confidence is not None:
-            step["confidence"] = round(float(confidence[i]), 3)
-            step["low_confidence"] = bool(confidence[i] < LOW_CONFIDENCE)
-        steps.append(step)
+    warnings.extend(_step_warnings(n, gaps, confidence))
     return {
-        "steps": steps,
+        "steps": _steps_json(step_times_s, feet, confidence),
         "n_steps": n,
         "cadence_spm": _num(overall, 2),
         "duration_s": round(float(duration_s), 3),
@@ -98,10 +94,42 @@ def analyze_steps(
         "low_confidence": bool(warnings),
         "warnings": warnings,
         "cadence_confident": bool(confident),
-        **({"bands": rhythm["bands"], "rhythm_salience": round(float(rhythm["salience"]), 3),
-            "rhythmic_fraction": round(float(np.mean(rhythm["rhythmic"])) if len(rhythm["rhythmic"]) else 0.0, 3)}
-           if rhythm is not None else {}),
+        **(_rhythm_json(rhythm) if rhythm is not None else {}),
     }
+
+
+def _step_warnings(n: int, gaps: list[cad.Gap], confidence: NDArray[np.float64] | None) -> list[str]:
+    """What makes the figures of ``n`` steps uncertain: too few, gaps, low confidence."""
+    warnings: list[str] = []
+    if n == 0:
+        warnings.append("no steps found")
+    elif n < cad.MIN_CONFIDENT_STEPS:
+        warnings.append(f"only {n} steps: cadence and asymmetry are uncertain")
+    if gaps:
+        missing = sum(g.n_missing for g in gaps)
+        warnings.append(f"{len(gaps)} gap(s), about {missing} step(s) missing (not filled in)")
+    if confidence is not None and confidence.size:
+        n_low = int(np.sum(confidence < LOW_CONFIDENCE))
+        if n_low > 0.25 * confidence.size:
+            warnings.append(f"{n_low} of {confidence.size} footfalls have low confidence (< {LOW_CONFIDENCE})")
+    return warnings
+
+
+def _steps_json(step_times_s: NDArray[np.float64], feet: list[cad.Foot | None],
+                confidence: NDArray[np.float64] | None) -> list[dict[str, Any]]:
+    steps = []
+    for i, t in enumerate(step_times_s):
+        step: dict[str, Any] = {"time_s": round(float(t), 4), "foot": feet[i]}
+        if confidence is not None:
+            step["confidence"] = round(float(confidence[i]), 3)
+            step["low_confidence"] = bool(confidence[i] < LOW_CONFIDENCE)
+        steps.append(step)
+    return steps
+
+
+def _rhythm_json(rhythm: Rhythm) -> dict[str, Any]:
+    return {"bands": rhythm["bands"], "rhythm_salience": round(float(rhythm["salience"]), 3),
+            "rhythmic_fraction": round(float(np.mean(rhythm["rhythmic"])) if len(rhythm["rhythmic"]) else 0.0, 3)}
 
 
 def read_tick_times(path: Path) -> NDArray[np.float64]:
@@ -145,14 +173,13 @@ PLOT_MAX_S = 3600.0  # plot data for recordings up to an hour
 
 
 def detect_in_file(path: Path, *, tick_times_s: NDArray[np.float64] | None = None,
-                   progress: Progress | None = None) -> tuple[Any, Any, dict]:
+                   progress: Progress | None = None) -> tuple[Footfalls, AudioInfo, Rhythm]:
     """Footfalls of an audio file, streamed block by block through the causal detector
     (:class:`StepDetector`): memory stays at a few blocks whatever the file's length.
     Returns (Footfalls, AudioInfo, rhythm): rhythm = the footfalls' ``rhythmic`` flags, the
     detector's ``salience`` and ``bands`` (for :func:`analyze_steps`). ``progress(done, total)``
     (frames) is called after each block, if given."""
     from coach.audio_io import audio_blocks
-    from stepdetect.online import Footfalls
 
     info, blocks = audio_blocks(path)
     if not MIN_SAMPLE_RATE_HZ <= info.sample_rate <= MAX_SAMPLE_RATE_HZ:
@@ -174,7 +201,8 @@ def detect_in_file(path: Path, *, tick_times_s: NDArray[np.float64] | None = Non
         if progress is not None:
             progress(done, info.n_frames)
     footfalls = Footfalls.concat(found)
-    rhythm = {"rhythmic": footfalls.rhythmic, "salience": detector.rhythm_salience, "bands": detector.bands}
+    assert footfalls.rhythmic is not None  # the detector flags every footfall it reports
+    rhythm: Rhythm = {"rhythmic": footfalls.rhythmic, "salience": detector.rhythm_salience, "bands": detector.bands}
     return footfalls, dataclasses.replace(info, n_frames=done), rhythm  # the frames there were
 
 
@@ -183,7 +211,7 @@ ACCEL_MIN_STRETCH_S = 2.0  # stretches shorter than this are too short to hold s
 
 
 def accel_step_times(time_s: NDArray[np.float64], xyz: NDArray[np.float64], *,
-                     max_gap_s: float = ACCEL_GAP_S) -> tuple[NDArray[np.float64], Any]:
+                     max_gap_s: float = ACCEL_GAP_S) -> tuple[NDArray[np.float64], AccelSteps]:
     """Step times of an accelerometer recording, and the :class:`stepdetect.accel.AccelSteps` of
     its longest stretch (what the front end chose). Each stretch between pauses longer than
     ``max_gap_s`` (a logger off for a day) is detected on its own, so memory and time follow
@@ -205,65 +233,86 @@ def accel_step_times(time_s: NDArray[np.float64], xyz: NDArray[np.float64], *,
     return np.concatenate([np.asarray(p.time_s, dtype=np.float64) for p in parts]), parts[longest]
 
 
-def analyze_path(path: Path, *, accel: bool, ticks_path: Path | None = None, first_foot: str = "L",
+@dataclass
+class _Found:
+    """The steps of one recording and what the report says of its source."""
+
+    step_times_s: NDArray[np.float64]
+    confidence: NDArray[np.float64] | None
+    duration_s: float
+    header: str  # the text summary's first line
+    source_keys: dict[str, Any]  # the report's source-specific keys
+    rhythm: Rhythm | None = None
+    plot: dict[str, Any] = field(default_factory=lambda: {"curve_t_s": None, "curve": None, "floor": None})
+
+
+def analyze_path(path: Path, *, accel: bool, ticks_path: Path | None = None, first_foot: cad.Foot = "L",
                  plot: bool = False, progress: Progress | None = None) -> dict[str, Any]:
     """The report ``cadence analyze --json`` prints for ``path`` (audio or accelerometer CSV).
 
     With ``plot``, the report's private ``_plot`` key holds what ``--plot`` draws."""
-    plot_data: dict[str, Any] = {"curve_t_s": None, "curve": None, "floor": None}
-    rhythm = None
     if accel:
-        try:
-            import stepdetect.accel  # noqa: F401 - does this build have accelerometer analysis?
-            from stepdetect.accel_io import read_accel_csv
-        except ImportError as exc:
-            raise ParameterError(f"accelerometer analysis is not available in this build ({exc})") from None
-
-        rec = read_accel_csv(path)
-        if rec.time_s.size == 0:
-            raise ParameterError(f"{path}: no accelerometer samples")
-        step_times_s, found_accel = accel_step_times(rec.time_s, rec.xyz)
-        confidence = None
-        duration_s = float(rec.time_s[-1] - rec.time_s[0])
-        header = f"{path}: {duration_s:.1f} s of accelerometer data ({rec.fmt}, {rec.time_s.size} samples)"
-        if plot:
-            plot_data.update(signal_t_s=rec.time_s, signal_y=np.linalg.norm(rec.xyz, axis=1), signal_label="|acc|")
+        found = _accel_found(path, plot=plot)
     else:
-        from coach.audio_io import audio_info
-
-        if plot and audio_info(path).duration_s > PLOT_MAX_S:
-            raise ParameterError(f"{path}: --plot draws recordings up to {PLOT_MAX_S / 60:.0f} min; "
-                                 "analyze the whole file without --plot (or plot a cut of it)")
-        ticks_s = read_tick_times(ticks_path) if ticks_path is not None else None
-        found, info, rhythm = detect_in_file(path, tick_times_s=ticks_s, progress=progress)
-        step_times_s, confidence = found.time_s, found.confidence
-        duration_s = info.duration_s
-        header = f"{path}: {duration_s:.1f} s, {info.sample_rate} Hz, {info.n_channels} channel(s)"
-        if plot:
-            from coach.audio_io import read_audio
-            from stepdetect.features import onset_curve, to_mono
-
-            y, sample_rate = read_audio(path)
-            mono = to_mono(y)
-            step = max(1, mono.size // 20000)
-            curve_t_s, curve, floor = onset_curve(y, sample_rate=sample_rate)
-            plot_data.update(signal_t_s=np.arange(0, mono.size, step) / sample_rate, signal_y=mono[::step],
-                             signal_label="audio", curve_t_s=curve_t_s, curve=curve, floor=floor)
-    report = analyze_steps(step_times_s, confidence, duration_s=duration_s, first_foot=first_foot, rhythm=rhythm)
+        found = _audio_found(path, ticks_path=ticks_path, plot=plot, progress=progress)
+    report = analyze_steps(found.step_times_s, found.confidence, duration_s=found.duration_s, first_foot=first_foot,
+                           rhythm=found.rhythm)
     report["source"] = "accelerometer" if accel else "audio"
-    if accel:
-        report["accel"] = {
-            "band_hz": [round(found_accel.band_hz[0], 3), round(found_accel.band_hz[1], 3)],
-            "step_period_s": None if np.isnan(found_accel.step_period_s) else round(found_accel.step_period_s, 4),
-            "gravity_in_data": found_accel.has_gravity,
-            "work_rate_hz": round(found_accel.rate_hz, 2),
-            "step_method": found_accel.method,  # "tracker": the step-rhythm tracker shared with audio
-            "rhythm_salience": (None if np.isnan(found_accel.rhythm_salience)
-                                else round(found_accel.rhythm_salience, 3)),
-        }
-    else:
-        report["detection_delay_s"] = round(StepDetector(sample_rate=info.sample_rate).detection_delay_s, 4)
-    report["_header"] = header
+    report.update(found.source_keys)
+    report["_header"] = found.header
     if plot:
-        report["_plot"] = plot_data
+        report["_plot"] = found.plot
     return report
+
+
+def _accel_found(path: Path, *, plot: bool) -> _Found:
+    try:
+        import stepdetect.accel  # noqa: F401 - does this build have accelerometer analysis?
+        from stepdetect.accel_io import read_accel_csv
+    except ImportError as exc:
+        raise ParameterError(f"accelerometer analysis is not available in this build ({exc})") from None
+
+    rec = read_accel_csv(path)
+    if rec.time_s.size == 0:
+        raise ParameterError(f"{path}: no accelerometer samples")
+    step_times_s, front = accel_step_times(rec.time_s, rec.xyz)
+    duration_s = float(rec.time_s[-1] - rec.time_s[0])
+    accel_keys = {
+        "band_hz": [round(front.band_hz[0], 3), round(front.band_hz[1], 3)],
+        "step_period_s": None if np.isnan(front.step_period_s) else round(front.step_period_s, 4),
+        "gravity_in_data": front.has_gravity,
+        "work_rate_hz": round(front.rate_hz, 2),
+        "step_method": front.method,  # "tracker": the step-rhythm tracker shared with audio
+        "rhythm_salience": None if np.isnan(front.rhythm_salience) else round(front.rhythm_salience, 3),
+    }
+    found = _Found(step_times_s, None, duration_s,
+                   f"{path}: {duration_s:.1f} s of accelerometer data ({rec.fmt}, {rec.time_s.size} samples)",
+                   {"accel": accel_keys})
+    if plot:
+        found.plot.update(signal_t_s=rec.time_s, signal_y=np.linalg.norm(rec.xyz, axis=1), signal_label="|acc|")
+    return found
+
+
+def _audio_found(path: Path, *, ticks_path: Path | None, plot: bool, progress: Progress | None) -> _Found:
+    from coach.audio_io import audio_info
+
+    if plot and audio_info(path).duration_s > PLOT_MAX_S:
+        raise ParameterError(f"{path}: --plot draws recordings up to {PLOT_MAX_S / 60:.0f} min; "
+                             "analyze the whole file without --plot (or plot a cut of it)")
+    ticks_s = read_tick_times(ticks_path) if ticks_path is not None else None
+    footfalls, info, rhythm = detect_in_file(path, tick_times_s=ticks_s, progress=progress)
+    found = _Found(footfalls.time_s, footfalls.confidence, info.duration_s,
+                   f"{path}: {info.duration_s:.1f} s, {info.sample_rate} Hz, {info.n_channels} channel(s)",
+                   {"detection_delay_s": round(StepDetector(sample_rate=info.sample_rate).detection_delay_s, 4)},
+                   rhythm)
+    if plot:
+        from coach.audio_io import read_audio
+        from stepdetect.features import onset_curve, to_mono
+
+        y, sample_rate = read_audio(path)
+        mono = to_mono(y)
+        step = max(1, mono.size // 20000)
+        curve_t_s, curve, floor = onset_curve(y, sample_rate=sample_rate)
+        found.plot.update(signal_t_s=np.arange(0, mono.size, step) / sample_rate, signal_y=mono[::step],
+                          signal_label="audio", curve_t_s=curve_t_s, curve=curve, floor=floor)
+    return found
