@@ -217,6 +217,7 @@ def accel_step_times(time_s: NDArray[np.float64], xyz: NDArray[np.float64], *,
     ``max_gap_s`` (a logger off for a day) is detected on its own, so memory and time follow
     the samples, not the span of the clock."""
     from stepdetect.accel import accel_steps
+    from stepdetect.accel_io import MIN_N_SAMPLES
 
     breaks = np.flatnonzero(np.diff(time_s) > max_gap_s) + 1
     if breaks.size == 0:
@@ -224,7 +225,7 @@ def accel_step_times(time_s: NDArray[np.float64], xyz: NDArray[np.float64], *,
         return np.asarray(found.time_s, dtype=np.float64), found
     edges = [0, *breaks.tolist(), int(time_s.size)]
     stretches = [(a, b) for a, b in zip(edges[:-1], edges[1:])
-                 if b - a >= 10 and time_s[b - 1] - time_s[a] >= ACCEL_MIN_STRETCH_S]
+                 if b - a >= MIN_N_SAMPLES and time_s[b - 1] - time_s[a] >= ACCEL_MIN_STRETCH_S]
     if not stretches:
         raise ParameterError(f"no stretch of accelerometer data between pauses of more than {max_gap_s:g} s is "
                              f"{ACCEL_MIN_STRETCH_S:g} s long")

@@ -75,8 +75,12 @@ def fit_record_spm(record: dict[str, Any]) -> float:
     cad = record.get("cadence")
     if cad is None:
         return math.nan
-    frac = record.get("fractional_cadence")
-    return 2.0 * (float(cad) + (float(frac) if frac is not None else 0.0))
+    return _strides_to_spm(cad, record.get("fractional_cadence"))
+
+
+def _strides_to_spm(cadence: Any, fractional_cadence: Any) -> float:
+    """FIT cadence (strides/min, one foot) and its fraction -> steps/min (both feet)."""
+    return 2.0 * (float(cadence) + (float(fractional_cadence) if fractional_cadence else 0.0))
 
 
 def _fit_speed(record: dict[str, Any]) -> float:
@@ -167,7 +171,7 @@ def _running_windows(sessions: list[dict[str, Any]], sports: list[str], path: Pa
         if cad is None:
             cad = s.get("avg_cadence")
         if cad is not None:
-            avg_spm.append(2.0 * (float(cad) + float(s.get("avg_fractional_cadence") or 0.0)))
+            avg_spm.append(_strides_to_spm(cad, s.get("avg_fractional_cadence")))
     if not sessions:
         if not (sports and all(sp == "running" for sp in sports)):
             raise ActivityError(f"{path.name}: FIT file has no session, so its sport is unknown (truncated?)")

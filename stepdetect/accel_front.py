@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
 
+from stepdetect.accel_io import MIN_N_SAMPLES
 from stepdetect.validate import ParameterError
 
 MIN_CADENCE_SPM = 60.0  # default plausible cadence range (both feet): slow walking ...
@@ -134,8 +135,8 @@ def validate_stream(time_s: object, xyz: object) -> tuple[NDArray[np.float64], N
         raise ParameterError(f"time_s must be 1-D, got shape {t.shape}")
     if a.ndim != 2 or a.shape[1] != 3 or a.shape[0] != t.size:
         raise ParameterError(f"xyz must have shape ({t.size}, 3) to match time_s, got {a.shape}")
-    if t.size < 10:
-        raise ParameterError(f"need at least 10 accelerometer samples, got {t.size}")
+    if t.size < MIN_N_SAMPLES:
+        raise ParameterError(f"need at least {MIN_N_SAMPLES} accelerometer samples, got {t.size}")
     if not (np.all(np.isfinite(t)) and np.all(np.isfinite(a))):
         raise ParameterError("time_s and xyz must be finite")
     if np.any(np.diff(t) < 0):

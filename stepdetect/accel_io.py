@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from stepdetect.validate import ParameterError
 
 STANDARD_GRAVITY_M_S2 = 9.80665
-MIN_N_SAMPLES = 10
+MIN_N_SAMPLES = 10  # the fewest samples of an accelerometer stream (reader, detector, analysis)
 
 AccelFormat = Literal["oxford", "phyphox", "generic"]
 
