@@ -117,7 +117,8 @@ def _haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(a, 1.0)))
 
 
-def _speed_from_positions(times: list[datetime], lat: NDArray, lon: NDArray) -> NDArray[np.float64]:
+def _speed_from_positions(times: list[datetime], lat: NDArray[np.float64],
+                          lon: NDArray[np.float64]) -> NDArray[np.float64]:
     """Speed of each point from the segment before it (the first point: the one after)."""
     n = len(times)
     speed = np.full(n, np.nan)
@@ -134,11 +135,13 @@ def _to_spm(raw_cad: NDArray[np.float64], speed: NDArray[np.float64], notes: lis
     moving = np.isfinite(raw_cad) & (~np.isfinite(speed) | (speed > 0)) & (raw_cad > 0)
     if np.any(moving) and float(np.median(raw_cad[moving])) > SPM_NOT_STRIDES_ABOVE:
         notes.append(f"cadence median above {SPM_NOT_STRIDES_ABOVE:g}: read as steps/min, not strides/min")
-        return raw_cad.copy()
-    return 2.0 * raw_cad
+        spm: NDArray[np.float64] = raw_cad.copy()
+    else:
+        spm = 2.0 * raw_cad
+    return spm
 
 
-def _build(path: Path, fmt: str, sport: str, times: list[datetime], raw_cad: list[float], speed: NDArray,
+def _build(path: Path, fmt: str, sport: str, times: list[datetime], raw_cad: list[float], speed: NDArray[np.float64],
            notes: list[str]) -> Activity:
     if not times:
         raise ActivityError(f"{path.name}: no track points in the run")

@@ -118,7 +118,8 @@ def _band_pass(x: NDArray[np.float64], band_hz: tuple[float, float], rate_hz: fl
     """Zero-phase 2nd-order Butterworth band-pass, padded by three periods of the low cut."""
     sos = signal.butter(2, band_hz, btype="bandpass", fs=rate_hz, output="sos")
     padlen = min(int(3 * rate_hz / band_hz[0]), x.size - 1)
-    return signal.sosfiltfilt(sos, x, padlen=padlen)
+    filtered: NDArray[np.float64] = signal.sosfiltfilt(sos, x, padlen=padlen)
+    return filtered
 
 
 def _local_rms(x: NDArray[np.float64], *, rate_hz: float, window_s: float) -> NDArray[np.float64]:
@@ -200,7 +201,8 @@ def _local_principal_axis(centred: NDArray[np.float64], rate_hz: float) -> NDArr
     idx = np.arange(n)
     per_sample = np.column_stack([np.interp(idx, centres, axes[:, k]) for k in range(3)])
     per_sample /= np.maximum(np.linalg.norm(per_sample, axis=1, keepdims=True), 1e-12)
-    return np.sum(centred * per_sample, axis=1)
+    projected: NDArray[np.float64] = np.sum(centred * per_sample, axis=1)
+    return projected
 
 
 def _local_period(

@@ -261,7 +261,8 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _to_numbers(values: list, path: Path, what: str) -> NDArray:
+def _to_numbers(values: list[str] | list[list[str]], path: Path, what: str) -> NDArray[Any]:
+    """int64 where every value is a whole number (exact ns timestamps), else float64."""
     try:
         return np.array(values, dtype=np.int64)
     except (ValueError, OverflowError):
