@@ -111,12 +111,12 @@ def pick_footfalls(
     the contract of :func:`stepdetect.peaks.pick_footfalls` (``state`` updated in place, picks
     in time order), on ``flux_db`` / ``level_db`` alone."""
     first = frames.first_frame
-    look = max(1, int(round(params.peak_window_s / frame_s)))
-    back = max(1, int(round(params.onset_lookback_s / frame_s)))
-    found = candidate_frames(frames.flux_db, params.flux_db, first_frame=first, scan_frame=state.scan_frame, look=look)
+    found = candidate_frames(frames.flux_db, params.flux_db, first_frame=first, scan_frame=state.scan_frame,
+                             frame_s=frame_s, peak_window_s=params.peak_window_s,
+                             onset_lookback_s=params.onset_lookback_s)
     if found is None:
         return []
-    up, last_decidable = found
+    up, last_decidable, look, back = found.up, found.last_decidable, found.look, found.back
     picks: list[Pick] = []
     level = frames.level_db
     if up.size:  # vectorised pre-selection with the tests that need no state
@@ -192,6 +192,6 @@ def pick_footfalls(
         state.last_accept_s = onset_s
         state.on_tick.append(near_tick)
         state.last_peak_db = peak_db
-        picks.append(Pick(onset_s, confidence, peak_db, (first + i + look + 1) * frame_s))
+        picks.append(Pick(onset_s, confidence, peak_db, (first + i + look + 1) * frame_s, on_tick=near_tick))
     state.scan_frame = last_decidable + 1
     return picks

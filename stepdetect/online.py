@@ -9,6 +9,9 @@ nominal), plus however long the caller waits to pass the block in. Each report c
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -24,9 +27,20 @@ from stepdetect.validate import ParameterError, validate_audio, validate_events
 
 HISTORY_S = 0.25  # feature frames kept between blocks (>= look-back + look-ahead)
 _MAX_TICKS = 4096
-ARBITRATION_S = 4.0  # the paths are compared on their rhythmic footfalls over this long ...
-SWITCH_MARGIN_STEPS = 3  # ... and the other path is reported once it has this many more
-SWITCH_RATIO = 1.5  # ... and this many times as many
+ARBITRATION_S = 4.0  # the paths are compared on the evidence of their footfalls over this long ...
+SWITCH_MARGIN_STEPS = 3  # ... and the other path is reported once it has this much more
+SWITCH_RATIO = 1.5  # ... and this many times as much
+PROVISIONAL_EVIDENCE = 0.3  # evidence of a footfall accepted off the rhythm (on it: 1) ...
+TICK_EVIDENCE = 0.5  # ... times this when it started on a known tick (a path locked on leaking ticks
+# hears them all; a runner in sync puts both paths' footfalls on ticks alike)
+AGREE_FRACTION = 0.8  # the bands path hands over to the thump path when this share of the thump
+AGREE_EVIDENCE = 0.8  # path's footfalls are the bands path's too and its evidence is this close:
+# where the thump is heard it is the most precise path and the hardest to fool
+AGREE_MIN_STEPS = 4
+AGREE_TOLERANCE_S = 0.025
+THUMP_HEEL_MIN_REL = 0.3  # the thump path's tracker dates a footfall at a soft heel this strong (x the toe)
+FIRST_MIN_EVIDENCE = 0.8  # the first choice needs this much evidence (about three footfalls, or one on a rhythm)
+THUMP_MIN_SALIENCE = 0.5  # below this rhythm salience the thump path's tracker does not filter its footfalls
 MIN_DWELL_S = 2.0  # a path is reported at least this long
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
 _FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db", "bands_level_db", "bands_db",
@@ -98,11 +112,13 @@ class StepDetector:
         self._picker = PickerState(tracker=StepTracker(self.params.tracker))
         self._low = LowBandState()
         self._low.peak_levels_db = type(self._low.peak_levels_db)(maxlen=self.low_params.n_reference)
-        self._low_tracker = StepTracker(self.params.tracker)  # the rhythm of the thump path's footfalls
+        # the rhythm of the thump path's footfalls (its candidates are clean enough to date a
+        # footfall at a soft heel the tracker first rejected)
+        self._low_tracker = StepTracker(dataclasses.replace(self.params.tracker, heel_min_rel=THUMP_HEEL_MIN_REL))
         self._active = "thump"  # which path is reported
         self._recent: dict[str, deque] = {"thump": deque(), "bands": deque()}  # tracked footfalls, last ARBITRATION_S
         self._last_out_s = -np.inf
-        self._last_switch_s = 0.0
+        self._last_switch_s = -np.inf  # no path chosen yet: the first choice waits for no dwell
         self._low_tracker_last = 0.0
         self._last_out_path = "thump"
         self._present = features.bands_present(self.sample_rate)
@@ -133,10 +149,18 @@ class StepDetector:
         return tracker.rhythm_salience
 
     def _arbitrate(self, low: list[Pick], multi: list[Pick]) -> list[tuple[Pick, bool]]:
-        """Both paths' footfalls in decision order; report the active path's, and switch paths
-        when the other one has clearly more footfalls its rhythm tracker accepts over the last ARBITRATION_S.
-        A thump-path footfall its rhythm tracker merges into the one before (the toe or scuff after
-        the heel) is not reported: the multi-band path already leaves those out."""
+        """Both paths' footfalls in decision order; report the active path's.
+
+        Each footfall its path's rhythm tracker accepts is evidence for that path (1 on the
+        rhythm, ``PROVISIONAL_EVIDENCE`` off it, ``TICK_EVIDENCE`` x that on a known tick). Until
+        a path was chosen the one with more evidence is reported; later the other path takes
+        over once it has clearly more over the last ``ARBITRATION_S`` (after ``MIN_DWELL_S``),
+        and the bands path hands over to the thump path when the thump path hears the same
+        footfalls (``AGREE_FRACTION``). A thump-path candidate its tracker merges into the
+        footfall before (the toe or scuff after the heel) or rejects (off the rhythm) is not
+        reported (rejected ones are while that tracker's rhythm salience is below
+        ``THUMP_MIN_SALIENCE``): the multi-band path leaves those out too. The footfall that triggers a switch
+        is still reported, whichever path it came from."""
         events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
                         key=lambda e: (e[0], e[1]))
         out: list[tuple[Pick, bool]] = []
@@ -145,25 +169,49 @@ class StepDetector:
             if which == 0:
                 d = self._low_tracker.push(max(pick.time_s, self._low_tracker_last), 10.0 ** (pick.peak_db / 30.0))
                 self._low_tracker_last = max(pick.time_s, self._low_tracker_last)
+                if d.is_step and d.time_s < pick.time_s:  # dated at its soft heel
+                    pick = dataclasses.replace(pick, time_s=d.time_s)
                 rhythmic, counted = d.rhythmic, d.is_step
-                merged = d.kind == "merged"
+                # what its tracker rejects is not reported, unless that tracker finds little of
+                # what the thump path hears on a rhythm (a buzz, a clicking machine: then the
+                # picker's own tests decide, and the irregular result reads as no running rhythm)
+                reportable = counted or (d.kind == "rejected" and self._low_tracker.rhythm_salience < THUMP_MIN_SALIENCE)
             else:
-                rhythmic, counted, merged = pick.rhythmic, True, False
-            if counted:  # a footfall its path's rhythm tracker accepts
-                self._recent[name].append(pick.time_s)
+                rhythmic, counted = pick.rhythmic, True
+                reportable = True
+            if counted:
+                evidence = (1.0 if rhythmic else PROVISIONAL_EVIDENCE) * (TICK_EVIDENCE if pick.on_tick else 1.0)
+                self._recent[name].append((pick.time_s, evidence))
             for q in self._recent.values():
-                while q and q[0] < now_s - ARBITRATION_S:
+                while q and q[0][0] < now_s - ARBITRATION_S:
                     q.popleft()
-            other = "bands" if self._active == "thump" else "thump"
-            if (now_s - self._last_switch_s >= MIN_DWELL_S
-                    and len(self._recent[other]) >= max(len(self._recent[self._active]) + SWITCH_MARGIN_STEPS,
-                                                        SWITCH_RATIO * len(self._recent[self._active]))):
+            before = self._active
+            other = "bands" if before == "thump" else "thump"
+            ours, theirs = (sum(e for _, e in self._recent[n]) for n in (before, other))
+            first = self._last_switch_s == -np.inf
+            dwelt = now_s - self._last_switch_s >= MIN_DWELL_S
+            if ((first and theirs > ours and theirs >= FIRST_MIN_EVIDENCE)
+                    or (dwelt and theirs >= max(ours + SWITCH_MARGIN_STEPS, SWITCH_RATIO * ours))
+                    or (before == "bands" and (first or dwelt) and theirs >= AGREE_EVIDENCE * ours
+                        and self._thump_agrees())):
                 self._active, self._last_switch_s = other, now_s
-            if name == self._active and not merged and pick.time_s > self._last_out_s and (
-                    name == self._last_out_path or pick.time_s >= self._last_out_s + MERGE_ACROSS_S):
+            if (name in (self._active, before) and reportable and pick.time_s > self._last_out_s and (
+                    name == self._last_out_path or pick.time_s >= self._last_out_s + MERGE_ACROSS_S)):
                 out.append((pick, rhythmic))
                 self._last_out_s, self._last_out_path = pick.time_s, name
         return out
+
+    def _thump_agrees(self) -> bool:
+        """Whether the thump path heard (nearly) the same footfalls as the bands path lately."""
+        thump = self._recent["thump"]
+        if len(thump) < AGREE_MIN_STEPS or not self._recent["bands"]:
+            return False
+        bands = [t for t, _ in self._recent["bands"]]  # in time order
+        heard = 0
+        for t, _ in thump:
+            k = bisect.bisect_left(bands, t - AGREE_TOLERANCE_S)
+            heard += k < len(bands) and bands[k] <= t + AGREE_TOLERANCE_S
+        return heard >= AGREE_FRACTION * len(thump)
 
     def add_ticks(self, tick_times_s: NDArray[np.float64]) -> None:
         """Tell the detector when metronome ticks were (or will be) heard, in stream seconds.

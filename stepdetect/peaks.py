@@ -114,6 +114,8 @@ class Pick:
     decided_at_s: float  # end of the last frame needed to decide
     rhythmic: bool = False
     band: int = 0  # dominant band
+    closeness: float = 0.0  # 0-1: how near its tracker's prediction it fell (0 when not on the rhythm)
+    on_tick: bool = False  # it started on a known metronome tick
 
 
 def _percentile(values: deque, q: float) -> float:
@@ -163,18 +165,31 @@ def band_weights(state: PickerState, present: NDArray[np.bool_]) -> NDArray[np.f
     return present / present.sum()
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """Upward threshold crossings ready to be decided (see :func:`candidate_frames`)."""
+
+    up: NDArray[np.intp]  # crossing frames, as indices into the curve given
+    last_decidable: int  # absolute index of the last frame whose look-ahead is complete
+    look: int  # look-ahead (peak window), frames
+    back: int  # how far an onset may lie before its crossing, frames
+
+
 def candidate_frames(curve: NDArray[np.float64], threshold: float, *, first_frame: int, scan_frame: int,
-                     look: int) -> tuple[NDArray[np.intp], int] | None:
-    """Upward crossings of ``threshold`` in ``curve`` (indices into it) whose ``look`` frames of
-    look-ahead exist, from absolute frame ``scan_frame`` on; and the last decidable absolute frame.
-    None when nothing new can be decided yet."""
+                     frame_s: float, peak_window_s: float, onset_lookback_s: float) -> Candidates | None:
+    """Upward crossings of ``threshold`` in ``curve`` (element 0 = absolute frame
+    ``first_frame``) from absolute frame ``scan_frame`` on whose ``peak_window_s`` of look-ahead
+    exists, with the look-ahead and the onset look-back in frames of ``frame_s``. None when
+    nothing new can be decided yet. Shared by both pickers (multi-band and thump band)."""
+    look = max(1, int(round(peak_window_s / frame_s)))
+    back = max(1, int(round(onset_lookback_s / frame_s)))
     last_decidable = first_frame + curve.size - 1 - look
     start = max(scan_frame, first_frame + 1)
     if last_decidable < start:
         return None
     lo, hi = start - first_frame, last_decidable - first_frame + 1
     up = np.flatnonzero((curve[lo:hi] >= threshold) & (curve[lo - 1 : hi - 1] < threshold)) + lo
-    return up, last_decidable
+    return Candidates(up, last_decidable, look, back)
 
 
 def onset_frame(level: NDArray[np.float64], peak: int, *, stop: int, target: float) -> float:
@@ -224,18 +239,19 @@ def pick_footfalls(
     list of Pick, in time order.
     """
     first = frames.first_frame
-    look = max(1, int(round(params.peak_window_s / frame_s)))
-    back = max(1, int(round(params.onset_lookback_s / frame_s)))
-    found = candidate_frames(frames.odf_db, params.odf_db, first_frame=first, scan_frame=state.scan_frame, look=look)
+    white, levels, odf = frames.bands_db, frames.bands_level_db, frames.odf_db
+    if white is None or levels is None or odf is None:
+        raise ValueError("pick_footfalls needs the multi-band frames (bands_db, bands_level_db, odf_db)")
+    found = candidate_frames(odf, params.odf_db, first_frame=first, scan_frame=state.scan_frame,
+                             frame_s=frame_s, peak_window_s=params.peak_window_s,
+                             onset_lookback_s=params.onset_lookback_s)
     if found is None:
         return []
-    up, last_decidable = found
+    up, last_decidable, look, back = found.up, found.last_decidable, found.look, found.back
     picks: list[Pick] = []
     if up.size == 0:
         state.scan_frame = last_decidable + 1
         return picks
-    white = frames.bands_db
-    levels = frames.bands_level_db
     win = sliding_window_view(white, look + 1, axis=0)[up]  # (m, N_BANDS, look + 1)
     # per band: how far the level jumps from just before the candidate to its peak (a breath or a
     # gust swells slowly: its level is high, its jump small; a footfall jumps)
@@ -304,6 +320,7 @@ def pick_footfalls(
         state.on_tick.append(near_tick)
         snr_term = min(1.0, max(0.0, (snr_db - params.min_snr_db) / 10.0))
         confidence = round(0.5 * snr_term + 0.5 * (d.confidence if d.rhythmic else min(1.0, 2 * d.confidence)), 3)
-        picks.append(Pick(onset_s, confidence, peak_db, (first + i + look + 1) * frame_s, d.rhythmic, b))
+        picks.append(Pick(d.time_s, confidence, peak_db, (first + i + look + 1) * frame_s, d.rhythmic, b,
+                          d.closeness if d.rhythmic else 0.0, near_tick))
     state.scan_frame = last_decidable + 1
     return picks

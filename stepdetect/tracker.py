@@ -25,8 +25,16 @@ predicted step that nobody heard is returned as a *gap* in ``Decision.gaps_s``, 
 footfall -- and lets go after a longer silence (a stop) or when another rhythm has taken over
 (walk -> run): then it re-locks on the new chain.
 
-The time of a step is the candidate's own time (the caller's acoustic/inertial onset), never
-the prediction. Everything is O(1) per candidate apart from a search over the last
+Heel, toe and scuff: a step taken off the rhythm (heard early) and followed within ``merge_s``
+by a candidate on the rhythm is one footfall at the first onset, and the rhythm re-phases to it;
+with ``heel_min_rel`` a footfall taken on the rhythm is dated at a softer candidate rejected just
+before it (its heel). A candidate after the prediction, with nothing at it, is the late footfall
+when at least ``late_min_rel`` as loud. When the rhythm was just found on a candidate, a much
+louder one right after it is the footfall (the first was a precursor). A regular chain at half
+the locked period (``halve_min_period_s``) replaces a lock on strides.
+
+The time of a step is the candidate's own time (the caller's acoustic/inertial onset, or the
+heel's), never the prediction. Everything is O(1) per candidate apart from a search over the last
 ``history_s`` of candidates when (re)locking.
 """
 
@@ -64,6 +72,14 @@ class TrackerParams:
     off_max_rel: float = math.inf  # ... up to this loud (a cap would also reject the real, irregular loud steps)
     off_min_fraction: float = 0.6  # ... at least this fraction of the period after the last step
     off_of_interval: bool = False  # ... of the expected (lopsided) interval instead of the mean period
+    # locked: a candidate after the predicted time (nothing came at it) and inside the rhythm's
+    # window is the late footfall when at least this loud (x reference): real step intervals
+    # wander more than the closeness allows
+    late_min_rel: float = 0.3
+    # locked: a candidate rejected at most merge_s before a footfall on the rhythm, at least this
+    # strong (x that footfall), is its soft heel: the footfall is reported there (inf: never) ...
+    heel_min_rel: float = math.inf
+    heel_max_rel: float = 0.6  # ... and at most this strong (a louder toe: a heel about as loud would have been taken)
     free_min_strength: float = 0.4  # strength/reference needed for a provisional step
     chain_steps: int = 4  # regularly spaced candidates needed to lock
     chain_tolerance: float = 0.12  # spread of a chain's intervals around their mean (fraction)
@@ -73,6 +89,7 @@ class TrackerParams:
     max_change: float = 0.15  # ... counting at most this fraction of the period per interval
     max_missing: int = 3  # unheard predicted steps bridged before the lock is let go
     switch_margin: float = 1.2  # another regular chain replaces the lock when this much stronger than its last steps
+    halve_min_period_s: float = 0.29  # a regular chain at half the locked period (>= this) replaces it: strides
     history_s: float = 4.0  # candidates kept for (re)locking
     same_foot_factor: float = 2.0  # locked: the reference is at most this x the step two back (same foot)
     n_reference: int = 12  # accepted strengths in the reference (their upper quartile)
@@ -106,7 +123,7 @@ class TrackerParams:
 AUDIO_PARAMS = TrackerParams()
 ACCEL_PARAMS = TrackerParams(
     sigma_fraction=0.2, window_fraction=0.3, off_min_rel=0.25, off_min_fraction=0.55, off_of_interval=True,
-    chain_tolerance=0.25, chain_min_strength=0.25, max_missing=5,
+    chain_tolerance=0.25, chain_min_strength=0.25, max_missing=5, late_min_rel=math.inf,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 
@@ -122,6 +139,7 @@ class Decision:
     predicted_s: float  # the prediction it was judged against (NaN when not locked)
     confidence: float  # 0-1: relative strength and closeness to the prediction
     gaps_s: tuple[float, ...] = ()  # predicted steps before this one that nobody heard
+    closeness: float = 0.0  # 0-1: how near the prediction it fell (0 when not locked)
 
     @property
     def is_step(self) -> bool:
@@ -169,11 +187,18 @@ class StepTracker:
         self.n_steps = 0
         self.n_rhythmic = 0
         self._hint_s: float | None = None  # the current candidate's step-period hint
+        self._fresh_lock = False  # the last step found the rhythm (nothing judged against it yet)
+        self._last_rejected: tuple[float, float] | None = None  # (time, strength) of the last rejected candidate
 
     # -- what callers may read ------------------------------------------------------------
     @property
     def locked(self) -> bool:
         return self._lock is not None
+
+    @property
+    def last_step_s(self) -> float:
+        """When the last step was (-inf before the first)."""
+        return self._last_step_s
 
     @property
     def period_s(self) -> float:
@@ -284,6 +309,7 @@ class StepTracker:
         return best[2], best[1]
 
     def _start_lock(self) -> None:
+        self._fresh_lock = True
         self._recent.clear()
         self._on_strength = self._off_strength = 0.0
 
@@ -296,6 +322,8 @@ class StepTracker:
             return False  # our own rhythm
         if min(abs(ratio - 2.0), abs(ratio - 3.0)) <= tol:
             return False  # every 2nd or 3rd of our steps: our rhythm heard badly
+        if abs(ratio - 0.5) <= 0.5 * tol and other.period_s >= self.params.halve_min_period_s:
+            return True  # a regular chain of steps between ours: the lock was on strides
         if self._off_strength <= self._on_strength:
             return False  # the lock explains most of what is heard: keep it
         evidence = sum(st * 0.7 ** (k - 1) for st, k in self._recent)
@@ -322,7 +350,8 @@ class StepTracker:
         if rhythmic:
             self.n_rhythmic += 1
             self.rhythmic_strength += s
-        return Decision(t, s, "step", rhythmic, predicted_s, round(min(1.0, max(0.0, confidence)), 3), gaps)
+        return Decision(t, s, "step", rhythmic, predicted_s, round(min(1.0, max(0.0, confidence)), 3), gaps,
+                        self._last_step_closeness)
 
     def _update_lock(self, lock: _Lock, interval_s: float, k: int) -> None:
         p = self.params
@@ -380,13 +409,31 @@ class StepTracker:
             predicted = self._anchor_s + nxt + (k - 1) * lock.period_s
             closeness = self._closeness(t - predicted, lock)
             score = min(rel, p.max_rel) * closeness
-            on_rhythm = (score >= p.accept_score and since >= p.min_period_s * 0.8
-                         and abs(t - predicted) <= p.window_fraction * lock.period_s)
+            late = t > predicted and rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
+            on_rhythm = ((score >= p.accept_score or late)
+                         and since >= p.min_period_s * 0.8 and abs(t - predicted) <= p.window_fraction * lock.period_s)
         else:
             predicted, closeness, score, on_rhythm = math.nan, 0.0, 0.0, False
         since_step = t - self._last_step_s
+        if (since_step < p.merge_s and on_rhythm and not self._last_rhythmic and lock is not None
+                and self._last_step_s > self._anchor_s
+                and abs(self._last_step_s - predicted) <= p.window_fraction * lock.period_s):
+            # the step just reported off the rhythm, then this on it within merge_s: one footfall
+            # (heel, then toe or scuff), heard early -- the rhythm follows its first onset
+            self._rephase_to_last_step(lock)
+            return self._merge(t, s, rel)
         if since_step < p.merge_s and not (on_rhythm and not self._last_rhythmic):
             louder = since_step >= p.override_after_s and s >= p.override_ratio * self._last_step_strength
+            if self._fresh_lock and louder and lock is not None:
+                # the rhythm was found on the candidate just reported and this one, right after
+                # it, is much louder: that one was a precursor (a breath, a scuff), this the
+                # footfall the rhythm is anchored on
+                self._fresh_lock = False
+                self.n_candidates += 1
+                self.candidate_strength += s
+                self._history.append((t, s))
+                return self._accept(t, s, rhythmic=True, predicted_s=t, confidence=0.5 * min(rel, 1.0) + 0.5,
+                                    score=min(rel, p.max_rel))
             if self._last_rhythmic and self._before_last is not None and louder:
                 # judged against the prediction the last step was judged against
                 prev_anchor, prev_anchor_pred, prev_score, prev_lock = self._before_last
@@ -420,8 +467,10 @@ class StepTracker:
                 gaps = tuple(self._anchor_s + nxt + i * lock.period_s for i in range(k - 1))
                 self._recent.append((s, k))
                 self._before_last = (self._anchor_s, self._anchor_pred_s, self._anchor_score, copy.copy(lock))
-                self._update_lock(lock, since, k)
-                decision = self._accept(t, s, rhythmic=True, predicted_s=predicted,
+                self._fresh_lock = False
+                onset = self._heel_before(t, s, predicted, lock)
+                self._update_lock(lock, onset - self._anchor_s, k)
+                decision = self._accept(onset, s, rhythmic=True, predicted_s=predicted,
                                         confidence=0.5 * min(rel, 1.0) + 0.5 * closeness, gaps=gaps, score=score)
             else:
                 if rel >= p.chain_min_strength:
@@ -442,6 +491,7 @@ class StepTracker:
                                             confidence=0.5 * min(rel, 1.0), move_anchor=False)
                 if decision is None:
                     decision = Decision(t, s, "rejected", False, predicted, 0.0)
+                    self._last_rejected = (t, s)
         else:
             found = self._find_chain(t, s, ref)
             if found is not None:
@@ -492,6 +542,34 @@ class StepTracker:
         self._last_time_s = t
         self._history.append((t, s))
 
+    def _heel_before(self, t: float, s: float, predicted: float, lock: _Lock) -> float:
+        """Where the footfall accepted at ``t`` began: the candidate rejected just before it (at
+        most ``merge_s``, inside the rhythm's window, at least ``heel_min_rel`` x as strong) is its
+        soft heel, the louder one its toe or scuff -- one footfall, at the onset of the first."""
+        p = self.params
+        if self._last_rejected is None:
+            return t
+        rt, rs = self._last_rejected
+        if (0 < t - rt <= p.merge_s and rt - self._last_step_s >= p.min_period_s * 0.8
+                and p.heel_min_rel * s <= rs <= p.heel_max_rel * s
+                and abs(rt - predicted) <= p.window_fraction * lock.period_s):
+            return rt
+        return t
+
+    def _rephase_to_last_step(self, lock: _Lock) -> None:
+        """The last step (accepted off the rhythm) was this rhythm's footfall: predict from it."""
+        since = self._last_step_s - self._anchor_s
+        k = max(1, int(round((since - self._next_interval_s(lock)) / lock.period_s)) + 1)
+        predicted = self._anchor_s + self._next_interval_s(lock) + (k - 1) * lock.period_s
+        self._recent.append((self._last_step_strength, k))
+        self._before_last = (self._anchor_s, self._anchor_pred_s, self._anchor_score, copy.copy(lock))
+        self._update_lock(lock, since, k)
+        self._anchor_s, self._anchor_pred_s = self._last_step_s, predicted
+        self._anchor_score = min(self._last_step_strength / (self._reference() or self._last_step_strength),
+                                 self.params.max_rel) * self._closeness(self._last_step_s - predicted, lock)
+        self._last_rhythmic = True
+        self._last_step_closeness = self._closeness(self._last_step_s - predicted, lock)
+
     def _merge(self, t: float, s: float, rel: float) -> Decision:
         """Part of the last footfall (toe after heel, scuff, echo)."""
         self._history.append((t, s))  # it may yet prove the rhythm (the last step was the intruder)
@@ -513,7 +591,7 @@ class StepTracker:
         if lock is None:
             return ()
         sigma = max(self.params.min_sigma_s, self.params.sigma_fraction * lock.period_s)
-        out = []
+        out: list[float] = []
         pred = self._anchor_s + self._next_interval_s(lock)
         while pred + 2 * sigma < now_s and len(out) < self.params.max_missing:
             out.append(pred)
