@@ -127,7 +127,7 @@ def _kernel_works() -> bool:
 
 
 try:  # the loop inside scipy.signal.sosfilt, without its per-call checks (~100 us a call)
-    from scipy.signal._sosfilt import _sosfilt as _sos_kernel  # type: ignore[import-not-found]
+    from scipy.signal._sosfilt import _sosfilt as _sos_kernel
 except ImportError:  # pragma: no cover - depends on the scipy build
     _sos_kernel = None
 _USE_KERNEL = _kernel_works()
