@@ -16,10 +16,10 @@ import click
 import numpy as np
 from numpy.typing import NDArray
 
-from cli import interrupts
+from coach import interrupts
 from coach.duplex import DuplexCore, FileBackend, LiveBackend
-from cli.interrupts import SessionSignal, session_signals, signal_name
-from cli.libnoise import LibraryMessages
+from coach.interrupts import SessionSignal, session_signals, signal_name
+from coach.libnoise import LibraryMessages
 from metronome.settings import MetronomeSettings, build_renderer, settings_from_options
 from cli.metronome_options import metronome_options
 from cli.options import (DURATION, DURATION_OR_ZERO, FINITE, checked_spm, db_option, finite_range, parse_latency,

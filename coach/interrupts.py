@@ -17,7 +17,7 @@ from typing import Iterator
 
 SIGNALS = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None))
                 if s is not None)
-NAMES = {signal.SIGINT: "Ctrl-C"}
+NAMES: dict[int, str] = {int(signal.SIGINT): "Ctrl-C"}
 
 
 class SessionSignal(KeyboardInterrupt):
