@@ -8,8 +8,6 @@ logs, locks or allocates beyond numpy views. The main thread reads the counters.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from typing import Any, Callable
 import numpy as np  # imported before any stream starts (sounddevice issue #487)
 
 from metronome.render import TickRenderer
+from metronome.stream import StreamStats, sound_server_rate
 
 
 class AudioUnavailableError(RuntimeError):
@@ -62,31 +61,6 @@ NO_DEVICES = ("no audio devices: PortAudio found no sound card and no sound serv
 
 
 SERVER_DEVICE_NAMES = ("default", "pulse", "pipewire", "sysdefault")
-
-
-def sound_server_rate() -> int | None:
-    """The sample rate the PulseAudio/PipeWire server's default sink runs at, if ``pactl`` tells.
-
-    PortAudio's ALSA plugin devices ('default', 'pulse') report 44100 Hz whatever the server
-    runs at, and a duplex stream at a rate the server resamples can stop after its first
-    blocks; the server's own rate is the device's real default."""
-    pactl = shutil.which("pactl")
-    if pactl is None:
-        return None
-    try:
-        info = subprocess.run([pactl, "info"], capture_output=True, text=True, timeout=2).stdout
-        sinks = subprocess.run([pactl, "list", "short", "sinks"], capture_output=True, text=True, timeout=2).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    default_sink = next((line.split(":", 1)[1].strip() for line in info.splitlines()
-                         if line.startswith("Default Sink:")), None)
-    for line in sinks.splitlines():
-        fields = line.split()
-        if len(fields) >= 2 and fields[1] == default_sink:
-            for field in fields:
-                if field.endswith("Hz") and field[:-2].isdigit():
-                    return int(field[:-2])
-    return None
 
 
 def candidate_sample_rates(in_index: int | None, in_info: dict[str, Any], out_index: int | None,
@@ -161,75 +135,47 @@ def resolve_device(device: str | int | None, kind: str) -> tuple[int | None, dic
     return index, dict(info)
 
 
-@dataclass
-class StreamStats:
-    """Counters written by an audio callback, read by the main thread.
+@dataclass(frozen=True)
+class DevicePair:
+    """The input and output devices of a duplex stream, as PortAudio resolved them.
 
-    ``count_block`` and ``count_status`` only compare and increment: real-time safe.
+    ``*_index`` is None for the default device; ``*_info`` is sounddevice's device dict."""
+
+    in_index: int | None
+    in_info: dict[str, Any]
+    out_index: int | None
+    out_info: dict[str, Any]
+
+    @property
+    def input_name(self) -> str:
+        return str(self.in_info["name"])
+
+    @property
+    def output_name(self) -> str:
+        return str(self.out_info["name"])
+
+    def describe(self) -> str:
+        """'device X' or 'input X / output Y' for messages."""
+        return describe_devices(self.in_info, self.out_info)
+
+    def sample_rates(self, requested: int | None = None) -> list[int]:
+        """Rates to try, best first (see :func:`candidate_sample_rates`)."""
+        return candidate_sample_rates(self.in_index, self.in_info, self.out_index, self.out_info, requested)
+
+
+def resolve_device_pair(device: str | int | None, input_device: str | int | None = None,
+                        output_device: str | int | None = None) -> DevicePair:
+    """The devices a duplex stream opens: ``input_device`` (else ``device``) for the microphone,
+    ``output_device`` (else ``device``) for the headphones; None: the defaults.
+
+    Raises
+    ------
+    AudioUnavailableError
+        No such device, or no device at all.
     """
-
-    blocks: int = 0
-    frames: int = 0
-    output_underflows: int = 0
-    input_overflows: int = 0
-    startup_underflows: int = 0  # while the stream starts up (see ``count_status``)
-    min_block: int = 1 << 30
-    max_block: int = 0
-    first_adc_time_s: float | None = None  # stream times of the first callback's buffers
-    first_dac_time_s: float | None = None
-    first_callback_time_s: float | None = None
-    first_underflow_frame: int | None = None  # stream position of the first output underflow
-    #: Start-up ends at the lead-in, or later while underflows continue, but never after
-    #: ``startup_limit_frame``; ``settle_frames`` of clean blocks end it (set by the stream).
-    startup_until_frame: int = 0
-    startup_limit_frame: int = 0
-    settle_frames: int = 0
-
-    def count_block(self, frames: int) -> None:
-        self.blocks += 1
-        self.frames += frames
-        if frames < self.min_block:
-            self.min_block = frames
-        if frames > self.max_block:
-            self.max_block = frames
-
-    def count_status(self, time_info: Any, status: Any, lead_in_frames: int = 0) -> None:
-        """Call before ``count_block`` of the same callback.
-
-        An output underflow is a stream start-up one (PulseAudio re-tuning its buffers for a new
-        client) while the stream is in its lead-in, and after it only as long as the stream has
-        not yet run ``settle_frames`` without an underflow, up to ``startup_limit_frame``
-        at most. Every later underflow is a session xrun."""
-        if status:
-            if status.output_underflow:
-                frames = self.frames
-                if frames < max(lead_in_frames, self.startup_until_frame):
-                    self.startup_underflows += 1
-                    if frames + self.settle_frames <= self.startup_limit_frame:
-                        self.startup_until_frame = max(self.startup_until_frame, frames + self.settle_frames)
-                else:
-                    self.output_underflows += 1
-                    if self.first_underflow_frame is None:
-                        self.first_underflow_frame = self.frames
-            if status.input_overflow:
-                self.input_overflows += 1
-        if self.blocks == 0:
-            self.first_adc_time_s = time_info.inputBufferAdcTime
-            self.first_dac_time_s = time_info.outputBufferDacTime
-            self.first_callback_time_s = time_info.currentTime
-
-    def as_dict(self, lost_frames: int = 0) -> dict[str, Any]:
-        return {
-            "blocks": self.blocks,
-            "frames": self.frames,
-            "output_underflows": self.output_underflows,
-            "input_overflows": self.input_overflows,
-            "dropped_input_frames": lost_frames,
-            "min_block_size": self.min_block if self.blocks else 0,
-            "max_block_size": self.max_block,
-            "first_underflow_frame": self.first_underflow_frame,
-            "startup_underflows": self.startup_underflows,
-        }
+    in_index, in_info = resolve_device(input_device or device, "input")
+    out_index, out_info = resolve_device(output_device or device, "output")
+    return DevicePair(in_index, in_info, out_index, out_info)
 
 
 class StreamRunner:
