@@ -52,7 +52,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
 
-from cli.cmd_session import simulated_session  # noqa: E402
+from coach.run import simulated_session  # noqa: E402
 from coach.duplex import DuplexCore  # noqa: E402
 from metronome.settings import MetronomeSettings, build_renderer, settings_from_options  # noqa: E402
 from coach.session import SessionSettings  # noqa: E402

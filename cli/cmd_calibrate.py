@@ -1,12 +1,7 @@
 """``cadence calibrate``: measure the output delay PortAudio cannot see, and store it per device pair.
 
-It runs a short session (the same engine, renderer and consumer as ``cadence run``, through
-:func:`cli.cmd_session.run_session`) at a steady tempo and reads what the session measured:
-
-* ``--mode loopback``: the session's loop latency from the ticks the microphone hears
-  (:class:`coach.latency.TickSearch`); stored offset = measured - nominal.
-* ``--mode tap``: the taps the session's footfall detector found; stored offset = median of
-  tap - (tick sample + nominal loop latency).
+The options become a :class:`coach.calibrate.CalibrationRequest`; :func:`coach.calibrate.calibrate`
+runs the session and measures (see there); this module shows the progress and the result.
 """
 
 from __future__ import annotations
@@ -16,28 +11,17 @@ from typing import Any
 
 import click
 
-from coach.calibration import CalibrationError, loopback_latency_ms, save, tap_offset_ms
-from cli.cmd_session import run_session
-from metronome.settings import settings_from_options
-from cli.options import DURATION, FINITE, checked_spm, finite_range, session_device_options
-from coach.session import Session, SessionSettings
+from cli.display import run_hooks
+from cli.options import DURATION, FINITE, checked_spm, finite_range, session_device_options, user_errors
+from coach.calibrate import CalibrationRequest, calibrate as run_calibration, device_names
+from coach.calibration import CalibrationError
 from coach.jsonfile import json_text
+from coach.request import FileInput, StreamOptions
+from coach.session import Session
 from metronome.clicks import SOUNDS
 
 DEFAULT_SPM = 120.0
 PROGRESS_EVERY_S = 5.0
-
-
-def _device_names(device: str | None, input_device: str | None, output_device: str | None) -> tuple[str, str]:
-    """(output name, input name) of the devices the session will open, as PortAudio names them."""
-    from metronome.engine import AudioUnavailableError, resolve_device
-
-    try:
-        _, in_info = resolve_device(input_device or device, "input")
-        _, out_info = resolve_device(output_device or device, "output")
-    except AudioUnavailableError as exc:
-        raise click.ClickException(str(exc)) from None
-    return str(out_info["name"]), str(in_info["name"])
 
 
 class _Progress:
@@ -99,94 +83,40 @@ def calibrate(**opts: Any) -> None:
       tick you hear, for the whole --duration. Your taps give the delay (people tap some
       10-50 ms early; that bias is part of the figure).
     """
-    mode: str = opts["mode"]
+    request = _request(opts)
+    names = None
+    if request.input is None:
+        with user_errors():
+            names = device_names(request.stream)
+        click.echo(f"calibrating ({request.mode}) {names[0]} -> {names[1]} for {request.duration_s:g} s; "
+                   + ("keep the microphone where it hears the ticks" if request.mode == "loopback"
+                      else "tap on every tick you hear"), err=True)
+
+    def show_progress(session: Session) -> None:
+        if request.input is None or not request.input.fast:
+            session.on_update = _Progress(request.mode, request.duration_s)
+
+    with user_errors():
+        try:
+            doc = run_calibration(request, run_hooks(quiet=True, on_session=show_progress), names)
+        except CalibrationError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(json_text(doc) if opts["as_json"] else _one_line(doc))
+
+
+def _request(opts: dict[str, Any]) -> CalibrationRequest:
     input_file: Path | None = opts["input_file"]
     for flag in ("fast", "bleed_db"):
         if opts[flag] and input_file is None:
             raise click.ClickException(f"--{flag.replace('_', '-')} needs --input-file")
-    spm = checked_spm(opts["spm"], False, "tick rate")
-    duration_s: float = opts["duration_s"]
-    metronome = settings_from_options(
-        spm=spm, duration_s=duration_s, plan="steady", baseline_spm=None, warmup_s=None, cooldown_s=None,
-        every_other_step=False, sound=opts["sound"], accent_every=0, alternate_ears=False,
-        volume_db=opts["volume_db"], force=False,
-    )
-    settings = SessionSettings(metronome=metronome, kind="simulated" if input_file is not None else "live",
-                               measure_latency=mode == "loopback")
-    names = None
-    if input_file is None:
-        names = _device_names(opts["device"], opts["input_device"], opts["output_device"])
-        click.echo(f"calibrating ({mode}) {names[0]} -> {names[1]} for {duration_s:g} s; "
-                   + ("keep the microphone where it hears the ticks" if mode == "loopback"
-                      else "tap on every tick you hear"), err=True)
-    sessions: list[Session] = []
-
-    def keep(session: Session) -> None:
-        sessions.append(session)
-        if input_file is None or not opts["fast"]:
-            session.on_update = _Progress(mode, duration_s)
-
-    report = run_session(
-        metronome, settings, input_file=input_file, fast=opts["fast"], monitor=None, bleed_db=opts["bleed_db"],
-        bleed_delay_ms=opts["bleed_delay_ms"], duration_s=duration_s, device=opts["device"],
-        input_device=opts["input_device"], output_device=opts["output_device"], sample_rate=opts["sample_rate"],
-        block_size=opts["block_size"], latency=opts["latency"], quiet=True, on_session=keep,
-        restart_on_spin=False,  # a restart would move the very latency being measured
-    )
-    session = sessions[-1]  # the one that ran (an earlier sample rate may have failed to start)
-    result = _measure(mode, session)
-    nominal_ms = 1000.0 * session.nominal_loop_latency_s
-    doc: dict[str, Any] = {
-        "mode": mode,
-        "output_device": names[0] if names else None,
-        "input_device": names[1] if names else None,
-        "input": str(input_file) if input_file is not None else "microphone",
-        "sample_rate": session.sample_rate,
-        "latency_setting": opts["latency"],
-        "tick_rate_per_min": spm,
-        "duration_s": report["duration_s"],
-        "interrupted": report["interrupted"],
-        "nominal_loop_latency_ms": round(nominal_ms, 3),
-        "stream_latency_ms": report["latency"]["stream_latency_ms"],
-        **result,
-    }
-    if mode == "loopback":
-        doc["headphone_offset_ms"] = round(doc["loop_latency_ms"] - nominal_ms, 3) + 0.0  # no -0.0
-    else:
-        doc["headphone_offset_ms"] = doc["offset_ms"]
-    doc["xruns"] = report["xruns"]
-    doc["saved"] = False
-    doc["calibration_file"] = None
-    if names is not None and not opts["no_save"]:
-        details = {k: doc[k] for k in ("nominal_loop_latency_ms", "sample_rate", "latency_setting",
-                                       "tick_rate_per_min", *result)}
-        try:
-            path = save(names[0], names[1], sample_rate=session.sample_rate,
-                        headphone_offset_ms=doc["headphone_offset_ms"], method=mode, details=details)
-        except CalibrationError as exc:
-            raise click.ClickException(str(exc)) from None
-        doc["saved"], doc["calibration_file"] = True, str(path)
-    if opts["as_json"]:
-        click.echo(json_text(doc))
-    else:
-        click.echo(_one_line(doc))
-
-
-def _measure(mode: str, session: Session) -> dict[str, Any]:
-    """The calibration figures from what the session measured (one-line error if untrustworthy)."""
-    import numpy as np
-
-    try:
-        if mode == "loopback":
-            loop = loopback_latency_ms(session.latency_measurements_s)
-            return {"loop_latency_ms": loop.loop_latency_ms, "spread_ms": loop.spread_ms, "n_ticks": loop.n_ticks}
-        ticks_out_s = (np.array([t.start_sample for t in session.ticks], dtype=np.float64) / session.sample_rate
-                       + session.nominal_loop_latency_s)
-        taps = tap_offset_ms(np.asarray(session.step_times_s), ticks_out_s)
-    except CalibrationError as exc:
-        raise click.ClickException(str(exc)) from None
-    return {"offset_ms": taps.offset_ms, "spread_ms": taps.spread_ms, "n_taps": taps.n_taps,
-            "n_rejected_taps": taps.n_rejected}
+    stream = StreamOptions(device=opts["device"], input_device=opts["input_device"],
+                           output_device=opts["output_device"], sample_rate=opts["sample_rate"],
+                           block_size=opts["block_size"], latency=opts["latency"])
+    file = None if input_file is None else FileInput(path=input_file, fast=opts["fast"], bleed_db=opts["bleed_db"],
+                                                     bleed_delay_ms=opts["bleed_delay_ms"])
+    return CalibrationRequest(mode=opts["mode"], spm=checked_spm(opts["spm"], False, "tick rate"),
+                              duration_s=opts["duration_s"], sound=opts["sound"], volume_db=opts["volume_db"],
+                              stream=stream, input=file, save=not opts["no_save"])
 
 
 def _one_line(doc: dict[str, Any]) -> str:

@@ -62,12 +62,14 @@ def baseline_cmd(sources: tuple[Path, ...], more_sources: tuple[Path, ...], acce
     runs: list[RunBaseline] = []
     extras: list[dict[str, Any]] = []
     if live:
-        from cli.cmd_session import listen
+        from cli.display import run_hooks
+        from coach.run import listen
 
         if not as_json:
             click.echo(f"listening for {duration_s / 60:g} min: run at your easy pace (Ctrl-C stops early)", err=True)
         report = listen(duration_s, input_file=input_file, fast=input_file is not None, device=device,
-                        sample_rate=sample_rate, block_size=block_size, latency=latency)
+                        sample_rate=sample_rate, block_size=block_size, latency=latency,
+                        hooks=run_hooks())
         steps_s = [s["time_s"] for s in report["steps"]]
         run, extra = run_from_steps(steps_s, source="live" if input_file is None else f"live:{input_file.name}",
                                      fmt="live", min_running_spm=min_running_spm)

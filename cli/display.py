@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from metronome.units import format_duration
+
+if TYPE_CHECKING:
+    from coach.run import RunHooks
+    from coach.session import Session
 
 _SPARK = "▁▂▃▄▅▆▇█"
 
@@ -99,3 +103,20 @@ class LiveDisplay:
         if self._live is not None:
             self._live.stop()
             self._live = None
+
+
+def echo_quietly(text: str) -> None:
+    """A line on stderr, unless the terminal is gone (SIGHUP)."""
+    import click
+
+    try:
+        click.echo(text, err=True)
+    except OSError:
+        pass
+
+
+def run_hooks(*, quiet: bool = False, on_session: Callable[["Session"], None] | None = None) -> "RunHooks":
+    """What a session run shows: the live display (unless ``quiet``) and its notes on stderr."""
+    from coach.run import RunHooks
+
+    return RunHooks(display=None if quiet else LiveDisplay, echo=echo_quietly, on_session=on_session)

@@ -18,7 +18,7 @@ F = Callable[..., Any]
 
 def metronome_options(f: F) -> F:
     """Plan, sound and tick-placement options (not the cadence itself)."""
-    decorators = [
+    decorators: list[Callable[[F], F]] = [
         click.option(
             "--plan",
             default="steady",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, cast
 
 import click
 
@@ -39,7 +40,7 @@ class FiniteFloat(click.FloatRange):
     name = "number"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = click.types.FloatParamType.convert(self, value, param, ctx)
+        number = cast(Any, click.types.FloatParamType).convert(self, value, param, ctx)  # click's own words
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         if self.min is None and self.max is None:
@@ -124,18 +125,13 @@ def session_device_options(f: F) -> F:
 
 
 def parse_latency(text: str) -> str | float:
-    """'low' / 'high' / seconds -> what sounddevice accepts."""
-    if text in ("low", "high"):
-        return text
+    """'low' / 'high' / seconds -> what sounddevice accepts (one-line error, exit 1)."""
+    from metronome.stream import parse_latency as parse
+
     try:
-        value = float(text)
-    except ValueError:
-        raise click.ClickException(f"--latency must be 'low', 'high' or seconds, got {text!r}") from None
-    if not math.isfinite(value):
-        raise click.ClickException(f"--latency must be a finite number of seconds, got {text!r}")
-    if not 0 < value < 2:
-        raise click.ClickException(f"--latency {value:g} s is out of range (0-2 seconds; did you pass milliseconds?)")
-    return value
+        return parse(text)
+    except ParameterError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def checked_spm(spm: float, force: bool, what: str = "cadence") -> float:
@@ -143,6 +139,22 @@ def checked_spm(spm: float, force: bool, what: str = "cadence") -> float:
     try:
         return check_spm(spm, force=force, what=what)
     except ParameterError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """A request the core refuses (``coach.request.RunError``, ``ParameterError``) -> a one-line
+    click error (exit 1)."""
+    try:
+        yield
+    except ParameterError as exc:
+        raise click.ClickException(str(exc)) from None
+    except ValueError as exc:
+        from coach.request import RunError  # already imported by whoever raised it
+
+        if not isinstance(exc, RunError):
+            raise
         raise click.ClickException(str(exc)) from None
 
 

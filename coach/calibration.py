@@ -369,12 +369,10 @@ def stored_headphone_offset_ms(
 
     Resolves the devices through PortAudio (as the session does) to get their names.
     """
-    from metronome.engine import candidate_sample_rates, resolve_device
+    from metronome.engine import resolve_device_pair
 
-    in_index, in_info = resolve_device(input_device or device, "input")
-    out_index, out_info = resolve_device(output_device or device, "output")
+    pair = resolve_device_pair(device, input_device, output_device)
     # the rate the session opens first (for the sound server's devices: the server's rate, which
     # is what 'cadence calibrate' measured at, not the 44100 Hz PortAudio reports for them)
-    rate = sample_rate or candidate_sample_rates(in_index, in_info, out_index, out_info)[0]
-    return load_offset_ms(str(out_info["name"]), str(in_info["name"]), rate)
-
+    rate = sample_rate or pair.sample_rates()[0]
+    return load_offset_ms(pair.output_name, pair.input_name, rate)

@@ -21,7 +21,8 @@ from typing import Any, Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from metronome.engine import StreamRunner, StreamStats
+from metronome.engine import StreamRunner
+from metronome.stream import StreamStats
 from metronome.render import TickRenderer
 
 RING_S = 20.0  # seconds of input the ring holds before the consumer must have read it
@@ -173,6 +174,7 @@ class LiveBackend(StreamRunner):
         self.lead_in_frames = lead_in_frames
         self.label = label
         self.gaps: list[dict[str, Any]] = []
+        self.rates_tried: list[int] = []  # the sample rates tried before this stream (set by the session runner)
         self.recover_s = _recover_s()
         self._outage: tuple[float, int] | None = None  # (monotonic time, frame) the last outage began
         self.restart_on_spin = restart_on_spin  # see _watch

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from cli.cmd_session import simulated_session
+from coach.run import simulated_session
 from metronome.settings import settings_from_options
 from coach.control import CADENCE_WINDOW_S, CONTROL_PERIOD_S, AdaptiveParams
 from coach.session import Session, SessionSettings

@@ -12,7 +12,7 @@ import soundfile
 from click.testing import CliRunner
 from rich.console import Console
 
-from cli.cmd_session import simulated_session
+from coach.run import simulated_session
 from cli.display import status_line
 from cli.main import cli
 from metronome.settings import settings_from_options

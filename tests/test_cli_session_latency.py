@@ -189,7 +189,7 @@ def test_footfalls_reach_the_history_while_the_ticks_are_muted(tmp_path: Path) -
     still reach the history as the session runs (every 2 s), not when the ticks come back."""
     from datetime import datetime, timezone
 
-    from cli.cmd_session import simulated_session
+    from coach.run import simulated_session
     from metronome.settings import settings_from_options
     from coach.session import SessionSettings
     from coach.store import SessionStoreLog
