@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from metronome.units import format_duration
 
 if TYPE_CHECKING:
-    from coach.run import RunHooks
+    from coach.drive import RunHooks
     from coach.session import Session
 
 _SPARK = "▁▂▃▄▅▆▇█"
@@ -117,6 +117,6 @@ def echo_quietly(text: str) -> None:
 
 def run_hooks(*, quiet: bool = False, on_session: Callable[["Session"], None] | None = None) -> "RunHooks":
     """What a session run shows: the live display (unless ``quiet``) and its notes on stderr."""
-    from coach.run import RunHooks
+    from coach.drive import RunHooks
 
     return RunHooks(display=None if quiet else LiveDisplay, echo=echo_quietly, on_session=on_session)

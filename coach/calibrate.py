@@ -20,7 +20,8 @@ import numpy as np
 
 from coach.calibration import loopback_latency_ms, save, tap_offset_ms
 from coach.request import FileInput, RunRequest, StreamOptions
-from coach.run import RunHooks, run_session
+from coach.drive import RunHooks
+from coach.run import run_session
 from coach.session import Session, SessionSettings
 from metronome.settings import settings_from_options
 

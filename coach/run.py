@@ -1,9 +1,9 @@
 """Running one session, from its :class:`coach.request.RunRequest` to its report.
 
 :func:`run_session` runs a session on a recording (:class:`coach.duplex.FileBackend`) or on the
-live devices (:class:`coach.duplex.LiveBackend`, trying the sample rates the devices take), with
+live devices (:class:`coach.live_backend.LiveBackend`, trying the sample rates the devices take), with
 Ctrl-C, SIGTERM and SIGHUP ending it cleanly and library noise kept off the terminal; the live
-display arrives as a callback (:class:`RunHooks`). :func:`simulated_session` builds the engine
+display arrives as a callback (:class:`coach.drive.RunHooks`). :func:`simulated_session` builds the engine
 for a recording, :func:`listen` runs a silent session (the live baseline). No click or rich:
 errors are :class:`coach.request.RunError` with a one-line message.
 """
@@ -11,19 +11,16 @@ errors are :class:`coach.request.RunError` with a one-line message.
 from __future__ import annotations
 
 import os
-import sys
 import time
-from contextlib import nullcontext
-from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 import numpy as np
 from numpy.typing import NDArray
 
-from coach import interrupts
-from coach.duplex import DuplexCore, FileBackend, LiveBackend
-from coach.interrupts import SessionSignal, session_signals, signal_name
-from coach.libnoise import LibraryMessages
+from coach.drive import RunHooks, drive
+from coach.duplex import DuplexCore, FileBackend
+from coach.interrupts import session_signals
+from coach.live_backend import LiveBackend
 from coach.request import FileInput, RunError, RunRequest, StreamOptions
 from coach.session import Session, SessionLog, SessionSettings
 from metronome.clicks import SOUNDS, make_tick
@@ -42,39 +39,6 @@ BaselineProbe = tuple[float, Callable[[float], MetronomeSettings]]
 
 class SessionAborted(RunError):
     """The session's stream stopped before the plan ended (exit status 1)."""
-
-
-class Display(Protocol):
-    """The live display: ``update`` after every consume, ``close`` at the end."""
-
-    def update(self, session: Session) -> None: ...
-    def close(self) -> None: ...
-
-
-class DisplayFactory(Protocol):
-    """Opens the display for a session of ``total_s`` (None: open-ended); ``force_plain``: periodic
-    plain lines every ``plain_every_s`` rather than a panel."""
-
-    def __call__(self, total_s: float | None, *, force_plain: bool, plain_every_s: float) -> Display: ...
-
-
-def _ignore(text: str) -> None:
-    pass
-
-
-@dataclass(kw_only=True)
-class RunHooks:
-    """How a session talks to its user interface.
-
-    display : opens the live display (None: quiet; then only the retry notes are echoed)
-    echo : one line for the user (stderr), e.g. which devices a live session opened
-    on_session : called with each :class:`Session` built, before its stream starts (for callers
-        that need more than the report, e.g. calibration): the last one is the session that ran
-    """
-
-    display: DisplayFactory | None = None
-    echo: Callable[[str], None] = field(default=_ignore)
-    on_session: Callable[[Session], None] | None = None
 
 
 def open_input(path: Any) -> Any:
@@ -218,7 +182,7 @@ def _run_file(request: RunRequest, file: FileInput, log: SessionLog | None, base
         session.input_name = str(file.path)
         if hooks.on_session is not None:
             hooks.on_session(session)
-        ended_by = _drive(session, backend, hooks, total_s=request.duration_s or source.frames / rate,
+        ended_by = drive(session, backend, hooks, total_s=request.duration_s or source.frames / rate,
                           plain=file.fast, plain_every_s=60.0 if file.fast else 10.0)
     finally:
         source.close()
@@ -262,7 +226,7 @@ def _run_live(request: RunRequest, log: SessionLog | None, baseline_probe: Basel
         if hooks.display is not None:
             hooks.echo(f"listening on {pair.input_name}, ticking on {pair.output_name} at {rate} Hz; Ctrl-C ends "
                        "the session")
-        ended_by = _drive(session, backend, hooks, total_s=request.duration_s)
+        ended_by = drive(session, backend, hooks, total_s=request.duration_s)
         if ended_by == "aborted" and backend.failed_at_startup:
             if k + 1 < len(attempts):
                 again = attempts[k + 1] == rate
@@ -290,76 +254,6 @@ def _startup_failure(devices: str, tried: list[int], requested: int | None) -> s
                   "and a rate (--sample-rate)")
     return (f"the audio stream on {devices} stopped during start-up at "
             f"{', '.join(f'{r} Hz' for r in tried)}; {advice}")
-
-
-def _drive(session: Session, backend: FileBackend | LiveBackend, hooks: RunHooks, *, total_s: float | None,
-           plain: bool = False, plain_every_s: float = 10.0) -> str:
-    """Run ``backend`` with ``session`` as its consumer and the live display; return how it ended:
-    'end' (the plan or the input file was done), 'stopped' (the session asked to stop), 'error'
-    (the session stopped with an error), 'aborted' (the stream failed) or the name of the signal."""
-    live = isinstance(backend, LiveBackend)
-    display: Display | None = None
-
-    def consume() -> bool:
-        if isinstance(backend, LiveBackend) and session.nominal_loop_latency_s == 0.0:
-            measured = backend.nominal_loop_latency_s()
-            if measured is not None:
-                session.nominal_loop_latency_s = measured
-        keep_going = session.consume()
-        if display is not None:
-            display.update(session)
-        return keep_going
-
-    session.warm_up()
-    ended_by = "end"
-    messages = LibraryMessages() if live else nullcontext()
-    switch_interval = sys.getswitchinterval()
-    with messages:
-        if hooks.display is not None:
-            display = hooks.display(total_s, force_plain=plain, plain_every_s=plain_every_s)
-        sys.setswitchinterval(0.001)  # let the audio callback's thread get the GIL promptly
-        try:
-            with interrupts.armed():
-                backend.run(consume)
-        except SessionSignal as exc:
-            ended_by = signal_name(exc.signum)
-            if isinstance(backend, LiveBackend):
-                backend.stop()
-            consume()  # take in what arrived before the stop
-        except Exception as exc:  # noqa: BLE001 - e.g. a recording unreadable mid-way: keep and report what ran
-            if os.environ.get("CADENCE_DEBUG"):
-                raise
-            session.error = session.error or (f"{session.input_name}: the session stopped at {session.elapsed_s:.1f} s: "
-                                              + (" ".join(str(exc).split()) or type(exc).__name__))
-        finally:
-            sys.setswitchinterval(switch_interval)
-            _close_display(display)
-    if isinstance(messages, LibraryMessages) and hooks.display is not None:
-        summary = messages.summary()
-        if summary:
-            hooks.echo(summary)
-    return _how_it_ended(ended_by, session, backend)
-
-
-def _close_display(display: Display | None) -> None:
-    if display is not None:
-        try:
-            display.close()
-        except OSError:  # the terminal is gone (SIGHUP)
-            pass
-
-
-def _how_it_ended(ended_by: str, session: Session, backend: FileBackend | LiveBackend) -> str:
-    """A run that ended by itself: 'end', or 'error', 'aborted' or 'stopped' if that is why."""
-    if ended_by != "end":
-        return ended_by
-    if session.error is not None:
-        return "error"
-    if isinstance(backend, LiveBackend) and backend.failure is not None:
-        return "aborted"
-    if session.stop_requested or getattr(backend, "stopped", False):
-        return "stopped"
-    return "end"
 
 
 def record_in_history(report: dict[str, Any], store: Any, saved: Any) -> list[str]:

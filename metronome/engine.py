@@ -182,9 +182,10 @@ class StreamRunner:
     """The life of a callback stream: start it, poll until it finishes, always stop it.
 
     Subclasses open the stream in ``_open(sd)`` with ``finished_callback=self.finished.set``,
-    and raise ``self._callback_stop`` from the callback after calling ``self._reached_end()``
-    once ``n_frames`` frames are done. After ``run``: ``completed`` (the frames were played),
-    ``stopped`` (the poll asked to stop) or ``failure`` (why the stream ended by itself).
+    and end each callback with ``self._stop_at_end(outdata, frames, position)``, which zeroes
+    what lies past ``n_frames`` and raises ``self._callback_stop`` once they are done. After
+    ``run``: ``completed`` (the frames were played), ``stopped`` (the poll asked to stop) or
+    ``failure`` (why the stream ended by itself).
     """
 
     def __init__(self, *, latency: str | float, block_size: int, n_frames: int | None) -> None:
@@ -218,6 +219,18 @@ class StreamRunner:
     def _reached_end(self) -> None:
         """Called by the callback just before it raises ``_callback_stop`` (real-time safe)."""
         self.completed = True
+
+    def _stop_at_end(self, outdata: np.ndarray, frames: int, position: int) -> None:
+        """From the callback, after ``outdata`` was filled up to stream frame ``position``: once
+        ``n_frames`` are done, zero the frames of the block past the end and stop the stream
+        (real-time safe: a slice assignment)."""
+        limit = self.n_frames
+        if limit is not None and position >= limit:
+            over = position - limit
+            if over:
+                outdata[frames - over :] = 0.0
+            self._reached_end()
+            raise self._callback_stop
 
     def start(self) -> None:
         sd = import_sounddevice()
@@ -320,13 +333,7 @@ class Player(StreamRunner):
         self.stats.count_status(time, status)
         self.stats.count_block(frames)
         self.renderer.fill(outdata)
-        limit = self.n_frames
-        if limit is not None and self.renderer.position >= limit:
-            over = self.renderer.position - limit
-            if over:
-                outdata[frames - over :] = 0.0
-            self._reached_end()
-            raise self._callback_stop
+        self._stop_at_end(outdata, frames, self.renderer.position)
 
     def _open(self, sd: Any) -> Any:
         return sd.OutputStream(
