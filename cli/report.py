@@ -15,25 +15,33 @@ def _fmt(value: Any, spec: str = ".1f", unit: str = "") -> str:
 
 def print_report(report: dict[str, Any], *, console: Any = None) -> None:
     """Human-readable summary of a session report (stdout)."""
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
     if console is None:
         console = Console()
         if not console.is_terminal:
             console = Console(width=120)  # files and pipes get the whole table
-    s = report["summary"]
-    a = s["asynchrony"]
-    lat = report["latency"]
+    console.print(_interval_table(report))
+    for line in _summary_lines(report):
+        console.print(line, highlight=False)
+
+
+def _title(report: dict[str, Any]) -> str:
     settings = report["settings"]
     goal = ("baseline not measured (ended in the warm-up)" if settings.get("baseline_spm") is None
             else f"baseline {settings['baseline_spm']:g} -> target {settings['target_spm']:g} spm")
-    title = (f"Session: {format_duration(report['duration_s'])}, plan {settings['plan']}, {goal}"
-             + (" (interrupted)" if report["interrupted"] else "")
-             + (f" (aborted after {format_duration(report['aborted']['after_s'])}: {report['aborted']['reason']})"
-                if report.get("aborted") else ""))
-    table = Table(title=title, show_lines=False, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    return (f"Session: {format_duration(report['duration_s'])}, plan {settings['plan']}, {goal}"
+            + (" (interrupted)" if report["interrupted"] else "")
+            + (f" (aborted after {format_duration(report['aborted']['after_s'])}: {report['aborted']['reason']})"
+               if report.get("aborted") else ""))
+
+
+def _interval_table(report: dict[str, Any]) -> Any:
+    """One row per interval of the plan (a rich Table)."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=_title(report), show_lines=False, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     spans = [f"{format_duration(iv['start_s'])}-{format_duration(iv['end_s'])}" for iv in report["intervals"]]
     # The time span is never cut (it names the interval); the label may wrap; units are in the headers,
     # so that the table fits 80 columns.
@@ -57,7 +65,14 @@ def print_report(report: dict[str, Any], *, console: Any = None) -> None:
             _fmt(ia["resultant_length"], ".2f"),
             _fmt(ia["drift_ms_per_min"], "+.1f"),
         )
-    console.print(table)
+    return table
+
+
+def _summary_lines(report: dict[str, Any]) -> list[str]:
+    """The whole session's figures under the table: steps, asynchrony, asymmetry, latency, xruns."""
+    s = report["summary"]
+    a = s["asynchrony"]
+    lat = report["latency"]
     lines = [
         f"steps {s['n_steps']}, ticks {s['n_beats']}; cadence {_fmt(s['cadence_spm'])} spm "
         f"(with the beat {_fmt(s['cadence_with_beat_spm'])} vs tempo {_fmt(s['tempo_spm'])}; "
@@ -82,5 +97,4 @@ def print_report(report: dict[str, Any], *, console: Any = None) -> None:
         shown = ", ".join(f"{e['step_ms']:+.1f} ms at {format_duration(e['time_s'])}" for e in events[:5])
         more = f" and {len(events) - 5} more" if len(events) > 5 else ""
         lines.append(f"latency steps {len(events)}: {shown}{more} (each beat uses the latency in force then)")
-    for line in lines:
-        console.print(line, highlight=False)
+    return lines

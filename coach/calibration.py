@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
+
+from coach.jsonfile import write_json_atomic
 
 FILE_NAME = "calibration.json"
 FORMAT_VERSION = 2  # 1: keyed by device pair; 2: by device pair and sample rate
@@ -138,6 +140,20 @@ def loopback_latency_ms(
     return LoopbackResult(round(float(np.median(values_ms)), 3), round(spread, 3), int(values_ms.size))
 
 
+def _offsets_from_ticks(taps: NDArray[np.float64], ticks: NDArray[np.float64]
+                        ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Each tap's time from the tick it belongs to (from a quarter beat before that tick to three
+    quarters after it), and that quarter beat, seconds; taps out of every tick's reach are left out."""
+    periods = np.diff(ticks)
+    quarter = np.concatenate([periods, periods[-1:]]) / 4.0  # per tick: a quarter of the beat that follows it
+    k = np.searchsorted(ticks - quarter, taps, side="right") - 1  # last tick at most a quarter beat after the tap
+    reach = k >= 0
+    k = np.maximum(k, 0)
+    offsets = taps - ticks[k]  # >= -quarter of tick k; < 3 quarters unless after the last tick
+    reach &= offsets < 3 * quarter[k]
+    return offsets[reach], quarter[k][reach]
+
+
 def tap_offset_ms(
     tap_times_s: ArrayLike,
     tick_times_s: ArrayLike,
@@ -181,14 +197,7 @@ def tap_offset_ms(
             f"{taps.size} taps were heard, {min_taps} are needed: tap the phone or the microphone firmly on "
             "every tick (or step in place on a hard floor)"
         )
-    periods = np.diff(ticks)
-    quarter = np.concatenate([periods, periods[-1:]]) / 4.0  # per tick: a quarter of the beat that follows it
-    k = np.searchsorted(ticks - quarter, taps, side="right") - 1  # last tick at most a quarter beat after the tap
-    reach = k >= 0
-    k = np.maximum(k, 0)
-    offsets = taps - ticks[k]  # >= -quarter of tick k; < 3 quarters unless after the last tick
-    reach &= offsets < 3 * quarter[k]
-    offsets, quarter_k = offsets[reach], quarter[k][reach]
+    offsets, quarter_k = _offsets_from_ticks(taps, ticks)
     if offsets.size < min_taps:
         raise CalibrationError(
             f"only {offsets.size} taps fell while the ticks played, {min_taps} are needed"
@@ -351,9 +360,7 @@ def save(
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_json_atomic(path, doc)
     except OSError as exc:
         raise CalibrationError(f"cannot write calibration file {path}: {exc.strerror or exc}") from None
     return path
