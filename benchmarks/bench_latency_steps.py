@@ -48,10 +48,9 @@ def _delay_s(at_s: np.ndarray) -> np.ndarray:
     return delays[np.searchsorted(starts, at_s, side="right") - 1]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true")
-    opts = parser.parse_args()
+def _simulate() -> tuple[dict, list, list, float] | None:
+    """The session on a synthetic run with the latency schedule: (report, stored intervals, stored
+    steps, seconds it took), or None if the command failed."""
     settings = settings_from_options(spm=SPM, baseline_spm=161.0, duration_s=DURATION_S, plan="steady", warmup_s=None,
                                      cooldown_s=None, every_other_step=False, sound="woodblock", accent_every=0,
                                      alternate_ears=False, volume_db=-6, force=False, ramp_s=0.0)
@@ -73,12 +72,21 @@ def main() -> int:
         elapsed = time.perf_counter() - started
         if result.exit_code != 0:
             print(result.output)
-            return 1
+            return None
         report = json.loads(report_path.read_text())
         with Store(db) as store:
             (session,) = store.sessions()
-            stored_intervals = store.intervals(session["id"])
-            stored_steps = store.steps(session["id"])
+            return report, store.intervals(session["id"]), store.steps(session["id"]), elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true")
+    opts = parser.parse_args()
+    simulated = _simulate()
+    if simulated is None:
+        return 1
+    report, stored_intervals, stored_steps, elapsed = simulated
     beats = np.array([b["time_s"] for b in report["beats"]])
     samples = np.array([b["sample"] for b in report["beats"]]) / SAMPLE_RATE
     truth = samples + _delay_s(samples + 0.030)  # heard within the stretch the onset falls in (+/- a tick)
