@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -41,7 +42,7 @@ class SessionAborted(RunError):
     """The session's stream stopped before the plan ended (exit status 1)."""
 
 
-def open_input(path: Any) -> Any:
+def open_input(path: Path) -> Any:
     """The recording as an open soundfile.SoundFile (one-line RunError if it cannot be)."""
     import soundfile
 
@@ -56,7 +57,7 @@ def open_input(path: Any) -> Any:
     return source
 
 
-def open_monitor(path: Any, sample_rate: int) -> Any:
+def open_monitor(path: Path, sample_rate: int) -> Any:
     """A stereo 16-bit WAV/FLAC to write the mix of recording and ticks to."""
     import soundfile
 
@@ -277,7 +278,7 @@ def record_in_history(report: dict[str, Any], store: Any, saved: Any) -> list[st
     return problems
 
 
-def listen(duration_s: float, *, input_file: Any = None, fast: bool = False, device: str | None = None,
+def listen(duration_s: float, *, input_file: Path | None = None, fast: bool = False, device: str | None = None,
            sample_rate: int | None = None, block_size: int = 0, latency: str | float = "0.1",
            hooks: RunHooks | None = None) -> dict[str, Any]:
     """A silent session: no ticks, only footfall detection for ``duration_s`` (the live baseline)."""

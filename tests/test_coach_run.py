@@ -24,6 +24,7 @@ class RecordingDisplay:
     """A display that keeps what the session showed it."""
 
     opened: list[tuple[float | None, bool, float]] = []
+    last: RecordingDisplay
 
     def __init__(self, total_s: float | None, *, force_plain: bool, plain_every_s: float) -> None:
         self.opened.append((total_s, force_plain, plain_every_s))
