@@ -36,8 +36,9 @@ def status_line(session: Any, total_s: float | None) -> str:
     total = f"/{format_duration(total_s)}" if total_s else ""
     xruns = session.core.stats.output_underflows + session.core.stats.input_overflows
     tempo = "  --" if f.tempo_spm is None else f"{f.tempo_spm:5.1f}"
+    note = f" | {f.stream_note}" if f.stream_note else ""
     return (f"{format_duration(f.time_s)}{total} | tempo {tempo} | cadence {cadence} spm | "
-            f"last {last} | in sync {sync} | {phase}{_left(f.segment_left_s)} | xruns {xruns}")
+            f"last {last} | in sync {sync} | {phase}{_left(f.segment_left_s)} | xruns {xruns}{note}")
 
 
 def _left(segment_left_s: float | None) -> str:
@@ -53,6 +54,7 @@ class LiveDisplay:
         self.plain_every_s = plain_every_s
         self.tty = sys.stderr.isatty() and not force_plain
         self._last_plain_s = 0.0  # the first plain line after one interval (nothing to say at 0:00)
+        self._last_note = ""
         self._last_draw_s = -1.0
         self._live: Any = None
         if self.tty:
@@ -64,11 +66,14 @@ class LiveDisplay:
 
     def update(self, session: Any) -> None:
         now = session.live.time_s
+        note = session.live.stream_note  # session time stands still while the stream is away
+        note_changed = note != self._last_note
+        self._last_note = note
         if self.tty:
-            if now - self._last_draw_s >= 0.12:
+            if now - self._last_draw_s >= 0.12 or note:
                 self._last_draw_s = now
                 self._live.update(self._panel(session))
-        elif now - self._last_plain_s >= self.plain_every_s:
+        elif now - self._last_plain_s >= self.plain_every_s or (note_changed and note):
             self._last_plain_s = now
             print(status_line(session, self.total_s), file=sys.stderr, flush=True)
 
@@ -97,6 +102,8 @@ class LiveDisplay:
         grid.add_row("time", f"{format_duration(f.time_s)}{total}{remaining}")
         xruns = session.core.stats.output_underflows + session.core.stats.input_overflows
         grid.add_row("steps / xruns", f"{f.n_steps} / {xruns}")
+        if f.stream_note:
+            grid.add_row("stream", f"[bold red]{f.stream_note}[/]")
         return Panel(grid, title="Cadence", expand=False)
 
     def close(self) -> None:

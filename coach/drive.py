@@ -69,6 +69,8 @@ def drive(session: Session, backend: FileBackend | LiveBackend, hooks: RunHooks,
             if measured is not None:
                 session.nominal_loop_latency_s = measured
         keep_going = session.consume()
+        if isinstance(backend, LiveBackend):
+            session.live.stream_note = backend.outage_note()
         if display is not None:
             display.update(session)
         return keep_going

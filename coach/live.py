@@ -34,6 +34,7 @@ class LiveFigures:
     controller_state: str = ""
     n_steps: int = 0
     muted: bool = False
+    stream_note: str = ""  # e.g. the audio stream is being reopened (set by the consumer loop)
 
     def show_control(self, step: ControlStep, timeline: Timeline, *, tempo_known: bool, controller_state: str,
                      n_steps: int, muted: bool) -> None:

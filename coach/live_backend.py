@@ -94,6 +94,7 @@ class LiveBackend(StreamRunner):
         self.rates_tried: list[int] = []  # the sample rates tried before this stream (set by the session runner)
         self.recover_s = _recover_s()
         self._outage: tuple[float, int] | None = None  # (monotonic time, frame) the last outage began
+        self.reconnecting_since: float | None = None  # monotonic time the stream was lost, while reopening
         self.restart_on_spin = restart_on_spin  # see _watch
         self.callback_thread_id: int | None = None  # native id of the thread running the callback
         self._watch_at = 0.0
@@ -226,7 +227,6 @@ class LiveBackend(StreamRunner):
     def _reopen(self, consume: Callable[[], bool], poll_s: float) -> bool:
         """Try to reopen the failed stream for ``recover_s``; True once it runs again."""
         reason = self.failure
-        error = ""
         lost_at = time.monotonic()
         at_frame = self.core.stats.frames
         if self.gaps and not self.gaps[-1].get("restart") and self._outage is not None and self._outage[1] == at_frame:
@@ -234,6 +234,22 @@ class LiveBackend(StreamRunner):
             lost_at = self._outage[0]
             reason = self.gaps.pop()["reason"]
         self._outage = (lost_at, at_frame)
+        self.reconnecting_since = lost_at
+        try:
+            return self._retry(consume, reason, lost_at, at_frame)
+        finally:
+            self.reconnecting_since = None
+
+    def outage_note(self) -> str:
+        """While the stream is being reopened, what the live display says ("" otherwise)."""
+        if self.reconnecting_since is None:
+            return ""
+        lost_s = time.monotonic() - self.reconnecting_since
+        return f"audio stream lost {lost_s:.0f} s ago: reconnecting (for up to {self.recover_s:g} s)"
+
+    def _retry(self, consume: Callable[[], bool], reason: str | None, lost_at: float, at_frame: int) -> bool:
+        """Reopen every :data:`RECOVER_EVERY_S` until ``recover_s`` after ``lost_at``."""
+        error = ""
         while time.monotonic() - lost_at < self.recover_s:
             time.sleep(RECOVER_EVERY_S)
             if consume() is False:  # the user stopped the session meanwhile

@@ -99,3 +99,26 @@ def test_report_time_column_is_whole_at_80_columns(tmp_path: Path) -> None:
             assert span in text, text
         for header in ("cadence", "tempo", "async", "in sync", "drift"):
             assert header in text
+
+
+def test_plain_display_says_at_once_that_the_stream_is_reconnecting(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a terminal the figures print every plain_every_s of session time; a stream outage
+    (session time stands still) is printed when it begins, not 10 s later."""
+    from types import SimpleNamespace
+
+    from cli.display import LiveDisplay
+    from coach.live import LiveFigures
+
+    live = LiveFigures(time_s=42.0, tempo_spm=170.0)
+    stats = SimpleNamespace(output_underflows=0, input_overflows=0)
+    session = SimpleNamespace(live=live, core=SimpleNamespace(stats=stats))
+    display = LiveDisplay(600.0, force_plain=True, plain_every_s=10.0)
+    display._last_plain_s = 40.0  # a line was printed 2 s ago
+    display.update(session)
+    assert capsys.readouterr().err == ""
+    live.stream_note = "audio stream lost 1 s ago: reconnecting (for up to 15 s)"
+    display.update(session)
+    err = capsys.readouterr().err
+    assert "0:42/10:00" in err and err.rstrip().endswith("reconnecting (for up to 15 s)")
+    display.update(session)  # the same note again: no new line until the next interval
+    assert capsys.readouterr().err == ""

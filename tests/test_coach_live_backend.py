@@ -151,3 +151,30 @@ def test_live_backend_zeroes_the_frames_past_the_end_like_player(block_size: int
         assert np.all(out[n_frames:] == 0.0)  # ... and not a frame beyond it
         outputs[name] = out
     np.testing.assert_array_equal(outputs["live"], outputs["player"])
+
+
+def test_while_a_lost_stream_is_reopened_the_live_display_is_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream that died mid-session is reopened for recover_s: meanwhile ``outage_note`` says so
+    (the panel shows it; session time stands still), and it is gone once the attempt ends."""
+    import coach.live_backend as lb
+
+    monkeypatch.setattr(lb, "RECOVER_EVERY_S", 0.05)
+    backend = _backend()
+    backend.recover_s = 0.3
+    backend.failure = "the audio stream stopped by itself"
+
+    def refuse() -> None:
+        raise RuntimeError("no sound server")
+
+    monkeypatch.setattr(backend, "start", refuse)
+    notes: list[str] = []
+
+    def consume() -> bool:
+        notes.append(backend.outage_note())
+        return True
+
+    assert backend.outage_note() == ""
+    assert backend._reopen(consume, 0.01) is False
+    assert notes and all(n.startswith("audio stream lost ") and "reconnecting (for up to 0.3 s)" in n for n in notes)
+    assert backend.outage_note() == ""
+    assert backend.failure is not None and "could not be reopened within 0.3 s (no sound server)" in backend.failure

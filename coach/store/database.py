@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TypeVar
@@ -75,7 +76,7 @@ class Database:
         self._lock = threading.RLock()
         self._batch = False
         try:
-            self._prepare(check=check, damaged_ok=damaged_ok)
+            self._prepare_when_free(check=check, damaged_ok=damaged_ok)
         except StoreError:
             self._conn.close()
             raise
@@ -92,6 +93,19 @@ class Database:
         except BaseException:
             self._conn.close()
             raise
+
+    def _prepare_when_free(self, *, check: bool, damaged_ok: bool) -> None:
+        """:meth:`_prepare`, again while another process holds the lock it needs: a new file's
+        switch to WAL can meet another opener's lock without SQLite's busy handler being called
+        (it would deadlock), so "database is locked" comes at once; each step is idempotent."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                return self._prepare(check=check, damaged_ok=damaged_ok)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _prepare(self, *, check: bool, damaged_ok: bool) -> None:
         """Pragmas, the damage check, the migration and the write probe of a fresh connection."""
