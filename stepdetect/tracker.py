@@ -49,83 +49,10 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from stepdetect.tracker_lock import ACCEL_PARAMS, AUDIO_PARAMS, PARAMETER_SETS, Lock, TrackerParams  # noqa: F401 - re-exported
 from stepdetect.validate import ParameterError
 
 Kind = Literal["step", "merged", "rejected"]
-
-
-@dataclass(frozen=True)
-class TrackerParams:
-    """Tuning of :class:`StepTracker` (seconds, fractions)."""
-
-    min_period_s: float = 0.25  # 240 spm
-    max_period_s: float = 1.2  # 50 spm
-    merge_s: float = 0.15  # heel/toe and scuff double hits: 30-150 ms apart
-    override_after_s: float = 0.02  # ... unless this late and override_ratio x louder than the step
-    override_ratio: float = 1.5
-    sigma_fraction: float = 0.12  # sd of the closeness Gaussian, fraction of the period
-    min_sigma_s: float = 0.015
-    accept_score: float = 0.25  # min(strength/reference, max_rel) x closeness needed while locked
-    max_rel: float = 2.0  # a candidate louder than this x the reference counts as this loud
-    window_fraction: float = 0.3  # the rhythm's window around the prediction (fraction of the period)
-    off_min_rel: float = 0.6  # locked: a candidate off the rhythm is still a step this loud (x reference) ...
-    off_max_rel: float = math.inf  # ... up to this loud (a cap would also reject the real, irregular loud steps)
-    off_min_fraction: float = 0.6  # ... at least this fraction of the period after the last step
-    off_of_interval: bool = False  # ... of the expected (lopsided) interval instead of the mean period
-    # locked: a candidate after the predicted time (nothing came at it) and inside the rhythm's
-    # window is the late footfall when at least this loud (x reference): real step intervals
-    # wander more than the closeness allows
-    late_min_rel: float = 0.3
-    # locked: a candidate rejected at most merge_s before a footfall on the rhythm, at least this
-    # strong (x that footfall), is its soft heel: the footfall is reported there (inf: never) ...
-    heel_min_rel: float = math.inf
-    heel_max_rel: float = 0.6  # ... and at most this strong (a louder toe: a heel about as loud would have been taken)
-    free_min_strength: float = 0.4  # strength/reference needed for a provisional step
-    chain_steps: int = 4  # regularly spaced candidates needed to lock
-    chain_tolerance: float = 0.12  # spread of a chain's intervals around their mean (fraction)
-    chain_min_strength: float = 0.4  # every chain member: strength/reference at least this ...
-    chain_start_strength: float = 0.5  # ... and the candidate that completes it at least this
-    adapt: float = 0.25  # the period moves this fraction towards every new interval
-    max_change: float = 0.15  # ... counting at most this fraction of the period per interval
-    max_missing: int = 3  # unheard predicted steps bridged before the lock is let go
-    switch_margin: float = 1.2  # another regular chain replaces the lock when this much stronger than its last steps
-    halve_min_period_s: float = 0.29  # a regular chain at half the locked period (>= this) replaces it: strides
-    history_s: float = 4.0  # candidates kept for (re)locking
-    same_foot_factor: float = 2.0  # locked: the reference is at most this x the step two back (same foot)
-    n_reference: int = 12  # accepted strengths in the reference (their upper quartile)
-    # A caller that knows the step period (the accelerometer front end tells steps from strides)
-    # passes it with each candidate as ``period_hint_s``; then a rhythm locks only on a chain
-    # whose mean interval is within ``hint_tolerance`` of the hint (never on strides or every
-    # other step) and, while locked, the period is pulled ``hint_weight`` of the way to the hint
-    # before each prediction. Without hints these two do nothing.
-    hint_tolerance: float = 0.25
-    hint_weight: float = 0.5
-    # ... and, not locked, a provisional step needs a candidate (1 +- this) x the hint before it
-    hint_neighbour_tolerance: float = 0.5
-
-    def __post_init__(self) -> None:
-        if not (0 < self.min_period_s < self.max_period_s):
-            raise ParameterError("tracker: need 0 < min_period_s < max_period_s")
-        if not (0 <= self.merge_s < self.min_period_s):
-            raise ParameterError("tracker: need 0 <= merge_s < min_period_s")
-        if self.chain_steps < 3:
-            raise ParameterError("tracker: chain_steps must be >= 3")
-        if not (0 < self.hint_tolerance < 1 and 0 <= self.hint_weight <= 1 and 0 < self.hint_neighbour_tolerance < 1):
-            raise ParameterError("tracker: need 0 < hint_tolerance, hint_neighbour_tolerance < 1 and 0 <= hint_weight <= 1")
-
-
-# Per-detector parameter sets. Audio: running footfalls heard by a microphone (the defaults).
-# Accelerometer: walking and running steps from the inertial front end, which passes each
-# candidate's step period as a hint; walking steps wander more around the rhythm than running
-# footfalls (wider closeness, a lower bar for a step off the rhythm, chains of looser
-# intervals), and a bag or pocket may miss a few steps in a row (longer bridge). Chosen on the
-# Oxford dev walkers (Jamie, Carmelo) only, see ``benchmarks/bench_accel.py``.
-AUDIO_PARAMS = TrackerParams()
-ACCEL_PARAMS = TrackerParams(
-    sigma_fraction=0.2, window_fraction=0.3, off_min_rel=0.25, off_min_fraction=0.55, off_of_interval=True,
-    chain_tolerance=0.25, chain_min_strength=0.25, max_missing=5, late_min_rel=math.inf,
-)
-PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 
 
 @dataclass(frozen=True)
@@ -147,13 +74,6 @@ class Decision:
 
 
 @dataclass
-class _Lock:
-    period_s: float
-    asym_s: float = 0.0  # half the difference between the two feet's step times
-    parity: int = 1  # sign of asym_s for the next interval
-
-
-@dataclass
 class StepTracker:
     """Streaming tracker: :meth:`push` each candidate in time order."""
 
@@ -164,12 +84,12 @@ class StepTracker:
 
     def reset(self) -> None:
         """Forget everything."""
-        self._lock: _Lock | None = None
+        self._lock: Lock | None = None
         self._last_step_s = -math.inf  # the last reported step
         self._last_rhythmic = False
         self._last_step_strength = math.inf
         self._last_step_closeness = 0.0
-        self._before_last: tuple[float, float, float | None, _Lock] | None = None  # anchor and lock before the last step
+        self._before_last: tuple[float, float, float | None, Lock] | None = None  # anchor and lock before the last step
         self._anchor_s = -math.inf  # where predictions start from (the last step or a better-fitting double hit)
         self._anchor_pred_s = math.nan
         self._anchor_score: float | None = None
@@ -210,7 +130,7 @@ class StepTracker:
         """When the next footfall is expected (NaN when not locked)."""
         if self._lock is None:
             return math.nan
-        return self._anchor_s + self._next_interval_s(self._lock)
+        return self._anchor_s + self._lock.next_interval_s()
 
     @property
     def rhythm_salience(self) -> float:
@@ -222,17 +142,13 @@ class StepTracker:
         return self.rhythmic_strength / self.candidate_strength if self.candidate_strength > 0 else 0.0
 
     # -- internals ----------------------------------------------------------------------
-    @staticmethod
-    def _next_interval_s(lock: _Lock) -> float:
-        return lock.period_s + lock.parity * lock.asym_s
-
     def _reference(self) -> float | None:
         if not self._strengths:
             return None
         v = sorted(self._strengths)  # upper quartile: extra events accepted by mistake do not drag it down
         return v[(3 * (len(v) - 1)) // 4]
 
-    def _find_chain(self, t: float, s: float, ref: float | None) -> tuple[_Lock, float] | None:
+    def _find_chain(self, t: float, s: float, ref: float | None) -> tuple[Lock, float] | None:
         """The rhythm of the best regular chain of candidates ending at ``t`` (None if there is none).
 
         Regular: strides (two consecutive intervals) within ``chain_tolerance`` of their mean,
@@ -249,7 +165,7 @@ class StepTracker:
         cands = [(ht, hs) for ht, hs in hist if hs >= floor]
         times = np.array([c[0] for c in cands])
         strengths = np.array([c[1] for c in cands])
-        chains: list[tuple[float, float, _Lock]] = []  # (period, score, lock)
+        chains: list[tuple[float, float, Lock]] = []  # (period, score, lock)
         hint = self._hint_s
         tol = p.chain_tolerance
         for j in range(times.size - 1, -1, -1):
@@ -288,7 +204,7 @@ class StepTracker:
             if (np.max(np.abs(strides - np.mean(strides))) <= 2 * tol * mean
                     and np.all(np.abs(d_s - mean) <= 0.3 * mean) and p.min_period_s <= mean <= p.max_period_s):
                 period = float(0.5 * (d_s[0] + d_s[1]))
-                lock = _Lock(period_s=period, asym_s=float(0.5 * (d_s[1] - d_s[0])), parity=1)
+                lock = Lock(period_s=period, asym_s=float(0.5 * (d_s[1] - d_s[0])), parity=1)
                 chains.append((mean, score, lock))
         if hint is not None:  # the caller knows the step period: only a chain of steps locks
             chains = [c for c in chains if abs(c[0] - hint) <= p.hint_tolerance * hint]
@@ -313,7 +229,7 @@ class StepTracker:
         self._recent.clear()
         self._on_strength = self._off_strength = 0.0
 
-    def _switch_to(self, found: tuple[_Lock, float], lock: _Lock, closeness: float) -> bool:
+    def _switch_to(self, found: tuple[Lock, float], lock: Lock, closeness: float) -> bool:
         """Whether a chain found while locked is a better rhythm than the lock."""
         other, score = found
         tol = self.params.chain_tolerance
@@ -330,17 +246,13 @@ class StepTracker:
         evidence *= self.params.chain_steps / max(1, len(self._recent))
         return score > self.params.switch_margin * evidence
 
-    def _closeness(self, dev_s: float, lock: _Lock) -> float:
-        sigma = max(self.params.min_sigma_s, self.params.sigma_fraction * lock.period_s)
-        return math.exp(-0.5 * (dev_s / sigma) ** 2)
-
     def _accept(self, t: float, s: float, *, rhythmic: bool, predicted_s: float, confidence: float,
                 gaps: tuple[float, ...] = (), score: float | None = None, move_anchor: bool = True) -> Decision:
         self._last_step_s = t
         self._last_rhythmic = rhythmic
         self._last_step_strength = s
         lock = self._lock
-        self._last_step_closeness = self._closeness(t - predicted_s, lock) if lock and math.isfinite(predicted_s) else 0.0
+        self._last_step_closeness = lock.closeness(t - predicted_s, self.params) if lock and math.isfinite(predicted_s) else 0.0
         if move_anchor:
             self._anchor_s = t
             self._anchor_pred_s = predicted_s
@@ -352,22 +264,6 @@ class StepTracker:
             self.rhythmic_strength += s
         return Decision(t, s, "step", rhythmic, predicted_s, round(min(1.0, max(0.0, confidence)), 3), gaps,
                         self._last_step_closeness)
-
-    def _update_lock(self, lock: _Lock, interval_s: float, k: int) -> None:
-        p = self.params
-        if k == 1:
-            err = interval_s - self._next_interval_s(lock)
-            err = max(-p.max_change * lock.period_s, min(p.max_change * lock.period_s, err))
-            lock.period_s += p.adapt * err
-            lock.asym_s += 0.5 * p.adapt * lock.parity * err
-            lock.asym_s = max(-0.25 * lock.period_s, min(0.25 * lock.period_s, lock.asym_s))
-            lock.parity = -lock.parity
-        else:  # across a gap: only the mean period is observable
-            err = interval_s / k - lock.period_s
-            lock.period_s += p.adapt * max(-p.max_change * lock.period_s, min(p.max_change * lock.period_s, err))
-            if k % 2:
-                lock.parity = -lock.parity
-        lock.period_s = min(p.max_period_s, max(p.min_period_s, lock.period_s))
 
     # -- the public step ------------------------------------------------------------------
     def push(self, time_s: float, strength: float, period_hint_s: float | None = None) -> Decision:
@@ -401,13 +297,13 @@ class StepTracker:
             lock.period_s += p.hint_weight * (min(p.max_period_s, max(p.min_period_s, hint)) - lock.period_s)
         if lock is not None:
             since = t - self._anchor_s
-            nxt = self._next_interval_s(lock)
-            k = max(1, int(round((since - nxt) / lock.period_s)) + 1)
+            nxt = lock.next_interval_s()
+            k = lock.steps_in(since)
             if k > p.max_missing + 1:
                 self._lock = lock = None  # a stop: let go
         if lock is not None:
             predicted = self._anchor_s + nxt + (k - 1) * lock.period_s
-            closeness = self._closeness(t - predicted, lock)
+            closeness = lock.closeness(t - predicted, self.params)
             score = min(rel, p.max_rel) * closeness
             late = t > predicted and rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
             on_rhythm = ((score >= p.accept_score or late)
@@ -438,7 +334,7 @@ class StepTracker:
                 # judged against the prediction the last step was judged against
                 prev_anchor, prev_anchor_pred, prev_score, prev_lock = self._before_last
                 prev_pred = self._anchor_pred_s  # what the last step was judged against
-                closeness = self._closeness(t - prev_pred, prev_lock)
+                closeness = prev_lock.closeness(t - prev_pred, self.params)
                 if closeness > self._last_step_closeness and abs(t - prev_pred) <= p.window_fraction * prev_lock.period_s:
                     # much louder than the footfall just reported and closer to the rhythm: that one
                     # was an intruder (a kick, a tick, a breath); this is the footfall. The rhythm
@@ -446,8 +342,8 @@ class StepTracker:
                     self._lock = lock = prev_lock
                     self._anchor_s, self._anchor_pred_s, self._anchor_score = prev_anchor, prev_anchor_pred, prev_score
                     since = t - prev_anchor
-                    k = max(1, int(round((since - self._next_interval_s(lock)) / lock.period_s)) + 1)
-                    nxt = self._next_interval_s(lock)
+                    k = lock.steps_in(since)
+                    nxt = lock.next_interval_s()
                     predicted = prev_pred
                     score = min(rel, p.max_rel) * closeness
                     on_rhythm = True
@@ -469,7 +365,7 @@ class StepTracker:
                 self._before_last = (self._anchor_s, self._anchor_pred_s, self._anchor_score, copy.copy(lock))
                 self._fresh_lock = False
                 onset = self._heel_before(t, s, predicted, lock)
-                self._update_lock(lock, onset - self._anchor_s, k)
+                lock.update(onset - self._anchor_s, k, self.params)
                 decision = self._accept(onset, s, rhythmic=True, predicted_s=predicted,
                                         confidence=0.5 * min(rel, 1.0) + 0.5 * closeness, gaps=gaps, score=score)
             else:
@@ -542,7 +438,7 @@ class StepTracker:
         self._last_time_s = t
         self._history.append((t, s))
 
-    def _heel_before(self, t: float, s: float, predicted: float, lock: _Lock) -> float:
+    def _heel_before(self, t: float, s: float, predicted: float, lock: Lock) -> float:
         """Where the footfall accepted at ``t`` began: the candidate rejected just before it (at
         most ``merge_s``, inside the rhythm's window, at least ``heel_min_rel`` x as strong) is its
         soft heel, the louder one its toe or scuff -- one footfall, at the onset of the first."""
@@ -556,19 +452,19 @@ class StepTracker:
             return rt
         return t
 
-    def _rephase_to_last_step(self, lock: _Lock) -> None:
+    def _rephase_to_last_step(self, lock: Lock) -> None:
         """The last step (accepted off the rhythm) was this rhythm's footfall: predict from it."""
         since = self._last_step_s - self._anchor_s
-        k = max(1, int(round((since - self._next_interval_s(lock)) / lock.period_s)) + 1)
-        predicted = self._anchor_s + self._next_interval_s(lock) + (k - 1) * lock.period_s
+        k = lock.steps_in(since)
+        predicted = self._anchor_s + lock.next_interval_s() + (k - 1) * lock.period_s
         self._recent.append((self._last_step_strength, k))
         self._before_last = (self._anchor_s, self._anchor_pred_s, self._anchor_score, copy.copy(lock))
-        self._update_lock(lock, since, k)
+        lock.update(since, k, self.params)
         self._anchor_s, self._anchor_pred_s = self._last_step_s, predicted
         self._anchor_score = min(self._last_step_strength / (self._reference() or self._last_step_strength),
-                                 self.params.max_rel) * self._closeness(self._last_step_s - predicted, lock)
+                                 self.params.max_rel) * lock.closeness(self._last_step_s - predicted, self.params)
         self._last_rhythmic = True
-        self._last_step_closeness = self._closeness(self._last_step_s - predicted, lock)
+        self._last_step_closeness = lock.closeness(self._last_step_s - predicted, self.params)
 
     def _merge(self, t: float, s: float, rel: float) -> Decision:
         """Part of the last footfall (toe after heel, scuff, echo)."""
@@ -576,7 +472,7 @@ class StepTracker:
         if self._anchor_score is not None and self._lock is not None and self._last_rhythmic:
             # if it fits the rhythm better than what was reported (a kick drum just before the
             # step), predict from it
-            score = min(rel, self.params.max_rel) * self._closeness(t - self._anchor_pred_s, self._lock)
+            score = min(rel, self.params.max_rel) * self._lock.closeness(t - self._anchor_pred_s, self.params)
             if score > self._anchor_score:
                 self._anchor_score = score
                 self._anchor_s = t
@@ -592,7 +488,7 @@ class StepTracker:
             return ()
         sigma = max(self.params.min_sigma_s, self.params.sigma_fraction * lock.period_s)
         out: list[float] = []
-        pred = self._anchor_s + self._next_interval_s(lock)
+        pred = self._anchor_s + lock.next_interval_s()
         while pred + 2 * sigma < now_s and len(out) < self.params.max_missing:
             out.append(pred)
             pred += lock.period_s
