@@ -49,6 +49,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from stepdetect.tracker_chain import find_chain
 from stepdetect.tracker_lock import ACCEL_PARAMS, AUDIO_PARAMS, PARAMETER_SETS, Lock, TrackerParams  # noqa: F401 - re-exported
 from stepdetect.validate import ParameterError
 
@@ -106,7 +107,6 @@ class StepTracker:
         self.rhythmic_strength = 0.0  # sum over rhythmic steps
         self.n_steps = 0
         self.n_rhythmic = 0
-        self._hint_s: float | None = None  # the current candidate's step-period hint
         self._fresh_lock = False  # the last step found the rhythm (nothing judged against it yet)
         self._last_rejected: tuple[float, float] | None = None  # (time, strength) of the last rejected candidate
 
@@ -147,82 +147,6 @@ class StepTracker:
             return None
         v = sorted(self._strengths)  # upper quartile: extra events accepted by mistake do not drag it down
         return v[(3 * (len(v) - 1)) // 4]
-
-    def _find_chain(self, t: float, s: float, ref: float | None) -> tuple[Lock, float] | None:
-        """The rhythm of the best regular chain of candidates ending at ``t`` (None if there is none).
-
-        Regular: strides (two consecutive intervals) within ``chain_tolerance`` of their mean,
-        so a lopsided left/right step pattern still counts; the lock starts with its asymmetry.
-        """
-        p = self.params
-        hist = [(ht, hs) for ht, hs in self._history if ht < t]
-        if len(hist) < p.chain_steps - 1:
-            return None
-        strongest = max(hs for _, hs in hist)
-        floor = p.chain_min_strength * (ref if ref is not None else strongest)
-        if s < max(floor, p.chain_start_strength * (ref if ref is not None else 0.0)):
-            return None  # a rhythm is not found on a weak candidate
-        cands = [(ht, hs) for ht, hs in hist if hs >= floor]
-        times = np.array([c[0] for c in cands])
-        strengths = np.array([c[1] for c in cands])
-        chains: list[tuple[float, float, Lock]] = []  # (period, score, lock)
-        hint = self._hint_s
-        tol = p.chain_tolerance
-        for j in range(times.size - 1, -1, -1):
-            d = t - times[j]
-            if d < p.min_period_s:
-                continue
-            if d > p.max_period_s:
-                break
-            chain_t = [t, float(times[j])]
-            score = s + float(strengths[j])
-            ok = True
-            for _ in range(p.chain_steps - 2):
-                period = (chain_t[0] - chain_t[-1]) / (len(chain_t) - 1)
-                back = chain_t[-3] - chain_t[-2] if len(chain_t) >= 3 else period  # alternation
-                width = 0.3 * period if len(chain_t) < 3 else 1.5 * tol * period
-                if len(chain_t) < 3 and hint is not None:
-                    # with the step period known, the other foot's step completes the stride of
-                    # two hinted steps (a lopsided one too)
-                    back = max(p.min_period_s, 2.0 * hint - period)
-                    width = 1.5 * tol * hint
-                target = chain_t[-1] - back
-                # the first step back: the stride is unknown yet, so allow a lopsided one
-                near = np.flatnonzero(np.abs(times - target) <= width)
-                if near.size == 0:
-                    ok = False
-                    break
-                fit = strengths[near] * np.exp(-0.5 * ((times[near] - target) / (0.1 * period)) ** 2)
-                k = near[np.argmax(fit)]
-                chain_t.append(float(times[k]))
-                score += float(strengths[k])
-            if not ok:
-                continue
-            d_s = -np.diff(chain_t)  # newest interval first
-            mean = float(np.mean(d_s))
-            strides = d_s[:-1] + d_s[1:]
-            if (np.max(np.abs(strides - np.mean(strides))) <= 2 * tol * mean
-                    and np.all(np.abs(d_s - mean) <= 0.3 * mean) and p.min_period_s <= mean <= p.max_period_s):
-                period = float(0.5 * (d_s[0] + d_s[1]))
-                lock = Lock(period_s=period, asym_s=float(0.5 * (d_s[1] - d_s[0])), parity=1)
-                chains.append((mean, score, lock))
-        if hint is not None:  # the caller knows the step period: only a chain of steps locks
-            chains = [c for c in chains if abs(c[0] - hint) <= p.hint_tolerance * hint]
-            if not chains:
-                return None
-            best = max(chains, key=lambda c: c[1])
-            return best[2], best[1]
-        if not chains:
-            return None
-        best = max(chains, key=lambda c: c[1])
-        # A chain of every other step is as regular as the steps: prefer the step period when
-        # a chain at about half (a third) of the best period is nearly as strong.
-        for div in (3, 2):
-            sub = [c for c in chains if abs(c[0] * div - best[0]) <= tol * best[0] and c[1] >= 0.6 * best[1]]
-            if sub:
-                c = max(sub, key=lambda c: c[1])
-                return c[2], c[1]
-        return best[2], best[1]
 
     def _start_lock(self) -> None:
         self._fresh_lock = True
@@ -280,7 +204,6 @@ class StepTracker:
         hint = None if period_hint_s is None or math.isnan(period_hint_s) else float(period_hint_s)
         if hint is not None and not (math.isfinite(hint) and hint > 0):
             raise ParameterError(f"tracker: period_hint_s must be a positive number of seconds, got {hint!r}")
-        self._hint_s = hint
         if t < self._last_time_s:
             raise ParameterError(f"tracker: candidates must come in time order ({t} s after {self._last_time_s} s)")
         self._last_time_s = t
@@ -372,7 +295,7 @@ class StepTracker:
                 if rel >= p.chain_min_strength:
                     # Off our rhythm: is there another rhythm with more evidence (walk <-> run, or a
                     # lock on the wrong phase or on every third step)?
-                    found = self._find_chain(t, s, ref)
+                    found = find_chain(self._history, t, s, ref, hint, p)
                     if found is not None and self._switch_to(found, lock, closeness):
                         self._lock = lock = found[0]
                         self._start_lock()
@@ -389,7 +312,7 @@ class StepTracker:
                     decision = Decision(t, s, "rejected", False, predicted, 0.0)
                     self._last_rejected = (t, s)
         else:
-            found = self._find_chain(t, s, ref)
+            found = find_chain(self._history, t, s, ref, hint, p)
             if found is not None:
                 self._lock = found[0]
                 self._start_lock()
