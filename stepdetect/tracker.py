@@ -75,6 +75,24 @@ class Decision:
 
 
 @dataclass
+class _Judgement:
+    """One candidate as :meth:`StepTracker.push` judges it against the lock."""
+
+    t: float
+    s: float
+    hint: float | None  # the caller's step period
+    ref: float | None  # the reference strength (None before the first step)
+    rel: float  # strength / reference
+    lock: Lock | None  # the rhythm it is judged against
+    nxt: float = math.nan  # interval from the anchor to the next predicted step
+    k: int = 0  # predicted steps since the anchor, this one included
+    predicted: float = math.nan  # the prediction it is judged against
+    closeness: float = 0.0
+    score: float = 0.0  # min(rel, max_rel) x closeness
+    on_rhythm: bool = False
+
+
+@dataclass
 class StepTracker:
     """Streaming tracker: :meth:`push` each candidate in time order."""
 
@@ -198,6 +216,24 @@ class StepTracker:
         lopsided or not) and pulls the predicted period towards it (``hint_tolerance``,
         ``hint_weight``).
         """
+        c = self._judge(*self._checked(time_s, strength, period_hint_s))
+        merged = self._double_hit(c)
+        if merged is not None:
+            return merged
+        self.n_candidates += 1
+        self.candidate_strength += c.s
+        decision = self._decide_locked(c, c.lock) if c.lock is not None else self._decide_free(c)
+        self._history.append((c.t, c.s))
+        rel_capped = min(c.rel, self.params.max_rel)
+        if decision.rhythmic:
+            self._on_strength = 0.75 * self._on_strength + rel_capped
+            self._off_strength *= 0.75
+        else:
+            self._off_strength += rel_capped
+        return decision
+
+    def _checked(self, time_s: float, strength: float, period_hint_s: float | None) -> tuple[float, float, float | None]:
+        """The candidate's time, strength and hint (None: no hint), or a ParameterError."""
         t, s = float(time_s), float(strength)
         if not (math.isfinite(t) and math.isfinite(s) and s > 0):
             raise ParameterError(f"tracker: candidate needs a finite time and a positive strength, got {t!r}, {s!r}")
@@ -207,6 +243,11 @@ class StepTracker:
         if t < self._last_time_s:
             raise ParameterError(f"tracker: candidates must come in time order ({t} s after {self._last_time_s} s)")
         self._last_time_s = t
+        return t, s, hint
+
+    def _judge(self, t: float, s: float, hint: float | None) -> _Judgement:
+        """The candidate against the reference strength and the lock's prediction (the lock is
+        pulled towards the hint, and let go after a stop)."""
         p = self.params
         while self._history and self._history[0][0] < t - p.history_s:
             self._history.popleft()
@@ -214,124 +255,124 @@ class StepTracker:
         if ref is not None and len(self._strengths) >= 2 and self._lock is not None:
             # the same foot's last footfall: one foot may land much softer than the other
             ref = min(ref, p.same_foot_factor * self._strengths[-2])
-        rel = s / ref if ref else 1.0
+        c = _Judgement(t, s, hint, ref, s / ref if ref else 1.0, self._lock)
         lock = self._lock
         if lock is not None and hint is not None:
             lock.period_s += p.hint_weight * (min(p.max_period_s, max(p.min_period_s, hint)) - lock.period_s)
         if lock is not None:
             since = t - self._anchor_s
-            nxt = lock.next_interval_s()
-            k = lock.steps_in(since)
-            if k > p.max_missing + 1:
-                self._lock = lock = None  # a stop: let go
+            c.nxt = lock.next_interval_s()
+            c.k = lock.steps_in(since)
+            if c.k > p.max_missing + 1:
+                self._lock = c.lock = lock = None  # a stop: let go
         if lock is not None:
-            predicted = self._anchor_s + nxt + (k - 1) * lock.period_s
-            closeness = lock.closeness(t - predicted, self.params)
-            score = min(rel, p.max_rel) * closeness
-            late = t > predicted and rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
-            on_rhythm = ((score >= p.accept_score or late)
-                         and since >= p.min_period_s * 0.8 and abs(t - predicted) <= p.window_fraction * lock.period_s)
-        else:
-            predicted, closeness, score, on_rhythm = math.nan, 0.0, 0.0, False
-        since_step = t - self._last_step_s
-        if (since_step < p.merge_s and on_rhythm and not self._last_rhythmic and lock is not None
+            c.predicted = self._anchor_s + c.nxt + (c.k - 1) * lock.period_s
+            c.closeness = lock.closeness(t - c.predicted, self.params)
+            c.score = min(c.rel, p.max_rel) * c.closeness
+            late = t > c.predicted and c.rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
+            c.on_rhythm = ((c.score >= p.accept_score or late)
+                           and since >= p.min_period_s * 0.8 and abs(t - c.predicted) <= p.window_fraction * lock.period_s)
+        return c
+
+    def _double_hit(self, c: _Judgement) -> Decision | None:
+        """A candidate within ``merge_s`` of the last step: part of that footfall (merged), or
+        the footfall itself when the last one was a precursor (accepted here); None: judge it
+        as any other candidate (the rhythm may have forgotten an intruder, see
+        :meth:`_replace_intruder`)."""
+        p = self.params
+        since_step = c.t - self._last_step_s
+        if (since_step < p.merge_s and c.on_rhythm and not self._last_rhythmic and c.lock is not None
                 and self._last_step_s > self._anchor_s
-                and abs(self._last_step_s - predicted) <= p.window_fraction * lock.period_s):
+                and abs(self._last_step_s - c.predicted) <= p.window_fraction * c.lock.period_s):
             # the step just reported off the rhythm, then this on it within merge_s: one footfall
             # (heel, then toe or scuff), heard early -- the rhythm follows its first onset
-            self._rephase_to_last_step(lock)
-            return self._merge(t, s, rel)
-        if since_step < p.merge_s and not (on_rhythm and not self._last_rhythmic):
-            louder = since_step >= p.override_after_s and s >= p.override_ratio * self._last_step_strength
-            if self._fresh_lock and louder and lock is not None:
-                # the rhythm was found on the candidate just reported and this one, right after
-                # it, is much louder: that one was a precursor (a breath, a scuff), this the
-                # footfall the rhythm is anchored on
-                self._fresh_lock = False
-                self.n_candidates += 1
-                self.candidate_strength += s
-                self._history.append((t, s))
-                return self._accept(t, s, rhythmic=True, predicted_s=t, confidence=0.5 * min(rel, 1.0) + 0.5,
-                                    score=min(rel, p.max_rel))
-            if self._last_rhythmic and self._before_last is not None and louder:
-                # judged against the prediction the last step was judged against
-                prev_anchor, prev_anchor_pred, prev_score, prev_lock = self._before_last
-                prev_pred = self._anchor_pred_s  # what the last step was judged against
-                closeness = prev_lock.closeness(t - prev_pred, self.params)
-                if closeness > self._last_step_closeness and abs(t - prev_pred) <= p.window_fraction * prev_lock.period_s:
-                    # much louder than the footfall just reported and closer to the rhythm: that one
-                    # was an intruder (a kick, a tick, a breath); this is the footfall. The rhythm
-                    # forgets the intruder.
-                    self._lock = lock = prev_lock
-                    self._anchor_s, self._anchor_pred_s, self._anchor_score = prev_anchor, prev_anchor_pred, prev_score
-                    since = t - prev_anchor
-                    k = lock.steps_in(since)
-                    nxt = lock.next_interval_s()
-                    predicted = prev_pred
-                    score = min(rel, p.max_rel) * closeness
-                    on_rhythm = True
-                    louder = False
-                else:
-                    louder = False
-            elif self._last_rhythmic:
-                louder = False
-            if louder is False and not on_rhythm or (louder is False and since_step < p.merge_s and lock is None):
-                return self._merge(t, s, rel)
-            # unlocked: much louder than the provisional step just reported: that one was the intruder
-        self.n_candidates += 1
-        self.candidate_strength += s
-        decision: Decision | None = None
-        if lock is not None:
-            if on_rhythm:
-                gaps = tuple(self._anchor_s + nxt + i * lock.period_s for i in range(k - 1))
-                self._recent.append((s, k))
-                self._before_last = (self._anchor_s, self._anchor_pred_s, self._anchor_score, copy.copy(lock))
-                self._fresh_lock = False
-                onset = self._heel_before(t, s, predicted, lock)
-                lock.update(onset - self._anchor_s, k, self.params)
-                decision = self._accept(onset, s, rhythmic=True, predicted_s=predicted,
-                                        confidence=0.5 * min(rel, 1.0) + 0.5 * closeness, gaps=gaps, score=score)
-            else:
-                if rel >= p.chain_min_strength:
-                    # Off our rhythm: is there another rhythm with more evidence (walk <-> run, or a
-                    # lock on the wrong phase or on every third step)?
-                    found = find_chain(self._history, t, s, ref, hint, p)
-                    if found is not None and self._switch_to(found, lock, closeness):
-                        self._lock = lock = found[0]
-                        self._start_lock()
-                        decision = self._accept(t, s, rhythmic=True, predicted_s=t,
-                                                confidence=0.5 * min(rel, 1.0) + 0.5, score=min(rel, p.max_rel))
-                if (decision is None and p.off_min_rel <= rel <= p.off_max_rel
-                        and t - self._last_step_s >= p.off_min_fraction * (
-                            nxt if p.off_of_interval and self._last_step_s == self._anchor_s else lock.period_s)):
-                    # as loud as a footfall, where one may be (steps are not a metronome): a step
-                    # off the rhythm: the phase follows it, the period does not
-                    decision = self._accept(t, s, rhythmic=False, predicted_s=predicted,
-                                            confidence=0.5 * min(rel, 1.0), move_anchor=False)
-                if decision is None:
-                    decision = Decision(t, s, "rejected", False, predicted, 0.0)
-                    self._last_rejected = (t, s)
-        else:
-            found = find_chain(self._history, t, s, ref, hint, p)
-            if found is not None:
+            self._rephase_to_last_step(c.lock)
+            return self._merge(c.t, c.s, c.rel)
+        if not (since_step < p.merge_s and not (c.on_rhythm and not self._last_rhythmic)):
+            return None
+        louder = since_step >= p.override_after_s and c.s >= p.override_ratio * self._last_step_strength
+        if self._fresh_lock and louder and c.lock is not None:
+            # the rhythm was found on the candidate just reported and this one, right after
+            # it, is much louder: that one was a precursor (a breath, a scuff), this the
+            # footfall the rhythm is anchored on
+            self._fresh_lock = False
+            self.n_candidates += 1
+            self.candidate_strength += c.s
+            self._history.append((c.t, c.s))
+            return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t, confidence=0.5 * min(c.rel, 1.0) + 0.5,
+                                score=min(c.rel, p.max_rel))
+        if self._last_rhythmic and self._before_last is not None and louder:
+            self._replace_intruder(c, self._before_last)
+            louder = False
+        elif self._last_rhythmic:
+            louder = False
+        if louder is False and not c.on_rhythm or (louder is False and since_step < p.merge_s and c.lock is None):
+            return self._merge(c.t, c.s, c.rel)
+        # unlocked: much louder than the provisional step just reported: that one was the intruder
+        return None
+
+    def _replace_intruder(self, c: _Judgement, before_last: tuple[float, float, float | None, Lock]) -> None:
+        """Judge a much louder candidate right after a rhythmic step against the prediction that
+        step was judged against; when it is closer to the rhythm, the last step was an intruder
+        (a kick, a tick, a breath) and this is the footfall: the rhythm forgets the intruder."""
+        p = self.params
+        prev_anchor, prev_anchor_pred, prev_score, prev_lock = before_last
+        prev_pred = self._anchor_pred_s  # what the last step was judged against
+        c.closeness = prev_lock.closeness(c.t - prev_pred, self.params)
+        if c.closeness > self._last_step_closeness and abs(c.t - prev_pred) <= p.window_fraction * prev_lock.period_s:
+            self._lock = c.lock = prev_lock
+            self._anchor_s, self._anchor_pred_s, self._anchor_score = prev_anchor, prev_anchor_pred, prev_score
+            c.k = prev_lock.steps_in(c.t - prev_anchor)
+            c.nxt = prev_lock.next_interval_s()
+            c.predicted = prev_pred
+            c.score = min(c.rel, p.max_rel) * c.closeness
+            c.on_rhythm = True
+
+    def _decide_locked(self, c: _Judgement, lock: Lock) -> Decision:
+        """Locked: a step on the rhythm, a switch to another rhythm, a step off it, or rejected."""
+        p = self.params
+        if c.on_rhythm:
+            gaps = tuple(self._anchor_s + c.nxt + i * lock.period_s for i in range(c.k - 1))
+            self._recent.append((c.s, c.k))
+            self._before_last = (self._anchor_s, self._anchor_pred_s, self._anchor_score, copy.copy(lock))
+            self._fresh_lock = False
+            onset = self._heel_before(c.t, c.s, c.predicted, lock)
+            lock.update(onset - self._anchor_s, c.k, self.params)
+            return self._accept(onset, c.s, rhythmic=True, predicted_s=c.predicted,
+                                confidence=0.5 * min(c.rel, 1.0) + 0.5 * c.closeness, gaps=gaps, score=c.score)
+        if c.rel >= p.chain_min_strength:
+            # Off our rhythm: is there another rhythm with more evidence (walk <-> run, or a
+            # lock on the wrong phase or on every third step)?
+            found = find_chain(self._history, c.t, c.s, c.ref, c.hint, p)
+            if found is not None and self._switch_to(found, lock, c.closeness):
                 self._lock = found[0]
                 self._start_lock()
-                decision = self._accept(t, s, rhythmic=True, predicted_s=t, confidence=0.5 * min(rel, 1.0) + 0.5,
-                                        score=min(rel, p.max_rel))
-            elif (s >= p.free_min_strength * self._free_reference(ref, hinted=hint is not None)
-                  and (t - self._last_step_s >= p.min_period_s or s >= p.override_ratio * self._last_step_strength)
-                  and (hint is None or self._follows_a_step(t, s, hint))):
-                decision = self._accept(t, s, rhythmic=False, predicted_s=math.nan, confidence=0.5 * min(rel, 1.0))
-            else:
-                decision = Decision(t, s, "rejected", False, math.nan, 0.0)
-        self._history.append((t, s))
-        rel_capped = min(rel, p.max_rel)
-        if decision.rhythmic:
-            self._on_strength = 0.75 * self._on_strength + rel_capped
-            self._off_strength *= 0.75
-        else:
-            self._off_strength += rel_capped
-        return decision
+                return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t,
+                                    confidence=0.5 * min(c.rel, 1.0) + 0.5, score=min(c.rel, p.max_rel))
+        if (p.off_min_rel <= c.rel <= p.off_max_rel
+                and c.t - self._last_step_s >= p.off_min_fraction * (
+                    c.nxt if p.off_of_interval and self._last_step_s == self._anchor_s else lock.period_s)):
+            # as loud as a footfall, where one may be (steps are not a metronome): a step
+            # off the rhythm: the phase follows it, the period does not
+            return self._accept(c.t, c.s, rhythmic=False, predicted_s=c.predicted,
+                                confidence=0.5 * min(c.rel, 1.0), move_anchor=False)
+        self._last_rejected = (c.t, c.s)
+        return Decision(c.t, c.s, "rejected", False, c.predicted, 0.0)
+
+    def _decide_free(self, c: _Judgement) -> Decision:
+        """Not locked: a step that finds the rhythm, a provisional step, or rejected."""
+        p = self.params
+        found = find_chain(self._history, c.t, c.s, c.ref, c.hint, p)
+        if found is not None:
+            self._lock = found[0]
+            self._start_lock()
+            return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t, confidence=0.5 * min(c.rel, 1.0) + 0.5,
+                                score=min(c.rel, p.max_rel))
+        if (c.s >= p.free_min_strength * self._free_reference(c.ref, hinted=c.hint is not None)
+                and (c.t - self._last_step_s >= p.min_period_s or c.s >= p.override_ratio * self._last_step_strength)
+                and (c.hint is None or self._follows_a_step(c.t, c.s, c.hint))):
+            return self._accept(c.t, c.s, rhythmic=False, predicted_s=math.nan, confidence=0.5 * min(c.rel, 1.0))
+        return Decision(c.t, c.s, "rejected", False, math.nan, 0.0)
 
     def _follows_a_step(self, t: float, s: float, hint: float) -> bool:
         """With a step-period hint and no lock: a provisional step needs a candidate about one
