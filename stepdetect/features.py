@@ -293,7 +293,8 @@ def _complete_frames(xs: NDArray[np.float64], state: FeatureState, design: _Desi
                   level_all_db[N_BANDS], level_all_db[:N_BANDS].T, white.T, odf_db), new
 
 
-def _pooled_rows(xs: NDArray[np.float64], n_frames: int, design: _Design) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _pooled_rows(xs: NDArray[np.float64], n_frames: int,
+                 design: _Design) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The rows at the pooled rate (8, n), summed per frame at once later, and the pooled
     signal. Rows: the thump envelope, the two mid bands' squares (0-2, filled by
     :func:`_filtered_rows`), the variance within a pool and within a half-pool (3, 4), a spare

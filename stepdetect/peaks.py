@@ -271,8 +271,8 @@ def pick_footfalls(
                            frame_s=frame_s, params=params)
         if onset_s <= state.last_pushed_s:
             continue  # the same onset seen through another band crossing
-        near_tick = _near_tick(tick_times_s, onset_s, params)
-        if _is_tick(state, params, onset_s, near_tick=near_tick, leaky=bool(m.leaky[n_cand]),
+        on_tick = near_tick(tick_times_s, onset_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
+        if _is_tick(state, params, onset_s, on_tick=on_tick, leaky=bool(m.leaky[n_cand]),
                     low_peak_db=m.low_peak_db[n_cand], raw=raw, raw_first_sample=raw_first_sample,
                     sample_rate=sample_rate):
             continue
@@ -285,9 +285,9 @@ def pick_footfalls(
             continue
         state.strengths_db.append(snr_db)
         state.low_peaks_db.append(float(m.low_peak_db[n_cand]))
-        state.on_tick.append(near_tick)
+        state.on_tick.append(on_tick)
         picks.append(Pick(d.time_s, _confidence(params, snr_db, d), peak_db, (first + i + look + 1) * frame_s,
-                          d.rhythmic, b, d.closeness if d.rhythmic else 0.0, near_tick))
+                          d.rhythmic, b, d.closeness if d.rhythmic else 0.0, on_tick))
     state.scan_frame = last_decidable + 1
     return picks
 
@@ -354,27 +354,34 @@ def _min_snr_db(state: PickerState, params: PickParams, frame: int, frame_s: flo
     return min_snr_db
 
 
-def _near_tick(tick_times_s: NDArray[np.float64] | None, onset_s: float, params: PickParams) -> bool:
-    """Whether an onset starts within ``[-tick_before_s, +tick_after_s]`` of a known tick."""
+def near_tick(tick_times_s: NDArray[np.float64] | None, onset_s: float, *, before_s: float, after_s: float) -> bool:
+    """Whether an onset starts within ``[-before_s, +after_s]`` of a known tick (sorted times).
+    Shared by both pickers."""
     if tick_times_s is None or not tick_times_s.size:
         return False
-    t = int(np.searchsorted(tick_times_s, onset_s - params.tick_after_s))
-    return bool(t < tick_times_s.size and tick_times_s[t] <= onset_s + params.tick_before_s)
+    t = int(np.searchsorted(tick_times_s, onset_s - after_s))
+    return bool(t < tick_times_s.size and tick_times_s[t] <= onset_s + before_s)
 
 
-def _is_tick(state: PickerState, params: PickParams, onset_s: float, *, near_tick: bool, leaky: bool,
+def in_sync(on_tick: deque, fraction: float) -> bool:
+    """Whether the runner is in sync: at least ``fraction`` of the recent footfalls (4 or more)
+    landed on known ticks. Shared by both pickers."""
+    return len(on_tick) >= 4 and sum(on_tick) >= fraction * len(on_tick)
+
+
+def _is_tick(state: PickerState, params: PickParams, onset_s: float, *, on_tick: bool, leaky: bool,
              low_peak_db: float, raw: NDArray[np.float64] | None, raw_first_sample: int, sample_rate: int) -> bool:
     """Whether a candidate is a metronome tick, not a footfall: tonal high-band partials with no
     thump under them (unless in sync on a known tick), or, on a known tick while not in sync, a
     thump-band peak well below the recent footfalls'."""
-    in_sync = len(state.on_tick) >= 4 and sum(state.on_tick) >= params.in_sync_fraction * len(state.on_tick)
+    sync = in_sync(state.on_tick, params.in_sync_fraction)
     have_ref = len(state.strengths_db) >= 3
-    if leaky and not (near_tick and in_sync and have_ref) and raw is not None:
+    if leaky and not (on_tick and sync and have_ref) and raw is not None:
         a = int(round(onset_s * sample_rate)) - raw_first_sample
         seg = raw[max(0, a): max(0, a) + int(params.tonal_window_s * sample_rate)]
         if tonal_flatness(seg, sample_rate) < params.max_tonal_flatness:
             return True  # a tick (high-band partials, no thump under it)
-    if near_tick and not in_sync and have_ref:  # a tick that leaks into the thump band is quieter there
+    if on_tick and not sync and have_ref:  # a tick that leaks into the thump band is quieter there
         if low_peak_db < _percentile(state.low_peaks_db, 75.0) - params.tick_relative_db:
             return True
     return False

@@ -52,7 +52,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stepdetect.tracker_chain import find_chain
-from stepdetect.tracker_lock import ACCEL_PARAMS, AUDIO_PARAMS, PARAMETER_SETS, Lock, TrackerParams  # noqa: F401 - re-exported
+from stepdetect.tracker_lock import (  # noqa: F401 - the parameter sets are re-exported
+    ACCEL_PARAMS,
+    AUDIO_PARAMS,
+    PARAMETER_SETS,
+    Lock,
+    TrackerParams,
+)
 from stepdetect.tracker_state import Decision, Kind, TrackerState  # noqa: F401 - re-exported
 from stepdetect.validate import ParameterError
 
@@ -125,7 +131,8 @@ class StepTracker(TrackerState):
             self._off_strength += rel_capped
         return decision
 
-    def _checked(self, time_s: float, strength: float, period_hint_s: float | None) -> tuple[float, float, float | None]:
+    def _checked(self, time_s: float, strength: float,
+                 period_hint_s: float | None) -> tuple[float, float, float | None]:
         """The candidate's time, strength and hint (None: no hint), or a ParameterError."""
         t, s = float(time_s), float(strength)
         if not (math.isfinite(t) and math.isfinite(s) and s > 0):
@@ -163,8 +170,8 @@ class StepTracker(TrackerState):
             c.closeness = lock.closeness(t - c.predicted, self.params)
             c.score = min(c.rel, p.max_rel) * c.closeness
             late = t > c.predicted and c.rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
-            c.on_rhythm = ((c.score >= p.accept_score or late)
-                           and since >= p.min_period_s * 0.8 and abs(t - c.predicted) <= p.window_fraction * lock.period_s)
+            c.on_rhythm = ((c.score >= p.accept_score or late) and since >= p.min_period_s * 0.8
+                           and abs(t - c.predicted) <= p.window_fraction * lock.period_s)
         return c
 
     def _double_hit(self, c: _Judgement) -> Decision | None:
