@@ -35,6 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage, signal
 
+from stepdetect.sosfilt import sosfilt_rows
 from stepdetect.validate import ParameterError, validate_sample_rate
 
 FEATURE_RATE_HZ = 4000.0  # target rate after boxcar pooling (>= 4 kHz)
@@ -112,40 +113,6 @@ def _one_pole_sos(tau_s: float, frame_s: float) -> NDArray[np.float64]:
     """A one-pole smoother ``y[k] = (1 - a) x[k] + a y[k - 1]`` as one second-order section."""
     a = float(np.exp(-frame_s / tau_s))
     return np.array([[1.0 - a, 0.0, 0.0, 1.0, -a, 0.0]])
-
-
-def _kernel_works() -> bool:
-    """Whether scipy's compiled second-order-section loop is there with the signature we call."""
-    if _sos_kernel is None:
-        return False
-    try:
-        x, zi = np.ones((2, 3)), np.zeros((2, 1, 2))
-        _sos_kernel(np.array([[1.0, 0.0, 0.0, 1.0, -0.5, 0.0]]), x, zi)
-        return bool(np.allclose(x, [[1.0, 1.5, 1.75]] * 2) and np.allclose(zi[:, 0, 0], 0.875))
-    except Exception:  # noqa: BLE001 - any failure: use the public function
-        return False
-
-
-try:  # the loop inside scipy.signal.sosfilt, without its per-call checks (~100 us a call)
-    from scipy.signal._sosfilt import _sosfilt as _sos_kernel
-except ImportError:  # pragma: no cover - depends on the scipy build
-    _sos_kernel = None
-_USE_KERNEL = _kernel_works()
-
-
-def sosfilt_rows(sos: NDArray[np.float64], x: NDArray[np.float64],
-                 zi: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """``scipy.signal.sosfilt`` along the last axis of each row of ``x`` (2-D) from memories
-    ``zi`` of shape ``(rows, sections, 2)``; returns the output and the new memories (the
-    inputs are not modified). Same numbers as ``sosfilt``, without its validation cost per call
-    (the live detector calls this hundreds of times a second on a few samples)."""
-    if _USE_KERNEL:
-        y = np.array(x, dtype=np.float64, order="C")
-        z = np.array(zi, dtype=np.float64, order="C")
-        _sos_kernel(sos, y, z)
-        return y, z
-    y, z = signal.sosfilt(sos, x, axis=-1, zi=np.transpose(zi, (1, 0, 2)))
-    return y, np.ascontiguousarray(np.transpose(z, (1, 0, 2)))
 
 
 class _Design:
@@ -290,14 +257,50 @@ def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[
 
 def _complete_frames(xs: NDArray[np.float64], state: FeatureState, design: _Design) -> tuple[Frames, FeatureState]:
     """Frames of ``xs`` (a whole number of frames, after ``state.pending``); the new state has no pending samples."""
-    hop = design.hop
-    n_frames = xs.size // hop
+    n_frames = xs.size // design.hop
+    rows, pooled = _pooled_rows(xs, n_frames, design)
+    band, thump_zi, mid_zi = _filtered_rows(rows, pooled, state, design)
+    energy = _frame_energy(rows, n_frames, design)
+    level_e, level_zi = sosfilt_rows(design.level_sos, energy[:N_BANDS + 1], state.level_zi)
+    floor_e, floor_zi = sosfilt_rows(design.floor_sos, energy[:N_BANDS], state.floor_zi)
+    level_all_db = 10.0 * np.log10(level_e + _EPS_ENERGY)  # (N_BANDS + 1, n): the bands, then high
+    smooth_db = 10.0 * np.log10(floor_e + _EPS_ENERGY)  # (N_BANDS, n)
+    background_db = smooth_db[0].copy()
+    if state.n_frames < design.warmup_frames:  # no floor (+inf: no footfall) while filters settle
+        smooth_db[:, : design.warmup_frames - state.n_frames] = np.inf
+
+    # Trailing minimum over FLOOR_WINDOW_S: window [k - N + 1, k], never ahead.
+    n_win = design.floor_frames
+    n_tail = state.floor_tail.shape[1]
+    ext = np.concatenate((state.floor_tail, smooth_db), axis=1)
+    origin = (n_win - 1) // 2  # scipy: positive origin shifts the window into the past
+    bands_floor_db = ndimage.minimum_filter1d(ext, size=n_win, axis=1, mode="nearest", origin=origin)[:, n_tail:]
+    white, delta, dext = _whitened_rises(level_all_db, bands_floor_db, state, design)
+    odf_db = np.maximum(delta[:N_BANDS], 0.0).sum(axis=0)
+
+    new = FeatureState(
+        sample_rate=state.sample_rate,
+        thump_zi=thump_zi,
+        mid_zi=mid_zi,
+        last_band=float(band[-1]),
+        level_zi=level_zi,
+        floor_zi=floor_zi,
+        floor_tail=ext[:, -(n_win - 1):] if n_win > 1 else ext[:, :0],
+        diff_tail=dext[:, -design.flux_lag:],
+        n_frames=state.n_frames + n_frames,
+    )
+    return Frames(state.n_frames, level_all_db[0], bands_floor_db[0], background_db, delta[N_BANDS],
+                  level_all_db[N_BANDS], level_all_db[:N_BANDS].T, white.T, odf_db), new
+
+
+def _pooled_rows(xs: NDArray[np.float64], n_frames: int,
+                 design: _Design) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The rows at the pooled rate (8, n), summed per frame at once later, and the pooled
+    signal. Rows: the thump envelope, the two mid bands' squares (0-2, filled by
+    :func:`_filtered_rows`), the variance within a pool and within a half-pool (3, 4), a spare
+    row (the high-energy row after summing), the pooled sum and sum of squares (6, 7)."""
     d, h = design.decimation, design.half_pool
-    n_pooled = n_frames * FRAME_DECIMATED
-    # Rows at the pooled rate, summed per frame at once below: the thump envelope, the two mid
-    # bands' squares, the variance within a pool and within a half-pool (the five bands), a
-    # spare row (the high-energy row after summing), the pooled sum and sum of squares.
-    rows = np.zeros((8, n_pooled))
+    rows = np.zeros((8, n_frames * FRAME_DECIMATED))
     sq = np.square(xs)
     if d >= 2:
         px, ps = xs.reshape(-1, d), sq.reshape(-1, d)
@@ -324,6 +327,14 @@ def _complete_frames(xs: NDArray[np.float64], state: FeatureState, design: _Desi
         np.maximum(rows[7] - d * np.square(pooled), 0.0, out=within)
         if h:
             np.maximum(within - rows[4], 0.0, out=within)
+    return rows, pooled
+
+
+def _filtered_rows(rows: NDArray[np.float64], pooled: NDArray[np.float64], state: FeatureState,
+                   design: _Design) -> tuple[NDArray[np.float64], NDArray[np.float64], list[NDArray[np.float64]]]:
+    """Fill rows 0-2 from the pooled signal: the thump band's envelope energy (in-phase^2 +
+    quadrature^2) and the squares of the two mid band-passes. Returns the thump band signal
+    and the thump and mid filter memories."""
     band, thump_zi = sosfilt_rows(design.band_sos, pooled[None, :], state.thump_zi)
     band = band[0]
     prev_band = np.empty_like(band)
@@ -341,30 +352,27 @@ def _complete_frames(xs: NDArray[np.float64], state: FeatureState, design: _Desi
         mb, zi = sosfilt_rows(sos, pooled[None, :], state.mid_zi[b])
         mid_zi.append(zi)
         np.square(mb[0], out=rows[1 + b])
+    return band, thump_zi, mid_zi
+
+
+def _frame_energy(rows: NDArray[np.float64], n_frames: int, design: _Design) -> NDArray[np.float64]:
+    """Per-frame sums of the pooled rows, scaled (8, n_frames); row 5 is the energy that
+    changes within one ~1 ms frame (ticks, contact bursts, breath: not thumps)."""
     r4 = rows.reshape(8, n_frames, FRAME_DECIMATED)
     energy = r4[:, :, 0].copy()  # (8, n_frames): per-frame sums, in sample order
     for k in range(1, FRAME_DECIMATED):
         energy += r4[:, :, k]
     energy *= design.frame_scale
-    # Row 5: the energy that changes within one ~1 ms frame (ticks, contact bursts, breath: not thumps).
     np.maximum(energy[7] - np.square(energy[6]), 0.0, out=energy[5])
-    level_e, level_zi = sosfilt_rows(design.level_sos, energy[:N_BANDS + 1], state.level_zi)
-    floor_e, floor_zi = sosfilt_rows(design.floor_sos, energy[:N_BANDS], state.floor_zi)
-    level_all_db = 10.0 * np.log10(level_e + _EPS_ENERGY)  # (N_BANDS + 1, n): the bands, then high
-    smooth_db = 10.0 * np.log10(floor_e + _EPS_ENERGY)  # (N_BANDS, n)
-    background_db = smooth_db[0].copy()
-    if state.n_frames < design.warmup_frames:  # no floor (+inf: no footfall) while filters settle
-        smooth_db[:, : design.warmup_frames - state.n_frames] = np.inf
+    return energy
 
-    # Trailing minimum over FLOOR_WINDOW_S: window [k - N + 1, k], never ahead.
-    n_win = design.floor_frames
-    n_tail = state.floor_tail.shape[1]
-    ext = np.concatenate((state.floor_tail, smooth_db), axis=1)
-    origin = (n_win - 1) // 2  # scipy: positive origin shifts the window into the past
-    bands_floor_db = ndimage.minimum_filter1d(ext, size=n_win, axis=1, mode="nearest", origin=origin)[:, n_tail:]
 
-    # Whitening: each band's level above its own floor; rises counted from WHITE_MARGIN_DB up.
-    # The last row carries the thump level, whose (signed) rise is flux_db.
+def _whitened_rises(level_all_db: NDArray[np.float64], bands_floor_db: NDArray[np.float64], state: FeatureState,
+                    design: _Design) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Whitening: each band's level above its own floor (``white``); rises over the flux lag
+    (``delta``, N_BANDS + 1 rows) counted from WHITE_MARGIN_DB up, the last row the (signed)
+    rise of the thump level (flux_db); and the rows with the previous tail (the next tail)."""
+    n_frames = level_all_db.shape[1]
     cur = np.empty((N_BANDS + 1, n_frames))
     np.subtract(level_all_db[:N_BANDS], bands_floor_db, out=cur[:N_BANDS])
     np.maximum(cur[:N_BANDS], 0.0, out=cur[:N_BANDS])
@@ -377,21 +385,7 @@ def _complete_frames(xs: NDArray[np.float64], state: FeatureState, design: _Desi
     if state.diff_tail.shape[1] < lag:  # the stream's first frames: no rise before frame 0
         dext = np.concatenate((np.repeat(dext[:, :1], lag - state.diff_tail.shape[1], axis=1), dext), axis=1)
     delta = dext[:, lag:] - dext[:, :-lag]  # (N_BANDS + 1, n)
-    odf_db = np.maximum(delta[:N_BANDS], 0.0).sum(axis=0)
-
-    new = FeatureState(
-        sample_rate=state.sample_rate,
-        thump_zi=thump_zi,
-        mid_zi=mid_zi,
-        last_band=float(band[-1]),
-        level_zi=level_zi,
-        floor_zi=floor_zi,
-        floor_tail=ext[:, -(n_win - 1):] if n_win > 1 else ext[:, :0],
-        diff_tail=dext[:, -lag:],
-        n_frames=state.n_frames + n_frames,
-    )
-    return Frames(state.n_frames, level_all_db[0], bands_floor_db[0], background_db, delta[N_BANDS],
-                  level_all_db[N_BANDS], level_all_db[:N_BANDS].T, white.T, odf_db), new
+    return white, delta, dext
 
 
 def onset_curve(

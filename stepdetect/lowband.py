@@ -52,7 +52,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from stepdetect.features import Frames
-from stepdetect.peaks import Pick, _percentile, candidate_frames, onset_frame
+from stepdetect.peaks import Candidates, Pick, _percentile, candidate_frames, in_sync, near_tick, onset_frame
 
 
 @dataclass(frozen=True)
@@ -116,25 +116,11 @@ def pick_footfalls(
                              onset_lookback_s=params.onset_lookback_s)
     if found is None:
         return []
-    up, last_decidable, look, back = found.up, found.last_decidable, found.look, found.back
     picks: list[Pick] = []
     level = frames.level_db
-    if up.size:  # vectorised pre-selection with the tests that need no state
-        windows = sliding_window_view(level, look + 1)[up]
-        peak_all = windows.max(axis=1)
-        high_all = sliding_window_view(frames.high_db, look + 1)[up].max(axis=1)
-        bg_all = np.maximum(frames.floor_db[up], frames.background_db[np.maximum(up - 2, 0)])
-        leaky_all = high_all - peak_all > params.max_leak_db
-        near_all = np.zeros(up.size, dtype=bool)
-        if tick_times_s is not None and tick_times_s.size:
-            approx_s = (first + up + 1.0) * frame_s  # the onset lies at most onset_lookback_s before
-            j = np.searchsorted(tick_times_s, approx_s - params.onset_lookback_s - params.tick_after_s)
-            near_all = (j < tick_times_s.size) & (
-                tick_times_s[np.minimum(j, tick_times_s.size - 1)] <= approx_s + params.tick_before_s)
-        keep = ((peak_all - bg_all >= params.min_snr_db) & (peak_all >= params.min_peak_db)
-                & (~leaky_all | near_all))
-        up, peak_pos, snr_all = up[keep], up[keep] + windows[keep].argmax(axis=1), (peak_all - bg_all)[keep]
-        leaky_all = leaky_all[keep]
+    look, back = found.look, found.back
+    up, peak_pos, snr_all, leaky_all = _preselect(frames, found, frame_s=frame_s, params=params,
+                                                  tick_times_s=tick_times_s)
     for n_cand, i in enumerate(up):
         p = int(peak_pos[n_cand])
         peak_db = float(level[p])
@@ -149,40 +135,17 @@ def pick_footfalls(
         # Onset: walk back from the peak to the last frame below peak - onset_drop_db.
         k = onset_frame(level, p, stop=max(0, i - back), target=peak_db - params.onset_drop_db)
         onset_s = max(0.0, (first + k + 1.0) * frame_s - params.onset_bias_s)
-        refractory_s = params.min_interval_s
-        if state.intervals_s:
-            refractory_s = min(max(params.refractory_fraction * statistics.median(state.intervals_s),
-                                   params.min_interval_s), params.max_refractory_s)
-        since_s = onset_s - state.last_onset_s
-        if since_s < refractory_s and not (
-            since_s >= params.override_after_s and peak_db >= state.last_peak_db + params.override_db
-        ):
+        if _in_refractory(state, params, onset_s, peak_db):
             continue
-        near_tick = False
-        if tick_times_s is not None and tick_times_s.size:
-            t = int(np.searchsorted(tick_times_s, onset_s - params.tick_after_s))
-            near_tick = t < tick_times_s.size and tick_times_s[t] <= onset_s + params.tick_before_s
+        on_tick = near_tick(tick_times_s, onset_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
         # The runner is in sync when most recent footfalls landed on known ticks: then a
         # candidate on a tick is most likely the next footfall, not the tick.
-        in_sync = len(state.on_tick) >= 4 and sum(state.on_tick) >= params.in_sync_fraction * len(state.on_tick)
-        if leaky_all[n_cand] and not (near_tick and in_sync and have_ref):
+        sync = in_sync(state.on_tick, params.in_sync_fraction)
+        if leaky_all[n_cand] and not (on_tick and sync and have_ref):
             continue  # high-band energy that no known tick of an in-sync runner explains
-        rel_term = 1.0
-        if have_ref:
-            ref_db = _percentile(state.peak_levels_db, params.reference_percentile) - params.ref_decay_db_per_s * max(
-                0.0, onset_s - state.last_accept_s - params.ref_decay_after_s
-            )
-            margin_db = params.tick_relative_db if near_tick and not in_sync else params.relative_db
-            if peak_db < ref_db - margin_db:
-                if not near_tick:
-                    state.peak_levels_db.append(peak_db)  # plausible candidates shape the reference
-                continue
-            rel_term = min(1.0, max(0.0, 1.0 - (ref_db - peak_db) / params.relative_db))
-            if peak_db < ref_db + params.ref_decay_db_per_s * max(
-                0.0, onset_s - state.last_accept_s - params.ref_decay_after_s
-            ) - margin_db:
-                state.peak_levels_db.clear()  # accepted only thanks to the decay: a new level regime
-                state.peak_levels_db.extend([peak_db] * 2)
+        rel_term = _relative_term(state, params, onset_s, peak_db, on_tick=on_tick, sync=sync) if have_ref else 1.0
+        if rel_term is None:
+            continue
         state.peak_levels_db.append(peak_db)
         snr_term = min(1.0, max(0.0, (snr_db - params.min_snr_db) / 10.0))
         confidence = round(0.5 * snr_term + 0.5 * rel_term, 3)
@@ -190,8 +153,66 @@ def pick_footfalls(
             state.intervals_s.append(onset_s - state.last_onset_s)
         state.last_onset_s = onset_s
         state.last_accept_s = onset_s
-        state.on_tick.append(near_tick)
+        state.on_tick.append(on_tick)
         state.last_peak_db = peak_db
-        picks.append(Pick(onset_s, confidence, peak_db, (first + i + look + 1) * frame_s, on_tick=near_tick))
-    state.scan_frame = last_decidable + 1
+        picks.append(Pick(onset_s, confidence, peak_db, (first + i + look + 1) * frame_s, on_tick=on_tick))
+    state.scan_frame = found.last_decidable + 1
     return picks
+
+
+def _preselect(frames: Frames, found: Candidates, *, frame_s: float, params: LowBandParams,
+               tick_times_s: NDArray[np.float64] | None) -> tuple[NDArray[np.intp], NDArray[np.intp],
+                                                                 NDArray[np.float64], NDArray[np.bool_]]:
+    """Vectorised pre-selection with the tests that need no state: the candidates that pass
+    (frames), their peak frames, their peak above the floor and background (dB) and whether
+    the energy that varies within a frame is ``max_leak_db`` above their peak (a tick?)."""
+    up, look = found.up, found.look
+    if not up.size:
+        return up, up, np.zeros(0), np.zeros(0, dtype=bool)
+    windows = sliding_window_view(frames.level_db, look + 1)[up]
+    peak_all = windows.max(axis=1)
+    high_all = sliding_window_view(frames.high_db, look + 1)[up].max(axis=1)
+    bg_all = np.maximum(frames.floor_db[up], frames.background_db[np.maximum(up - 2, 0)])
+    leaky_all = high_all - peak_all > params.max_leak_db
+    near_all = np.zeros(up.size, dtype=bool)
+    if tick_times_s is not None and tick_times_s.size:
+        approx_s = (frames.first_frame + up + 1.0) * frame_s  # the onset lies at most onset_lookback_s before
+        j = np.searchsorted(tick_times_s, approx_s - params.onset_lookback_s - params.tick_after_s)
+        near_all = (j < tick_times_s.size) & (
+            tick_times_s[np.minimum(j, tick_times_s.size - 1)] <= approx_s + params.tick_before_s)
+    keep = ((peak_all - bg_all >= params.min_snr_db) & (peak_all >= params.min_peak_db)
+            & (~leaky_all | near_all))
+    return up[keep], up[keep] + windows[keep].argmax(axis=1), (peak_all - bg_all)[keep], leaky_all[keep]
+
+
+def _in_refractory(state: LowBandState, params: LowBandParams, onset_s: float, peak_db: float) -> bool:
+    """Whether an onset falls inside the refractory period after the last footfall (and is not
+    ``override_db`` louder than it, ``override_after_s`` on)."""
+    refractory_s = params.min_interval_s
+    if state.intervals_s:
+        refractory_s = min(max(params.refractory_fraction * statistics.median(state.intervals_s),
+                               params.min_interval_s), params.max_refractory_s)
+    since_s = onset_s - state.last_onset_s
+    return since_s < refractory_s and not (
+        since_s >= params.override_after_s and peak_db >= state.last_peak_db + params.override_db
+    )
+
+
+def _relative_term(state: LowBandState, params: LowBandParams, onset_s: float, peak_db: float, *,
+                   on_tick: bool, sync: bool) -> float | None:
+    """Against the reference level (which decays while nothing is accepted): None when the
+    peak is too far below it, else the confidence term (0-1). Updates the reference: a
+    rejected candidate off the ticks shapes it, one accepted only thanks to the decay
+    restarts it."""
+    decay_db = params.ref_decay_db_per_s * max(0.0, onset_s - state.last_accept_s - params.ref_decay_after_s)
+    ref_db = _percentile(state.peak_levels_db, params.reference_percentile) - decay_db
+    margin_db = params.tick_relative_db if on_tick and not sync else params.relative_db
+    if peak_db < ref_db - margin_db:
+        if not on_tick:
+            state.peak_levels_db.append(peak_db)  # plausible candidates shape the reference
+        return None
+    rel_term = min(1.0, max(0.0, 1.0 - (ref_db - peak_db) / params.relative_db))
+    if peak_db < ref_db + decay_db - margin_db:
+        state.peak_levels_db.clear()  # accepted only thanks to the decay: a new level regime
+        state.peak_levels_db.extend([peak_db] * 2)
+    return rel_term

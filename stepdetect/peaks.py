@@ -44,7 +44,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from stepdetect.features import N_BANDS, Frames
-from stepdetect.tracker import StepTracker, TrackerParams
+from stepdetect.tracker import Decision, StepTracker, TrackerParams
 
 # Constant delay of each band's onset estimate (filters + smoothing), measured on broadband bursts
 # and synthetic thumps; subtracted from the onset time.
@@ -252,62 +252,30 @@ def pick_footfalls(
     if up.size == 0:
         state.scan_frame = last_decidable + 1
         return picks
-    win = sliding_window_view(white, look + 1, axis=0)[up]  # (m, N_BANDS, look + 1)
-    # per band: how far the level jumps from just before the candidate to its peak (a breath or a
-    # gust swells slowly: its level is high, its jump small; a footfall jumps)
-    pre = max(1, int(round(params.pre_window_s / frame_s)))
-    before = sliding_window_view(white, pre + 1, axis=0)[np.maximum(up - pre, 0)].mean(axis=2)
-    peaks_all = np.maximum(win.max(axis=2) - before, 0.0)
-    peak_pos_all = up[:, None] + win.argmax(axis=2)
-    keep = peaks_all.max(axis=1) >= params.min_snr_db
-    low_peak_all = sliding_window_view(frames.level_db, look + 1)[up].max(axis=1)
-    # the tick test looks only just after the onset: a thump 20-30 ms after a tick is not under it
-    leak_look = max(1, int(round(params.leak_window_s / frame_s)))
-    leak_low = sliding_window_view(frames.level_db, leak_look + 1)[up].max(axis=1)
-    high_all = sliding_window_view(frames.high_db, look + 1)[up].max(axis=1)
-    leaky_all = high_all - leak_low > params.max_leak_db
-    for n_cand in np.flatnonzero(keep):
+    m = _measure(frames, white, up, look, frame_s=frame_s, params=params)
+    for n_cand in np.flatnonzero(m.peaks_db.max(axis=1) >= params.min_snr_db):
         i = int(up[n_cand])
-        peaks_db = peaks_all[n_cand]
-        w = band_weights(state, present)
-        if state.weights is None:  # nothing learned yet: the loudest bands count most
-            snr_db = float(np.mean(peaks_db[present] ** 4) ** 0.25)
-        else:
-            snr_db = float(np.dot(w, peaks_db))
-        min_snr_db = params.min_snr_db
-        if state.tracker.n_rhythmic == 0:  # bootstrap: breath, rustle, ticks before the rhythm is found
-            min_snr_db = max(min_snr_db, params.bootstrap_floor_db,
-                             params.bootstrap_snr_db - params.bootstrap_relax_db_per_s * (first + i) * frame_s)
-        if snr_db < min_snr_db:
+        peaks_db = m.peaks_db[n_cand]
+        snr_db, w = _weighted_snr_db(state, present, peaks_db)
+        if snr_db < _min_snr_db(state, params, first + i, frame_s):
             if snr_db >= params.min_snr_db:  # too weak to report before the rhythm is found, but part of it
                 state.tracker.note((first + i + 1.0) * frame_s - BAND_BIAS_S[0], params.strength(snr_db))
             continue
         b = int(np.argmax(w * peaks_db))
-        p = int(peak_pos_all[n_cand, b])
+        p = int(m.peak_pos[n_cand, b])
         level = levels[:, b]
         peak_db = float(level[p])
         if peak_db < params.min_peak_db:
             continue
-        # Onset: where the level first came within the drop of its peak (less for a weak jump).
-        k = onset_frame(level, p, stop=max(0, i - back),
-                        target=peak_db - min(params.onset_drop_db, max(3.0, 0.7 * float(peaks_db[b]))))
-        onset_s = max(0.0, (first + k + 1.0) * frame_s - BAND_BIAS_S[b] - params.onset_bias_s)
+        onset_s = _onset_s(level, p, stop=max(0, i - back), band=b, jump_db=float(peaks_db[b]), first=first,
+                           frame_s=frame_s, params=params)
         if onset_s <= state.last_pushed_s:
             continue  # the same onset seen through another band crossing
-        near_tick = False
-        if tick_times_s is not None and tick_times_s.size:
-            t = int(np.searchsorted(tick_times_s, onset_s - params.tick_after_s))
-            near_tick = t < tick_times_s.size and tick_times_s[t] <= onset_s + params.tick_before_s
-        in_sync = len(state.on_tick) >= 4 and sum(state.on_tick) >= params.in_sync_fraction * len(state.on_tick)
-        have_ref = len(state.strengths_db) >= 3
-        if leaky_all[n_cand] and not (near_tick and in_sync and have_ref) and raw is not None:
-            a = int(round(onset_s * sample_rate)) - raw_first_sample
-            seg = raw[max(0, a): max(0, a) + int(params.tonal_window_s * sample_rate)]
-            if tonal_flatness(seg, sample_rate) < params.max_tonal_flatness:
-                continue  # a tick (high-band partials, no thump under it)
-        if near_tick and not in_sync and have_ref:  # a tick that leaks into the thump band is quieter there
-            if low_peak_all[n_cand] < _percentile(state.low_peaks_db, 75.0) - params.tick_relative_db:
-                continue
+        on_tick = near_tick(tick_times_s, onset_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
+        if _is_tick(state, params, onset_s, on_tick=on_tick, leaky=bool(m.leaky[n_cand]),
+                    low_peak_db=m.low_peak_db[n_cand], raw=raw, raw_first_sample=raw_first_sample,
+                    sample_rate=sample_rate):
+            continue
         state.last_pushed_s = onset_s
         d = state.tracker.push(onset_s, params.strength(snr_db))
         if d.kind == "merged":
@@ -316,11 +284,104 @@ def pick_footfalls(
         if d.kind != "step":
             continue
         state.strengths_db.append(snr_db)
-        state.low_peaks_db.append(float(low_peak_all[n_cand]))
-        state.on_tick.append(near_tick)
-        snr_term = min(1.0, max(0.0, (snr_db - params.min_snr_db) / 10.0))
-        confidence = round(0.5 * snr_term + 0.5 * (d.confidence if d.rhythmic else min(1.0, 2 * d.confidence)), 3)
-        picks.append(Pick(d.time_s, confidence, peak_db, (first + i + look + 1) * frame_s, d.rhythmic, b,
-                          d.closeness if d.rhythmic else 0.0, near_tick))
+        state.low_peaks_db.append(float(m.low_peak_db[n_cand]))
+        state.on_tick.append(on_tick)
+        picks.append(Pick(d.time_s, _confidence(params, snr_db, d), peak_db, (first + i + look + 1) * frame_s,
+                          d.rhythmic, b, d.closeness if d.rhythmic else 0.0, on_tick))
     state.scan_frame = last_decidable + 1
     return picks
+
+
+@dataclass(frozen=True)
+class _Measures:
+    """The look-ahead measures of the candidates (one row each), computed at once."""
+
+    peaks_db: NDArray[np.float64]  # (m, N_BANDS) per band: jump from just before the candidate to its peak
+    peak_pos: NDArray[np.intp]  # (m, N_BANDS) per band: frame (index into the frames) of that peak
+    low_peak_db: NDArray[np.float64]  # (m,) 30-250 Hz peak level
+    leaky: NDArray[np.bool_]  # (m,) what varies within a frame is max_leak_db above the thump band: a tick?
+
+
+def _measure(frames: Frames, white: NDArray[np.float64], up: NDArray[np.intp], look: int, *,
+             frame_s: float, params: PickParams) -> _Measures:
+    """The measures of the candidates at frames ``up`` over ``look`` frames of look-ahead."""
+    win = sliding_window_view(white, look + 1, axis=0)[up]  # (m, N_BANDS, look + 1)
+    # per band: how far the level jumps from just before the candidate to its peak (a breath or a
+    # gust swells slowly: its level is high, its jump small; a footfall jumps)
+    pre = max(1, int(round(params.pre_window_s / frame_s)))
+    before = sliding_window_view(white, pre + 1, axis=0)[np.maximum(up - pre, 0)].mean(axis=2)
+    peaks_all = np.maximum(win.max(axis=2) - before, 0.0)
+    peak_pos_all = up[:, None] + win.argmax(axis=2)
+    low_peak_all = sliding_window_view(frames.level_db, look + 1)[up].max(axis=1)
+    # the tick test looks only just after the onset: a thump 20-30 ms after a tick is not under it
+    leak_look = max(1, int(round(params.leak_window_s / frame_s)))
+    leak_low = sliding_window_view(frames.level_db, leak_look + 1)[up].max(axis=1)
+    high_all = sliding_window_view(frames.high_db, look + 1)[up].max(axis=1)
+    return _Measures(peaks_all, peak_pos_all, low_peak_all, high_all - leak_low > params.max_leak_db)
+
+
+def _weighted_snr_db(state: PickerState, present: NDArray[np.bool_],
+                     peaks_db: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+    """A candidate's strength (dB above the band floors) and the band weights it was weighed with."""
+    w = band_weights(state, present)
+    if state.weights is None:  # nothing learned yet: the loudest bands count most
+        return float(np.mean(peaks_db[present] ** 4) ** 0.25), w
+    return float(np.dot(w, peaks_db)), w
+
+
+def _onset_s(level: NDArray[np.float64], peak: int, *, stop: int, band: int, jump_db: float, first: int,
+             frame_s: float, params: PickParams) -> float:
+    """Onset time (s) of a footfall peaking at frame ``peak`` of its dominant ``band``: where the
+    level first came within the drop of its peak (less for a weak jump), less the band's delay."""
+    peak_db = float(level[peak])
+    k = onset_frame(level, peak, stop=stop, target=peak_db - min(params.onset_drop_db, max(3.0, 0.7 * jump_db)))
+    return max(0.0, (first + k + 1.0) * frame_s - BAND_BIAS_S[band] - params.onset_bias_s)
+
+
+def _confidence(params: PickParams, snr_db: float, d: Decision) -> float:
+    """0-1: half the strength above ``min_snr_db`` (10 dB: full), half the tracker's confidence."""
+    snr_term = min(1.0, max(0.0, (snr_db - params.min_snr_db) / 10.0))
+    return round(0.5 * snr_term + 0.5 * (d.confidence if d.rhythmic else min(1.0, 2 * d.confidence)), 3)
+
+
+def _min_snr_db(state: PickerState, params: PickParams, frame: int, frame_s: float) -> float:
+    """The strength a candidate at absolute ``frame`` needs to be reported: higher, relaxing
+    with time, until the rhythm is found (breath, rustle, ticks before the first steps)."""
+    min_snr_db = params.min_snr_db
+    if state.tracker.n_rhythmic == 0:  # bootstrap: breath, rustle, ticks before the rhythm is found
+        min_snr_db = max(min_snr_db, params.bootstrap_floor_db,
+                         params.bootstrap_snr_db - params.bootstrap_relax_db_per_s * frame * frame_s)
+    return min_snr_db
+
+
+def near_tick(tick_times_s: NDArray[np.float64] | None, onset_s: float, *, before_s: float, after_s: float) -> bool:
+    """Whether an onset starts within ``[-before_s, +after_s]`` of a known tick (sorted times).
+    Shared by both pickers."""
+    if tick_times_s is None or not tick_times_s.size:
+        return False
+    t = int(np.searchsorted(tick_times_s, onset_s - after_s))
+    return bool(t < tick_times_s.size and tick_times_s[t] <= onset_s + before_s)
+
+
+def in_sync(on_tick: deque, fraction: float) -> bool:
+    """Whether the runner is in sync: at least ``fraction`` of the recent footfalls (4 or more)
+    landed on known ticks. Shared by both pickers."""
+    return len(on_tick) >= 4 and sum(on_tick) >= fraction * len(on_tick)
+
+
+def _is_tick(state: PickerState, params: PickParams, onset_s: float, *, on_tick: bool, leaky: bool,
+             low_peak_db: float, raw: NDArray[np.float64] | None, raw_first_sample: int, sample_rate: int) -> bool:
+    """Whether a candidate is a metronome tick, not a footfall: tonal high-band partials with no
+    thump under them (unless in sync on a known tick), or, on a known tick while not in sync, a
+    thump-band peak well below the recent footfalls'."""
+    sync = in_sync(state.on_tick, params.in_sync_fraction)
+    have_ref = len(state.strengths_db) >= 3
+    if leaky and not (on_tick and sync and have_ref) and raw is not None:
+        a = int(round(onset_s * sample_rate)) - raw_first_sample
+        seg = raw[max(0, a): max(0, a) + int(params.tonal_window_s * sample_rate)]
+        if tonal_flatness(seg, sample_rate) < params.max_tonal_flatness:
+            return True  # a tick (high-band partials, no thump under it)
+    if on_tick and not sync and have_ref:  # a tick that leaks into the thump band is quieter there
+        if low_peak_db < _percentile(state.low_peaks_db, 75.0) - params.tick_relative_db:
+            return True
+    return False

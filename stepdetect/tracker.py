@@ -36,284 +36,60 @@ the locked period (``halve_min_period_s``) replaces a lock on strides.
 The time of a step is the candidate's own time (the caller's acoustic/inertial onset, or the
 heel's), never the prediction. Everything is O(1) per candidate apart from a search over the last
 ``history_s`` of candidates when (re)locking.
+
+Where the parts live: the tuning and the lock's arithmetic in :mod:`stepdetect.tracker_lock`, the
+chain search in :mod:`stepdetect.tracker_chain`, the remembered state and its bookkeeping in
+:mod:`stepdetect.tracker_state`; the decisions (:meth:`StepTracker.push`) here.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from collections import deque
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
+from stepdetect.tracker_chain import find_chain
+from stepdetect.tracker_lock import (  # noqa: F401 - the parameter sets are re-exported
+    ACCEL_PARAMS,
+    AUDIO_PARAMS,
+    PARAMETER_SETS,
+    Lock,
+    TrackerParams,
+)
+from stepdetect.tracker_state import Decision, Kind, TrackerState  # noqa: F401 - re-exported
 from stepdetect.validate import ParameterError
 
-Kind = Literal["step", "merged", "rejected"]
-
-
-@dataclass(frozen=True)
-class TrackerParams:
-    """Tuning of :class:`StepTracker` (seconds, fractions)."""
-
-    min_period_s: float = 0.25  # 240 spm
-    max_period_s: float = 1.2  # 50 spm
-    merge_s: float = 0.15  # heel/toe and scuff double hits: 30-150 ms apart
-    override_after_s: float = 0.02  # ... unless this late and override_ratio x louder than the step
-    override_ratio: float = 1.5
-    sigma_fraction: float = 0.12  # sd of the closeness Gaussian, fraction of the period
-    min_sigma_s: float = 0.015
-    accept_score: float = 0.25  # min(strength/reference, max_rel) x closeness needed while locked
-    max_rel: float = 2.0  # a candidate louder than this x the reference counts as this loud
-    window_fraction: float = 0.3  # the rhythm's window around the prediction (fraction of the period)
-    off_min_rel: float = 0.6  # locked: a candidate off the rhythm is still a step this loud (x reference) ...
-    off_max_rel: float = math.inf  # ... up to this loud (a cap would also reject the real, irregular loud steps)
-    off_min_fraction: float = 0.6  # ... at least this fraction of the period after the last step
-    off_of_interval: bool = False  # ... of the expected (lopsided) interval instead of the mean period
-    # locked: a candidate after the predicted time (nothing came at it) and inside the rhythm's
-    # window is the late footfall when at least this loud (x reference): real step intervals
-    # wander more than the closeness allows
-    late_min_rel: float = 0.3
-    # locked: a candidate rejected at most merge_s before a footfall on the rhythm, at least this
-    # strong (x that footfall), is its soft heel: the footfall is reported there (inf: never) ...
-    heel_min_rel: float = math.inf
-    heel_max_rel: float = 0.6  # ... and at most this strong (a louder toe: a heel about as loud would have been taken)
-    free_min_strength: float = 0.4  # strength/reference needed for a provisional step
-    chain_steps: int = 4  # regularly spaced candidates needed to lock
-    chain_tolerance: float = 0.12  # spread of a chain's intervals around their mean (fraction)
-    chain_min_strength: float = 0.4  # every chain member: strength/reference at least this ...
-    chain_start_strength: float = 0.5  # ... and the candidate that completes it at least this
-    adapt: float = 0.25  # the period moves this fraction towards every new interval
-    max_change: float = 0.15  # ... counting at most this fraction of the period per interval
-    max_missing: int = 3  # unheard predicted steps bridged before the lock is let go
-    switch_margin: float = 1.2  # another regular chain replaces the lock when this much stronger than its last steps
-    halve_min_period_s: float = 0.29  # a regular chain at half the locked period (>= this) replaces it: strides
-    history_s: float = 4.0  # candidates kept for (re)locking
-    same_foot_factor: float = 2.0  # locked: the reference is at most this x the step two back (same foot)
-    n_reference: int = 12  # accepted strengths in the reference (their upper quartile)
-    # A caller that knows the step period (the accelerometer front end tells steps from strides)
-    # passes it with each candidate as ``period_hint_s``; then a rhythm locks only on a chain
-    # whose mean interval is within ``hint_tolerance`` of the hint (never on strides or every
-    # other step) and, while locked, the period is pulled ``hint_weight`` of the way to the hint
-    # before each prediction. Without hints these two do nothing.
-    hint_tolerance: float = 0.25
-    hint_weight: float = 0.5
-    # ... and, not locked, a provisional step needs a candidate (1 +- this) x the hint before it
-    hint_neighbour_tolerance: float = 0.5
-
-    def __post_init__(self) -> None:
-        if not (0 < self.min_period_s < self.max_period_s):
-            raise ParameterError("tracker: need 0 < min_period_s < max_period_s")
-        if not (0 <= self.merge_s < self.min_period_s):
-            raise ParameterError("tracker: need 0 <= merge_s < min_period_s")
-        if self.chain_steps < 3:
-            raise ParameterError("tracker: chain_steps must be >= 3")
-        if not (0 < self.hint_tolerance < 1 and 0 <= self.hint_weight <= 1 and 0 < self.hint_neighbour_tolerance < 1):
-            raise ParameterError("tracker: need 0 < hint_tolerance, hint_neighbour_tolerance < 1 and 0 <= hint_weight <= 1")
-
-
-# Per-detector parameter sets. Audio: running footfalls heard by a microphone (the defaults).
-# Accelerometer: walking and running steps from the inertial front end, which passes each
-# candidate's step period as a hint; walking steps wander more around the rhythm than running
-# footfalls (wider closeness, a lower bar for a step off the rhythm, chains of looser
-# intervals), and a bag or pocket may miss a few steps in a row (longer bridge). Chosen on the
-# Oxford dev walkers (Jamie, Carmelo) only, see ``benchmarks/bench_accel.py``.
-AUDIO_PARAMS = TrackerParams()
-ACCEL_PARAMS = TrackerParams(
-    sigma_fraction=0.2, window_fraction=0.3, off_min_rel=0.25, off_min_fraction=0.55, off_of_interval=True,
-    chain_tolerance=0.25, chain_min_strength=0.25, max_missing=5, late_min_rel=math.inf,
-)
-PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What the tracker made of one candidate."""
-
-    time_s: float
-    strength: float
-    kind: Kind
-    rhythmic: bool  # a step accepted while locked on a rhythm
-    predicted_s: float  # the prediction it was judged against (NaN when not locked)
-    confidence: float  # 0-1: relative strength and closeness to the prediction
-    gaps_s: tuple[float, ...] = ()  # predicted steps before this one that nobody heard
-    closeness: float = 0.0  # 0-1: how near the prediction it fell (0 when not locked)
-
-    @property
-    def is_step(self) -> bool:
-        return self.kind == "step"
-
 
 @dataclass
-class _Lock:
-    period_s: float
-    asym_s: float = 0.0  # half the difference between the two feet's step times
-    parity: int = 1  # sign of asym_s for the next interval
+class _Judgement:
+    """One candidate as :meth:`StepTracker.push` judges it against the lock."""
+
+    t: float
+    s: float
+    hint: float | None  # the caller's step period
+    ref: float | None  # the reference strength (None before the first step)
+    rel: float  # strength / reference
+    lock: Lock | None  # the rhythm it is judged against
+    nxt: float = math.nan  # interval from the anchor to the next predicted step
+    k: int = 0  # predicted steps since the anchor, this one included
+    predicted: float = math.nan  # the prediction it is judged against
+    closeness: float = 0.0
+    score: float = 0.0  # min(rel, max_rel) x closeness
+    on_rhythm: bool = False
 
 
-@dataclass
-class StepTracker:
-    """Streaming tracker: :meth:`push` each candidate in time order."""
+class StepTracker(TrackerState):
+    """Streaming tracker: :meth:`push` each candidate in time order.
 
-    params: TrackerParams = field(default_factory=TrackerParams)
+    ``StepTracker(params)``; the state it keeps and what callers may read of it
+    (``locked``, ``period_s``, ``rhythm_salience``, ``pending_gaps`` ...) are in
+    :class:`~stepdetect.tracker_state.TrackerState`.
+    """
 
-    def __post_init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget everything."""
-        self._lock: _Lock | None = None
-        self._last_step_s = -math.inf  # the last reported step
-        self._last_rhythmic = False
-        self._last_step_strength = math.inf
-        self._last_step_closeness = 0.0
-        self._before_last: tuple[float, float, float | None, _Lock] | None = None  # anchor and lock before the last step
-        self._anchor_s = -math.inf  # where predictions start from (the last step or a better-fitting double hit)
-        self._anchor_pred_s = math.nan
-        self._anchor_score: float | None = None
-        self._last_time_s = -math.inf
-        self._strengths: deque[float] = deque(maxlen=self.params.n_reference)
-        self._history: deque[tuple[float, float]] = deque()
-        # (strength, predicted steps in its interval) of the last rhythmic steps: the lock's evidence
-        self._recent: deque[tuple[float, int]] = deque(maxlen=self.params.chain_steps)
-        # leaky sums of the (relative) strength of what the lock took and of what it left
-        self._on_strength = 0.0
-        self._off_strength = 0.0
-        self.n_candidates = 0
-        self.candidate_strength = 0.0  # sum over non-merged candidates
-        self.rhythmic_strength = 0.0  # sum over rhythmic steps
-        self.n_steps = 0
-        self.n_rhythmic = 0
-        self._hint_s: float | None = None  # the current candidate's step-period hint
-        self._fresh_lock = False  # the last step found the rhythm (nothing judged against it yet)
-        self._last_rejected: tuple[float, float] | None = None  # (time, strength) of the last rejected candidate
-
-    # -- what callers may read ------------------------------------------------------------
-    @property
-    def locked(self) -> bool:
-        return self._lock is not None
-
-    @property
-    def last_step_s(self) -> float:
-        """When the last step was (-inf before the first)."""
-        return self._last_step_s
-
-    @property
-    def period_s(self) -> float:
-        """Current step period (NaN when not locked)."""
-        return self._lock.period_s if self._lock else math.nan
-
-    @property
-    def predicted_next_s(self) -> float:
-        """When the next footfall is expected (NaN when not locked)."""
-        if self._lock is None:
-            return math.nan
-        return self._anchor_s + self._next_interval_s(self._lock)
-
-    @property
-    def rhythm_salience(self) -> float:
-        """Share of all candidate strength that fell on the tracked rhythm (0-1).
-
-        Near 1 for steps with little else; low for texture (rustle, gravel shuffle), where most
-        onsets fall between any rhythm's predictions.
-        """
-        return self.rhythmic_strength / self.candidate_strength if self.candidate_strength > 0 else 0.0
-
-    # -- internals ----------------------------------------------------------------------
-    @staticmethod
-    def _next_interval_s(lock: _Lock) -> float:
-        return lock.period_s + lock.parity * lock.asym_s
-
-    def _reference(self) -> float | None:
-        if not self._strengths:
-            return None
-        v = sorted(self._strengths)  # upper quartile: extra events accepted by mistake do not drag it down
-        return v[(3 * (len(v) - 1)) // 4]
-
-    def _find_chain(self, t: float, s: float, ref: float | None) -> tuple[_Lock, float] | None:
-        """The rhythm of the best regular chain of candidates ending at ``t`` (None if there is none).
-
-        Regular: strides (two consecutive intervals) within ``chain_tolerance`` of their mean,
-        so a lopsided left/right step pattern still counts; the lock starts with its asymmetry.
-        """
-        p = self.params
-        hist = [(ht, hs) for ht, hs in self._history if ht < t]
-        if len(hist) < p.chain_steps - 1:
-            return None
-        strongest = max(hs for _, hs in hist)
-        floor = p.chain_min_strength * (ref if ref is not None else strongest)
-        if s < max(floor, p.chain_start_strength * (ref if ref is not None else 0.0)):
-            return None  # a rhythm is not found on a weak candidate
-        cands = [(ht, hs) for ht, hs in hist if hs >= floor]
-        times = np.array([c[0] for c in cands])
-        strengths = np.array([c[1] for c in cands])
-        chains: list[tuple[float, float, _Lock]] = []  # (period, score, lock)
-        hint = self._hint_s
-        tol = p.chain_tolerance
-        for j in range(times.size - 1, -1, -1):
-            d = t - times[j]
-            if d < p.min_period_s:
-                continue
-            if d > p.max_period_s:
-                break
-            chain_t = [t, float(times[j])]
-            score = s + float(strengths[j])
-            ok = True
-            for _ in range(p.chain_steps - 2):
-                period = (chain_t[0] - chain_t[-1]) / (len(chain_t) - 1)
-                back = chain_t[-3] - chain_t[-2] if len(chain_t) >= 3 else period  # alternation
-                width = 0.3 * period if len(chain_t) < 3 else 1.5 * tol * period
-                if len(chain_t) < 3 and hint is not None:
-                    # with the step period known, the other foot's step completes the stride of
-                    # two hinted steps (a lopsided one too)
-                    back = max(p.min_period_s, 2.0 * hint - period)
-                    width = 1.5 * tol * hint
-                target = chain_t[-1] - back
-                # the first step back: the stride is unknown yet, so allow a lopsided one
-                near = np.flatnonzero(np.abs(times - target) <= width)
-                if near.size == 0:
-                    ok = False
-                    break
-                fit = strengths[near] * np.exp(-0.5 * ((times[near] - target) / (0.1 * period)) ** 2)
-                k = near[np.argmax(fit)]
-                chain_t.append(float(times[k]))
-                score += float(strengths[k])
-            if not ok:
-                continue
-            d_s = -np.diff(chain_t)  # newest interval first
-            mean = float(np.mean(d_s))
-            strides = d_s[:-1] + d_s[1:]
-            if (np.max(np.abs(strides - np.mean(strides))) <= 2 * tol * mean
-                    and np.all(np.abs(d_s - mean) <= 0.3 * mean) and p.min_period_s <= mean <= p.max_period_s):
-                period = float(0.5 * (d_s[0] + d_s[1]))
-                lock = _Lock(period_s=period, asym_s=float(0.5 * (d_s[1] - d_s[0])), parity=1)
-                chains.append((mean, score, lock))
-        if hint is not None:  # the caller knows the step period: only a chain of steps locks
-            chains = [c for c in chains if abs(c[0] - hint) <= p.hint_tolerance * hint]
-            if not chains:
-                return None
-            best = max(chains, key=lambda c: c[1])
-            return best[2], best[1]
-        if not chains:
-            return None
-        best = max(chains, key=lambda c: c[1])
-        # A chain of every other step is as regular as the steps: prefer the step period when
-        # a chain at about half (a third) of the best period is nearly as strong.
-        for div in (3, 2):
-            sub = [c for c in chains if abs(c[0] * div - best[0]) <= tol * best[0] and c[1] >= 0.6 * best[1]]
-            if sub:
-                c = max(sub, key=lambda c: c[1])
-                return c[2], c[1]
-        return best[2], best[1]
-
-    def _start_lock(self) -> None:
-        self._fresh_lock = True
-        self._recent.clear()
-        self._on_strength = self._off_strength = 0.0
-
-    def _switch_to(self, found: tuple[_Lock, float], lock: _Lock, closeness: float) -> bool:
+    def _switch_to(self, found: tuple[Lock, float], lock: Lock, closeness: float) -> bool:
         """Whether a chain found while locked is a better rhythm than the lock."""
         other, score = found
         tol = self.params.chain_tolerance
@@ -330,45 +106,6 @@ class StepTracker:
         evidence *= self.params.chain_steps / max(1, len(self._recent))
         return score > self.params.switch_margin * evidence
 
-    def _closeness(self, dev_s: float, lock: _Lock) -> float:
-        sigma = max(self.params.min_sigma_s, self.params.sigma_fraction * lock.period_s)
-        return math.exp(-0.5 * (dev_s / sigma) ** 2)
-
-    def _accept(self, t: float, s: float, *, rhythmic: bool, predicted_s: float, confidence: float,
-                gaps: tuple[float, ...] = (), score: float | None = None, move_anchor: bool = True) -> Decision:
-        self._last_step_s = t
-        self._last_rhythmic = rhythmic
-        self._last_step_strength = s
-        lock = self._lock
-        self._last_step_closeness = self._closeness(t - predicted_s, lock) if lock and math.isfinite(predicted_s) else 0.0
-        if move_anchor:
-            self._anchor_s = t
-            self._anchor_pred_s = predicted_s
-            self._anchor_score = score
-        self._strengths.append(s)
-        self.n_steps += 1
-        if rhythmic:
-            self.n_rhythmic += 1
-            self.rhythmic_strength += s
-        return Decision(t, s, "step", rhythmic, predicted_s, round(min(1.0, max(0.0, confidence)), 3), gaps,
-                        self._last_step_closeness)
-
-    def _update_lock(self, lock: _Lock, interval_s: float, k: int) -> None:
-        p = self.params
-        if k == 1:
-            err = interval_s - self._next_interval_s(lock)
-            err = max(-p.max_change * lock.period_s, min(p.max_change * lock.period_s, err))
-            lock.period_s += p.adapt * err
-            lock.asym_s += 0.5 * p.adapt * lock.parity * err
-            lock.asym_s = max(-0.25 * lock.period_s, min(0.25 * lock.period_s, lock.asym_s))
-            lock.parity = -lock.parity
-        else:  # across a gap: only the mean period is observable
-            err = interval_s / k - lock.period_s
-            lock.period_s += p.adapt * max(-p.max_change * lock.period_s, min(p.max_change * lock.period_s, err))
-            if k % 2:
-                lock.parity = -lock.parity
-        lock.period_s = min(p.max_period_s, max(p.min_period_s, lock.period_s))
-
     # -- the public step ------------------------------------------------------------------
     def push(self, time_s: float, strength: float, period_hint_s: float | None = None) -> Decision:
         """Decide one candidate (times must not decrease from call to call).
@@ -378,16 +115,39 @@ class StepTracker:
         lopsided or not) and pulls the predicted period towards it (``hint_tolerance``,
         ``hint_weight``).
         """
+        c = self._judge(*self._checked(time_s, strength, period_hint_s))
+        merged = self._double_hit(c)
+        if merged is not None:
+            return merged
+        self.n_candidates += 1
+        self.candidate_strength += c.s
+        decision = self._decide_locked(c, c.lock) if c.lock is not None else self._decide_free(c)
+        self._history.append((c.t, c.s))
+        rel_capped = min(c.rel, self.params.max_rel)
+        if decision.rhythmic:
+            self._on_strength = 0.75 * self._on_strength + rel_capped
+            self._off_strength *= 0.75
+        else:
+            self._off_strength += rel_capped
+        return decision
+
+    def _checked(self, time_s: float, strength: float,
+                 period_hint_s: float | None) -> tuple[float, float, float | None]:
+        """The candidate's time, strength and hint (None: no hint), or a ParameterError."""
         t, s = float(time_s), float(strength)
         if not (math.isfinite(t) and math.isfinite(s) and s > 0):
             raise ParameterError(f"tracker: candidate needs a finite time and a positive strength, got {t!r}, {s!r}")
         hint = None if period_hint_s is None or math.isnan(period_hint_s) else float(period_hint_s)
         if hint is not None and not (math.isfinite(hint) and hint > 0):
             raise ParameterError(f"tracker: period_hint_s must be a positive number of seconds, got {hint!r}")
-        self._hint_s = hint
         if t < self._last_time_s:
             raise ParameterError(f"tracker: candidates must come in time order ({t} s after {self._last_time_s} s)")
         self._last_time_s = t
+        return t, s, hint
+
+    def _judge(self, t: float, s: float, hint: float | None) -> _Judgement:
+        """The candidate against the reference strength and the lock's prediction (the lock is
+        pulled towards the hint, and let go after a stop)."""
         p = self.params
         while self._history and self._history[0][0] < t - p.history_s:
             self._history.popleft()
@@ -395,124 +155,124 @@ class StepTracker:
         if ref is not None and len(self._strengths) >= 2 and self._lock is not None:
             # the same foot's last footfall: one foot may land much softer than the other
             ref = min(ref, p.same_foot_factor * self._strengths[-2])
-        rel = s / ref if ref else 1.0
+        c = _Judgement(t, s, hint, ref, s / ref if ref else 1.0, self._lock)
         lock = self._lock
         if lock is not None and hint is not None:
             lock.period_s += p.hint_weight * (min(p.max_period_s, max(p.min_period_s, hint)) - lock.period_s)
         if lock is not None:
             since = t - self._anchor_s
-            nxt = self._next_interval_s(lock)
-            k = max(1, int(round((since - nxt) / lock.period_s)) + 1)
-            if k > p.max_missing + 1:
-                self._lock = lock = None  # a stop: let go
+            c.nxt = lock.next_interval_s()
+            c.k = lock.steps_in(since)
+            if c.k > p.max_missing + 1:
+                self._lock = c.lock = lock = None  # a stop: let go
         if lock is not None:
-            predicted = self._anchor_s + nxt + (k - 1) * lock.period_s
-            closeness = self._closeness(t - predicted, lock)
-            score = min(rel, p.max_rel) * closeness
-            late = t > predicted and rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
-            on_rhythm = ((score >= p.accept_score or late)
-                         and since >= p.min_period_s * 0.8 and abs(t - predicted) <= p.window_fraction * lock.period_s)
-        else:
-            predicted, closeness, score, on_rhythm = math.nan, 0.0, 0.0, False
-        since_step = t - self._last_step_s
-        if (since_step < p.merge_s and on_rhythm and not self._last_rhythmic and lock is not None
+            c.predicted = self._anchor_s + c.nxt + (c.k - 1) * lock.period_s
+            c.closeness = lock.closeness(t - c.predicted, self.params)
+            c.score = min(c.rel, p.max_rel) * c.closeness
+            late = t > c.predicted and c.rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
+            c.on_rhythm = ((c.score >= p.accept_score or late) and since >= p.min_period_s * 0.8
+                           and abs(t - c.predicted) <= p.window_fraction * lock.period_s)
+        return c
+
+    def _double_hit(self, c: _Judgement) -> Decision | None:
+        """A candidate within ``merge_s`` of the last step: part of that footfall (merged), or
+        the footfall itself when the last one was a precursor (accepted here); None: judge it
+        as any other candidate (the rhythm may have forgotten an intruder, see
+        :meth:`_replace_intruder`)."""
+        p = self.params
+        since_step = c.t - self._last_step_s
+        if (since_step < p.merge_s and c.on_rhythm and not self._last_rhythmic and c.lock is not None
                 and self._last_step_s > self._anchor_s
-                and abs(self._last_step_s - predicted) <= p.window_fraction * lock.period_s):
+                and abs(self._last_step_s - c.predicted) <= p.window_fraction * c.lock.period_s):
             # the step just reported off the rhythm, then this on it within merge_s: one footfall
             # (heel, then toe or scuff), heard early -- the rhythm follows its first onset
-            self._rephase_to_last_step(lock)
-            return self._merge(t, s, rel)
-        if since_step < p.merge_s and not (on_rhythm and not self._last_rhythmic):
-            louder = since_step >= p.override_after_s and s >= p.override_ratio * self._last_step_strength
-            if self._fresh_lock and louder and lock is not None:
-                # the rhythm was found on the candidate just reported and this one, right after
-                # it, is much louder: that one was a precursor (a breath, a scuff), this the
-                # footfall the rhythm is anchored on
-                self._fresh_lock = False
-                self.n_candidates += 1
-                self.candidate_strength += s
-                self._history.append((t, s))
-                return self._accept(t, s, rhythmic=True, predicted_s=t, confidence=0.5 * min(rel, 1.0) + 0.5,
-                                    score=min(rel, p.max_rel))
-            if self._last_rhythmic and self._before_last is not None and louder:
-                # judged against the prediction the last step was judged against
-                prev_anchor, prev_anchor_pred, prev_score, prev_lock = self._before_last
-                prev_pred = self._anchor_pred_s  # what the last step was judged against
-                closeness = self._closeness(t - prev_pred, prev_lock)
-                if closeness > self._last_step_closeness and abs(t - prev_pred) <= p.window_fraction * prev_lock.period_s:
-                    # much louder than the footfall just reported and closer to the rhythm: that one
-                    # was an intruder (a kick, a tick, a breath); this is the footfall. The rhythm
-                    # forgets the intruder.
-                    self._lock = lock = prev_lock
-                    self._anchor_s, self._anchor_pred_s, self._anchor_score = prev_anchor, prev_anchor_pred, prev_score
-                    since = t - prev_anchor
-                    k = max(1, int(round((since - self._next_interval_s(lock)) / lock.period_s)) + 1)
-                    nxt = self._next_interval_s(lock)
-                    predicted = prev_pred
-                    score = min(rel, p.max_rel) * closeness
-                    on_rhythm = True
-                    louder = False
-                else:
-                    louder = False
-            elif self._last_rhythmic:
-                louder = False
-            if louder is False and not on_rhythm or (louder is False and since_step < p.merge_s and lock is None):
-                return self._merge(t, s, rel)
-            # unlocked: much louder than the provisional step just reported: that one was the intruder
-        self.n_candidates += 1
-        self.candidate_strength += s
-        decision: Decision | None = None
-        if lock is not None:
-            if on_rhythm:
-                gaps = tuple(self._anchor_s + nxt + i * lock.period_s for i in range(k - 1))
-                self._recent.append((s, k))
-                self._before_last = (self._anchor_s, self._anchor_pred_s, self._anchor_score, copy.copy(lock))
-                self._fresh_lock = False
-                onset = self._heel_before(t, s, predicted, lock)
-                self._update_lock(lock, onset - self._anchor_s, k)
-                decision = self._accept(onset, s, rhythmic=True, predicted_s=predicted,
-                                        confidence=0.5 * min(rel, 1.0) + 0.5 * closeness, gaps=gaps, score=score)
-            else:
-                if rel >= p.chain_min_strength:
-                    # Off our rhythm: is there another rhythm with more evidence (walk <-> run, or a
-                    # lock on the wrong phase or on every third step)?
-                    found = self._find_chain(t, s, ref)
-                    if found is not None and self._switch_to(found, lock, closeness):
-                        self._lock = lock = found[0]
-                        self._start_lock()
-                        decision = self._accept(t, s, rhythmic=True, predicted_s=t,
-                                                confidence=0.5 * min(rel, 1.0) + 0.5, score=min(rel, p.max_rel))
-                if (decision is None and p.off_min_rel <= rel <= p.off_max_rel
-                        and t - self._last_step_s >= p.off_min_fraction * (
-                            nxt if p.off_of_interval and self._last_step_s == self._anchor_s else lock.period_s)):
-                    # as loud as a footfall, where one may be (steps are not a metronome): a step
-                    # off the rhythm: the phase follows it, the period does not
-                    decision = self._accept(t, s, rhythmic=False, predicted_s=predicted,
-                                            confidence=0.5 * min(rel, 1.0), move_anchor=False)
-                if decision is None:
-                    decision = Decision(t, s, "rejected", False, predicted, 0.0)
-                    self._last_rejected = (t, s)
-        else:
-            found = self._find_chain(t, s, ref)
-            if found is not None:
+            self._rephase_to_last_step(c.lock)
+            return self._merge(c.t, c.s, c.rel)
+        if not (since_step < p.merge_s and not (c.on_rhythm and not self._last_rhythmic)):
+            return None
+        louder = since_step >= p.override_after_s and c.s >= p.override_ratio * self._last_step_strength
+        if self._fresh_lock and louder and c.lock is not None:
+            # the rhythm was found on the candidate just reported and this one, right after
+            # it, is much louder: that one was a precursor (a breath, a scuff), this the
+            # footfall the rhythm is anchored on
+            self._fresh_lock = False
+            self.n_candidates += 1
+            self.candidate_strength += c.s
+            self._history.append((c.t, c.s))
+            return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t, confidence=0.5 * min(c.rel, 1.0) + 0.5,
+                                score=min(c.rel, p.max_rel))
+        if self._last_rhythmic and self._before_last is not None and louder:
+            self._replace_intruder(c, self._before_last)
+            louder = False
+        elif self._last_rhythmic:
+            louder = False
+        if louder is False and not c.on_rhythm or (louder is False and since_step < p.merge_s and c.lock is None):
+            return self._merge(c.t, c.s, c.rel)
+        # unlocked: much louder than the provisional step just reported: that one was the intruder
+        return None
+
+    def _replace_intruder(self, c: _Judgement, before_last: tuple[float, float, float | None, Lock]) -> None:
+        """Judge a much louder candidate right after a rhythmic step against the prediction that
+        step was judged against; when it is closer to the rhythm, the last step was an intruder
+        (a kick, a tick, a breath) and this is the footfall: the rhythm forgets the intruder."""
+        p = self.params
+        prev_anchor, prev_anchor_pred, prev_score, prev_lock = before_last
+        prev_pred = self._anchor_pred_s  # what the last step was judged against
+        c.closeness = prev_lock.closeness(c.t - prev_pred, self.params)
+        if c.closeness > self._last_step_closeness and abs(c.t - prev_pred) <= p.window_fraction * prev_lock.period_s:
+            self._lock = c.lock = prev_lock
+            self._anchor_s, self._anchor_pred_s, self._anchor_score = prev_anchor, prev_anchor_pred, prev_score
+            c.k = prev_lock.steps_in(c.t - prev_anchor)
+            c.nxt = prev_lock.next_interval_s()
+            c.predicted = prev_pred
+            c.score = min(c.rel, p.max_rel) * c.closeness
+            c.on_rhythm = True
+
+    def _decide_locked(self, c: _Judgement, lock: Lock) -> Decision:
+        """Locked: a step on the rhythm, a switch to another rhythm, a step off it, or rejected."""
+        p = self.params
+        if c.on_rhythm:
+            gaps = tuple(self._anchor_s + c.nxt + i * lock.period_s for i in range(c.k - 1))
+            self._recent.append((c.s, c.k))
+            self._before_last = (self._anchor_s, self._anchor_pred_s, self._anchor_score, copy.copy(lock))
+            self._fresh_lock = False
+            onset = self._heel_before(c.t, c.s, c.predicted, lock)
+            lock.update(onset - self._anchor_s, c.k, self.params)
+            return self._accept(onset, c.s, rhythmic=True, predicted_s=c.predicted,
+                                confidence=0.5 * min(c.rel, 1.0) + 0.5 * c.closeness, gaps=gaps, score=c.score)
+        if c.rel >= p.chain_min_strength:
+            # Off our rhythm: is there another rhythm with more evidence (walk <-> run, or a
+            # lock on the wrong phase or on every third step)?
+            found = find_chain(self._history, c.t, c.s, c.ref, c.hint, p)
+            if found is not None and self._switch_to(found, lock, c.closeness):
                 self._lock = found[0]
                 self._start_lock()
-                decision = self._accept(t, s, rhythmic=True, predicted_s=t, confidence=0.5 * min(rel, 1.0) + 0.5,
-                                        score=min(rel, p.max_rel))
-            elif (s >= p.free_min_strength * self._free_reference(ref, hinted=hint is not None)
-                  and (t - self._last_step_s >= p.min_period_s or s >= p.override_ratio * self._last_step_strength)
-                  and (hint is None or self._follows_a_step(t, s, hint))):
-                decision = self._accept(t, s, rhythmic=False, predicted_s=math.nan, confidence=0.5 * min(rel, 1.0))
-            else:
-                decision = Decision(t, s, "rejected", False, math.nan, 0.0)
-        self._history.append((t, s))
-        rel_capped = min(rel, p.max_rel)
-        if decision.rhythmic:
-            self._on_strength = 0.75 * self._on_strength + rel_capped
-            self._off_strength *= 0.75
-        else:
-            self._off_strength += rel_capped
-        return decision
+                return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t,
+                                    confidence=0.5 * min(c.rel, 1.0) + 0.5, score=min(c.rel, p.max_rel))
+        if (p.off_min_rel <= c.rel <= p.off_max_rel
+                and c.t - self._last_step_s >= p.off_min_fraction * (
+                    c.nxt if p.off_of_interval and self._last_step_s == self._anchor_s else lock.period_s)):
+            # as loud as a footfall, where one may be (steps are not a metronome): a step
+            # off the rhythm: the phase follows it, the period does not
+            return self._accept(c.t, c.s, rhythmic=False, predicted_s=c.predicted,
+                                confidence=0.5 * min(c.rel, 1.0), move_anchor=False)
+        self._last_rejected = (c.t, c.s)
+        return Decision(c.t, c.s, "rejected", False, c.predicted, 0.0)
+
+    def _decide_free(self, c: _Judgement) -> Decision:
+        """Not locked: a step that finds the rhythm, a provisional step, or rejected."""
+        p = self.params
+        found = find_chain(self._history, c.t, c.s, c.ref, c.hint, p)
+        if found is not None:
+            self._lock = found[0]
+            self._start_lock()
+            return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t, confidence=0.5 * min(c.rel, 1.0) + 0.5,
+                                score=min(c.rel, p.max_rel))
+        if (c.s >= p.free_min_strength * self._free_reference(c.ref, hinted=c.hint is not None)
+                and (c.t - self._last_step_s >= p.min_period_s or c.s >= p.override_ratio * self._last_step_strength)
+                and (c.hint is None or self._follows_a_step(c.t, c.s, c.hint))):
+            return self._accept(c.t, c.s, rhythmic=False, predicted_s=math.nan, confidence=0.5 * min(c.rel, 1.0))
+        return Decision(c.t, c.s, "rejected", False, math.nan, 0.0)
 
     def _follows_a_step(self, t: float, s: float, hint: float) -> bool:
         """With a step-period hint and no lock: a provisional step needs a candidate about one
@@ -533,16 +293,7 @@ class StepTracker:
             return max(self._strengths)
         return ref or 0.0
 
-    def note(self, time_s: float, strength: float) -> None:
-        """Remember a candidate for finding the rhythm without deciding on it (one the caller
-        will not report anyway, e.g. below its start-up threshold). Same time order as push."""
-        t, s = float(time_s), float(strength)
-        if not (math.isfinite(t) and math.isfinite(s) and s > 0) or t < self._last_time_s:
-            return
-        self._last_time_s = t
-        self._history.append((t, s))
-
-    def _heel_before(self, t: float, s: float, predicted: float, lock: _Lock) -> float:
+    def _heel_before(self, t: float, s: float, predicted: float, lock: Lock) -> float:
         """Where the footfall accepted at ``t`` began: the candidate rejected just before it (at
         most ``merge_s``, inside the rhythm's window, at least ``heel_min_rel`` x as strong) is its
         soft heel, the louder one its toe or scuff -- one footfall, at the onset of the first."""
@@ -555,48 +306,6 @@ class StepTracker:
                 and abs(rt - predicted) <= p.window_fraction * lock.period_s):
             return rt
         return t
-
-    def _rephase_to_last_step(self, lock: _Lock) -> None:
-        """The last step (accepted off the rhythm) was this rhythm's footfall: predict from it."""
-        since = self._last_step_s - self._anchor_s
-        k = max(1, int(round((since - self._next_interval_s(lock)) / lock.period_s)) + 1)
-        predicted = self._anchor_s + self._next_interval_s(lock) + (k - 1) * lock.period_s
-        self._recent.append((self._last_step_strength, k))
-        self._before_last = (self._anchor_s, self._anchor_pred_s, self._anchor_score, copy.copy(lock))
-        self._update_lock(lock, since, k)
-        self._anchor_s, self._anchor_pred_s = self._last_step_s, predicted
-        self._anchor_score = min(self._last_step_strength / (self._reference() or self._last_step_strength),
-                                 self.params.max_rel) * self._closeness(self._last_step_s - predicted, lock)
-        self._last_rhythmic = True
-        self._last_step_closeness = self._closeness(self._last_step_s - predicted, lock)
-
-    def _merge(self, t: float, s: float, rel: float) -> Decision:
-        """Part of the last footfall (toe after heel, scuff, echo)."""
-        self._history.append((t, s))  # it may yet prove the rhythm (the last step was the intruder)
-        if self._anchor_score is not None and self._lock is not None and self._last_rhythmic:
-            # if it fits the rhythm better than what was reported (a kick drum just before the
-            # step), predict from it
-            score = min(rel, self.params.max_rel) * self._closeness(t - self._anchor_pred_s, self._lock)
-            if score > self._anchor_score:
-                self._anchor_score = score
-                self._anchor_s = t
-        return Decision(t, s, "merged", False, math.nan, 0.0)
-
-    def pending_gaps(self, now_s: float) -> tuple[float, ...]:
-        """Predicted steps that should have been heard by ``now_s`` (plus 2 sd) and were not.
-
-        For a live display; the same gaps come with the next step's :class:`Decision`.
-        """
-        lock = self._lock
-        if lock is None:
-            return ()
-        sigma = max(self.params.min_sigma_s, self.params.sigma_fraction * lock.period_s)
-        out: list[float] = []
-        pred = self._anchor_s + self._next_interval_s(lock)
-        while pred + 2 * sigma < now_s and len(out) < self.params.max_missing:
-            out.append(pred)
-            pred += lock.period_s
-        return tuple(out)
 
 
 @dataclass(frozen=True)

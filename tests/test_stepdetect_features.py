@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stepdetect import features
+from stepdetect import features, sosfilt
 
 FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db")
 
@@ -104,10 +104,10 @@ def test_section_filter_matches_scipy_sosfilt(monkeypatch: pytest.MonkeyPatch, r
     x = rng.standard_normal((3, 500))
     want, want_zi = signal.sosfilt(sos, x, axis=-1, zi=np.zeros((sos.shape[0], 3, 2)))
     for use_kernel in (True, False):
-        monkeypatch.setattr(features, "_USE_KERNEL", use_kernel and features._kernel_works())
+        monkeypatch.setattr(sosfilt, "_USE_KERNEL", use_kernel and sosfilt._kernel_works())
         zi = np.zeros((3, sos.shape[0], 2))
-        a, zi = features.sosfilt_rows(sos, x[:, :123], zi)
-        b, zi = features.sosfilt_rows(sos, x[:, 123:], zi)
+        a, zi = sosfilt.sosfilt_rows(sos, x[:, :123], zi)
+        b, zi = sosfilt.sosfilt_rows(sos, x[:, 123:], zi)
         np.testing.assert_allclose(np.concatenate((a, b), axis=1), want, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(zi, np.transpose(want_zi, (1, 0, 2)), rtol=1e-12, atol=1e-15)
-    assert features._kernel_works()  # the fast path is the one in use with this scipy
+    assert sosfilt._kernel_works()  # the fast path is the one in use with this scipy

@@ -1,0 +1,126 @@
+"""The step-rhythm tracker's tuning (:class:`TrackerParams`, one set per detector) and its rhythm
+lock (:class:`Lock`: period, left/right asymmetry and the prediction arithmetic on them).
+
+:mod:`stepdetect.tracker` decides on candidates with these; :mod:`stepdetect.tracker_chain`
+finds the regular chains a lock starts from.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from stepdetect.validate import ParameterError
+
+
+@dataclass(frozen=True)
+class TrackerParams:
+    """Tuning of :class:`StepTracker` (seconds, fractions)."""
+
+    min_period_s: float = 0.25  # 240 spm
+    max_period_s: float = 1.2  # 50 spm
+    merge_s: float = 0.15  # heel/toe and scuff double hits: 30-150 ms apart
+    override_after_s: float = 0.02  # ... unless this late and override_ratio x louder than the step
+    override_ratio: float = 1.5
+    sigma_fraction: float = 0.12  # sd of the closeness Gaussian, fraction of the period
+    min_sigma_s: float = 0.015
+    accept_score: float = 0.25  # min(strength/reference, max_rel) x closeness needed while locked
+    max_rel: float = 2.0  # a candidate louder than this x the reference counts as this loud
+    window_fraction: float = 0.3  # the rhythm's window around the prediction (fraction of the period)
+    off_min_rel: float = 0.6  # locked: a candidate off the rhythm is still a step this loud (x reference) ...
+    off_max_rel: float = math.inf  # ... up to this loud (a cap would also reject the real, irregular loud steps)
+    off_min_fraction: float = 0.6  # ... at least this fraction of the period after the last step
+    off_of_interval: bool = False  # ... of the expected (lopsided) interval instead of the mean period
+    # locked: a candidate after the predicted time (nothing came at it) and inside the rhythm's
+    # window is the late footfall when at least this loud (x reference): real step intervals
+    # wander more than the closeness allows
+    late_min_rel: float = 0.3
+    # locked: a candidate rejected at most merge_s before a footfall on the rhythm, at least this
+    # strong (x that footfall), is its soft heel: the footfall is reported there (inf: never) ...
+    heel_min_rel: float = math.inf
+    heel_max_rel: float = 0.6  # ... and at most this strong (a louder toe: a heel about as loud would have been taken)
+    free_min_strength: float = 0.4  # strength/reference needed for a provisional step
+    chain_steps: int = 4  # regularly spaced candidates needed to lock
+    chain_tolerance: float = 0.12  # spread of a chain's intervals around their mean (fraction)
+    chain_min_strength: float = 0.4  # every chain member: strength/reference at least this ...
+    chain_start_strength: float = 0.5  # ... and the candidate that completes it at least this
+    adapt: float = 0.25  # the period moves this fraction towards every new interval
+    max_change: float = 0.15  # ... counting at most this fraction of the period per interval
+    max_missing: int = 3  # unheard predicted steps bridged before the lock is let go
+    switch_margin: float = 1.2  # another regular chain replaces the lock when this much stronger than its last steps
+    halve_min_period_s: float = 0.29  # a regular chain at half the locked period (>= this) replaces it: strides
+    history_s: float = 4.0  # candidates kept for (re)locking
+    same_foot_factor: float = 2.0  # locked: the reference is at most this x the step two back (same foot)
+    n_reference: int = 12  # accepted strengths in the reference (their upper quartile)
+    # A caller that knows the step period (the accelerometer front end tells steps from strides)
+    # passes it with each candidate as ``period_hint_s``; then a rhythm locks only on a chain
+    # whose mean interval is within ``hint_tolerance`` of the hint (never on strides or every
+    # other step) and, while locked, the period is pulled ``hint_weight`` of the way to the hint
+    # before each prediction. Without hints these two do nothing.
+    hint_tolerance: float = 0.25
+    hint_weight: float = 0.5
+    # ... and, not locked, a provisional step needs a candidate (1 +- this) x the hint before it
+    hint_neighbour_tolerance: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not (0 < self.min_period_s < self.max_period_s):
+            raise ParameterError("tracker: need 0 < min_period_s < max_period_s")
+        if not (0 <= self.merge_s < self.min_period_s):
+            raise ParameterError("tracker: need 0 <= merge_s < min_period_s")
+        if self.chain_steps < 3:
+            raise ParameterError("tracker: chain_steps must be >= 3")
+        if not (0 < self.hint_tolerance < 1 and 0 <= self.hint_weight <= 1 and 0 < self.hint_neighbour_tolerance < 1):
+            raise ParameterError("tracker: need 0 < hint_tolerance, hint_neighbour_tolerance < 1 and 0 <= hint_weight <= 1")
+
+
+# Per-detector parameter sets. Audio: running footfalls heard by a microphone (the defaults).
+# Accelerometer: walking and running steps from the inertial front end, which passes each
+# candidate's step period as a hint; walking steps wander more around the rhythm than running
+# footfalls (wider closeness, a lower bar for a step off the rhythm, chains of looser
+# intervals), and a bag or pocket may miss a few steps in a row (longer bridge). Chosen on the
+# Oxford dev walkers (Jamie, Carmelo) only, see ``benchmarks/bench_accel.py``.
+AUDIO_PARAMS = TrackerParams()
+ACCEL_PARAMS = TrackerParams(
+    sigma_fraction=0.2, window_fraction=0.3, off_min_rel=0.25, off_min_fraction=0.55, off_of_interval=True,
+    chain_tolerance=0.25, chain_min_strength=0.25, max_missing=5, late_min_rel=math.inf,
+)
+PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
+
+
+@dataclass
+class Lock:
+    """A rhythm the tracker is locked on."""
+
+    period_s: float
+    asym_s: float = 0.0  # half the difference between the two feet's step times
+    parity: int = 1  # sign of asym_s for the next interval
+
+    def next_interval_s(self) -> float:
+        """The interval from the anchor to the next predicted step (this foot's)."""
+        return self.period_s + self.parity * self.asym_s
+
+    def steps_in(self, since_s: float) -> int:
+        """How many predicted steps an interval of ``since_s`` after the anchor spans (>= 1)."""
+        return max(1, int(round((since_s - self.next_interval_s()) / self.period_s)) + 1)
+
+    def closeness(self, dev_s: float, params: TrackerParams) -> float:
+        """0-1: a Gaussian of the distance ``dev_s`` to a prediction (sd ``sigma_fraction`` of the period)."""
+        sigma = max(params.min_sigma_s, params.sigma_fraction * self.period_s)
+        return math.exp(-0.5 * (dev_s / sigma) ** 2)
+
+    def update(self, interval_s: float, k: int, params: TrackerParams) -> None:
+        """Follow an observed interval spanning ``k`` predicted steps (period, asymmetry, parity)."""
+        p = params
+        if k == 1:
+            err = interval_s - self.next_interval_s()
+            err = max(-p.max_change * self.period_s, min(p.max_change * self.period_s, err))
+            self.period_s += p.adapt * err
+            self.asym_s += 0.5 * p.adapt * self.parity * err
+            self.asym_s = max(-0.25 * self.period_s, min(0.25 * self.period_s, self.asym_s))
+            self.parity = -self.parity
+        else:  # across a gap: only the mean period is observable
+            err = interval_s / k - self.period_s
+            self.period_s += p.adapt * max(-p.max_change * self.period_s, min(p.max_change * self.period_s, err))
+            if k % 2:
+                self.parity = -self.parity
+        self.period_s = min(p.max_period_s, max(p.min_period_s, self.period_s))

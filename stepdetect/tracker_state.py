@@ -1,0 +1,186 @@
+"""The step-rhythm tracker's state: what it remembers between candidates (the lock and its
+anchor, the reference strengths, the recent candidates), what callers may read of it, and the
+bookkeeping of a decision (a step accepted, a candidate merged into the last footfall).
+
+:class:`stepdetect.tracker.StepTracker` adds the decisions on this state (``push``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+from stepdetect.tracker_lock import Lock, TrackerParams
+
+Kind = Literal["step", "merged", "rejected"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the tracker made of one candidate."""
+
+    time_s: float
+    strength: float
+    kind: Kind
+    rhythmic: bool  # a step accepted while locked on a rhythm
+    predicted_s: float  # the prediction it was judged against (NaN when not locked)
+    confidence: float  # 0-1: relative strength and closeness to the prediction
+    gaps_s: tuple[float, ...] = ()  # predicted steps before this one that nobody heard
+    closeness: float = 0.0  # 0-1: how near the prediction it fell (0 when not locked)
+
+    @property
+    def is_step(self) -> bool:
+        return self.kind == "step"
+
+
+@dataclass
+class TrackerState:
+    """What :class:`~stepdetect.tracker.StepTracker` remembers, and its bookkeeping."""
+
+    params: TrackerParams = field(default_factory=TrackerParams)
+
+    def __post_init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything."""
+        self._lock: Lock | None = None
+        self._last_step_s = -math.inf  # the last reported step
+        self._last_rhythmic = False
+        self._last_step_strength = math.inf
+        self._last_step_closeness = 0.0
+        self._before_last: tuple[float, float, float | None, Lock] | None = None  # anchor and lock before the last step
+        self._anchor_s = -math.inf  # where predictions start from (the last step or a better-fitting double hit)
+        self._anchor_pred_s = math.nan
+        self._anchor_score: float | None = None
+        self._last_time_s = -math.inf
+        self._strengths: deque[float] = deque(maxlen=self.params.n_reference)
+        self._history: deque[tuple[float, float]] = deque()
+        # (strength, predicted steps in its interval) of the last rhythmic steps: the lock's evidence
+        self._recent: deque[tuple[float, int]] = deque(maxlen=self.params.chain_steps)
+        # leaky sums of the (relative) strength of what the lock took and of what it left
+        self._on_strength = 0.0
+        self._off_strength = 0.0
+        self.n_candidates = 0
+        self.candidate_strength = 0.0  # sum over non-merged candidates
+        self.rhythmic_strength = 0.0  # sum over rhythmic steps
+        self.n_steps = 0
+        self.n_rhythmic = 0
+        self._fresh_lock = False  # the last step found the rhythm (nothing judged against it yet)
+        self._last_rejected: tuple[float, float] | None = None  # (time, strength) of the last rejected candidate
+
+    # -- what callers may read ------------------------------------------------------------
+    @property
+    def locked(self) -> bool:
+        return self._lock is not None
+
+    @property
+    def last_step_s(self) -> float:
+        """When the last step was (-inf before the first)."""
+        return self._last_step_s
+
+    @property
+    def period_s(self) -> float:
+        """Current step period (NaN when not locked)."""
+        return self._lock.period_s if self._lock else math.nan
+
+    @property
+    def predicted_next_s(self) -> float:
+        """When the next footfall is expected (NaN when not locked)."""
+        if self._lock is None:
+            return math.nan
+        return self._anchor_s + self._lock.next_interval_s()
+
+    @property
+    def rhythm_salience(self) -> float:
+        """Share of all candidate strength that fell on the tracked rhythm (0-1).
+
+        Near 1 for steps with little else; low for texture (rustle, gravel shuffle), where most
+        onsets fall between any rhythm's predictions.
+        """
+        return self.rhythmic_strength / self.candidate_strength if self.candidate_strength > 0 else 0.0
+
+    def pending_gaps(self, now_s: float) -> tuple[float, ...]:
+        """Predicted steps that should have been heard by ``now_s`` (plus 2 sd) and were not.
+
+        For a live display; the same gaps come with the next step's :class:`Decision`.
+        """
+        lock = self._lock
+        if lock is None:
+            return ()
+        sigma = max(self.params.min_sigma_s, self.params.sigma_fraction * lock.period_s)
+        out: list[float] = []
+        pred = self._anchor_s + lock.next_interval_s()
+        while pred + 2 * sigma < now_s and len(out) < self.params.max_missing:
+            out.append(pred)
+            pred += lock.period_s
+        return tuple(out)
+
+    # -- bookkeeping --------------------------------------------------------------------
+    def _reference(self) -> float | None:
+        if not self._strengths:
+            return None
+        v = sorted(self._strengths)  # upper quartile: extra events accepted by mistake do not drag it down
+        return v[(3 * (len(v) - 1)) // 4]
+
+    def _start_lock(self) -> None:
+        self._fresh_lock = True
+        self._recent.clear()
+        self._on_strength = self._off_strength = 0.0
+
+    def _accept(self, t: float, s: float, *, rhythmic: bool, predicted_s: float, confidence: float,
+                gaps: tuple[float, ...] = (), score: float | None = None, move_anchor: bool = True) -> Decision:
+        self._last_step_s = t
+        self._last_rhythmic = rhythmic
+        self._last_step_strength = s
+        lock = self._lock
+        self._last_step_closeness = lock.closeness(t - predicted_s, self.params) if lock and math.isfinite(predicted_s) else 0.0
+        if move_anchor:
+            self._anchor_s = t
+            self._anchor_pred_s = predicted_s
+            self._anchor_score = score
+        self._strengths.append(s)
+        self.n_steps += 1
+        if rhythmic:
+            self.n_rhythmic += 1
+            self.rhythmic_strength += s
+        return Decision(t, s, "step", rhythmic, predicted_s, round(min(1.0, max(0.0, confidence)), 3), gaps,
+                        self._last_step_closeness)
+
+    def note(self, time_s: float, strength: float) -> None:
+        """Remember a candidate for finding the rhythm without deciding on it (one the caller
+        will not report anyway, e.g. below its start-up threshold). Same time order as push."""
+        t, s = float(time_s), float(strength)
+        if not (math.isfinite(t) and math.isfinite(s) and s > 0) or t < self._last_time_s:
+            return
+        self._last_time_s = t
+        self._history.append((t, s))
+
+    def _merge(self, t: float, s: float, rel: float) -> Decision:
+        """Part of the last footfall (toe after heel, scuff, echo)."""
+        self._history.append((t, s))  # it may yet prove the rhythm (the last step was the intruder)
+        if self._anchor_score is not None and self._lock is not None and self._last_rhythmic:
+            # if it fits the rhythm better than what was reported (a kick drum just before the
+            # step), predict from it
+            score = min(rel, self.params.max_rel) * self._lock.closeness(t - self._anchor_pred_s, self.params)
+            if score > self._anchor_score:
+                self._anchor_score = score
+                self._anchor_s = t
+        return Decision(t, s, "merged", False, math.nan, 0.0)
+
+    def _rephase_to_last_step(self, lock: Lock) -> None:
+        """The last step (accepted off the rhythm) was this rhythm's footfall: predict from it."""
+        since = self._last_step_s - self._anchor_s
+        k = lock.steps_in(since)
+        predicted = self._anchor_s + lock.next_interval_s() + (k - 1) * lock.period_s
+        self._recent.append((self._last_step_strength, k))
+        self._before_last = (self._anchor_s, self._anchor_pred_s, self._anchor_score, copy.copy(lock))
+        lock.update(since, k, self.params)
+        self._anchor_s, self._anchor_pred_s = self._last_step_s, predicted
+        self._anchor_score = min(self._last_step_strength / (self._reference() or self._last_step_strength),
+                                 self.params.max_rel) * lock.closeness(self._last_step_s - predicted, self.params)
+        self._last_rhythmic = True
+        self._last_step_closeness = lock.closeness(self._last_step_s - predicted, self.params)
