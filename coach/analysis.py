@@ -267,11 +267,7 @@ def analyze_path(path: Path, *, accel: bool, ticks_path: Path | None = None, fir
 
 
 def _accel_found(path: Path, *, plot: bool) -> _Found:
-    try:
-        import stepdetect.accel  # noqa: F401 - does this build have accelerometer analysis?
-        from stepdetect.accel_io import read_accel_csv
-    except ImportError as exc:
-        raise ParameterError(f"accelerometer analysis is not available in this build ({exc})") from None
+    from stepdetect.accel_io import read_accel_csv
 
     rec = read_accel_csv(path)
     if rec.time_s.size == 0:

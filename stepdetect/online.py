@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import math
 from collections import deque
 from dataclasses import dataclass
 

@@ -3,7 +3,6 @@ plausible delay, before it opens a stream (real PortAudio devices on the PulseAu
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
