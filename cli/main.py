@@ -41,7 +41,7 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy_subcommands and cmd_name not in self.commands:
             module, attribute, _ = self.lazy_subcommands[cmd_name]
-            command = getattr(importlib.import_module(module), attribute)
+            command = getattr(_import_quietly(module), attribute)
             if not isinstance(command, click.Command):
                 raise TypeError(f"{module}.{attribute} is not a click command")
             self.add_command(command, cmd_name)
@@ -114,6 +114,24 @@ class CadenceGroup(LazyGroup):
             sys.stderr.flush()
             os._exit(130)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _import_quietly(module: str) -> Any:
+    """Import a command's module as the app itself is imported: a Ctrl-C inside it (numpy's or
+    scipy's C initialisation turns KeyboardInterrupt into "ImportError: initialization failed")
+    ends the process quietly (exit 130), as ``cli/__init__`` does."""
+    import signal
+
+    from cli import _quiet_exit
+
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _quiet_exit)
+    try:
+        return importlib.import_module(module)
+    finally:
+        if previous is signal.default_int_handler:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _interrupts_from_now_on() -> None:
