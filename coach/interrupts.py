@@ -60,8 +60,9 @@ def session_signals() -> Iterator[_State]:
         finally:
             _state.depth -= 1
         return
-    previous = {s: signal.signal(s, _handler) for s in SIGNALS}
+    # the state first: a signal that lands while the handlers are being installed is remembered
     _state.depth, _state.armed, _state.received = 1, False, None
+    previous = {s: signal.signal(s, _handler) for s in SIGNALS}
     try:
         yield _state
     finally:
