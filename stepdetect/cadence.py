@@ -21,6 +21,17 @@ GAP_FACTOR = 1.5  # an interval > 1.5 x the local median interval is a gap
 SHORT_FACTOR = 0.6  # an interval < 0.6 x the local median is an extra event, not a step
 LOCAL_STEPS = 9  # intervals in the running-median window
 MIN_STEPS_FOR_CADENCE = 4
+# The cadence counts only *regular* intervals: within REGULAR_BAND of the local typical step (a
+# missed or extra footfall makes the intervals around it irregular), or a pair of neighbours each
+# within PAIR_EACH_BAND that add up to two typical steps within PAIR_TOLERANCE (a footfall heard
+# early or late moves one step time: the two intervals around it still span two steps); and
+# within GLOBAL_BAND of the recording's median step (so a run of sparse sounds while the runner
+# stands cannot become a local "cadence" of 30 spm). A limp (0.30 / 0.40 s) is regular: the
+# typical step is half a stride.
+REGULAR_BAND = (0.8, 1.2)
+PAIR_EACH_BAND = (0.5, 1.5)
+PAIR_TOLERANCE = 0.1
+GLOBAL_BAND = (0.5, 2.0)
 MAX_BRIDGED_MISSING = 3  # feet stay labelled across at most this many missed steps
 MIN_CONFIDENT_STEPS = 20  # fewer steps than this: the estimate is flagged low-confidence
 # A confident cadence needs a steady step rhythm (texture -- grass, leaves, gravel shuffle,
@@ -48,10 +59,16 @@ TRACK_PAUSE_S = 60.0
 def _step_times(step_times_s: NDArray[np.float64]) -> NDArray[np.float64]:
     return validate_events(step_times_s, name="step times", max_time_s=MAX_STEP_TIME_S)
 
-def _local_median_interval_s(intervals_s: NDArray[np.float64], *, width: int = LOCAL_STEPS) -> NDArray[np.float64]:
-    """Centred running median of the step intervals (edges use a shorter window)."""
+def _local_median_interval_s(intervals_s: NDArray[np.float64], *, width: int = LOCAL_STEPS,
+                             edges: Literal["shrink", "shift"] = "shrink") -> NDArray[np.float64]:
+    """Centred running median of the step intervals. At the edges the window is shorter
+    (``"shrink"``) or, with at least ``width`` intervals, the first/last full window
+    (``"shift"``: two misplaced footfalls at the start cannot carry the reference with them)."""
     n = intervals_s.size
     half = width // 2
+    if edges == "shift" and n >= width:
+        full = np.median(sliding_window_view(intervals_s, width), axis=1)  # window starting at each index
+        return full[np.clip(np.arange(n) - half, 0, n - width)]
     out = np.empty(n)
     if n > 2 * half:
         out[half : n - half] = np.median(sliding_window_view(intervals_s, 2 * half + 1), axis=1)
@@ -78,7 +95,8 @@ def interval_flags(step_times_s: NDArray[np.float64]) -> tuple[NDArray[np.float6
     return intervals, intervals > GAP_FACTOR * med, intervals < SHORT_FACTOR * med
 
 
-def _local_step_reference_s(t: NDArray[np.float64], intervals: NDArray[np.float64]) -> NDArray[np.float64]:
+def _local_step_reference_s(t: NDArray[np.float64], intervals: NDArray[np.float64], *,
+                            edges: Literal["shrink", "shift"] = "shrink") -> NDArray[np.float64]:
     """The typical step around each interval: half the local median *stride* (two steps).
 
     Left and right step times may differ a lot (a limp, a phone in one pocket seeing the two
@@ -86,9 +104,9 @@ def _local_step_reference_s(t: NDArray[np.float64], intervals: NDArray[np.float6
     of the two, and the other would be called short or a gap. A stride holds one of each.
     """
     if t.size < 4:
-        return _local_median_interval_s(intervals)
+        return _local_median_interval_s(intervals, edges=edges)
     half_strides = (t[2:] - t[:-2]) / 2.0  # one per interval except the last
-    med = _local_median_interval_s(half_strides)
+    med = _local_median_interval_s(half_strides, edges=edges)
     return np.append(med, med[-1])  # the last interval shares the last stride's reference
 
 
@@ -124,10 +142,13 @@ def drop_extra_events(step_times_s: NDArray[np.float64]) -> NDArray[np.float64]:
 def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
     """Whole-recording cadence in steps per minute (both feet).
 
-    The number of regular intervals divided by their total duration, after
-    :func:`drop_extra_events`; intervals flagged as gaps (missed steps, pauses) are left out,
-    so a missed or an extra detection barely moves the figure. NaN with fewer than ``MIN_STEPS_FOR_CADENCE``
-    steps.
+    The number of *regular* intervals divided by their total duration, after
+    :func:`drop_extra_events`: an interval counts when it is within ``REGULAR_BAND`` of the
+    local typical step (half the local median stride) or, with a neighbour, spans two typical
+    steps (``PAIR_TOLERANCE``: a footfall heard early or late), and is within ``GLOBAL_BAND`` of
+    the recording's median step. Gaps (missed steps, pauses), misplaced or extra footfalls and the
+    sparse sounds of a pause are left out, so a wrong detection barely moves the figure. NaN with
+    fewer than ``MIN_STEPS_FOR_CADENCE`` steps or no regular interval.
 
     Parameters
     ----------
@@ -140,8 +161,21 @@ def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
     t = _step_times(step_times_s)
     if t.size < MIN_STEPS_FOR_CADENCE:
         return float("nan")
-    intervals, is_gap, is_short = interval_flags(drop_extra_events(t))
-    keep = ~(is_gap | is_short)
+    t = drop_extra_events(t)
+    intervals = np.diff(t)
+    if intervals.size == 0:
+        return float("nan")
+    ref = _local_step_reference_s(t, intervals, edges="shift")
+    local = intervals / ref
+    keep = (local >= REGULAR_BAND[0]) & (local <= REGULAR_BAND[1])
+    each = (local >= PAIR_EACH_BAND[0]) & (local <= PAIR_EACH_BAND[1])
+    pair = ((np.abs((intervals[:-1] + intervals[1:]) / (ref[:-1] + ref[1:]) - 1.0) <= PAIR_TOLERANCE)
+            & each[:-1] & each[1:])
+    keep[:-1] |= pair
+    keep[1:] |= pair
+    typical_s = float(np.median((t[2:] - t[:-2]) / 2.0)) if t.size >= 3 else float(np.median(intervals))
+    overall = intervals / typical_s
+    keep &= (overall >= GLOBAL_BAND[0]) & (overall <= GLOBAL_BAND[1])
     if not keep.any():
         return float("nan")
     return float(60.0 * keep.sum() / intervals[keep].sum())

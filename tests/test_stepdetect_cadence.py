@@ -28,6 +28,31 @@ def test_missed_and_extra_steps_barely_move_cadence() -> None:
     assert abs(cadence_spm(extra) - 170.0) < 0.01
 
 
+def test_a_footfall_heard_late_does_not_move_cadence() -> None:
+    # 75 ms late, and the next one 20 ms late: the intervals around it are 1.21 and 0.84 of a
+    # step. Leaving out only the long one would bias the cadence up by ~0.6 spm; the two span
+    # two steps, so both count and the counted intervals still add up to whole steps
+    t = np.arange(60) * 0.35
+    t[30] += 0.075
+    t[31] += 0.020
+    assert abs(cadence_spm(t) - 60 / 0.35) < 0.05
+
+
+def test_misplaced_footfalls_at_the_start_do_not_carry_the_reference() -> None:
+    # the first footfalls: one missed and one misplaced (0.42 / 0.38 s at a 0.26 s step)
+    t = np.r_[0.0, 0.26, 0.26 + 0.42, 0.26 + 0.42 + 0.38, 0.26 + 0.42 + 0.38 + np.arange(1, 70) * 0.26]
+    assert abs(cadence_spm(t) - 60 / 0.26) < 0.5
+
+
+def test_sparse_sounds_while_standing_are_no_cadence() -> None:
+    # 11 s running at 150 spm, 10 s standing with a sound every 0.9-2.4 s taken as footfalls,
+    # 11 s running: the sounds of the stop are far from the recording's step (GLOBAL_BAND)
+    run1 = np.arange(0, 11, 0.4)
+    stand = run1[-1] + np.cumsum([0.92, 1.25, 1.66, 1.82, 2.44, 1.46])
+    run2 = stand[-1] + 0.4 + np.arange(0, 11, 0.4)
+    assert abs(cadence_spm(np.r_[run1, stand, run2]) - 150.0) < 0.5
+
+
 def test_too_few_steps_is_nan() -> None:
     assert np.isnan(cadence_spm(np.array([1.0, 1.35, 1.7])))
 
