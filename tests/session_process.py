@@ -3,11 +3,19 @@ running it while something happens to it (a signal, a sound-server restart)."""
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import subprocess
 import time
 from pathlib import Path
 from typing import Callable
+
+
+def sigint_as_in_a_terminal() -> None:
+    """``preexec_fn`` for a process that a test interrupts: Ctrl-C acts as it does for a command
+    typed at a terminal. A test run started in the background by a shell without job control
+    inherits SIGINT ignored, and Python keeps it ignored in its children."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def sessions(db: Path) -> list[dict]:
@@ -36,7 +44,8 @@ def run_disturbed(cmd: list[str], env: dict[str, str], db: Path, disturb: Callab
                   *, timeout_s: float = 60.0) -> tuple[subprocess.Popen[str], str, str]:
     """Start ``cmd``, wait until it runs, call ``disturb(process)``, wait for it to end:
     (process, stdout, stderr). The process is killed if it outlives the test."""
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_as_in_a_terminal)
     try:
         wait_until_running(db)
         disturb(proc)

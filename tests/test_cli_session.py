@@ -335,13 +335,14 @@ def test_ctrl_c_ends_a_session_cleanly_with_its_report(tmp_path: Path) -> None:
 
     from coach.store import Store
     from conftest import ROOT
+    from session_process import sigint_as_in_a_terminal
 
     wav, steps = _runner_file(tmp_path, 170.0, 40.0)
     report_path = tmp_path / "r.json"
     proc = subprocess.Popen([sys.executable, "-m", "cli", "run", "--baseline", "160", "--input-file", str(wav),
                              "--json-report", str(report_path)],
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=sigint_as_in_a_terminal)
     time.sleep(10.0)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, SAMPLES
-from session_process import run_disturbed, sessions
+from session_process import run_disturbed, sessions, sigint_as_in_a_terminal
 
 RECORDING = SAMPLES / "session_demo.ogg"  # 4 minutes: still running when the signal comes
 
@@ -53,7 +53,7 @@ def test_a_signal_ends_a_file_session_like_ctrl_c(tmp_path: Path, signum: int) -
 
 def _interrupted_after(tmp_path: Path, delay_s: float) -> tuple[subprocess.Popen[str], str, str]:
     proc = subprocess.Popen(_command(tmp_path, "--no-save"), env=_env(tmp_path), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=sigint_as_in_a_terminal)
     try:
         time.sleep(delay_s)
         proc.send_signal(signal.SIGINT)
@@ -61,6 +61,7 @@ def _interrupted_after(tmp_path: Path, delay_s: float) -> tuple[subprocess.Popen
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.communicate()
     return proc, stdout, stderr
 
 

@@ -31,8 +31,9 @@ def test_a_signal_while_the_handlers_are_installed_is_remembered(monkeypatch: py
             os.kill(os.getpid(), signal.SIGINT)
         return previous
 
+    before = signal.getsignal(signal.SIGINT)
     monkeypatch.setattr(signal, "signal", install_then_interrupt)
     with interrupts.session_signals():
         assert interrupts.received() == "Ctrl-C"
     monkeypatch.undo()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
