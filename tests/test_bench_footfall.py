@@ -42,6 +42,35 @@ def test_band_edges_are_the_stated_ones(kind, edges, kw):
         assert _gain_db(sos, edges[1] * 1.6, SR) < -12.0
 
 
+@pytest.mark.parametrize(
+    "kind, edges, kw",
+    [("phone", (150.0,), {"phone_corner_hz": 150.0}), ("hfp16", (150.0, 6500.0), {}), ("hfp8", (300.0, 3400.0), {}),
+     ("full", (40.0,), {})],
+)
+def test_eval_devices_have_their_own_responses(kind, edges, kw):
+    ev = micpaths.band_sos(kind, SR, model=micpaths.EVAL_MICS, **kw)
+    for e in edges:
+        assert _gain_db(ev, e, SR) == pytest.approx(-3.0, abs=0.3)
+    if kind == "phone":  # second order: a gentler slope than the dev phone's fourth, same corner
+        dev = micpaths.band_sos(kind, SR, **kw)
+        below = edges[0] / 2.5
+        assert -25.0 < _gain_db(ev, below, SR) < -10.0 and _gain_db(dev, below, SR) < -25.0
+
+
+def test_each_split_records_through_its_own_devices():
+    assert corpus.MIC_MODELS["dev"] is micpaths.DEV_MICS and corpus.MIC_MODELS["eval"] is micpaths.EVAL_MICS
+    t = np.arange(SR) / SR
+    x = 0.25 * np.sin(2 * np.pi * 200 * t)
+    y, _ = micpaths.apply_mic("clipped", x, np.zeros_like(x), SR, np.random.default_rng(3), micpaths.EVAL_MICS)
+    assert np.max(y) == pytest.approx(1.0) and np.min(y) == pytest.approx(-0.8)  # an asymmetric converter
+    body, _ = micpaths.apply_mic("inear", 0.01 * np.sin(2 * np.pi * 60 * t), np.zeros_like(t), SR,
+                                 np.random.default_rng(2), micpaths.EVAL_MICS)
+    air, _ = micpaths.apply_mic("inear", np.zeros_like(t), 0.01 * np.sin(2 * np.pi * 60 * t), SR,
+                                np.random.default_rng(2), micpaths.EVAL_MICS)
+    (b60,), (a60,) = _tone_levels_db(body, SR, [60.0]), _tone_levels_db(air, SR, [60.0])
+    assert b60 - a60 == pytest.approx(micpaths.EVAL_MICS.occlusion_boost_db - micpaths.EVAL_MICS.inear_scene_db, abs=1.5)
+
+
 def _tone_levels_db(y: np.ndarray, fs: int, freqs: list[float]) -> list[float]:
     seg = y[fs // 2 :]  # past the AGC / gate settling
     spec = np.abs(np.fft.rfft(seg * np.hanning(seg.size)))

@@ -16,8 +16,8 @@ An item (= one condition) is surface x scene x mic path, rendered for one split:
 
 Ground truth = the time at which each step's labelled onset was placed. Everything is seeded
 from the split, scene, surface and mic names: the corpus is the same on every run.
-The dev and eval splits use different clips (surfaces, texture clips) AND different runners
-(SoundTrackDB subjects); see ``SPLITS``.
+The dev and eval splits use different clips (surfaces, texture clips), different runners
+(SoundTrackDB subjects) AND different microphones of each kind (``MIC_MODELS``); see ``SPLITS``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import soundfile as sf
 from scipy import signal
 
 from benchmarks.footfall.labels import CLIPS, load_labels
-from benchmarks.footfall.micpaths import MIC_PATHS, apply_mic
+from benchmarks.footfall.micpaths import DEV_MICS, EVAL_MICS, MIC_PATHS, MicModels, apply_mic
 from samples.generate import (
     add_at,
     band_noise,
@@ -49,7 +49,7 @@ from samples.generate import (
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "benchmarks" / ".cache" / "footfall"
-CORPUS_VERSION = 6  # bump when the generator changes: the cache is keyed by it
+CORPUS_VERSION = 7  # bump when the generator changes: the cache is keyed by it
 SAMPLE_RATE = 44100
 STEP_REF = 0.25  # peak of a (left) step before the mic path
 PRE_ONSET_S = 0.005
@@ -73,6 +73,9 @@ SPLITS = {
     "eval": Split("eval", ("wooden_stairs", "carpet", "wet_snow", "synthetic"),
                   ("d04_P47_8_0", "d04_P47_9_0", "d17_P16_9_0", "d17_P15_10_0"), ("gravel_pavement",), ("woodland",)),
 }
+
+# Each split records through its own devices of the six kinds (benchmarks/footfall/micpaths.py).
+MIC_MODELS: dict[str, MicModels] = {"dev": DEV_MICS, "eval": EVAL_MICS}
 
 # scene -> (kind of schedule, duration_s, description)
 SCENES = {
@@ -358,7 +361,8 @@ def render_item(split: Split, scene: str, surface: str, mic: str) -> tuple[np.nd
         truth = schedule(kind, rng, duration_s, session)
         steps = place_steps(surface, truth, rng, n, sr)
         bed, ticks = scene_bed(scene, rng, n, sr, truth, duration_s)
-    y, out_sr = apply_mic(mic, steps, bed, sr, np.random.default_rng(_seed(split.name, scene, surface, mic)))
+    y, out_sr = apply_mic(mic, steps, bed, sr, np.random.default_rng(_seed(split.name, scene, surface, mic)),
+                          MIC_MODELS[split.name])
     item = Item(split.name, surface, scene, mic, truth, ticks, scene in TEXTURE_SCENES, duration_s,
                 info_only=scene in (REAL_SCENE, RHYTHMIC_SCENE))
     return y, out_sr, item

@@ -14,9 +14,16 @@ Every path takes the scene at ``sample_rate`` (44.1 kHz in the corpus) and retur
   effect (+15 dB below ~250 Hz); every airborne sound, the footfalls' included, loses 15 dB above
   ~1 kHz at the seal; the scene (airborne only) also loses 6 dB overall.
 - ``clipped``: full band driven 18 dB into hard clipping at +-1.
+
+Those are the **dev** split's devices (:data:`DEV_MICS`). The eval split records through other
+devices of the same kinds (:data:`EVAL_MICS`: other filter orders and corners, a slower AGC, a
+shallower and slower noise gate, another earbud's occlusion and seal, a converter that clips
+asymmetrically), so nothing tuned on dev can lean on one device's exact response.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage, signal
@@ -32,6 +39,42 @@ OCCLUSION_CORNER_HZ = 250.0
 SEAL_ATTENUATION_DB = 15.0
 SEAL_CORNER_HZ = 1000.0
 CLIP_DRIVE_DB = 18.0
+
+
+@dataclass(frozen=True)
+class MicModels:
+    """The devices behind the six mic paths of one split (values of the dev devices by default)."""
+
+    name: str
+    full_highpass: tuple[int, float] = (2, 20.0)  # (order, Hz) of the wired mic's high-pass
+    phone_order: int = 4
+    phone_highpass_hz: tuple[float, float] = PHONE_HIGHPASS_HZ  # the corner is drawn in this range
+    headset_order: int = 4
+    hfp16_band_hz: tuple[float, float] = HFP16_BAND_HZ
+    hfp8_band_hz: tuple[float, float] = HFP8_BAND_HZ
+    agc_window_s: float = 0.3
+    agc_max_gain_db: float = 30.0
+    agc_smooth_s: float = 0.05
+    gate_frame_s: float = 0.004
+    gate_floor_window_s: float = 1.5
+    gate_open_db: float = 6.0
+    gate_depth_db: float = 18.0
+    occlusion_boost_db: float = OCCLUSION_BOOST_DB
+    occlusion_corner_hz: float = OCCLUSION_CORNER_HZ
+    seal_attenuation_db: float = SEAL_ATTENUATION_DB
+    seal_corner_hz: float = SEAL_CORNER_HZ
+    inear_scene_db: float = -6.0  # the airborne scene through the seal, overall
+    clip_drive_db: float = CLIP_DRIVE_DB
+    clip_negative_rail: float = -1.0
+
+
+DEV_MICS = MicModels("dev")
+EVAL_MICS = MicModels(
+    "eval", full_highpass=(1, 40.0), phone_order=2, phone_highpass_hz=(120.0, 200.0), headset_order=2,
+    hfp16_band_hz=(150.0, 6500.0), hfp8_band_hz=(300.0, 3400.0), agc_window_s=0.8, agc_max_gain_db=24.0,
+    agc_smooth_s=0.12, gate_frame_s=0.010, gate_floor_window_s=3.0, gate_open_db=4.0, gate_depth_db=12.0,
+    occlusion_boost_db=11.0, occlusion_corner_hz=350.0, seal_attenuation_db=20.0, seal_corner_hz=700.0,
+    inear_scene_db=-9.0, clip_drive_db=14.0, clip_negative_rail=-0.8)
 
 
 def agc(y: np.ndarray, sample_rate: int, *, target_dbfs: float = -24.0, window_s: float = 0.3,
@@ -76,16 +119,17 @@ def _resample(y: np.ndarray, sample_rate: int, out_rate: int) -> np.ndarray:
     return signal.resample_poly(y, out_rate // k, sample_rate // k)
 
 
-def band_sos(kind: str, sample_rate: int, *, phone_corner_hz: float = 150.0) -> np.ndarray:
+def band_sos(kind: str, sample_rate: int, *, phone_corner_hz: float = 150.0, model: MicModels = DEV_MICS) -> np.ndarray:
     """The path's band-limiting filter (second-order sections) at ``sample_rate``."""
     if kind == "full" or kind == "clipped":
-        return signal.butter(2, 20.0, btype="highpass", fs=sample_rate, output="sos")
+        order, corner = model.full_highpass
+        return signal.butter(order, corner, btype="highpass", fs=sample_rate, output="sos")
     if kind == "phone":
-        return signal.butter(4, phone_corner_hz, btype="highpass", fs=sample_rate, output="sos")
+        return signal.butter(model.phone_order, phone_corner_hz, btype="highpass", fs=sample_rate, output="sos")
     if kind == "hfp16":
-        return signal.butter(4, HFP16_BAND_HZ, btype="bandpass", fs=sample_rate, output="sos")
+        return signal.butter(model.headset_order, model.hfp16_band_hz, btype="bandpass", fs=sample_rate, output="sos")
     if kind == "hfp8":
-        return signal.butter(4, HFP8_BAND_HZ, btype="bandpass", fs=sample_rate, output="sos")
+        return signal.butter(model.headset_order, model.hfp8_band_hz, btype="bandpass", fs=sample_rate, output="sos")
     raise ValueError(f"no band filter for mic path {kind!r}")
 
 
@@ -105,38 +149,44 @@ def shelf(kind: str, corner_hz: float, gain_db: float, sample_rate: int) -> tupl
     return b / a[0], a / a[0]
 
 
-def occlusion(y: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Occlusion effect on body-conducted sound: + OCCLUSION_BOOST_DB below OCCLUSION_CORNER_HZ."""
-    return signal.lfilter(*shelf("low", OCCLUSION_CORNER_HZ, OCCLUSION_BOOST_DB, sample_rate), y)
+def occlusion(y: np.ndarray, sample_rate: int, model: MicModels = DEV_MICS) -> np.ndarray:
+    """Occlusion effect on body-conducted sound: + ``occlusion_boost_db`` below ``occlusion_corner_hz``."""
+    return signal.lfilter(*shelf("low", model.occlusion_corner_hz, model.occlusion_boost_db, sample_rate), y)
 
 
-def seal(y: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Passive earbud seal: -SEAL_ATTENUATION_DB above SEAL_CORNER_HZ."""
-    return signal.lfilter(*shelf("high", SEAL_CORNER_HZ, -SEAL_ATTENUATION_DB, sample_rate), y)
+def seal(y: np.ndarray, sample_rate: int, model: MicModels = DEV_MICS) -> np.ndarray:
+    """Passive earbud seal: - ``seal_attenuation_db`` above ``seal_corner_hz``."""
+    return signal.lfilter(*shelf("high", model.seal_corner_hz, -model.seal_attenuation_db, sample_rate), y)
 
 
 def apply_mic(kind: str, steps: np.ndarray, scene: np.ndarray, sample_rate: int,
-              rng: np.random.Generator) -> tuple[np.ndarray, int]:
+              rng: np.random.Generator, model: MicModels = DEV_MICS) -> tuple[np.ndarray, int]:
     """Footfalls ``steps`` (peak of a step ~0.25) in the airborne ``scene``, as recorded through
-    mic path ``kind``: (audio, output rate)."""
+    mic path ``kind`` of the devices ``model``: (audio, output rate)."""
+    m = model
+    rails = (m.clip_negative_rail, 1.0)
     if kind == "inear":
-        y = seal(occlusion(steps, sample_rate) + 10 ** (-6 / 20) * scene, sample_rate)
-        return np.clip(signal.sosfilt(band_sos("full", sample_rate), y), -1.0, 1.0), sample_rate
+        y = seal(occlusion(steps, sample_rate, m) + 10 ** (m.inear_scene_db / 20) * scene, sample_rate, m)
+        return np.clip(signal.sosfilt(band_sos("full", sample_rate, model=m), y), -1.0, 1.0), sample_rate
     y = steps + scene
+    gain = {"agc": dict(window_s=m.agc_window_s, max_gain_db=m.agc_max_gain_db, smooth_s=m.agc_smooth_s),
+            "gate": dict(frame_s=m.gate_frame_s, floor_window_s=m.gate_floor_window_s, open_db=m.gate_open_db,
+                         depth_db=m.gate_depth_db)}
     if kind == "full":
-        out = signal.sosfilt(band_sos("full", sample_rate), y)
+        out = signal.sosfilt(band_sos("full", sample_rate, model=m), y)
         return np.clip(out, -1.0, 1.0), sample_rate
     if kind == "clipped":
-        out = signal.sosfilt(band_sos("full", sample_rate), y) * 10 ** (CLIP_DRIVE_DB / 20)
-        return np.clip(out, -1.0, 1.0), sample_rate
+        out = signal.sosfilt(band_sos("full", sample_rate, model=m), y) * 10 ** (m.clip_drive_db / 20)
+        return np.clip(out, *rails), sample_rate
     if kind == "phone":
-        corner = float(rng.uniform(*PHONE_HIGHPASS_HZ))
-        out = agc(signal.sosfilt(band_sos("phone", sample_rate, phone_corner_hz=corner), y), sample_rate)
+        corner = float(rng.uniform(*m.phone_highpass_hz))
+        out = agc(signal.sosfilt(band_sos("phone", sample_rate, phone_corner_hz=corner, model=m), y), sample_rate,
+                  **gain["agc"])
         return np.clip(out, -1.0, 1.0), sample_rate
     if kind in ("hfp16", "hfp8"):
         rate = OUTPUT_RATE[kind]
-        x = signal.sosfilt(band_sos(kind, sample_rate), y)
+        x = signal.sosfilt(band_sos(kind, sample_rate, model=m), y)
         x = _resample(x, sample_rate, rate)
-        x = noise_gate(agc(x, rate), rate)
+        x = noise_gate(agc(x, rate, **gain["agc"]), rate, **gain["gate"])
         return np.clip(x, -1.0, 1.0), rate
     raise ValueError(f"unknown mic path {kind!r}; choose from {', '.join(MIC_PATHS)}")
