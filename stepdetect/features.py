@@ -17,8 +17,9 @@ Pipeline (per channel-mixed sample stream)::
 Multi-band onset function (``bands_db``, ``odf_db``): five roughly octave-wide, log-spaced bands
 that any microphone fills with something -- the heel-thump band above (30-250 Hz), 250-700 Hz and
 700-1800 Hz (Butterworth band-passes on the pooled signal), 2-4 kHz and above 4 kHz (the energy
-that varies within one pooling run / half-run of the raw signal: a cheap high-pass that needs no
-filtering at the input rate). A band the input rate cannot hold (above 4 kHz at 8 kHz) stays
+that varies within one pooling run / half-run of the raw signal's first difference: a cheap
+high-pass that needs no filtering at the input rate, steep enough to keep wind and breath below
+2 kHz out). A band the input rate cannot hold (above 4 kHz at 8 kHz) stays
 empty. Per band: frame energy, one-pole smoothing, log; its own noise floor (slow smoothing +
 trailing minimum); the level above that floor (``bands_db``: adaptive whitening -- a treadmill
 hum, belt hiss or wind rumble raises its band's floor and is gone); its rise over ``FLUX_LAG_S``
