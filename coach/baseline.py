@@ -35,6 +35,7 @@ OUTLIER_MAD_K = 3.0
 OUTLIER_FLOOR_SPM = 6.0
 MAX_STRIDE_S = 2.0  # two steps slower than 60 spm: standing, not running
 MIN_RELIABLE_RECORDS = 30
+MIN_STEADY_RECORDS = 8  # fewer steady running step intervals than this (~3 s) from step times: not a run
 MIN_RELIABLE_DURATION_S = 120.0
 RUN_SPREAD_WARN_SPM = 8.0
 
@@ -281,7 +282,8 @@ def run_from_steps(step_times_s: ArrayLike, *, source: str, fmt: str,
     if spm.size == 0:
         raise BaselineError(f"{source}: fewer than 3 steps detected, no cadence")
     run = run_baseline(spm, time_s=time_s, source=source, min_running_spm=min_running_spm)
-    if run.n_outliers > run.n_kept:  # e.g. a tone or machine noise: "steps" with no steady rhythm
+    # e.g. a tone or machine noise: "steps" with no steady rhythm, or a blip of one in a minute
+    if run.n_outliers > run.n_kept or run.n_kept < MIN_STEADY_RECORDS:
         raise BaselineError(
             f"{source}: the detected steps have no steady running rhythm ({run.n_kept} cadence records in a steady "
             f"band, {run.n_outliers} outliers); is this a recording of a run?"

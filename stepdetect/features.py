@@ -17,8 +17,9 @@ Pipeline (per channel-mixed sample stream)::
 Multi-band onset function (``bands_db``, ``odf_db``): five roughly octave-wide, log-spaced bands
 that any microphone fills with something -- the heel-thump band above (30-250 Hz), 250-700 Hz and
 700-1800 Hz (Butterworth band-passes on the pooled signal), 2-4 kHz and above 4 kHz (the energy
-that varies within one pooling run / half-run of the raw signal: a cheap high-pass that needs no
-filtering at the input rate). A band the input rate cannot hold (above 4 kHz at 8 kHz) stays
+that varies within one pooling run / half-run of the raw signal's first difference: a cheap
+high-pass that needs no filtering at the input rate, steep enough to keep wind and breath below
+2 kHz out). A band the input rate cannot hold (above 4 kHz at 8 kHz) stays
 empty. Per band: frame energy, one-pole smoothing, log; its own noise floor (slow smoothing +
 trailing minimum); the level above that floor (``bands_db``: adaptive whitening -- a treadmill
 hum, belt hiss or wind rumble raises its band's floor and is gone); its rise over ``FLUX_LAG_S``
@@ -84,6 +85,7 @@ class FeatureState:
     thump_zi: NDArray[np.float64] = field(default_factory=lambda: np.zeros((1, 0, 2)))  # (1, sections, 2)
     mid_zi: list[NDArray[np.float64]] = field(default_factory=list)  # one (1, sections, 2) per mid band
     last_band: float = 0.0  # last thump-band sample of the previous block
+    last_x: float = 0.0  # last input sample of the previous block (for the first difference)
     level_zi: NDArray[np.float64] = field(default_factory=lambda: np.zeros((N_BANDS + 1, 1, 2)))  # bands, high
     floor_zi: NDArray[np.float64] = field(default_factory=lambda: np.zeros((N_BANDS, 1, 2)))
     floor_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros((N_BANDS, 0)))  # smoothed dB
@@ -161,10 +163,11 @@ class _Design:
 def _column_sum(x: NDArray[np.float64], lo: int, hi: int) -> NDArray[np.float64]:
     """Sum of columns ``lo:hi`` of each row of the 2-D ``x``, in column order.
 
-    Few columns: strided adds (numpy's reductions over a short inner axis are slow); either
-    way every output depends only on its own row (block-size invariant).
+    Up to 12 columns (a whole pool at 44.1 and 48 kHz): strided adds (numpy's reductions over a
+    short inner axis are slower); either way every output depends only on its own row
+    (block-size invariant).
     """
-    if hi - lo > 8:
+    if hi - lo > 12:
         return x[:, lo:hi].sum(axis=1)
     out = x[:, lo].copy()
     for k in range(lo + 1, hi):
@@ -258,7 +261,7 @@ def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[
 def _complete_frames(xs: NDArray[np.float64], state: FeatureState, design: _Design) -> tuple[Frames, FeatureState]:
     """Frames of ``xs`` (a whole number of frames, after ``state.pending``); the new state has no pending samples."""
     n_frames = xs.size // design.hop
-    rows, pooled = _pooled_rows(xs, n_frames, design)
+    rows, pooled = _pooled_rows(xs, n_frames, design, state.last_x)
     band, thump_zi, mid_zi = _filtered_rows(rows, pooled, state, design)
     energy = _frame_energy(rows, n_frames, design)
     level_e, level_zi = sosfilt_rows(design.level_sos, energy[:N_BANDS + 1], state.level_zi)
@@ -283,6 +286,7 @@ def _complete_frames(xs: NDArray[np.float64], state: FeatureState, design: _Desi
         thump_zi=thump_zi,
         mid_zi=mid_zi,
         last_band=float(band[-1]),
+        last_x=float(xs[-1]),
         level_zi=level_zi,
         floor_zi=floor_zi,
         floor_tail=ext[:, -(n_win - 1):] if n_win > 1 else ext[:, :0],
@@ -293,41 +297,47 @@ def _complete_frames(xs: NDArray[np.float64], state: FeatureState, design: _Desi
                   level_all_db[N_BANDS], level_all_db[:N_BANDS].T, white.T, odf_db), new
 
 
-def _pooled_rows(xs: NDArray[np.float64], n_frames: int,
-                 design: _Design) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _pooled_rows(xs: NDArray[np.float64], n_frames: int, design: _Design,
+                 last_x: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The rows at the pooled rate (8, n), summed per frame at once later, and the pooled
     signal. Rows: the thump envelope, the two mid bands' squares (0-2, filled by
     :func:`_filtered_rows`), the variance within a pool and within a half-pool (3, 4), a spare
-    row (the high-energy row after summing), the pooled sum and sum of squares (6, 7)."""
+    row (the high-energy row after summing), the pooled sum and sum of squares (6, 7).
+
+    The two variance rows are of the input's first difference (``last_x``: the sample before
+    ``xs``), not of the input: +6 dB/octave on the variance's gentle skirt keeps wind, breath
+    and voice energy at 0.5-2 kHz out of the 2-4 kHz and > 4 kHz bands."""
     d, h = design.decimation, design.half_pool
     rows = np.zeros((8, n_frames * FRAME_DECIMATED))
     sq = np.square(xs)
-    if d >= 2:
-        px, ps = xs.reshape(-1, d), sq.reshape(-1, d)
-        if h:  # pool = two halves (+ one odd sample); variance within each half: > ~4 kHz
-            ax, bx = _column_sum(px, 0, h), _column_sum(px, h, 2 * h)
-            aq, bq = _column_sum(ps, 0, h), _column_sum(ps, h, 2 * h)
-            np.add(ax, bx, out=rows[6])
-            np.add(aq, bq, out=rows[7])
-            within_half = rows[4]
-            np.maximum(aq - np.square(ax) * (1.0 / h), 0.0, out=within_half)
-            within_half += np.maximum(bq - np.square(bx) * (1.0 / h), 0.0)
-            if d > 2 * h:
-                rows[6] += px[:, 2 * h]
-                rows[7] += ps[:, 2 * h]
-                within_half *= d / (2.0 * h)
-        else:
-            rows[6] = _column_sum(px, 0, d)
-            rows[7] = _column_sum(ps, 0, d)
-    else:
+    if d < 2:
         rows[6], rows[7] = xs, sq
-    pooled = rows[6] * (1.0 / d)
-    if d >= 2:  # energy that varies within one pool: > ~2 kHz (less the > ~4 kHz part)
-        within = rows[3]
-        np.maximum(rows[7] - d * np.square(pooled), 0.0, out=within)
-        if h:
-            np.maximum(within - rows[4], 0.0, out=within)
-    return rows, pooled
+        return rows, xs.copy()
+    rows[6] = _column_sum(xs.reshape(-1, d), 0, d)
+    rows[7] = _column_sum(sq.reshape(-1, d), 0, d)
+    dx = np.empty_like(xs)
+    dx[0] = xs[0] - last_x
+    np.subtract(xs[1:], xs[:-1], out=dx[1:])
+    px, ps = dx.reshape(-1, d), np.square(dx).reshape(-1, d)
+    within = rows[3]
+    if h:  # pool = two halves (+ one odd sample); variance within each half: > ~4 kHz
+        ax, bx = _column_sum(px, 0, h), _column_sum(px, h, 2 * h)
+        aq, bq = _column_sum(ps, 0, h), _column_sum(ps, h, 2 * h)
+        within_half = rows[4]
+        np.maximum(aq - np.square(ax) * (1.0 / h), 0.0, out=within_half)
+        within_half += np.maximum(bq - np.square(bx) * (1.0 / h), 0.0)
+        pool_x, pool_q = ax + bx, aq + bq
+        if d > 2 * h:
+            pool_x += px[:, 2 * h]
+            pool_q += ps[:, 2 * h]
+            within_half *= d / (2.0 * h)
+    else:
+        pool_x, pool_q = _column_sum(px, 0, d), _column_sum(ps, 0, d)
+    # energy that varies within one pool: > ~2 kHz (less the > ~4 kHz part)
+    np.maximum(pool_q - np.square(pool_x) * (1.0 / d), 0.0, out=within)
+    if h:
+        np.maximum(within - rows[4], 0.0, out=within)
+    return rows, rows[6] * (1.0 / d)
 
 
 def _filtered_rows(rows: NDArray[np.float64], pooled: NDArray[np.float64], state: FeatureState,

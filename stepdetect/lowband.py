@@ -12,6 +12,10 @@ A *candidate* is a frame where ``flux_db`` (the rise of the low-band level over 
   (until a reference level exists, ``bootstrap_snr_db``, relaxing by
   ``bootstrap_relax_db_per_s`` towards ``min_snr_db``), and reach ``min_peak_db`` (band
   energy re full scale; quieter is microphone self-noise, not a footfall);
+* its mean energy over the ``peak_window_s`` look-ahead must stand ``min_sustain_db`` above
+  that background too: a heel thump fills the window, while wind rumble's envelope (a noise a
+  hundred-odd Hz wide) throws 7-10 dB peaks only ~10 ms long -- gusty wind alone made ~12
+  "footfalls" in 16 s, ~1 with this test;
 * its peak must not be more than ``max_leak_db`` below the energy that varies within a frame
   (> ~500 Hz) at the same time: a metronome tick leaks about 35-45 dB below itself into the
   low band, a heel thump is well above its own contact burst, and a thump under a tick is
@@ -61,6 +65,7 @@ class LowBandParams:
 
     flux_db: float = 5.0
     min_snr_db: float = 7.0
+    min_sustain_db: float = 5.0
     min_peak_db: float = -55.0
     reference_percentile: float = 75.0
     bootstrap_snr_db: float = 14.0
@@ -165,7 +170,8 @@ def _preselect(frames: Frames, found: Candidates, *, frame_s: float, params: Low
                                                                  NDArray[np.float64], NDArray[np.bool_]]:
     """Vectorised pre-selection with the tests that need no state: the candidates that pass
     (frames), their peak frames, their peak above the floor and background (dB) and whether
-    the energy that varies within a frame is ``max_leak_db`` above their peak (a tick?)."""
+    the energy that varies within a frame is ``max_leak_db`` above their peak (a tick?).
+    Their peak and their mean energy over the window must both stand out (see the module)."""
     up, look = found.up, found.look
     if not up.size:
         return up, up, np.zeros(0), np.zeros(0, dtype=bool)
@@ -180,7 +186,8 @@ def _preselect(frames: Frames, found: Candidates, *, frame_s: float, params: Low
         j = np.searchsorted(tick_times_s, approx_s - params.onset_lookback_s - params.tick_after_s)
         near_all = (j < tick_times_s.size) & (
             tick_times_s[np.minimum(j, tick_times_s.size - 1)] <= approx_s + params.tick_before_s)
-    keep = ((peak_all - bg_all >= params.min_snr_db) & (peak_all >= params.min_peak_db)
+    sustain_all = 10.0 * np.log10(np.mean(10.0 ** (0.1 * windows), axis=1))
+    keep = ((peak_all - bg_all >= params.min_snr_db) & (sustain_all - bg_all >= params.min_sustain_db) & (peak_all >= params.min_peak_db)
             & (~leaky_all | near_all))
     return up[keep], up[keep] + windows[keep].argmax(axis=1), (peak_all - bg_all)[keep], leaky_all[keep]
 

@@ -227,5 +227,8 @@ def test_runs_from_files_say_what_is_wrong(tmp_path: Path) -> None:
     tone = np.cumsum(np.random.default_rng(3).uniform(0.1, 0.3, 300))  # machine clicks, mostly > 240 spm
     with pytest.raises(BaselineError, match="no steady running rhythm"):
         run_from_steps(tone, source="tone", fmt="audio", min_running_spm=140.0)
+    blip = np.concatenate((np.arange(0.0, 30.0, 0.6), 30.0 + np.arange(1, 4) * 60 / 170))  # walking, 2 running intervals
+    with pytest.raises(BaselineError, match="no steady running rhythm"):
+        run_from_steps(blip, source="blip", fmt="audio", min_running_spm=140.0)
     run, extra = run_from_steps(np.arange(400) * 60 / 170, source="steady", fmt="live", min_running_spm=140.0)
     assert extra == {"format": "live"} and run.baseline_spm == pytest.approx(170.0, abs=1e-6)
