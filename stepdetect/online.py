@@ -36,6 +36,8 @@ AGREE_FRACTION = 0.8  # the bands path hands over to the thump path when this sh
 AGREE_EVIDENCE = 0.8  # path's footfalls are the bands path's too and its evidence is this close:
 # where the thump is heard it is the most precise path and the hardest to fool
 AGREE_MIN_STEPS = 4
+AGREE_MIN_SALIENCE = 0.6  # ... and its tracker finds at least this share of what it hears on the rhythm
+# (thuds off the rhythm in the thump band -- a bag, a knock, a crunch -- are not the precise path)
 AGREE_TOLERANCE_S = 0.025
 THUMP_HEEL_MIN_REL = 0.3  # the thump path's tracker dates a footfall at a soft heel this strong (x the toe)
 FIRST_MIN_EVIDENCE = 0.8  # the first choice needs this much evidence (about three footfalls, or one on a rhythm)
@@ -155,7 +157,8 @@ class StepDetector:
         a path was chosen the one with more evidence is reported; later the other path takes
         over once it has clearly more over the last ``ARBITRATION_S`` (after ``MIN_DWELL_S``),
         and the bands path hands over to the thump path when the thump path hears the same
-        footfalls (``AGREE_FRACTION``). A thump-path candidate its tracker merges into the
+        footfalls (``AGREE_FRACTION``) and its tracker finds most of what it hears on the rhythm
+        (``AGREE_MIN_SALIENCE``). A thump-path candidate its tracker merges into the
         footfall before (the toe or scuff after the heel) or rejects (off the rhythm) is not
         reported (rejected ones are while that tracker's rhythm salience is below
         ``THUMP_MIN_SALIENCE``): the multi-band path leaves those out too. The footfall that triggers a switch
@@ -192,7 +195,7 @@ class StepDetector:
             if ((first and theirs > ours and theirs >= FIRST_MIN_EVIDENCE)
                     or (dwelt and theirs >= max(ours + SWITCH_MARGIN_STEPS, SWITCH_RATIO * ours))
                     or (before == "bands" and (first or dwelt) and theirs >= AGREE_EVIDENCE * ours
-                        and self._thump_agrees())):
+                        and self._low_tracker.rhythm_salience >= AGREE_MIN_SALIENCE and self._thump_agrees())):
                 self._active, self._last_switch_s = other, now_s
             if (name in (self._active, before) and reportable and pick.time_s > self._last_out_s and (
                     name == self._last_out_path or pick.time_s >= self._last_out_s + MERGE_ACROSS_S)):
