@@ -10,9 +10,7 @@ once):
 * ``"step"``: a footfall. While the tracker is *locked* on a rhythm it predicts the next
   footfall from the step period (and the left/right alternation of a lopsided stride) and a
   candidate is a step when ``strength / reference x closeness >= accept_score``, closeness
-  being a Gaussian of its distance to the prediction (sd ``sigma_fraction`` of the period), or
-  when it is right at the prediction (closeness ``near_closeness``) and at least
-  ``near_min_rel`` as strong as the reference (a soft step where one is due).
+  being a Gaussian of its distance to the prediction (sd ``sigma_fraction`` of the period).
   Such a step is ``rhythmic``. When the tracker is not locked (the first steps, after a stop)
   a candidate at least ``free_min_strength`` of the reference and ``min_period_s`` after the
   last step is a *provisional* step (``rhythmic`` False);
@@ -172,8 +170,7 @@ class StepTracker(TrackerState):
             c.closeness = lock.closeness(t - c.predicted, self.params)
             c.score = min(c.rel, p.max_rel) * c.closeness
             late = t > c.predicted and c.rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
-            near = c.closeness >= p.near_closeness and c.rel >= p.near_min_rel
-            c.on_rhythm = ((c.score >= p.accept_score or near or late) and since >= p.min_period_s * 0.8
+            c.on_rhythm = ((c.score >= p.accept_score or late) and since >= p.min_period_s * 0.8
                            and abs(t - c.predicted) <= p.window_fraction * lock.period_s)
         return c
 

@@ -24,9 +24,7 @@ class TrackerParams:
     override_ratio: float = 1.5
     sigma_fraction: float = 0.12  # sd of the closeness Gaussian, fraction of the period
     min_sigma_s: float = 0.015
-    accept_score: float = 0.25  # min(strength/reference, max_rel) x closeness needed while locked ...
-    near_closeness: float = 0.8  # ... or, this close to the prediction (0.8: within 0.67 sd), ...
-    near_min_rel: float = 0.2  # ... this strong (x reference): a soft step right where one is due
+    accept_score: float = 0.25  # min(strength/reference, max_rel) x closeness needed while locked
     max_rel: float = 2.0  # a candidate louder than this x the reference counts as this loud
     window_fraction: float = 0.3  # the rhythm's window around the prediction (fraction of the period)
     off_min_rel: float = 0.6  # locked: a candidate off the rhythm is still a step this loud (x reference) ...
@@ -83,8 +81,7 @@ class TrackerParams:
 # Oxford dev walkers (Jamie, Carmelo) only, see ``benchmarks/bench_accel.py``.
 AUDIO_PARAMS = TrackerParams()
 ACCEL_PARAMS = TrackerParams(
-    sigma_fraction=0.2, near_min_rel=math.inf, window_fraction=0.3, off_min_rel=0.25, off_min_fraction=0.55,
-    off_of_interval=True,
+    sigma_fraction=0.2, window_fraction=0.3, off_min_rel=0.25, off_min_fraction=0.55, off_of_interval=True,
     chain_tolerance=0.25, chain_min_strength=0.25, max_missing=5, late_min_rel=math.inf,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}

@@ -227,8 +227,7 @@ def test_a_soft_heel_then_a_louder_toe_is_reported_at_the_heel(rng: np.random.Ge
     events += [(ref[i], 0.2) for i in soft] + [(ref[i] + 0.085, 0.6) for i in soft]
     at_heel = score_events(ref, _track(list(events), heel_min_rel=0.3).time_s, tolerance_s=0.001)
     assert at_heel.recall == 1.0 and at_heel.n_estimated == at_heel.n_matched, at_heel
-    # the default: off (and a heel this soft right at the prediction is taken on its own: not that rule)
-    at_toe = score_events(ref, _track(list(events), near_min_rel=float("inf")).time_s, tolerance_s=0.001)
+    at_toe = score_events(ref, _track(list(events)).time_s, tolerance_s=0.001)  # the default: off
     assert at_toe.recall <= 0.7, at_toe
 
 
@@ -250,22 +249,6 @@ def test_a_louder_step_right_after_the_candidate_that_found_the_rhythm_is_kept(r
     events = [(t, 1.0) for i, t in enumerate(ref) if i != 3] + [(ref[3] - 0.035, 0.6), (ref[3], 2.0)]
     out = _track(events)
     assert score_events(ref, out.time_s, tolerance_s=0.001).recall == 1.0
-
-
-def test_a_soft_step_right_at_the_prediction_is_kept_and_clutter_as_soft_is_not(rng: np.random.Generator) -> None:
-    """Real steps vary in strength (a noise gate or AGC makes some 5x softer in the bands): a
-    step at 0.22 x the reference right at its prediction (``near_closeness``) is a footfall,
-    while rustle of the same strength between the steps is not."""
-    ref = _steps(rng, 170, 60, jitter_s=0.004)
-    soft = set(range(6, 60, 3))
-    period = 60 / 170
-    events = [(t, 0.22 if i in soft else 1.0) for i, t in enumerate(ref)]
-    events += [(t + rng.uniform(0.35, 0.6) * period, 0.22) for t in ref[:-1]]  # clutter between steps
-    out = _track(list(events))
-    scores = score_events(ref, out.time_s, tolerance_s=0.001)
-    assert scores.recall >= 0.98 and scores.n_estimated == scores.n_matched, scores
-    before = score_events(ref, _track(list(events), near_min_rel=float("inf")).time_s, tolerance_s=0.001)
-    assert before.recall <= 0.8, before  # without the rule they were lost
 
 
 def test_a_loud_sound_two_thirds_into_the_interval_is_not_a_second_footfall(rng: np.random.Generator) -> None:
