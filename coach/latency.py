@@ -33,13 +33,20 @@ from stepdetect.ticks import locate_template
 STEP_THRESHOLD_S = 0.005  # a change larger than this (the trusted calibration spread) is a step
 STEP_CONFIRM = 3  # consecutive agreeing measurements that make a step
 LEVEL_WINDOW = 15  # recent measurements the level is the median of (follows clock drift within ~3 s)
+# A smaller shift than a step (a sound server re-buffering by a few ms): STEP_CONFIRM consecutive
+# measurements on one side of the level, more than SHIFT_MIN_S from it and within SHIFT_AGREE_S of
+# each other, become the level at once (the median would lag ~8 ticks behind); not an event.
+SHIFT_MIN_S = 0.0015
+SHIFT_AGREE_S = 0.001
 MAX_UNSETTLED = 16  # ticks waiting on an undecided candidate before the oldest are settled
 MAX_LOOP_LATENCY_S = 0.6  # search window for ticks in the input
 LOST_AFTER_MISSES = 2  # ticks not found in a row before the search window opens to a whole beat
 
 
 class LatencyTrack:
-    """Per-tick loop latency with step detection (see the module docstring).
+    """Per-tick loop latency with step detection (see the module docstring); a shift smaller than
+    a step (``SHIFT_MIN_S``-``step_threshold_s``) confirmed by ``confirm`` agreeing ticks is followed
+    at once, without an event.
 
     Attributes
     ----------
@@ -117,6 +124,11 @@ class LatencyTrack:
         elif m is not None and abs(m - self.level_s) <= self.step_threshold_s:
             if k > self._counted_until:
                 self._values.append(m)
+                recent = list(self._values)[-self.confirm:]
+                if (len(recent) == self.confirm and max(recent) - min(recent) <= SHIFT_AGREE_S
+                        and (min(recent) - self.level_s > SHIFT_MIN_S or self.level_s - max(recent) > SHIFT_MIN_S)):
+                    self._values.clear()  # a small shift: the level follows it now
+                    self._values.extend(recent)
                 self.level_s = float(np.median(self._values))
             latency_s = self.level_s
         self.latency_s.append(latency_s)

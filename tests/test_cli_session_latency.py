@@ -147,6 +147,20 @@ def test_track_outlier_is_not_a_step_and_slow_drift_is_followed() -> None:
     assert np.max(np.abs(np.array(track.latency_s) - truth)) < 0.0003, "the level lags the drift by < 0.3 ms"
 
 
+def test_track_follows_a_shift_smaller_than_a_step_within_three_ticks() -> None:
+    # a sound server re-buffering by 3 ms: under the 5 ms step threshold, so no event, but the
+    # level moves once three ticks agree on it (the median of 15 would lag ~8 ticks behind)
+    track = LatencyTrack()
+    truth = [0.100 if k < 40 else 0.103 for k in range(80)]
+    for k, lat in enumerate(truth):
+        track.add(lat, rendered_s=0.35 * k, fallback_s=0.010)
+    track.finish(0.010)
+    assert track.events == []
+    err = np.abs(np.array(track.latency_s) - truth)
+    assert np.all(err[:40] < 1e-9) and np.all(err[42:] < 1e-9), "exact before, and from the third shifted tick on"
+    assert np.count_nonzero(err > 1e-9) == 2
+
+
 def test_track_first_measurement_after_the_stream_figure_is_an_event() -> None:
     track = LatencyTrack()
     for k in range(20):
