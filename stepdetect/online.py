@@ -36,9 +36,13 @@ AGREE_FRACTION = 0.8  # the bands path hands over to the thump path when this sh
 AGREE_EVIDENCE = 0.8  # path's footfalls are the bands path's too and its evidence is this close:
 # where the thump is heard it is the most precise path and the hardest to fool
 AGREE_MIN_STEPS = 4
-AGREE_MIN_SALIENCE = 0.6  # ... and its tracker finds at least this share of what it hears on the rhythm
+AGREE_MIN_SALIENCE = 0.65  # ... and its tracker finds at least this share of what it hears on the rhythm
 # (thuds off the rhythm in the thump band -- a bag, a knock, a crunch -- are not the precise path)
 AGREE_TOLERANCE_S = 0.025
+QUIET_EVIDENCE = 2.0  # a bands path with less evidence than this has gone quiet (the runner stopped) ...
+QUIET_HEARD_FRACTION = 0.3  # ... and the thump path takes over from it only if it heard this share of
+# the thump path's footfalls too (alone in the quiet, the thump band carries a Bluetooth path's
+# noise-gate/AGC onsets and breath)
 THUMP_HEEL_MIN_REL = 0.3  # the thump path's tracker dates a footfall at a soft heel this strong (x the toe)
 FIRST_MIN_EVIDENCE = 0.8  # the first choice needs this much evidence (about three footfalls, or one on a rhythm)
 THUMP_MIN_SALIENCE = 0.5  # below this rhythm salience the thump path's tracker does not filter its footfalls
@@ -158,7 +162,9 @@ class StepDetector:
         over once it has clearly more over the last ``ARBITRATION_S`` (after ``MIN_DWELL_S``),
         and the bands path hands over to the thump path when the thump path hears the same
         footfalls (``AGREE_FRACTION``) and its tracker finds most of what it hears on the rhythm
-        (``AGREE_MIN_SALIENCE``). A thump-path candidate its tracker merges into the
+        (``AGREE_MIN_SALIENCE``). Once the bands path has gone quiet (below ``QUIET_EVIDENCE``),
+        the thump path takes over on evidence only if the bands path heard some of its footfalls
+        (``QUIET_HEARD_FRACTION``). A thump-path candidate its tracker merges into the
         footfall before (the toe or scuff after the heel) or rejects (off the rhythm) is not
         reported (rejected ones are while that tracker's rhythm salience is below
         ``THUMP_MIN_SALIENCE``): the multi-band path leaves those out too. The footfall that triggers a switch
@@ -193,9 +199,11 @@ class StepDetector:
             first = self._last_switch_s == -np.inf
             dwelt = now_s - self._last_switch_s >= MIN_DWELL_S
             if ((first and theirs > ours and theirs >= FIRST_MIN_EVIDENCE)
-                    or (dwelt and theirs >= max(ours + SWITCH_MARGIN_STEPS, SWITCH_RATIO * ours))
+                    or (dwelt and theirs >= max(ours + SWITCH_MARGIN_STEPS, SWITCH_RATIO * ours)
+                        and (other == "bands" or ours >= QUIET_EVIDENCE or self._thump_agrees(QUIET_HEARD_FRACTION)))
                     or (before == "bands" and (first or dwelt) and theirs >= AGREE_EVIDENCE * ours
-                        and self._low_tracker.rhythm_salience >= AGREE_MIN_SALIENCE and self._thump_agrees())):
+                        and self._low_tracker.rhythm_salience >= AGREE_MIN_SALIENCE
+                        and self._thump_agrees(AGREE_FRACTION))):
                 self._active, self._last_switch_s = other, now_s
             if (name in (self._active, before) and reportable and pick.time_s > self._last_out_s and (
                     name == self._last_out_path or pick.time_s >= self._last_out_s + MERGE_ACROSS_S)):
@@ -203,8 +211,8 @@ class StepDetector:
                 self._last_out_s, self._last_out_path = pick.time_s, name
         return out
 
-    def _thump_agrees(self) -> bool:
-        """Whether the thump path heard (nearly) the same footfalls as the bands path lately."""
+    def _thump_agrees(self, fraction: float) -> bool:
+        """Whether at least ``fraction`` of the thump path's recent footfalls are the bands path's too."""
         thump = self._recent["thump"]
         if len(thump) < AGREE_MIN_STEPS or not self._recent["bands"]:
             return False
@@ -213,7 +221,7 @@ class StepDetector:
         for t, _ in thump:
             k = bisect.bisect_left(bands, t - AGREE_TOLERANCE_S)
             heard += k < len(bands) and bands[k] <= t + AGREE_TOLERANCE_S
-        return heard >= AGREE_FRACTION * len(thump)
+        return heard >= fraction * len(thump)
 
     def add_ticks(self, tick_times_s: NDArray[np.float64]) -> None:
         """Tell the detector when metronome ticks were (or will be) heard, in stream seconds.

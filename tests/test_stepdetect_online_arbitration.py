@@ -1,0 +1,61 @@
+"""StepDetector's path arbitration on given footfalls of the two paths (thump / bands).
+
+The footfalls are fed straight to the arbitration in half-second blocks, as ``process_block``
+hands them over, so the scenes are exact: which path hears what, and when.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stepdetect import online
+from stepdetect.online import StepDetector
+from stepdetect.peaks import Pick
+
+RUN_S = np.arange(0.5, 8.0, 0.35)  # a runner at 171 spm for 7.5 s, heard by the bands path only
+BLOCK_S = 0.5
+DECIDED_AFTER_S = 0.03
+
+
+def _reported(thump_s: np.ndarray, bands_s: np.ndarray, bands_rhythmic: np.ndarray) -> tuple[np.ndarray, str]:
+    """Times reported over 17 s of blocks, and the path reported at the end."""
+    det = StepDetector(sample_rate=16000)
+    out: list[float] = []
+    for a in np.arange(0.0, 17.0, BLOCK_S):
+        def due(t: float) -> bool:
+            return a <= t + DECIDED_AFTER_S < a + BLOCK_S
+        low = [Pick(float(t), 0.9, -20.0, float(t) + DECIDED_AFTER_S, True) for t in thump_s if due(t)]
+        multi = [Pick(float(t), 0.9, -20.0, float(t) + DECIDED_AFTER_S, bool(r))
+                 for t, r in zip(bands_s, bands_rhythmic) if due(t)]
+        out += [p.time_s for p, _ in det._arbitrate(low, multi)]
+    return np.array(out), det.path
+
+
+def test_after_a_stop_the_thump_band_alone_does_not_take_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner stops at 8 s; from 12 s the thump band carries regular onsets nobody else hears
+    (a Bluetooth path's noise gate / AGC pumping in the quiet, every 0.42 s): nothing after the
+    stop is reported, and the bands path stays the reported one."""
+    pump_s = np.arange(12.0, 16.5, 0.42)
+    found, path = _reported(pump_s, RUN_S, np.ones(RUN_S.size, bool))
+    assert np.sum(found > RUN_S[-1] + 0.1) == 0, found
+    assert np.sum(np.abs(found[:, None] - RUN_S[None, :]).min(axis=0) <= 1e-9) >= RUN_S.size - 1
+    assert path == "bands"
+    monkeypatch.setattr(online, "QUIET_EVIDENCE", 0.0)  # without the rule the pumping is reported
+    found, path = _reported(pump_s, RUN_S, np.ones(RUN_S.size, bool))
+    assert np.sum(found > RUN_S[-1] + 0.1) >= 4, found
+    assert path == "thump"
+
+
+def test_after_a_stop_steps_the_bands_path_partly_hears_go_to_the_thump_path() -> None:
+    """The runner starts again at 12 s with soft steps: the thump path hears each (every 0.35 s),
+    the bands path only every third, off its rhythm. The bands path has gone quiet, but it heard a
+    third of the thump path's footfalls: the thump path takes over and reports the steps."""
+    soft_s = np.arange(12.0, 16.5, 0.35)
+    bands_s = np.concatenate([RUN_S, soft_s[::3]])
+    rhythmic = np.concatenate([np.ones(RUN_S.size, bool), np.zeros(soft_s[::3].size, bool)])
+    found, path = _reported(soft_s, bands_s, rhythmic)
+    after = found[found > RUN_S[-1] + 0.1]
+    assert path == "thump"
+    assert after.size >= soft_s.size - 4, after  # the first few go while the evidence builds up
+    assert np.all(np.abs(after[:, None] - soft_s[None, :]).min(axis=1) <= 1e-9)
