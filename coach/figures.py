@@ -225,6 +225,9 @@ def _mean_tempo(rec: Recording, start_s: float, stop_s: float) -> float:
 
 
 # ------------------------------------------------------------------------ latency
+ON_LEVEL_S = 0.001  # a measured tick this close to the level settled at it is "on the level"
+
+
 @dataclass(frozen=True)
 class LatencyFigures:
     """The loop latency used for the heard times, how it was known, and its steps."""
@@ -234,6 +237,7 @@ class LatencyFigures:
     measured_loop_latency_ms: float | None
     n_latency_measurements: int
     latency_measurement_spread_ms: float | None  # p90 - p10 of measurement minus the level at its tick
+    latency_on_level_pct: float | None  # share of the measured ticks within 1 ms of the level at them
     n_latency_steps: int
     events: list[dict[str, Any]]
     nominal_loop_latency_ms: float
@@ -246,6 +250,7 @@ class LatencyFigures:
             "measured_loop_latency_ms": self.measured_loop_latency_ms,
             "n_latency_measurements": self.n_latency_measurements,
             "latency_measurement_spread_ms": self.latency_measurement_spread_ms,
+            "latency_on_level_pct": self.latency_on_level_pct,
             "n_latency_steps": self.n_latency_steps, "events": self.events,
             "nominal_loop_latency_ms": self.nominal_loop_latency_ms, "headphone_offset_ms": self.headphone_offset_ms,
             "stream_latency_ms": None if self.stream_latency_ms is None
@@ -264,13 +269,15 @@ def latency_figures(search: TickSearch, *, fallback_s: float, nominal_s: float, 
         method = "recording as the microphone: ticks heard as rendered"
     else:
         method = "stream timestamps + headphone offset"
-    spread = None
+    spread = on_level = None
     if measured is not None and residuals:
         spread = round(1000 * float(np.percentile(residuals, 90) - np.percentile(residuals, 10)), 2)
+        on_level = round(100.0 * float(np.mean(np.abs(residuals) <= ON_LEVEL_S)), 1)
     return LatencyFigures(
         loop_latency_ms=round(1000 * search.current_s(fallback_s), 2), method=method,
         measured_loop_latency_ms=None if measured is None else round(1000 * measured, 2),
         n_latency_measurements=len(search.measurements_s), latency_measurement_spread_ms=spread,
+        latency_on_level_pct=on_level,
         n_latency_steps=sum(e["kind"] == "step" for e in events), events=events,
         nominal_loop_latency_ms=round(1000 * nominal_s, 2), headphone_offset_ms=headphone_offset_ms,
         stream_latency_ms=None if stream_latency_s is None
