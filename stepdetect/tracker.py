@@ -98,12 +98,17 @@ class StepTracker(TrackerState):
             return False  # our own rhythm
         if min(abs(ratio - 2.0), abs(ratio - 3.0)) <= tol:
             return False  # every 2nd or 3rd of our steps: our rhythm heard badly
-        if abs(ratio - 0.5) <= 0.5 * tol and other.period_s >= self.params.halve_min_period_s:
-            return True  # a regular chain of steps between ours: the lock was on strides
-        if self._off_strength <= self._on_strength:
-            return False  # the lock explains most of what is heard: keep it
         evidence = sum(st * 0.7 ** (k - 1) for st, k in self._recent)
         evidence *= self.params.chain_steps / max(1, len(self._recent))
+        if abs(ratio - 0.5) <= 0.5 * tol and (
+                other.period_s >= self.params.halve_min_period_s
+                or score >= self.params.halve_fast_score * (evidence if len(self._recent) >= 2 else self._chain_score)):
+            # a regular chain of steps between ours: the lock was on strides (at a fast cadence
+            # only when the steps between ours are about as strong as the lock's last steps, or
+            # than the chain it was found on while it has taken fewer than two)
+            return True
+        if self._off_strength <= self._on_strength:
+            return False  # the lock explains most of what is heard: keep it
         return score > self.params.switch_margin * evidence
 
     # -- the public step ------------------------------------------------------------------
@@ -246,7 +251,7 @@ class StepTracker(TrackerState):
             found = find_chain(self._history, c.t, c.s, c.ref, c.hint, p)
             if found is not None and self._switch_to(found, lock, c.closeness):
                 self._lock = found[0]
-                self._start_lock()
+                self._start_lock(found[1])
                 return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t,
                                     confidence=0.5 * min(c.rel, 1.0) + 0.5, score=min(c.rel, p.max_rel))
         if (p.off_min_rel <= c.rel <= p.off_max_rel
@@ -265,7 +270,7 @@ class StepTracker(TrackerState):
         found = find_chain(self._history, c.t, c.s, c.ref, c.hint, p)
         if found is not None:
             self._lock = found[0]
-            self._start_lock()
+            self._start_lock(found[1])
             return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t, confidence=0.5 * min(c.rel, 1.0) + 0.5,
                                 score=min(c.rel, p.max_rel))
         if (c.s >= p.free_min_strength * self._free_reference(c.ref, hinted=c.hint is not None)

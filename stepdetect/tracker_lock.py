@@ -49,6 +49,8 @@ class TrackerParams:
     max_missing: int = 3  # unheard predicted steps bridged before the lock is let go
     switch_margin: float = 1.2  # another regular chain replaces the lock when this much stronger than its last steps
     halve_min_period_s: float = 0.29  # a regular chain at half the locked period (>= this) replaces it: strides
+    # ... or a shorter one (a fast cadence) when its summed strength is at least this x the lock's last steps'
+    halve_fast_score: float = 0.9
     history_s: float = 4.0  # candidates kept for (re)locking
     same_foot_factor: float = 2.0  # locked: the reference is at most this x the step two back (same foot)
     n_reference: int = 12  # accepted strengths in the reference (their upper quartile)

@@ -70,6 +70,7 @@ class TrackerState:
         self.n_steps = 0
         self.n_rhythmic = 0
         self._fresh_lock = False  # the last step found the rhythm (nothing judged against it yet)
+        self._chain_score = 0.0  # the summed strength of the chain the lock was found on
         self._last_rejected: tuple[float, float] | None = None  # (time, strength) of the last rejected candidate
 
     # -- what callers may read ------------------------------------------------------------
@@ -126,7 +127,8 @@ class TrackerState:
         v = sorted(self._strengths)  # upper quartile: extra events accepted by mistake do not drag it down
         return v[(3 * (len(v) - 1)) // 4]
 
-    def _start_lock(self) -> None:
+    def _start_lock(self, chain_score: float) -> None:
+        self._chain_score = chain_score  # the summed strength of the chain the lock was found on
         self._fresh_lock = True
         self._recent.clear()
         self._on_strength = self._off_strength = 0.0

@@ -242,6 +242,38 @@ def test_a_lock_on_strides_halves_to_the_steps() -> None:
     assert score_events(ref, _track(list(events), halve_min_period_s=9.0).time_s).recall <= 0.6  # without
 
 
+def test_a_lock_on_strides_halves_to_a_fast_cadence() -> None:
+    """A runner at 232 spm (steps 0.259 s apart, below ``halve_min_period_s``): the first 2.5 s
+    only one foot is heard, so the rhythm locks on strides (0.52 s); then the other foot is
+    heard too, about as strong: the lock halves to the steps instead of rejecting every other one."""
+    r = np.random.default_rng(5)
+    ref = 0.5 + np.arange(80) * (60 / 232) + r.normal(0.0, 0.004, 80)
+    events = [(t, 1.0 if i % 2 == 0 else r.uniform(0.75, 1.0)) for i, t in enumerate(ref) if i % 2 == 0 or t > 3.0]
+    heard = ref[(np.arange(80) % 2 == 0) | (ref > 3.0)]
+    later = heard[heard > 5.0]  # after a few steps to halve on
+    out = _track(list(events))
+    assert score_events(later, out.time_s[out.time_s > 4.9], tolerance_s=0.001).f1 >= 0.97
+    assert score_events(heard, out.time_s, tolerance_s=0.001).recall >= 0.9
+    without = _track(list(events), halve_fast_score=float("inf"))
+    assert score_events(later, without.time_s[without.time_s > 4.9], tolerance_s=0.001).recall <= 0.75
+
+
+def test_weaker_regular_sounds_between_walking_steps_do_not_halve_the_lock(rng: np.random.Generator) -> None:
+    """Walking at 116 spm with a crunch trail 100 ms after each step; after 3 s a regular sound
+    half-way between the steps at about half their strength (a treadmill deck, a bouncing
+    bottle): the lock stays on the steps -- halving at a fast cadence needs the sounds between
+    as strong as the steps (a halving that asked nothing of them took every one)."""
+    ref = _steps(rng, 116, 50, jitter_s=0.003)
+    period = 60 / 116
+    events = [(t, rng.uniform(0.9, 1.1)) for t in ref]
+    events += [(t + 0.5 * period, rng.uniform(0.45, 0.6)) for t in ref if t > 3.0]
+    events += [(t + 0.1, rng.uniform(0.5, 0.9)) for t in ref]
+    scores = score_events(ref, _track(list(events)).time_s, tolerance_s=0.001)
+    assert scores.recall >= 0.98 and scores.precision >= 0.98, scores
+    lax = score_events(ref, _track(list(events), halve_fast_score=0.0).time_s, tolerance_s=0.001)
+    assert lax.precision <= 0.7, lax
+
+
 def test_a_louder_step_right_after_the_candidate_that_found_the_rhythm_is_kept(rng: np.random.Generator) -> None:
     """The rhythm is found on a soft precursor 35 ms before a footfall: the footfall itself,
     much louder, is reported too (it was merged into the precursor and lost)."""
