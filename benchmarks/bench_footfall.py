@@ -41,6 +41,7 @@ from benchmarks.footfall.scoring import (  # noqa: E402
     LIBROSA_DELTAS,
     LIBROSA_LOAD_RATES,
     LIBROSA_WAITS_S,
+    TOLERANCE_S,
     analyze_json,
     is_confident,
     librosa_envelope,
@@ -48,6 +49,7 @@ from benchmarks.footfall.scoring import (  # noqa: E402
     librosa_result,
     score,
 )
+from stepdetect.evaluate import match_events  # noqa: E402
 
 F1_BAR = {"full": 0.95, "phone": 0.95, "hfp16": 0.95, "inear": 0.95, "hfp8": 0.90, "clipped": 0.90}
 CADENCE_BAR_SPM = 1.0
@@ -86,7 +88,7 @@ def tune_librosa(dev_items: list[corpus.Item], cache_dir: Path) -> dict:
 
 
 def report_latencies_ms(item: corpus.Item) -> list[float]:
-    """For every footfall found within +-25 ms of a true step: how long after that step's contact
+    """For every footfall matched to a true step (the F1's one-to-one matching at +-25 ms): how long after that step's contact
     the streaming detector could report it (``decided_at_s``, the last sample its decision needed,
     minus the true onset), ms. A live caller adds its block and polling delay to this."""
     import soundfile as sf
@@ -95,13 +97,10 @@ def report_latencies_ms(item: corpus.Item) -> list[float]:
 
     y, sr = sf.read(str(item.path), dtype="float32")
     found = detect_footfalls(y, sample_rate=sr, tick_times_s=item.ticks_s)
-    truth = item.truth_s
-    if truth.size == 0 or len(found) == 0:
-        return []
-    j = np.clip(np.searchsorted(truth, found.time_s), 1, truth.size - 1)
-    j = np.where(np.abs(truth[j - 1] - found.time_s) <= np.abs(truth[j] - found.time_s), j - 1, j)
-    hit = np.abs(truth[j] - found.time_s) <= 0.025
-    return [round(float(x), 2) for x in (found.decided_at_s[hit] - truth[j[hit]]) * 1000.0]
+    order = np.argsort(found.time_s, kind="stable")
+    times, decided = found.time_s[order], found.decided_at_s[order]
+    pairs = match_events(item.truth_s, times, tolerance_s=TOLERANCE_S)  # the pairs the F1 counts
+    return [round(float(decided[j] - item.truth_s[i]) * 1000.0, 2) for i, j in pairs]
 
 
 def latency_line(rows: list[dict], split: str) -> str:

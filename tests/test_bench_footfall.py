@@ -262,3 +262,28 @@ def test_an_item_renders_the_same_every_time_and_differs_between_splits():
     assert 88.0 <= spm <= 132.0 and it1.ticks_s is None and not it1.texture
     _, _, other = corpus.render_item(corpus.SPLITS["eval"], "walk", "synthetic", "hfp16")
     assert not np.array_equal(other.truth_s[:10], it1.truth_s[:10])
+
+
+def test_report_latency_is_measured_on_the_pairs_the_f1_counts(tmp_path):
+    """Every footfall the one-to-one matching pairs with a true step gets one latency: its decision
+    time after that step's contact, positive (nothing is reported before it is heard) and within
+    the 50 ms the issue allows for clean thumps."""
+    import zlib
+
+    from benchmarks.bench_footfall import report_latencies_ms
+    from samples.generate import Condition, render
+    from stepdetect import detect_footfalls, score_events
+
+    cond = Condition("lat", "test", "d55_P11_7_0", 20.0, SR, "wav", duration_s=10.0,
+                     layers={"breathing": -16.0}, seed=zlib.crc32(b"lat") % 1000)
+    y, truth = render(cond)
+    truth_s = np.array([s["time_s"] for s in truth["steps"]])
+    path = tmp_path / "lat.wav"
+    sf.write(path, y, SR, subtype="FLOAT")
+    item = corpus.Item("dev", "synthetic", "quiet_road", "full", truth_s, None, False, 10.0, path=path)
+    latencies = np.array(report_latencies_ms(item))
+    found = detect_footfalls(sf.read(path, dtype="float32")[0], sample_rate=SR)
+    matched = score_events(truth_s, np.sort(found.time_s), tolerance_s=0.025).n_matched
+    assert matched >= 0.95 * truth_s.size
+    assert latencies.size == matched
+    assert np.all(latencies > 0.0) and np.all(latencies <= 50.0), latencies
