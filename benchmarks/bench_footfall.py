@@ -161,6 +161,53 @@ def _json_safe(x):
     return x
 
 
+def _from_json(row: dict) -> dict:
+    """A row read back from ``--json``: the nulls of :func:`_json_safe` become what failed to
+    score (F1 0, cadence error inf, median NaN)."""
+    row = json.loads(json.dumps(row))
+    for k in ("ours", "librosa", "librosa_tuned"):
+        r = row[k]
+        for f in ("f1", "precision", "recall"):
+            r[f] = 0.0 if r[f] is None else r[f]
+        r["cadence_err_spm"] = math.inf if r["cadence_err_spm"] is None else r["cadence_err_spm"]
+        r["median_ms"] = math.nan if r["median_ms"] is None else r["median_ms"]
+    return row
+
+
+def compare(rows: list[dict], base_rows: list[dict], splits: list[str], *, f1_change: float = 0.05) -> str:
+    """This run against an earlier ``--json`` (same corpus): conditions failing a bar then and
+    now, the ones that changed sides, mean F1 per mic path then -> now, and the conditions whose
+    F1 moved by more than ``f1_change``."""
+    base = {r["name"]: r for r in base_rows}
+    out = []
+    for s in splits:
+        now = [r for r in rows if r["split"] == s and r["name"] in base]
+        if not now:
+            out.append(f"[{s}] compare: no condition of this run is in the baseline")
+            continue
+        was_failing = {r["name"] for r in now if failures(base[r["name"]])}
+        is_failing = {r["name"] for r in now if failures(r)}
+        out.append(f"[{s}] conditions failing a bar: baseline {len(was_failing)} -> now {len(is_failing)} "
+                   f"(of {len(now)}); newly failing {len(is_failing - was_failing)}, "
+                   f"newly passing {len(was_failing - is_failing)}")
+        for name in sorted(is_failing - was_failing):
+            out.append(f"  now failing:  {name}: {'; '.join(failures(next(r for r in now if r['name'] == name)))}")
+        for name in sorted(was_failing - is_failing):
+            out.append(f"  now passing:  {name}")
+        cells = []
+        for m in MIC_PATHS:
+            st = [r for r in now if r["mic"] == m and not r["texture"] and not r["info_only"]]
+            if st:
+                was = np.mean([base[r["name"]]["ours"]["f1"] for r in st])
+                cells.append(f"{m} {was:.3f} -> {np.mean([r['ours']['f1'] for r in st]):.3f}")
+        out.append(f"[{s}] mean F1 per mic path: " + ", ".join(cells))
+        moved = sorted(((r["ours"]["f1"] - base[r["name"]]["ours"]["f1"], r["name"]) for r in now
+                        if abs(r["ours"]["f1"] - base[r["name"]]["ours"]["f1"]) > f1_change), reverse=True)
+        for d, name in moved:
+            out.append(f"  F1 {d:+.3f}  {name} ({base[name]['ours']['f1']:.3f} -> {base[name]['ours']['f1'] + d:.3f})")
+    return "\n".join(out)
+
+
 def _fmt(x: float, spec: str) -> str:
     return "  -  " if x is None or (isinstance(x, float) and math.isnan(x)) else ("inf" if x == math.inf else format(x, spec))
 
@@ -262,7 +309,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-v", "--verbose", action="store_true", help="list every item")
     ap.add_argument("--markdown", action="store_true", help="tables as Markdown")
     ap.add_argument("--json", type=Path, help="write every item's scores here")
+    ap.add_argument("--compare", type=Path, metavar="BASE_JSON",
+                    help="compare with an earlier --json: conditions that changed sides, F1 moves")
     args = ap.parse_args(argv)
+    base_rows = None
+    if args.compare:
+        try:
+            base_rows = [_from_json(r) for r in json.loads(args.compare.read_text())["items"]]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            ap.error(f"--compare {args.compare}: not a bench_footfall --json file ({e.__class__.__name__}: {e})")
     if args.scene:
         unknown = set(args.scene) - set(corpus.SCENES) - set(corpus.EXTRA_SCENES)
         if unknown:
@@ -309,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{o['n_found']}/{r['n_true']}) med {_fmt(o['median_ms'], '.1f')} ms cad err "
                   f"{_fmt(o['cadence_err_spm'], '.2f')} conf {o['confident']} | librosa {r['librosa']['f1']:.3f} "
                   f"tuned {lt['f1']:.3f}" + (f"  FAIL: {'; '.join(fl)}" if fl else ""))
+    if base_rows is not None:
+        print(f"\ncompared with {args.compare}")
+        print(compare(rows, base_rows, splits))
     if args.json:
         args.json.write_text(json.dumps(_json_safe({"librosa_tuned": tuned, "items": rows}), indent=1))
     if args.check:

@@ -238,6 +238,34 @@ def test_bars():
     assert failures(_row(texture=True, conf=True)) == ["confident cadence on texture"]
 
 
+def test_compare_with_an_earlier_json_run(tmp_path):
+    """--compare: the conditions that changed sides and the F1 moves, read back from a strict-JSON
+    baseline (its nulls are the unscored values: no cadence -> a cadence failure again)."""
+    from benchmarks.bench_footfall import _from_json, _json_safe, compare
+
+    def named(name, **kw):
+        r = _row(**kw)
+        r.update(name=f"dev/{name}", split="dev")
+        for k in ("ours", "librosa", "librosa_tuned"):
+            r[k].update(precision=r[k]["f1"], recall=r[k]["f1"])
+        return r
+
+    base = [named("a/x/full", f1=0.90), named("b/x/full", f1=0.97), named("c/x/full", cad=math.inf),
+            named("d/x/hfp8", mic="hfp8", f1=0.91, lib=0.5)]
+    now = [named("a/x/full", f1=0.97), named("b/x/full", f1=0.80), named("c/x/full", cad=math.inf),
+           named("d/x/hfp8", mic="hfp8", f1=0.93, lib=0.5)]
+    path = tmp_path / "base.json"
+    path.write_text(json.dumps(_json_safe({"items": base})))
+    back = [_from_json(r) for r in json.loads(path.read_text())["items"]]
+    assert back[2]["ours"]["cadence_err_spm"] == math.inf and failures(back[2])
+    text = compare(now, back, ["dev"])
+    assert "baseline 2 -> now 2 (of 4); newly failing 1, newly passing 1" in text
+    assert "now failing:  dev/b/x/full" in text and "now passing:  dev/a/x/full" in text
+    assert "full 0.947 -> 0.913" in text and "hfp8 0.910 -> 0.930" in text
+    assert "F1 +0.070  dev/a/x/full (0.900 -> 0.970)" in text and "F1 -0.170  dev/b/x/full" in text
+    assert "d/x/hfp8 (" not in text  # moved by 0.02 only
+
+
 def test_the_detector_is_called_through_cadence_analyze(tmp_path):
     rng = np.random.default_rng(8)
     truth = corpus.jittered_times(rng, 165.0, 12.0, jitter=0.01)
