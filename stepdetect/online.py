@@ -158,7 +158,10 @@ class StepDetector:
 
         Each footfall its path's rhythm tracker accepts is evidence for that path (1 on the
         rhythm, ``PROVISIONAL_EVIDENCE`` off it, ``TICK_EVIDENCE`` x that on a known tick). Until
-        a path was chosen the one with more evidence is reported; later the other path takes
+        either path has ``FIRST_MIN_EVIDENCE`` both are reported (a footfall both hear once, and
+        the other path's not on a known tick: the first footfalls of a session are not lost to
+        the choice); until a path was chosen the
+        one with more evidence is reported; later the other path takes
         over once it has clearly more over the last ``ARBITRATION_S`` (after ``MIN_DWELL_S``),
         and the bands path hands over to the thump path when the thump path hears the same
         footfalls (``AGREE_FRACTION``) and its tracker finds most of what it hears on the rhythm
@@ -205,8 +208,12 @@ class StepDetector:
                         and self._low_tracker.rhythm_salience >= AGREE_MIN_SALIENCE
                         and self._thump_agrees(AGREE_FRACTION))):
                 self._active, self._last_switch_s = other, now_s
-            if (name in (self._active, before) and reportable and pick.time_s > self._last_out_s and (
-                    name == self._last_out_path or pick.time_s >= self._last_out_s + MERGE_ACROSS_S)):
+            # before either path could be chosen, the other path's footfalls too (not on a known tick)
+            undecided = (first and self._active == before and max(ours, theirs) < FIRST_MIN_EVIDENCE
+                         and not pick.on_tick)
+            if ((undecided or name in (self._active, before)) and reportable
+                    and pick.time_s > self._last_out_s
+                    and (name == self._last_out_path or pick.time_s >= self._last_out_s + MERGE_ACROSS_S)):
                 out.append((pick, rhythmic))
                 self._last_out_s, self._last_out_path = pick.time_s, name
         return out

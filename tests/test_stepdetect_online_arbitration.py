@@ -59,3 +59,21 @@ def test_after_a_stop_steps_the_bands_path_partly_hears_go_to_the_thump_path() -
     assert path == "thump"
     assert after.size >= soft_s.size - 4, after  # the first few go while the evidence builds up
     assert np.all(np.abs(after[:, None] - soft_s[None, :]).min(axis=1) <= 1e-9)
+
+
+def test_the_first_footfalls_are_reported_before_a_path_is_chosen() -> None:
+    """A runner heard by the bands path only, its first three footfalls off the rhythm (the
+    tracker has not locked yet): before either path has the evidence to be chosen, what either
+    hears is reported, so the first footfalls of a session are not lost to the choice."""
+    rhythmic = np.arange(RUN_S.size) >= 3
+    found, path = _reported(np.zeros(0), RUN_S, rhythmic)
+    assert path == "bands"
+    np.testing.assert_allclose(found, RUN_S)
+
+
+def test_before_a_path_is_chosen_a_footfall_both_hear_is_reported_once() -> None:
+    """Both paths hear the first footfalls, the thump path 4 ms before the bands path: one report each."""
+    rhythmic = np.arange(RUN_S.size) >= 3
+    found, _ = _reported(RUN_S[:3] - 0.004, RUN_S, rhythmic)
+    assert found.size == RUN_S.size, found
+    assert np.all(np.abs(found[:, None] - RUN_S[None, :]).min(axis=1) <= 0.005)
