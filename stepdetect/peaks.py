@@ -263,7 +263,11 @@ def pick_footfalls(
         snr_db, w = _weighted_snr_db(state, present, peaks_db)
         if snr_db < _min_snr_db(state, params, first + i, frame_s):
             if snr_db >= params.min_snr_db:  # too weak to report before the rhythm is found, but part of it
-                state.tracker.note((first + i + 1.0) * frame_s - BAND_BIAS_S[0], params.strength(snr_db))
+                noted_s = (first + i + 1.0) * frame_s - BAND_BIAS_S[0]
+                state.tracker.note(noted_s, params.strength(snr_db))
+                # a later crossing whose onset lies before this is the same onset (and the tracker
+                # takes candidates in time order only)
+                state.last_pushed_s = max(state.last_pushed_s, noted_s)
             continue
         b = int(np.argmax(w * peaks_db))
         p = int(m.peak_pos[n_cand, b])
