@@ -9,8 +9,10 @@ A *candidate* is a frame where ``odf_db`` (the mean rectified rise of the whiten
   candidate's *strength* is the band-weighted mean of those (``min_snr_db`` at least), the band
   weights being learned per session from the rhythm: a band earns weight when it is loud at the
   footfalls the tracker accepts on the rhythm and quiet at the candidates it rejects (wind,
-  rustle, music at another tempo do not recur at the step period); until ``weights_after``
-  such footfalls, all bands the input rate holds weigh the same;
+  rustle, music at another tempo do not recur at the step period); a candidate on a known
+  metronome tick teaches nothing (its bands are mostly the tick's: learning from it, the tick's
+  bands won the weights and the ticks out-scored the steps); until ``weights_after`` such
+  footfalls, all bands the input rate holds weigh the same;
 * its dominant band (largest weighted peak) must reach ``min_peak_db`` (re full scale; quieter is
   microphone self-noise, not a footfall);
 * a metronome tick is not a footfall: a candidate whose 30-250 Hz peak is more than
@@ -261,7 +263,11 @@ def pick_footfalls(
         snr_db, w = _weighted_snr_db(state, present, peaks_db)
         if snr_db < _min_snr_db(state, params, first + i, frame_s):
             if snr_db >= params.min_snr_db:  # too weak to report before the rhythm is found, but part of it
-                state.tracker.note((first + i + 1.0) * frame_s - BAND_BIAS_S[0], params.strength(snr_db))
+                noted_s = (first + i + 1.0) * frame_s - BAND_BIAS_S[0]
+                state.tracker.note(noted_s, params.strength(snr_db))
+                # a later crossing whose onset lies before this is the same onset (and the tracker
+                # takes candidates in time order only)
+                state.last_pushed_s = max(state.last_pushed_s, noted_s)
             continue
         b = int(np.argmax(w * peaks_db))
         p = int(m.peak_pos[n_cand, b])
@@ -282,7 +288,8 @@ def pick_footfalls(
         d = state.tracker.push(onset_s, params.strength(snr_db))
         if d.kind == "merged":
             continue
-        _update_weights(state, params, peaks_db, rhythmic=d.kind == "step", present=present)
+        if not on_tick:  # what lands on a known tick is mostly the tick: it teaches the bands nothing
+            _update_weights(state, params, peaks_db, rhythmic=d.kind == "step", present=present)
         if d.kind != "step":
             continue
         state.strengths_db.append(snr_db)
