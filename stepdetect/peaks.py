@@ -32,7 +32,11 @@ A *candidate* is a frame where ``odf_db`` (the mean rectified rise of the whiten
 
 The footfall time is where the dominant band's level first climbs to ``onset_drop_db`` below its
 peak (less for a weak peak), interpolated between frames, minus the constant delay of that
-band's filters (``BAND_BIAS_S``) -- the acoustic onset, not the tracker's prediction.
+band's filters (``BAND_BIAS_S``) -- the acoustic onset, not the tracker's prediction. A footfall
+in two parts inside the look-ahead (gravel's first crunch and a louder second one, a dip
+between them) is dated at its first part when that part alone carries at least half the
+candidate's weighted jump and a candidate's least (a kick or a gust's wiggle just before a
+step does not): walking back from the peak stopped at the dip, 20-65 ms late.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from stepdetect.tracker import Decision, StepTracker, TrackerParams
 # Constant delay of each band's onset estimate (filters + smoothing), measured on broadband bursts
 # and synthetic thumps; subtracted from the onset time.
 BAND_BIAS_S = (0.0030, 0.0020, 0.0015, 0.0010, 0.0010)
+HALF_POWER_DB = 3.0  # a footfall's first part carries at least half its candidate's (weighted) jump
 
 
 @dataclass(frozen=True)
@@ -275,8 +280,12 @@ def pick_footfalls(
         peak_db = float(level[p])
         if peak_db < params.min_peak_db:
             continue
-        onset_s = _onset_s(level, p, stop=max(0, i - back), band=b, jump_db=float(peaks_db[b]), first=first,
-                           frame_s=frame_s, params=params)
+        target_db = _onset_target_db(peak_db, float(peaks_db[b]), params)
+        part = _first_part(level, p, cross=i, target_db=target_db)
+        if part is not None and not _carries(state, params, present, white[i : part[1]], m.before[n_cand], snr_db):
+            part = None
+        onset_s = _onset_s(level, p if part is None else part[0], stop=max(0, i - back), band=b, target_db=target_db,
+                           first=first, frame_s=frame_s, params=params)
         if onset_s <= state.last_pushed_s:
             continue  # the same onset seen through another band crossing
         on_tick = near_tick(tick_times_s, onset_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
@@ -307,6 +316,7 @@ class _Measures:
 
     peaks_db: NDArray[np.float64]  # (m, N_BANDS) per band: jump from just before the candidate to its peak
     peak_pos: NDArray[np.intp]  # (m, N_BANDS) per band: frame (index into the frames) of that peak
+    before: NDArray[np.float64]  # (m, N_BANDS) per band: the whitened level just before the candidate
     low_peak_db: NDArray[np.float64]  # (m,) 30-250 Hz peak level
     leaky: NDArray[np.bool_]  # (m,) what varies within a frame is max_leak_db above the thump band: a tick?
 
@@ -326,7 +336,7 @@ def _measure(frames: Frames, white: NDArray[np.float64], up: NDArray[np.intp], l
     leak_look = max(1, int(round(params.leak_window_s / frame_s)))
     leak_low = sliding_window_view(frames.level_db, leak_look + 1)[up].max(axis=1)
     high_all = sliding_window_view(frames.high_db, look + 1)[up].max(axis=1)
-    return _Measures(peaks_all, peak_pos_all, low_peak_all, high_all - leak_low > params.max_leak_db)
+    return _Measures(peaks_all, peak_pos_all, before, low_peak_all, high_all - leak_low > params.max_leak_db)
 
 
 def _weighted_snr_db(state: PickerState, present: NDArray[np.bool_],
@@ -338,12 +348,37 @@ def _weighted_snr_db(state: PickerState, present: NDArray[np.bool_],
     return float(np.dot(w, peaks_db)), w
 
 
-def _onset_s(level: NDArray[np.float64], peak: int, *, stop: int, band: int, jump_db: float, first: int,
+def _onset_target_db(peak_db: float, jump_db: float, params: PickParams) -> float:
+    """The level a footfall's onset is dated at: ``onset_drop_db`` below its peak (less for a weak jump)."""
+    return peak_db - min(params.onset_drop_db, max(3.0, 0.7 * jump_db))
+
+
+def _first_part(level: NDArray[np.float64], peak: int, *, cross: int, target_db: float) -> tuple[int, int] | None:
+    """A footfall in two parts: when ``level`` came within the onset target after the crossing at
+    frame ``cross``, fell out of it and rose to the ``peak`` later in the look-ahead (gravel's
+    first crunch and a louder second one, a heel and its toe), the first part's frames
+    ``(start, end)`` (end exclusive); None when the level stayed within the target up to the peak."""
+    seg = level[cross : peak + 1]
+    k = int(np.argmax(seg >= target_db))
+    gap = np.flatnonzero(seg[k:] < target_db)
+    return (cross + k, cross + k + int(gap[0])) if gap.size else None
+
+
+def _carries(state: PickerState, params: PickParams, present: NDArray[np.bool_], part_white: NDArray[np.float64],
+             before: NDArray[np.float64], snr_db: float) -> bool:
+    """Whether a footfall's first part (its whitened frames ``part_white``, bands in columns)
+    alone jumps as a candidate must (``min_snr_db``, weighted) and carries at least half the whole
+    candidate's jump ``snr_db`` -- a kick or a gust's wiggle just before a step does not."""
+    part_db, _ = _weighted_snr_db(state, present, np.maximum(part_white.max(axis=0) - before, 0.0))
+    return part_db >= max(params.min_snr_db, snr_db - HALF_POWER_DB)
+
+
+def _onset_s(level: NDArray[np.float64], start: int, *, stop: int, band: int, target_db: float, first: int,
              frame_s: float, params: PickParams) -> float:
-    """Onset time (s) of a footfall peaking at frame ``peak`` of its dominant ``band``: where the
-    level first came within the drop of its peak (less for a weak jump), less the band's delay."""
-    peak_db = float(level[peak])
-    k = onset_frame(level, peak, stop=stop, target=peak_db - min(params.onset_drop_db, max(3.0, 0.7 * jump_db)))
+    """Onset time (s) of a footfall in its dominant ``band``: walking back from frame ``start``
+    (its peak, or its first part's first frame at the target), where the level first came to
+    ``target_db``, less the band's delay."""
+    k = onset_frame(level, start, stop=stop, target=target_db)
     return max(0.0, (first + k + 1.0) * frame_s - BAND_BIAS_S[band] - params.onset_bias_s)
 
 
