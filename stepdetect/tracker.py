@@ -51,6 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from stepdetect.tracker_beat import beat_of
 from stepdetect.tracker_chain import find_chain
 from stepdetect.tracker_lock import (  # noqa: F401 - the parameter sets are re-exported
     ACCEL_PARAMS,
@@ -79,6 +80,7 @@ class _Judgement:
     closeness: float = 0.0
     score: float = 0.0  # min(rel, max_rel) x closeness
     on_rhythm: bool = False
+    beat_s: float | None = None  # the period of another rhythm's exact grid it lies on (music), if any
 
 
 class StepTracker(TrackerState):
@@ -177,6 +179,10 @@ class StepTracker(TrackerState):
             late = t > c.predicted and c.rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
             c.on_rhythm = ((c.score >= p.accept_score or late) and since >= p.min_period_s * 0.8
                            and abs(t - c.predicted) <= p.window_fraction * lock.period_s)
+            if p.beat is not None and self._history:
+                times, strengths = zip(*self._history)
+                c.beat_s = beat_of(times, strengths, t, s, lock.period_s, p.beat)
+                c.on_rhythm = c.on_rhythm and c.beat_s is None
         return c
 
     def _double_hit(self, c: _Judgement) -> Decision | None:
@@ -245,15 +251,17 @@ class StepTracker(TrackerState):
             lock.update(onset - self._anchor_s, c.k, self.params)
             return self._accept(onset, c.s, rhythmic=True, predicted_s=c.predicted,
                                 confidence=0.5 * min(c.rel, 1.0) + 0.5 * c.closeness, gaps=gaps, score=c.score)
-        if c.rel >= p.chain_min_strength:
+        if c.rel >= p.chain_min_strength and c.beat_s is None:
             # Off our rhythm: is there another rhythm with more evidence (walk <-> run, or a
-            # lock on the wrong phase or on every third step)?
+            # lock on the wrong phase or on every third step)? Not on a beat of the music.
             found = find_chain(self._history, c.t, c.s, c.ref, c.hint, p)
             if found is not None and self._switch_to(found, lock, c.closeness):
                 self._lock = found[0]
                 self._start_lock(found[1])
                 return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t,
                                     confidence=0.5 * min(c.rel, 1.0) + 0.5, score=min(c.rel, p.max_rel))
+        if c.beat_s is not None:
+            return Decision(c.t, c.s, "rejected", False, c.predicted, 0.0)  # a beat of the music: not a step, nor a heel
         if (p.off_min_rel <= c.rel <= p.off_max_rel
                 and c.t - self._last_step_s >= p.off_min_fraction * (
                     c.nxt if p.off_of_interval and self._last_step_s == self._anchor_s else lock.period_s)):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from stepdetect.tracker_beat import BeatParams
 from stepdetect.validate import ParameterError
 
 
@@ -63,6 +64,9 @@ class TrackerParams:
     hint_weight: float = 0.5
     # ... and, not locked, a provisional step needs a candidate (1 +- this) x the hint before it
     hint_neighbour_tolerance: float = 0.5
+    # locked: a candidate on an exact grid of earlier candidates at another period (the beat of
+    # music, a machine's seam) is not a footfall (None: no such test)
+    beat: BeatParams | None = BeatParams()
 
     def __post_init__(self) -> None:
         if not (0 < self.min_period_s < self.max_period_s):
@@ -85,6 +89,7 @@ AUDIO_PARAMS = TrackerParams()
 ACCEL_PARAMS = TrackerParams(
     sigma_fraction=0.2, window_fraction=0.3, off_min_rel=0.25, off_min_fraction=0.55, off_of_interval=True,
     chain_tolerance=0.25, chain_min_strength=0.25, max_missing=5, late_min_rel=math.inf,
+    beat=None,  # an accelerometer does not hear music
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 
