@@ -157,7 +157,7 @@ class StepTracker(TrackerState):
         pulled towards the hint, and let go after a stop)."""
         p = self.params
         while self._history and self._history[0][0] < t - p.history_s:
-            self._history.popleft()
+            self._step_times.discard(self._history.popleft()[0])
         ref = self._reference()
         if ref is not None and len(self._strengths) >= 2 and self._lock is not None:
             # the same foot's last footfall: one foot may land much softer than the other
@@ -181,7 +181,7 @@ class StepTracker(TrackerState):
                            and abs(t - c.predicted) <= p.window_fraction * lock.period_s)
             if p.beat is not None and self._history:
                 times, strengths = zip(*self._history)
-                c.beat_s = beat_of(times, strengths, t, s, lock.period_s, p.beat)
+                c.beat_s = beat_of(times, strengths, t, s, lock.period_s, p.beat, self._step_times)
                 c.on_rhythm = c.on_rhythm and c.beat_s is None
         return c
 

@@ -59,6 +59,7 @@ class TrackerState:
         self._last_time_s = -math.inf
         self._strengths: deque[float] = deque(maxlen=self.params.n_reference)
         self._history: deque[tuple[float, float]] = deque()
+        self._step_times: set[float] = set()  # the candidates in _history taken as steps
         # (strength, predicted steps in its interval) of the last rhythmic steps: the lock's evidence
         self._recent: deque[tuple[float, int]] = deque(maxlen=self.params.chain_steps)
         # leaky sums of the (relative) strength of what the lock took and of what it left
@@ -145,6 +146,7 @@ class TrackerState:
             self._anchor_pred_s = predicted_s
             self._anchor_score = score
         self._strengths.append(s)
+        self._step_times.add(t)
         self.n_steps += 1
         if rhythmic:
             self.n_rhythmic += 1
