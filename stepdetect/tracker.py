@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from stepdetect.tracker_beat import beat_of
+from stepdetect.tracker_beat import BeatGrids
 from stepdetect.tracker_chain import find_chain
 from stepdetect.tracker_lock import (  # noqa: F401 - the parameter sets are re-exported
     ACCEL_PARAMS,
@@ -179,9 +179,9 @@ class StepTracker(TrackerState):
             late = t > c.predicted and c.rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
             c.on_rhythm = ((c.score >= p.accept_score or late) and since >= p.min_period_s * 0.8
                            and abs(t - c.predicted) <= p.window_fraction * lock.period_s)
-            if p.beat is not None and self._history:
+            if self._beats is not None and self._history:
                 times, strengths = zip(*self._history)
-                c.beat_s = beat_of(times, strengths, t, s, lock.period_s, p.beat, self._step_times)
+                c.beat_s = self._beats.judge(times, strengths, t, s, lock.period_s, self._step_times)
                 c.on_rhythm = c.on_rhythm and c.beat_s is None
         return c
 

@@ -7,7 +7,7 @@ an exact grid of earlier candidates -- at a period that is not the step period's
 times, half or a third of it) -- is a beat of that other rhythm, not a footfall, unless it is much
 louder than the grid's own events (a footfall landing on a kick).
 
-:func:`beat_of` finds the grid a candidate lies on; the tracker neither takes such a candidate as
+:func:`find_grid` finds the grid a candidate lies on and :class:`BeatGrids` follows it; the tracker neither takes such a candidate as
 a step (on the rhythm or off it), nor dates a footfall at it (a heel), nor moves its prediction to
 it, nor switches to its rhythm.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import math
 import statistics
+from collections import deque
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
@@ -36,6 +37,9 @@ class BeatParams:
     exclude_ratios: tuple[float, ...] = (1 / 3, 0.5, 1.0, 2.0, 3.0)  # of the step period: the steps' own grid
     exclude_tolerance: float = 0.1  # ... within this fraction of the ratio
     louder_than_beat: float = 1.5  # a candidate on the grid this x louder than its median member is a footfall
+    expire_beats: float = 8.0  # a grid nobody hit for this many of its periods is forgotten
+    rebase_beats: int = 32  # the period is measured over at most this many beats
+    max_grids: int = 3  # grids followed at once (kick, hi-hat, a machine)
 
     def related(self, period_s: float, beat_s: float) -> bool:
         """Whether a rhythm of ``period_s`` is the beat's own (its period, or 2 or 3 x or 1/2 or 1/3 of it)."""
@@ -62,22 +66,82 @@ def _coverage(times: Sequence[float], t: float, tol: float) -> float:
     return min(1.0, covered / span)
 
 
-def beat_of(times: Sequence[float], strengths: Sequence[float], t: float, s: float, step_period_s: float,
-            params: BeatParams, steps: Container[float] = ()) -> float | None:
-    """The period (s) of an exact grid of earlier candidates that ``t`` continues, or None.
+@dataclass
+class _Grid:
+    """A beat grid being followed: its period, one member to count places from, its members' strengths."""
 
-    ``times`` (non-decreasing) and ``strengths``: earlier candidates; ``s``: the candidate's strength;
-    ``step_period_s``: the locked step period (grids at its simple ratios are the steps' own);
-    ``steps``: the times of those candidates taken as footfalls (a grid place they occupy is not
-    the other rhythm's member). None too when ``s`` is at least ``louder_than_beat`` x the grid's
-    median member.
+    period_s: float
+    base_s: float  # a member's time
+    last_hit_s: float
+    strengths: deque[float]
+
+
+class BeatGrids:
+    """The beat grids heard so far, followed from candidate to candidate.
+
+    Once a grid was found (:func:`find_grid`), its later places are known to the millisecond: a
+    candidate there is on the beat even where the picker missed the beats around it (a kick
+    under a step, one too soft to pick). The period is refined on every member over the whole
+    span since the base member; a grid nobody has hit for ``expire_beats`` of its periods (the
+    song changed, the music stopped) is forgotten.
+    """
+
+    def __init__(self, params: BeatParams) -> None:
+        self.params = params
+        self._grids: list[_Grid] = []
+
+    def judge(self, times: Sequence[float], strengths: Sequence[float], t: float, s: float,
+              step_period_s: float, steps: Container[float] = ()) -> float | None:
+        """The period of the beat grid the candidate at ``t`` lies on (None: none, or it is
+        ``louder_than_beat`` x its members: a footfall on the beat). Arguments as :func:`find_grid`."""
+        p = self.params
+        self._grids = [g for g in self._grids if t - g.last_hit_s <= p.expire_beats * g.period_s]
+        louder_than: list[float] = []  # the periods of grids it lies on, louder than their beats
+        for g in self._grids:
+            n = round((t - g.base_s) / g.period_s)
+            if n < 1 or abs(t - g.base_s - n * g.period_s) > p.tolerance_s or p.related(g.period_s, step_period_s):
+                continue
+            if s < p.louder_than_beat * statistics.median(g.strengths):
+                return self._hit(g, t, s, n)
+            louder_than.append(g.period_s)
+        # a new grid (louder beats on a grid of softer ones: kicks among hi-hats)
+        found = find_grid(times, strengths, t, step_period_s, p, steps, louder_than)
+        if found is None:
+            return None
+        period, members = found
+        g = _Grid(period, t, t, deque(members, maxlen=p.n_back))
+        if len(self._grids) >= p.max_grids:
+            self._grids.pop(0)
+        self._grids.append(g)
+        return period if s < p.louder_than_beat * statistics.median(g.strengths) else None
+
+    def _hit(self, g: _Grid, t: float, s: float, n: int) -> float:
+        g.period_s = (t - g.base_s) / n
+        g.last_hit_s = t
+        g.strengths.append(s)
+        if n > self.params.rebase_beats:
+            g.base_s = t  # keep the span bounded (a slow drift of the tempo)
+        return g.period_s
+
+
+def find_grid(times: Sequence[float], strengths: Sequence[float], t: float, step_period_s: float,
+              params: BeatParams, steps: Container[float] = (),
+              known: Sequence[float] = ()) -> tuple[float, list[float]] | None:
+    """An exact grid of earlier candidates that ``t`` continues: its period (s) and its members'
+    strengths, or None.
+
+    ``times`` (non-decreasing) and ``strengths``: earlier candidates; ``step_period_s``: the
+    locked step period (grids at its simple ratios are the steps' own); ``steps``: the times of
+    those candidates taken as footfalls (a grid place they occupy is not the other rhythm's
+    member); ``known``: periods of grids not to find again.
     """
     p = params
     if not times:
         return None
     hi = bisect.bisect_left(times, t - p.min_period_s + 1e-9)
     lo = bisect.bisect_left(times, t - p.max_period_s)
-    tries = [j for j in range(hi - 1, lo - 1, -1) if not p.related(t - times[j], step_period_s)]
+    tries = [j for j in range(hi - 1, lo - 1, -1) if not p.related(t - times[j], step_period_s)
+             and not any(abs(t - times[j] - k) <= p.exclude_tolerance * k for k in known)]
     if not tries:
         return None
     chance = _coverage(times, t, p.tolerance_s)
@@ -100,5 +164,5 @@ def beat_of(times: Sequence[float], strengths: Sequence[float], t: float, s: flo
                     period = (t - times[best]) / k
         if (len(members) >= p.min_members
                 and len(tries) * _binomial_tail(places, len(members) - 1, chance) <= p.max_chance):
-            return period if s < p.louder_than_beat * statistics.median(members) else None
+            return period, members
     return None

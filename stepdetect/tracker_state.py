@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
+from stepdetect.tracker_beat import BeatGrids
 from stepdetect.tracker_lock import Lock, TrackerParams
 
 Kind = Literal["step", "merged", "rejected"]
@@ -60,6 +61,7 @@ class TrackerState:
         self._strengths: deque[float] = deque(maxlen=self.params.n_reference)
         self._history: deque[tuple[float, float]] = deque()
         self._step_times: set[float] = set()  # the candidates in _history taken as steps
+        self._beats = BeatGrids(self.params.beat) if self.params.beat is not None else None  # music heard
         # (strength, predicted steps in its interval) of the last rhythmic steps: the lock's evidence
         self._recent: deque[tuple[float, int]] = deque(maxlen=self.params.chain_steps)
         # leaky sums of the (relative) strength of what the lock took and of what it left
