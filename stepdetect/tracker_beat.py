@@ -43,7 +43,12 @@ class BeatParams:
 
     def related(self, period_s: float, beat_s: float) -> bool:
         """Whether a rhythm of ``period_s`` is the beat's own (its period, or 2 or 3 x or 1/2 or 1/3 of it)."""
-        return any(abs(period_s / beat_s - r) <= self.exclude_tolerance * r for r in self.exclude_ratios)
+        x = period_s / beat_s
+        tol = self.exclude_tolerance
+        for r in self.exclude_ratios:
+            if abs(x - r) <= tol * r:
+                return True
+        return False
 
 
 def _binomial_tail(n: int, k: int, p: float) -> float:
@@ -141,7 +146,7 @@ def find_grid(times: Sequence[float], strengths: Sequence[float], t: float, step
     hi = bisect.bisect_left(times, t - p.min_period_s + 1e-9)
     lo = bisect.bisect_left(times, t - p.max_period_s)
     tries = [j for j in range(hi - 1, lo - 1, -1) if not p.related(t - times[j], step_period_s)
-             and not any(abs(t - times[j] - k) <= p.exclude_tolerance * k for k in known)]
+             and not (known and any(abs(t - times[j] - k) <= p.exclude_tolerance * k for k in known))]
     if not tries:
         return None
     chance = _coverage(times, t, p.tolerance_s)
