@@ -72,8 +72,8 @@ def test_a_drum_beat_close_before_the_steps_is_not_taken_for_them(rng: np.random
     events = [(t, rng.uniform(0.7, 1.3)) for t in ref] + _drum_track(rng, ref, 0.6)
     out = _track(events)
     scores = score_events(ref, out.time_s, tolerance_s=0.025)
-    assert scores.f1 >= 0.97, scores
-    assert scores.n_estimated - scores.n_matched <= 4, scores
+    assert scores.f1 >= 0.95, scores
+    assert scores.n_estimated - scores.n_matched <= 6, scores
     without = _track(events, beat=None)
     assert score_events(ref, without.time_s, tolerance_s=0.025).f1 < scores.f1 - 0.03
 

@@ -1,0 +1,67 @@
+"""stepdetect.tracker_beat: exact grids of candidates at another tempo (the beat of music)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stepdetect.tracker_beat import BeatGrids, BeatParams, find_grid
+
+BEAT_S = 60 / 132
+STEP_S = 60 / 168
+
+
+def _candidates(rng: np.random.Generator, until_s: float, kick_every: int = 1) -> tuple[list[float], list[float]]:
+    """Steps wandering 20 ms per interval (strength ~1) and kicks on an exact grid (0.5); every
+    ``kick_every``-th kick only."""
+    steps = 0.3 + np.cumsum(rng.normal(STEP_S, 0.02, int(until_s / STEP_S)))
+    kicks = np.arange(0.1, until_s, BEAT_S)[::kick_every]
+    events = sorted([(float(t), float(rng.uniform(0.8, 1.2))) for t in steps[steps < until_s]]
+                    + [(float(t + rng.normal(0, 0.001)), 0.5) for t in kicks])
+    return [t for t, _ in events], [s for _, s in events]
+
+
+def test_a_kick_continuing_an_exact_grid_is_found_and_a_step_is_not(rng: np.random.Generator) -> None:
+    times, strengths = _candidates(rng, 4.0)
+    p = BeatParams()
+    kick_t = 0.1 + 9 * BEAT_S  # the next kick
+    found = find_grid(times, strengths, kick_t, STEP_S, p)
+    assert found is not None
+    period, members = found
+    assert abs(period - BEAT_S) < 0.002
+    assert np.median(members) == 0.5
+    # the steps (they wander) lie on no grid but by chance (at most one here), unless one
+    # lands on a kick's place
+    on_grid = [find_grid(times[:i], strengths[:i], t, STEP_S, p) is not None for i, t in enumerate(times)
+               if strengths[i] > 0.5 and t > 2.0 and abs((t - 0.1) / BEAT_S - round((t - 0.1) / BEAT_S)) * BEAT_S > 0.01]
+    assert len(on_grid) >= 4 and sum(on_grid) <= 1, on_grid
+
+
+def test_a_grid_once_found_is_followed_where_most_kicks_were_not_picked(rng: np.random.Generator) -> None:
+    beats = BeatGrids(BeatParams())
+    times, strengths = _candidates(rng, 4.0)
+    assert beats.judge(times, strengths, 0.1 + 9 * BEAT_S, 0.5, STEP_S) is not None
+    # later only every third kick reaches the tracker: too few to find the grid again, but it is known
+    later_t, later_s = _candidates(rng, 12.0, kick_every=3)
+    keep = [i for i, t in enumerate(later_t) if t > 0.1 + 9.5 * BEAT_S]
+    hist_t = [later_t[i] for i in keep]
+    hist_s = [later_s[i] for i in keep]
+    kick = 0.1 + 24 * BEAT_S
+    assert find_grid([t for t in hist_t if t < kick], [s for t, s in zip(hist_t, hist_s) if t < kick],
+                     kick, STEP_S, BeatParams()) is None
+    for n in range(10, 24, 3):  # the picked kicks on the way keep the grid alive
+        assert beats.judge(hist_t, hist_s, 0.1 + n * BEAT_S, 0.5, STEP_S) is not None
+    assert abs(beats.judge(hist_t, hist_s, kick, 0.5, STEP_S) - BEAT_S) < 0.001
+    # a footfall landing on a kick is louder than the kicks: not a beat
+    assert beats.judge(hist_t, hist_s, kick + 3 * BEAT_S, 1.0, STEP_S) is None
+
+
+def test_the_steps_own_grid_is_never_another_rhythm() -> None:
+    # metronome-steady steps: a grid at the step period (or twice it) is ours
+    steps = [0.5 + i * STEP_S for i in range(12)]
+    strengths = [1.0] * len(steps)
+    t = 0.5 + 12 * STEP_S
+    assert find_grid(steps, strengths, t, STEP_S, BeatParams()) is None
+    assert find_grid(steps, strengths, t, STEP_S * 2, BeatParams()) is None  # a lock on strides
+    assert find_grid(steps, strengths, t, STEP_S * 4 / 3, BeatParams()) is not None  # another tempo: a beat
+    # whatever the lock, the candidates it took as steps are not members of another rhythm
+    assert find_grid(steps, strengths, t, STEP_S / 4, BeatParams(), steps=set(steps)) is None
