@@ -198,7 +198,7 @@ class StepTracker(TrackerState):
             # the step just reported off the rhythm, then this on it within merge_s: one footfall
             # (heel, then toe or scuff), heard early -- the rhythm follows its first onset
             self._rephase_to_last_step(c.lock)
-            return self._merge(c.t, c.s, c.rel)
+            return self._merge(c.t, c.s, c.rel, beat=c.beat_s is not None)
         if not (since_step < p.merge_s and not (c.on_rhythm and not self._last_rhythmic)):
             return None
         louder = since_step >= p.override_after_s and c.s >= p.override_ratio * self._last_step_strength
@@ -218,7 +218,7 @@ class StepTracker(TrackerState):
         elif self._last_rhythmic:
             louder = False
         if louder is False and not c.on_rhythm or (louder is False and since_step < p.merge_s and c.lock is None):
-            return self._merge(c.t, c.s, c.rel)
+            return self._merge(c.t, c.s, c.rel, beat=c.beat_s is not None)
         # unlocked: much louder than the provisional step just reported: that one was the intruder
         return None
 
