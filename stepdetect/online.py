@@ -21,7 +21,7 @@ from stepdetect import features
 from stepdetect import lowband
 from stepdetect.lowband import LowBandParams, LowBandState
 from stepdetect.peaks import Pick, PickerState, PickParams, band_weights, pick_footfalls
-from stepdetect.tracker import StepTracker
+from stepdetect.tracker import AUDIO_PARAMS, StepTracker
 from stepdetect.validate import ParameterError, validate_audio, validate_events
 
 HISTORY_S = 0.25  # feature frames kept between blocks (>= look-back + look-ahead)
@@ -118,8 +118,9 @@ class StepDetector:
         self._low = LowBandState()
         self._low.peak_levels_db = type(self._low.peak_levels_db)(maxlen=self.low_params.n_reference)
         # the rhythm of the thump path's footfalls (its candidates are clean enough to date a
-        # footfall at a soft heel the tracker first rejected)
-        self._low_tracker = StepTracker(dataclasses.replace(self.params.tracker, heel_min_rel=THUMP_HEEL_MIN_REL))
+        # footfall at a soft heel the tracker first rejected); its strengths are always
+        # 10 ** (peak dB / 30), so it keeps the audio set's tuning whatever the bands path's is
+        self._low_tracker = StepTracker(dataclasses.replace(AUDIO_PARAMS, heel_min_rel=THUMP_HEEL_MIN_REL))
         self._active = "thump"  # which path is reported
         self._recent: dict[str, deque] = {"thump": deque(), "bands": deque()}  # tracked footfalls, last ARBITRATION_S
         self._last_out_s = -np.inf

@@ -50,7 +50,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from stepdetect.features import N_BANDS, Frames
-from stepdetect.tracker import Decision, StepTracker, TrackerParams
+from stepdetect.tracker import BANDS_PARAMS, Decision, StepTracker, TrackerParams
 
 # Constant delay of each band's onset estimate (filters + smoothing), measured on broadband bursts
 # and synthetic thumps; subtracted from the onset time.
@@ -84,14 +84,15 @@ class PickParams:
     weight_memory: float = 0.15  # EMA rate of the per-band statistics behind the weights
     weight_power: float = 2.0  # weights grow as this power of the contrast (the best bands dominate)
     onset_bias_s: float = 0.0  # extra constant shift (on top of BAND_BIAS_S)
-    strength_db_scale: float = 30.0  # tracker strength = 10 ** (jump_db / this); 0: the jump in dB itself
+    strength_db_scale: float = 30.0  # tracker strength = 10 ** (jump_db / this); 0: linear, see strength_db_offset
+    strength_db_offset: float = 2.0  # linear: tracker strength = jump_db - this (the jumps start at min_snr_db)
 
     def strength(self, snr_db: float) -> float:
         """The tracker's strength of a candidate whose weighted jump is ``snr_db``."""
         if self.strength_db_scale <= 0:
-            return max(snr_db - 3.0, 0.1)
+            return max(snr_db - self.strength_db_offset, 0.1)
         return 10.0 ** (snr_db / self.strength_db_scale)
-    tracker: TrackerParams = field(default_factory=TrackerParams)
+    tracker: TrackerParams = BANDS_PARAMS
 
 
 @dataclass

@@ -56,6 +56,7 @@ from stepdetect.tracker_chain import find_chain
 from stepdetect.tracker_lock import (  # noqa: F401 - the parameter sets are re-exported
     ACCEL_PARAMS,
     AUDIO_PARAMS,
+    BANDS_PARAMS,
     PARAMETER_SETS,
     Lock,
     TrackerParams,

@@ -91,6 +91,10 @@ ACCEL_PARAMS = TrackerParams(
     chain_tolerance=0.25, chain_min_strength=0.25, max_missing=5, late_min_rel=math.inf,
     beat=None,  # an accelerometer does not hear music
 )
+# The multi-band picker's tracker (``PickParams.tracker``). Its relative thresholds belong to the
+# picker's strength mapping (``PickParams.strength``); while that is the thump path's own
+# 10 ** (dB / 30) it is the audio set. The thump path's tracker always uses the audio set.
+BANDS_PARAMS = AUDIO_PARAMS
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 
 
