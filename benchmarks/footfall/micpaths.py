@@ -67,6 +67,16 @@ class MicModels:
     clip_drive_db: float = CLIP_DRIVE_DB
     clip_negative_rail: float = -1.0
 
+    def apply_agc(self, y: np.ndarray, sample_rate: int) -> np.ndarray:
+        """:func:`agc` with this device's window, gain limit and smoothing."""
+        return agc(y, sample_rate, window_s=self.agc_window_s, max_gain_db=self.agc_max_gain_db,
+                   smooth_s=self.agc_smooth_s)
+
+    def apply_gate(self, y: np.ndarray, sample_rate: int) -> np.ndarray:
+        """:func:`noise_gate` with this device's frames, floor window, opening and depth."""
+        return noise_gate(y, sample_rate, frame_s=self.gate_frame_s, floor_window_s=self.gate_floor_window_s,
+                          open_db=self.gate_open_db, depth_db=self.gate_depth_db)
+
 
 DEV_MICS = MicModels("dev")
 EVAL_MICS = MicModels(
@@ -169,9 +179,6 @@ def apply_mic(kind: str, steps: np.ndarray, scene: np.ndarray, sample_rate: int,
         y = seal(occlusion(steps, sample_rate, m) + 10 ** (m.inear_scene_db / 20) * scene, sample_rate, m)
         return np.clip(signal.sosfilt(band_sos("full", sample_rate, model=m), y), -1.0, 1.0), sample_rate
     y = steps + scene
-    gain = {"agc": dict(window_s=m.agc_window_s, max_gain_db=m.agc_max_gain_db, smooth_s=m.agc_smooth_s),
-            "gate": dict(frame_s=m.gate_frame_s, floor_window_s=m.gate_floor_window_s, open_db=m.gate_open_db,
-                         depth_db=m.gate_depth_db)}
     if kind == "full":
         out = signal.sosfilt(band_sos("full", sample_rate, model=m), y)
         return np.clip(out, -1.0, 1.0), sample_rate
@@ -180,13 +187,13 @@ def apply_mic(kind: str, steps: np.ndarray, scene: np.ndarray, sample_rate: int,
         return np.clip(out, *rails), sample_rate
     if kind == "phone":
         corner = float(rng.uniform(*m.phone_highpass_hz))
-        out = agc(signal.sosfilt(band_sos("phone", sample_rate, phone_corner_hz=corner, model=m), y), sample_rate,
-                  **gain["agc"])
+        out = m.apply_agc(signal.sosfilt(band_sos("phone", sample_rate, phone_corner_hz=corner, model=m), y),
+                          sample_rate)
         return np.clip(out, -1.0, 1.0), sample_rate
     if kind in ("hfp16", "hfp8"):
         rate = OUTPUT_RATE[kind]
         x = signal.sosfilt(band_sos(kind, sample_rate, model=m), y)
         x = _resample(x, sample_rate, rate)
-        x = noise_gate(agc(x, rate, **gain["agc"]), rate, **gain["gate"])
+        x = m.apply_gate(m.apply_agc(x, rate), rate)
         return np.clip(x, -1.0, 1.0), rate
     raise ValueError(f"unknown mic path {kind!r}; choose from {', '.join(MIC_PATHS)}")
