@@ -161,10 +161,9 @@ class StepDetector:
         rhythm, ``PROVISIONAL_EVIDENCE`` off it, ``TICK_EVIDENCE`` x that on a known tick). Until
         either path has ``FIRST_MIN_EVIDENCE`` both are reported (a footfall both hear once, and
         the other path's not on a known tick: the first footfalls of a session are not lost to
-        the choice); until a path was chosen the
-        one with more evidence is reported; later the other path takes
-        over once it has clearly more over the last ``ARBITRATION_S`` (after ``MIN_DWELL_S``),
-        and the bands path hands over to the thump path when the thump path hears the same
+        the choice); until a path was chosen the one with more evidence is reported; later the
+        other path takes over once it has clearly more over the last ``ARBITRATION_S`` (after
+        ``MIN_DWELL_S``), and the bands path hands over to the thump path when the thump path hears the same
         footfalls (``AGREE_FRACTION``) and its tracker finds most of what it hears on the rhythm
         (``AGREE_MIN_SALIENCE``). Once the bands path has gone quiet (below ``QUIET_EVIDENCE``),
         the thump path takes over on evidence only if the bands path heard some of its footfalls
