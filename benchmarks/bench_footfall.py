@@ -182,6 +182,7 @@ def compare(rows: list[dict], base_rows: list[dict], splits: list[str], *, f1_ch
     out = []
     for s in splits:
         now = [r for r in rows if r["split"] == s and r["name"] in base]
+        now_by_name = {r["name"]: r for r in now}
         if not now:
             out.append(f"[{s}] compare: no condition of this run is in the baseline")
             continue
@@ -191,7 +192,7 @@ def compare(rows: list[dict], base_rows: list[dict], splits: list[str], *, f1_ch
                    f"(of {len(now)}); newly failing {len(is_failing - was_failing)}, "
                    f"newly passing {len(was_failing - is_failing)}")
         for name in sorted(is_failing - was_failing):
-            out.append(f"  now failing:  {name}: {'; '.join(failures(next(r for r in now if r['name'] == name)))}")
+            out.append(f"  now failing:  {name}: {'; '.join(failures(now_by_name[name]))}")
         for name in sorted(was_failing - is_failing):
             out.append(f"  now passing:  {name}")
         cells = []
