@@ -41,6 +41,9 @@ SHIFT_AGREE_S = 0.001
 MAX_UNSETTLED = 16  # ticks waiting on an undecided candidate before the oldest are settled
 MAX_LOOP_LATENCY_S = 0.6  # search window for ticks in the input
 LOST_AFTER_MISSES = 2  # ticks not found in a row before the search window opens to a whole beat
+# No tick is heard before it is played: a measurement below this (the matched filter's timing
+# noise under 0) is the previous tick's, a beat later (the simulated microphone may hear at 0 ms).
+MIN_LOOP_LATENCY_S = -0.002
 
 
 class LatencyTrack:
@@ -259,32 +262,42 @@ class TickSearch:
     def _add(self, tick: TickRecord, measured_s: float | None, fallback_s: float) -> None:
         self.track.add(measured_s, rendered_s=tick.start_sample / self.sample_rate, fallback_s=fallback_s)
 
-    def _window(self, tick: TickRecord, fallback_s: float) -> tuple[int, int, float]:
+    def _reference_s(self, fallback_s: float) -> float:
+        """Where the next tick is expected: the last measurement if the last tick was found (a
+        level waits ``confirm`` ticks before it moves), else the latency in force."""
+        if self._misses == 0 and self.measurements_s:
+            return self.measurements_s[-1]
+        return self.current_s(fallback_s)
+
+    def _window(self, tick: TickRecord, reference_s: float) -> tuple[int, int, float]:
         """(first, end) input sample of the search window of ``tick`` and the beat period (samples)."""
         period = self.steps_per_tick * 60.0 * self.sample_rate / tick.spm
-        centre = tick.start_sample + int(round(self.current_s(fallback_s) * self.sample_rate))
-        if self._misses >= LOST_AFTER_MISSES and self.track.level_s is not None:
-            half = int(min(0.5 * period, MAX_LOOP_LATENCY_S * self.sample_rate))
-            lo_sample = centre - half
-        else:
-            half = int(min(0.45 * period, MAX_LOOP_LATENCY_S * self.sample_rate))
-            lo_sample = max(centre - half, tick.start_sample)
-        return lo_sample, centre + half + self.tick_template.size, period
+        centre = tick.start_sample + int(round(reference_s * self.sample_rate))
+        lost = self._misses >= LOST_AFTER_MISSES and self.track.level_s is not None
+        half = int(min((0.5 if lost else 0.45) * period, MAX_LOOP_LATENCY_S * self.sample_rate))
+        return max(centre - half, 0), centre + half + self.tick_template.size, period  # input begins at 0
 
     def _measure(self, fallback_s: float) -> None:
         """Find each tick in the input within half a beat of where it is expected.
 
-        The search is centred on the current loop-latency estimate (the stream's figure until
-        ticks have been found) and spans one beat, so it can never pick the neighbouring tick.
-        An estimate off by whole beats still lands the ticks on a beat of the same grid.
-        After a step of more than ~half a beat (seen after a sound server stalled) the ticks fall
-        outside that window: after ``LOST_AFTER_MISSES`` misses in a row the window opens to a
-        whole beat around the estimate (not clipped at the tick's own output time), which holds
-        exactly one tick whatever the step, the one nearest the old latency.
+        The search is centred where the last tick was heard (the latency in force if it was not
+        found; the stream's figure until ticks have been found) and spans less than one beat, so
+        it holds one tick at most. After a step of more than ~half a beat (seen after a sound
+        server stalled) the ticks fall outside that window: after ``LOST_AFTER_MISSES`` misses in
+        a row the window opens to a whole beat around the latency in force, which holds exactly
+        one tick whatever the step.
+
+        The tick found may be the previous one (its sound is the same): the input only tells the
+        latency modulo one beat. Of the values a whole beat apart, the one nearest the last
+        measurement is taken, never one below ``MIN_LOOP_LATENCY_S`` (:func:`unwrap_latency`).
+        Near a loop latency of one beat (a server stalled past it) the measurements so stay on one
+        side instead of flipping between ~0 and a beat, and the window is never cut at the tick's
+        output time (a tick heard just before the cut was matched in part, ms off).
         """
         while self._pending:
             tick = self._pending[0]
-            lo_sample, hi_sample, period = self._window(tick, fallback_s)
+            reference_s = self._reference_s(fallback_s)
+            lo_sample, hi_sample, period = self._window(tick, reference_s)
             if hi_sample > self._input_end:
                 return  # its window has not fully arrived yet
             self._pending.popleft()
@@ -294,10 +307,10 @@ class TickSearch:
                 continue
             offset, _ = locate_template(self._history[lo : hi_sample - self._history_start], self.tick_template,
                                         sample_rate=self.sample_rate)
-            measured = None if offset is None else (lo_sample + offset - tick.start_sample) / self.sample_rate
-            if measured is not None and measured < -0.002:
-                measured += period / self.sample_rate  # the previous tick: no tick is heard before it is played
-            if measured is not None:
+            measured = None
+            if offset is not None:
+                measured = unwrap_latency((lo_sample + offset - tick.start_sample) / self.sample_rate,
+                                          period / self.sample_rate, reference_s)
                 self.measurements_s.append(measured)
             self._misses = 0 if measured is not None else self._misses + 1
             self._add(tick, measured, fallback_s)
@@ -313,3 +326,13 @@ class TickSearch:
                         "to_ms": e["to_ms"], "step_ms": e["step_ms"],
                         "after_underflow_s": round(time_s - before[-1], 2) if before else None})
         return out
+
+
+def unwrap_latency(measured_s: float, period_s: float, reference_s: float) -> float:
+    """The loop latency a tick found ``measured_s`` after its output time stands for: of
+    ``measured_s`` + whole beats, the one nearest ``reference_s`` that is not below
+    ``MIN_LOOP_LATENCY_S`` (a tick is not heard before it is played)."""
+    out = measured_s + round((reference_s - measured_s) / period_s) * period_s
+    while out < MIN_LOOP_LATENCY_S:
+        out += period_s
+    return out
