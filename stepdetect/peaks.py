@@ -290,9 +290,10 @@ def pick_footfalls(
         if onset_s <= state.last_pushed_s:
             continue  # the same onset seen through another band crossing
         on_tick = near_tick(tick_times_s, onset_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
+        decided_at_s = (first + i + look + 1) * frame_s
         if _is_tick(state, params, onset_s, on_tick=on_tick, leaky=bool(m.leaky[n_cand]),
                     low_peak_db=m.low_peak_db[n_cand], raw=raw, raw_first_sample=raw_first_sample,
-                    sample_rate=sample_rate):
+                    sample_rate=sample_rate, decided_at_s=decided_at_s):
             continue
         state.last_pushed_s = onset_s
         d = state.tracker.push(onset_s, params.strength(snr_db))
@@ -305,7 +306,7 @@ def pick_footfalls(
         state.strengths_db.append(snr_db)
         state.low_peaks_db.append(float(m.low_peak_db[n_cand]))
         state.on_tick.append(on_tick)
-        picks.append(Pick(d.time_s, _confidence(params, snr_db, d), peak_db, (first + i + look + 1) * frame_s,
+        picks.append(Pick(d.time_s, _confidence(params, snr_db, d), peak_db, decided_at_s,
                           d.rhythmic, b, d.closeness if d.rhythmic else 0.0, on_tick))
     state.scan_frame = last_decidable + 1
     return picks
@@ -415,15 +416,19 @@ def in_sync(on_tick: deque, fraction: float) -> bool:
 
 
 def _is_tick(state: PickerState, params: PickParams, onset_s: float, *, on_tick: bool, leaky: bool,
-             low_peak_db: float, raw: NDArray[np.float64] | None, raw_first_sample: int, sample_rate: int) -> bool:
+             low_peak_db: float, raw: NDArray[np.float64] | None, raw_first_sample: int, sample_rate: int,
+             decided_at_s: float) -> bool:
     """Whether a candidate is a metronome tick, not a footfall: tonal high-band partials with no
     thump under them (unless in sync on a known tick), or, on a known tick while not in sync, a
-    thump-band peak well below the recent footfalls'."""
+    thump-band peak well below the recent footfalls'. The tonal test reads the input from the onset
+    on, but none after ``decided_at_s``: a stream has no more yet, and offline must see the same."""
     sync = in_sync(state.on_tick, params.in_sync_fraction)
     have_ref = len(state.strengths_db) >= 3
     if leaky and not (on_tick and sync and have_ref) and raw is not None:
         a = int(round(onset_s * sample_rate)) - raw_first_sample
-        seg = raw[max(0, a): max(0, a) + int(params.tonal_window_s * sample_rate)]
+        end = min(max(0, a) + int(params.tonal_window_s * sample_rate),
+                  int(round(decided_at_s * sample_rate)) - raw_first_sample)
+        seg = raw[max(0, a): max(0, end)]
         if tonal_flatness(seg, sample_rate) < params.max_tonal_flatness:
             return True  # a tick (high-band partials, no thump under it)
     if on_tick and not sync and have_ref:  # a tick that leaks into the thump band is quieter there
