@@ -29,7 +29,10 @@ _MAX_TICKS = 4096
 ARBITRATION_S = 4.0  # the paths are compared on the evidence of their footfalls over this long ...
 SWITCH_MARGIN_STEPS = 3  # ... and the other path is reported once it has this much more
 SWITCH_RATIO = 1.5  # ... and this many times as much
-PROVISIONAL_EVIDENCE = 0.3  # evidence of a footfall accepted off the rhythm (on it: 1) ...
+PROVISIONAL_EVIDENCE = 0.3  # evidence of a footfall accepted off the rhythm ...
+CLOSENESS_FLOOR = 0.3  # ... on it: its tracker's closeness to the prediction, at least this (a gust
+# onset 90 ms off a step that a loose rhythm accepts is weak evidence: many of them must not outweigh
+# the other path's footfalls on time) ...
 TICK_EVIDENCE = 0.5  # ... times this when it started on a known tick (a path locked on leaking ticks
 # hears them all; a runner in sync puts both paths' footfalls on ticks alike)
 AGREE_FRACTION = 0.8  # the bands path hands over to the thump path when this share of the thump
@@ -157,8 +160,9 @@ class StepDetector:
     def _arbitrate(self, low: list[Pick], multi: list[Pick]) -> list[tuple[Pick, bool]]:
         """Both paths' footfalls in decision order; report the active path's.
 
-        Each footfall its path's rhythm tracker accepts is evidence for that path (1 on the
-        rhythm, ``PROVISIONAL_EVIDENCE`` off it, ``TICK_EVIDENCE`` x that on a known tick). Until
+        Each footfall its path's rhythm tracker accepts is evidence for that path (on the
+        rhythm its tracker's closeness to the prediction, at least ``CLOSENESS_FLOOR``;
+        ``PROVISIONAL_EVIDENCE`` off it; ``TICK_EVIDENCE`` x that on a known tick). Until
         either path has ``FIRST_MIN_EVIDENCE`` both are reported (a footfall both hear once, and
         the other path's not on a known tick: the first footfalls of a session are not lost to
         the choice); until a path was chosen the one with more evidence is reported; later the
@@ -182,16 +186,17 @@ class StepDetector:
                 self._low_tracker_last = max(pick.time_s, self._low_tracker_last)
                 if d.is_step and d.time_s < pick.time_s:  # dated at its soft heel
                     pick = dataclasses.replace(pick, time_s=d.time_s)
-                rhythmic, counted = d.rhythmic, d.is_step
+                rhythmic, counted, closeness = d.rhythmic, d.is_step, d.closeness
                 # what its tracker rejects is not reported, unless that tracker finds little of
                 # what the thump path hears on a rhythm (a buzz, a clicking machine: then the
                 # picker's own tests decide, and the irregular result reads as no running rhythm)
                 reportable = counted or (d.kind == "rejected" and self._low_tracker.rhythm_salience < THUMP_MIN_SALIENCE)
             else:
-                rhythmic, counted = pick.rhythmic, True
+                rhythmic, counted, closeness = pick.rhythmic, True, pick.closeness
                 reportable = True
             if counted:
-                evidence = (1.0 if rhythmic else PROVISIONAL_EVIDENCE) * (TICK_EVIDENCE if pick.on_tick else 1.0)
+                evidence = ((max(closeness, CLOSENESS_FLOOR) if rhythmic else PROVISIONAL_EVIDENCE)
+                            * (TICK_EVIDENCE if pick.on_tick else 1.0))
                 self._recent[name].append((pick.time_s, evidence))
             for q in self._recent.values():
                 while q and q[0][0] < now_s - ARBITRATION_S:

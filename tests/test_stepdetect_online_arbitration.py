@@ -18,16 +18,20 @@ BLOCK_S = 0.5
 DECIDED_AFTER_S = 0.03
 
 
-def _reported(thump_s: np.ndarray, bands_s: np.ndarray, bands_rhythmic: np.ndarray) -> tuple[np.ndarray, str]:
-    """Times reported over 17 s of blocks, and the path reported at the end."""
+def _reported(thump_s: np.ndarray, bands_s: np.ndarray, bands_rhythmic: np.ndarray,
+              bands_closeness: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    """Times reported over 17 s of blocks, and the path reported at the end (the bands path's
+    footfalls on its rhythm at its prediction unless ``bands_closeness`` says how near)."""
+    if bands_closeness is None:
+        bands_closeness = np.ones(bands_s.size)
     det = StepDetector(sample_rate=16000)
     out: list[float] = []
     for a in np.arange(0.0, 17.0, BLOCK_S):
         def due(t: float) -> bool:
             return a <= t + DECIDED_AFTER_S < a + BLOCK_S
         low = [Pick(float(t), 0.9, -20.0, float(t) + DECIDED_AFTER_S, True) for t in thump_s if due(t)]
-        multi = [Pick(float(t), 0.9, -20.0, float(t) + DECIDED_AFTER_S, bool(r))
-                 for t, r in zip(bands_s, bands_rhythmic) if due(t)]
+        multi = [Pick(float(t), 0.9, -20.0, float(t) + DECIDED_AFTER_S, bool(r), closeness=float(c) if r else 0.0)
+                 for t, r, c in zip(bands_s, bands_rhythmic, bands_closeness) if due(t)]
         out += [p.time_s for p, _ in det._arbitrate(low, multi)]
     return np.array(out), det.path
 
@@ -77,3 +81,21 @@ def test_before_a_path_is_chosen_a_footfall_both_hear_is_reported_once() -> None
     found, _ = _reported(RUN_S[:3] - 0.004, RUN_S, rhythmic)
     assert found.size == RUN_S.size, found
     assert np.all(np.abs(found[:, None] - RUN_S[None, :]).min(axis=1) <= 0.005)
+
+
+def test_footfalls_far_from_the_rhythm_count_less_for_their_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Gusts in the bands: the bands path's tracker takes two of every three footfalls from a gust
+    onset 90 ms off the step (near enough to its rhythm to be accepted, far from its prediction),
+    the thump path hears every step on time. The footfalls count by how near their prediction they
+    fell: the thump path takes over and reports the steps."""
+    steps_s = np.arange(0.5, 16.5, 0.35)
+    off = np.arange(steps_s.size) % 3 != 0
+    bands_s = steps_s + np.where(off, 0.09, 0.0)
+    closeness = np.where(off, 0.06, 0.95)  # the tracker's Gaussian: 90 ms is 2.3 sd at this period
+    found, path = _reported(steps_s, bands_s, np.ones(steps_s.size, bool), closeness)
+    assert path == "thump"
+    late = found[found > 8.0]
+    assert np.all(np.abs(late[:, None] - steps_s[None, :]).min(axis=1) <= 1e-9), late
+    monkeypatch.setattr(online, "CLOSENESS_FLOOR", 1.0)  # every footfall on the rhythm counts 1: no switch
+    found, path = _reported(steps_s, bands_s, np.ones(steps_s.size, bool), closeness)
+    assert path == "bands"
