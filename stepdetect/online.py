@@ -38,6 +38,11 @@ TICK_EVIDENCE = 0.5  # ... times this when it started on a known tick (a path lo
 AGREE_FRACTION = 0.8  # the bands path hands over to the thump path when this share of the thump
 AGREE_EVIDENCE = 0.8  # path's footfalls are the bands path's too and its evidence is this close:
 # where the thump is heard it is the most precise path and the hardest to fool
+AGREE_HEARD_FRACTION = 0.85  # ... and the thump path heard this share of the bands path's evidence
+HEARD_S = 2.0  # ... over this long (one that misses a soft foot's steps agrees with all it hears; a
+# miss a while ago, the thump path hearing every step since, does not hold the hand-back up)
+HEARD_TOLERANCE_S = 0.05  # a bands footfall this close to one of the thump path's is a step it heard
+# (a scuff or double hit the bands path dated apart is not a step the thump path missed)
 AGREE_MIN_STEPS = 4
 AGREE_MIN_SALIENCE = 0.65  # ... and its tracker finds at least this share of what it hears on the rhythm
 # (thuds off the rhythm in the thump band -- a bag, a knock, a crunch -- are not the precise path)
@@ -168,7 +173,8 @@ class StepDetector:
         the choice); until a path was chosen the one with more evidence is reported; later the
         other path takes over once it has clearly more over the last ``ARBITRATION_S`` (after
         ``MIN_DWELL_S``), and the bands path hands over to the thump path when the thump path hears the same
-        footfalls (``AGREE_FRACTION``) and its tracker finds most of what it hears on the rhythm
+        footfalls (``AGREE_FRACTION``), heard most of the bands path's lately
+        (``AGREE_HEARD_FRACTION``) and its tracker finds most of what it hears on the rhythm
         (``AGREE_MIN_SALIENCE``). Once the bands path has gone quiet (below ``QUIET_EVIDENCE``),
         the thump path takes over on evidence only if the bands path heard some of its footfalls
         (``QUIET_HEARD_FRACTION``). A thump-path candidate its tracker merges into the
@@ -211,7 +217,7 @@ class StepDetector:
                         and (other == "bands" or ours >= QUIET_EVIDENCE or self._thump_agrees(QUIET_HEARD_FRACTION)))
                     or (before == "bands" and (first or dwelt) and theirs >= AGREE_EVIDENCE * ours
                         and self._low_tracker.rhythm_salience >= AGREE_MIN_SALIENCE
-                        and self._thump_agrees(AGREE_FRACTION))):
+                        and self._thump_agrees(AGREE_FRACTION) and self._thump_hears(now_s) >= AGREE_HEARD_FRACTION)):
                 self._active, self._last_switch_s = other, now_s
             # before either path could be chosen, the other path's footfalls too (not on a known tick)
             undecided = (first and self._active == before and max(ours, theirs) < FIRST_MIN_EVIDENCE
@@ -228,12 +234,30 @@ class StepDetector:
         thump = self._recent["thump"]
         if len(thump) < AGREE_MIN_STEPS or not self._recent["bands"]:
             return False
-        bands = [t for t, _ in self._recent["bands"]]  # in time order
-        heard = 0
-        for t, _ in thump:
-            k = bisect.bisect_left(bands, t - AGREE_TOLERANCE_S)
-            heard += k < len(bands) and bands[k] <= t + AGREE_TOLERANCE_S
-        return heard >= fraction * len(thump)
+        return self._share_heard("thump", "bands") >= fraction
+
+    def _thump_hears(self, now_s: float) -> float:
+        """The share of the bands path's evidence over the last ``HEARD_S`` the thump path heard too
+        (``HEARD_TOLERANCE_S``)."""
+        return self._share_heard("bands", "thump", weighted=True, tolerance_s=HEARD_TOLERANCE_S,
+                                 since_s=now_s - HEARD_S)
+
+    def _share_heard(self, path: str, by: str, *, weighted: bool = False,
+                     tolerance_s: float = AGREE_TOLERANCE_S, since_s: float = -np.inf) -> float:
+        """The share of ``path``'s recent footfalls that path ``by`` has too (within
+        ``tolerance_s``); ``weighted``: of their evidence (a footfall off the rhythm or on a
+        known tick, which the other path need not hear, counts less)."""
+        ours = self._recent[path]
+        theirs = [t for t, _ in self._recent[by]]  # in time order
+        heard = total = 0.0
+        for t, e in ours:
+            if t < since_s:
+                continue
+            k = bisect.bisect_left(theirs, t - tolerance_s)
+            w = e if weighted else 1.0
+            heard += w * (k < len(theirs) and theirs[k] <= t + tolerance_s)
+            total += w
+        return heard / total if total > 0 else 0.0
 
     def add_ticks(self, tick_times_s: NDArray[np.float64]) -> None:
         """Tell the detector when metronome ticks were (or will be) heard, in stream seconds.

@@ -99,3 +99,18 @@ def test_footfalls_far_from_the_rhythm_count_less_for_their_path(monkeypatch: py
     monkeypatch.setattr(online, "CLOSENESS_FLOOR", 1.0)  # every footfall on the rhythm counts 1: no switch
     found, path = _reported(steps_s, bands_s, np.ones(steps_s.size, bool), closeness)
     assert path == "bands"
+
+
+def test_the_bands_path_does_not_hand_over_to_a_thump_path_that_misses_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both paths hear a runner for 16 s; the thump path misses every sixth step (a soft foot, a
+    shoe that does not thump) and agrees with the bands path on all it hears. The bands path hears
+    more than it: it stays the reported one and every step is reported."""
+    steps_s = np.arange(0.5, 16.5, 0.35)
+    thump_s = steps_s[np.arange(steps_s.size) % 6 != 5]
+    found, path = _reported(thump_s, steps_s, np.ones(steps_s.size, bool))
+    assert path == "bands"
+    assert np.sum(np.abs(found[:, None] - steps_s[None, :]).min(axis=0) <= 1e-9) >= steps_s.size - 1, found
+    monkeypatch.setattr(online, "AGREE_HEARD_FRACTION", 0.0)  # without the rule the thump path takes over
+    found, path = _reported(thump_s, steps_s, np.ones(steps_s.size, bool))
+    assert path == "thump"
+    assert np.sum(np.abs(found[:, None] - steps_s[None, :]).min(axis=0) <= 1e-9) <= steps_s.size - 4, found
