@@ -52,6 +52,9 @@ QUIET_HEARD_FRACTION = 0.3  # ... and the thump path takes over from it only if 
 # the thump path's footfalls too (alone in the quiet, the thump band carries a Bluetooth path's
 # noise-gate/AGC onsets and breath)
 THUMP_HEEL_MIN_REL = 0.3  # the thump path's tracker dates a footfall at a soft heel this strong (x the toe)
+# ... and, after a stop, takes an isolated candidate (no candidate a step period before it) as a
+# provisional footfall only when this loud (x reference): breath thumps while standing are not
+THUMP_STOP_MIN_REL = 0.8
 FIRST_MIN_EVIDENCE = 0.8  # the first choice needs this much evidence (about three footfalls, or one on a rhythm)
 THUMP_MIN_SALIENCE = 0.5  # below this rhythm salience the thump path's tracker does not filter its footfalls
 MIN_DWELL_S = 2.0  # a path is reported at least this long
@@ -128,7 +131,8 @@ class StepDetector:
         # the rhythm of the thump path's footfalls (its candidates are clean enough to date a
         # footfall at a soft heel the tracker first rejected); its strengths are always
         # 10 ** (peak dB / 30), so it keeps the audio set's tuning whatever the bands path's is
-        self._low_tracker = StepTracker(dataclasses.replace(AUDIO_PARAMS, heel_min_rel=THUMP_HEEL_MIN_REL))
+        self._low_tracker = StepTracker(dataclasses.replace(AUDIO_PARAMS, heel_min_rel=THUMP_HEEL_MIN_REL,
+                                                            stop_min_rel=THUMP_STOP_MIN_REL))
         self._active = "thump"  # which path is reported
         self._recent: dict[str, deque] = {"thump": deque(), "bands": deque()}  # tracked footfalls, last ARBITRATION_S
         self._last_out_s = -np.inf

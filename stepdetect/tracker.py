@@ -172,6 +172,7 @@ class StepTracker(TrackerState):
             c.nxt = lock.next_interval_s()
             c.k = lock.steps_in(since)
             if c.k > p.max_missing + 1:
+                self._stopped_period_s = lock.period_s
                 self._lock = c.lock = lock = None  # a stop: let go
         if lock is not None:
             c.predicted = self._anchor_s + c.nxt + (c.k - 1) * lock.period_s
@@ -284,14 +285,17 @@ class StepTracker(TrackerState):
                                 score=min(c.rel, p.max_rel))
         if (c.s >= p.free_min_strength * self._free_reference(c.ref, hinted=c.hint is not None)
                 and (c.t - self._last_step_s >= p.min_period_s or c.s >= p.override_ratio * self._last_step_strength)
-                and (c.hint is None or self._follows_a_step(c.t, c.s, c.hint))):
+                and (c.hint is None or self._follows_a_step(c.t, c.s, c.hint))
+                and (p.stop_min_rel is None or self._stopped_period_s is None or c.hint is not None
+                     or c.rel >= p.stop_min_rel or self._follows_a_step(c.t, c.s, self._stopped_period_s))):
             return self._accept(c.t, c.s, rhythmic=False, predicted_s=math.nan, confidence=0.5 * min(c.rel, 1.0))
         return Decision(c.t, c.s, "rejected", False, math.nan, 0.0)
 
     def _follows_a_step(self, t: float, s: float, hint: float) -> bool:
-        """With a step-period hint and no lock: a provisional step needs a candidate about one
-        hinted period before it, at least ``free_min_strength`` as strong (an isolated knock or
-        the handling before a walk is not a step)."""
+        """With a step-period hint (or after a stop, the lost rhythm's period) and no lock: a
+        provisional step needs a candidate about one such period before it, at least
+        ``free_min_strength`` as strong (an isolated knock, the handling before a walk or a
+        breath while standing is not a step)."""
         tol = self.params.hint_neighbour_tolerance * hint
         floor = self.params.free_min_strength * s
         return any(abs(t - ht - hint) <= tol and hs >= floor for ht, hs in self._history)

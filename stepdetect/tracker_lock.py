@@ -41,6 +41,10 @@ class TrackerParams:
     heel_min_rel: float = math.inf
     heel_max_rel: float = 0.6  # ... and at most this strong (a louder toe: a heel about as loud would have been taken)
     free_min_strength: float = 0.4  # strength/reference needed for a provisional step
+    # after a stop (the lock let go for max_missing unheard steps) a provisional step also
+    # needs a candidate about the lost rhythm's period before it, unless at least this loud
+    # (x reference): a breath or a rustle heard while standing is not a footfall (None: no such test)
+    stop_min_rel: float | None = None
     chain_steps: int = 4  # regularly spaced candidates needed to lock
     chain_tolerance: float = 0.12  # spread of a chain's intervals around their mean (fraction)
     chain_min_strength: float = 0.4  # every chain member: strength/reference at least this ...

@@ -74,6 +74,7 @@ class TrackerState:
         self.n_rhythmic = 0
         self._fresh_lock = False  # the last step found the rhythm (nothing judged against it yet)
         self._chain_score = 0.0  # the summed strength of the chain the lock was found on
+        self._stopped_period_s: float | None = None  # the period of the lock a stop let go (until the next lock)
         self._last_rejected: tuple[float, float] | None = None  # (time, strength) of the last rejected candidate
 
     # -- what callers may read ------------------------------------------------------------
@@ -133,6 +134,7 @@ class TrackerState:
     def _start_lock(self, chain_score: float) -> None:
         self._chain_score = chain_score  # the summed strength of the chain the lock was found on
         self._fresh_lock = True
+        self._stopped_period_s = None
         self._recent.clear()
         self._on_strength = self._off_strength = 0.0
 
