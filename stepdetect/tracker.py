@@ -27,6 +27,8 @@ footfall -- and lets go after a longer silence (a stop) or when another rhythm h
 
 Heel, toe and scuff: a step taken off the rhythm (heard early) and followed within ``merge_s``
 by a candidate on the rhythm is one footfall at the first onset, and the rhythm re-phases to it;
+a step off the rhythm (at least ``rephase_min_rel`` as loud) whose next candidate falls on the
+rhythm counted from it, closer than to the old prediction, was a stumble: the phase moves to it;
 with ``heel_min_rel`` a footfall taken on the rhythm is dated at a softer candidate rejected just
 before it (its heel). A candidate after the prediction, with nothing at it, is the late footfall
 when at least ``late_min_rel`` as loud. When the rhythm was just found on a candidate, a much
@@ -181,11 +183,36 @@ class StepTracker(TrackerState):
             late = t > c.predicted and c.rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
             c.on_rhythm = ((c.score >= p.accept_score or late) and since >= p.min_period_s * 0.8
                            and abs(t - c.predicted) <= p.window_fraction * lock.period_s)
+            if (not self._last_rhythmic and self._anchor_s < self._last_step_s <= t - p.merge_s
+                    and ref and self._last_step_strength >= p.rephase_min_rel * ref):
+                self._stumble(c, lock)
             if self._beats is not None and self._history:
                 times, strengths = zip(*self._history)
                 c.beat_s = self._beats.judge(times, strengths, t, s, lock.period_s, self._step_times)
                 c.on_rhythm = c.on_rhythm and c.beat_s is None
         return c
+
+    def _stumble(self, c: _Judgement, lock: Lock) -> None:
+        """The last step was taken off the rhythm: when this candidate is on the rhythm counted
+        from that step (and closer to it than to the old prediction), the runner stumbled -- the
+        phase moved to that step (the period did not); predict from it and judge this one so."""
+        p = self.params
+        k_off = lock.steps_in(self._last_step_s - self._anchor_s)
+        parity = -lock.parity if k_off % 2 else lock.parity
+        nxt = lock.period_s + parity * lock.asym_s
+        predicted = self._last_step_s + nxt
+        if c.t - self._last_step_s > nxt + p.window_fraction * lock.period_s:
+            return  # only the very next step confirms a new phase
+        closeness = lock.closeness(c.t - predicted, p)
+        score = min(c.rel, p.max_rel) * closeness
+        if (closeness <= c.closeness or score < p.accept_score or c.t - self._last_step_s < p.min_period_s * 0.8
+                or abs(c.t - predicted) > p.window_fraction * lock.period_s):
+            return
+        self._anchor_pred_s = self._anchor_s + lock.next_interval_s() + (k_off - 1) * lock.period_s
+        self._anchor_s = self._last_step_s
+        self._anchor_score = None
+        lock.parity = parity
+        c.nxt, c.k, c.predicted, c.closeness, c.score, c.on_rhythm = nxt, 1, predicted, closeness, score, True
 
     def _double_hit(self, c: _Judgement) -> Decision | None:
         """A candidate within ``merge_s`` of the last step: part of that footfall (merged), or

@@ -32,6 +32,10 @@ class TrackerParams:
     off_max_rel: float = math.inf  # ... up to this loud (a cap would also reject the real, irregular loud steps)
     off_min_fraction: float = 0.7  # ... at least this fraction of the period after the last step
     off_of_interval: bool = False  # ... of the expected (lopsided) interval instead of the mean period
+    # locked: a step taken off the rhythm at least this loud (x reference) whose next candidate
+    # falls on the rhythm counted from it (closer than to the old prediction) was a stumble: the
+    # rhythm re-phases to it (inf: never; the phase then only follows steps on the rhythm)
+    rephase_min_rel: float = math.inf
     # locked: a candidate after the predicted time (nothing came at it) and inside the rhythm's
     # window is the late footfall when at least this loud (x reference): real step intervals
     # wander more than the closeness allows
@@ -97,7 +101,10 @@ ACCEL_PARAMS = TrackerParams(
 )
 # The multi-band picker's tracker (``PickParams.tracker``). Its relative thresholds belong to the
 # picker's strength mapping (``PickParams.strength``); while that is the thump path's own
-# 10 ** (dB / 30) it is the audio set. The thump path's tracker always uses the audio set.
+# 10 ** (dB / 30) it is the audio set. Re-phasing after a stumble (``rephase_min_rel``) is off in
+# both: with that strength it moved dev by -1..+2 conditions failing a bar and lost the 16 kHz
+# real-step timing test (the bands path gets chosen earlier). The thump path's tracker always
+# uses the audio set.
 BANDS_PARAMS = AUDIO_PARAMS
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 

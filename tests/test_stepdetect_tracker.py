@@ -360,3 +360,22 @@ def test_after_a_stop_isolated_breath_thumps_are_not_provisional_footfalls(rng: 
     soft[first] = 0.6
     out = track_events(t, soft, params=params)
     assert after_stop[0] not in out.time_s and np.isin(after_stop[1:], out.time_s).all()
+
+
+def test_after_a_stumble_the_rhythm_follows_the_new_phase(rng: np.random.Generator) -> None:
+    """A short step (a stumble, 27 % of the period early) and the rhythm going on from it: the
+    step is taken off the rhythm, and the next one, on the rhythm counted from it, moves the
+    phase there. Without re-phasing the soft foot's steps (half as loud) after each stumble fall
+    off the old phase and are rejected until the rhythm is found again. Loud clicks mid-interval
+    are still rejected."""
+    period = 0.35
+    steps = 0.5 + np.arange(80) * period + rng.normal(0.0, 0.004, 80)
+    for i in range(10, 80, 12):
+        steps[i:] -= 0.27 * period
+    strength = np.where(np.arange(80) % 2, 0.5, 1.0) * rng.uniform(0.9, 1.1, 80)
+    clicks = steps[5:-1:7] + rng.uniform(0.4, 0.6, steps[5:-1:7].size) * period
+    events = [*zip(steps, strength), *((t, 3.0) for t in clicks)]
+    rephased = score_events(steps, _track(list(events), rephase_min_rel=0.6).time_s, tolerance_s=0.001)
+    assert rephased.recall >= 0.95 and rephased.precision >= 0.98, rephased
+    stuck = score_events(steps, _track(list(events)).time_s, tolerance_s=0.001)  # the default: never
+    assert stuck.recall <= 0.9, stuck
