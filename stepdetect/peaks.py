@@ -84,7 +84,10 @@ class PickParams:
     weight_memory: float = 0.15  # EMA rate of the per-band statistics behind the weights
     weight_power: float = 2.0  # weights grow as this power of the contrast (the best bands dominate)
     onset_bias_s: float = 0.0  # extra constant shift (on top of BAND_BIAS_S)
-    strength_db_scale: float = 30.0  # tracker strength = 10 ** (jump_db / this); 0: linear, see strength_db_offset
+    # tracker strength = 10 ** (jump_db / this); 0: linear, jump_db - strength_db_offset (a headset's
+    # AGC and gate make step strengths differ ~6-fold in the exponential: soft steps were rejected or
+    # never locked; linear, dev 133 -> 127 conditions failing a bar with BANDS_PARAMS tuned for it)
+    strength_db_scale: float = 0.0
     strength_db_offset: float = 2.0  # linear: tracker strength = jump_db - this (the jumps start at min_snr_db)
 
     def strength(self, snr_db: float) -> float:

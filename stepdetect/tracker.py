@@ -291,8 +291,9 @@ class StepTracker(TrackerState):
                                     confidence=0.5 * min(c.rel, 1.0) + 0.5, score=min(c.rel, p.max_rel))
         if c.beat_s is not None:
             return Decision(c.t, c.s, "rejected", False, c.predicted, 0.0)  # a beat of the music: not a step, nor a heel
+        min_fraction = p.off_min_fraction if c.rel < p.off_loud_rel else p.off_loud_fraction
         if (p.off_min_rel <= c.rel <= p.off_max_rel
-                and c.t - self._last_step_s >= p.off_min_fraction * (
+                and c.t - self._last_step_s >= min_fraction * (
                     c.nxt if p.off_of_interval and self._last_step_s == self._anchor_s else lock.period_s)):
             # as loud as a footfall, where one may be (steps are not a metronome): a step
             # off the rhythm: the phase follows it, the period does not

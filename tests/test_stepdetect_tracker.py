@@ -379,3 +379,21 @@ def test_after_a_stumble_the_rhythm_follows_the_new_phase(rng: np.random.Generat
     assert rephased.recall >= 0.95 and rephased.precision >= 0.98, rephased
     stuck = score_events(steps, _track(list(events)).time_s, tolerance_s=0.001)  # the default: never
     assert stuck.recall <= 0.9, stuck
+
+
+def test_a_loud_step_after_a_short_interval_is_taken_with_off_loud_rel(rng: np.random.Generator) -> None:
+    """Real step intervals have a short one now and then (0.25 s in a 0.4 s rhythm): a loud step
+    0.63 of the period after the last one is off the rhythm and too early for a step off it;
+    with ``off_loud_rel`` (the bands path's tracker) one that loud is a step. Loud clicks in the
+    middle of an interval are still rejected."""
+    period = 0.45
+    steps = 0.5 + np.arange(70) * period + rng.normal(0.0, 0.003, 70)
+    short = np.arange(10, 70, 9)
+    steps[short] -= 0.37 * period  # 0.63 of the period after the last step, the next one on the rhythm
+    events = [(t, 2.0 if i in short else 1.0) for i, t in enumerate(steps)]
+    clicks = steps[6:-1:9] + rng.uniform(0.4, 0.5, steps[6:-1:9].size) * period
+    events += [(t, 3.0) for t in clicks]
+    loud = score_events(steps, _track(list(events), off_loud_rel=1.5).time_s, tolerance_s=0.001)
+    assert loud.recall == 1.0 and loud.precision == 1.0, loud
+    default = score_events(steps, _track(list(events)).time_s, tolerance_s=0.001)
+    assert default.recall <= 1.0 - short.size / steps.size + 0.01, default  # those steps were lost
