@@ -47,16 +47,22 @@ AGREE_MIN_STEPS = 4
 AGREE_MIN_SALIENCE = 0.65  # ... and its tracker finds at least this share of what it hears on the rhythm
 # (thuds off the rhythm in the thump band -- a bag, a knock, a crunch -- are not the precise path)
 AGREE_TOLERANCE_S = 0.025
-QUIET_EVIDENCE = 2.0  # a bands path with less evidence than this has gone quiet (the runner stopped) ...
-QUIET_HEARD_FRACTION = 0.3  # ... and the thump path takes over from it only if it heard this share of
-# the thump path's footfalls too (alone in the quiet, the thump band carries a Bluetooth path's
-# noise-gate/AGC onsets and breath)
+TAKEOVER_HEARD_FRACTION = 0.3  # the thump path takes over from the bands path on evidence only if
+# the bands path heard this share of the thump path's footfalls too: alone in the quiet (the runner
+# stopped), the thump band carries a Bluetooth path's noise-gate/AGC onsets and breath; under earbud
+# music it locks on the kicks, at another tempo, metronome-exact (closeness ~1, more evidence than
+# real steps; dev music shower clipped 0.31 with the bands path's linear strength, 0.82 with this)
 THUMP_HEEL_MIN_REL = 0.3  # the thump path's tracker dates a footfall at a soft heel this strong (x the toe)
 # ... and, after a stop, takes an isolated candidate (no candidate a step period before it) as a
 # provisional footfall only when this loud (x reference): breath thumps while standing are not
 THUMP_STOP_MIN_REL = 0.8
 FIRST_MIN_EVIDENCE = 0.8  # the first choice needs this much evidence (about three footfalls, or one on a rhythm)
 THUMP_MIN_SALIENCE = 0.5  # below this rhythm salience the thump path's tracker does not filter its footfalls
+FIRST_UNSURE_EVIDENCE = 2.0  # the first choice goes to a bands path with this much evidence, even if
+# less than the thump path's, while the thump path's tracker finds less than THUMP_MIN_SALIENCE of
+# what it hears on its rhythm (crunches and double hits after the steps, off the ticks of a metronome
+# the runner is in sync with, outweigh the bands path's footfalls on the ticks; dev metronome-on
+# crunchy ice full 0.75 -> 0.83); with less the salience has not settled yet
 MIN_DWELL_S = 2.0  # a path is reported at least this long
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
 _FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db", "bands_level_db", "bands_db",
@@ -179,9 +185,11 @@ class StepDetector:
         ``MIN_DWELL_S``), and the bands path hands over to the thump path when the thump path hears the same
         footfalls (``AGREE_FRACTION``), heard most of the bands path's lately
         (``AGREE_HEARD_FRACTION``) and its tracker finds most of what it hears on the rhythm
-        (``AGREE_MIN_SALIENCE``). Once the bands path has gone quiet (below ``QUIET_EVIDENCE``),
-        the thump path takes over on evidence only if the bands path heard some of its footfalls
-        (``QUIET_HEARD_FRACTION``). A thump-path candidate its tracker merges into the
+        (``AGREE_MIN_SALIENCE``). The thump path takes over on evidence only if the bands path
+        heard some of its footfalls (``TAKEOVER_HEARD_FRACTION``); the first choice goes to
+        the bands path with ``FIRST_UNSURE_EVIDENCE``, even if less than the thump path's, while
+        the thump path's tracker finds less than ``THUMP_MIN_SALIENCE`` of what it hears on its
+        rhythm. A thump-path candidate its tracker merges into the
         footfall before (the toe or scuff after the heel) or rejects (off the rhythm) is not
         reported (rejected ones are while that tracker's rhythm salience is below
         ``THUMP_MIN_SALIENCE``): the multi-band path leaves those out too. The footfall that triggers a switch
@@ -216,9 +224,11 @@ class StepDetector:
             ours, theirs = (sum(e for _, e in self._recent[n]) for n in (before, other))
             first = self._last_switch_s == -np.inf
             dwelt = now_s - self._last_switch_s >= MIN_DWELL_S
-            if ((first and theirs > ours and theirs >= FIRST_MIN_EVIDENCE)
+            if ((first and theirs >= FIRST_MIN_EVIDENCE and (theirs > ours or (
+                    other == "bands" and theirs >= FIRST_UNSURE_EVIDENCE
+                    and self._low_tracker.rhythm_salience < THUMP_MIN_SALIENCE)))
                     or (dwelt and theirs >= max(ours + SWITCH_MARGIN_STEPS, SWITCH_RATIO * ours)
-                        and (other == "bands" or ours >= QUIET_EVIDENCE or self._thump_agrees(QUIET_HEARD_FRACTION)))
+                        and (other == "bands" or self._share_heard("thump", "bands") >= TAKEOVER_HEARD_FRACTION))
                     or (before == "bands" and (first or dwelt) and theirs >= AGREE_EVIDENCE * ours
                         and self._low_tracker.rhythm_salience >= AGREE_MIN_SALIENCE
                         and self._thump_agrees(AGREE_FRACTION) and self._thump_hears(now_s) >= AGREE_HEARD_FRACTION)):

@@ -45,7 +45,7 @@ def test_after_a_stop_the_thump_band_alone_does_not_take_over(monkeypatch: pytes
     assert np.sum(found > RUN_S[-1] + 0.1) == 0, found
     assert np.sum(np.abs(found[:, None] - RUN_S[None, :]).min(axis=0) <= 1e-9) >= RUN_S.size - 1
     assert path == "bands"
-    monkeypatch.setattr(online, "QUIET_EVIDENCE", 0.0)  # without the rule the pumping is reported
+    monkeypatch.setattr(online, "TAKEOVER_HEARD_FRACTION", 0.0)  # without the rule the pumping is reported
     found, path = _reported(pump_s, RUN_S, np.ones(RUN_S.size, bool))
     assert np.sum(found > RUN_S[-1] + 0.1) >= 4, found
     assert path == "thump"
@@ -114,3 +114,21 @@ def test_the_bands_path_does_not_hand_over_to_a_thump_path_that_misses_steps(mon
     found, path = _reported(thump_s, steps_s, np.ones(steps_s.size, bool))
     assert path == "thump"
     assert np.sum(np.abs(found[:, None] - steps_s[None, :]).min(axis=0) <= 1e-9) <= steps_s.size - 4, found
+
+
+def test_the_thump_path_locked_on_music_kicks_does_not_take_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Earbud music from 3 s: the thump band hears only its kick drum, metronome-exact at another
+    tempo (every 0.466 s: each kick at its tracker's prediction), the bands path the runner's
+    steps every 0.4 s, which wander about its predictions (closeness 0.35 / 0.65). The kicks
+    outweigh the steps in evidence, but the bands path hears few of them: it stays the reported
+    one and only steps are reported."""
+    steps_s = np.arange(0.5, 16.5, 0.4)
+    kicks_s = np.arange(3.0, 16.5, 0.466)
+    closeness = np.where(np.arange(steps_s.size) % 2, 0.35, 0.65)
+    found, path = _reported(kicks_s, steps_s, np.ones(steps_s.size, bool), closeness)
+    assert path == "bands"
+    assert np.all(np.abs(found[:, None] - steps_s[None, :]).min(axis=1) <= 1e-9), found
+    monkeypatch.setattr(online, "TAKEOVER_HEARD_FRACTION", 0.0)  # without the rule the kicks are reported
+    found, path = _reported(kicks_s, steps_s, np.ones(steps_s.size, bool), closeness)
+    assert path == "thump"
+    assert np.sum(np.abs(found[:, None] - kicks_s[None, :]).min(axis=1) <= 1e-9) >= 10, found
