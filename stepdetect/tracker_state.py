@@ -60,7 +60,7 @@ class TrackerState:
         self._last_time_s = -math.inf
         self._strengths: deque[float] = deque(maxlen=self.params.n_reference)
         self._history: deque[tuple[float, float]] = deque()
-        self._step_times: set[float] = set()  # the candidates in _history taken as steps
+        self._step_times: set[float] = set()  # the candidates in _history taken as steps while locked
         self._beats = BeatGrids(self.params.beat) if self.params.beat is not None else None  # music heard
         # (strength, predicted steps in its interval) of the last rhythmic steps: the lock's evidence
         self._recent: deque[tuple[float, int]] = deque(maxlen=self.params.chain_steps)
@@ -150,7 +150,10 @@ class TrackerState:
             self._anchor_pred_s = predicted_s
             self._anchor_score = score
         self._strengths.append(s)
-        self._step_times.add(t)
+        if lock is not None:
+            # a provisional step (no rhythm found yet) may have been a beat of music heard
+            # before the steps: it stays free to be a member of a beat grid (BeatGrids)
+            self._step_times.add(t)
         self.n_steps += 1
         if rhythmic:
             self.n_rhythmic += 1
