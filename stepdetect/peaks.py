@@ -80,6 +80,12 @@ class PickParams:
     in_sync_fraction: float = 0.5
     tick_before_s: float = 0.010
     tick_after_s: float = 0.030
+    # a footfall dated at a known tick (within tick_at_s) whose candidate crossed up to
+    # step_before_tick_s before it, the frames before the tick alone carrying all its jump but
+    # step_before_tick_db, is reported at that crossing: the step came first, under the onset target
+    tick_at_s: float = 0.003
+    step_before_tick_s: float = 0.016
+    step_before_tick_db: float = 0.5
     weights_after: int = 3
     weight_memory: float = 0.15  # EMA rate of the per-band statistics behind the weights
     weight_power: float = 2.0  # weights grow as this power of the contrast (the best bands dominate)
@@ -293,6 +299,9 @@ def pick_footfalls(
         if onset_s <= state.last_pushed_s:
             continue  # the same onset seen through another band crossing
         on_tick = near_tick(tick_times_s, onset_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
+        step_s = _step_before_tick(state, params, present, white[i:], m.before[n_cand], onset_s, tick_times_s,
+                                   cross_s=(first + i + 1.0) * frame_s - BAND_BIAS_S[0], frame_s=frame_s,
+                                   snr_db=snr_db)
         decided_at_s = (first + i + look + 1) * frame_s
         if _is_tick(state, params, onset_s, on_tick=on_tick, leaky=bool(m.leaky[n_cand]),
                     low_peak_db=m.low_peak_db[n_cand], raw=raw, raw_first_sample=raw_first_sample,
@@ -309,7 +318,7 @@ def pick_footfalls(
         state.strengths_db.append(snr_db)
         state.low_peaks_db.append(float(m.low_peak_db[n_cand]))
         state.on_tick.append(on_tick)
-        picks.append(Pick(d.time_s, _confidence(params, snr_db, d), peak_db, decided_at_s,
+        picks.append(Pick(step_s if d.time_s == onset_s else d.time_s, _confidence(params, snr_db, d), peak_db, decided_at_s,
                           d.rhythmic, b, d.closeness if d.rhythmic else 0.0, on_tick))
     state.scan_frame = last_decidable + 1
     return picks
@@ -385,6 +394,30 @@ def _onset_s(level: NDArray[np.float64], start: int, *, stop: int, band: int, ta
     ``target_db``, less the band's delay."""
     k = onset_frame(level, start, stop=stop, target=target_db)
     return max(0.0, (first + k + 1.0) * frame_s - BAND_BIAS_S[band] - params.onset_bias_s)
+
+
+def _step_before_tick(state: PickerState, params: PickParams, present: NDArray[np.bool_],
+                      white_from: NDArray[np.float64], before: NDArray[np.float64], onset_s: float,
+                      tick_times_s: NDArray[np.float64] | None, *, cross_s: float, frame_s: float,
+                      snr_db: float) -> float:
+    """When to report a footfall whose onset was dated at a known tick: at its candidate's
+    crossing ``cross_s`` if that came up to ``step_before_tick_s`` before the tick and the frames
+    before the tick (``white_from``: the whitened bands from the crossing on) alone carry all the
+    candidate's jump but ``step_before_tick_db`` -- the step came first and the tick, as loud
+    (a runner in sync steps 0-20 ms either side of it), made the peak the onset is dated from:
+    the step stayed under the onset target. Otherwise ``onset_s``. The tracker still judges
+    the onset (this moves the reported time only)."""
+    if tick_times_s is None or not tick_times_s.size:
+        return onset_s
+    t = int(np.searchsorted(tick_times_s, onset_s - params.tick_at_s))
+    if t >= tick_times_s.size or tick_times_s[t] > onset_s + params.tick_at_s:
+        return onset_s
+    lead_s = float(tick_times_s[t]) - cross_s
+    if not params.tick_at_s < lead_s <= params.step_before_tick_s:
+        return onset_s
+    part = white_from[: max(1, int(lead_s / frame_s))]
+    part_db, _ = _weighted_snr_db(state, present, np.maximum(part.max(axis=0) - before, 0.0))
+    return cross_s if part_db >= max(params.min_snr_db, snr_db - params.step_before_tick_db) else onset_s
 
 
 def _confidence(params: PickParams, snr_db: float, d: Decision) -> float:
