@@ -407,12 +407,10 @@ def _step_before_tick(state: PickerState, params: PickParams, present: NDArray[n
     (a runner in sync steps 0-20 ms either side of it), made the peak the onset is dated from:
     the step stayed under the onset target. Otherwise ``onset_s``. The tracker still judges
     the onset (this moves the reported time only)."""
-    if tick_times_s is None or not tick_times_s.size:
+    tick_s = tick_near(tick_times_s, onset_s, before_s=params.tick_at_s, after_s=params.tick_at_s)
+    if tick_s is None:
         return onset_s
-    t = int(np.searchsorted(tick_times_s, onset_s - params.tick_at_s))
-    if t >= tick_times_s.size or tick_times_s[t] > onset_s + params.tick_at_s:
-        return onset_s
-    lead_s = float(tick_times_s[t]) - cross_s
+    lead_s = tick_s - cross_s
     if not params.tick_at_s < lead_s <= params.step_before_tick_s:
         return onset_s
     part = white_from[: max(1, int(lead_s / frame_s))]
@@ -436,13 +434,20 @@ def _min_snr_db(state: PickerState, params: PickParams, frame: int, frame_s: flo
     return min_snr_db
 
 
+def tick_near(tick_times_s: NDArray[np.float64] | None, onset_s: float, *, before_s: float,
+              after_s: float) -> float | None:
+    """The first known tick (sorted times) an onset starts within ``[-before_s, +after_s]`` of,
+    or None."""
+    if tick_times_s is None or not tick_times_s.size:
+        return None
+    t = int(np.searchsorted(tick_times_s, onset_s - after_s))
+    return float(tick_times_s[t]) if t < tick_times_s.size and tick_times_s[t] <= onset_s + before_s else None
+
+
 def near_tick(tick_times_s: NDArray[np.float64] | None, onset_s: float, *, before_s: float, after_s: float) -> bool:
     """Whether an onset starts within ``[-before_s, +after_s]`` of a known tick (sorted times).
     Shared by both pickers."""
-    if tick_times_s is None or not tick_times_s.size:
-        return False
-    t = int(np.searchsorted(tick_times_s, onset_s - after_s))
-    return bool(t < tick_times_s.size and tick_times_s[t] <= onset_s + before_s)
+    return tick_near(tick_times_s, onset_s, before_s=before_s, after_s=after_s) is not None
 
 
 def in_sync(on_tick: deque, fraction: float) -> bool:
