@@ -175,13 +175,13 @@ def test_rhythm_is_steady_needs_all_three(rng: np.random.Generator) -> None:
 
     steps = _train(170.0, 60)
     yes = np.ones(60, dtype=bool)
-    assert rhythm_is_steady(steps, yes, 0.9)
-    assert not rhythm_is_steady(steps, yes, 0.3)  # most onset strength off the rhythm
-    assert not rhythm_is_steady(steps, np.arange(60) % 3 == 0, 0.9)  # a third accepted on it
+    assert rhythm_is_steady(steps, yes, 3.0)
+    assert not rhythm_is_steady(steps, yes, 1.3)  # the onsets heard recur no more at the step than at any lag
+    assert not rhythm_is_steady(steps, np.arange(60) % 3 == 0, 3.0)  # a third accepted on it
     wobbly = steps + rng.uniform(-0.15, 0.15, 60)  # events up to 150 ms off a steady 353 ms step
     assert stride_irregularity(wobbly) > MAX_STRIDE_IRREGULARITY
-    assert not rhythm_is_steady(wobbly, yes, 0.9)
-    assert rhythm_is_steady(steps[:5], yes[:5], 0.9)  # too few strides to judge: the rule stands aside
-    assert not rhythm_is_steady(np.zeros(0), np.zeros(0, dtype=bool), 0.9)
+    assert not rhythm_is_steady(wobbly, yes, 3.0)
+    assert rhythm_is_steady(steps[:5], yes[:5], 3.0)  # too few strides to judge: the rule stands aside
+    assert not rhythm_is_steady(np.zeros(0), np.zeros(0, dtype=bool), 3.0)
     with pytest.raises(ParameterError, match="rhythm flags"):
-        rhythm_is_steady(steps, yes[:10], 0.9)
+        rhythm_is_steady(steps, yes[:10], 3.0)
