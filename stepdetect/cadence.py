@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from stepdetect.validate import ParameterError, validate_events
 
 GAP_FACTOR = 1.5  # an interval > 1.5 x the local median interval is a gap
+PAUSE_FACTOR = 2.5  # an interval > 2.5 x the recording's typical step: no stride spans it (a stop, missed steps)
 SHORT_FACTOR = 0.6  # an interval < 0.6 x the local median is an extra event, not a step
 LOCAL_STEPS = 9  # intervals in the running-median window
 MIN_STEPS_FOR_CADENCE = 4
@@ -108,7 +109,40 @@ def _local_step_reference_s(t: NDArray[np.float64], intervals: NDArray[np.float6
     Left and right step times may differ a lot (a limp, a phone in one pocket seeing the two
     feet at different phases: 0.40 / 0.70 s); the median of alternating intervals is then one
     of the two, and the other would be called short or a gap. A stride holds one of each.
+
+    A stride that spans a pause (an interval over ``PAUSE_FACTOR`` x the recording's typical
+    step: a stop, or missed steps) is no stride: the steps on each side of it get the reference
+    of their own strides (the pause itself: that of the steps before it; a stretch of fewer than
+    ``MIN_STEPS_FOR_REGULARITY`` steps: the recording's typical step). Otherwise the two
+    strides across a 10 s stop pull the running median up and the slow or irregular steps
+    next to it pass for regular ones.
     """
+    if t.size < 4:
+        return _stride_reference_s(t, intervals, edges=edges)
+    typical_s = _typical_step_s(t)
+    pauses = np.flatnonzero(intervals > PAUSE_FACTOR * typical_s)
+    if pauses.size == 0:
+        return _stride_reference_s(t, intervals, edges=edges)
+    out = np.full(intervals.size, np.nan)
+    starts = np.r_[0, pauses + 1]
+    ends = np.r_[pauses, t.size - 1]  # the steps starts[k]..ends[k]; a pause after each but the last
+    for a, b in zip(starts, ends):
+        if b > a:
+            # a stretch of too few steps to have a stride rhythm of its own: the recording's
+            out[a:b] = (_stride_reference_s(t[a : b + 1], intervals[a:b], edges=edges)
+                        if b + 1 - a >= MIN_STEPS_FOR_REGULARITY else typical_s)
+            if b < intervals.size:
+                out[b] = out[b - 1]
+    # a pause right after another (a lone step between): the reference of the steps after it
+    for i in reversed(range(intervals.size - 1)):
+        if np.isnan(out[i]):
+            out[i] = out[i + 1]
+    return np.where(np.isnan(out), typical_s, out)
+
+
+def _stride_reference_s(t: NDArray[np.float64], intervals: NDArray[np.float64], *,
+                        edges: Literal["shrink", "shift"] = "shrink") -> NDArray[np.float64]:
+    """:func:`_local_step_reference_s` of steps with no pause between them."""
     if t.size < 4:
         return _local_median_interval_s(intervals, edges=edges)
     half_strides = (t[2:] - t[:-2]) / 2.0  # one per interval except the last
