@@ -30,6 +30,7 @@ class Rhythm(TypedDict):
 
     rhythmic: NDArray[np.bool_]  # per footfall: accepted on the tracked rhythm
     salience: float  # share of all onset strength heard on the rhythm
+    clarity: float  # the onsets' pulse clarity at the typical step (stepdetect.tracker_state.pulse_clarity)
     bands: list[dict[str, Any]]  # the bands the footfalls come from, with their weights
 
 CADENCE_WINDOW_S = 6.0
@@ -66,7 +67,7 @@ def analyze_steps(
     warnings: list[str] = []
     confident = math.isfinite(overall)
     if rhythm is not None and confident and not cad.rhythm_is_steady(step_times_s, rhythm["rhythmic"],
-                                                                      rhythm["salience"]):
+                                                                      rhythm["clarity"]):
         confident = False
         overall = float("nan")
         spm = np.full_like(spm, np.nan)
@@ -129,6 +130,7 @@ def _steps_json(step_times_s: NDArray[np.float64], feet: list[cad.Foot | None],
 
 def _rhythm_json(rhythm: Rhythm) -> dict[str, Any]:
     return {"bands": rhythm["bands"], "rhythm_salience": round(float(rhythm["salience"]), 3),
+            "rhythm_clarity": _num(rhythm["clarity"], 2),
             "rhythmic_fraction": round(float(np.mean(rhythm["rhythmic"])) if len(rhythm["rhythmic"]) else 0.0, 3)}
 
 
@@ -201,9 +203,16 @@ def detect_in_file(path: Path, *, tick_times_s: NDArray[np.float64] | None = Non
         if progress is not None:
             progress(done, info.n_frames)
     footfalls = Footfalls.concat(found)
-    assert footfalls.rhythmic is not None  # the detector flags every footfall it reports
-    rhythm: Rhythm = {"rhythmic": footfalls.rhythmic, "salience": detector.rhythm_salience, "bands": detector.bands}
+    rhythm = detector_rhythm(detector, footfalls)
     return footfalls, dataclasses.replace(info, n_frames=done), rhythm  # the frames there were
+
+
+def detector_rhythm(detector: StepDetector, footfalls: Footfalls) -> Rhythm:
+    """What ``detector`` says of the rhythm of the ``footfalls`` it reported (for :func:`analyze_steps`)."""
+    assert footfalls.rhythmic is not None  # the detector flags every footfall it reports
+    clarity = detector.rhythm_clarity(cad.typical_step_s(np.sort(footfalls.time_s)))
+    return {"rhythmic": footfalls.rhythmic, "salience": detector.rhythm_salience, "clarity": clarity,
+            "bands": detector.bands}
 
 
 ACCEL_GAP_S = 5.0  # a pause in accelerometer samples longer than this splits the recording

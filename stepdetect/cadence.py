@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from stepdetect.validate import ParameterError, validate_events
 
 GAP_FACTOR = 1.5  # an interval > 1.5 x the local median interval is a gap
+PAUSE_FACTOR = 2.5  # an interval > 2.5 x the recording's typical step: no stride spans it (a stop, missed steps)
 SHORT_FACTOR = 0.6  # an interval < 0.6 x the local median is an extra event, not a step
 LOCAL_STEPS = 9  # intervals in the running-median window
 MIN_STEPS_FOR_CADENCE = 4
@@ -35,10 +36,16 @@ GLOBAL_BAND = (0.5, 2.0)
 MAX_BRIDGED_MISSING = 3  # feet stay labelled across at most this many missed steps
 MIN_CONFIDENT_STEPS = 20  # fewer steps than this: the estimate is flagged low-confidence
 # A confident cadence needs a steady step rhythm (texture -- grass, leaves, gravel shuffle,
-# rustle -- is not one): most footfalls accepted on the tracked rhythm, most of the onset
-# strength on it, and regular strides.
+# rustle -- is not one): most footfalls accepted on the tracked rhythm, the onsets heard recurring
+# at the step period, and regular strides.
 MIN_RHYTHMIC_FRACTION = 0.4  # of the footfalls accepted on the tracked rhythm
-MIN_RHYTHM_SALIENCE = 0.5  # share of all onset strength on the rhythm
+# Pulse clarity (stepdetect.tracker_state.pulse_clarity): the onsets' autocorrelation at the step
+# period over its mean. On the dev split of the footfall benchmark: textures the tracker found a
+# "rhythm" in 1.3-1.4 (random onsets: ~1, the peak searched near the period adds a little), steps
+# found with F1 >= 0.85 2.1 and more (crunches, clicks, ticks, a stop's noise, narrowband noise
+# between them); a tracker locked on a wrong rhythm (treadmill seams): 1.2-1.7. The bar sits at
+# about the geometric middle of 1.4 and 2.1.
+MIN_RHYTHM_CLARITY = 1.75
 # Median |stride / local median stride - 1|. Steady steps: 0.00-0.06 on the dev split of the footfall
 # benchmark with every mic path and scene (gait varies by a few %, detection jitter adds ~1 %);
 # a texture the rhythm tracker has picked a "rhythm" out of: 0.07-0.20.
@@ -102,7 +109,40 @@ def _local_step_reference_s(t: NDArray[np.float64], intervals: NDArray[np.float6
     Left and right step times may differ a lot (a limp, a phone in one pocket seeing the two
     feet at different phases: 0.40 / 0.70 s); the median of alternating intervals is then one
     of the two, and the other would be called short or a gap. A stride holds one of each.
+
+    A stride that spans a pause (an interval over ``PAUSE_FACTOR`` x the recording's typical
+    step: a stop, or missed steps) is no stride: the steps on each side of it get the reference
+    of their own strides (the pause itself: that of the steps before it; a stretch of fewer than
+    ``MIN_STEPS_FOR_REGULARITY`` steps: the recording's typical step). Otherwise the two
+    strides across a 10 s stop pull the running median up and the slow or irregular steps
+    next to it pass for regular ones.
     """
+    if t.size < 4:
+        return _stride_reference_s(t, intervals, edges=edges)
+    typical_s = _typical_step_s(t)
+    pauses = np.flatnonzero(intervals > PAUSE_FACTOR * typical_s)
+    if pauses.size == 0:
+        return _stride_reference_s(t, intervals, edges=edges)
+    out = np.full(intervals.size, np.nan)
+    starts = np.r_[0, pauses + 1]
+    ends = np.r_[pauses, t.size - 1]  # the steps starts[k]..ends[k]; a pause after each but the last
+    for a, b in zip(starts, ends):
+        if b > a:
+            # a stretch of too few steps to have a stride rhythm of its own: the recording's
+            out[a:b] = (_stride_reference_s(t[a : b + 1], intervals[a:b], edges=edges)
+                        if b + 1 - a >= MIN_STEPS_FOR_REGULARITY else typical_s)
+            if b < intervals.size:
+                out[b] = out[b - 1]
+    # a pause right after another (a lone step between): the reference of the steps after it
+    for i in reversed(range(intervals.size - 1)):
+        if np.isnan(out[i]):
+            out[i] = out[i + 1]
+    return np.where(np.isnan(out), typical_s, out)
+
+
+def _stride_reference_s(t: NDArray[np.float64], intervals: NDArray[np.float64], *,
+                        edges: Literal["shrink", "shift"] = "shrink") -> NDArray[np.float64]:
+    """:func:`_local_step_reference_s` of steps with no pause between them."""
     if t.size < 4:
         return _local_median_interval_s(intervals, edges=edges)
     half_strides = (t[2:] - t[:-2]) / 2.0  # one per interval except the last
@@ -139,6 +179,18 @@ def drop_extra_events(step_times_s: NDArray[np.float64]) -> NDArray[np.float64]:
     return t[keep]
 
 
+def _typical_step_s(t: NDArray[np.float64]) -> float:
+    """The recording's typical step (s): half its median stride (one step with fewer than 3)."""
+    return float(np.median((t[2:] - t[:-2]) / 2.0)) if t.size >= 3 else float(np.median(np.diff(t)))
+
+
+def typical_step_s(step_times_s: NDArray[np.float64]) -> float:
+    """The typical step (s) of sorted step times: half the median stride, extra events
+    (:func:`drop_extra_events`) left out; NaN with fewer than 2 steps."""
+    t = _step_times(step_times_s)
+    return _typical_step_s(drop_extra_events(t)) if t.size >= 2 else float("nan")
+
+
 def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
     """Whole-recording cadence in steps per minute (both feet).
 
@@ -173,8 +225,7 @@ def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
             & each[:-1] & each[1:])
     keep[:-1] |= pair
     keep[1:] |= pair
-    typical_s = float(np.median((t[2:] - t[:-2]) / 2.0)) if t.size >= 3 else float(np.median(intervals))
-    overall = intervals / typical_s
+    overall = intervals / _typical_step_s(t)
     keep &= (overall >= GLOBAL_BAND[0]) & (overall <= GLOBAL_BAND[1])
     if not keep.any():
         return float("nan")
@@ -338,12 +389,13 @@ def stride_irregularity(step_times_s: NDArray[np.float64]) -> float:
     return float(np.median(np.abs(strides / _local_median_interval_s(strides) - 1.0)))
 
 
-def rhythm_is_steady(step_times_s: NDArray[np.float64], rhythmic: NDArray[np.bool_], salience: float) -> bool:
+def rhythm_is_steady(step_times_s: NDArray[np.float64], rhythmic: NDArray[np.bool_], clarity: float) -> bool:
     """Whether footfalls form a steady step rhythm (for a confident cadence).
 
     All of: at least ``MIN_RHYTHMIC_FRACTION`` of them accepted on the tracked rhythm
-    (``rhythmic``, one flag per footfall), at least ``MIN_RHYTHM_SALIENCE`` of all onset
-    strength heard on it (``salience``: texture spreads it everywhere), and strides no more
+    (``rhythmic``, one flag per footfall), the onsets heard recurring at the typical step
+    (``clarity``, the detector's pulse clarity at :func:`typical_step_s`, at least
+    ``MIN_RHYTHM_CLARITY``: texture's onsets come at random lags), and strides no more
     irregular than ``MAX_STRIDE_IRREGULARITY`` (:func:`stride_irregularity`; with too few steps
     to judge, this part does not apply).
     """
@@ -353,7 +405,7 @@ def rhythm_is_steady(step_times_s: NDArray[np.float64], rhythmic: NDArray[np.boo
         raise ParameterError(f"{rhythmic.size} rhythm flags for {t.size} steps")
     if t.size == 0:
         return False
-    if float(np.mean(rhythmic)) < MIN_RHYTHMIC_FRACTION or not salience >= MIN_RHYTHM_SALIENCE:
+    if float(np.mean(rhythmic)) < MIN_RHYTHMIC_FRACTION or not clarity >= MIN_RHYTHM_CLARITY:
         return False
     irregularity = stride_irregularity(t)
     return math.isnan(irregularity) or irregularity <= MAX_STRIDE_IRREGULARITY

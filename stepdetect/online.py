@@ -169,8 +169,16 @@ class StepDetector:
     @property
     def rhythm_salience(self) -> float:
         """Share of the candidates' strength that fell on the tracked rhythm (see StepTracker)."""
-        tracker = self._low_tracker if self._active == "thump" else self._picker.tracker
-        return tracker.rhythm_salience
+        return self._tracker().rhythm_salience
+
+    def rhythm_clarity(self, period_s: float) -> float:
+        """How much more the candidates' onset strength recurs at ``period_s`` than at any lag
+        (the reported path's tracker; :func:`stepdetect.tracker_state.pulse_clarity`)."""
+        return self._tracker().rhythm_clarity(period_s)
+
+    def _tracker(self) -> StepTracker:
+        """The reported path's rhythm tracker."""
+        return self._low_tracker if self._active == "thump" else self._picker.tracker
 
     def _arbitrate(self, low: list[Pick], multi: list[Pick]) -> list[tuple[Pick, bool]]:
         """Both paths' footfalls in decision order; report the active path's.

@@ -129,8 +129,7 @@ class StepTracker(TrackerState):
         merged = self._double_hit(c)
         if merged is not None:
             return merged
-        self.n_candidates += 1
-        self.candidate_strength += c.s
+        self._count_candidate(c.t, c.s)
         decision = self._decide_locked(c, c.lock) if c.lock is not None else self._decide_free(c)
         self._history.append((c.t, c.s))
         rel_capped = min(c.rel, self.params.max_rel)
@@ -236,8 +235,7 @@ class StepTracker(TrackerState):
             # it, is much louder: that one was a precursor (a breath, a scuff), this the
             # footfall the rhythm is anchored on
             self._fresh_lock = False
-            self.n_candidates += 1
-            self.candidate_strength += c.s
+            self._count_candidate(c.t, c.s)
             self._history.append((c.t, c.s))
             return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t, confidence=0.5 * min(c.rel, 1.0) + 0.5,
                                 score=min(c.rel, p.max_rel))

@@ -13,10 +13,44 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 from stepdetect.tracker_beat import BeatGrids
 from stepdetect.tracker_lock import Lock, TrackerParams
 
 Kind = Literal["step", "merged", "rejected"]
+
+# Pulse clarity (after Lartillot et al. 2008): the autocorrelation of the candidates' onsets, each
+# an impulse of its strength, at the step period and its multiples against its mean over all lags.
+# Steps recur at the period (with their toe, scuff or crunch at a fixed lag after each); texture,
+# noise and clicks at random lags: a flat autocorrelation whatever "rhythm" was picked out of them.
+LAG_BIN_S = 0.005  # the autocorrelation's resolution
+CLARITY_MAX_LAG_S = 2.0  # lags up to this long (3 steps at a walk of 90 spm) ...
+CLARITY_MIN_LAG_S = 0.15  # ... from this long (shorter: one footfall's own double hits)
+CLARITY_SMOOTH_S = 0.012  # sd of the Gaussian the autocorrelation is smoothed with (step-time jitter)
+CLARITY_WINDOW = 0.06  # its peak is looked for within this fraction of each multiple of the period (>= 20 ms)
+CLARITY_MULTIPLES = (1, 2, 3)
+
+
+def pulse_clarity(lag_strength: np.ndarray, period_s: float) -> float:
+    """The mean peak of a lag histogram (``LAG_BIN_S`` bins from 0) near 1, 2 and 3 step periods
+    (those up to ``CLARITY_MAX_LAG_S``) over its mean from ``CLARITY_MIN_LAG_S`` to
+    ``CLARITY_MAX_LAG_S``, after Gaussian smoothing (``CLARITY_SMOOTH_S``). About 1 for onsets at
+    random times, several for a steady rhythm at ``period_s``; NaN without a period or any pair.
+    """
+    if not (math.isfinite(period_s) and CLARITY_MIN_LAG_S <= period_s <= CLARITY_MAX_LAG_S):
+        return math.nan
+    half = int(round(3 * CLARITY_SMOOTH_S / LAG_BIN_S))
+    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) * LAG_BIN_S / CLARITY_SMOOTH_S) ** 2)
+    smooth = np.convolve(lag_strength, kernel / kernel.sum(), mode="same")
+    lags_s = np.arange(smooth.size) * LAG_BIN_S
+    band = (lags_s >= CLARITY_MIN_LAG_S) & (lags_s <= CLARITY_MAX_LAG_S)
+    mean = float(smooth[band].mean())
+    if not mean > 0:
+        return math.nan
+    peaks = [float(smooth[np.abs(lags_s - m * period_s) <= max(0.02, CLARITY_WINDOW * m * period_s)].max())
+             for m in CLARITY_MULTIPLES if m * period_s <= CLARITY_MAX_LAG_S]
+    return float(np.mean(peaks)) / mean
 
 
 @dataclass(frozen=True)
@@ -72,6 +106,9 @@ class TrackerState:
         self.rhythmic_strength = 0.0  # sum over rhythmic steps
         self.n_steps = 0
         self.n_rhythmic = 0
+        # the candidates' onset autocorrelation (pulse_clarity): strength products per lag bin
+        self._lag_strength = np.zeros(int(round(CLARITY_MAX_LAG_S / LAG_BIN_S)) + int(round(3 * CLARITY_SMOOTH_S / LAG_BIN_S)) + 1)
+        self._lag_recent: deque[tuple[float, float]] = deque()
         self._fresh_lock = False  # the last step found the rhythm (nothing judged against it yet)
         self._chain_score = 0.0  # the summed strength of the chain the lock was found on
         self._stopped_period_s: float | None = None  # the period of the lock a stop let go (until the next lock)
@@ -108,6 +145,11 @@ class TrackerState:
         """
         return self.rhythmic_strength / self.candidate_strength if self.candidate_strength > 0 else 0.0
 
+    def rhythm_clarity(self, period_s: float) -> float:
+        """How much more the candidates' onset strength recurs at ``period_s`` (and 2 and 3 x it)
+        than at any lag (:func:`pulse_clarity`): several for steps, about 1 for texture."""
+        return pulse_clarity(self._lag_strength, period_s)
+
     def pending_gaps(self, now_s: float) -> tuple[float, ...]:
         """Predicted steps that should have been heard by ``now_s`` (plus 2 sd) and were not.
 
@@ -130,6 +172,17 @@ class TrackerState:
             return None
         v = sorted(self._strengths)  # upper quartile: extra events accepted by mistake do not drag it down
         return v[(3 * (len(v) - 1)) // 4]
+
+    def _count_candidate(self, t: float, s: float) -> None:
+        """A candidate judged (not merged into a footfall): into the salience and autocorrelation sums."""
+        self.n_candidates += 1
+        self.candidate_strength += s
+        max_lag_s = (self._lag_strength.size - 1) * LAG_BIN_S
+        while self._lag_recent and self._lag_recent[0][0] < t - max_lag_s:
+            self._lag_recent.popleft()
+        for u, w in self._lag_recent:
+            self._lag_strength[int(round((t - u) / LAG_BIN_S))] += s * w
+        self._lag_recent.append((t, s))
 
     def _start_lock(self, chain_score: float) -> None:
         self._chain_score = chain_score  # the summed strength of the chain the lock was found on
