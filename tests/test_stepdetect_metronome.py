@@ -147,9 +147,12 @@ def test_streaming_equals_offline_when_the_tick_test_is_decided_early(rng: np.ra
         np.testing.assert_allclose(times, offline.time_s, atol=1e-12, rtol=0)
 
 
-def _crackles_then_ticks(sample_rate: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _crackles_then_ticks(sample_rate: int, seed: int, *, tick_after_s: tuple[float, float] = (0.006, 0.015),
+                         thud_after_s: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A runner in sync at 170 spm on a crackling surface (400 Hz-6 kHz bursts, 1 ms decay: ice,
-    gravel), each step followed 6-15 ms later by a click tick twice as loud, the tick times known."""
+    gravel), each step followed ``tick_after_s`` later (uniform) by a click tick twice as loud, the
+    tick times known; with ``thud_after_s``, each step's heavy part is a heel thump that long after
+    its onset (crusted snow, ice: the crust breaks first) as loud as the tick."""
     rng = np.random.default_rng(seed)
     steps = 0.5 + np.cumsum(np.full(48, 60 / 170) + rng.uniform(-0.01, 0.01, 48))
     n = int((steps[-1] + 0.5) * sample_rate)
@@ -157,11 +160,13 @@ def _crackles_then_ticks(sample_rate: int, seed: int) -> tuple[np.ndarray, np.nd
     m = int(0.03 * sample_rate)
     env = np.exp(-np.arange(m) / (0.001 * sample_rate))
     tick = tick_source("click", sample_rate)
-    ticks = steps + rng.uniform(0.006, 0.015, steps.size)
+    ticks = steps + rng.uniform(*tick_after_s, steps.size)
     for t, tk in zip(steps, ticks):
         crackle = band_noise(rng, m, sample_rate, 400.0, 6000.0) * env
         add_at(y, crackle / np.max(np.abs(crackle)), int(t * sample_rate), 0.25)
         add_at(y, tick / np.max(np.abs(tick)), int(round(tk * sample_rate)), 0.5)
+        if thud_after_s is not None:
+            add_at(y, heel_thump(rng, sample_rate), int((t + rng.uniform(*thud_after_s)) * sample_rate), 0.5)
     return y, steps, ticks
 
 
@@ -204,37 +209,15 @@ def test_ticks_heard_alone_teach_what_a_tick_brings(rng: np.random.Generator) ->
     np.testing.assert_allclose(_streamed(y, sr, _OFFBEAT_TICKS_S, rng), offline.time_s, atol=1e-12, rtol=0)
 
 
-def _crackles_and_late_thuds(sample_rate: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A runner in sync at 170 spm on a crackling surface (400 Hz-6 kHz bursts, 2 ms decay), each
-    step's heavy part a heel thump 60-110 ms after its onset (crusted snow, ice: the crust breaks
-    first), click ticks as loud as the thump within 20 ms of each step, the tick times known."""
-    rng = np.random.default_rng(seed)
-    steps = 0.6 + np.cumsum(np.full(56, 60 / 170) + rng.uniform(-0.008, 0.008, 56))
-    n = int((steps[-1] + 0.6) * sample_rate)
-    y = 10 ** (-50 / 20) * band_noise(rng, n, sample_rate, 20.0, None)
-    m = int(0.03 * sample_rate)
-    env = np.exp(-np.arange(m) / (0.002 * sample_rate))
-    tick = tick_source("click", sample_rate)
-    tick /= np.max(np.abs(tick))
-    ticks = steps + rng.uniform(-0.02, 0.02, steps.size)
-    for t, tk in zip(steps, ticks):
-        crackle = band_noise(rng, m, sample_rate, 400.0, 6000.0) * env
-        add_at(y, crackle / np.max(np.abs(crackle)), int(t * sample_rate), 0.25 * 10 ** (rng.uniform(-2, 2) / 20))
-        add_at(y, heel_thump(rng, sample_rate), int((t + rng.uniform(0.06, 0.11)) * sample_rate),
-               0.5 * 10 ** (rng.uniform(-2, 2) / 20))
-        add_at(y, tick, int(round(tk * sample_rate)), 0.5)
-    return y, steps, ticks
-
-
-@pytest.mark.parametrize("seed", [2, 5])
+@pytest.mark.parametrize("seed", [0, 7])
 def test_in_sync_the_footfalls_on_the_ticks_outweigh_thuds_after_them(seed: int, rng: np.random.Generator) -> None:
     # The bands path hears the steps on the ticks, the thump path the thuds 60-110 ms after them.
     # Each path's footfalls are its evidence, halved where they do not fit what the runner does
     # with the metronome: before, those on a tick were halved even in sync, the thuds off the
-    # ticks outweighed them and the thump path was reported (F1 0.02 for both seeds, every
-    # footfall late; dev metronome-on crunchy ice phone 0.78). In sync, the thuds are halved.
+    # ticks outweighed them and the thump path was reported (F1 0.02 / 0.15 for these seeds, the
+    # footfalls late; dev metronome-on crunchy ice phone 0.78). In sync, the thuds are halved.
     sr = 16000
-    y, ref, ticks = _crackles_and_late_thuds(sr, seed)
+    y, ref, ticks = _crackles_then_ticks(sr, seed, tick_after_s=(-0.02, 0.02), thud_after_s=(0.06, 0.11))
     offline = detect_footfalls(y, sample_rate=sr, tick_times_s=ticks)
     scores = score_events(ref, offline.time_s)
     assert scores.f1 >= 0.93, scores
