@@ -160,7 +160,8 @@ def pick_footfalls(
         state.last_accept_s = onset_s
         state.on_tick.append(on_tick)
         state.last_peak_db = peak_db
-        picks.append(Pick(onset_s, confidence, peak_db, (first + i + look + 1) * frame_s, on_tick=on_tick))
+        picks.append(Pick(onset_s, confidence, peak_db, (first + i + look + 1) * frame_s, on_tick=on_tick,
+                          in_sync=in_sync(state.on_tick, params.in_sync_fraction)))
     state.scan_frame = found.last_decidable + 1
     return picks
 

@@ -33,8 +33,11 @@ PROVISIONAL_EVIDENCE = 0.3  # evidence of a footfall accepted off the rhythm ...
 CLOSENESS_FLOOR = 0.3  # ... on it: its tracker's closeness to the prediction, at least this (a gust
 # onset 90 ms off a step that a loose rhythm accepts is weak evidence: many of them must not outweigh
 # the other path's footfalls on time) ...
-TICK_EVIDENCE = 0.5  # ... times this when it started on a known tick (a path locked on leaking ticks
-# hears them all; a runner in sync puts both paths' footfalls on ticks alike)
+TICK_EVIDENCE = 0.5  # ... times this when it does not fit what the runner does with the known ticks:
+# on a tick while the runner is off the beat (a path locked on leaking ticks hears them all), off the
+# ticks while in sync (either path's last footfall found most of its recent ones on ticks: a crunch
+# or scuff after the step). Halved on the ticks in sync too, a runner's footfalls on the beat lost to
+# the thump path's crunches 60-120 ms after them (dev metronome-on crunchy ice phone 0.78 -> 0.87)
 AGREE_FRACTION = 0.8  # the bands path hands over to the thump path when this share of the thump
 AGREE_EVIDENCE = 0.8  # path's footfalls are the bands path's too and its evidence is this close:
 # where the thump is heard it is the most precise path and the hardest to fool
@@ -144,6 +147,7 @@ class StepDetector:
         self._last_out_s = -np.inf
         self._last_switch_s = -np.inf  # no path chosen yet: the first choice waits for no dwell
         self._low_tracker_last = 0.0
+        self._in_sync = {"thump": False, "bands": False}  # each path's last footfall: the runner in sync with the ticks?
         self._last_out_path = "thump"
         self._present = features.bands_present(self.sample_rate)
         empty = np.zeros(0)
@@ -185,7 +189,8 @@ class StepDetector:
 
         Each footfall its path's rhythm tracker accepts is evidence for that path (on the
         rhythm its tracker's closeness to the prediction, at least ``CLOSENESS_FLOOR``;
-        ``PROVISIONAL_EVIDENCE`` off it; ``TICK_EVIDENCE`` x that on a known tick). Until
+        ``PROVISIONAL_EVIDENCE`` off it; ``TICK_EVIDENCE`` x that on a known tick while the runner is
+        off the beat, or off the ticks while in sync). Until
         either path has ``FIRST_MIN_EVIDENCE`` both are reported (a footfall both hear once, and
         the other path's not on a known tick: the first footfalls of a session are not lost to
         the choice); until a path was chosen the one with more evidence is reported; later the
@@ -220,9 +225,11 @@ class StepDetector:
             else:
                 rhythmic, counted, closeness = pick.rhythmic, True, pick.closeness
                 reportable = True
+            self._in_sync[name] = pick.in_sync
             if counted:
+                in_sync = any(self._in_sync.values())
                 evidence = ((max(closeness, CLOSENESS_FLOOR) if rhythmic else PROVISIONAL_EVIDENCE)
-                            * (TICK_EVIDENCE if pick.on_tick else 1.0))
+                            * (TICK_EVIDENCE if pick.on_tick != in_sync else 1.0))
                 self._recent[name].append((pick.time_s, evidence))
             for q in self._recent.values():
                 while q and q[0][0] < now_s - ARBITRATION_S:

@@ -27,6 +27,13 @@ A *candidate* is a frame where ``odf_db`` (the mean rectified rise of the whiten
   candidate on a tick is most likely the next footfall: it is exempt from the tick test (even a
   tick far louder than the thump). Not in sync, its 30-250 Hz peak must be within
   ``tick_relative_db`` of the upper quartile of recent footfalls' (a tick that leaks is rejected);
+* the ticks heard alone teach the detector what a tick brings in each band: known ticks
+  between the tracker's footfalls, while the runner is off the beat (their mean jump and its
+  spread per band). Off the beat, a candidate starting at a known tick that brings, in the
+  footfall bands, no more than such a tick is the tick: a metronome plays the same sound at the
+  same level every time, and a footfall under it adds energy in its own bands (before, a tick
+  30-100 ms before a step became the footfall and the step merged into it as its toe; the
+  rhythm then followed the ticks as they drifted through the steps);
 * the survivors go to the step-rhythm tracker (:mod:`stepdetect.tracker`), which merges heel/toe
   and scuff double hits, rejects what is off the rhythm and never invents a footfall.
 
@@ -86,6 +93,18 @@ class PickParams:
     tick_at_s: float = 0.003
     step_before_tick_s: float = 0.016
     step_before_tick_db: float = 0.5
+    # a known tick heard alone (the tracker locked, the runner off the beat, the tick
+    # lone_tick_fraction of a period or more from the last footfall and the next prediction) teaches
+    # the ticks' per-band jumps (mean and mean deviation); once lone_ticks_after have, a candidate
+    # starting at a known tick (tick_before_s before it to tick_alone_s after it) while the runner is
+    # off the beat is the tick when, weighted by the footfall bands, it exceeds the ticks' usual
+    # jumps (mean + tick_spread x deviation) by less than tick_excess_db: a metronome plays the same
+    # sound at the same level every time, a footfall under it adds energy in the footfall's bands
+    lone_tick_fraction: float = 0.25
+    tick_alone_s: float = 0.005
+    lone_ticks_after: int = 3
+    tick_excess_db: float = 3.0
+    tick_spread: float = 1.5
     weights_after: int = 3
     weight_memory: float = 0.15  # EMA rate of the per-band statistics behind the weights
     weight_power: float = 2.0  # weights grow as this power of the contrast (the best bands dominate)
@@ -118,6 +137,9 @@ class PickerState:
     elsewhere_db: NDArray[np.float64] = field(default_factory=lambda: np.zeros(N_BANDS))
     n_rhythmic: int = 0
     n_rejected: int = 0
+    tick_db: NDArray[np.float64] = field(default_factory=lambda: np.zeros(N_BANDS))  # EMA per band: lone ticks
+    tick_dev_db: NDArray[np.float64] = field(default_factory=lambda: np.zeros(N_BANDS))  # ... and their spread
+    n_lone_ticks: int = 0
     weights: NDArray[np.float64] | None = None  # per band, sum 1 over the bands present
 
 
@@ -133,6 +155,7 @@ class Pick:
     band: int = 0  # dominant band
     closeness: float = 0.0  # 0-1: how near its tracker's prediction it fell (0 when not on the rhythm)
     on_tick: bool = False  # it started on a known metronome tick
+    in_sync: bool = False  # most of its picker's recent footfalls (this one included) started on known ticks
 
 
 def _percentile(values: deque, q: float) -> float:
@@ -303,9 +326,10 @@ def pick_footfalls(
                                    cross_s=(first + i + 1.0) * frame_s - BAND_BIAS_S[0], frame_s=frame_s,
                                    snr_db=snr_db)
         decided_at_s = (first + i + look + 1) * frame_s
-        if _is_tick(state, params, onset_s, on_tick=on_tick, leaky=bool(m.leaky[n_cand]),
-                    low_peak_db=m.low_peak_db[n_cand], raw=raw, raw_first_sample=raw_first_sample,
-                    sample_rate=sample_rate, decided_at_s=decided_at_s):
+        if (_only_the_tick(state, params, onset_s, tick_times_s, on_tick=on_tick, peaks_db=peaks_db, w=w)
+                or _is_tick(state, params, onset_s, on_tick=on_tick, leaky=bool(m.leaky[n_cand]),
+                            low_peak_db=m.low_peak_db[n_cand], raw=raw, raw_first_sample=raw_first_sample,
+                            sample_rate=sample_rate, decided_at_s=decided_at_s)):
             continue
         state.last_pushed_s = onset_s
         d = state.tracker.push(onset_s, params.strength(snr_db))
@@ -319,7 +343,8 @@ def pick_footfalls(
         state.low_peaks_db.append(float(m.low_peak_db[n_cand]))
         state.on_tick.append(on_tick)
         picks.append(Pick(step_s if d.time_s == onset_s else d.time_s, _confidence(params, snr_db, d), peak_db, decided_at_s,
-                          d.rhythmic, b, d.closeness if d.rhythmic else 0.0, on_tick))
+                          d.rhythmic, b, d.closeness if d.rhythmic else 0.0, on_tick,
+                          in_sync(state.on_tick, params.in_sync_fraction)))
     state.scan_frame = last_decidable + 1
     return picks
 
@@ -416,6 +441,51 @@ def _step_before_tick(state: PickerState, params: PickParams, present: NDArray[n
     part = white_from[: max(1, int(lead_s / frame_s))]
     part_db, _ = _weighted_snr_db(state, present, np.maximum(part.max(axis=0) - before, 0.0))
     return cross_s if part_db >= max(params.min_snr_db, snr_db - params.step_before_tick_db) else onset_s
+
+
+def _only_the_tick(state: PickerState, params: PickParams, onset_s: float,
+                   tick_times_s: NDArray[np.float64] | None, *, on_tick: bool, peaks_db: NDArray[np.float64],
+                   w: NDArray[np.float64]) -> bool:
+    """Whether a candidate starting at a known tick (``tick_before_s`` before it to
+    ``tick_alone_s`` after it) is the tick alone, the runner off the beat: it brings no more than
+    the ticks heard alone do (:func:`_no_more_than_tick`). A candidate on a tick heard alone
+    (:func:`_lone_tick`) teaches the ticks' per-band jumps first."""
+    if on_tick and _lone_tick(state, onset_s, params.lone_tick_fraction):
+        _learn_tick(state, params, peaks_db)
+    return (near_tick(tick_times_s, onset_s, before_s=params.tick_before_s, after_s=params.tick_alone_s)
+            and not in_sync(state.on_tick, params.in_sync_fraction) and _no_more_than_tick(state, params, peaks_db, w))
+
+
+def _lone_tick(state: PickerState, onset_s: float, fraction: float) -> bool:
+    """Whether a candidate on a known tick at ``onset_s`` is the tick heard alone: the tracker is
+    locked, the runner is off the beat (at most a quarter of the recent footfalls on known
+    ticks) and the tick falls between its last footfall and its next prediction, ``fraction`` of
+    the period or more from both."""
+    tracker = state.tracker
+    if not tracker.locked or len(state.on_tick) < 4 or 4 * sum(state.on_tick) > len(state.on_tick):
+        return False
+    far_s = fraction * tracker.period_s
+    return tracker.last_step_s + far_s <= onset_s <= tracker.predicted_next_s - far_s
+
+
+def _learn_tick(state: PickerState, params: PickParams, peaks_db: NDArray[np.float64]) -> None:
+    """Fold a lone tick's per-band jumps into the tick profile."""
+    state.n_lone_ticks += 1
+    a = 1.0 if state.n_lone_ticks == 1 else params.weight_memory
+    if state.n_lone_ticks > 1:
+        state.tick_dev_db += (np.abs(peaks_db - state.tick_db) - state.tick_dev_db) * (1.0 if state.n_lone_ticks == 2 else a)
+    state.tick_db += (peaks_db - state.tick_db) * a
+
+
+def _no_more_than_tick(state: PickerState, params: PickParams, peaks_db: NDArray[np.float64],
+                       w: NDArray[np.float64]) -> bool:
+    """Whether a candidate on a known tick brings, weighted by the footfall bands ``w``, less than
+    ``tick_excess_db`` more than the ticks heard alone usually do (their mean jump plus
+    ``tick_spread`` x their mean deviation, per band): the tick, no footfall under it."""
+    if state.n_lone_ticks < params.lone_ticks_after:
+        return False
+    usual = state.tick_db + params.tick_spread * state.tick_dev_db
+    return float(np.dot(w, np.maximum(peaks_db - usual, 0.0))) < params.tick_excess_db
 
 
 def _confidence(params: PickParams, snr_db: float, d: Decision) -> float:
