@@ -177,3 +177,25 @@ def test_under_wind_a_footfall_counts_its_jump_above_700_hz(sample_rate: int, fl
     assert len(picks) == (1 if found else 0)
     if found:
         assert abs(picks[0].time_s - (first + 300) * frame_s) < 0.005
+
+
+def test_real_gravel_steps_under_gusty_wind_are_heard_above_700_hz() -> None:
+    """Real dirt-and-rocks steps (a sharp onset, louder crunches 20-100 ms later at 0.25-2 kHz)
+    under gusting wind 10 / 20 dB below their peak, five runs: mean F1 measured 0.50 (each run
+    +0.03 to +0.13), 0.42 with the band weights alone, which the rhythm had taught the bands the
+    gusts fill. A stream in 20 ms blocks reports the same footfalls."""
+    f1 = []
+    for seed in range(3, 8):
+        y, ref, sr = _run(duration_s=16.0, seed=seed, surface="dirt")
+        peak = float(np.max(np.abs(y)))
+        y = y + _gusty_wind(np.random.default_rng(seed + 10), y.size, sr,
+                            rumble_rms=peak * 10 ** (-10 / 20), mid_rms=peak * 10 ** (-20 / 20))
+        found = detect_footfalls(y, sample_rate=sr)
+        f1.append(score_events(ref, found.time_s, tolerance_s=0.025).f1)
+        if seed == 7:
+            detector = StepDetector(sample_rate=sr)
+            block = int(0.02 * sr)
+            streamed = np.concatenate([detector.process_block(y[k : k + block]).time_s
+                                       for k in range(0, y.size, block)])
+            np.testing.assert_allclose(streamed, found.time_s, rtol=0, atol=1e-12)
+    assert np.mean(f1) >= 0.48, f1
