@@ -106,9 +106,11 @@ class Frames:
     bands_level_db: NDArray[np.float64] | None = None  # (n, N_BANDS) smoothed band levels, dB
     bands_db: NDArray[np.float64] | None = None  # (n, N_BANDS) level above the band's own floor, dB (>= 0)
     odf_db: NDArray[np.float64] | None = None  # mean rectified rise of the whitened bands, dB
+    bands_floor_db: NDArray[np.float64] | None = None  # (n, N_BANDS) each band's noise floor, dB
 
 
-_FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db", "bands_level_db", "bands_db", "odf_db")
+_FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db", "bands_level_db", "bands_db", "odf_db",
+                 "bands_floor_db")
 
 
 def _one_pole_sos(tau_s: float, frame_s: float) -> NDArray[np.float64]:
@@ -206,7 +208,7 @@ def to_mono(y: NDArray[np.floating]) -> NDArray[np.float64]:
 def _empty_frames(first_frame: int) -> Frames:
     empty = np.zeros(0)
     return Frames(first_frame, empty, empty, empty, empty, empty,
-                  np.zeros((0, N_BANDS)), np.zeros((0, N_BANDS)), empty)
+                  np.zeros((0, N_BANDS)), np.zeros((0, N_BANDS)), empty, np.zeros((0, N_BANDS)))
 
 
 def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[Frames, FeatureState]:
@@ -294,7 +296,7 @@ def _complete_frames(xs: NDArray[np.float64], state: FeatureState, design: _Desi
         n_frames=state.n_frames + n_frames,
     )
     return Frames(state.n_frames, level_all_db[0], bands_floor_db[0], background_db, delta[N_BANDS],
-                  level_all_db[N_BANDS], level_all_db[:N_BANDS].T, white.T, odf_db), new
+                  level_all_db[N_BANDS], level_all_db[:N_BANDS].T, white.T, odf_db, bands_floor_db.T), new
 
 
 def _pooled_rows(xs: NDArray[np.float64], n_frames: int, design: _Design,

@@ -69,7 +69,7 @@ FIRST_UNSURE_EVIDENCE = 2.0  # the first choice goes to a bands path with this m
 MIN_DWELL_S = 2.0  # a path is reported at least this long
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
 _FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db", "bands_level_db", "bands_db",
-                 "odf_db")
+                 "odf_db", "bands_floor_db")
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ class StepDetector:
         self._present = features.bands_present(self.sample_rate)
         empty = np.zeros(0)
         eb = np.zeros((0, features.N_BANDS))
-        self._hist = features.Frames(0, empty, empty, empty, empty, empty, eb, eb, empty)
+        self._hist = features.Frames(0, empty, empty, empty, empty, empty, eb, eb, empty, eb)
         self._raw = empty
         self._ticks_s = np.zeros(0)
 

@@ -62,7 +62,8 @@ from stepdetect.tracker import BANDS_PARAMS, Decision, StepTracker, TrackerParam
 # Constant delay of each band's onset estimate (filters + smoothing), measured on broadband bursts
 # and synthetic thumps; subtracted from the onset time.
 BAND_BIAS_S = (0.0030, 0.0020, 0.0015, 0.0010, 0.0010)
-HALF_POWER_DB = 3.0  # a footfall's first part carries at least half its candidate's (weighted) jump
+HALF_POWER_DB = 3.0
+WIND_FIRST_BAND = 2  # 700-1800 Hz: the first band a wind's rumble and gust noise mask least  # a footfall's first part carries at least half its candidate's (weighted) jump
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,15 @@ class PickParams:
     weights_after: int = 3
     weight_memory: float = 0.15  # EMA rate of the per-band statistics behind the weights
     weight_power: float = 2.0  # weights grow as this power of the contrast (the best bands dominate)
+    # wind: its noise is low-frequency heavy and its skirt reaches 2-4 kHz, so there a band's floor
+    # stands close to the floor above 4 kHz (within wind_skirt_db) and the 0.7-1.8 kHz floor well
+    # above it (wind_tilt_db); a candidate then counts at least the root mean square of its jumps
+    # above 700 Hz (the bands the wind masks least): under gusts a footfall's onset barely rises
+    # in the bands the rhythm taught the weights, and its sharp top-band jump was weighed away.
+    # Wideband streams only (>= wind_min_rate: a 16 kHz headset's band edge shapes the top floor).
+    wind_skirt_db: float = -3.0
+    wind_tilt_db: float = 8.0
+    wind_min_rate: int = 32000
     onset_bias_s: float = 0.0  # extra constant shift (on top of BAND_BIAS_S)
     # tracker strength = 10 ** (jump_db / this); 0: linear, jump_db - strength_db_offset (a headset's
     # AGC and gate make step strengths differ ~6-fold in the exponential: soft steps were rejected or
@@ -299,6 +309,8 @@ def pick_footfalls(
         i = int(up[n_cand])
         peaks_db = m.peaks_db[n_cand]
         snr_db, w = _weighted_snr_db(state, present, peaks_db)
+        if state.weights is not None and sample_rate >= params.wind_min_rate and _windy(params, frames, i):
+            snr_db = max(snr_db, _above_wind_db(present, peaks_db))
         if snr_db < _min_snr_db(state, params, first + i, frame_s):
             if snr_db >= params.min_snr_db:  # too weak to report before the rhythm is found, but part of it
                 noted_s = (first + i + 1.0) * frame_s - BAND_BIAS_S[0]
@@ -385,6 +397,22 @@ def _weighted_snr_db(state: PickerState, present: NDArray[np.bool_],
     if state.weights is None:  # nothing learned yet: the loudest bands count most
         return float(np.mean(peaks_db[present] ** 4) ** 0.25), w
     return float(np.dot(w, peaks_db)), w
+
+
+def _windy(params: PickParams, frames: Frames, i: int) -> bool:
+    """Whether the noise floors at frame ``i`` are a wind's: the 2-4 kHz floor within
+    ``wind_skirt_db`` of the > 4 kHz floor and the 0.7-1.8 kHz floor ``wind_tilt_db`` above it."""
+    if frames.bands_floor_db is None:
+        return False
+    floor = frames.bands_floor_db[i]
+    return bool(floor[3] - floor[4] >= params.wind_skirt_db and floor[2] - floor[4] >= params.wind_tilt_db)
+
+
+def _above_wind_db(present: NDArray[np.bool_], peaks_db: NDArray[np.float64]) -> float:
+    """Root mean square of a candidate's jumps in the bands above 700 Hz (those present)."""
+    hi = present.copy()
+    hi[:WIND_FIRST_BAND] = False
+    return float(np.sqrt(np.mean(np.square(peaks_db[hi])))) if hi.any() else 0.0
 
 
 def _onset_target_db(peak_db: float, jump_db: float, params: PickParams) -> float:
