@@ -132,3 +132,22 @@ def test_the_thump_path_locked_on_music_kicks_does_not_take_over(monkeypatch: py
     found, path = _reported(kicks_s, steps_s, np.ones(steps_s.size, bool), closeness)
     assert path == "thump"
     assert np.sum(np.abs(found[:, None] - kicks_s[None, :]).min(axis=1) <= 1e-9) >= 10, found
+
+
+def test_a_late_crunch_in_the_thump_band_is_reported_at_the_contact_the_bands_path_heard(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Crunchy ice: both paths hear a runner's steps on time (the thump path is reported), but at
+    two steps (5.4 s, 9.6 s) the first contact is faint below 250 Hz and the thump band picks the
+    step's louder crunch 90 ms later, after its rhythm's prediction; the bands path heard the
+    contact on its rhythm. Those footfalls are reported at the contact, once each."""
+    steps_s = np.arange(0.5, 16.5, 0.35)
+    crunch = np.isin(np.arange(steps_s.size), [14, 26])
+    thump_s = steps_s + np.where(crunch, 0.09, 0.0)
+    found, path = _reported(thump_s, steps_s, np.ones(steps_s.size, bool), np.full(steps_s.size, 0.95))
+    assert path == "thump"
+    assert found.size == steps_s.size, found
+    assert np.all(np.abs(found[:, None] - steps_s[None, :]).min(axis=1) <= 1e-9), found
+    monkeypatch.setattr(online, "LATER_CRUNCH_S", 0.0)  # without the rule: reported at the crunch
+    found, _ = _reported(thump_s, steps_s, np.ones(steps_s.size, bool), np.full(steps_s.size, 0.95))
+    late = np.abs(found[:, None] - steps_s[None, :]).min(axis=1) > 0.08
+    assert np.sum(late) == 2, found
