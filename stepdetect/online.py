@@ -59,6 +59,12 @@ THUMP_HEEL_MIN_REL = 0.3  # the thump path's tracker dates a footfall at a soft 
 # ... and, after a stop, takes an isolated candidate (no candidate a step period before it) as a
 # provisional footfall only when this loud (x reference): breath thumps while standing are not
 THUMP_STOP_MIN_REL = 0.8
+# Before it has found the rhythm, the thump path's tracker takes no footfall sooner than
+# min_period_s after its last one, however much louder (``free_override`` False), and a candidate
+# it rejects within merge_s of its last footfall is not reported even while its rhythm salience is
+# low: the thump band hears a crunchy step's louder low crunches 60-220 ms after its contact, parts
+# of that footfall (dev quiet-road crunchy ice full, 1.3 and 1.6 s: two false footfalls).
+THUMP_FREE_OVERRIDE = False
 FIRST_MIN_EVIDENCE = 0.8  # the first choice needs this much evidence (about three footfalls, or one on a rhythm)
 THUMP_MIN_SALIENCE = 0.5  # below this rhythm salience the thump path's tracker does not filter its footfalls
 FIRST_UNSURE_EVIDENCE = 2.0  # the first choice goes to a bands path with this much evidence, even if
@@ -148,7 +154,8 @@ class StepDetector:
         # footfall at a soft heel the tracker first rejected); its strengths are always
         # 10 ** (peak dB / 30), so it keeps the audio set's tuning whatever the bands path's is
         self._low_tracker = StepTracker(dataclasses.replace(AUDIO_PARAMS, heel_min_rel=THUMP_HEEL_MIN_REL,
-                                                            stop_min_rel=THUMP_STOP_MIN_REL))
+                                                            stop_min_rel=THUMP_STOP_MIN_REL,
+                                                            free_override=THUMP_FREE_OVERRIDE))
         self._active = "thump"  # which path is reported
         self._recent: dict[str, deque] = {"thump": deque(), "bands": deque()}  # tracked footfalls, last ARBITRATION_S
         self._last_out_s = -np.inf
@@ -230,7 +237,8 @@ class StepDetector:
                 # what its tracker rejects is not reported, unless that tracker finds little of
                 # what the thump path hears on a rhythm (a buzz, a clicking machine: then the
                 # picker's own tests decide, and the irregular result reads as no running rhythm)
-                reportable = counted or (d.kind == "rejected" and self._low_tracker.rhythm_salience < THUMP_MIN_SALIENCE)
+                reportable = counted or (d.kind == "rejected" and self._low_tracker.rhythm_salience < THUMP_MIN_SALIENCE
+                                         and pick.time_s - self._low_tracker.last_step_s >= self._low_tracker.params.merge_s)
             else:
                 rhythmic, counted, closeness = pick.rhythmic, True, pick.closeness
                 reportable = True

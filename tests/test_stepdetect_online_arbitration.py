@@ -151,3 +151,34 @@ def test_a_late_crunch_in_the_thump_band_is_reported_at_the_contact_the_bands_pa
     found, _ = _reported(thump_s, steps_s, np.ones(steps_s.size, bool), np.full(steps_s.size, 0.95))
     late = np.abs(found[:, None] - steps_s[None, :]).min(axis=1) > 0.08
     assert np.sum(late) == 2, found
+
+
+def _reported_thump(thump: list[tuple[float, float]]) -> np.ndarray:
+    """Times reported of thump-path footfalls ``(time s, peak dB)`` alone, in half-second blocks."""
+    det = StepDetector(sample_rate=16000)
+    out: list[float] = []
+    for a in np.arange(0.0, 6.0, BLOCK_S):
+        low = [Pick(t, 0.9, db, t + DECIDED_AFTER_S, True) for t, db in thump if a <= t + DECIDED_AFTER_S < a + BLOCK_S]
+        out += [p.time_s for p, _ in det._arbitrate(low, [])]
+    return np.array(out)
+
+
+def test_before_the_rhythm_a_louder_crunch_after_a_thump_is_part_of_that_footfall(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Crunchy ice heard by the thump path alone: each of the first steps (every 0.43 s) is
+    followed 130 ms later by a crunch 8 dB louder below 250 Hz. Before a rhythm is found the thump
+    path's tracker takes none of them as a footfall and none is reported (its salience is still 0,
+    at which what it rejects is otherwise reported); a rejected knock 200 ms after a step, outside
+    the footfall's 150 ms, still is."""
+    steps_s = np.arange(0.5, 5.0, 0.43)
+    crunches = [(float(t) + 0.13, -12.0) for t in steps_s[:3]]
+    found = _reported_thump(sorted([(float(t), -20.0) for t in steps_s] + crunches))
+    assert np.all(np.abs(found[:, None] - steps_s[None, :]).min(axis=1) <= 1e-9), found
+    assert found.size >= steps_s.size - 1, found
+    monkeypatch.setattr(online, "THUMP_FREE_OVERRIDE", True)  # without the rule the crunches are footfalls
+    found = _reported_thump(sorted([(float(t), -20.0) for t in steps_s] + crunches))
+    assert np.sum(np.abs(found[:, None] - steps_s[None, :]).min(axis=1) > 0.1) >= 2, found
+    monkeypatch.setattr(online, "THUMP_FREE_OVERRIDE", False)
+    knock = [(float(steps_s[1]) + 0.2, -20.0)]
+    found = _reported_thump(sorted([(float(t), -20.0) for t in steps_s[:3]] + knock))
+    assert np.any(np.abs(found - knock[0][0]) <= 1e-9), found
