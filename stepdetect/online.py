@@ -21,7 +21,7 @@ from stepdetect import features
 from stepdetect import lowband
 from stepdetect.lowband import LowBandParams, LowBandState
 from stepdetect.peaks import Pick, PickerState, PickParams, band_weights, pick_footfalls
-from stepdetect.tracker import AUDIO_PARAMS, StepTracker
+from stepdetect.tracker import AUDIO_PARAMS, Decision, StepTracker
 from stepdetect.validate import ParameterError, validate_audio, validate_events
 
 HISTORY_S = 0.25  # feature frames kept between blocks (>= look-back + look-ahead)
@@ -59,6 +59,12 @@ THUMP_HEEL_MIN_REL = 0.3  # the thump path's tracker dates a footfall at a soft 
 # ... and, after a stop, takes an isolated candidate (no candidate a step period before it) as a
 # provisional footfall only when this loud (x reference): breath thumps while standing are not
 THUMP_STOP_MIN_REL = 0.8
+# Before it has found the rhythm, the thump path's tracker takes no footfall sooner than
+# min_period_s after its last one, however much louder (``free_override`` False), and a candidate
+# it rejects within merge_s of its last footfall is not reported even while its rhythm salience is
+# low: the thump band hears a crunchy step's louder low crunches 60-220 ms after its contact, parts
+# of that footfall (dev quiet-road crunchy ice full, 1.3 and 1.6 s: two false footfalls).
+THUMP_FREE_OVERRIDE = False
 FIRST_MIN_EVIDENCE = 0.8  # the first choice needs this much evidence (about three footfalls, or one on a rhythm)
 THUMP_MIN_SALIENCE = 0.5  # below this rhythm salience the thump path's tracker does not filter its footfalls
 FIRST_UNSURE_EVIDENCE = 2.0  # the first choice goes to a bands path with this much evidence, even if
@@ -68,6 +74,13 @@ FIRST_UNSURE_EVIDENCE = 2.0  # the first choice goes to a bands path with this m
 # crunchy ice full 0.75 -> 0.83); with less the salience has not settled yet
 MIN_DWELL_S = 2.0  # a path is reported at least this long
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
+# A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
+# AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
+# closer to that path's prediction, is reported at the bands path's onset: a crunchy or gravelly
+# step's first contact is faint in 30-250 Hz and the thump band picks one of its louder later
+# crunches (60-150 ms on); the bands path heard the contact (dev quiet-road crunchy ice phone
+# 0.93 -> 0.98). Only the reported time moves: both trackers and the arbitration are unchanged.
+LATER_CRUNCH_S = 0.15
 _FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db", "bands_level_db", "bands_db",
                  "odf_db", "bands_floor_db")
 
@@ -141,7 +154,8 @@ class StepDetector:
         # footfall at a soft heel the tracker first rejected); its strengths are always
         # 10 ** (peak dB / 30), so it keeps the audio set's tuning whatever the bands path's is
         self._low_tracker = StepTracker(dataclasses.replace(AUDIO_PARAMS, heel_min_rel=THUMP_HEEL_MIN_REL,
-                                                            stop_min_rel=THUMP_STOP_MIN_REL))
+                                                            stop_min_rel=THUMP_STOP_MIN_REL,
+                                                            free_override=THUMP_FREE_OVERRIDE))
         self._active = "thump"  # which path is reported
         self._recent: dict[str, deque] = {"thump": deque(), "bands": deque()}  # tracked footfalls, last ARBITRATION_S
         self._last_out_s = -np.inf
@@ -149,6 +163,7 @@ class StepDetector:
         self._low_tracker_last = 0.0
         self._in_sync = {"thump": False, "bands": False}  # each path's last footfall: the runner in sync with the ticks?
         self._last_out_path = "thump"
+        self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
         self._present = features.bands_present(self.sample_rate)
         empty = np.zeros(0)
         eb = np.zeros((0, features.N_BANDS))
@@ -217,14 +232,19 @@ class StepDetector:
                 self._low_tracker_last = max(pick.time_s, self._low_tracker_last)
                 if d.is_step and d.time_s < pick.time_s:  # dated at its soft heel
                     pick = dataclasses.replace(pick, time_s=d.time_s)
+                report_s = self._first_contact_s(pick.time_s, d)
                 rhythmic, counted, closeness = d.rhythmic, d.is_step, d.closeness
                 # what its tracker rejects is not reported, unless that tracker finds little of
                 # what the thump path hears on a rhythm (a buzz, a clicking machine: then the
                 # picker's own tests decide, and the irregular result reads as no running rhythm)
-                reportable = counted or (d.kind == "rejected" and self._low_tracker.rhythm_salience < THUMP_MIN_SALIENCE)
+                reportable = counted or (d.kind == "rejected" and self._low_tracker.rhythm_salience < THUMP_MIN_SALIENCE
+                                         and pick.time_s - self._low_tracker.last_step_s >= self._low_tracker.params.merge_s)
             else:
                 rhythmic, counted, closeness = pick.rhythmic, True, pick.closeness
                 reportable = True
+                report_s = pick.time_s
+                if rhythmic:
+                    self._last_bands_rhythmic = (pick.time_s, closeness)
             self._in_sync[name] = pick.in_sync
             if counted:
                 in_sync = any(self._in_sync.values())
@@ -254,9 +274,23 @@ class StepDetector:
             if ((undecided or name in (self._active, before)) and reportable
                     and pick.time_s > self._last_out_s
                     and (name == self._last_out_path or pick.time_s >= self._last_out_s + MERGE_ACROSS_S)):
-                out.append((pick, rhythmic))
+                out.append((pick if report_s == pick.time_s else dataclasses.replace(pick, time_s=report_s), rhythmic))
                 self._last_out_s, self._last_out_path = pick.time_s, name
         return out
+
+    def _first_contact_s(self, time_s: float, d: Decision) -> float:
+        """When to report a thump-path footfall at ``time_s`` its tracker decided ``d``: at the
+        bands path's last footfall on its rhythm when this one is a later crunch of that step
+        (taken after its own prediction, ``AGREE_TOLERANCE_S`` to ``LATER_CRUNCH_S`` after the bands
+        one, which fell closer to its prediction, and nothing reported since); else ``time_s``."""
+        last = self._last_bands_rhythmic
+        if last is None or not d.rhythmic or time_s <= d.predicted_s:
+            return time_s
+        bands_s, bands_closeness = last
+        if (AGREE_TOLERANCE_S < time_s - bands_s <= LATER_CRUNCH_S and bands_closeness > d.closeness
+                and bands_s > self._last_out_s):
+            return bands_s
+        return time_s
 
     def _thump_agrees(self, fraction: float) -> bool:
         """Whether at least ``fraction`` of the thump path's recent footfalls are the bands path's too."""

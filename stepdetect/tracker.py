@@ -310,7 +310,8 @@ class StepTracker(TrackerState):
             return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t, confidence=0.5 * min(c.rel, 1.0) + 0.5,
                                 score=min(c.rel, p.max_rel))
         if (c.s >= p.free_min_strength * self._free_reference(c.ref, hinted=c.hint is not None)
-                and (c.t - self._last_step_s >= p.min_period_s or c.s >= p.override_ratio * self._last_step_strength)
+                and (c.t - self._last_step_s >= p.min_period_s
+                     or (p.free_override and c.s >= p.override_ratio * self._last_step_strength))
                 and (c.hint is None or self._follows_a_step(c.t, c.s, c.hint))
                 and (p.stop_min_rel is None or self._stopped_period_s is None or c.hint is not None
                      or c.rel >= p.stop_min_rel or self._follows_a_step(c.t, c.s, self._stopped_period_s))):

@@ -50,6 +50,10 @@ class TrackerParams:
     heel_min_rel: float = math.inf
     heel_max_rel: float = 0.6  # ... and at most this strong (a louder toe: a heel about as loud would have been taken)
     free_min_strength: float = 0.4  # strength/reference needed for a provisional step
+    # ... at least min_period_s after the last step, or (True) sooner when override_ratio x louder
+    # than it (that one was a precursor); False: never sooner (a louder sound right after a
+    # footfall is its later crunch: crunchy ice's loudest low crunches come 60-220 ms after contact)
+    free_override: bool = True
     # after a stop (the lock let go for max_missing unheard steps) a provisional step also
     # needs a candidate about the lost rhythm's period before it, unless at least this loud
     # (x reference): a breath or a rustle heard while standing is not a footfall (None: no such test)

@@ -132,3 +132,53 @@ def test_the_thump_path_locked_on_music_kicks_does_not_take_over(monkeypatch: py
     found, path = _reported(kicks_s, steps_s, np.ones(steps_s.size, bool), closeness)
     assert path == "thump"
     assert np.sum(np.abs(found[:, None] - kicks_s[None, :]).min(axis=1) <= 1e-9) >= 10, found
+
+
+def test_a_late_crunch_in_the_thump_band_is_reported_at_the_contact_the_bands_path_heard(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Crunchy ice: both paths hear a runner's steps on time (the thump path is reported), but at
+    two steps (5.4 s, 9.6 s) the first contact is faint below 250 Hz and the thump band picks the
+    step's louder crunch 90 ms later, after its rhythm's prediction; the bands path heard the
+    contact on its rhythm. Those footfalls are reported at the contact, once each."""
+    steps_s = np.arange(0.5, 16.5, 0.35)
+    crunch = np.isin(np.arange(steps_s.size), [14, 26])
+    thump_s = steps_s + np.where(crunch, 0.09, 0.0)
+    found, path = _reported(thump_s, steps_s, np.ones(steps_s.size, bool), np.full(steps_s.size, 0.95))
+    assert path == "thump"
+    assert found.size == steps_s.size, found
+    assert np.all(np.abs(found[:, None] - steps_s[None, :]).min(axis=1) <= 1e-9), found
+    monkeypatch.setattr(online, "LATER_CRUNCH_S", 0.0)  # without the rule: reported at the crunch
+    found, _ = _reported(thump_s, steps_s, np.ones(steps_s.size, bool), np.full(steps_s.size, 0.95))
+    late = np.abs(found[:, None] - steps_s[None, :]).min(axis=1) > 0.08
+    assert np.sum(late) == 2, found
+
+
+def _reported_thump(thump: list[tuple[float, float]]) -> np.ndarray:
+    """Times reported of thump-path footfalls ``(time s, peak dB)`` alone, in half-second blocks."""
+    det = StepDetector(sample_rate=16000)
+    out: list[float] = []
+    for a in np.arange(0.0, 6.0, BLOCK_S):
+        low = [Pick(t, 0.9, db, t + DECIDED_AFTER_S, True) for t, db in thump if a <= t + DECIDED_AFTER_S < a + BLOCK_S]
+        out += [p.time_s for p, _ in det._arbitrate(low, [])]
+    return np.array(out)
+
+
+def test_before_the_rhythm_a_louder_crunch_after_a_thump_is_part_of_that_footfall(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Crunchy ice heard by the thump path alone: each of the first steps (every 0.43 s) is
+    followed 130 ms later by a crunch 8 dB louder below 250 Hz. Before a rhythm is found the thump
+    path's tracker takes none of them as a footfall and none is reported (its salience is still 0,
+    at which what it rejects is otherwise reported); a rejected knock 200 ms after a step, outside
+    the footfall's 150 ms, still is."""
+    steps_s = np.arange(0.5, 5.0, 0.43)
+    crunches = [(float(t) + 0.13, -12.0) for t in steps_s[:3]]
+    found = _reported_thump(sorted([(float(t), -20.0) for t in steps_s] + crunches))
+    assert np.all(np.abs(found[:, None] - steps_s[None, :]).min(axis=1) <= 1e-9), found
+    assert found.size >= steps_s.size - 1, found
+    monkeypatch.setattr(online, "THUMP_FREE_OVERRIDE", True)  # without the rule the crunches are footfalls
+    found = _reported_thump(sorted([(float(t), -20.0) for t in steps_s] + crunches))
+    assert np.sum(np.abs(found[:, None] - steps_s[None, :]).min(axis=1) > 0.1) >= 2, found
+    monkeypatch.setattr(online, "THUMP_FREE_OVERRIDE", False)
+    knock = [(float(steps_s[1]) + 0.2, -20.0)]
+    found = _reported_thump(sorted([(float(t), -20.0) for t in steps_s[:3]] + knock))
+    assert np.any(np.abs(found - knock[0][0]) <= 1e-9), found

@@ -419,3 +419,16 @@ def test_a_loud_step_after_a_short_interval_is_taken_with_off_loud_rel(rng: np.r
     assert loud.recall == 1.0 and loud.precision == 1.0, loud
     default = score_events(steps, _track(list(events)).time_s, tolerance_s=0.001)
     assert default.recall <= 1.0 - short.size / steps.size + 0.01, default  # those steps were lost
+
+
+def test_without_free_override_a_louder_crunch_after_a_provisional_step_is_no_footfall() -> None:
+    """Not locked yet: a provisional footfall, then a 1.8 x louder sound 130 ms and 210 ms later
+    (crunchy ice's low crunches after the contact). With ``free_override`` False both are part of
+    the footfall (rejected or merged); with the default the first crunch is taken as a new footfall
+    and the next real step, 220 ms after it, is lost."""
+    times = [0.5, 0.63, 0.85, 1.06]
+    strengths = [1.0, 1.8, 1.0, 1.8]
+    kept = track_events(np.array(times), np.array(strengths), params=TrackerParams(free_override=False))
+    np.testing.assert_allclose(kept.time_s, [0.5, 0.85])
+    default = track_events(np.array(times), np.array(strengths))
+    np.testing.assert_allclose(default.time_s, [0.5, 0.63, 1.06])
