@@ -117,7 +117,7 @@ def test_the_bands_path_does_not_hand_over_to_a_thump_path_that_misses_steps(mon
     assert np.sum(np.abs(found[:, None] - steps_s[None, :]).min(axis=0) <= 1e-9) <= steps_s.size - 4, found
 
 
-def test_a_step_the_reported_path_misses_on_its_rhythm_comes_from_the_other_path(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_step_the_reported_path_misses_comes_from_the_other_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """Both paths hear a runner for 16 s; the thump path, reported once it agrees with the bands
     path, misses every eighth step (a soft heel under a treadmill's hum). The bands path takes each
     of those on its rhythm where the thump path's tracker predicts a step: every step is
