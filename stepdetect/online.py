@@ -77,8 +77,8 @@ MIN_DWELL_S = 2.0  # a path is reported at least this long
 # on its rhythm (closeness at least FILL_CLOSENESS) where the thump path's tracker predicts its next
 # step (from FILL_EARLY before to FILL_LATE after that prediction, x its period) and nothing was
 # reported for a while (FILL_SPACING x the period) is a step the thump path missed -- a soft heel
-# under a treadmill's hum, a shoe that does not thump -- and is reported (dev 115 -> 106
-# conditions failing a bar: 10 pass, 1 fails; mean F1 up on every mic path)
+# under a treadmill's hum, a shoe that does not thump -- and is reported (dev 108 -> 104
+# conditions failing a bar: 5 pass, 1 fails; mean F1 up on every mic path)
 FILL_CLOSENESS = 0.5
 FILL_EARLY = 0.05  # (a footfall the other path dates well before the prediction may be heard by this path yet)
 FILL_LATE = 0.15

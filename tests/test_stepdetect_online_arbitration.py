@@ -166,6 +166,7 @@ def test_a_late_crunch_in_the_thump_band_is_reported_at_the_contact_the_bands_pa
     assert found.size == steps_s.size, found
     assert np.all(np.abs(found[:, None] - steps_s[None, :]).min(axis=1) <= 1e-9), found
     monkeypatch.setattr(online, "LATER_CRUNCH_S", 0.0)  # without the rule: reported at the crunch
+    monkeypatch.setattr(online, "FILL_CLOSENESS", np.inf)  # (the bands path filling no gap either)
     found, _ = _reported(thump_s, steps_s, np.ones(steps_s.size, bool), np.full(steps_s.size, 0.95))
     late = np.abs(found[:, None] - steps_s[None, :]).min(axis=1) > 0.08
     assert np.sum(late) == 2, found
