@@ -111,9 +111,27 @@ def test_the_bands_path_does_not_hand_over_to_a_thump_path_that_misses_steps(mon
     assert path == "bands"
     assert np.sum(np.abs(found[:, None] - steps_s[None, :]).min(axis=0) <= 1e-9) >= steps_s.size - 1, found
     monkeypatch.setattr(online, "AGREE_HEARD_FRACTION", 0.0)  # without the rule the thump path takes over
-    found, path = _reported(thump_s, steps_s, np.ones(steps_s.size, bool))
+    monkeypatch.setattr(online, "FILL_CLOSENESS", np.inf)  # ... and, the bands path filling none of its gaps,
+    found, path = _reported(thump_s, steps_s, np.ones(steps_s.size, bool))  # misses steps
     assert path == "thump"
     assert np.sum(np.abs(found[:, None] - steps_s[None, :]).min(axis=0) <= 1e-9) <= steps_s.size - 4, found
+
+
+def test_a_step_the_reported_path_misses_comes_from_the_other_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both paths hear a runner for 16 s; the thump path, reported once it agrees with the bands
+    path, misses every eighth step (a soft heel under a treadmill's hum). The bands path takes each
+    of those on its rhythm where the thump path's tracker predicts a step: every step is
+    reported, each once."""
+    steps_s = np.arange(0.5, 16.5, 0.35)
+    thump_s = steps_s[np.arange(steps_s.size) % 8 != 7]
+    found, path = _reported(thump_s, steps_s, np.ones(steps_s.size, bool))
+    assert path == "thump"
+    np.testing.assert_allclose(found, steps_s)
+    monkeypatch.setattr(online, "FILL_CLOSENESS", np.inf)  # without the rule the thump path's gaps stay
+    found, path = _reported(thump_s, steps_s, np.ones(steps_s.size, bool))
+    assert path == "thump"
+    missed = steps_s[np.abs(steps_s[:, None] - found[None, :]).min(axis=1) > 1e-9]
+    assert missed.size >= 4 and np.all(np.isin(np.round(missed, 6), np.round(steps_s[7::8], 6))), missed
 
 
 def test_the_thump_path_locked_on_music_kicks_does_not_take_over(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -148,6 +166,7 @@ def test_a_late_crunch_in_the_thump_band_is_reported_at_the_contact_the_bands_pa
     assert found.size == steps_s.size, found
     assert np.all(np.abs(found[:, None] - steps_s[None, :]).min(axis=1) <= 1e-9), found
     monkeypatch.setattr(online, "LATER_CRUNCH_S", 0.0)  # without the rule: reported at the crunch
+    monkeypatch.setattr(online, "FILL_CLOSENESS", np.inf)  # (the bands path filling no gap either)
     found, _ = _reported(thump_s, steps_s, np.ones(steps_s.size, bool), np.full(steps_s.size, 0.95))
     late = np.abs(found[:, None] - steps_s[None, :]).min(axis=1) > 0.08
     assert np.sum(late) == 2, found
