@@ -15,6 +15,7 @@ it, nor switches to its rhythm.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 import statistics
 from collections import deque
@@ -40,6 +41,13 @@ class BeatParams:
     expire_beats: float = 8.0  # a grid nobody hit for this many of its periods is forgotten
     rebase_beats: int = 32  # the period is measured over at most this many beats
     max_grids: int = 3  # grids followed at once (kick, hi-hat, a machine)
+    # Another instrument of the same music plays on the tempo already heard, at its own phase
+    # (hi-hats between the kicks): a candidate with earlier ones at 1, 2, ... of a known grid's
+    # periods back, each within tolerance_s, is on the beat too when candidates falling there by
+    # chance would do it at most this often (only the phase is new, so one period is tried
+    # instead of every interval; None: no such test) ...
+    known_tempo_chance: float | None = 0.1
+    new_phase_s: float = 0.018  # ... at least this far from the known grids' places (3 x tolerance_s)
 
     def related(self, period_s: float, beat_s: float) -> bool:
         """Whether a rhythm of ``period_s`` is the beat's own (its period, or 2 or 3 x or 1/2 or 1/3 of it)."""
@@ -111,6 +119,14 @@ class BeatGrids:
             louder_than.append(g.period_s)
         # a new grid (louder beats on a grid of softer ones: kicks among hi-hats)
         found = find_grid(times, strengths, t, step_period_s, p, steps, louder_than)
+        if (found is None and p.known_tempo_chance is not None and not louder_than
+                and all(self._off_places(g, t) > p.new_phase_s for g in self._grids)):
+            # at its own phase: near a grid's places it is a candidate that missed the beat (a
+            # step), and one louder than the beats it lies on is a footfall on the beat
+            tempos = sorted({g.period_s for g in self._grids if p.min_period_s <= g.period_s <= p.max_period_s
+                             and not p.related(g.period_s, step_period_s)})
+            found = find_grid(times, strengths, t, step_period_s,
+                              dataclasses.replace(p, max_chance=p.known_tempo_chance), steps, tempos=tempos)
         if found is None:
             return None
         period, members = found
@@ -119,6 +135,12 @@ class BeatGrids:
             self._grids.pop(0)
         self._grids.append(g)
         return period if s < p.louder_than_beat * statistics.median(g.strengths) else None
+
+    @staticmethod
+    def _off_places(g: _Grid, t: float) -> float:
+        """How far ``t`` is from the nearest place of grid ``g`` (s)."""
+        x = (t - g.base_s) / g.period_s
+        return abs(x - round(x)) * g.period_s
 
     def _hit(self, g: _Grid, t: float, s: float, n: int) -> float:
         g.period_s = (t - g.base_s) / n
@@ -131,22 +153,32 @@ class BeatGrids:
 
 def find_grid(times: Sequence[float], strengths: Sequence[float], t: float, step_period_s: float,
               params: BeatParams, steps: Container[float] = (),
-              known: Sequence[float] = ()) -> tuple[float, list[float]] | None:
+              known: Sequence[float] = (),
+              tempos: Sequence[float] | None = None) -> tuple[float, list[float]] | None:
     """An exact grid of earlier candidates that ``t`` continues: its period (s) and its members'
     strengths, or None.
 
     ``times`` (non-decreasing) and ``strengths``: earlier candidates; ``step_period_s``: the
     locked step period (grids at its simple ratios are the steps' own); ``steps``: the times of
     those candidates taken as footfalls (a grid place they occupy is not the other rhythm's
-    member); ``known``: periods of grids not to find again.
+    member); ``known``: periods of grids not to find again; ``tempos``: only grids at these
+    periods (a tempo already heard: the one candidate a period back is tried for each).
     """
     p = params
     if not times:
         return None
     hi = bisect.bisect_left(times, t - p.min_period_s + 1e-9)
     lo = bisect.bisect_left(times, t - p.max_period_s)
-    tries = [j for j in range(hi - 1, lo - 1, -1) if not p.related(t - times[j], step_period_s)
-             and not (known and any(abs(t - times[j] - k) <= p.exclude_tolerance * k for k in known))]
+    if tempos is not None:
+        tries = []
+        for q in tempos:
+            near = list(range(bisect.bisect_left(times, t - q - p.tolerance_s),
+                              bisect.bisect_right(times, t - q + p.tolerance_s)))
+            if near:
+                tries.append(min(near, key=lambda j: abs(t - times[j] - q)))
+    else:
+        tries = [j for j in range(hi - 1, lo - 1, -1) if not p.related(t - times[j], step_period_s)
+                 and not (known and any(abs(t - times[j] - k) <= p.exclude_tolerance * k for k in known))]
     if not tries:
         return None
     chance = _coverage(times, t, p.tolerance_s)

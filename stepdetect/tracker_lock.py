@@ -49,6 +49,10 @@ class TrackerParams:
     # strong (x that footfall), is its soft heel: the footfall is reported there (inf: never) ...
     heel_min_rel: float = math.inf
     heel_max_rel: float = 0.6  # ... and at most this strong (a louder toe: a heel about as loud would have been taken)
+    # locked: a candidate merged into a footfall on the rhythm that fits the rhythm better (a kick
+    # drum was taken just before the step) moves the predictions to it when at least this strong
+    # (x that footfall; 0: always)
+    anchor_min_rel: float = 0.0
     free_min_strength: float = 0.4  # strength/reference needed for a provisional step
     # ... at least min_period_s after the last step, or (True) sooner when override_ratio x louder
     # than it (that one was a precursor); False: never sooner (a louder sound right after a
@@ -119,10 +123,15 @@ ACCEL_PARAMS = TrackerParams(
 # A candidate on a beat grid of the music is a footfall only when 2 x as strong as the grid's
 # members (1.5: on the linear scale a soft kick 2 dB over the grid's median at 6 dB is 1.5 x it;
 # dev 125 -> 124 conditions failing a bar, mean F1 phone +0.003, clipped +0.002).
+# A candidate merged into a footfall moves the predictions to it only when at least 0.6 x as
+# strong as that footfall (anchor_min_rel; 0.6 = heel_max_rel, the softest/loudest ratio of the
+# two parts of one footfall): a slap, scuff or echo after an early footfall is softer than it,
+# and predicting from it put the next footfall ~80 ms early (dev 121 -> 115 failing a bar with
+# the known-tempo beat test, see benchmarks/FOOTFALL_PASSES.md, session 7).
 # The thump path's tracker (fed 10 ** (dB / 30)) always uses the audio set.
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
-    beat=BeatParams(louder_than_beat=2.0),
+    anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0),
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 

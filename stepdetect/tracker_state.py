@@ -226,7 +226,8 @@ class TrackerState:
     def _merge(self, t: float, s: float, rel: float, *, beat: bool = False) -> Decision:
         """Part of the last footfall (toe after heel, scuff, echo); ``beat``: on a beat of the music."""
         self._history.append((t, s))  # it may yet prove the rhythm (the last step was the intruder)
-        if self._anchor_score is not None and self._lock is not None and self._last_rhythmic and not beat:
+        if (self._anchor_score is not None and self._lock is not None and self._last_rhythmic and not beat
+                and s >= self.params.anchor_min_rel * self._last_step_strength):
             # if it fits the rhythm better than what was reported (a kick drum just before the
             # step), predict from it
             score = min(rel, self.params.max_rel) * self._lock.closeness(t - self._anchor_pred_s, self.params)

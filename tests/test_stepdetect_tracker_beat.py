@@ -65,3 +65,37 @@ def test_the_steps_own_grid_is_never_another_rhythm() -> None:
     assert find_grid(steps, strengths, t, STEP_S * 4 / 3, BeatParams()) is not None  # another tempo: a beat
     # whatever the lock, the candidates it took as steps are not members of another rhythm
     assert find_grid(steps, strengths, t, STEP_S / 4, BeatParams(), steps=set(steps)) is None
+
+
+def _with_hats(rng: np.random.Generator, until_s: float, n_hats: int) -> tuple[list[float], list[float], float]:
+    """Steps, kicks (as ``_candidates``), crunches at random and a hi-hat coming in 0.21 s after
+    each of the last ``n_hats`` kicks (another instrument on the same tempo, at its own phase):
+    the candidates before the last hi-hat, and that hi-hat's time."""
+    steps = 0.3 + np.cumsum(rng.normal(STEP_S, 0.02, int(until_s / STEP_S)))
+    kicks = np.arange(0.1, until_s, BEAT_S)
+    hats = kicks[-n_hats - 1:-1] + 0.21
+    events = sorted([(float(t), float(rng.uniform(0.8, 1.2))) for t in steps[steps < until_s]]
+                    + [(float(t), 0.5) for t in kicks[:-1]] + [(float(t), 0.4) for t in hats[:-1]]
+                    + [(float(t), 0.6) for t in rng.uniform(0.3, until_s, 14)])
+    return [t for t, _ in events], [s for _, s in events], float(hats[-1])
+
+
+def test_another_instrument_on_a_known_tempo_is_a_beat_on_fewer_members(rng: np.random.Generator) -> None:
+    """Once the kicks' grid is followed, a hi-hat at another phase on the same tempo is on the
+    beat after four hi-hats: with only its phase unknown, one period is tried instead of every
+    interval, so fewer members beat chance. Without the rule four are not enough among the
+    steps and crunches; the wandering steps stay off any grid either way."""
+    times, strengths, hat_t = _with_hats(rng, 6.0, 5)
+    for known_tempo_chance, expect in ((0.1, True), (None, False)):
+        beats = BeatGrids(BeatParams(known_tempo_chance=known_tempo_chance))
+        for kick in np.arange(0.1, 6.0, BEAT_S)[8:-1]:  # the kicks' grid, followed
+            i = int(np.searchsorted(times, kick))
+            assert beats.judge(times[:i], strengths[:i], times[i], strengths[i], STEP_S) is not None
+        i = int(np.searchsorted(times, hat_t))
+        found = beats.judge(times[:i], strengths[:i], hat_t, 0.4, STEP_S)
+        assert (found is not None and abs(found - BEAT_S) < 0.002) if expect else found is None, found
+        # the steps, judged in turn with the kicks' grid known, lie on no grid but by chance
+        on_grid = [beats.judge(times[:j], strengths[:j], t, strengths[j], STEP_S) is not None
+                   for j, t in enumerate(times) if strengths[j] >= 0.8 and t > 2.0
+                   and abs((t - 0.1) / BEAT_S - round((t - 0.1) / BEAT_S)) * BEAT_S > 0.01]
+        assert len(on_grid) >= 8 and sum(on_grid) <= 1, on_grid
