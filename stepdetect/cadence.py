@@ -8,6 +8,7 @@ steps or a pause); gaps are flagged, and no steps are ever invented to fill them
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,6 +34,10 @@ REGULAR_BAND = (0.8, 1.2)
 PAIR_EACH_BAND = (0.5, 1.5)
 PAIR_TOLERANCE = 0.1
 GLOBAL_BAND = (0.5, 2.0)
+# An interval within MISSED_STEP_TOLERANCE of two or three local step intervals is missed steps
+# (:func:`_missed_step_gaps`); a limp's long step (0.70 / 0.40 s: 1.75) is not.
+MISSED_STEP_MULTIPLES = (2.0, 3.0)
+MISSED_STEP_TOLERANCE = 0.1
 MAX_BRIDGED_MISSING = 3  # feet stay labelled across at most this many missed steps
 MIN_CONFIDENT_STEPS = 20  # fewer steps than this: the estimate is flagged low-confidence
 # A confident cadence needs a steady step rhythm (texture -- grass, leaves, gravel shuffle,
@@ -68,19 +73,21 @@ def _step_times(step_times_s: NDArray[np.float64]) -> NDArray[np.float64]:
 
 def _local_median_interval_s(intervals_s: NDArray[np.float64], *, width: int = LOCAL_STEPS,
                              edges: Literal["shrink", "shift"] = "shrink") -> NDArray[np.float64]:
-    """Centred running median of the step intervals. At the edges the window is shorter
-    (``"shrink"``) or, with at least ``width`` intervals, the first/last full window
+    """Centred running median of the step intervals (NaN left out; NaN where a window holds only
+    NaN). At the edges the window is shorter (``"shrink"``) or, with at least ``width`` intervals, the first/last full window
     (``"shift"``: two misplaced footfalls at the start cannot carry the reference with them)."""
     n = intervals_s.size
     half = width // 2
-    if edges == "shift" and n >= width:
-        full = np.median(sliding_window_view(intervals_s, width), axis=1)  # window starting at each index
-        return full[np.clip(np.arange(n) - half, 0, n - width)]
-    out = np.empty(n)
-    if n > 2 * half:
-        out[half : n - half] = np.median(sliding_window_view(intervals_s, 2 * half + 1), axis=1)
-    for i in (*range(min(half, n)), *range(max(half, n - half), n)):
-        out[i] = np.median(intervals_s[max(0, i - half) : i + half + 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a window of NaN only: NaN
+        if edges == "shift" and n >= width:
+            full = np.nanmedian(sliding_window_view(intervals_s, width), axis=1)  # window starting at each index
+            return full[np.clip(np.arange(n) - half, 0, n - width)]
+        out = np.empty(n)
+        if n > 2 * half:
+            out[half : n - half] = np.nanmedian(sliding_window_view(intervals_s, 2 * half + 1), axis=1)
+        for i in (*range(min(half, n)), *range(max(half, n - half), n)):
+            out[i] = np.nanmedian(intervals_s[max(0, i - half) : i + half + 1])
     return out
 
 
@@ -103,7 +110,8 @@ def interval_flags(step_times_s: NDArray[np.float64]) -> tuple[NDArray[np.float6
 
 
 def _local_step_reference_s(t: NDArray[np.float64], intervals: NDArray[np.float64], *,
-                            edges: Literal["shrink", "shift"] = "shrink") -> NDArray[np.float64]:
+                            edges: Literal["shrink", "shift"] = "shrink",
+                            skip_missed: bool = False) -> NDArray[np.float64]:
     """The typical step around each interval: half the local median *stride* (two steps).
 
     Left and right step times may differ a lot (a limp, a phone in one pocket seeing the two
@@ -116,20 +124,23 @@ def _local_step_reference_s(t: NDArray[np.float64], intervals: NDArray[np.float6
     ``MIN_STEPS_FOR_REGULARITY`` steps: the recording's typical step). Otherwise the two
     strides across a 10 s stop pull the running median up and the slow or irregular steps
     next to it pass for regular ones.
+
+    ``skip_missed`` (the cadence): strides spanning a missed step are left out too (see
+    :func:`_stride_reference_s`).
     """
     if t.size < 4:
-        return _stride_reference_s(t, intervals, edges=edges)
+        return _stride_reference_s(t, intervals, edges=edges, skip_missed=skip_missed)
     typical_s = _typical_step_s(t)
     pauses = np.flatnonzero(intervals > PAUSE_FACTOR * typical_s)
     if pauses.size == 0:
-        return _stride_reference_s(t, intervals, edges=edges)
+        return _stride_reference_s(t, intervals, edges=edges, skip_missed=skip_missed)
     out = np.full(intervals.size, np.nan)
     starts = np.r_[0, pauses + 1]
     ends = np.r_[pauses, t.size - 1]  # the steps starts[k]..ends[k]; a pause after each but the last
     for a, b in zip(starts, ends):
         if b > a:
             # a stretch of too few steps to have a stride rhythm of its own: the recording's
-            out[a:b] = (_stride_reference_s(t[a : b + 1], intervals[a:b], edges=edges)
+            out[a:b] = (_stride_reference_s(t[a : b + 1], intervals[a:b], edges=edges, skip_missed=skip_missed)
                         if b + 1 - a >= MIN_STEPS_FOR_REGULARITY else typical_s)
             if b < intervals.size:
                 out[b] = out[b - 1]
@@ -140,13 +151,41 @@ def _local_step_reference_s(t: NDArray[np.float64], intervals: NDArray[np.float6
     return np.where(np.isnan(out), typical_s, out)
 
 
+def _missed_step_gaps(intervals: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Intervals of about two or three local step intervals (``MISSED_STEP_TOLERANCE``): a
+    missed footfall or two, not a slower step (a runner's step interval changes smoothly).
+
+    The local step interval is the running median of the single intervals (``"shift"`` edges):
+    each missed step lengthens one interval but the two strides across it, so a few missed steps
+    carry the median stride to 1.5 steps long before they move the median interval.
+    """
+    if intervals.size < LOCAL_STEPS:
+        return np.zeros(intervals.size, dtype=bool)
+    ratio = intervals / _local_median_interval_s(intervals, edges="shift")
+    missed = np.zeros(intervals.size, dtype=bool)
+    for k in MISSED_STEP_MULTIPLES:
+        missed |= np.abs(ratio / k - 1.0) <= MISSED_STEP_TOLERANCE
+    return missed
+
+
 def _stride_reference_s(t: NDArray[np.float64], intervals: NDArray[np.float64], *,
-                        edges: Literal["shrink", "shift"] = "shrink") -> NDArray[np.float64]:
-    """:func:`_local_step_reference_s` of steps with no pause between them."""
+                        edges: Literal["shrink", "shift"] = "shrink",
+                        skip_missed: bool = False) -> NDArray[np.float64]:
+    """:func:`_local_step_reference_s` of steps with no pause between them.
+
+    With ``skip_missed``, a stride spanning a missed step (:func:`_missed_step_gaps`) is three
+    steps, not two: it is left out of the running median (where every stride of a window spans
+    one, the reference is that of the recording's strides without)."""
     if t.size < 4:
         return _local_median_interval_s(intervals, edges=edges)
     half_strides = (t[2:] - t[:-2]) / 2.0  # one per interval except the last
     med = _local_median_interval_s(half_strides, edges=edges)
+    missed = _missed_step_gaps(intervals) if skip_missed else np.zeros(intervals.size, dtype=bool)
+    spans_missed = missed[:-1] | missed[1:]  # stride i holds intervals i and i + 1
+    if spans_missed.any() and not spans_missed.all():
+        clean = _local_median_interval_s(np.where(spans_missed, np.nan, half_strides), edges=edges)
+        fallback = float(np.median(half_strides[~spans_missed]))
+        med = np.where(np.isnan(clean), fallback, clean)
     return np.append(med, med[-1])  # the last interval shares the last stride's reference
 
 
@@ -196,7 +235,8 @@ def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
 
     The number of *regular* intervals divided by their total duration, after
     :func:`drop_extra_events`: an interval counts when it is within ``REGULAR_BAND`` of the
-    local typical step (half the local median stride) or, with a neighbour, spans two typical
+    local typical step (half the local median stride; strides across a missed step, an interval
+    of about 2 or 3 steps, left out: :func:`_missed_step_gaps`) or, with a neighbour, spans two typical
     steps (``PAIR_TOLERANCE``: a footfall heard early or late), and is within ``GLOBAL_BAND`` of
     the recording's median step. Gaps (missed steps, pauses), misplaced or extra footfalls and the
     sparse sounds of a pause are left out, so a wrong detection barely moves the figure. NaN with
@@ -217,7 +257,7 @@ def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
     intervals = np.diff(t)
     if intervals.size == 0:
         return float("nan")
-    ref = _local_step_reference_s(t, intervals, edges="shift")
+    ref = _local_step_reference_s(t, intervals, edges="shift", skip_missed=True)
     local = intervals / ref
     keep = (local >= REGULAR_BAND[0]) & (local <= REGULAR_BAND[1])
     each = (local >= PAIR_EACH_BAND[0]) & (local <= PAIR_EACH_BAND[1])
