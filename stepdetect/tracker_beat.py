@@ -102,6 +102,9 @@ class BeatGrids:
     def __init__(self, params: BeatParams) -> None:
         self.params = params
         self._grids: list[_Grid] = []
+        # the same parameters with the known-tempo chance (made once: judged per candidate)
+        self._known_tempo_params = (params if params.known_tempo_chance is None
+                                    else dataclasses.replace(params, max_chance=params.known_tempo_chance))
 
     def judge(self, times: Sequence[float], strengths: Sequence[float], t: float, s: float,
               step_period_s: float, steps: Container[float] = ()) -> float | None:
@@ -119,14 +122,14 @@ class BeatGrids:
             louder_than.append(g.period_s)
         # a new grid (louder beats on a grid of softer ones: kicks among hi-hats)
         found = find_grid(times, strengths, t, step_period_s, p, steps, louder_than)
-        if (found is None and p.known_tempo_chance is not None and not louder_than
-                and all(self._off_places(g, t) > p.new_phase_s for g in self._grids)):
-            # at its own phase: near a grid's places it is a candidate that missed the beat (a
-            # step), and one louder than the beats it lies on is a footfall on the beat
+        if found is None and p.known_tempo_chance is not None and not louder_than and self._grids:
             tempos = sorted({g.period_s for g in self._grids if p.min_period_s <= g.period_s <= p.max_period_s
                              and not p.related(g.period_s, step_period_s)})
-            found = find_grid(times, strengths, t, step_period_s,
-                              dataclasses.replace(p, max_chance=p.known_tempo_chance), steps, tempos=tempos)
+            # at its own phase: near a grid's places it is a candidate that missed the beat (a
+            # step), and one louder than the beats it lies on is a footfall on the beat
+            if tempos and all(self._off_places(g, t) > p.new_phase_s for g in self._grids):
+                found = find_grid(times, strengths, t, step_period_s, self._known_tempo_params, steps,
+                                  tempos=tempos)
         if found is None:
             return None
         period, members = found
