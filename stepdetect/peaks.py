@@ -62,8 +62,8 @@ from stepdetect.tracker import BANDS_PARAMS, Decision, StepTracker, TrackerParam
 # Constant delay of each band's onset estimate (filters + smoothing), measured on broadband bursts
 # and synthetic thumps; subtracted from the onset time.
 BAND_BIAS_S = (0.0030, 0.0020, 0.0015, 0.0010, 0.0010)
-HALF_POWER_DB = 3.0
-WIND_FIRST_BAND = 2  # 700-1800 Hz: the first band a wind's rumble and gust noise mask least  # a footfall's first part carries at least half its candidate's (weighted) jump
+HALF_POWER_DB = 3.0  # a footfall's first part carries at least half its candidate's (weighted) jump
+WIND_FIRST_BAND = 2  # 700-1800 Hz: the first band a wind's rumble and gust noise mask least
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,14 @@ class BeatGrids:
         return g.period_s
 
 
+def _nearest(times: Sequence[float], target: float, tol: float) -> int | None:
+    """Index of the candidate (``times`` non-decreasing) nearest ``target`` within ``tol``, or None."""
+    i = bisect.bisect_left(times, target - tol)
+    if i == len(times) or times[i] > target + tol:
+        return None
+    return min(range(i, bisect.bisect_right(times, target + tol)), key=lambda m: abs(times[m] - target))
+
+
 def find_grid(times: Sequence[float], strengths: Sequence[float], t: float, step_period_s: float,
               params: BeatParams, steps: Container[float] = (),
               known: Sequence[float] = (),
@@ -173,12 +181,7 @@ def find_grid(times: Sequence[float], strengths: Sequence[float], t: float, step
     hi = bisect.bisect_left(times, t - p.min_period_s + 1e-9)
     lo = bisect.bisect_left(times, t - p.max_period_s)
     if tempos is not None:
-        tries = []
-        for q in tempos:
-            near = list(range(bisect.bisect_left(times, t - q - p.tolerance_s),
-                              bisect.bisect_right(times, t - q + p.tolerance_s)))
-            if near:
-                tries.append(min(near, key=lambda j: abs(t - times[j] - q)))
+        tries = [j for j in (_nearest(times, t - q, p.tolerance_s) for q in tempos) if j is not None]
     else:
         tries = [j for j in range(hi - 1, lo - 1, -1) if not p.related(t - times[j], step_period_s)
                  and not (known and any(abs(t - times[j] - k) <= p.exclude_tolerance * k for k in known))]
@@ -195,13 +198,10 @@ def find_grid(times: Sequence[float], strengths: Sequence[float], t: float, step
             if target < times[0] - tol:
                 break  # before the remembered candidates
             places += 1
-            i = bisect.bisect_left(times, target - tol)
-            if i < len(times) and times[i] <= target + tol:
-                # the nearest candidate in the tolerance; refine the period on it
-                best = min(range(i, bisect.bisect_right(times, target + tol)), key=lambda m: abs(times[m] - target))
-                if times[best] not in steps:
-                    members.append(strengths[best])
-                    period = (t - times[best]) / k
+            best = _nearest(times, target, tol)
+            if best is not None and times[best] not in steps:  # a member: refine the period on it
+                members.append(strengths[best])
+                period = (t - times[best]) / k
         if (len(members) >= p.min_members
                 and len(tries) * _binomial_tail(places, len(members) - 1, chance) <= p.max_chance):
             return period, members
