@@ -10,7 +10,8 @@ once):
 * ``"step"``: a footfall. While the tracker is *locked* on a rhythm it predicts the next
   footfall from the step period (and the left/right alternation of a lopsided stride) and a
   candidate is a step when ``strength / reference x closeness >= accept_score``, closeness
-  being a Gaussian of its distance to the prediction (sd ``sigma_fraction`` of the period).
+  being a Gaussian of its distance to the prediction (sd ``sigma_fraction`` of the period, at
+  most ``max_sigma_s``).
   Such a step is ``rhythmic``. When the tracker is not locked (the first steps, after a stop)
   a candidate at least ``free_min_strength`` of the reference and ``min_period_s`` after the
   last step is a *provisional* step (``rhythmic`` False);

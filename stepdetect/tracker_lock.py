@@ -26,6 +26,11 @@ class TrackerParams:
     override_ratio: float = 1.5
     sigma_fraction: float = 0.12  # sd of the closeness Gaussian, fraction of the period
     min_sigma_s: float = 0.015
+    # ... and at most this long: a footfall's timing does not wander further at a slow (walking)
+    # period -- walkers' step times vary 2-3 % (~15 ms at 0.6 s) -- and 12 % of a walking period
+    # (~70 ms) let a breath through a headset's noise gate, or a scuff, 60-100 ms before the step
+    # pass for it (the step then merged into it as its toe); reached only above 0.42 s (< 144 spm)
+    max_sigma_s: float = 0.05
     accept_score: float = 0.25  # min(strength/reference, max_rel) x closeness needed while locked
     max_rel: float = 2.0  # a candidate louder than this x the reference counts as this loud
     window_fraction: float = 0.3  # the rhythm's window around the prediction (fraction of the period)
@@ -109,7 +114,7 @@ class TrackerParams:
 AUDIO_PARAMS = TrackerParams()
 ACCEL_PARAMS = TrackerParams(
     sigma_fraction=0.2, window_fraction=0.3, off_min_rel=0.25, off_min_fraction=0.55, off_of_interval=True,
-    chain_tolerance=0.25, chain_min_strength=0.25, max_missing=5, late_min_rel=math.inf,
+    chain_tolerance=0.25, chain_min_strength=0.25, max_missing=5, late_min_rel=math.inf, max_sigma_s=math.inf,
     beat=None,  # an accelerometer does not hear music
 )
 # The multi-band picker's tracker (``PickParams.tracker``). Its relative thresholds belong to the
@@ -154,8 +159,11 @@ class Lock:
 
     def closeness(self, dev_s: float, params: TrackerParams) -> float:
         """0-1: a Gaussian of the distance ``dev_s`` to a prediction (sd ``sigma_fraction`` of the period)."""
-        sigma = max(params.min_sigma_s, params.sigma_fraction * self.period_s)
-        return math.exp(-0.5 * (dev_s / sigma) ** 2)
+        return math.exp(-0.5 * (dev_s / self.sigma_s(params)) ** 2)
+
+    def sigma_s(self, params: TrackerParams) -> float:
+        """The closeness Gaussian's sd: ``sigma_fraction`` of the period, within [``min_sigma_s``, ``max_sigma_s``]."""
+        return min(params.max_sigma_s, max(params.min_sigma_s, params.sigma_fraction * self.period_s))
 
     def update(self, interval_s: float, k: int, params: TrackerParams) -> None:
         """Follow an observed interval spanning ``k`` predicted steps (period, asymmetry, parity)."""

@@ -158,7 +158,7 @@ class TrackerState:
         lock = self._lock
         if lock is None:
             return ()
-        sigma = max(self.params.min_sigma_s, self.params.sigma_fraction * lock.period_s)
+        sigma = lock.sigma_s(self.params)
         out: list[float] = []
         pred = self._anchor_s + lock.next_interval_s()
         while pred + 2 * sigma < now_s and len(out) < self.params.max_missing:
