@@ -67,6 +67,10 @@ THUMP_STOP_MIN_REL = 0.8
 THUMP_FREE_OVERRIDE = False
 FIRST_MIN_EVIDENCE = 0.8  # the first choice needs this much evidence (about three footfalls, or one on a rhythm)
 THUMP_MIN_SALIENCE = 0.5  # below this rhythm salience the thump path's tracker does not filter its footfalls
+# ... and so the thump path takes over from the bands path on evidence only from there: a thump band
+# whose tracker leaves most of what it hears off the rhythm hears a crunchy step's later crunches or
+# a headset's gated breath, and would report them (dev ramp crunchy ice HFP 8 kHz 0.88 -> 0.93)
+TAKEOVER_MIN_SALIENCE = THUMP_MIN_SALIENCE
 FIRST_UNSURE_EVIDENCE = 2.0  # the first choice goes to a bands path with this much evidence, even if
 # less than the thump path's, while the thump path's tracker finds less than THUMP_MIN_SALIENCE of
 # what it hears on its rhythm (crunches and double hits after the steps, off the ticks of a metronome
@@ -224,7 +228,8 @@ class StepDetector:
         footfalls (``AGREE_FRACTION``), heard most of the bands path's lately
         (``AGREE_HEARD_FRACTION``) and its tracker finds most of what it hears on the rhythm
         (``AGREE_MIN_SALIENCE``). The thump path takes over on evidence only if the bands path
-        heard some of its footfalls (``TAKEOVER_HEARD_FRACTION``); the first choice goes to
+        heard some of its footfalls (``TAKEOVER_HEARD_FRACTION``) and its tracker finds at least
+        ``TAKEOVER_MIN_SALIENCE`` of what it hears on its rhythm; the first choice goes to
         the bands path with ``FIRST_UNSURE_EVIDENCE``, even if less than the thump path's, while
         the thump path's tracker finds less than ``THUMP_MIN_SALIENCE`` of what it hears on its
         rhythm. A thump-path candidate its tracker merges into the
@@ -274,7 +279,8 @@ class StepDetector:
                     other == "bands" and theirs >= FIRST_UNSURE_EVIDENCE
                     and self._low_tracker.rhythm_salience < THUMP_MIN_SALIENCE)))
                     or (dwelt and theirs >= max(ours + SWITCH_MARGIN_STEPS, SWITCH_RATIO * ours)
-                        and (other == "bands" or self._share_heard("thump", "bands") >= TAKEOVER_HEARD_FRACTION))
+                        and (other == "bands" or (self._share_heard("thump", "bands") >= TAKEOVER_HEARD_FRACTION
+                                                  and self._low_tracker.rhythm_salience >= TAKEOVER_MIN_SALIENCE)))
                     or (before == "bands" and (first or dwelt) and theirs >= AGREE_EVIDENCE * ours
                         and self._low_tracker.rhythm_salience >= AGREE_MIN_SALIENCE
                         and self._thump_agrees(AGREE_FRACTION) and self._thump_hears(now_s) >= AGREE_HEARD_FRACTION)):

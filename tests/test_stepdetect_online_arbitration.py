@@ -19,17 +19,20 @@ DECIDED_AFTER_S = 0.03
 
 
 def _reported(thump_s: np.ndarray, bands_s: np.ndarray, bands_rhythmic: np.ndarray,
-              bands_closeness: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+              bands_closeness: np.ndarray | None = None, thump_db: np.ndarray | None = None) -> tuple[np.ndarray, str]:
     """Times reported over 17 s of blocks, and the path reported at the end (the bands path's
-    footfalls on its rhythm at its prediction unless ``bands_closeness`` says how near)."""
+    footfalls on its rhythm at its prediction unless ``bands_closeness`` says how near; the thump
+    path's all at -20 dB unless ``thump_db`` says how loud)."""
     if bands_closeness is None:
         bands_closeness = np.ones(bands_s.size)
+    if thump_db is None:
+        thump_db = np.full(thump_s.size, -20.0)
     det = StepDetector(sample_rate=16000)
     out: list[float] = []
     for a in np.arange(0.0, 17.0, BLOCK_S):
         def due(t: float) -> bool:
             return a <= t + DECIDED_AFTER_S < a + BLOCK_S
-        low = [Pick(float(t), 0.9, -20.0, float(t) + DECIDED_AFTER_S, True) for t in thump_s if due(t)]
+        low = [Pick(float(t), 0.9, float(db), float(t) + DECIDED_AFTER_S, True) for t, db in zip(thump_s, thump_db) if due(t)]
         multi = [Pick(float(t), 0.9, -20.0, float(t) + DECIDED_AFTER_S, bool(r), closeness=float(c) if r else 0.0)
                  for t, r, c in zip(bands_s, bands_rhythmic, bands_closeness) if due(t)]
         out += [p.time_s for p, _ in det._arbitrate(low, multi)]
@@ -150,6 +153,30 @@ def test_the_thump_path_locked_on_music_kicks_does_not_take_over(monkeypatch: py
     found, path = _reported(kicks_s, steps_s, np.ones(steps_s.size, bool), closeness)
     assert path == "thump"
     assert np.sum(np.abs(found[:, None] - kicks_s[None, :]).min(axis=1) <= 1e-9) >= 10, found
+
+
+def test_a_thump_path_whose_tracker_leaves_most_off_the_rhythm_does_not_take_over(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Crunchy ice through a headset: the thump band hears each step on time and, 170 ms after it,
+    the step's louder low crunch, which its tracker rejects (off the rhythm: it then finds under
+    half of what it hears on the rhythm); the bands path hears the steps wandering about its
+    predictions (closeness 0.3, little evidence). The thump path has more evidence, but a thump
+    path that does not filter what it hears does not take over: once the bands path is chosen
+    (before, what either hears is reported) only steps are reported."""
+    steps_s = np.arange(0.5, 16.5, 0.35)
+    thump_s = np.sort(np.concatenate([steps_s, steps_s + 0.17]))
+    thump_db = np.where(np.isin(thump_s, steps_s), -20.0, -19.0)
+    closeness = np.full(steps_s.size, 0.3)
+    found, path = _reported(thump_s, steps_s, np.ones(steps_s.size, bool), closeness, thump_db)
+    assert path == "bands"
+    later = found[found > 4.0]
+    assert later.size >= np.sum(steps_s > 4.0) - 1, later
+    assert np.all(np.abs(later[:, None] - steps_s[None, :]).min(axis=1) <= 1e-9), later
+    monkeypatch.setattr(online, "TAKEOVER_MIN_SALIENCE", 0.0)  # without the rule the crunches are reported
+    found, path = _reported(thump_s, steps_s, np.ones(steps_s.size, bool), closeness, thump_db)
+    assert path == "thump"
+    later = found[found > 4.0]
+    assert np.sum(np.abs(later[:, None] - (steps_s + 0.17)[None, :]).min(axis=1) <= 1e-9) >= 10, later
 
 
 def test_a_late_crunch_in_the_thump_band_is_reported_at_the_contact_the_bands_path_heard(
