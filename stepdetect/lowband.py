@@ -32,7 +32,8 @@ A *candidate* is a frame where ``flux_db`` (the rise of the low-band level over 
   so a sudden drop in level (phone moved, gain change) costs a few footfalls, not seconds;
 * if the caller said when metronome ticks were played, a candidate starting within
   ``[-tick_before_s, +tick_after_s]`` of a tick is judged by whether the runner is *in sync*
-  (at least ``in_sync_fraction`` of the last 8 footfalls landed on known ticks). In sync, a
+  (at least ``in_sync_fraction`` of the last 8 footfalls landed on known ticks, three of them
+  or two in a row). In sync, a
   candidate on a tick is most likely the next footfall: it is exempt from the leak test (the
   high-band energy is the tick it sits under, even a tick far louder than the thump) and needs
   the usual ``relative_db`` of the reference, so the quieter foot of a runner on the beat is
