@@ -68,11 +68,12 @@ def drive(session: Session, backend: FileBackend | LiveBackend, hooks: RunHooks,
             measured = backend.nominal_loop_latency_s()
             if measured is not None:
                 session.nominal_loop_latency_s = measured
-        keep_going = session.consume()
-        if isinstance(backend, LiveBackend):
-            session.live.stream_note = backend.outage_note()
-        if display is not None:
-            display.update(session)
+        with interrupts.deferred():  # a signal ends the session between two blocks, never inside one
+            keep_going = session.consume()
+            if isinstance(backend, LiveBackend):
+                session.live.stream_note = backend.outage_note()
+            if display is not None:
+                display.update(session)
         return keep_going
 
     session.warm_up()

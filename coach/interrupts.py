@@ -5,7 +5,8 @@ While a session's stream runs, each of the three signals raises :class:`SessionS
 report, its JSON and its history entry and restores the terminal, exactly as for Ctrl-C.
 A signal that arrives while the session is being set up or written out is remembered and
 ends the session at its first chance; it never cuts the write-out short (a second signal
-is ignored). Elsewhere the handlers are those of the process (restored on exit).
+is ignored). Nor does it land in the middle of the session taking in a block (:func:`deferred`):
+half an update (a tick's measurement kept, its output time not) would break the report. Elsewhere the handlers are those of the process (restored on exit).
 """
 
 from __future__ import annotations
@@ -89,3 +90,20 @@ def armed() -> Iterator[None]:
 def received() -> str | None:
     """The name of the signal that ended (or will end) the session, if any."""
     return None if _state.received is None else signal_name(_state.received)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """While armed: a signal that comes inside this block is raised at its end, not in the middle
+    of the state it updates (a session taking in a block of audio)."""
+    if not _state.armed:
+        yield
+        return
+    _state.armed = False
+    try:
+        yield
+    finally:
+        if _state.received is None:
+            _state.armed = True
+    if _state.received is not None:
+        raise SessionSignal(_state.received)
