@@ -24,7 +24,8 @@ the tracker locks on that period. It follows ramps and drifting intervals (the p
 ``adapt`` of the way to every new interval), bridges up to ``max_missing`` unheard steps -- each
 predicted step that nobody heard is returned as a *gap* in ``Decision.gaps_s``, never as a
 footfall -- and lets go after a longer silence (a stop) or when another rhythm has taken over
-(walk -> run): then it re-locks on the new chain.
+(walk -> run): then it re-locks on the new chain -- after a stop, not on one more than
+``stop_max_period_ratio`` x slower than the lost rhythm (breaths while standing).
 
 Heel, toe and scuff: a step taken off the rhythm (heard early) and followed within ``merge_s``
 by a candidate on the rhythm is one footfall at the first onset, and the rhythm re-phases to it;
@@ -305,6 +306,9 @@ class StepTracker(TrackerState):
         """Not locked: a step that finds the rhythm, a provisional step, or rejected."""
         p = self.params
         found = find_chain(self._history, c.t, c.s, c.ref, c.hint, p)
+        if (found is not None and p.stop_max_period_ratio is not None and self._stopped_period_s is not None
+                and found[0].period_s > p.stop_max_period_ratio * self._stopped_period_s):
+            found = None  # breathing while standing at a traffic light, not the runner setting off again
         if found is not None:
             self._lock = found[0]
             self._start_lock(found[1])

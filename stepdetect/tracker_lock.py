@@ -67,6 +67,12 @@ class TrackerParams:
     # needs a candidate about the lost rhythm's period before it, unless at least this loud
     # (x reference): a breath or a rustle heard while standing is not a footfall (None: no such test)
     stop_min_rel: float | None = None
+    # after a stop, a regular chain is locked on only at up to this x the lost rhythm's period: a
+    # runner sets off again running or walking (180 -> 90 spm is 2 x), while a standing runner's
+    # breaths (every 1.0-1.2 s, gated up by a headset) come at 2.5-3.5 x a running step period;
+    # locked on them, the restarted runner's steps were off that rhythm for seconds (None: no test;
+    # dev: no condition flips, 6 items up, none down; see benchmarks/FOOTFALL_PASSES.md, session 8)
+    stop_max_period_ratio: float | None = 2.2
     chain_steps: int = 4  # regularly spaced candidates needed to lock
     chain_tolerance: float = 0.12  # spread of a chain's intervals around their mean (fraction)
     chain_min_strength: float = 0.4  # every chain member: strength/reference at least this ...
@@ -116,6 +122,7 @@ ACCEL_PARAMS = TrackerParams(
     sigma_fraction=0.2, window_fraction=0.3, off_min_rel=0.25, off_min_fraction=0.55, off_of_interval=True,
     chain_tolerance=0.25, chain_min_strength=0.25, max_missing=5, late_min_rel=math.inf, max_sigma_s=math.inf,
     beat=None,  # an accelerometer does not hear music
+    stop_max_period_ratio=None,  # nor breathing; its chains follow the hinted step period
 )
 # The multi-band picker's tracker (``PickParams.tracker``). Its relative thresholds belong to the
 # picker's strength mapping (``PickParams.strength``: jump dB - 2, linear, see there), re-tuned for
