@@ -1,5 +1,10 @@
 """A runner's stop at a traffic light: what is heard while standing is not a footfall, and the
-steps after it are found again."""
+steps after it are found again.
+
+Real single steps (tests/data/footsteps, CC0 / CC BY 3.0, see its README) at a running cadence;
+the breaths are generated: 300-3000 Hz noise that rises in 4 ms out of near-silence, as a
+headset's noise gate opens on a breath.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,89 @@ import dataclasses
 
 import numpy as np
 import pytest
+from scipy import signal
 
-from stepdetect import score_events
+from stepdetect import detect_footfalls, score_events
+from stepdetect.peaks import PickParams
 from stepdetect.tracker import AUDIO_PARAMS, BANDS_PARAMS, track_events
+from tests.test_stepdetect_multiband import _steps
 
+SR = 16000
+STEP_PEAK = 0.25
+
+
+def _real_steps() -> np.ndarray:
+    steps, sr = _steps("dirt")
+    g = np.gcd(sr, SR)
+    return signal.resample_poly(steps, SR // g, sr // g, axis=1)
+
+
+def _place(y: np.ndarray, times_s: np.ndarray, rng: np.random.Generator, gain_db: np.ndarray) -> None:
+    """Add a random real step (peak STEP_PEAK x gain, +-2 dB) at each time (its onset 5 ms in)."""
+    steps = _real_steps()
+    for t, g in zip(times_s, gain_db):
+        s = steps[rng.integers(len(steps))]
+        s = s / np.max(np.abs(s)) * STEP_PEAK * 10 ** ((g + rng.uniform(-2.0, 2.0)) / 20)
+        a = int(round((t - 0.005) * SR))
+        y[a : a + s.size] += s[: max(0, y.size - a)]
+
+
+def _stop_scene(seed: int, breath_db: float = -24.0) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """10 s running at 165 spm, 10 s standing (a gated breath every 1.1 s, its peak ``breath_db``
+    under a step's), 8 s running: (audio, step times, stop, restart)."""
+    rng = np.random.default_rng(seed)
+    run1_s, stand_s, dur_s = 10.0, 10.0, 28.0
+    period = 60.0 / 165.0
+    times = np.concatenate([np.arange(0.6, run1_s, period), np.arange(run1_s + stand_s, dur_s - 0.5, period)])
+    times = times + rng.normal(0.0, 0.006, times.size)
+    y = 10 ** (-60 / 20) * rng.standard_normal(int(dur_s * SR))
+    _place(y, times, rng, np.zeros(times.size))
+    sos = signal.butter(2, [300, 3000], btype="bandpass", fs=SR, output="sos")
+    m = int(0.35 * SR)
+    env = np.minimum(1.0, np.arange(m) / (0.004 * SR)) * np.exp(-np.arange(m) / (0.15 * SR))
+    for t in np.arange(run1_s + 0.5, run1_s + stand_s - 0.3, 1.1):
+        b = signal.sosfilt(sos, rng.standard_normal(m)) * env
+        a = int(t * SR)
+        y[a : a + m] += b * STEP_PEAK * 10 ** (breath_db / 20) / np.max(np.abs(b))
+    return y, times, run1_s, run1_s + stand_s
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_gated_breaths_while_standing_are_not_footfalls(seed: int) -> None:
+    """The breaths jump out of the quiet as much as a step does (the gate opens), but peak 24 dB
+    under the steps: none is reported while standing, every step is found. Without the level
+    test the rhythm, still locked on the running steps, takes them near its predictions."""
+    y, times, stop_s, restart_s = _stop_scene(seed)
+    found = detect_footfalls(y, sample_rate=SR).time_s
+    standing = (found > stop_s + 0.2) & (found < restart_s - 0.1)
+    assert standing.sum() == 0, found[standing]
+    assert score_events(times, found, tolerance_s=0.025).f1 >= 0.97
+    off = dataclasses.replace(PickParams(), step_level_margin_db=np.inf)
+    before = detect_footfalls(y, sample_rate=SR, params=off).time_s
+    assert np.sum((before > stop_s + 0.2) & (before < restart_s - 0.1)) >= 4, before
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_a_lasting_drop_in_level_costs_seconds_not_the_run(seed: int) -> None:
+    """At 8 s every step becomes 26 dB quieter for good while the room noise stays (the steps'
+    jumps shrink too): the level reference sinks once no footfall has come for 2 s and restarts
+    at the first one it lets through, so the steps from 8 s after the drop on are all found
+    again. Without the sinking they never are. (A drop of the whole signal keeps the jumps and
+    costs a few footfalls: test_stepdetect_online.test_a_sudden_level_drop_costs_a_few_footfalls.)"""
+    rng = np.random.default_rng(seed)
+    dur_s, drop_s = 24.0, 8.0
+    times = np.arange(0.6, dur_s - 0.5, 60.0 / 165.0) + rng.normal(0.0, 0.006, 1)
+    times = times + rng.normal(0.0, 0.006, times.size)
+    y = 10 ** (-70 / 20) * rng.standard_normal(int(dur_s * SR))
+    _place(y, times, rng, np.where(times > drop_s, -26.0, 0.0))
+    late = times[times > drop_s + 8.0]
+
+    def late_f1(params: PickParams | None) -> float:
+        found = detect_footfalls(y, sample_rate=SR, params=params).time_s
+        return score_events(late, found[found > late[0] - 0.1], tolerance_s=0.025).f1
+
+    assert late_f1(None) >= 0.97
+    assert late_f1(dataclasses.replace(PickParams(), step_level_decay_db_per_s=0.0)) < 0.2
 
 
 @pytest.mark.parametrize("params", [AUDIO_PARAMS, BANDS_PARAMS], ids=["thump", "bands"])
