@@ -327,7 +327,7 @@ def pick_footfalls(
     if up.size == 0:
         state.scan_frame = last_decidable + 1
         return picks
-    m = _measure(frames, white, up, look, frame_s=frame_s, params=params)
+    m = _measure(frames, white, levels, up, look, frame_s=frame_s, params=params)
     for n_cand in np.flatnonzero(m.peaks_db.max(axis=1) >= params.min_snr_db):
         i = int(up[n_cand])
         peaks_db = m.peaks_db[n_cand]
@@ -403,8 +403,8 @@ class _Measures:
     top_db: NDArray[np.float64]  # (m,) the loudest band's peak level (dB re full scale)
 
 
-def _measure(frames: Frames, white: NDArray[np.float64], up: NDArray[np.intp], look: int, *,
-             frame_s: float, params: PickParams) -> _Measures:
+def _measure(frames: Frames, white: NDArray[np.float64], levels: NDArray[np.float64], up: NDArray[np.intp],
+             look: int, *, frame_s: float, params: PickParams) -> _Measures:
     """The measures of the candidates at frames ``up`` over ``look`` frames of look-ahead."""
     win = sliding_window_view(white, look + 1, axis=0)[up]  # (m, N_BANDS, look + 1)
     # per band: how far the level jumps from just before the candidate to its peak (a breath or a
@@ -418,7 +418,7 @@ def _measure(frames: Frames, white: NDArray[np.float64], up: NDArray[np.intp], l
     leak_look = max(1, int(round(params.leak_window_s / frame_s)))
     leak_low = sliding_window_view(frames.level_db, leak_look + 1)[up].max(axis=1)
     high_all = sliding_window_view(frames.high_db, look + 1)[up].max(axis=1)
-    top = sliding_window_view(frames.bands_level_db, look + 1, axis=0)[up].max(axis=(1, 2))
+    top = sliding_window_view(levels, look + 1, axis=0)[up].max(axis=(1, 2))
     return _Measures(peaks_all, peak_pos_all, before, low_peak_all, high_all - leak_low > params.max_leak_db, top)
 
 
