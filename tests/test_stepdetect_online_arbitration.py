@@ -137,6 +137,29 @@ def test_a_step_the_reported_path_misses_comes_from_the_other_path(monkeypatch: 
     assert missed.size >= 4 and np.all(np.isin(np.round(missed, 6), np.round(steps_s[7::8], 6))), missed
 
 
+def test_steps_the_reported_path_misses_in_a_row_come_from_the_other_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both paths hear a runner for 16 s; the thump path, reported once it agrees with the bands
+    path, misses two steps in a row twice (a soft patch under a treadmill's hum), and once it
+    misses a step but takes that step's louder crunch 90 ms later on its rhythm, then misses the
+    next. The bands path takes each missed step on its rhythm: every step is reported, each once
+    (without bridging, the step after a filled one is lost: the thump path's tracker predicted
+    only the first, or predicts from the crunch)."""
+    steps_s = np.arange(0.5, 16.5, 0.35)
+    i = np.arange(steps_s.size)
+    missed_twice = np.isin(i, [14, 15, 34, 35])
+    crunch = i == 24
+    thump_s = np.sort(np.concatenate([steps_s[~missed_twice & ~crunch & (i != 25)], steps_s[crunch] + 0.09]))
+    found, path = _reported(thump_s, steps_s, np.ones(steps_s.size, bool))
+    assert path == "thump"
+    np.testing.assert_allclose(found, steps_s)
+    monkeypatch.setattr(online, "FILL_BRIDGE", 0)  # without the rule: the thump path's next prediction only
+    found, path = _reported(thump_s, steps_s, np.ones(steps_s.size, bool))
+    assert path == "thump"
+    assert np.all(np.abs(found[:, None] - steps_s[None, :]).min(axis=1) <= 1e-9), found
+    missed = steps_s[np.abs(steps_s[:, None] - found[None, :]).min(axis=1) > 1e-9]
+    np.testing.assert_allclose(missed, steps_s[[15, 25]])
+
+
 def test_the_thump_path_locked_on_music_kicks_does_not_take_over(monkeypatch: pytest.MonkeyPatch) -> None:
     """Earbud music from 3 s: the thump band hears only its kick drum, metronome-exact at another
     tempo (every 0.466 s: each kick at its tracker's prediction), the bands path the runner's
