@@ -251,3 +251,21 @@ def test_before_the_rhythm_a_louder_crunch_after_a_thump_is_part_of_that_footfal
     knock = [(float(steps_s[1]) + 0.2, -20.0)]
     found = _reported_thump(sorted([(float(t), -20.0) for t in steps_s[:3]] + knock))
     assert np.any(np.abs(found - knock[0][0]) <= 1e-9), found
+
+
+def test_a_louder_thump_right_after_a_reported_faint_onset_is_its_later_part(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The thump path alone, before its tracker has found the rhythm (every onset it rejects is
+    reported then): the runner's second footfall (0.93 s) has a faint contact, 15 dB under the
+    steps, which the tracker rejects, and a crunch 110 ms later, 7 dB louder than the contact,
+    which it takes as a provisional step. One footfall, reported once, at its contact. A faint
+    breath 100 ms before the fourth step (17 dB under it) does not hide that step."""
+    steps_s = np.arange(0.5, 5.0, 0.43)
+    events = [(float(t), -20.0) for t in steps_s if abs(t - 0.93) > 0.01]
+    events += [(0.93, -35.0), (1.04, -28.0), (1.69, -37.0)]
+    found = _reported_thump(sorted(events))
+    assert np.any(np.abs(found - 0.93) <= 1e-9) and not np.any(np.abs(found - 1.04) <= 1e-9), found
+    assert np.any(np.abs(found - 1.79) <= 1e-9), found
+    assert np.sum(np.abs(found[:, None] - steps_s[None, :]).min(axis=1) <= 1e-9) >= steps_s.size - 1, found
+    monkeypatch.setattr(online, "LATER_PART_MAX_DB", -np.inf)  # without the rule: the crunch is a second footfall
+    found = _reported_thump(sorted(events))
+    assert np.any(np.abs(found - 0.93) <= 1e-9) and np.any(np.abs(found - 1.04) <= 1e-9), found
