@@ -88,12 +88,13 @@ FILL_EARLY = 0.05  # (a footfall the other path dates well before the prediction
 FILL_LATE = 0.15
 FILL_SPACING = 0.7
 # ... and a step the thump path missed right after one it missed (one foot soft for a few steps,
-# a treadmill's hum over a soft patch): its tracker bridges unheard steps, so the next ones are
-# whole periods after its prediction (up to this many more); after a fill they are a period after
-# the filled step, and a thump footfall up to MERGE_ACROSS_S after a fill (that step's later crunch,
-# not reported) does not move them (dev: no condition flips, mean F1 full, HFP 16 kHz, in-ear and
-# clipped +0.001; treadmill dirt & rocks HFP 16 kHz 0.925 -> 0.947)
-FILL_BRIDGE = 3
+# a treadmill's hum over a soft patch): its tracker bridges unheard steps without moving its
+# anchor, so the next one is a whole period after its prediction (FILL_BRIDGE: this many more; 2 or
+# 3 score the same on dev); after a fill it is a period after the filled step, and a thump footfall
+# up to MERGE_ACROSS_S after a fill (that step's later crunch, not reported) does not move it (dev:
+# no condition flips, mean F1 full, HFP 16 kHz, in-ear, clipped +0.001; treadmill dirt & rocks
+# HFP 16 kHz 0.925 -> 0.947)
+FILL_BRIDGE = 1
 # While the thump path's tracker finds little on a rhythm, the onsets it rejects are reported too
 # (THUMP_MIN_SALIENCE); one so reported is a footfall like the others: a thump-path footfall within
 # its tracker's merge_s after it, at most LATER_PART_MAX_DB louder, is that footfall's later part
