@@ -49,6 +49,11 @@ HEARD_TOLERANCE_S = 0.05  # a bands footfall this close to one of the thump path
 AGREE_MIN_STEPS = 4
 AGREE_MIN_SALIENCE = 0.65  # ... and its tracker finds at least this share of what it hears on the rhythm
 # (thuds off the rhythm in the thump band -- a bag, a knock, a crunch -- are not the precise path)
+# ... and the bands path's tracker was not following the beat of music at its last footfall
+# (Pick.music): a kick drum is a thump, at another tempo and metronome-exact, so while music plays
+# the thump path agreeing with the bands path is no sign it is the cleaner one (dev music synthetic
+# phone / HFP 16 kHz 0.81 / 0.90 -> 0.85 / 0.94: the thump path took over and lost the steps next to
+# the kicks). The flag comes with the bands footfall, so the choice stays the same for any block size.
 AGREE_TOLERANCE_S = 0.025
 TAKEOVER_HEARD_FRACTION = 0.3  # the thump path takes over from the bands path on evidence only if
 # the bands path heard this share of the thump path's footfalls too: alone in the quiet (the runner
@@ -194,6 +199,7 @@ class StepDetector:
         self._in_sync = {"thump": False, "bands": False}  # each path's last footfall: the runner in sync with the ticks?
         self._last_out_path = "thump"
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
+        self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
         self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
         self._present = features.bands_present(self.sample_rate)
         empty = np.zeros(0)
@@ -244,7 +250,8 @@ class StepDetector:
         ``MIN_DWELL_S``), and the bands path hands over to the thump path when the thump path hears the same
         footfalls (``AGREE_FRACTION``), heard most of the bands path's lately
         (``AGREE_HEARD_FRACTION``) and its tracker finds most of what it hears on the rhythm
-        (``AGREE_MIN_SALIENCE``). The thump path takes over on evidence only if the bands path
+        (``AGREE_MIN_SALIENCE``), unless the bands path hears music (its kick drum is a thump).
+        The thump path takes over on evidence only if the bands path
         heard some of its footfalls (``TAKEOVER_HEARD_FRACTION``) and its tracker finds at least
         ``TAKEOVER_MIN_SALIENCE`` of what it hears on its rhythm; the first choice goes to
         the bands path with ``FIRST_UNSURE_EVIDENCE``, even if less than the thump path's, while
@@ -282,6 +289,7 @@ class StepDetector:
                 reportable = True
                 report_s = pick.time_s
                 rejected_out = None
+                self._bands_music = pick.music
                 if rhythmic:
                     self._last_bands_rhythmic = (pick.time_s, closeness)
             self._in_sync[name] = pick.in_sync
@@ -305,6 +313,7 @@ class StepDetector:
                         and (other == "bands" or (self._share_heard("thump", "bands") >= TAKEOVER_HEARD_FRACTION
                                                   and self._low_tracker.rhythm_salience >= TAKEOVER_MIN_SALIENCE)))
                     or (before == "bands" and (first or dwelt) and theirs >= AGREE_EVIDENCE * ours
+                        and not self._bands_music
                         and self._low_tracker.rhythm_salience >= AGREE_MIN_SALIENCE
                         and self._thump_agrees(AGREE_FRACTION) and self._thump_hears(now_s) >= AGREE_HEARD_FRACTION)):
                 self._active, self._last_switch_s = other, now_s

@@ -189,6 +189,7 @@ class Pick:
     closeness: float = 0.0  # 0-1: how near its tracker's prediction it fell (0 when not on the rhythm)
     on_tick: bool = False  # it started on a known metronome tick
     in_sync: bool = False  # most of its picker's recent footfalls (this one included) started on known ticks
+    music: bool = False  # when it was taken, its tracker followed the beat of music (StepTracker.hears_beat)
 
 
 def _percentile(values: deque, q: float) -> float:
@@ -386,7 +387,8 @@ def pick_footfalls(
         state.on_tick.append(on_tick)
         picks.append(Pick(step_s if d.time_s == onset_s else d.time_s, _confidence(params, snr_db, d), peak_db, decided_at_s,
                           d.rhythmic, b, d.closeness if d.rhythmic else 0.0, on_tick,
-                          in_sync(state.on_tick, params.in_sync_fraction)))
+                          in_sync(state.on_tick, params.in_sync_fraction),
+                          state.tracker.hears_beat(onset_s)))
     state.scan_frame = last_decidable + 1
     return picks
 

@@ -87,6 +87,7 @@ class _Grid:
     base_s: float  # a member's time
     last_hit_s: float
     strengths: deque[float]
+    hits: int = 0  # candidates on it since it was found
 
 
 class BeatGrids:
@@ -139,6 +140,13 @@ class BeatGrids:
         self._grids.append(g)
         return period if s < p.louder_than_beat * statistics.median(g.strengths) else None
 
+    def heard(self, now_s: float) -> bool:
+        """Whether music is playing at ``now_s``: a grid that was hit again after it was found
+        (not a chance alignment of a few candidates) is still followed (not ``expire_beats`` of
+        its periods unheard)."""
+        p = self.params
+        return any(g.hits >= 1 and now_s - g.last_hit_s <= p.expire_beats * g.period_s for g in self._grids)
+
     @staticmethod
     def _off_places(g: _Grid, t: float) -> float:
         """How far ``t`` is from the nearest place of grid ``g`` (s)."""
@@ -148,6 +156,7 @@ class BeatGrids:
     def _hit(self, g: _Grid, t: float, s: float, n: int) -> float:
         g.period_s = (t - g.base_s) / n
         g.last_hit_s = t
+        g.hits += 1
         g.strengths.append(s)
         if n > self.params.rebase_beats:
             g.base_s = t  # keep the span bounded (a slow drift of the tempo)

@@ -145,6 +145,11 @@ class TrackerState:
         """
         return self.rhythmic_strength / self.candidate_strength if self.candidate_strength > 0 else 0.0
 
+    def hears_beat(self, now_s: float) -> bool:
+        """Whether the tracker follows the beat of music at ``now_s`` (see
+        :meth:`~stepdetect.tracker_beat.BeatGrids.heard`; False without a beat test)."""
+        return self._beats is not None and self._beats.heard(now_s)
+
     def rhythm_clarity(self, period_s: float) -> float:
         """How much more the candidates' onset strength recurs at ``period_s`` (and 2 and 3 x it)
         than at any lag (:func:`pulse_clarity`): several for steps, about 1 for texture."""

@@ -269,3 +269,24 @@ def test_a_louder_thump_right_after_a_reported_faint_onset_is_its_later_part(mon
     monkeypatch.setattr(online, "LATER_PART_MAX_DB", -np.inf)  # without the rule: the crunch is a second footfall
     found = _reported_thump(sorted(events))
     assert np.any(np.abs(found - 0.93) <= 1e-9) and np.any(np.abs(found - 1.04) <= 1e-9), found
+
+
+def test_while_the_bands_path_hears_music_it_does_not_hand_over_on_agreement() -> None:
+    """Both paths hear a runner for 16 s and agree on every footfall, the thump path's tracker
+    finding all it hears on the rhythm: normally the bands path hands over to the thump path
+    (where the thump is heard it is the most precise path). With earbud music the bands path's
+    tracker follows a beat grid from 2 s (``Pick.music``): the kick drum is a thump at another
+    tempo, so the thump path agreeing is no sign it is the cleaner one -- the bands path stays
+    the reported one, and every step is reported once either way."""
+    steps_s = np.arange(0.5, 16.5, 0.35)
+    for music_from_s, reported in ((np.inf, "thump"), (2.0, "bands")):
+        det = StepDetector(sample_rate=16000)
+        out: list[float] = []
+        for a in np.arange(0.0, 17.0, BLOCK_S):
+            due = [float(t) for t in steps_s if a <= t + DECIDED_AFTER_S < a + BLOCK_S]
+            low = [Pick(t, 0.9, -20.0, t + DECIDED_AFTER_S, True) for t in due]
+            multi = [Pick(t, 0.9, -20.0, t + DECIDED_AFTER_S, True, closeness=1.0, music=t >= music_from_s)
+                     for t in due]
+            out += [p.time_s for p, _ in det._arbitrate(low, multi)]
+        assert det.path == reported, music_from_s
+        np.testing.assert_allclose(out, steps_s)

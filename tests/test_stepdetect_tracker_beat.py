@@ -99,3 +99,18 @@ def test_another_instrument_on_a_known_tempo_is_a_beat_on_fewer_members(rng: np.
                    for j, t in enumerate(times) if strengths[j] >= 0.8 and t > 2.0
                    and abs((t - 0.1) / BEAT_S - round((t - 0.1) / BEAT_S)) * BEAT_S > 0.01]
         assert len(on_grid) >= 8 and sum(on_grid) <= 1, on_grid
+
+
+def test_music_is_heard_while_a_grid_found_is_hit_again_and_not_after_it_stops(rng: np.random.Generator) -> None:
+    """``BeatGrids.heard``: not on a grid found once (that may be a chance alignment), but once a
+    later kick lands on it; and no more when the kicks have stopped for ``expire_beats`` beats."""
+    beats = BeatGrids(BeatParams())
+    times, strengths = _candidates(rng, 6.0)
+    first = 0.1 + 9 * BEAT_S
+    assert not beats.heard(first)
+    assert beats.judge(times, strengths, first, 0.5, STEP_S) is not None  # found ...
+    assert not beats.heard(first + 0.01)  # ... once
+    assert beats.judge(times, strengths, first + BEAT_S, 0.5, STEP_S) is not None  # and hit again
+    assert beats.heard(first + BEAT_S + 0.01)
+    assert beats.heard(first + 7 * BEAT_S)
+    assert not beats.heard(first + BEAT_S + BeatParams().expire_beats * BEAT_S + 0.01)  # the music stopped
