@@ -76,6 +76,11 @@ THUMP_MIN_SALIENCE = 0.5  # below this rhythm salience the thump path's tracker 
 # whose tracker leaves most of what it hears off the rhythm hears a crunchy step's later crunches or
 # a headset's gated breath, and would report them (dev ramp crunchy ice HFP 8 kHz 0.88 -> 0.93)
 TAKEOVER_MIN_SALIENCE = THUMP_MIN_SALIENCE
+# Its rejects are reported below THUMP_MIN_SALIENCE except a candidate it refused as a beat of music at another tempo (an exact grid of earlier
+# candidates, stepdetect.tracker_beat): the kick drum is a thump, and where the kicks outnumber the
+# steps the salience stays low (dev music dirt & rocks HFP 16 kHz: a kick the thump path's tracker
+# knew for a beat was reported at 2.4 s, 0.906 -> 0.914). True reports them as before.
+REPORT_THUMP_BEATS = False
 FIRST_UNSURE_EVIDENCE = 2.0  # the first choice goes to a bands path with this much evidence, even if
 # less than the thump path's, while the thump path's tracker finds less than THUMP_MIN_SALIENCE of
 # what it hears on its rhythm (crunches and double hits after the steps, off the ticks of a metronome
@@ -277,7 +282,8 @@ class StepDetector:
                 # what its tracker rejects is not reported, unless that tracker finds little of
                 # what the thump path hears on a rhythm (a buzz, a clicking machine: then the
                 # picker's own tests decide, and the irregular result reads as no running rhythm)
-                reportable = counted or (d.kind == "rejected" and self._low_tracker.rhythm_salience < THUMP_MIN_SALIENCE
+                reportable = counted or (d.kind == "rejected" and not (d.beat and not REPORT_THUMP_BEATS)
+                                         and self._low_tracker.rhythm_salience < THUMP_MIN_SALIENCE
                                          and pick.time_s - self._low_tracker.last_step_s >= self._low_tracker.params.merge_s)
                 if (self._last_out_rejected_db is not None and self._last_out_path == "thump"
                         and pick.time_s - self._last_out_s < self._low_tracker.params.merge_s

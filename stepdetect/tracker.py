@@ -290,7 +290,8 @@ class StepTracker(TrackerState):
                 return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t,
                                     confidence=0.5 * min(c.rel, 1.0) + 0.5, score=min(c.rel, p.max_rel))
         if c.beat_s is not None:
-            return Decision(c.t, c.s, "rejected", False, c.predicted, 0.0)  # a beat of the music: not a step, nor a heel
+            # a beat of the music: not a step, nor a heel
+            return Decision(c.t, c.s, "rejected", False, c.predicted, 0.0, beat=True)
         min_fraction = p.off_min_fraction if c.rel < p.off_loud_rel else p.off_loud_fraction
         if (p.off_min_rel <= c.rel <= p.off_max_rel
                 and c.t - self._last_step_s >= min_fraction * (

@@ -65,6 +65,7 @@ class Decision:
     confidence: float  # 0-1: relative strength and closeness to the prediction
     gaps_s: tuple[float, ...] = ()  # predicted steps before this one that nobody heard
     closeness: float = 0.0  # 0-1: how near the prediction it fell (0 when not locked)
+    beat: bool = False  # rejected as a beat of music at another tempo (see stepdetect.tracker_beat)
 
     @property
     def is_step(self) -> bool:

@@ -290,3 +290,4 @@ def test_while_the_bands_path_hears_music_it_does_not_hand_over_on_agreement() -
             out += [p.time_s for p, _ in det._arbitrate(low, multi)]
         assert det.path == reported, music_from_s
         np.testing.assert_allclose(out, steps_s)
+
