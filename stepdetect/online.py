@@ -76,9 +76,9 @@ THUMP_MIN_SALIENCE = 0.5  # below this rhythm salience the thump path's tracker 
 # whose tracker leaves most of what it hears off the rhythm hears a crunchy step's later crunches or
 # a headset's gated breath, and would report them (dev ramp crunchy ice HFP 8 kHz 0.88 -> 0.93)
 TAKEOVER_MIN_SALIENCE = THUMP_MIN_SALIENCE
-# Its rejects are reported below THUMP_MIN_SALIENCE except a candidate it refused as a beat of music at another tempo (an exact grid of earlier
-# candidates, stepdetect.tracker_beat): the kick drum is a thump, and where the kicks outnumber the
-# steps the salience stays low (dev music dirt & rocks HFP 16 kHz: a kick the thump path's tracker
+# Its rejects are reported below THUMP_MIN_SALIENCE, except a candidate it refused as a beat of music
+# at another tempo (an exact grid of earlier candidates, stepdetect.tracker_beat): the kick drum is a
+# thump, and where the kicks outnumber the steps the salience stays low (dev music dirt & rocks HFP 16 kHz: a kick the thump path's tracker
 # knew for a beat was reported at 2.4 s, 0.906 -> 0.914). True reports them as before.
 REPORT_THUMP_BEATS = False
 FIRST_UNSURE_EVIDENCE = 2.0  # the first choice goes to a bands path with this much evidence, even if
