@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import numpy as np
 import pytest
 
 from stepdetect import score_events
+from stepdetect.evaluate import Scores
 from stepdetect.tracker import StepTracker, TrackerParams, track_events
+from stepdetect.tracker_lock import BANDS_PARAMS
 from stepdetect.validate import ParameterError
 
 
@@ -84,8 +89,6 @@ def test_music_louder_than_the_steps_and_heard_first_does_not_hold_the_lock() ->
     # provisional steps before it finds a rhythm; those stay members of the music's beat grid,
     # so the grid is recognised and the lock goes to the steps, not to the kicks (bands path
     # strengths: linear in dB; with the provisional steps kept off the grid: mean F1 0.92, worst 0.74)
-    from stepdetect.tracker_lock import BANDS_PARAMS
-
     f1 = []
     for seed in range(10):
         rng = np.random.default_rng(20261121 + seed)
@@ -357,8 +360,6 @@ def test_after_a_stop_isolated_breath_thumps_are_not_provisional_footfalls(rng: 
     the footfalls but above the provisional bar. Once the stop has let the lock go, such an
     isolated candidate (none a step period before it) is not a footfall unless as loud as one;
     the steps after the stop are all found, the first one too (benchmark: dev/stop/dirt_rocks/phone)."""
-    import dataclasses
-
     from stepdetect.online import THUMP_STOP_MIN_REL
     from stepdetect.tracker import AUDIO_PARAMS
 
@@ -437,6 +438,14 @@ def test_without_free_override_a_louder_crunch_after_a_provisional_step_is_no_fo
     np.testing.assert_allclose(default.time_s, [0.5, 0.63, 1.06])
 
 
+def _bands_tracker_scores(candidates: list[tuple[float, float]], steps_s: np.ndarray, **changes: object) -> Scores:
+    """The multi-band picker's tracker (``BANDS_PARAMS``, with ``changes``) over ``candidates``
+    (time s, strength), scored against the true ``steps_s`` at +-25 ms."""
+    t, s = map(np.array, zip(*candidates))
+    out = track_events(t, s, params=dataclasses.replace(BANDS_PARAMS, **changes))
+    return score_events(steps_s, out.time_s, tolerance_s=0.025)
+
+
 # The multi-band picker's candidates (time s, strength) over 10 s of the benchmark's dev
 # "music" scene, shower surface, phone mic path (real shower footsteps, earbud music, from
 # ../shared/data via benchmarks/footfall), and the true step times: each footfall is followed
@@ -467,16 +476,9 @@ def test_a_soft_slap_after_an_early_footfall_does_not_move_the_rhythm() -> None:
     ~80 ms early (rejected, and a hi-hat after it taken instead). A candidate merged into a
     footfall moves the predictions only when at least ``anchor_min_rel`` (0.6) as strong as the
     footfall: a slap, scuff or echo is softer than the footfall it follows."""
-    import dataclasses
-
-    from stepdetect.tracker_lock import BANDS_PARAMS
-
-    t, s = map(np.array, zip(*SHOWER_PHONE_CANDIDATES))
-    out = track_events(t, s, params=BANDS_PARAMS)
-    scores = score_events(SHOWER_PHONE_STEPS_S, out.time_s, tolerance_s=0.025)
+    scores = _bands_tracker_scores(SHOWER_PHONE_CANDIDATES, SHOWER_PHONE_STEPS_S)
     assert scores.f1 >= 0.88, scores
-    before = track_events(t, s, params=dataclasses.replace(BANDS_PARAMS, anchor_min_rel=0.0))
-    was = score_events(SHOWER_PHONE_STEPS_S, before.time_s, tolerance_s=0.025)
+    was = _bands_tracker_scores(SHOWER_PHONE_CANDIDATES, SHOWER_PHONE_STEPS_S, anchor_min_rel=0.0)
     assert was.f1 <= scores.f1 - 0.05, (was, scores)  # without the rule
 
 
@@ -516,15 +518,7 @@ def test_a_sound_60_to_100_ms_before_a_walking_step_is_not_taken_for_it() -> Non
     before every other step pass for the footfall, and the step merged into it as its toe. A
     footfall's timing does not wander more at a walk (2-3 % of the interval): the sd stops at
     ``max_sigma_s`` (50 ms), so the sound before the step is rejected and the step is taken."""
-    import dataclasses
-    import math
-
-    from stepdetect.tracker_lock import BANDS_PARAMS
-
-    t, s = map(np.array, zip(*WALK_DIRT_HFP16_CANDIDATES))
-    out = track_events(t, s, params=BANDS_PARAMS)
-    scores = score_events(WALK_DIRT_HFP16_STEPS_S, out.time_s, tolerance_s=0.025)
+    scores = _bands_tracker_scores(WALK_DIRT_HFP16_CANDIDATES, WALK_DIRT_HFP16_STEPS_S)
     assert scores.f1 >= 0.95, scores
-    before = track_events(t, s, params=dataclasses.replace(BANDS_PARAMS, max_sigma_s=math.inf))
-    was = score_events(WALK_DIRT_HFP16_STEPS_S, before.time_s, tolerance_s=0.025)
+    was = _bands_tracker_scores(WALK_DIRT_HFP16_CANDIDATES, WALK_DIRT_HFP16_STEPS_S, max_sigma_s=math.inf)
     assert was.f1 <= scores.f1 - 0.15, (was, scores)  # without the rule
