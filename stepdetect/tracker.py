@@ -35,7 +35,8 @@ with ``heel_min_rel`` a footfall taken on the rhythm is dated at a softer candid
 before it (its heel). A candidate after the prediction, with nothing at it, is the late footfall
 when at least ``late_min_rel`` as loud. When the rhythm was just found on a candidate, a much
 louder one right after it is the footfall (the first was a precursor). A regular chain at half
-the locked period (``halve_min_period_s``) replaces a lock on strides.
+the locked period (``halve_min_period_s``) replaces a lock on strides; a slow lock halves too when
+most of its recent strides had a candidate at their midpoint (``halve_midpoint_count``).
 
 The time of a step is the candidate's own time (the caller's acoustic/inertial onset, or the
 heel's), never the prediction. Everything is O(1) per candidate apart from a search over the last
@@ -277,7 +278,9 @@ class StepTracker(TrackerState):
             self._before_last = (self._anchor_s, self._anchor_pred_s, self._anchor_score, copy.copy(lock))
             self._fresh_lock = False
             onset = self._heel_before(c.t, c.s, c.predicted, lock)
+            prev_anchor = self._anchor_s
             lock.update(onset - self._anchor_s, c.k, self.params)
+            self._halve_on_midpoints(prev_anchor, onset, c.k, c.ref, lock)
             return self._accept(onset, c.s, rhythmic=True, predicted_s=c.predicted,
                                 confidence=0.5 * min(c.rel, 1.0) + 0.5 * c.closeness, gaps=gaps, score=c.score)
         if c.rel >= p.chain_min_strength and c.beat_s is None:
@@ -302,6 +305,27 @@ class StepTracker(TrackerState):
                                 confidence=0.5 * min(c.rel, 1.0), move_anchor=False)
         self._last_rejected = (c.t, c.s)
         return Decision(c.t, c.s, "rejected", False, c.predicted, 0.0)
+
+    def _halve_on_midpoints(self, prev_s: float, t: float, k: int, ref: float | None, lock: Lock) -> None:
+        """A stride (``prev_s`` to ``t``, ``k`` predicted steps) just ended on the rhythm: remember
+        whether a candidate fell near its midpoint; when most recent strides had one, the lock was
+        on every other step: halve it (the next prediction half a period after ``t``)."""
+        p = self.params
+        if p.halve_midpoint_count <= 0 or lock.period_s < p.halve_midpoint_min_period_s or ref is None:
+            self._midpoints.clear()
+            return
+        if k != 1:
+            self._midpoints.append(False)
+        else:
+            mid = 0.5 * (prev_s + t)
+            tol = p.halve_midpoint_fraction * (t - prev_s)
+            self._midpoints.append(any(abs(ht - mid) <= tol and hs >= p.halve_midpoint_min_rel * ref
+                                       for ht, hs in self._history))
+        if sum(self._midpoints) >= p.halve_midpoint_count:
+            lock.period_s *= 0.5
+            lock.asym_s = 0.0
+            self._midpoints.clear()
+            self._recent.clear()
 
     def _decide_free(self, c: _Judgement) -> Decision:
         """Not locked: a step that finds the rhythm, a provisional step, or rejected."""

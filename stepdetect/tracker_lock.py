@@ -84,6 +84,19 @@ class TrackerParams:
     halve_min_period_s: float = 0.29  # a regular chain at half the locked period (>= this) replaces it: strides
     # ... or a shorter one (a fast cadence) when its summed strength is at least this x the lock's last steps'
     halve_fast_score: float = 0.9
+    # locked on a period of at least halve_midpoint_min_period_s (slower than a run): when this many
+    # of the last halve_midpoint_of intervals between consecutive steps on the rhythm had a
+    # candidate at their midpoint (within halve_midpoint_fraction of the interval), at least
+    # halve_midpoint_min_rel x the reference, the lock was on a runner's strides and halves (0:
+    # never). A softer foot under a headset's gate can stay below the chain floor
+    # (chain_min_strength) and so never form the half-period chain, yet still be heard half-way
+    # between the other foot's steps, stride after stride. Not at a walk's period (a regular sound
+    # between walking steps, a deck or a bouncing bottle, is no step; 116 spm is 0.52 s)
+    halve_midpoint_count: int = 0
+    halve_midpoint_min_period_s: float = 0.6
+    halve_midpoint_of: int = 4
+    halve_midpoint_fraction: float = 0.08
+    halve_midpoint_min_rel: float = 0.2
     history_s: float = 4.0  # candidates kept for (re)locking
     same_foot_factor: float = 2.0  # locked: the reference is at most this x the step two back (same foot)
     n_reference: int = 12  # accepted strengths in the reference (their upper quartile)
@@ -140,10 +153,13 @@ ACCEL_PARAMS = TrackerParams(
 # two parts of one footfall): a slap, scuff or echo after an early footfall is softer than it,
 # and predicting from it put the next footfall ~80 ms early (dev 121 -> 115 failing a bar with
 # the known-tempo beat test, see benchmarks/FOOTFALL_PASSES.md, session 7).
+# A lock on strides halves when 3 of its last 4 strides had a candidate at their midpoint, at least
+# 0.2 x the reference (halve_midpoint_count; dev treadmill synthetic HFP 8 kHz 0.68 -> 0.85, no
+# other condition moves; see benchmarks/FOOTFALL_PASSES.md, session 9).
 # The thump path's tracker (fed 10 ** (dB / 30)) always uses the audio set.
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
-    anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0),
+    anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 

@@ -99,6 +99,7 @@ class TrackerState:
         self._beats = BeatGrids(self.params.beat) if self.params.beat is not None else None  # music heard
         # (strength, predicted steps in its interval) of the last rhythmic steps: the lock's evidence
         self._recent: deque[tuple[float, int]] = deque(maxlen=self.params.chain_steps)
+        self._midpoints: deque[bool] = deque(maxlen=self.params.halve_midpoint_of)  # the last strides on the rhythm: a candidate near the midpoint?
         # leaky sums of the (relative) strength of what the lock took and of what it left
         self._on_strength = 0.0
         self._off_strength = 0.0

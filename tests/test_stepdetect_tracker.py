@@ -332,6 +332,31 @@ def test_weaker_regular_sounds_between_walking_steps_do_not_halve_the_lock(rng: 
     assert lax.precision <= 0.7, lax
 
 
+def test_a_stride_lock_halves_on_a_soft_foot_heard_at_every_midpoint() -> None:
+    """A runner at 168 spm whose second foot reaches the headset 10 dB softer (0.25-0.35 x the
+    other on the bands path's scale: under the chain floor, so no half-period chain ever forms and
+    the bands path's tracker locks on strides, 0.71 s). The soft foot is still heard half-way
+    between the loud foot's steps, stride after stride: the lock halves and takes it (dev
+    treadmill synthetic HFP 8 kHz). Without ``halve_midpoint_count`` half the steps are lost for
+    good; a walk at 116 spm (0.52 s, under ``halve_midpoint_min_period_s``) with a regular sound
+    half-way between its steps keeps its lock."""
+    r = np.random.default_rng(3)
+    ref = 0.5 + np.arange(56) * (60 / 168) + r.normal(0.0, 0.008, 56)
+    strength = np.where(np.arange(56) % 2 == 0, r.uniform(0.9, 1.1, 56), r.uniform(0.25, 0.35, 56))
+    soft_later = ref[1::2][ref[1::2] > 4.0]  # the soft foot after a few strides to halve on
+    for changes, least, most in (({}, 0.95, 1.0), ({"halve_midpoint_count": 0}, 0.0, 0.05)):
+        out = track_events(ref, strength, params=dataclasses.replace(BANDS_PARAMS, **changes))
+        assert score_events(ref, out.time_s, tolerance_s=0.001).precision == 1.0
+        recall = score_events(soft_later, out.time_s[out.time_s > 3.9], tolerance_s=0.001).recall
+        assert least <= recall <= most, (changes, recall)
+    rng = np.random.default_rng(0)
+    walk = _steps(rng, 116, 50, jitter_s=0.003)
+    events = [(t, rng.uniform(0.9, 1.1)) for t in walk] + [(t + 0.1, rng.uniform(0.5, 0.9)) for t in walk]
+    events += [(t + 0.5 * 60 / 116, rng.uniform(0.45, 0.6)) for t in walk if t > 3.0]
+    walking = _bands_tracker_scores(sorted(events), walk)
+    assert walking.recall >= 0.98 and walking.precision >= 0.98, walking
+
+
 def test_a_louder_step_right_after_the_candidate_that_found_the_rhythm_is_kept(rng: np.random.Generator) -> None:
     """The rhythm is found on a soft precursor 35 ms before a footfall: the footfall itself,
     much louder, is reported too (it was merged into the precursor and lost)."""
