@@ -343,11 +343,12 @@ def test_a_stride_lock_halves_on_a_soft_foot_heard_at_every_midpoint() -> None:
     r = np.random.default_rng(3)
     ref = 0.5 + np.arange(56) * (60 / 168) + r.normal(0.0, 0.008, 56)
     strength = np.where(np.arange(56) % 2 == 0, r.uniform(0.9, 1.1, 56), r.uniform(0.25, 0.35, 56))
-    soft_later = ref[1::2][ref[1::2] > 4.0]  # the soft foot after a few strides to halve on
+    # the soft foot once the stride lock was found (~4 strides) and 3 of 4 strides halved it
+    soft_later = ref[1::2][ref[1::2] > 6.0]
     for changes, least, most in (({}, 0.95, 1.0), ({"halve_midpoint_count": 0}, 0.0, 0.05)):
         out = track_events(ref, strength, params=dataclasses.replace(BANDS_PARAMS, **changes))
         assert score_events(ref, out.time_s, tolerance_s=0.001).precision == 1.0
-        recall = score_events(soft_later, out.time_s[out.time_s > 3.9], tolerance_s=0.001).recall
+        recall = score_events(soft_later, out.time_s[out.time_s > 5.9], tolerance_s=0.001).recall
         assert least <= recall <= most, (changes, recall)
     rng = np.random.default_rng(0)
     walk = _steps(rng, 116, 50, jitter_s=0.003)
