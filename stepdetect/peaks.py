@@ -40,6 +40,8 @@ A *candidate* is a frame where ``odf_db`` (the mean rectified rise of the whiten
   footfalls' is not one (a headset's noise gate opening on a breath makes a footfall-sized jump
   out of a far quieter sound), unless it jumps as much as the median footfall (the whole signal
   dropped); the level reference sinks after ``step_level_decay_after_s`` without a footfall;
+  while the steps come on time such a candidate goes to the tracker marked quiet: a step only on
+  the rhythm, close to the prediction (``TrackerParams.quiet_min_closeness``), never off it;
 * the survivors go to the step-rhythm tracker (:mod:`stepdetect.tracker`), which merges heel/toe
   and scuff double hits, rejects what is off the rhythm and never invents a footfall.
 
@@ -136,7 +138,10 @@ class PickParams:
     # slipped into a pocket); the reference sinks step_level_decay_db_per_s once no footfall came
     # for step_level_decay_after_s; a footfall let through from under it restarts it at its own
     # level. Dev (benchmarks/FOOTFALL_PASSES.md, session 8, with the tracker's
-    # stop_max_period_ratio): 98 -> 96 conditions failing a bar, none newly failing
+    # stop_max_period_ratio): 98 -> 96 conditions failing a bar, none newly failing.
+    # While the steps come on time (no step's place unheard yet) the rhythm judges such a
+    # candidate, marked quiet: a step only right at its prediction (TrackerParams.quiet_min_closeness;
+    # session 9: dev 90 -> 88, none newly failing, HFP 8 kHz +0.007)
     step_level_margin_db: float = 18.0
     step_level_gap_periods: float = 1.5
     step_level_decay_after_s: float = 2.0
@@ -370,9 +375,11 @@ def pick_footfalls(
         state.last_pushed_s = onset_s
         top_db = float(m.top_db[n_cand])
         too_quiet, new_level = _against_step_level(state, params, onset_s, top_db, snr_db)
-        if too_quiet:
+        if _steps_on_time(state, params, onset_s):
+            new_level = False  # the rhythm judges a quiet one: a step only right at its prediction
+        elif too_quiet:
             continue  # far quieter than the footfalls: a gated breath, not a step
-        d = state.tracker.push(onset_s, params.strength(snr_db))
+        d = state.tracker.push(onset_s, params.strength(snr_db), quiet=too_quiet)
         if d.kind == "merged":
             continue
         if not on_tick:  # what lands on a known tick is mostly the tick: it teaches the bands nothing
@@ -424,14 +431,20 @@ def _measure(frames: Frames, white: NDArray[np.float64], levels: NDArray[np.floa
     return _Measures(peaks_all, peak_pos_all, before, low_peak_all, high_all - leak_low > params.max_leak_db, top)
 
 
+def _steps_on_time(state: PickerState, params: PickParams, onset_s: float) -> bool:
+    """Whether the tracker is locked and its last footfall less than ``step_level_gap_periods``
+    periods before ``onset_s`` (no step's place has gone unheard)."""
+    tracker = state.tracker
+    return tracker.locked and onset_s - tracker.last_step_s < params.step_level_gap_periods * tracker.period_s
+
+
 def _against_step_level(state: PickerState, params: PickParams, onset_s: float, top_db: float,
                         snr_db: float) -> tuple[bool, bool]:
     """A candidate whose loudest band peaks at ``top_db`` (its jump ``snr_db``) against the level of
     the footfalls: (too quiet to be one, let through from under their level: a new level)."""
     tracker = state.tracker
-    if len(state.step_levels_db) < 4 or (
-            tracker.locked and onset_s - tracker.last_step_s < params.step_level_gap_periods * tracker.period_s):
-        return False, False  # no level yet, or the steps still come a period apart: the rhythm judges
+    if len(state.step_levels_db) < 4:
+        return False, False  # no level yet
     floor_db = _percentile(state.step_levels_db, 75.0) - params.step_level_margin_db
     if top_db >= floor_db:
         return False, False

@@ -120,15 +120,28 @@ class StepTracker(TrackerState):
         return score > self.params.switch_margin * evidence
 
     # -- the public step ------------------------------------------------------------------
-    def push(self, time_s: float, strength: float, period_hint_s: float | None = None) -> Decision:
+    def push(self, time_s: float, strength: float, period_hint_s: float | None = None, *,
+             quiet: bool = False) -> Decision:
         """Decide one candidate (times must not decrease from call to call).
 
         ``period_hint_s``: the caller's own estimate of the step period around this candidate
         (s, optional; NaN counts as none). It decides which chain may lock (steps, not strides,
         lopsided or not) and pulls the predicted period towards it (``hint_tolerance``,
         ``hint_weight``).
+
+        ``quiet``: the caller found it far quieter than the footfalls (a headset's noise gate
+        opening on a breath makes a footfall-sized jump out of it): it is a step only on the
+        rhythm, at least ``quiet_min_closeness`` close to the prediction; else it is rejected
+        (it cannot be a step off the rhythm, a heel, a toe, a stumble or start another rhythm).
         """
-        c = self._judge(*self._checked(time_s, strength, period_hint_s))
+        quiet = quiet and self.params.quiet_min_closeness is not None
+        c = self._judge(*self._checked(time_s, strength, period_hint_s), quiet=quiet)
+        if quiet and not (c.on_rhythm and c.closeness >= (self.params.quiet_min_closeness or 0.0)):
+            self._count_candidate(c.t, c.s)
+            self._history.append((c.t, c.s))
+            self._off_strength += min(c.rel, self.params.max_rel)
+            self._last_rejected = (c.t, c.s)
+            return Decision(c.t, c.s, "rejected", False, c.predicted, 0.0)
         merged = self._double_hit(c)
         if merged is not None:
             return merged
@@ -157,9 +170,9 @@ class StepTracker(TrackerState):
         self._last_time_s = t
         return t, s, hint
 
-    def _judge(self, t: float, s: float, hint: float | None) -> _Judgement:
+    def _judge(self, t: float, s: float, hint: float | None, *, quiet: bool = False) -> _Judgement:
         """The candidate against the reference strength and the lock's prediction (the lock is
-        pulled towards the hint, and let go after a stop)."""
+        pulled towards the hint, and let go after a stop; a ``quiet`` one confirms no stumble)."""
         p = self.params
         while self._history and self._history[0][0] < t - p.history_s:
             self._step_times.discard(self._history.popleft()[0])
@@ -185,7 +198,7 @@ class StepTracker(TrackerState):
             late = t > c.predicted and c.rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
             c.on_rhythm = ((c.score >= p.accept_score or late) and since >= p.min_period_s * 0.8
                            and abs(t - c.predicted) <= p.window_fraction * lock.period_s)
-            if (not self._last_rhythmic and self._anchor_s < self._last_step_s <= t - p.merge_s
+            if (not quiet and not self._last_rhythmic and self._anchor_s < self._last_step_s <= t - p.merge_s
                     and ref and self._last_step_strength >= p.rephase_min_rel * ref):
                 self._stumble(c, lock)
             if self._beats is not None and self._history:

@@ -58,6 +58,11 @@ class TrackerParams:
     # drum was taken just before the step) moves the predictions to it when at least this strong
     # (x that footfall; 0: always)
     anchor_min_rel: float = 0.0
+    # locked: a candidate the caller flags as far quieter than the footfalls (``push(quiet=True)``:
+    # the multi-band picker's level test, a headset's gate opening on a breath) is a step only on
+    # the rhythm at least this close to the prediction; anything else of it is rejected (None: the
+    # flag does nothing)
+    quiet_min_closeness: float | None = 0.8
     free_min_strength: float = 0.4  # strength/reference needed for a provisional step
     # ... at least min_period_s after the last step, or (True) sooner when override_ratio x louder
     # than it (that one was a precursor); False: never sooner (a louder sound right after a

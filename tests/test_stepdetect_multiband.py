@@ -3,6 +3,7 @@ onset function invariance, 8 kHz input, stationary noise, band weights, texture 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ from scipy import signal
 from coach.analysis import analyze_steps, detector_rhythm
 from stepdetect import StepDetector, cadence_spm, detect_footfalls, score_events
 from stepdetect import features, online
+from stepdetect.peaks import PickParams
+from stepdetect.tracker import BANDS_PARAMS
 
 DATA = Path(__file__).parent / "data" / "footsteps"
 
@@ -125,6 +128,26 @@ def test_a_walk_through_a_noisy_narrowband_headset_is_a_confident_cadence() -> N
     assert report["rhythm_clarity"] >= 3.0  # a texture's is ~1.1-1.4
     assert report["cadence_confident"] is True
     assert report["cadence_spm"] == pytest.approx(cadence_spm(np.array(WALK_SHOWER_HFP8_STEPS_S)), abs=1.0)
+
+
+# the step times of clicks_synthetic_hfp8_8k.flac (the benchmark's truth)
+CLICKS_SYNTHETIC_HFP8_STEPS_S = [0.6, 1.0335, 1.4171, 1.7672, 2.1341, 2.5343, 2.8511, 3.268, 3.6349, 4.0184, 4.3185,
+                                 4.7688, 5.1356, 5.5692, 5.8693, 6.2695, 6.653, 7.0366, 7.4034, 7.8036]
+
+
+def test_a_sound_far_quieter_than_the_footfalls_is_a_step_only_right_at_the_prediction() -> None:
+    """Through an 8 kHz headset (gate, AGC) a breath or a click far quieter than the steps jumps as
+    much as a footfall: once the bands path knows the footfalls' level, such a candidate
+    (``step_level_margin_db`` under them) is a step only on the rhythm, close to the prediction
+    (``quiet_min_closeness``), never off it, a stumble or another rhythm: taken, the steps next to
+    it were lost (merged into it, or off the rhythm it moved)."""
+    y, sr = sf.read(DATA / "clicks_synthetic_hfp8_8k.flac")
+    ref = np.array(CLICKS_SYNTHETIC_HFP8_STEPS_S)
+    scores = score_events(ref, detect_footfalls(y, sample_rate=sr).time_s, tolerance_s=0.025)
+    without = PickParams(tracker=dataclasses.replace(BANDS_PARAMS, quiet_min_closeness=None))
+    was = score_events(ref, detect_footfalls(y, sample_rate=sr, params=without).time_s, tolerance_s=0.025)
+    assert scores.recall >= 0.85 and scores.f1 >= 0.85, scores
+    assert was.recall <= scores.recall - 0.1 and was.f1 <= scores.f1 - 0.05, (was, scores)  # without the rule
 
 
 def test_steps_give_a_confident_cadence_and_texture_does_not() -> None:
