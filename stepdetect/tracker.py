@@ -352,6 +352,12 @@ class StepTracker(TrackerState):
             self._start_lock(found[1])
             return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t, confidence=0.5 * min(c.rel, 1.0) + 0.5,
                                 score=min(c.rel, p.max_rel))
+        if self._beats is not None and self._history:
+            times, strengths = zip(*self._history)
+            if self._beats.faster_than_steps(times, strengths, c.t, c.s, p.min_period_s):
+                # a hi-hat's eighth notes: no runner steps that fast (before the lock nothing
+                # else tells them from footfalls)
+                return Decision(c.t, c.s, "rejected", False, math.nan, 0.0, beat=True)
         if (c.s >= p.free_min_strength * self._free_reference(c.ref, hinted=c.hint is not None)
                 and (c.t - self._last_step_s >= p.min_period_s
                      or (p.free_override and c.s >= p.override_ratio * self._last_step_strength))

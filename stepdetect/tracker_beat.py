@@ -38,6 +38,10 @@ class BeatParams:
     exclude_ratios: tuple[float, ...] = (1 / 3, 0.5, 1.0, 2.0, 3.0)  # of the step period: the steps' own grid
     exclude_tolerance: float = 0.1  # ... within this fraction of the ratio
     louder_than_beat: float = 1.5  # a candidate on the grid this x louder than its median member is a footfall
+    # ... the median of its last this many members: strengths are measured with band weights the
+    # rhythm keeps teaching, so the first members of a grid (hi-hats heard before the weights were
+    # learned, as loud as the steps) are no measure of a beat heard now
+    reference_members: int = 5
     expire_beats: float = 8.0  # a grid nobody hit for this many of its periods is forgotten
     rebase_beats: int = 32  # the period is measured over at most this many beats
     max_grids: int = 3  # grids followed at once (kick, hi-hat, a machine)
@@ -48,6 +52,13 @@ class BeatParams:
     # instead of every interval; None: no such test) ...
     known_tempo_chance: float | None = 0.1
     new_phase_s: float = 0.018  # ... at least this far from the known grids' places (3 x tolerance_s)
+    # Before any rhythm is locked: a candidate continuing an exact grid of earlier candidates
+    # faster than any step (min_period_s up to the tracker's shortest step period: a hi-hat's
+    # eighth notes) is no provisional footfall when candidates falling there by chance would do
+    # it at most this often -- the first hi-hats of a song have only two or three places behind
+    # them, so the bar is lower than max_chance (None: no such test) -- unless louder_than_beat
+    # x its members (a footfall landing on a hi-hat)
+    before_lock_chance: float | None = 0.03
 
     def related(self, period_s: float, beat_s: float) -> bool:
         """Whether a rhythm of ``period_s`` is the beat's own (its period, or 2 or 3 x or 1/2 or 1/3 of it)."""
@@ -118,7 +129,7 @@ class BeatGrids:
             n = round((t - g.base_s) / g.period_s)
             if n < 1 or abs(t - g.base_s - n * g.period_s) > p.tolerance_s or p.related(g.period_s, step_period_s):
                 continue
-            if s < p.louder_than_beat * statistics.median(g.strengths):
+            if s < p.louder_than_beat * statistics.median(list(g.strengths)[-p.reference_members:]):
                 return self._hit(g, t, s, n)
             louder_than.append(g.period_s)
         # a new grid (louder beats on a grid of softer ones: kicks among hi-hats)
@@ -139,6 +150,18 @@ class BeatGrids:
             self._grids.pop(0)
         self._grids.append(g)
         return period if s < p.louder_than_beat * statistics.median(g.strengths) else None
+
+    def faster_than_steps(self, times: Sequence[float], strengths: Sequence[float], t: float, s: float,
+                          shortest_step_s: float) -> bool:
+        """Whether the candidate at ``t`` (strength ``s``) continues an exact grid of the earlier
+        candidates (``times``, ``strengths``) at a period shorter than ``shortest_step_s`` -- no
+        runner's steps, but a hi-hat's (see ``before_lock_chance``; nothing is remembered)."""
+        p = self.params
+        if p.before_lock_chance is None or shortest_step_s <= p.min_period_s or not times:
+            return False
+        fast = dataclasses.replace(p, max_period_s=shortest_step_s, max_chance=p.before_lock_chance)
+        found = find_grid(times, strengths, t, math.inf, fast)
+        return found is not None and s < p.louder_than_beat * statistics.median(found[1])
 
     def heard(self, now_s: float) -> bool:
         """Whether music is playing at ``now_s``: a grid that was hit again after it was found

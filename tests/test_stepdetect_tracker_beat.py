@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
+from stepdetect.tracker import BANDS_PARAMS, StepTracker, TrackerParams
 from stepdetect.tracker_beat import BeatGrids, BeatParams, find_grid
 
 BEAT_S = 60 / 132
@@ -114,3 +117,81 @@ def test_music_is_heard_while_a_grid_found_is_hit_again_and_not_after_it_stops(r
     assert beats.heard(first + BEAT_S + 0.01)
     assert beats.heard(first + 7 * BEAT_S)
     assert not beats.heard(first + BEAT_S + BeatParams().expire_beats * BEAT_S + 0.01)  # the music stopped
+
+
+
+def test_hi_hats_before_the_lock_are_no_provisional_steps() -> None:
+    """Hi-hats every 0.217 s (eighth notes at 138 bpm, exact to 0.5 ms) as loud as the steps, and
+    a runner from 0.6 s at 0.33-0.39 s (SoundTrackDB-like times, quantised to 1/60 s). Before any
+    rhythm is locked nothing tells a hi-hat from a footfall but its grid: from the third one on
+    each continues an exact grid faster than any runner steps, and is not taken. The first lock
+    is on the steps, and every step is found (without the test: the hi-hat 0.1 s before a step
+    is taken and the step merged into it, the lock goes to every other hi-hat at 0.434 s, five
+    hi-hats are taken and four steps lost)."""
+    hat_s = 0.217
+    rng = np.random.default_rng(0)
+    steps = 0.6 + np.cumsum(np.r_[0.0, np.round(rng.uniform(0.33, 0.39, 25) * 60) / 60])
+    steps = steps[steps < 6.0]
+    hats = np.arange(hat_s, 6.0, hat_s) + rng.normal(0.0, 0.0005, 27)
+    events = sorted([(float(t), 1.0, False) for t in hats] + [(float(t), 1.0, True) for t in steps])
+
+    def run(params: TrackerParams) -> tuple[tuple[bool, float] | None, int, int]:
+        tracker = StepTracker(params)
+        first_lock, n_hats, n_steps = None, 0, 0
+        for t, s, is_step in events:
+            d = tracker.push(t, s)
+            n_hats += d.is_step and not is_step
+            n_steps += d.is_step and is_step
+            if first_lock is None and tracker.locked:
+                first_lock = (is_step, tracker.period_s)
+        return first_lock, n_hats, n_steps
+
+    first_lock, n_hats, n_steps = run(BANDS_PARAMS)
+    assert first_lock is not None and first_lock[0] and 0.33 <= first_lock[1] <= 0.39, first_lock
+    assert n_hats <= 1 and n_steps == steps.size, (n_hats, n_steps)  # the first hi-hat: nothing known yet
+    assert BANDS_PARAMS.beat is not None
+    without = dataclasses.replace(BANDS_PARAMS, beat=dataclasses.replace(BANDS_PARAMS.beat, before_lock_chance=None))
+    first_lock, n_hats, n_steps = run(without)
+    assert first_lock is not None and not first_lock[0] and abs(first_lock[1] - 2 * hat_s) < 0.01, first_lock
+    assert n_hats >= 4 and n_steps <= steps.size - 3, (n_hats, n_steps)
+
+
+def test_a_grid_faster_than_steps_is_told_only_with_three_places_and_not_for_a_louder_sound() -> None:
+    beats = BeatGrids(BeatParams())
+    hats = [0.217 * k for k in range(1, 5)]
+    strengths = [1.0] * 4
+    t = 0.217 * 5
+    assert beats.faster_than_steps(hats, strengths, t, 1.0, 0.25)
+    assert not beats.faster_than_steps(hats[-2:], strengths[-2:], t, 1.0, 0.25)  # two hi-hats before it: too few
+    assert not beats.faster_than_steps(hats, strengths, t + 0.008, 1.0, 0.25)  # off the grid
+    assert not beats.faster_than_steps(hats, strengths, t, 2.0, 0.25)  # a footfall on a hi-hat
+    assert not beats.faster_than_steps(hats, strengths, t, 1.0, 0.2)  # not faster than a step
+
+
+def test_a_footfall_on_the_beat_is_measured_against_the_grids_latest_members() -> None:
+    """A hi-hat grid found on its first members while the band weights were not yet learned (as
+    loud as the steps: 12-17), then heard softly (5-9) once the rhythm has taught the weights,
+    between steps (18-22, 0.367 s apart). A footfall landing on a hi-hat's place at 22 is over
+    twice the grid's latest five members (median 9.3): a footfall, not a beat -- measured against
+    all its remembered members (median 11.8) it was refused as a beat (dev music/dirt_rocks/full
+    at 3.22 s)."""
+    hat_s, step_s = 0.2299, 0.367
+    hats = [(0.229 + hat_s * k, s) for k, s in enumerate([15.5, 12.4, 11.8, 16.9, 4.8, 6.9, 9.3, 5.5])]
+    steps = [(0.33 + step_s * k + 0.004 * (-1) ** k, 18.0 + k % 5) for k in range(5)]
+    footfall_s = 0.229 + hat_s * len(hats)
+
+    def judged(params: BeatParams) -> float | None:
+        beats = BeatGrids(params)
+        times: list[float] = []
+        strengths: list[float] = []
+        for t, s in sorted(hats + steps):
+            on_grid = beats.judge(times, strengths, t, s, step_s) if times else None
+            if (t, s) in hats[-3:]:
+                assert on_grid is not None, t  # the soft hi-hats are the grid's beats
+            times.append(t)
+            strengths.append(s)
+        return beats.judge(times, strengths, footfall_s, 22.0, step_s)
+
+    params = BeatParams(louder_than_beat=2.0)  # the bands path's
+    assert judged(params) is None
+    assert judged(dataclasses.replace(params, reference_members=params.n_back)) is not None
