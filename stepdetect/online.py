@@ -113,6 +113,18 @@ FILL_BRIDGE = 1
 # failing a bar: treadmill dirt & rocks HFP 16 kHz passes; metronome-off dirt & rocks HFP 16 kHz
 # 0.918 -> 0.907 loses a step 111 ms after a reported onset 6 dB softer)
 LATER_PART_MAX_DB = 14.0
+# In sync with the ticks, the runner's foot comes down on them: a candidate either path's tracker
+# rejects off its rhythm is still a footfall when it starts on a known tick while that path's
+# footfalls land on the ticks (Pick.in_sync, Pick.sync_tick) -- a step the runner took early or
+# late together with its tick (a stumble, a change of tempo), which the rhythm alone rejects (dev
+# metronome-on dirt & rocks: a step 0.57 of a period after the last, on its tick, was lost on every
+# mic path). One from the bands path only while the thump path is in sync too: at the start, a
+# bands path that hears the ticks of a metronome the runner is off reads as in sync (dev
+# metronome-off crunchy ice HFP 16 kHz 0.83 -> 0.80 and four more down without that). Such a
+# footfall is no evidence for its path, and a footfall within the tracker's merge_s after one
+# reported is that step (its toe, the same onset through another band) and is not reported. Dev
+# 90 -> 88 failing a bar (metronome-on dirt & rocks full and HFP 16 kHz pass), none newly failing.
+REPORT_SYNC_TICKS = True
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
 # A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
 # AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
@@ -203,6 +215,7 @@ class StepDetector:
         self._low_tracker_last = 0.0
         self._in_sync = {"thump": False, "bands": False}  # each path's last footfall: the runner in sync with the ticks?
         self._last_out_path = "thump"
+        self._sync_out_s = -np.inf  # the last footfall reported as a step on a tick in sync (REPORT_SYNC_TICKS)
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
         self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
@@ -266,7 +279,9 @@ class StepDetector:
         reported (rejected ones are while that tracker's rhythm salience is below
         ``THUMP_MIN_SALIENCE``): the multi-band path leaves those out too. The footfall that triggers a switch
         is still reported, whichever path it came from, and so is the bands path's footfall on its
-        rhythm where the reported thump path's tracker predicted a step it did not hear (``FILL_*``)."""
+        rhythm where the reported thump path's tracker predicted a step it did not hear (``FILL_*``),
+        and a footfall either tracker rejected off its rhythm on a known tick while the runner is
+        in sync (``REPORT_SYNC_TICKS``)."""
         events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
                         key=lambda e: (e[0], e[1]))
         out: list[tuple[Pick, bool]] = []
@@ -285,14 +300,20 @@ class StepDetector:
                 reportable = counted or (d.kind == "rejected" and not (d.beat and not REPORT_THUMP_BEATS)
                                          and self._low_tracker.rhythm_salience < THUMP_MIN_SALIENCE
                                          and pick.time_s - self._low_tracker.last_step_s >= self._low_tracker.params.merge_s)
+                sync_tick = (REPORT_SYNC_TICKS and d.kind == "rejected" and pick.on_tick and pick.in_sync
+                             and pick.time_s - max(self._low_tracker.last_step_s, self._last_out_s)
+                             >= self._low_tracker.params.merge_s)
+                reportable = reportable or sync_tick
                 if (self._last_out_rejected_db is not None and self._last_out_path == "thump"
                         and pick.time_s - self._last_out_s < self._low_tracker.params.merge_s
                         and pick.peak_db <= self._last_out_rejected_db + LATER_PART_MAX_DB):
                     reportable = False  # a later part of the footfall just reported (see LATER_PART_MAX_DB)
                 rejected_out = pick.peak_db if d.kind == "rejected" and reportable else None
             else:
-                rhythmic, counted, closeness = pick.rhythmic, True, pick.closeness
-                reportable = True
+                rhythmic, counted, closeness = pick.rhythmic, not pick.sync_tick, pick.closeness
+                sync_tick = pick.sync_tick
+                reportable = not sync_tick or (REPORT_SYNC_TICKS and self._in_sync["thump"] and pick.time_s
+                                                - self._last_out_s >= self._picker.tracker.params.merge_s)
                 report_s = pick.time_s
                 rejected_out = None
                 self._bands_music = pick.music
@@ -330,10 +351,13 @@ class StepDetector:
                      and self._fills_gap(pick.time_s, closeness))
             if ((undecided or fills or name in (self._active, before)) and reportable
                     and pick.time_s > self._last_out_s
+                    and pick.time_s - self._sync_out_s >= self._low_tracker.params.merge_s
                     and (name == self._last_out_path or pick.time_s >= self._last_out_s + MERGE_ACROSS_S)):
                 out.append((pick if report_s == pick.time_s else dataclasses.replace(pick, time_s=report_s), rhythmic))
                 self._last_out_s, self._last_out_path = pick.time_s, name
                 self._last_out_rejected_db = rejected_out
+                if sync_tick:
+                    self._sync_out_s = pick.time_s
         return out
 
     def _first_contact_s(self, time_s: float, d: Decision) -> float:

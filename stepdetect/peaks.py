@@ -195,6 +195,7 @@ class Pick:
     on_tick: bool = False  # it started on a known metronome tick
     in_sync: bool = False  # most of its picker's recent footfalls (this one included) started on known ticks
     music: bool = False  # when it was taken, its tracker followed the beat of music (StepTracker.hears_beat)
+    sync_tick: bool = False  # its tracker rejected it off the rhythm, but it started on a known tick while in sync
 
 
 def _percentile(values: deque, q: float) -> float:
@@ -384,6 +385,11 @@ def pick_footfalls(
             continue
         if not on_tick:  # what lands on a known tick is mostly the tick: it teaches the bands nothing
             _update_weights(state, params, peaks_db, rhythmic=d.kind == "step", present=present)
+        if d.kind == "rejected" and on_tick and in_sync(state.on_tick, params.in_sync_fraction):
+            # off the rhythm but on a tick the runner is in sync with: online.REPORT_SYNC_TICKS decides
+            picks.append(Pick(onset_s, _confidence(params, snr_db, d), peak_db, decided_at_s, False, b, 0.0, on_tick,
+                              True, state.tracker.hears_beat(onset_s), sync_tick=True))
+            continue
         if d.kind != "step":
             continue
         state.strengths_db.append(snr_db)

@@ -14,8 +14,8 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from samples.generate import (Condition, add_at, band_noise, clean_steps, heel_thump, load_soundtrack_steps, render,
-                              tick_source)
+from samples.generate import (Condition, add_at, band_noise, clean_steps, contact_burst, heel_thump,
+                              load_soundtrack_steps, render, tick_source)
 from stepdetect import StepDetector, detect_footfalls, score_events
 
 
@@ -249,3 +249,57 @@ def test_in_sync_two_footfalls_in_a_row_on_ticks_are_enough() -> None:
     assert in_sync(deque([True, False, True, False, True]), 0.5)  # three of five
     assert not in_sync(deque([True, True, True]), 0.5)  # too few footfalls to judge
     assert not in_sync(deque([True, True, False, False, False]), 0.5)  # under half
+
+
+def _in_sync_with_early_steps(sample_rate: int, seed: int, early: tuple[int, ...],
+                              early_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A runner in sync at 160 spm (heel thump and contact noise, one foot 2 dB softer), click
+    ticks 0-4 ms after each step, the tick times known; the steps ``early`` come ``early_s`` early
+    and their ticks with them (the runner stumbles, or the metronome is moved and the runner
+    follows it)."""
+    rng = np.random.default_rng(seed)
+    steps = 0.6 + 60 / 160 * np.arange(48) + rng.uniform(-0.008, 0.008, 48)
+    steps[list(early)] -= early_s
+    y = 10 ** (-50 / 20) * band_noise(rng, int((steps[-1] + 0.5) * sample_rate), sample_rate, 20.0, None)
+    tick = tick_source("click", sample_rate)
+    ticks = steps + rng.uniform(0.0, 0.004, steps.size)
+    for k, (t, tk) in enumerate(zip(steps, ticks)):
+        gain = 0.5 * 10 ** ((rng.uniform(-2, 2) - (2 if k % 2 else 0)) / 20)
+        add_at(y, heel_thump(rng, sample_rate), int(t * sample_rate), gain)
+        add_at(y, contact_burst(rng, sample_rate), int(t * sample_rate), 0.3 * gain)
+        add_at(y, tick / np.max(np.abs(tick)), int(round(tk * sample_rate)), 0.3)
+    return y, steps, ticks
+
+
+@pytest.mark.parametrize("sample_rate,seed", [(16000, 0), (48000, 3)])
+def test_in_sync_a_step_off_the_rhythm_on_its_tick_is_a_footfall(sample_rate: int, seed: int,
+                                                                   rng: np.random.Generator) -> None:
+    # Two steps come 170 ms early (0.45 of the period) with their ticks. The rhythm alone rejects
+    # a thump that far off its prediction; but the runner is in sync and it starts on a known
+    # tick: it is the step (before, both were lost: F1 0.979).
+    early = (12, 30)
+    y, ref, ticks = _in_sync_with_early_steps(sample_rate, seed, early, 0.17)
+    offline = detect_footfalls(y, sample_rate=sample_rate, tick_times_s=ticks)
+    for k in early:
+        assert np.min(np.abs(offline.time_s - ref[k])) <= 0.025, (ref[k], offline.time_s)
+    assert score_events(ref, offline.time_s).f1 >= 0.99
+    np.testing.assert_allclose(_streamed(y, sample_rate, ticks, rng), offline.time_s, atol=1e-12, rtol=0)
+
+
+_SYNC_STEPS_S = np.array([0.6, 1.0169, 1.4004, 1.8006, 2.2175, 2.601, 3.0179, 3.4181, 3.8016, 4.2352, 4.602, 5.0022,
+                          5.2357, 5.836, 6.2028])
+_SYNC_TICKS_S = np.array([0.6, 1.0127, 1.3833, 1.8008, 2.2372, 2.5897, 3.0329, 3.4204, 3.7887, 4.2461, 4.6169, 4.9874,
+                          5.2414, 5.8383, 6.2083])
+
+
+def test_in_sync_the_bands_path_reports_a_step_its_rhythm_rejects_on_a_tick(rng: np.random.Generator) -> None:
+    # Dev metronome-on dirt & rocks through the 16 kHz headset: the runner's step at 5.24 s comes
+    # 0.23 s after the last (period 0.39 s), its tick with it; the step at 2.60 s lands on its tick
+    # 0.38 s after one the tracker dated early. Both paths' trackers reject them off the rhythm and
+    # both were lost (F1 0.929); both paths are in sync with the ticks, so they are steps.
+    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / "dirt_sync_ticks_hfp16_16k.flac")
+    offline = detect_footfalls(y, sample_rate=sr, tick_times_s=_SYNC_TICKS_S)
+    for step_s in (2.601, 5.2357):
+        assert np.min(np.abs(offline.time_s - step_s)) <= 0.025, (step_s, offline.time_s)
+    assert score_events(_SYNC_STEPS_S, offline.time_s).f1 >= 0.99
+    np.testing.assert_allclose(_streamed(y, sr, _SYNC_TICKS_S, rng), offline.time_s, atol=1e-12, rtol=0)
