@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from stepdetect import features
 from stepdetect import lowband
 from stepdetect.lowband import LowBandParams, LowBandState
-from stepdetect.peaks import Pick, PickerState, PickParams, band_weights, pick_footfalls
+from stepdetect.peaks import Pick, PickerState, PickParams, band_weights, pick_footfalls, tick_near
 from stepdetect.tracker import AUDIO_PARAMS, Decision, StepTracker
 from stepdetect.validate import ParameterError, validate_audio, validate_events
 
@@ -125,6 +125,23 @@ LATER_PART_MAX_DB = 14.0
 # reported is that step (its toe, the same onset through another band) and is not reported. Dev
 # 90 -> 88 failing a bar (metronome-on dirt & rocks full and HFP 16 kHz pass), none newly failing.
 REPORT_SYNC_TICKS = True
+# Before either path could be chosen, a footfall on a known tick is not reported (the metronome
+# often starts before the run: its first ticks are no steps) -- unless its path's footfall before it
+# started on the tick right before (no known tick between them, at most TICKS_IN_A_ROW_MAX_S apart),
+# at most TICK_ROW_AFTER_S after it, and nothing was reported since that one
+# (AGREE_TOLERANCE_S): a runner on the beat from the first step steps on one tick after another,
+# while a path hearing the ticks of a metronome the runner is off has the runner's steps between
+# them, reported by itself or by the other path; a footfall 15-30 ms after a tick (inside the tick
+# window) is as likely a step just after the tick of a metronome a little off the beat (the bundled
+# sample metronome_offbeat: a step 27 ms after a tick, then the next tick reported instead of the
+# step 52 ms after it; dev the same with 15 or 20 ms; asked of this footfall too, metronome-on
+# shower phone 0.966 -> 0.955) (dev: metronome-on
+# shower full, phone, clipped +0.011-0.012, dirt & rocks clipped 0.957 -> 0.979, synthetic phone,
+# HFP 16 kHz, HFP 8 kHz +0.007; metronome-off unchanged; without "nothing reported since",
+# metronome-off crunchy ice HFP 16 kHz and synthetic HFP 16 kHz -0.02: two ticks before the first
+# steps)
+TICKS_IN_A_ROW_MAX_S = 1.0
+TICK_ROW_AFTER_S = 0.015
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
 # A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
 # AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
@@ -216,6 +233,8 @@ class StepDetector:
         self._in_sync = {"thump": False, "bands": False}  # each path's last footfall: the runner in sync with the ticks?
         self._last_out_path = "thump"
         self._sync_out_s = -np.inf  # the last footfall reported as a step on a tick in sync (REPORT_SYNC_TICKS)
+        # per path: (known tick, time) of its last footfall if that started on a tick, else None
+        self._last_on_tick: dict[str, tuple[float, float] | None] = {"thump": None, "bands": None}
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
         self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
@@ -320,11 +339,14 @@ class StepDetector:
                 if rhythmic:
                     self._last_bands_rhythmic = (pick.time_s, closeness)
             self._in_sync[name] = pick.in_sync
+            tick_s = self._tick_of(pick, name)
+            next_tick = self._on_the_next_tick(name, tick_s)
             if counted:
                 in_sync = any(self._in_sync.values())
                 evidence = ((max(closeness, CLOSENESS_FLOOR) if rhythmic else PROVISIONAL_EVIDENCE)
                             * (TICK_EVIDENCE if pick.on_tick != in_sync else 1.0))
                 self._recent[name].append((pick.time_s, evidence))
+                self._last_on_tick[name] = None if tick_s is None else (tick_s, pick.time_s)
             for q in self._recent.values():
                 while q and q[0][0] < now_s - ARBITRATION_S:
                     q.popleft()
@@ -346,7 +368,7 @@ class StepDetector:
                 self._active, self._last_switch_s = other, now_s
             # before either path could be chosen, the other path's footfalls too (not on a known tick)
             undecided = (first and self._active == before and max(ours, theirs) < FIRST_MIN_EVIDENCE
-                         and not pick.on_tick)
+                         and (not pick.on_tick or next_tick))
             fills = (name == "bands" and rhythmic and reportable and not first
                      and self._fills_gap(pick.time_s, closeness))
             if ((undecided or fills or name in (self._active, before)) and reportable
@@ -359,6 +381,29 @@ class StepDetector:
                 if sync_tick:
                     self._sync_out_s = pick.time_s
         return out
+
+    def _tick_of(self, pick: Pick, name: str) -> float | None:
+        """The known tick path ``name``'s footfall ``pick`` started on (its picker's tick window), or None."""
+        if not pick.on_tick:
+            return None
+        params = self.low_params if name == "thump" else self.params
+        return tick_near(self._ticks_s, pick.time_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
+
+    def _on_the_next_tick(self, name: str, tick_s: float | None) -> bool:
+        """Whether a footfall of path ``name`` on the known tick ``tick_s`` is on the tick right after
+        the one its path's last footfall started on (that one on its tick), nothing reported since
+        that footfall (``TICKS_IN_A_ROW_MAX_S``, ``TICK_ROW_AFTER_S``). The tick before is at most
+        that old: still known in a stream."""
+        last = self._last_on_tick[name]
+        if tick_s is None or last is None:
+            return False
+        last_tick_s, last_time_s = last
+        if (not 0.0 < tick_s - last_tick_s <= TICKS_IN_A_ROW_MAX_S
+                or last_time_s - last_tick_s > TICK_ROW_AFTER_S
+                or self._last_out_s > last_time_s + AGREE_TOLERANCE_S):
+            return False
+        j = int(np.searchsorted(self._ticks_s, tick_s))
+        return j > 0 and bool(self._ticks_s[j - 1] == last_tick_s)
 
     def _first_contact_s(self, time_s: float, d: Decision) -> float:
         """When to report a thump-path footfall at ``time_s`` its tracker decided ``d``: at the
