@@ -150,6 +150,25 @@ MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one r
 # crunches (60-150 ms on); the bands path heard the contact (dev quiet-road crunchy ice phone
 # 0.93 -> 0.98). Only the reported time moves: both trackers and the arbitration are unchanged.
 LATER_CRUNCH_S = 0.15
+# A footfall the bands path dated EARLY_SOUND_MIN_S to EARLY_SOUND_MAX_S (at most
+# EARLY_SOUND_MAX_PERIODS of the thump path's period) before a step the thump path's tracker took
+# on its rhythm, no footfall of the thump path itself, and taken by the bands path off its rhythm
+# or at its edge (evidence under EARLY_SOUND_MAX_EVIDENCE and under that step's), is a sound before
+# the step -- a breath through a headset's noise gate, a scuff -- that the bands path took for the
+# footfall (the step merged into it): it counts EARLY_SOUND_EVIDENCE for the bands path, in the
+# evidence sums and in the share of it the thump path heard (the hand-over on agreement). A bands
+# footfall close to its own prediction is that path's rhythm, not such a sound (earbud music: the
+# thump path locked on kicks 50-200 ms after the steps; with no cap on the evidence, dev music
+# shower phone 0.957 -> 0.462); nor is one more than a third of a period early (at 240 spm, 0.2 s
+# reaches the step before: dev treadmill crunchy ice HFP 16 kHz went over to a thump path hearing
+# crunches and reported a confident cadence 21 spm off). Dev 83 -> 83, walk synthetic HFP 8 kHz
+# 0.776 -> 0.806 (the thump path takes over at 9.5 s), nothing else moved.
+EARLY_SOUND_MIN_S = HEARD_TOLERANCE_S
+EARLY_SOUND_MAX_S = 0.2
+EARLY_SOUND_MAX_PERIODS = 1 / 3  # ... and at most this share of the thump path's period (not the step before)
+EARLY_SOUND_EVIDENCE = 0.0
+EARLY_SOUND_MAX_EVIDENCE = 0.5
+EARLY_SOUND = True
 _FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db", "bands_level_db", "bands_db",
                  "odf_db", "bands_floor_db")
 
@@ -227,6 +246,8 @@ class StepDetector:
                                                             free_override=THUMP_FREE_OVERRIDE))
         self._active = "thump"  # which path is reported
         self._recent: dict[str, deque] = {"thump": deque(), "bands": deque()}  # tracked footfalls, last ARBITRATION_S
+        # (time, evidence, reach) of the thump path's footfalls on its rhythm, as long (EARLY_SOUND_*)
+        self._thump_on_rhythm: deque = deque()
         self._last_out_s = -np.inf
         self._last_switch_s = -np.inf  # no path chosen yet: the first choice waits for no dwell
         self._low_tracker_last = 0.0
@@ -346,13 +367,16 @@ class StepDetector:
                 evidence = ((max(closeness, CLOSENESS_FLOOR) if rhythmic else PROVISIONAL_EVIDENCE)
                             * (TICK_EVIDENCE if pick.on_tick != in_sync else 1.0))
                 self._recent[name].append((pick.time_s, evidence))
+                if name == "thump" and rhythmic:
+                    reach_s = min(EARLY_SOUND_MAX_S, EARLY_SOUND_MAX_PERIODS * self._low_tracker.period_s)
+                    self._thump_on_rhythm.append((pick.time_s, evidence, reach_s))
                 self._last_on_tick[name] = None if tick_s is None else (tick_s, pick.time_s)
-            for q in self._recent.values():
+            for q in (*self._recent.values(), self._thump_on_rhythm):
                 while q and q[0][0] < now_s - ARBITRATION_S:
                     q.popleft()
             before = self._active
             other = "bands" if before == "thump" else "thump"
-            ours, theirs = (sum(e for _, e in self._recent[n]) for n in (before, other))
+            ours, theirs = (self._evidence(n) for n in (before, other))
             first = self._last_switch_s == -np.inf
             dwelt = now_s - self._last_switch_s >= MIN_DWELL_S
             if ((first and theirs >= FIRST_MIN_EVIDENCE and (theirs > ours or (
@@ -380,6 +404,31 @@ class StepDetector:
                 self._last_out_rejected_db = rejected_out
                 if sync_tick:
                     self._sync_out_s = pick.time_s
+        return out
+
+    def _evidence(self, name: str) -> float:
+        """Path ``name``'s evidence over the last ``ARBITRATION_S``."""
+        return float(sum(e for _, e in self._weighed(name)))
+
+    def _weighed(self, name: str) -> list[tuple[float, float]]:
+        """Path ``name``'s recent footfalls with their evidence, a bands footfall that was a sound
+        before a step the thump path took on its rhythm counted as ``EARLY_SOUND_EVIDENCE``
+        (``EARLY_SOUND_*``)."""
+        recent = self._recent[name]
+        if name == "thump" or not EARLY_SOUND or not self._thump_on_rhythm:
+            return list(recent)
+        steps = list(self._thump_on_rhythm)
+        step_times = [t for t, _, _ in steps]
+        thump_times = [t for t, _ in self._recent["thump"]]
+        out = []
+        for t, e in recent:
+            k = bisect.bisect_right(step_times, t + EARLY_SOUND_MIN_S)
+            early = (k < len(steps) and step_times[k] - t <= steps[k][2]
+                     and e < min(steps[k][1], EARLY_SOUND_MAX_EVIDENCE))
+            if early:
+                j = bisect.bisect_left(thump_times, t - HEARD_TOLERANCE_S)
+                early = not (j < len(thump_times) and thump_times[j] <= t + HEARD_TOLERANCE_S)
+            out.append((t, min(e, EARLY_SOUND_EVIDENCE) if early else e))
         return out
 
     def _tick_of(self, pick: Pick, name: str) -> float | None:
@@ -464,7 +513,7 @@ class StepDetector:
         """The share of ``path``'s recent footfalls that path ``by`` has too (within
         ``tolerance_s``); ``weighted``: of their evidence (a footfall off the rhythm or on a
         known tick, which the other path need not hear, counts less)."""
-        ours = self._recent[path]
+        ours = self._weighed(path) if weighted else self._recent[path]
         theirs = [t for t, _ in self._recent[by]]  # in time order
         heard = total = 0.0
         for t, e in ours:
