@@ -136,17 +136,18 @@ class StepTracker(TrackerState):
         """
         quiet = quiet and self.params.quiet_min_closeness is not None
         c = self._judge(*self._checked(time_s, strength, period_hint_s), quiet=quiet)
-        if quiet and not (c.on_rhythm and c.closeness >= (self.params.quiet_min_closeness or 0.0)):
-            self._count_candidate(c.t, c.s)
-            self._history.append((c.t, c.s))
-            self._off_strength += min(c.rel, self.params.max_rel)
-            self._last_rejected = (c.t, c.s)
-            return Decision(c.t, c.s, "rejected", False, c.predicted, 0.0)
-        merged = self._double_hit(c)
-        if merged is not None:
-            return merged
+        # a quiet one off the prediction: rejected, never merged as a heel, toe or scuff
+        quiet_off = quiet and not (c.on_rhythm and c.closeness >= (self.params.quiet_min_closeness or 0.0))
+        if not quiet_off:
+            merged = self._double_hit(c)
+            if merged is not None:
+                return merged
         self._count_candidate(c.t, c.s)
-        decision = self._decide_locked(c, c.lock) if c.lock is not None else self._decide_free(c)
+        if quiet_off:
+            self._last_rejected = (c.t, c.s)
+            decision = Decision(c.t, c.s, "rejected", False, c.predicted, 0.0)
+        else:
+            decision = self._decide_locked(c, c.lock) if c.lock is not None else self._decide_free(c)
         self._history.append((c.t, c.s))
         rel_capped = min(c.rel, self.params.max_rel)
         if decision.rhythmic:

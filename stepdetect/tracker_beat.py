@@ -117,6 +117,8 @@ class BeatGrids:
         # the same parameters with the known-tempo chance (made once: judged per candidate)
         self._known_tempo_params = (params if params.known_tempo_chance is None
                                     else dataclasses.replace(params, max_chance=params.known_tempo_chance))
+        # per shortest step period: the parameters of the before-the-lock test (made once, as above)
+        self._faster_params: dict[float, BeatParams] = {}
 
     def judge(self, times: Sequence[float], strengths: Sequence[float], t: float, s: float,
               step_period_s: float, steps: Container[float] = ()) -> float | None:
@@ -159,7 +161,10 @@ class BeatGrids:
         p = self.params
         if p.before_lock_chance is None or shortest_step_s <= p.min_period_s or not times:
             return False
-        fast = dataclasses.replace(p, max_period_s=shortest_step_s, max_chance=p.before_lock_chance)
+        fast = self._faster_params.get(shortest_step_s)
+        if fast is None:
+            fast = self._faster_params[shortest_step_s] = dataclasses.replace(
+                p, max_period_s=shortest_step_s, max_chance=p.before_lock_chance)
         found = find_grid(times, strengths, t, math.inf, fast)
         return found is not None and s < p.louder_than_beat * statistics.median(found[1])
 
