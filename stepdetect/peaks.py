@@ -35,6 +35,12 @@ A *candidate* is a frame where ``odf_db`` (the mean rectified rise of the whiten
   same level every time, and a footfall under it adds energy in its own bands (before, a tick
   30-100 ms before a step became the footfall and the step merged into it as its toe; the
   rhythm then followed the ticks as they drifted through the steps);
+* off the beat, where a tick lands on a step the locked tracker predicts (``tick_step_window``):
+  a candidate there that brings ``tick_step_excess_db`` more than the ticks heard alone is the
+  step under the tick, which the tonal and thump-band tick tests no longer veto; one the tick
+  tests reject there may hide the step, and a sound ``masked_from_s`` to ``masked_after_s`` after
+  it, ``masked_margin_db`` under the median footfall, is a step only right at the prediction
+  (a crunchy step's later crunch used to take the step's place and the rhythm followed it);
 * once a step's place has gone unheard or the rhythm is lost (the runner may have stopped), a
   candidate whose loudest band peaks more than ``step_level_margin_db`` under the recent
   footfalls' is not one (a headset's noise gate opening on a breath makes a footfall-sized jump
@@ -114,6 +120,22 @@ class PickParams:
     lone_ticks_after: int = 3
     tick_excess_db: float = 3.0
     tick_spread: float = 1.5
+    # Off the beat a known tick drifts through the steps; where it lands on a step the tracker
+    # predicts (within tick_step_window x the period of the prediction, the tracker locked):
+    # - a candidate there that brings tick_step_excess_db more than the ticks heard alone (weighted
+    #   by the footfall bands, as tick_excess_db) is the step under the tick, and the tonal and
+    #   thump-band tick tests do not veto it (a beep over a shower step is tonal; a crunchy step's
+    #   thump band is quiet);
+    # - a candidate there the tick tests reject may hide the step (a crunchy step under a click
+    #   brings less than tick_excess_db more): a candidate masked_from_s to masked_after_s after it,
+    #   not on a tick itself and masked_margin_db or more under the median recent footfall, goes to
+    #   the tracker marked quiet (a step only right at its prediction): the step's later crunch
+    #   used to take the step's place and pull the rhythm onto the crunches
+    tick_step_window: float = 0.10
+    tick_step_excess_db: float = 5.0
+    masked_from_s: float = 0.045
+    masked_after_s: float = 0.15
+    masked_margin_db: float = 4.0
     weights_after: int = 3
     weight_memory: float = 0.15  # EMA rate of the per-band statistics behind the weights
     weight_power: float = 2.0  # weights grow as this power of the contrast (the best bands dominate)
@@ -178,6 +200,7 @@ class PickerState:
     tick_db: NDArray[np.float64] = field(default_factory=lambda: np.zeros(N_BANDS))  # EMA per band: lone ticks
     tick_dev_db: NDArray[np.float64] = field(default_factory=lambda: np.zeros(N_BANDS))  # ... and their spread
     n_lone_ticks: int = 0
+    masked_s: float = -np.inf  # the last candidate the tick tests rejected where the tracker predicted a step
     weights: NDArray[np.float64] | None = None  # per band, sum 1 over the bands present
 
 
@@ -368,10 +391,14 @@ def pick_footfalls(
                                    cross_s=(first + i + 1.0) * frame_s - BAND_BIAS_S[0], frame_s=frame_s,
                                    snr_db=snr_db)
         decided_at_s = (first + i + look + 1) * frame_s
+        due = on_tick and _step_due(state, params, onset_s)
         if (_only_the_tick(state, params, onset_s, tick_times_s, on_tick=on_tick, peaks_db=peaks_db, w=w)
-                or _is_tick(state, params, onset_s, on_tick=on_tick, leaky=bool(m.leaky[n_cand]),
-                            low_peak_db=m.low_peak_db[n_cand], raw=raw, raw_first_sample=raw_first_sample,
-                            sample_rate=sample_rate, decided_at_s=decided_at_s)):
+                or (not (due and _tick_excess_db(state, params, peaks_db, w) >= params.tick_step_excess_db)
+                    and _is_tick(state, params, onset_s, on_tick=on_tick, leaky=bool(m.leaky[n_cand]),
+                                 low_peak_db=m.low_peak_db[n_cand], raw=raw, raw_first_sample=raw_first_sample,
+                                 sample_rate=sample_rate, decided_at_s=decided_at_s))):
+            if due:
+                state.masked_s = onset_s
             continue
         state.last_pushed_s = onset_s
         top_db = float(m.top_db[n_cand])
@@ -380,7 +407,8 @@ def pick_footfalls(
             new_level = False  # the rhythm judges a quiet one: a step only right at its prediction
         elif too_quiet:
             continue  # far quieter than the footfalls: a gated breath, not a step
-        d = state.tracker.push(onset_s, params.strength(snr_db), quiet=too_quiet)
+        d = state.tracker.push(onset_s, params.strength(snr_db),
+                               quiet=too_quiet or _after_masked_step(state, params, onset_s, snr_db, on_tick=on_tick))
         if d.kind == "merged":
             continue
         if not on_tick:  # what lands on a known tick is mostly the tick: it teaches the bands nothing
@@ -576,15 +604,41 @@ def _learn_tick(state: PickerState, params: PickParams, peaks_db: NDArray[np.flo
     state.tick_db += (peaks_db - state.tick_db) * a
 
 
+def _step_due(state: PickerState, params: PickParams, onset_s: float) -> bool:
+    """Whether the runner, off the beat, has a step due at ``onset_s``: the tracker locked and
+    predicting its next footfall within ``tick_step_window`` of its period from there."""
+    tracker = state.tracker
+    return (tracker.locked and not in_sync(state.on_tick, params.in_sync_fraction)
+            and abs(onset_s - tracker.predicted_next_s) <= params.tick_step_window * tracker.period_s)
+
+
+def _after_masked_step(state: PickerState, params: PickParams, onset_s: float, snr_db: float, *,
+                       on_tick: bool) -> bool:
+    """Whether a candidate is a weaker sound ``masked_from_s`` to ``masked_after_s`` after a
+    candidate the tick tests rejected where a step was due (``PickParams.masked_*``): the step
+    may have been under that tick, and this its later crunch."""
+    return (not on_tick and params.masked_from_s <= onset_s - state.masked_s <= params.masked_after_s
+            and len(state.strengths_db) >= 4
+            and snr_db < _percentile(state.strengths_db, 50.0) - params.masked_margin_db)
+
+
+def _tick_excess_db(state: PickerState, params: PickParams, peaks_db: NDArray[np.float64],
+                    w: NDArray[np.float64]) -> float:
+    """How much more than the ticks heard alone usually do (their mean jump plus ``tick_spread``
+    x their mean deviation, per band) a candidate on a known tick brings, weighted by the
+    footfall bands ``w``; 0 until ``lone_ticks_after`` lone ticks taught the profile."""
+    if state.n_lone_ticks < params.lone_ticks_after:
+        return 0.0
+    usual = state.tick_db + params.tick_spread * state.tick_dev_db
+    return float(np.dot(w, np.maximum(peaks_db - usual, 0.0)))
+
+
 def _no_more_than_tick(state: PickerState, params: PickParams, peaks_db: NDArray[np.float64],
                        w: NDArray[np.float64]) -> bool:
     """Whether a candidate on a known tick brings, weighted by the footfall bands ``w``, less than
     ``tick_excess_db`` more than the ticks heard alone usually do (their mean jump plus
     ``tick_spread`` x their mean deviation, per band): the tick, no footfall under it."""
-    if state.n_lone_ticks < params.lone_ticks_after:
-        return False
-    usual = state.tick_db + params.tick_spread * state.tick_dev_db
-    return float(np.dot(w, np.maximum(peaks_db - usual, 0.0))) < params.tick_excess_db
+    return state.n_lone_ticks >= params.lone_ticks_after and _tick_excess_db(state, params, peaks_db, w) < params.tick_excess_db
 
 
 def _confidence(params: PickParams, snr_db: float, d: Decision) -> float:
