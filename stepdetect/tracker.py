@@ -361,7 +361,8 @@ class StepTracker(TrackerState):
                 return Decision(c.t, c.s, "rejected", False, math.nan, 0.0, beat=True)
         if (c.s >= p.free_min_strength * self._free_reference(c.ref, hinted=c.hint is not None)
                 and (c.t - self._last_step_s >= p.min_period_s
-                     or (p.free_override and c.s >= p.override_ratio * self._last_step_strength))
+                     or (p.free_override and (p.stop_free_override or self._stopped_period_s is None)
+                         and c.s >= p.override_ratio * self._last_step_strength))
                 and (c.hint is None or self._follows_a_step(c.t, c.s, c.hint))
                 and (p.stop_min_rel is None or self._stopped_period_s is None or c.hint is not None
                      or c.rel >= p.stop_min_rel or self._follows_a_step(c.t, c.s, self._stopped_period_s))):

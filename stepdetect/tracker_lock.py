@@ -68,6 +68,11 @@ class TrackerParams:
     # than it (that one was a precursor); False: never sooner (a louder sound right after a
     # footfall is its later crunch: crunchy ice's loudest low crunches come 60-220 ms after contact)
     free_override: bool = True
+    # ... but not after a stop (the lock let go, not found again): the runner sets off with a
+    # footfall, and a louder sound right after it is its later part (crunchy ice's loud low crunch
+    # ~220 ms after the contact), while a new provisional step there put every step after it on the
+    # crunch's phase until a rhythm was found (True: the override applies after a stop too)
+    stop_free_override: bool = False
     # after a stop (the lock let go for max_missing unheard steps) a provisional step also
     # needs a candidate about the lost rhythm's period before it, unless at least this loud
     # (x reference): a breath or a rustle heard while standing is not a footfall (None: no such test)
@@ -141,6 +146,7 @@ ACCEL_PARAMS = TrackerParams(
     chain_tolerance=0.25, chain_min_strength=0.25, max_missing=5, late_min_rel=math.inf, max_sigma_s=math.inf,
     beat=None,  # an accelerometer does not hear music
     stop_max_period_ratio=None,  # nor breathing; its chains follow the hinted step period
+    stop_free_override=True,  # nor crunches after a footfall
 )
 # The multi-band picker's tracker (``PickParams.tracker``). Its relative thresholds belong to the
 # picker's strength mapping (``PickParams.strength``: jump dB - 2, linear, see there), re-tuned for

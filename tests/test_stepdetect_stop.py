@@ -119,3 +119,33 @@ def test_after_a_stop_the_breathing_is_not_a_rhythm(params, rng: np.random.Gener
     without = track_events(t, s, params=dataclasses.replace(params, stop_max_period_ratio=None))
     lost = score_events(after, without.time_s[without.time_s > after[0] - 0.1], tolerance_s=0.001)
     assert lost.recall < 0.9, lost
+
+
+@pytest.mark.parametrize("params", [AUDIO_PARAMS, BANDS_PARAMS], ids=["thump", "bands"])
+def test_after_a_stop_a_louder_crunch_does_not_take_the_steps_phase(params, rng: np.random.Generator) -> None:
+    """Running on crunchy ice at 146 spm (each footfall's loud low crunch 217 ms after its
+    contact), a 10 s stop, running again (the shape of dev stop crunchy ice, full band: the first
+    restarted step 10, its crunch 16, the next steps 14 / 9.5 and their crunches 18 / 14.4, then
+    the crunches softer than the steps). Before
+    the lock is found again, a sound 1.5 x louder right after a provisional footfall used to be a
+    new footfall (``free_override``): the crunch took the place of the step after it, and every
+    step after that was on the crunch's phase, 0.2 s off, until a rhythm was found. After a stop the override is off: the crunch is part of its
+    footfall and every restarted step is found."""
+    period = 0.41
+    run = 0.5 + np.arange(25) * period + rng.normal(0.0, 0.004, 25)
+    after = run[-1] + 10.4 + np.arange(25) * period + rng.normal(0.0, 0.004, 25)
+    crunch = np.full(after.size, 0.6)
+    crunch[:3] = [1.6, 1.3, 1.5]  # the first restarted steps' crunches louder than the steps
+    events = sorted([(t, rng.uniform(0.9, 1.1)) for t in np.concatenate((run, after))]
+                    + [(t + 0.217, 0.7) for t in run]  # while running: softer than the step
+                    + [(t + 0.217, c) for t, c in zip(after, crunch)])
+    t, s = (np.array(x) for x in zip(*events))
+
+    out = track_events(t, s, params=params)
+    restarted = out.time_s > after[0] - 0.1
+    found = score_events(after, out.time_s[restarted], tolerance_s=0.001)
+    assert found.recall == 1.0 and found.precision == 1.0, found
+    with_override = track_events(t, s, params=dataclasses.replace(params, stop_free_override=True))
+    lost = score_events(after, with_override.time_s[with_override.time_s > after[0] - 0.1], tolerance_s=0.001)
+    # the crunches of the first restarted steps reported in their place, until the lock was found
+    assert lost.n_matched <= after.size - 2 and lost.n_estimated - lost.n_matched >= 2, lost
