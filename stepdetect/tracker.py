@@ -302,6 +302,12 @@ class StepTracker(TrackerState):
             # lock on the wrong phase or on every third step)? Not on a beat of the music.
             found = find_chain(self._history, c.t, c.s, c.ref, c.hint, p)
             if found is not None and self._switch_to(found, lock, c.closeness):
+                if (p.stop_on_slow_switch and p.stop_max_period_ratio is not None
+                        and found[0].period_s > p.stop_max_period_ratio * lock.period_s
+                        and len(self._recent) == p.chain_steps and any(k > 2 for _, k in self._recent)):
+                    self._stopped_period_s = lock.period_s
+                    self._lock = c.lock = None
+                    return self._decide_free(c)
                 self._lock = found[0]
                 self._start_lock(found[1])
                 return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t,
@@ -365,16 +371,27 @@ class StepTracker(TrackerState):
                          and c.s >= p.override_ratio * self._last_step_strength))
                 and (c.hint is None or self._follows_a_step(c.t, c.s, c.hint))
                 and (p.stop_min_rel is None or self._stopped_period_s is None or c.hint is not None
-                     or c.rel >= p.stop_min_rel or self._follows_a_step(c.t, c.s, self._stopped_period_s))):
+                     or c.rel >= p.stop_min_rel
+                     or self._follows_a_step(c.t, c.s, self._stopped_period_s, p.stop_neighbour_tolerance)
+                     or self._out_of_quiet(c.t, c.s))):
             return self._accept(c.t, c.s, rhythmic=False, predicted_s=math.nan, confidence=0.5 * min(c.rel, 1.0))
         return Decision(c.t, c.s, "rejected", False, math.nan, 0.0)
 
-    def _follows_a_step(self, t: float, s: float, hint: float) -> bool:
+    def _out_of_quiet(self, t: float, s: float) -> bool:
+        """After a stop: nothing at least ``stop_quiet_rel`` x as strong was heard for ``stop_quiet_s``
+        before ``t`` (the first footfall of a runner setting off out of the quiet, unlike a breath
+        among breaths)."""
+        p = self.params
+        if p.stop_quiet_s is None:
+            return False
+        return not any(t - p.stop_quiet_s <= ht < t and hs >= p.stop_quiet_rel * s for ht, hs in self._history)
+
+    def _follows_a_step(self, t: float, s: float, hint: float, tolerance: float | None = None) -> bool:
         """With a step-period hint (or after a stop, the lost rhythm's period) and no lock: a
         provisional step needs a candidate about one such period before it, at least
         ``free_min_strength`` as strong (an isolated knock, the handling before a walk or a
         breath while standing is not a step)."""
-        tol = self.params.hint_neighbour_tolerance * hint
+        tol = (tolerance or self.params.hint_neighbour_tolerance) * hint
         floor = self.params.free_min_strength * s
         return any(abs(t - ht - hint) <= tol and hs >= floor for ht, hs in self._history)
 

@@ -77,12 +77,27 @@ class TrackerParams:
     # needs a candidate about the lost rhythm's period before it, unless at least this loud
     # (x reference): a breath or a rustle heard while standing is not a footfall (None: no such test)
     stop_min_rel: float | None = None
+    # ... "about": within this x that period (None: hint_neighbour_tolerance; a headset's gate opens
+    # on a breath as a burst of onsets 0.1-0.25 s apart, and at 0.5 x a running period the burst's
+    # later onsets "followed a step")
+    stop_neighbour_tolerance: float | None = None
+    # ... or nothing at least stop_quiet_rel x as strong was heard for stop_quiet_s before it: the
+    # first footfall of a runner setting off out of the quiet has no step before it, a breath among
+    # breaths has the last breath (None: no such exception)
+    stop_quiet_s: float | None = None
+    stop_quiet_rel: float = 0.5
     # after a stop, a regular chain is locked on only at up to this x the lost rhythm's period: a
     # runner sets off again running or walking (180 -> 90 spm is 2 x), while a standing runner's
     # breaths (every 1.0-1.2 s, gated up by a headset) come at 2.5-3.5 x a running step period;
     # locked on them, the restarted runner's steps were off that rhythm for seconds (None: no test;
     # dev: no condition flips, 6 items up, none down; see benchmarks/FOOTFALL_PASSES.md, session 8)
     stop_max_period_ratio: float | None = 2.2
+    # locked: a regular chain over stop_max_period_ratio x slower that would take the lock over
+    # while the lock bridged 2 or more unheard steps at one of its last chain_steps steps is a
+    # standing runner's breathing (gated up by a headset, near enough to the predictions to keep
+    # the lock alive): the lock is let go instead -- a stop -- and the stop's rules apply (False:
+    # the switch as any other)
+    stop_on_slow_switch: bool = False
     chain_steps: int = 4  # regularly spaced candidates needed to lock
     chain_tolerance: float = 0.12  # spread of a chain's intervals around their mean (fraction)
     chain_min_strength: float = 0.4  # every chain member: strength/reference at least this ...
@@ -167,10 +182,16 @@ ACCEL_PARAMS = TrackerParams(
 # A lock on strides halves when 3 of its last 4 strides had a candidate at their midpoint, at least
 # 0.2 x the reference (halve_midpoint_count; dev treadmill synthetic HFP 8 kHz 0.68 -> 0.85, no
 # other condition moves; see benchmarks/FOOTFALL_PASSES.md, session 9).
+# After a stop (the lock let go, or a lock bridging unheard steps would have switched to a chain
+# over 2.2 x slower: the breathing) a provisional footfall needs a candidate 0.75-1.25 x the lost
+# step period before it, unless 0.8 x the reference or out of a second's quiet (stop_min_rel,
+# stop_neighbour_tolerance, stop_quiet_s, stop_on_slow_switch; dev 82 -> 82, stop scene: false
+# footfalls while standing 62 -> 40, see benchmarks/FOOTFALL_PASSES.md, session 10).
 # The thump path's tracker (fed 10 ** (dB / 30)) always uses the audio set.
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
+    stop_min_rel=0.8, stop_neighbour_tolerance=0.25, stop_quiet_s=1.0, stop_on_slow_switch=True,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 

@@ -9,6 +9,8 @@ headset's noise gate opens on a breath.
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,10 +18,12 @@ from scipy import signal
 
 from stepdetect import detect_footfalls, score_events
 from stepdetect.peaks import PickParams
-from stepdetect.tracker import AUDIO_PARAMS, BANDS_PARAMS, track_events
+from stepdetect.evaluate import Scores
+from stepdetect.tracker import AUDIO_PARAMS, BANDS_PARAMS, StepTracker, track_events
 from tests.test_stepdetect_multiband import _steps
 
 SR = 16000
+DATA = Path(__file__).parent / "data" / "footsteps"
 STEP_PEAK = 0.25
 
 
@@ -149,3 +153,61 @@ def test_after_a_stop_a_louder_crunch_does_not_take_the_steps_phase(params, rng:
     lost = score_events(after, with_override.time_s[with_override.time_s > after[0] - 0.1], tolerance_s=0.001)
     # the crunches of the first restarted steps reported in their place, until the lock was found
     assert lost.n_matched <= after.size - 2 and lost.n_estimated - lost.n_matched >= 2, lost
+
+
+def test_after_a_stop_breath_bursts_are_no_footfalls_and_the_first_step_out_of_quiet_is(
+        rng: np.random.Generator) -> None:
+    """The bands path's tracker after a stop (``BANDS_PARAMS``: ``stop_min_rel`` 0.8,
+    ``stop_neighbour_tolerance`` 0.25, ``stop_quiet_s`` 1.0). Standing, a headset's gate opens on
+    each breath, every 1.1 s, as a burst: a soft onset, then a louder one 0.22 s later (0.55-0.75
+    of a step: over the provisional floor). A provisional footfall after a stop now needs a
+    candidate about the lost step period before it (within 25 %; 50 % took the burst's second
+    onset, 0.22 s after its first, for a step after a step) unless it is 0.8 of a step, or out of
+    the quiet: nothing half as strong in the second before it -- the restarted runner's first
+    step (0.7 of a step here), which has no step before it."""
+    period = 0.41
+    run = 0.5 + np.arange(25) * period + rng.normal(0.0, 0.004, 25)
+    breaths = run[-1] + 2.5 + np.arange(8) * 1.1 + rng.normal(0.0, 0.02, 8)
+    after = breaths[-1] + 1.5 + np.arange(20) * period + rng.normal(0.0, 0.004, 20)
+    events = sorted([(t, rng.uniform(0.9, 1.1)) for t in run]
+                    + [(t, rng.uniform(0.5, 0.6)) for t in breaths]
+                    + [(t + 0.22, rng.uniform(0.65, 0.75)) for t in breaths]
+                    + [(after[0], 0.7)] + [(t, rng.uniform(0.9, 1.1)) for t in after[1:]])
+    t, s = (np.array(x) for x in zip(*events))
+
+    def standing_and_restart(**changes: object) -> tuple[int, Scores]:
+        out = track_events(t, s, params=dataclasses.replace(BANDS_PARAMS, **changes))
+        standing = int(np.sum((out.time_s > run[-1] + 0.1) & (out.time_s < after[0] - 0.1)))
+        return standing, score_events(after, out.time_s[out.time_s > after[0] - 0.1], tolerance_s=0.001)
+
+    standing, restart = standing_and_restart()
+    assert standing == 0 and restart.recall == 1.0 and restart.precision == 1.0, (standing, restart)
+    assert standing_and_restart(stop_min_rel=None)[0] >= 6  # no stop test: the bursts are footfalls
+    assert standing_and_restart(stop_neighbour_tolerance=None)[0] >= 6  # their second onsets
+    assert standing_and_restart(stop_quiet_s=None)[1].recall == 1.0 - 1.0 / after.size  # the first step lost
+
+
+def test_a_lock_bridging_breaths_lets_go_instead_of_following_them() -> None:
+    """The bands path's tracker on the real candidates of dev stop dirt & rocks HFP 16 kHz (tests/data:
+    the picker's candidates, in order, with its quiet flags). The lock at the running step outlives
+    the stop on gated breaths near its predictions, bridging 2 unheard steps; a chain of breaths
+    ~0.97 s apart (2.3 x the step) then took it over (``_switch_to``) and, locked on the breathing,
+    it reported 16 footfalls while standing and lost a restarted step. A lock that bridged 2 or
+    more unheard steps lately lets go instead of switching to a chain over ``stop_max_period_ratio``
+    x slower (``stop_on_slow_switch``): the runner stopped, and the stop's rules apply."""
+    data = json.loads((DATA / "stop_dirt_hfp16_candidates.json").read_text())
+    truth = np.array(data["truth_s"])
+    g = int(np.argmax(np.diff(truth)))
+    stop_s, restart_s = truth[g], truth[g + 1]
+
+    def run(**changes: object) -> tuple[int, float]:
+        tracker = StepTracker(dataclasses.replace(BANDS_PARAMS, **changes))
+        found = np.array([d.time_s for d in (tracker.push(t, s, quiet=bool(q)) for t, s, q in data["candidates"])
+                          if d.is_step])
+        standing = int(np.sum((found > stop_s + 0.1) & (found < restart_s - 0.1)))
+        return standing, score_events(truth[g + 1:], found[found > restart_s - 0.1], tolerance_s=0.025).recall
+
+    standing, recall = run()
+    assert standing <= 5 and recall == 1.0, (standing, recall)
+    standing_without, recall_without = run(stop_on_slow_switch=False)
+    assert standing_without >= 12 and recall_without <= 0.8, (standing_without, recall_without)
