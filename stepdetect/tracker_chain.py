@@ -40,7 +40,7 @@ def find_chain(history: Iterable[tuple[float, float]], t: float, s: float, ref: 
     chains: list[Chain] = []
     for j in range(times.size - 1, -1, -1):
         d = t - times[j]
-        if d < p.min_period_s:
+        if d < p.chain_newest_min_fraction * p.min_period_s:
             continue
         if d > p.max_period_s:
             break

@@ -102,6 +102,11 @@ class TrackerParams:
     chain_tolerance: float = 0.12  # spread of a chain's intervals around their mean (fraction)
     chain_min_strength: float = 0.4  # every chain member: strength/reference at least this ...
     chain_start_strength: float = 0.5  # ... and the candidate that completes it at least this
+    # ... and its newest interval at least this x min_period_s (its mean interval still at least
+    # min_period_s): a 240 spm runner's steps come 0.233-0.283 s apart, so with 1.0 a chain of
+    # steps ending on a short interval never formed and the tracker locked on a chain of steps and
+    # their crunches instead (1.5 or 2 x the period)
+    chain_newest_min_fraction: float = 1.0
     adapt: float = 0.25  # the period moves this fraction towards every new interval
     max_change: float = 0.15  # ... counting at most this fraction of the period per interval
     max_missing: int = 3  # unheard predicted steps bridged before the lock is let go
@@ -143,6 +148,8 @@ class TrackerParams:
             raise ParameterError("tracker: need 0 < min_period_s < max_period_s")
         if not (0 <= self.merge_s < self.min_period_s):
             raise ParameterError("tracker: need 0 <= merge_s < min_period_s")
+        if not (0 < self.chain_newest_min_fraction <= 1):
+            raise ParameterError("tracker: need 0 < chain_newest_min_fraction <= 1")
         if self.chain_steps < 3:
             raise ParameterError("tracker: chain_steps must be >= 3")
         if not (0 < self.hint_tolerance < 1 and 0 <= self.hint_weight <= 1 and 0 < self.hint_neighbour_tolerance < 1):
@@ -187,11 +194,16 @@ ACCEL_PARAMS = TrackerParams(
 # step period before it, unless 0.8 x the reference or out of a second's quiet (stop_min_rel,
 # stop_neighbour_tolerance, stop_quiet_s, stop_on_slow_switch; dev 82 -> 82, stop scene: false
 # footfalls while standing 62 -> 40, see benchmarks/FOOTFALL_PASSES.md, session 10).
+# A chain may end on an interval down to 0.9 x min_period_s (its mean still at least min_period_s):
+# a 240 spm runner's chains of steps now form (dev: no condition flips, 9 items up 0.007-0.14, none
+# down; treadmill crunchy ice phone 0.64 -> 0.72, its cadence 29.6 -> 0.08 spm off; see
+# benchmarks/FOOTFALL_PASSES.md, session 10).
 # The thump path's tracker (fed 10 ** (dB / 30)) always uses the audio set.
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
     stop_min_rel=0.8, stop_neighbour_tolerance=0.25, stop_quiet_s=1.0, stop_on_slow_switch=True,
+    chain_newest_min_fraction=0.9,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 
