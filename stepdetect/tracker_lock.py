@@ -197,13 +197,16 @@ ACCEL_PARAMS = TrackerParams(
 # A chain may end on an interval down to 0.9 x min_period_s (its mean still at least min_period_s):
 # a 240 spm runner's chains of steps now form (dev: no condition flips, 9 items up 0.007-0.14, none
 # down; treadmill crunchy ice phone 0.64 -> 0.72, its cadence 29.6 -> 0.08 spm off; see
-# benchmarks/FOOTFALL_PASSES.md, session 10).
+# benchmarks/FOOTFALL_PASSES.md, session 10). With those chains found, a stride lock at such a
+# cadence halves on a chain of the steps between from 0.8 x (was 0.9 x) the lock's last steps'
+# strength (dev: treadmill crunchy ice HFP 16 kHz 0.76 -> 0.80, its confident cadence 19.2 -> 0.5 spm
+# off; treadmill shower clipped 0.966 -> 0.952, still passing; no flips).
 # The thump path's tracker (fed 10 ** (dB / 30)) always uses the audio set.
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
     stop_min_rel=0.8, stop_neighbour_tolerance=0.25, stop_quiet_s=1.0, stop_on_slow_switch=True,
-    chain_newest_min_fraction=0.9,
+    chain_newest_min_fraction=0.9, halve_fast_score=0.8,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 
