@@ -25,7 +25,8 @@ trailing minimum); the level above that floor (``bands_db``: adaptive whitening 
 hum, belt hiss or wind rumble raises its band's floor and is gone); its rise over ``FLUX_LAG_S``
 counted from ``WHITE_MARGIN_DB`` above the floor and half-wave rectified; ``odf_db`` is the mean
 rise over the bands the input rate holds. The picker weights the bands per session from the
-rhythm of the footfalls.
+rhythm of the footfalls. ``top_z``: the top band's rise over ``FLUX_LAG_S`` in units of the rms of
+its recent rises (a step's 2-3 dB over a gust stands out where the wind's level is smooth).
 """
 
 from __future__ import annotations
@@ -55,6 +56,14 @@ BAND_NAMES = ("30-250 Hz", "250-700 Hz", "700-1800 Hz", "2-4 kHz", "4 kHz-Nyquis
 N_BANDS = len(BAND_NAMES)
 CHUNK_FRAMES = 4096  # a long input goes through this many frames (~4 s) at a time: its working set stays in cache
 WHITE_MARGIN_DB = 4.0  # rises are counted from this far above a band's floor (noise ripple is not an onset)
+# The top band's rise in units of its own recent rises (``top_z``): under a gust a step's onset rises
+# only 2-3 dB over the wind in any band, but above 4 kHz the wind's level is smooth (a wide band
+# smoothed over 3 ms wiggles ~0.5 dB), so the same 2-3 dB there is many times the wind's usual
+# rise. The rms of the rises is a one-pole mean of their squares (TOP_Z_TAU_S), read TOP_Z_DELAY_S
+# back (the onset being measured does not inflate its own yardstick), at least TOP_Z_MIN_RMS_DB.
+TOP_Z_TAU_S = 0.150
+TOP_Z_DELAY_S = 0.040
+TOP_Z_MIN_RMS_DB = 0.5
 
 
 def decimation_factor(sample_rate: int) -> int:
@@ -90,6 +99,9 @@ class FeatureState:
     floor_zi: NDArray[np.float64] = field(default_factory=lambda: np.zeros((N_BANDS, 1, 2)))
     floor_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros((N_BANDS, 0)))  # smoothed dB
     diff_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros((N_BANDS + 1, 0)))  # last FLUX_LAG_S
+    top_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))  # top band level, last FLUX_LAG_S
+    top_zi: NDArray[np.float64] = field(default_factory=lambda: np.zeros((1, 1, 2)))  # mean square of its rises
+    top_var_tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))  # ... last TOP_Z_DELAY_S of it
     n_frames: int = 0  # frames produced so far
 
 
@@ -107,10 +119,11 @@ class Frames:
     bands_db: NDArray[np.float64] | None = None  # (n, N_BANDS) level above the band's own floor, dB (>= 0)
     odf_db: NDArray[np.float64] | None = None  # mean rectified rise of the whitened bands, dB
     bands_floor_db: NDArray[np.float64] | None = None  # (n, N_BANDS) each band's noise floor, dB
+    top_z: NDArray[np.float64] | None = None  # top band's rise over FLUX_LAG_S / its recent rises' rms (>= 0)
 
 
 _FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db", "bands_level_db", "bands_db", "odf_db",
-                 "bands_floor_db")
+                 "bands_floor_db", "top_z")
 
 
 def _one_pole_sos(tau_s: float, frame_s: float) -> NDArray[np.float64]:
@@ -138,6 +151,8 @@ class _Design:
         self.floor_sos = _one_pole_sos(FLOOR_TAU_S, frame_s)
         self.floor_frames = max(1, int(round(FLOOR_WINDOW_S / frame_s)))
         self.flux_lag = max(1, int(round(FLUX_LAG_S / frame_s)))
+        self.top_z_sos = _one_pole_sos(TOP_Z_TAU_S, frame_s)
+        self.top_z_delay = max(1, int(round(TOP_Z_DELAY_S / frame_s)))
         w = 2 * np.pi * QUADRATURE_HZ / pooled_hz
         self.quad_scale = 1.0 / (2.0 * np.sin(w / 2))
         self.mid_scale = 1.0 / np.cos(w / 2)
@@ -208,7 +223,7 @@ def to_mono(y: NDArray[np.floating]) -> NDArray[np.float64]:
 def _empty_frames(first_frame: int) -> Frames:
     empty = np.zeros(0)
     return Frames(first_frame, empty, empty, empty, empty, empty,
-                  np.zeros((0, N_BANDS)), np.zeros((0, N_BANDS)), empty, np.zeros((0, N_BANDS)))
+                  np.zeros((0, N_BANDS)), np.zeros((0, N_BANDS)), empty, np.zeros((0, N_BANDS)), empty)
 
 
 def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[Frames, FeatureState]:
@@ -282,6 +297,7 @@ def _complete_frames(xs: NDArray[np.float64], state: FeatureState, design: _Desi
     bands_floor_db = ndimage.minimum_filter1d(ext, size=n_win, axis=1, mode="nearest", origin=origin)[:, n_tail:]
     white, delta, dext = _whitened_rises(level_all_db, bands_floor_db, state, design)
     odf_db = np.maximum(delta[:N_BANDS], 0.0).sum(axis=0)
+    top_z, top_ext, top_zi, var_ext = _top_z(level_all_db[N_BANDS - 1], state, design)
 
     new = FeatureState(
         sample_rate=state.sample_rate,
@@ -293,10 +309,13 @@ def _complete_frames(xs: NDArray[np.float64], state: FeatureState, design: _Desi
         floor_zi=floor_zi,
         floor_tail=ext[:, -(n_win - 1):] if n_win > 1 else ext[:, :0],
         diff_tail=dext[:, -design.flux_lag:],
+        top_tail=top_ext[-design.flux_lag:],
+        top_zi=top_zi,
+        top_var_tail=var_ext[-design.top_z_delay:],
         n_frames=state.n_frames + n_frames,
     )
     return Frames(state.n_frames, level_all_db[0], bands_floor_db[0], background_db, delta[N_BANDS],
-                  level_all_db[N_BANDS], level_all_db[:N_BANDS].T, white.T, odf_db, bands_floor_db.T), new
+                  level_all_db[N_BANDS], level_all_db[:N_BANDS].T, white.T, odf_db, bands_floor_db.T, top_z), new
 
 
 def _pooled_rows(xs: NDArray[np.float64], n_frames: int, design: _Design,
@@ -398,6 +417,30 @@ def _whitened_rises(level_all_db: NDArray[np.float64], bands_floor_db: NDArray[n
         dext = np.concatenate((np.repeat(dext[:, :1], lag - state.diff_tail.shape[1], axis=1), dext), axis=1)
     delta = dext[:, lag:] - dext[:, :-lag]  # (N_BANDS + 1, n)
     return white, delta, dext
+
+
+def _top_z(top_db: NDArray[np.float64], state: FeatureState, design: _Design) -> tuple[
+        NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The top band's rise over the flux lag in units of the rms of its rises TOP_Z_DELAY_S
+    before (``top_z``, >= 0; 0 while the filters settle), and the extended level, the mean-square
+    filter's memory and the extended mean squares (the next tails)."""
+    lag, delay = design.flux_lag, design.top_z_delay
+    ext = np.concatenate((state.top_tail, top_db))
+    if state.top_tail.size < lag:  # the stream's first frames: no rise before frame 0
+        ext = np.concatenate((np.repeat(ext[:1], lag - state.top_tail.size), ext))
+    rise = ext[lag:] - ext[:-lag]
+    var, top_zi = sosfilt_rows(design.top_z_sos, np.square(rise)[None, :], state.top_zi)
+    var_ext = np.concatenate((state.top_var_tail, var[0]))
+    if state.top_var_tail.size < delay:
+        var_ext = np.concatenate((np.zeros(delay - state.top_var_tail.size), var_ext))
+    rms = np.sqrt(var_ext[: rise.size])
+    np.maximum(rms, TOP_Z_MIN_RMS_DB, out=rms)
+    top_z = np.maximum(rise, 0.0) / rms
+    if state.n_frames < design.warmup_frames:
+        top_z[: design.warmup_frames - state.n_frames] = 0.0
+    if not design.band_present[N_BANDS - 1]:
+        top_z[:] = 0.0
+    return top_z, ext, top_zi, var_ext
 
 
 def onset_curve(

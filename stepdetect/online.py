@@ -169,8 +169,7 @@ EARLY_SOUND_MAX_PERIODS = 1 / 3  # ... and at most this share of the thump path'
 EARLY_SOUND_EVIDENCE = 0.0
 EARLY_SOUND_MAX_EVIDENCE = 0.5
 EARLY_SOUND = True
-_FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db", "bands_level_db", "bands_db",
-                 "odf_db", "bands_floor_db")
+_FRAME_FIELDS = features._FRAME_FIELDS  # the history keeps every field of the frames
 
 
 @dataclass(frozen=True)
@@ -262,7 +261,7 @@ class StepDetector:
         self._present = features.bands_present(self.sample_rate)
         empty = np.zeros(0)
         eb = np.zeros((0, features.N_BANDS))
-        self._hist = features.Frames(0, empty, empty, empty, empty, empty, eb, eb, empty, eb)
+        self._hist = features.Frames(0, empty, empty, empty, empty, empty, eb, eb, empty, eb, empty)
         self._raw = empty
         self._ticks_s = np.zeros(0)
 

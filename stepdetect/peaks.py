@@ -48,6 +48,11 @@ A *candidate* is a frame where ``odf_db`` (the mean rectified rise of the whiten
   dropped); the level reference sinks after ``step_level_decay_after_s`` without a footfall;
   while the steps come on time such a candidate goes to the tracker marked quiet: a step only on
   the rhythm, close to the prediction (``TrackerParams.quiet_min_closeness``), never off it;
+* under the wind (wideband streams whose noise floors are a wind's, the rhythm locked and its
+  steps heard above 4 kHz) a candidate -- or an onset the onset function missed -- whose top band
+  rises ``wind_top_z`` times that band's usual rises (``features.top_z``) is judged at the bar
+  even if its jump is smaller: under a gust a step rises 2-3 dB in every band, but the wind's
+  level above 4 kHz is smooth, so there those 2-3 dB stand out;
 * the survivors go to the step-rhythm tracker (:mod:`stepdetect.tracker`), which merges heel/toe
   and scuff double hits, rejects what is off the rhythm and never invents a footfall.
 
@@ -148,6 +153,20 @@ class PickParams:
     wind_skirt_db: float = -3.0
     wind_tilt_db: float = 8.0
     wind_min_rate: int = 32000
+    # under the wind a candidate -- or an onset the onset function missed -- whose top band (> 4
+    # kHz) rises at least wind_top_z times its recent rises' rms (features.top_z, within its
+    # look-ahead) is judged as a candidate at the bar (min_snr_db), dated in that band: a step's
+    # onset rises only 2-3 dB over a gust in any band, but above 4 kHz the wind's level is smooth.
+    # Only while the rhythm is locked and has taught the weights, the steps jump wind_top_steps_db
+    # or more in the top band on average (a thump-only step brings nothing there: 0-1.5 dB, and
+    # the top band's rises are the wind's), and the floors are a wind's with the 2-4 kHz floor
+    # within wind_top_skirt_db of the top band's (an in-ear mic's occlusion boost tilts the floors
+    # of every scene, its 2-4 kHz floor stays 2.5-6 dB under: a texture turned into a confident
+    # cadence at the plain wind_skirt_db). Dev (benchmarks/FOOTFALL_PASSES.md, session 10): 83 -> 82
+    # conditions failing a bar, only wind items moved, summed F1 +0.46
+    wind_top_z: float = 2.5
+    wind_top_skirt_db: float = -2.5
+    wind_top_steps_db: float = 3.0
     onset_bias_s: float = 0.0  # extra constant shift (on top of BAND_BIAS_S)
     # a footfall reaches the microphone at about the same level every step (one foot a few dB
     # softer), but a headset's noise gate opening on a breath makes a jump out of a far quieter
@@ -353,17 +372,32 @@ def pick_footfalls(
     if found is None:
         return []
     up, last_decidable, look, back = found.up, found.last_decidable, found.look, found.back
+    wideband = sample_rate >= params.wind_min_rate
+    wide = wideband and frames.top_z is not None
+    missed = np.zeros(up.size, dtype=bool)
+    if wide:
+        up, missed = _with_top_onsets(frames.top_z, odf, up, found, params, first=first, scan_frame=state.scan_frame)
     picks: list[Pick] = []
     if up.size == 0:
         state.scan_frame = last_decidable + 1
         return picks
     m = _measure(frames, white, levels, up, look, frame_s=frame_s, params=params)
-    for n_cand in np.flatnonzero(m.peaks_db.max(axis=1) >= params.min_snr_db):
+    top_rise = m.top_z >= params.wind_top_z if wide else np.zeros(up.size, dtype=bool)
+    for n_cand in np.flatnonzero((m.peaks_db.max(axis=1) >= params.min_snr_db) | top_rise):
         i = int(up[n_cand])
+        top_ok = bool(top_rise[n_cand]) and _top_rise_counts(state, params, frames, i)
+        if missed[n_cand] and not top_ok:
+            continue  # an onset the onset function missed is judged only under the wind
         peaks_db = m.peaks_db[n_cand]
         snr_db, w = _weighted_snr_db(state, present, peaks_db)
-        if state.weights is not None and sample_rate >= params.wind_min_rate and _windy(params, frames, i):
+        lifted = False
+        if state.weights is not None and wideband and _windy(params, frames, i):
             snr_db = max(snr_db, _above_wind_db(present, peaks_db))
+            bar_db = _min_snr_db(state, params, first + i, frame_s)
+            if top_ok and snr_db < bar_db:
+                snr_db, lifted = bar_db, True
+        elif peaks_db.max() < params.min_snr_db:
+            continue
         if snr_db < _min_snr_db(state, params, first + i, frame_s):
             if snr_db >= params.min_snr_db:  # too weak to report before the rhythm is found, but part of it
                 noted_s = (first + i + 1.0) * frame_s - BAND_BIAS_S[0]
@@ -372,7 +406,7 @@ def pick_footfalls(
                 # takes candidates in time order only)
                 state.last_pushed_s = max(state.last_pushed_s, noted_s)
             continue
-        b = int(np.argmax(w * peaks_db))
+        b = N_BANDS - 1 if lifted else int(np.argmax(w * peaks_db))
         p = int(m.peak_pos[n_cand, b])
         level = levels[:, b]
         peak_db = float(level[p])
@@ -444,6 +478,7 @@ class _Measures:
     low_peak_db: NDArray[np.float64]  # (m,) 30-250 Hz peak level
     leaky: NDArray[np.bool_]  # (m,) what varies within a frame is max_leak_db above the thump band: a tick?
     top_db: NDArray[np.float64]  # (m,) the loudest band's peak level (dB re full scale)
+    top_z: NDArray[np.float64]  # (m,) the top band's largest rise in units of its recent rises (features.top_z)
 
 
 def _measure(frames: Frames, white: NDArray[np.float64], levels: NDArray[np.float64], up: NDArray[np.intp],
@@ -462,7 +497,39 @@ def _measure(frames: Frames, white: NDArray[np.float64], levels: NDArray[np.floa
     leak_low = sliding_window_view(frames.level_db, leak_look + 1)[up].max(axis=1)
     high_all = sliding_window_view(frames.high_db, look + 1)[up].max(axis=1)
     top = sliding_window_view(levels, look + 1, axis=0)[up].max(axis=(1, 2))
-    return _Measures(peaks_all, peak_pos_all, before, low_peak_all, high_all - leak_low > params.max_leak_db, top)
+    top_z = (sliding_window_view(frames.top_z, look + 1)[up].max(axis=1) if frames.top_z is not None
+             else np.zeros(up.size))
+    return _Measures(peaks_all, peak_pos_all, before, low_peak_all, high_all - leak_low > params.max_leak_db, top,
+                     top_z)
+
+
+def _top_rise_counts(state: PickerState, params: PickParams, frames: Frames, i: int) -> bool:
+    """Whether a candidate at frame ``i`` whose top band rose ``wind_top_z`` times its usual rises
+    is judged at the bar: the rhythm has taught the weights and is locked, the steps are heard in
+    the top band (``wind_top_steps_db``), and the floors are a wind's with the 2-4 kHz floor within
+    ``wind_top_skirt_db`` of the top band's (see :class:`PickParams`)."""
+    return (state.weights is not None and state.tracker.locked
+            and state.at_steps_db[N_BANDS - 1] >= params.wind_top_steps_db
+            and _windy(params, frames, i, skirt_db=params.wind_top_skirt_db))
+
+
+def _with_top_onsets(z: NDArray[np.float64], odf: NDArray[np.float64], up: NDArray[np.intp], found: Candidates,
+                     params: PickParams, *, first: int, scan_frame: int) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+    """The onset function's crossings ``up`` and, in time order among them, the upward crossings of
+    ``wind_top_z`` by the top band's rise (features.top_z) where the onset function stays under its
+    threshold for the look-ahead either side (an onset it missed; the picker judges it only under
+    the wind); and which of the result are such onsets."""
+    look = found.look
+    lo = max(scan_frame, first + 1) - first
+    hi = found.last_decidable - first + 1
+    zc = np.flatnonzero((z[lo:hi] >= params.wind_top_z) & (z[lo - 1 : hi - 1] < params.wind_top_z)) + lo
+    if zc.size:
+        quiet = sliding_window_view(odf, 2 * look + 1)
+        zc = zc[quiet[np.minimum(np.maximum(zc - look, 0), quiet.shape[0] - 1)].max(axis=1) < params.odf_db]
+    if zc.size == 0:
+        return up, np.zeros(up.size, dtype=bool)
+    both = np.union1d(up, zc)
+    return both, np.isin(both, zc)
 
 
 def _steps_on_time(state: PickerState, params: PickParams, onset_s: float) -> bool:
@@ -498,13 +565,14 @@ def _weighted_snr_db(state: PickerState, present: NDArray[np.bool_],
     return float(np.dot(w, peaks_db)), w
 
 
-def _windy(params: PickParams, frames: Frames, i: int) -> bool:
+def _windy(params: PickParams, frames: Frames, i: int, *, skirt_db: float | None = None) -> bool:
     """Whether the noise floors at frame ``i`` are a wind's: the 2-4 kHz floor within
     ``wind_skirt_db`` of the > 4 kHz floor and the 0.7-1.8 kHz floor ``wind_tilt_db`` above it."""
     if frames.bands_floor_db is None:
         return False
     floor = frames.bands_floor_db[i]
-    return bool(floor[3] - floor[4] >= params.wind_skirt_db and floor[2] - floor[4] >= params.wind_tilt_db)
+    skirt_db = params.wind_skirt_db if skirt_db is None else skirt_db
+    return bool(floor[3] - floor[4] >= skirt_db and floor[2] - floor[4] >= params.wind_tilt_db)
 
 
 def _above_wind_db(present: NDArray[np.bool_], peaks_db: NDArray[np.float64]) -> float:

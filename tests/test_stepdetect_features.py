@@ -73,7 +73,7 @@ def test_sample_rate_out_of_range_is_rejected() -> None:
         features.new_state(1000)
 
 
-ALL_FIELDS = FIELDS + ("bands_level_db", "bands_db", "odf_db")
+ALL_FIELDS = FIELDS + ("bands_level_db", "bands_db", "odf_db", "top_z")
 
 
 @pytest.mark.parametrize("sample_rate", [8000, 44100])

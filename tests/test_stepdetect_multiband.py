@@ -54,7 +54,7 @@ def test_onset_function_is_block_size_invariant(sample_rate: int, rng: np.random
         pos += size
     frames, state = features.footfall_features(y[pos:], state=state)
     parts.append(frames)
-    for name in ("bands_db", "bands_level_db", "odf_db"):
+    for name in ("bands_db", "bands_level_db", "odf_db", "top_z"):
         np.testing.assert_array_equal(np.concatenate([getattr(p, name) for p in parts]), getattr(whole, name))
     assert whole.bands_db.shape == (y.size // features.hop_size(sr), features.N_BANDS)
     assert np.all(whole.bands_db >= 0) and np.all(whole.odf_db >= 0)
