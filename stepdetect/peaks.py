@@ -373,10 +373,11 @@ def pick_footfalls(
         return []
     up, last_decidable, look, back = found.up, found.last_decidable, found.look, found.back
     wideband = sample_rate >= params.wind_min_rate
-    wide = wideband and frames.top_z is not None
+    top_z = frames.top_z if wideband else None
+    wide = top_z is not None
     missed = np.zeros(up.size, dtype=bool)
-    if wide:
-        up, missed = _with_top_onsets(frames.top_z, odf, up, found, params, first=first, scan_frame=state.scan_frame)
+    if top_z is not None:
+        up, missed = _with_top_onsets(top_z, odf, up, found, params, first=first, scan_frame=state.scan_frame)
     picks: list[Pick] = []
     if up.size == 0:
         state.scan_frame = last_decidable + 1
