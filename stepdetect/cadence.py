@@ -27,13 +27,25 @@ MIN_STEPS_FOR_CADENCE = 4
 # missed or extra footfall makes the intervals around it irregular), or a pair of neighbours each
 # within PAIR_EACH_BAND that add up to two typical steps within PAIR_TOLERANCE (a footfall heard
 # early or late moves one step time: the two intervals around it still span two steps); and
-# within GLOBAL_BAND of the recording's median step (so a run of sparse sounds while the runner
+# within GLOBAL_BAND of the gait's typical step (so a run of sparse sounds while the runner
 # stands cannot become a local "cadence" of 30 spm). A limp (0.30 / 0.40 s) is regular: the
 # typical step is half a stride.
 REGULAR_BAND = (0.8, 1.2)
 PAIR_EACH_BAND = (0.5, 1.5)
 PAIR_TOLERANCE = 0.1
 GLOBAL_BAND = (0.5, 2.0)
+# The gait's typical step is that of the steps on either side of an interval (:func:`_gait_steps_s`),
+# not the whole recording's: a run / walk session (rehab intervals, 180 spm running and 90
+# walking) has two typical steps 2 : 1 apart, and against the recording's median one of them sits
+# on the edge of GLOBAL_BAND. A side is the half strides within SIDE_WINDOW_S before (after) the
+# interval, at least SIDE_MIN_STRIDES of them; it has a gait of its own when at least
+# STEADY_SIDE_SHARE of them lie within STEADY_SIDE_TOLERANCE of their median (walking or running
+# steps vary by a few %; the sounds heard while standing at a stop, 0.7-1.15 s apart, and a
+# detector's missed and extra footfalls do not), else the recording's typical step stands for it.
+SIDE_WINDOW_S = 10.0
+SIDE_MIN_STRIDES = 9
+STEADY_SIDE_TOLERANCE = 0.1
+STEADY_SIDE_SHARE = 0.8
 # An interval within MISSED_STEP_TOLERANCE of two or three local step intervals is missed steps
 # (:func:`_missed_step_gaps`); a limp's long step (0.70 / 0.40 s: 1.75) is not.
 MISSED_STEP_MULTIPLES = (2.0, 3.0)
@@ -223,6 +235,55 @@ def _typical_step_s(t: NDArray[np.float64]) -> float:
     return float(np.median((t[2:] - t[:-2]) / 2.0)) if t.size >= 3 else float(np.median(np.diff(t)))
 
 
+def _gait_steps_s(t: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The typical step of the gait before and after each interval of sorted step times ``t``.
+
+    A side is the half strides (``(t[i + 2] - t[i]) / 2``, dated at ``t[i + 1]``) within
+    ``SIDE_WINDOW_S`` before (after) the interval's middle, at least ``SIDE_MIN_STRIDES`` of them
+    (the nearest, at the recording's ends from the other side too). Its typical step is their
+    median when at least ``STEADY_SIDE_SHARE`` of them lie within ``STEADY_SIDE_TOLERANCE`` of it
+    (a steady walk or run), else the recording's typical step (:func:`_typical_step_s`), as
+    everywhere in steps spanning at most ``SIDE_WINDOW_S`` (the cadence windows, the live cadence).
+    """
+    n = t.size - 1
+    typical_s = _typical_step_s(t)
+    before, after = np.full(n, typical_s), np.full(n, typical_s)
+    if t.size < 4 or t[-1] - t[0] <= SIDE_WINDOW_S:
+        return before, after  # one side's worth of steps: the recording's own gait
+    half = (t[2:] - t[:-2]) / 2.0
+    centre_s = t[1:-1]
+    middle_s = (t[:-1] + t[1:]) / 2.0
+    m, k = half.size, min(SIDE_MIN_STRIDES, half.size)
+    split = np.searchsorted(centre_s, middle_s)  # half strides [0, split) before, [split, m) after
+    first = np.minimum(np.searchsorted(centre_s, middle_s - SIDE_WINDOW_S), np.maximum(split - k, 0))
+    last = np.maximum(np.searchsorted(centre_s, middle_s + SIDE_WINDOW_S, side="right"), np.minimum(split + k, m))
+    for out, a, b in ((before, first, np.maximum(split, np.minimum(first + k, m))),
+                      (after, np.minimum(split, np.maximum(last - k, 0)), last)):
+        med, share = _steady_medians(half, a, b)
+        out[:] = np.where(share >= STEADY_SIDE_SHARE, med, out)
+    return before, after
+
+
+_MAX_CELLS = 1 << 20  # side windows are handled as rows of a matrix of at most this many cells
+
+
+def _steady_medians(x: NDArray[np.float64], a: NDArray[np.intp],
+                    b: NDArray[np.intp]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """For each non-empty ``x[a[j]:b[j]]``: its median, and the share of it within
+    ``STEADY_SIDE_TOLERANCE`` of that median."""
+    width = int(np.max(b - a))
+    rows = max(1, _MAX_CELLS // width)
+    med, share = np.empty(a.size), np.empty(a.size)
+    for lo in range(0, a.size, rows):
+        sl = slice(lo, lo + rows)
+        idx = a[sl, None] + np.arange(width)
+        side = np.where(idx < b[sl, None], x[np.minimum(idx, x.size - 1)], np.nan)  # NaN-padded rows
+        med[sl] = np.nanmedian(side, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a median of 0 (duplicate times): not steady
+            share[sl] = np.sum(np.abs(side / med[sl, None] - 1.0) <= STEADY_SIDE_TOLERANCE, axis=1) / (b[sl] - a[sl])
+    return med, share
+
+
 def typical_step_s(step_times_s: NDArray[np.float64]) -> float:
     """The typical step (s) of sorted step times: half the median stride, extra events
     (:func:`drop_extra_events`) left out; NaN with fewer than 2 steps."""
@@ -238,7 +299,8 @@ def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
     local typical step (half the local median stride; strides across a missed step, an interval
     of about 2 or 3 steps, left out: :func:`_missed_step_gaps`) or, with a neighbour, spans two typical
     steps (``PAIR_TOLERANCE``: a footfall heard early or late), and is within ``GLOBAL_BAND`` of
-    the recording's median step. Gaps (missed steps, pauses), misplaced or extra footfalls and the
+    the typical step of the steady gait before or after it (:func:`_gait_steps_s`; where neither
+    side is steady, the recording's median step), so both parts of a run / walk session count. Gaps (missed steps, pauses), misplaced or extra footfalls and the
     sparse sounds of a pause are left out, so a wrong detection barely moves the figure. NaN with
     fewer than ``MIN_STEPS_FOR_CADENCE`` steps or no regular interval.
 
@@ -265,8 +327,11 @@ def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
             & each[:-1] & each[1:])
     keep[:-1] |= pair
     keep[1:] |= pair
-    overall = intervals / _typical_step_s(t)
-    keep &= (overall >= GLOBAL_BAND[0]) & (overall <= GLOBAL_BAND[1])
+    in_gait = np.zeros(intervals.size, dtype=bool)
+    for gait_s in _gait_steps_s(t):
+        ratio = intervals / gait_s
+        in_gait |= (ratio >= GLOBAL_BAND[0]) & (ratio <= GLOBAL_BAND[1])
+    keep &= in_gait
     if not keep.any():
         return float("nan")
     return float(60.0 * keep.sum() / intervals[keep].sum())
