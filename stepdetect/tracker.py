@@ -36,7 +36,9 @@ before it (its heel). A candidate after the prediction, with nothing at it, is t
 when at least ``late_min_rel`` as loud. When the rhythm was just found on a candidate, a much
 louder one right after it is the footfall (the first was a precursor). A regular chain at half
 the locked period (``halve_min_period_s``) replaces a lock on strides; a slow lock halves too when
-most of its recent strides had a candidate at their midpoint (``halve_midpoint_count``).
+most of its recent strides had a candidate at their midpoint (``halve_midpoint_count``). A lock
+whose last steps each came across unheard predicted steps gives way to a regular chain up to
+``relock_max_ratio`` x slower that explains every candidate heard: a runner slowed to a walk.
 
 The time of a step is the candidate's own time (the caller's acoustic/inertial onset, or the
 heel's), never the prediction. Everything is O(1) per candidate apart from a search over the last
@@ -97,13 +99,38 @@ class StepTracker(TrackerState):
     :class:`~stepdetect.tracker_state.TrackerState`.
     """
 
-    def _switch_to(self, found: tuple[Lock, float], lock: Lock, closeness: float) -> bool:
+    def _walk_relock(self, other: Lock, lock: Lock, t: float, ref: float | None) -> bool:
+        """Whether the lock's last steps each came after an unheard predicted step while the
+        regular chain ``other`` found at ``t`` -- 1 + ``chain_tolerance`` to ``relock_max_ratio``
+        x slower -- explains every candidate heard over its last ``chain_steps`` periods: the
+        runner slowed to a walk (3 : 2, 2 : 1) and the lock kept taking some walking steps
+        across "unheard" running ones (``relock_max_ratio``)."""
+        p = self.params
+        ratio = other.period_s / lock.period_s
+        if p.relock_max_ratio is None or ref is None or not 1.0 + p.chain_tolerance < ratio <= p.relock_max_ratio:
+            return False
+        if len(self._recent) < p.chain_steps or any(k < 2 for _, k in self._recent):
+            return False
+        span = p.chain_steps * other.period_s
+        width = p.window_fraction * other.period_s
+        floor = p.halve_midpoint_min_rel * ref
+        for ht, hs in self._history:
+            if t - span <= ht < t and hs >= floor:
+                off = (t - ht) % other.period_s
+                if min(off, other.period_s - off) > width:
+                    return False  # heard between the slower chain's steps: a soft foot, not a walk
+        return True
+
+    def _switch_to(self, found: tuple[Lock, float], lock: Lock, closeness: float, t: float,
+                   ref: float | None) -> bool:
         """Whether a chain found while locked is a better rhythm than the lock."""
         other, score = found
         tol = self.params.chain_tolerance
         ratio = other.period_s / lock.period_s
         if abs(ratio - 1.0) <= tol and closeness > 0.1:
             return False  # our own rhythm
+        if self._walk_relock(other, lock, t, ref):
+            return True
         if min(abs(ratio - 2.0), abs(ratio - 3.0)) <= tol:
             return False  # every 2nd or 3rd of our steps: our rhythm heard badly
         evidence = sum(st * 0.7 ** (k - 1) for st, k in self._recent)
@@ -286,6 +313,11 @@ class StepTracker(TrackerState):
     def _decide_locked(self, c: _Judgement, lock: Lock) -> Decision:
         """Locked: a step on the rhythm, a switch to another rhythm, a step off it, or rejected."""
         p = self.params
+        if c.on_rhythm and c.k >= 2 and c.rel >= p.chain_min_strength and c.beat_s is None:
+            # taken across unheard steps: has the runner slowed to a walk (_walk_relock)?
+            found = find_chain(self._history, c.t, c.s, c.ref, c.hint, p)
+            if found is not None and self._walk_relock(found[0], lock, c.t, c.ref):
+                return self._switch(found, c)
         if c.on_rhythm:
             gaps = tuple(self._anchor_s + c.nxt + i * lock.period_s for i in range(c.k - 1))
             self._recent.append((c.s, c.k))
@@ -301,17 +333,14 @@ class StepTracker(TrackerState):
             # Off our rhythm: is there another rhythm with more evidence (walk <-> run, or a
             # lock on the wrong phase or on every third step)? Not on a beat of the music.
             found = find_chain(self._history, c.t, c.s, c.ref, c.hint, p)
-            if found is not None and self._switch_to(found, lock, c.closeness):
+            if found is not None and self._switch_to(found, lock, c.closeness, c.t, c.ref):
                 if (p.stop_on_slow_switch and p.stop_max_period_ratio is not None
                         and found[0].period_s > p.stop_max_period_ratio * lock.period_s
                         and len(self._recent) == p.chain_steps and any(k > 2 for _, k in self._recent)):
                     self._stopped_period_s = lock.period_s
                     self._lock = c.lock = None
                     return self._decide_free(c)
-                self._lock = found[0]
-                self._start_lock(found[1])
-                return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t,
-                                    confidence=0.5 * min(c.rel, 1.0) + 0.5, score=min(c.rel, p.max_rel))
+                return self._switch(found, c)
         if c.beat_s is not None:
             # a beat of the music: not a step, nor a heel
             return Decision(c.t, c.s, "rejected", False, c.predicted, 0.0, beat=True)
@@ -325,6 +354,13 @@ class StepTracker(TrackerState):
                                 confidence=0.5 * min(c.rel, 1.0), move_anchor=False)
         self._last_rejected = (c.t, c.s)
         return Decision(c.t, c.s, "rejected", False, c.predicted, 0.0)
+
+    def _switch(self, found: tuple[Lock, float], c: _Judgement) -> Decision:
+        """Lock on the chain found at this candidate (another rhythm took over): a step on it."""
+        self._lock = found[0]
+        self._start_lock(found[1])
+        return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t,
+                            confidence=0.5 * min(c.rel, 1.0) + 0.5, score=min(c.rel, self.params.max_rel))
 
     def _halve_on_midpoints(self, prev_s: float, t: float, k: int, ref: float | None, lock: Lock) -> None:
         """A stride (``prev_s`` to ``t``, ``k`` predicted steps) just ended on the rhythm: remember

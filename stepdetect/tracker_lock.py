@@ -111,6 +111,13 @@ class TrackerParams:
     max_change: float = 0.15  # ... counting at most this fraction of the period per interval
     max_missing: int = 3  # unheard predicted steps bridged before the lock is let go
     switch_margin: float = 1.2  # another regular chain replaces the lock when this much stronger than its last steps
+    # a lock whose last chain_steps steps each came after an unheard predicted step gives way to a
+    # regular chain up to this x slower (more than 1 + chain_tolerance x) when every candidate heard
+    # over that chain's last chain_steps periods (at least halve_midpoint_min_rel x the reference)
+    # lies on it: the runner slowed to a walk at 3 : 2 or 2 : 1 of the running step and the lock
+    # took every other (or second) walking step across "unheard" steps (a soft foot is still heard
+    # half-way; breaths while standing come at 2.5-3.5 x the step). None: no such test
+    relock_max_ratio: float | None = 2.15
     halve_min_period_s: float = 0.29  # a regular chain at half the locked period (>= this) replaces it: strides
     # ... or a shorter one (a fast cadence) when its summed strength is at least this x the lock's last steps'
     halve_fast_score: float = 0.9

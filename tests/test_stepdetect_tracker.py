@@ -612,3 +612,41 @@ def test_a_stride_lock_at_a_fast_cadence_halves_on_steps_a_little_softer_than_it
     assert scores.f1 >= 0.75 and scores.recall >= 0.75, scores
     was = _bands_tracker_scores(TREADMILL_ICE_HFP16_CANDIDATES, TREADMILL_ICE_HFP16_STEPS_S, halve_fast_score=0.9)
     assert was.f1 <= scores.f1 - 0.15, (was, scores)  # without the rule
+
+
+def _run_walk_run(rng: np.random.Generator, run_spm: float, walk_spm: float) -> tuple[np.ndarray, np.ndarray]:
+    run = _steps(rng, run_spm, 60)
+    walk = _steps(rng, walk_spm, 90, start_s=run[-1] + 60.0 / walk_spm)
+    run2 = _steps(rng, run_spm, 60, start_s=walk[-1] + 60.0 / run_spm)
+    return np.concatenate((run, walk, run2)), walk
+
+
+@pytest.mark.parametrize(("run_spm", "walk_spm"), [(170, 110), (180, 90)])
+def test_a_runner_slowing_to_a_walk_at_3_2_or_2_1_is_followed(rng: np.random.Generator, run_spm: float,
+                                                             walk_spm: float) -> None:
+    """Run, walk at 3 : 2 or 2 : 1 of the running step, run again: the rhythm re-locks on the
+    walk (not every other walking step taken across "unheard" running steps) and on the run
+    again (after seconds: a lock on a long walk yields to a faster run only once the run
+    outweighs it), at least 95 % of the footfalls reported."""
+    ref, walk = _run_walk_run(rng, run_spm, walk_spm)
+    tracker = StepTracker(TrackerParams())
+    decisions = [(tracker.push(t, rng.uniform(0.8, 1.2)), tracker.period_s) for t in ref]
+    steps = [d for d, _ in decisions if d.is_step]
+    assert score_events(ref, np.array([d.time_s for d in steps]), tolerance_s=0.001).recall >= 0.95
+    late_walk = [(d, period) for d, period in decisions if walk[8] <= d.time_s <= walk[-1]]
+    assert all(d.rhythmic and not d.gaps_s for d, _ in late_walk)  # no "unheard" steps while walking
+    np.testing.assert_allclose([period for _, period in late_walk], 60.0 / walk_spm, rtol=0.05)
+    late_run = [(d, period) for d, period in decisions if d.time_s >= walk[-1] + 8.0]
+    assert all(d.rhythmic for d, _ in late_run)
+    np.testing.assert_allclose([period for _, period in late_run], 60.0 / run_spm, rtol=0.05)
+
+
+def test_a_soft_foot_heard_half_way_keeps_the_running_step(rng: np.random.Generator) -> None:
+    """A runner at 170 spm whose second foot is heard at a quarter of the first's strength (too
+    soft to be taken on the rhythm): the walk re-lock (a slower chain explaining everything
+    heard) does not take the loud foot's strides for a walk."""
+    ref = _steps(rng, 170, 120)
+    tracker = StepTracker(TrackerParams())
+    periods = [(tracker.push(t, 1.0 if i % 2 == 0 or i < 10 else 0.25), tracker.period_s)[1]
+               for i, t in enumerate(ref)]
+    np.testing.assert_allclose(periods[20:], 60.0 / 170, rtol=0.05)
