@@ -38,7 +38,10 @@ louder one right after it is the footfall (the first was a precursor). A regular
 the locked period (``halve_min_period_s``) replaces a lock on strides; a slow lock halves too when
 most of its recent strides had a candidate at their midpoint (``halve_midpoint_count``). A lock
 whose last steps each came across unheard predicted steps gives way to a regular chain up to
-``relock_max_ratio`` x slower that explains every candidate heard: a runner slowed to a walk.
+``relock_max_ratio`` x slower that explains every candidate heard: a runner slowed to a walk. On
+such a walk a running step after the last walking one may be a step off the rhythm, and a chain
+up to ``relock_max_ratio`` x faster explaining every candidate heard takes over: the walker set
+off running again.
 
 The time of a step is the candidate's own time (the caller's acoustic/inertial onset, or the
 heel's), never the prediction. Everything is O(1) per candidate apart from a search over the last
@@ -111,6 +114,26 @@ class StepTracker(TrackerState):
             return False
         if len(self._recent) < p.chain_steps or any(k < 2 for _, k in self._recent):
             return False
+        return self._explains_every_candidate(other, t, ref)
+
+    def _run_relock(self, other: Lock, lock: Lock, t: float, ref: float | None) -> bool:
+        """Locked on a walk by :meth:`_walk_relock`: whether the regular chain ``other`` found at
+        ``t`` -- 1 + ``chain_tolerance`` to ``relock_max_ratio`` x faster -- explains every
+        candidate heard over its last ``chain_steps`` periods: the walker set off running again.
+        (On any other lock a faster chain goes through :meth:`_switch_to`'s evidence tests: a walk
+        lock yields to a run only once the run outweighs it, seconds of running steps lost.)"""
+        p = self.params
+        ratio = lock.period_s / other.period_s
+        if lock is not self._walk_lock or p.relock_max_ratio is None or ref is None:
+            return False
+        return 1.0 + p.chain_tolerance < ratio <= p.relock_max_ratio and self._explains_every_candidate(other, t, ref)
+
+    def _explains_every_candidate(self, other: Lock, t: float, ref: float) -> bool:
+        """Whether every candidate heard (at least ``halve_midpoint_min_rel`` x ``ref``) over the
+        last ``chain_steps`` periods of the chain ``other`` found at ``t`` lies on it (within
+        ``window_fraction`` of a period): a soft foot heard half-way between the loud foot's steps
+        is a runner, not a walk."""
+        p = self.params
         span = p.chain_steps * other.period_s
         width = p.window_fraction * other.period_s
         floor = p.halve_midpoint_min_rel * ref
@@ -118,19 +141,16 @@ class StepTracker(TrackerState):
             if t - span <= ht < t and hs >= floor:
                 off = (t - ht) % other.period_s
                 if min(off, other.period_s - off) > width:
-                    return False  # heard between the slower chain's steps: a soft foot, not a walk
+                    return False
         return True
 
-    def _switch_to(self, found: tuple[Lock, float], lock: Lock, closeness: float, t: float,
-                   ref: float | None) -> bool:
+    def _switch_to(self, found: tuple[Lock, float], lock: Lock, closeness: float) -> bool:
         """Whether a chain found while locked is a better rhythm than the lock."""
         other, score = found
         tol = self.params.chain_tolerance
         ratio = other.period_s / lock.period_s
         if abs(ratio - 1.0) <= tol and closeness > 0.1:
             return False  # our own rhythm
-        if self._walk_relock(other, lock, t, ref):
-            return True
         if min(abs(ratio - 2.0), abs(ratio - 3.0)) <= tol:
             return False  # every 2nd or 3rd of our steps: our rhythm heard badly
         evidence = sum(st * 0.7 ** (k - 1) for st, k in self._recent)
@@ -317,7 +337,7 @@ class StepTracker(TrackerState):
             # taken across unheard steps: has the runner slowed to a walk (_walk_relock)?
             found = find_chain(self._history, c.t, c.s, c.ref, c.hint, p)
             if found is not None and self._walk_relock(found[0], lock, c.t, c.ref):
-                return self._switch(found, c)
+                return self._switch(found, c, walked_from_s=lock.period_s)
         if c.on_rhythm:
             gaps = tuple(self._anchor_s + c.nxt + i * lock.period_s for i in range(c.k - 1))
             self._recent.append((c.s, c.k))
@@ -333,21 +353,30 @@ class StepTracker(TrackerState):
             # Off our rhythm: is there another rhythm with more evidence (walk <-> run, or a
             # lock on the wrong phase or on every third step)? Not on a beat of the music.
             found = find_chain(self._history, c.t, c.s, c.ref, c.hint, p)
-            if found is not None and self._switch_to(found, lock, c.closeness, c.t, c.ref):
-                if (p.stop_on_slow_switch and p.stop_max_period_ratio is not None
-                        and found[0].period_s > p.stop_max_period_ratio * lock.period_s
-                        and len(self._recent) == p.chain_steps and any(k > 2 for _, k in self._recent)):
-                    self._stopped_period_s = lock.period_s
-                    self._lock = c.lock = None
-                    return self._decide_free(c)
-                return self._switch(found, c)
+            if found is not None:
+                walk = self._walk_relock(found[0], lock, c.t, c.ref)
+                if walk or self._run_relock(found[0], lock, c.t, c.ref):
+                    return self._switch(found, c, walked_from_s=lock.period_s if walk else None)
+                if self._switch_to(found, lock, c.closeness):
+                    if (p.stop_on_slow_switch and p.stop_max_period_ratio is not None
+                            and found[0].period_s > p.stop_max_period_ratio * lock.period_s
+                            and len(self._recent) == p.chain_steps and any(k > 2 for _, k in self._recent)):
+                        self._stopped_period_s = lock.period_s
+                        self._lock = c.lock = None
+                        return self._decide_free(c)
+                    return self._switch(found, c)
         if c.beat_s is not None:
             # a beat of the music: not a step, nor a heel
             return Decision(c.t, c.s, "rejected", False, c.predicted, 0.0, beat=True)
         min_fraction = p.off_min_fraction if c.rel < p.off_loud_rel else p.off_loud_fraction
+        if lock is self._walk_lock:
+            # a walk re-locked on from a run: the walker may set off running at any step (the
+            # first running steps come a running step after the last walking one)
+            off_after_s = self._walk_from_s
+        else:
+            off_after_s = c.nxt if p.off_of_interval and self._last_step_s == self._anchor_s else lock.period_s
         if (p.off_min_rel <= c.rel <= p.off_max_rel
-                and c.t - self._last_step_s >= min_fraction * (
-                    c.nxt if p.off_of_interval and self._last_step_s == self._anchor_s else lock.period_s)):
+                and c.t - self._last_step_s >= min_fraction * off_after_s):
             # as loud as a footfall, where one may be (steps are not a metronome): a step
             # off the rhythm: the phase follows it, the period does not
             return self._accept(c.t, c.s, rhythmic=False, predicted_s=c.predicted,
@@ -355,8 +384,12 @@ class StepTracker(TrackerState):
         self._last_rejected = (c.t, c.s)
         return Decision(c.t, c.s, "rejected", False, c.predicted, 0.0)
 
-    def _switch(self, found: tuple[Lock, float], c: _Judgement) -> Decision:
-        """Lock on the chain found at this candidate (another rhythm took over): a step on it."""
+    def _switch(self, found: tuple[Lock, float], c: _Judgement, *, walked_from_s: float | None = None) -> Decision:
+        """Lock on the chain found at this candidate (another rhythm took over): a step on it.
+        ``walked_from_s``: the running step period the runner slowed to this walk from
+        (:meth:`_walk_relock`; see :meth:`_run_relock`)."""
+        self._walk_lock = found[0] if walked_from_s is not None else None
+        self._walk_from_s = math.nan if walked_from_s is None else walked_from_s
         self._lock = found[0]
         self._start_lock(found[1])
         return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t,

@@ -626,8 +626,7 @@ def test_a_runner_slowing_to_a_walk_at_3_2_or_2_1_is_followed(rng: np.random.Gen
                                                              walk_spm: float) -> None:
     """Run, walk at 3 : 2 or 2 : 1 of the running step, run again: the rhythm re-locks on the
     walk (not every other walking step taken across "unheard" running steps) and on the run
-    again (after seconds: a lock on a long walk yields to a faster run only once the run
-    outweighs it), at least 95 % of the footfalls reported."""
+    again, at least 95 % of the footfalls reported."""
     ref, walk = _run_walk_run(rng, run_spm, walk_spm)
     tracker = StepTracker(TrackerParams())
     decisions = [(tracker.push(t, rng.uniform(0.8, 1.2)), tracker.period_s) for t in ref]
@@ -650,3 +649,21 @@ def test_a_soft_foot_heard_half_way_keeps_the_running_step(rng: np.random.Genera
     periods = [(tracker.push(t, 1.0 if i % 2 == 0 or i < 10 else 0.25), tracker.period_s)[1]
                for i, t in enumerate(ref)]
     np.testing.assert_allclose(periods[20:], 60.0 / 170, rtol=0.05)
+
+
+@pytest.mark.parametrize(("run_spm", "walk_spm"), [(170, 110), (180, 90), (165, 110)])
+def test_a_walker_setting_off_running_again_is_followed_at_once(rng: np.random.Generator, run_spm: float,
+                                                               walk_spm: float) -> None:
+    """After a walk the tracker re-locked on from a run, the first running steps come a running
+    step after the last walking one: each is reported (not rejected as too soon after the last
+    step on the walking rhythm), and the rhythm is the run's again within 2 s (a faster chain
+    explaining every candidate heard), not once the run outweighs the walk's lock."""
+    ref, walk = _run_walk_run(rng, run_spm, walk_spm)
+    tracker = StepTracker(TrackerParams())
+    decisions = [(tracker.push(t, rng.uniform(0.8, 1.2)), tracker.period_s) for t in ref]
+    run2 = ref[ref > walk[-1]]
+    found = np.array([d.time_s for d, _ in decisions if d.is_step])
+    assert score_events(run2, found[found > walk[-1]], tolerance_s=0.001).recall == 1.0
+    after = [(d, period) for d, period in decisions if d.time_s >= walk[-1] + 2.0]
+    assert all(d.rhythmic for d, _ in after)
+    np.testing.assert_allclose([period for _, period in after], 60.0 / run_spm, rtol=0.05)
