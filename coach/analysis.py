@@ -31,6 +31,7 @@ class Rhythm(TypedDict):
     rhythmic: NDArray[np.bool_]  # per footfall: accepted on the tracked rhythm
     salience: float  # share of all onset strength heard on the rhythm
     clarity: float  # the onsets' pulse clarity at the typical step (stepdetect.tracker_state.pulse_clarity)
+    tracked_step_s: float  # the step period the rhythm tracker followed (stepdetect.cadence.tracked_step_s)
     bands: list[dict[str, Any]]  # the bands the footfalls come from, with their weights
 
 CADENCE_WINDOW_S = 6.0
@@ -67,7 +68,7 @@ def analyze_steps(
     warnings: list[str] = []
     confident = math.isfinite(overall)
     if rhythm is not None and confident and not cad.rhythm_is_steady(step_times_s, rhythm["rhythmic"],
-                                                                      rhythm["clarity"]):
+                                                                      rhythm["clarity"], rhythm["tracked_step_s"]):
         confident = False
         overall = float("nan")
         spm = np.full_like(spm, np.nan)
@@ -130,7 +131,7 @@ def _steps_json(step_times_s: NDArray[np.float64], feet: list[cad.Foot | None],
 
 def _rhythm_json(rhythm: Rhythm) -> dict[str, Any]:
     return {"bands": rhythm["bands"], "rhythm_salience": round(float(rhythm["salience"]), 3),
-            "rhythm_clarity": _num(rhythm["clarity"], 2),
+            "rhythm_clarity": _num(rhythm["clarity"], 2), "tracked_step_s": _num(rhythm["tracked_step_s"], 4),
             "rhythmic_fraction": round(float(np.mean(rhythm["rhythmic"])) if len(rhythm["rhythmic"]) else 0.0, 3)}
 
 
@@ -209,9 +210,10 @@ def detect_in_file(path: Path, *, tick_times_s: NDArray[np.float64] | None = Non
 
 def detector_rhythm(detector: StepDetector, footfalls: Footfalls) -> Rhythm:
     """What ``detector`` says of the rhythm of the ``footfalls`` it reported (for :func:`analyze_steps`)."""
-    assert footfalls.rhythmic is not None  # the detector flags every footfall it reports
+    assert footfalls.rhythmic is not None and footfalls.period_s is not None  # the detector flags every footfall
     clarity = detector.rhythm_clarity(cad.typical_step_s(np.sort(footfalls.time_s)))
     return {"rhythmic": footfalls.rhythmic, "salience": detector.rhythm_salience, "clarity": clarity,
+            "tracked_step_s": cad.tracked_step_s(footfalls.period_s[footfalls.rhythmic]),
             "bands": detector.bands}
 
 

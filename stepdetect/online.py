@@ -181,6 +181,7 @@ class Footfalls:
     peak_db: NDArray[np.float64]  # peak level of the footfall's dominant band, dB (relative)
     decided_at_s: NDArray[np.float64]  # stream time of the last sample the decision needed
     rhythmic: NDArray[np.bool_] | None = None  # accepted on the tracked rhythm (not provisionally)
+    period_s: NDArray[np.float64] | None = None  # the step period its tracker followed (NaN: not on a rhythm)
 
     def __len__(self) -> int:
         return int(self.time_s.size)
@@ -188,7 +189,7 @@ class Footfalls:
     @classmethod
     def empty(cls) -> "Footfalls":
         z = np.zeros(0)
-        return cls(z, z, z, z, np.zeros(0, dtype=bool))
+        return cls(z, z, z, z, np.zeros(0, dtype=bool), z)
 
     @classmethod
     def concat(cls, parts: list["Footfalls"]) -> "Footfalls":
@@ -196,7 +197,7 @@ class Footfalls:
         if not parts:
             return cls.empty()
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                     ("time_s", "confidence", "peak_db", "decided_at_s", "rhythmic")))
+                     ("time_s", "confidence", "peak_db", "decided_at_s", "rhythmic", "period_s")))
 
 
 class StepDetector:
@@ -331,6 +332,8 @@ class StepDetector:
                 self._low_tracker_last = max(pick.time_s, self._low_tracker_last)
                 if d.is_step and d.time_s < pick.time_s:  # dated at its soft heel
                     pick = dataclasses.replace(pick, time_s=d.time_s)
+                if d.rhythmic:
+                    pick = dataclasses.replace(pick, period_s=d.period_s)
                 report_s = self._first_contact_s(pick.time_s, d)
                 rhythmic, counted, closeness = d.rhythmic, d.is_step, d.closeness
                 # what its tracker rejects is not reported, unless that tracker finds little of
@@ -580,6 +583,7 @@ class StepDetector:
             np.array([p.peak_db for p, _ in picks]),
             np.array([p.decided_at_s for p, _ in picks]),
             np.array([r for _, r in picks], dtype=bool),
+            np.array([p.period_s for p, _ in picks]),
         )
 
 

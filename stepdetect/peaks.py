@@ -238,6 +238,7 @@ class Pick:
     in_sync: bool = False  # most of its picker's recent footfalls (this one included) started on known ticks
     music: bool = False  # when it was taken, its tracker followed the beat of music (StepTracker.hears_beat)
     sync_tick: bool = False  # its tracker rejected it off the rhythm, but it started on a known tick while in sync
+    period_s: float = math.nan  # on the rhythm: the step period its tracker followed (Decision.period_s)
 
 
 def _percentile(values: deque, q: float) -> float:
@@ -464,7 +465,7 @@ def pick_footfalls(
         picks.append(Pick(step_s if d.time_s == onset_s else d.time_s, _confidence(params, snr_db, d), peak_db, decided_at_s,
                           d.rhythmic, b, d.closeness if d.rhythmic else 0.0, on_tick,
                           in_sync(state.on_tick, params.in_sync_fraction),
-                          state.tracker.hears_beat(onset_s)))
+                          state.tracker.hears_beat(onset_s), period_s=d.period_s))
     state.scan_frame = last_decidable + 1
     return picks
 

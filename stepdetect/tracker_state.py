@@ -66,6 +66,7 @@ class Decision:
     gaps_s: tuple[float, ...] = ()  # predicted steps before this one that nobody heard
     closeness: float = 0.0  # 0-1: how near the prediction it fell (0 when not locked)
     beat: bool = False  # rejected as a beat of music at another tempo (see stepdetect.tracker_beat)
+    period_s: float = math.nan  # a step on the rhythm: the step period the lock followed, this step counted
 
     @property
     def is_step(self) -> bool:
@@ -222,7 +223,7 @@ class TrackerState:
             self.n_rhythmic += 1
             self.rhythmic_strength += s
         return Decision(t, s, "step", rhythmic, predicted_s, round(min(1.0, max(0.0, confidence)), 3), gaps,
-                        self._last_step_closeness)
+                        self._last_step_closeness, period_s=lock.period_s if rhythmic and lock is not None else math.nan)
 
     def note(self, time_s: float, strength: float) -> None:
         """Remember a candidate for finding the rhythm without deciding on it (one the caller

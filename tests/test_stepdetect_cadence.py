@@ -7,7 +7,14 @@ import pytest
 
 from samples.generate import clean_steps, load_soundtrack_steps
 from stepdetect import assign_feet, cadence_spm, cadence_track, find_gaps, step_asymmetry
-from stepdetect.cadence import MAX_STRIDE_IRREGULARITY, drop_extra_events, rhythm_is_steady, stride_irregularity
+from stepdetect.cadence import (
+    MAX_STRIDE_IRREGULARITY,
+    drop_extra_events,
+    rhythm_is_steady,
+    stride_irregularity,
+    tracked_step_s,
+    typical_step_s,
+)
 from stepdetect.validate import ParameterError
 
 
@@ -218,3 +225,63 @@ def test_rhythm_is_steady_needs_all_three(rng: np.random.Generator) -> None:
     assert not rhythm_is_steady(np.zeros(0), np.zeros(0, dtype=bool), 3.0)
     with pytest.raises(ParameterError, match="rhythm flags"):
         rhythm_is_steady(steps, yes[:10], 3.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_cadence_off_the_tracked_step_is_not_confident(seed: int) -> None:
+    """A 150 spm runner through a narrowband headset (every fifth step unheard), then only every
+    third step heard for 3.6 s (the tracker follows 1.2 s), 10 s standing with a breath every
+    1.2 s that the lock takes, running again (dev stop shower HFP 8 kHz). The unheard steps
+    lengthen the strides, the breaths' intervals pass for steps and the cadence reads 86-116
+    spm, with regular strides, steps on the rhythm and a clear pulse: without the tracked step
+    that is a confident cadence. The tracker followed 0.4 s steps most of the time: 1.3-1.7 x
+    the cadence's step, no confident cadence."""
+    rng = np.random.default_rng(seed)
+    step_s = 0.4
+
+    def running(start_s: float, n: int) -> np.ndarray:
+        t = start_s + np.arange(n) * step_s
+        return np.delete(t, np.arange(3, n, 5))
+
+    run1 = running(1.0, 15)
+    thirds = run1[-1] + np.arange(1, 4) * 3 * step_s
+    breaths = thirds[-1] + 1.2 * np.arange(1, 9)
+    run2 = running(breaths[-1] + 1.5, 22)
+    t = np.concatenate([run1, thirds, breaths, run2]) + rng.normal(0.0, 0.01, 41)
+    periods = np.concatenate([np.full(run1.size, step_s), np.full(thirds.size + breaths.size, 3 * step_s),
+                              np.full(run2.size, step_s)])
+    assert typical_step_s(t) > 0.55  # the typical step is inflated: the breaths are within its bands
+    assert cadence_spm(t) < 120.0
+    assert abs(tracked_step_s(periods) - step_s) < 1e-9  # the 1.2 s lock is not the runner's step
+    on = np.ones(t.size, dtype=bool)
+    assert rhythm_is_steady(t, on, 3.0)  # the bug: every other test passes
+    assert not rhythm_is_steady(t, on, 3.0, tracked_step_s(periods))
+    # the running alone, with the same tracked step: a confident cadence
+    running_only = np.concatenate([run1, run2])
+    assert rhythm_is_steady(running_only, np.ones(running_only.size, dtype=bool), 3.0, tracked_step_s(periods))
+
+
+@pytest.mark.parametrize("order", ["run_walk", "walk_run"])
+def test_a_walk_run_session_agrees_with_its_tracked_step(order: str, rng: np.random.Generator) -> None:
+    """Rehab intervals: 30 s running at 170 spm and 60 s walking at 100 spm (1.7 x the step). The
+    tracker follows each (periods of both, a few stride locks at 2 x among them): its tracked step
+    is the mean of its periods, as the cadence is, and the cadence is confident. A median would
+    be the running step (more footfalls), 0.82 x the cadence's: not confident."""
+    run = np.arange(85) * 60.0 / 170.0
+    walk = np.arange(100) * 0.6
+    parts = [run, walk] if order == "run_walk" else [walk, run]
+    t = np.concatenate([parts[0], parts[0][-1] + 0.5 + parts[1]]) + rng.normal(0.0, 0.005, 185)
+    periods = np.diff(t, prepend=t[0] - 0.5)
+    periods[[20, 60, 120]] *= 2.0  # locked on strides for a moment
+    tracked = tracked_step_s(periods)
+    spm = cadence_spm(t)
+    assert abs(60.0 / spm / tracked - 1.0) < 0.03
+    assert rhythm_is_steady(t, np.ones(t.size, dtype=bool), 3.0, tracked)
+    assert not rhythm_is_steady(t, np.ones(t.size, dtype=bool), 3.0, float(np.median(periods)))
+
+
+def test_tracked_step_leaves_out_locks_on_strides_and_thirds() -> None:
+    p = np.r_[np.full(30, 0.4), 0.8, 0.81, 1.2, np.nan]
+    assert tracked_step_s(p) == pytest.approx(0.4)
+    assert np.isnan(tracked_step_s(np.full(3, np.nan)))
+    assert np.isnan(tracked_step_s(np.zeros(0)))

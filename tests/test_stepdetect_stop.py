@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from stepdetect import detect_footfalls, score_events
+from coach.analysis import analyze_steps, detector_rhythm
+from stepdetect import cadence_spm, detect_footfalls, score_events
+from stepdetect.online import StepDetector
 from stepdetect.peaks import PickParams
 from stepdetect.evaluate import Scores
 from stepdetect.tracker import AUDIO_PARAMS, BANDS_PARAMS, StepTracker, track_events
@@ -211,3 +213,21 @@ def test_a_lock_bridging_breaths_lets_go_instead_of_following_them() -> None:
     assert standing <= 5 and recall == 1.0, (standing, recall)
     standing_without, recall_without = run(stop_on_slow_switch=False)
     assert standing_without >= 12 and recall_without <= 0.8, (standing_without, recall_without)
+
+
+def test_the_tracked_step_of_a_stop_is_the_running_step() -> None:
+    """Each footfall taken on the rhythm carries the step period its tracker followed; across a
+    stop the tracked step (their mean near their median) is the running step, the cadence agrees
+    with it and is confident, and the report says which step the tracker followed."""
+    y, times, _, _ = _stop_scene(0)
+    detector = StepDetector(sample_rate=SR)
+    found = detect_footfalls(y, sample_rate=SR, detector=detector)
+    assert found.period_s is not None and found.period_s.size == len(found)
+    assert np.isnan(found.period_s[~found.rhythmic]).all()
+    assert np.all(np.abs(found.period_s[found.rhythmic] / (60.0 / 165.0) - 1.0) < 0.1)
+    rhythm = detector_rhythm(detector, found)
+    assert abs(rhythm["tracked_step_s"] / (60.0 / 165.0) - 1.0) < 0.01
+    report = analyze_steps(found.time_s, found.confidence, duration_s=y.size / SR, rhythm=rhythm)
+    assert report["cadence_confident"]
+    assert abs(report["cadence_spm"] - cadence_spm(times)) < 1.0
+    assert report["tracked_step_s"] == pytest.approx(rhythm["tracked_step_s"], abs=1e-4)
