@@ -77,11 +77,13 @@ MIN_STEPS_FOR_REGULARITY = 7  # fewer steps (5 strides): too few to judge, the s
 # the dev split of the footfall benchmark every confident cadence within 1 spm of the truth agrees
 # within 0.95-1.06 x. 15 % is more than a whole step of a cadence plan (5-10 %).
 MAX_TRACKED_DISAGREEMENT = 1.15
-# The tracked step is the mean of the tracker's periods within TRACKED_BAND x their median (a
-# walk-run session: 100 and 170 spm are 1.7 x apart): a lock on strides (2 x), on every third
-# step or on breaths is not the runner's step. A mean, as the cadence is one: a median would
+# The tracked step is the mean of the tracker's periods within TRACKED_BAND x their median: the
+# tracker re-locks on a walk up to 2.15 x slower than the run (TrackerParams.relock_max_ratio; a
+# walk-run session at 180 / 90 spm is 2 x), so such a period is a rhythm it followed; a lock on
+# every third step or on breaths (2.5-3.5 x) is not the runner's step (a moment's lock on strides
+# moves the mean little). A mean, as the cadence is one: a median would
 # take a walk-run session's more frequent rhythm for the whole.
-TRACKED_BAND = 1.8
+TRACKED_BAND = 2.15
 
 Foot = Literal["L", "R"]
 

@@ -280,8 +280,14 @@ def test_a_walk_run_session_agrees_with_its_tracked_step(order: str, rng: np.ran
     assert not rhythm_is_steady(t, np.ones(t.size, dtype=bool), 3.0, float(np.median(periods)))
 
 
-def test_tracked_step_leaves_out_locks_on_strides_and_thirds() -> None:
-    p = np.r_[np.full(30, 0.4), 0.8, 0.81, 1.2, np.nan]
-    assert tracked_step_s(p) == pytest.approx(0.4)
+def test_tracked_step_leaves_out_locks_on_thirds_and_breaths() -> None:
+    """Periods up to TRACKED_BAND (2.15 x, the tracker's walk re-lock) x the median count: a
+    walk at 2 : 1 of the running step is a rhythm the tracker followed; a moment's stride lock
+    moves the mean little. A lock on every third step (3 x) or on breaths (2.5-3.5 x) is left out."""
+    p = np.r_[np.full(30, 0.4), 0.8, 0.81, 1.2, 1.0, np.nan]
+    assert tracked_step_s(p) == pytest.approx((30 * 0.4 + 0.8 + 0.81) / 32)
+    assert tracked_step_s(np.r_[np.full(30, 0.4), 1.0, 1.2, 1.4]) == pytest.approx(0.4)
+    walk_run = np.r_[np.full(90, 1 / 3), np.full(90, 2 / 3)]  # 180 spm, then a walk at 90
+    assert tracked_step_s(walk_run) == pytest.approx(0.5)
     assert np.isnan(tracked_step_s(np.full(3, np.nan)))
     assert np.isnan(tracked_step_s(np.zeros(0)))
