@@ -213,7 +213,8 @@ def detector_rhythm(detector: StepDetector, footfalls: Footfalls) -> Rhythm:
     assert footfalls.rhythmic is not None and footfalls.period_s is not None  # the detector flags every footfall
     clarity = detector.rhythm_clarity(cad.typical_step_s(np.sort(footfalls.time_s)))
     return {"rhythmic": footfalls.rhythmic, "salience": detector.rhythm_salience, "clarity": clarity,
-            "tracked_step_s": cad.tracked_step_s(footfalls.period_s[footfalls.rhythmic]),
+            "tracked_step_s": cad.tracked_step_s(footfalls.period_s[footfalls.rhythmic],
+                                                footfalls.time_s[footfalls.rhythmic]),
             "bands": detector.bands}
 
 

@@ -77,13 +77,14 @@ MIN_STEPS_FOR_REGULARITY = 7  # fewer steps (5 strides): too few to judge, the s
 # the dev split of the footfall benchmark every confident cadence within 1 spm of the truth agrees
 # within 0.95-1.06 x. 15 % is more than a whole step of a cadence plan (5-10 %).
 MAX_TRACKED_DISAGREEMENT = 1.15
-# The tracked step is the mean of the tracker's periods within TRACKED_BAND x their median: the
-# tracker re-locks on a walk up to 2.15 x slower than the run (TrackerParams.relock_max_ratio; a
-# walk-run session at 180 / 90 spm is 2 x), so such a period is a rhythm it followed; a lock on
-# every third step or on breaths (2.5-3.5 x) is not the runner's step (a moment's lock on strides
-# moves the mean little). A mean, as the cadence is one: a median would
-# take a walk-run session's more frequent rhythm for the whole.
-TRACKED_BAND = 2.15
+# The tracked step is the mean of the tracker's periods within TRACKED_BAND x their median or x
+# the median of the steady periods of the SIDE_WINDOW_S before or after each (a gait: the tracker
+# re-locks on a walk up to 2.15 x slower than the run, TrackerParams.relock_max_ratio, and a run /
+# walk session at 180 / 90 spm has two step periods 2 : 1 apart); a moment's lock on strides,
+# every third step or breaths (2-3.5 x the periods around it) is not the runner's step.
+# A mean, as the cadence is one: a median would take a run / walk session's more frequent rhythm
+# for the whole.
+TRACKED_BAND = 1.8
 
 Foot = Literal["L", "R"]
 
@@ -510,15 +511,28 @@ def stride_irregularity(step_times_s: NDArray[np.float64]) -> float:
     return float(np.median(np.abs(strides / _local_median_interval_s(strides) - 1.0)))
 
 
-def tracked_step_s(periods_s: NDArray[np.float64]) -> float:
+def tracked_step_s(periods_s: NDArray[np.float64], times_s: NDArray[np.float64] | None = None) -> float:
     """The step period a rhythm tracker followed, from its period at each footfall it took on the
     rhythm (NaN entries, footfalls off it, are left out): the mean of those within
-    ``TRACKED_BAND`` x their median. NaN without any."""
+    ``TRACKED_BAND`` x the median of all or, given the footfalls' times (``times_s``), of the
+    periods of the ``SIDE_WINDOW_S`` before or after them where those are steady (a gait: at
+    least ``STEADY_SIDE_SHARE`` within ``STEADY_SIDE_TOLERANCE`` of their median; the walk of a
+    run / walk session). NaN without any."""
     p = np.asarray(periods_s, dtype=np.float64)
-    p = p[np.isfinite(p) & (p > 0)]
+    ok = np.isfinite(p) & (p > 0)
+    p = p[ok]
     if p.size == 0:
         return float("nan")
     near = np.abs(np.log(p / np.median(p))) <= math.log(TRACKED_BAND)
+    if times_s is not None:
+        t = np.asarray(times_s, dtype=np.float64)[ok]
+        order = np.argsort(t, kind="stable")
+        t, p, near = t[order], p[order], near[order]
+        at = np.arange(p.size)
+        for a, b in ((np.searchsorted(t, t - SIDE_WINDOW_S), at + 1),
+                     (at, np.searchsorted(t, t + SIDE_WINDOW_S, side="right"))):
+            med, share = _steady_medians(p, a, b)  # the periods of the SIDE_WINDOW_S before / after
+            near |= (share >= STEADY_SIDE_SHARE) & (np.abs(np.log(p / med)) <= math.log(TRACKED_BAND))
     return float(np.mean(p[near]))
 
 

@@ -281,13 +281,24 @@ def test_a_walk_run_session_agrees_with_its_tracked_step(order: str, rng: np.ran
 
 
 def test_tracked_step_leaves_out_locks_on_thirds_and_breaths() -> None:
-    """Periods up to TRACKED_BAND (2.15 x, the tracker's walk re-lock) x the median count: a
-    walk at 2 : 1 of the running step is a rhythm the tracker followed; a moment's stride lock
-    moves the mean little. A lock on every third step (3 x) or on breaths (2.5-3.5 x) is left out."""
+    """Periods within TRACKED_BAND (1.8 x) of the median around them count: a moment's lock on
+    strides (2 x), on every third step (3 x) or on breaths (2.5-3.5 x) is left out."""
     p = np.r_[np.full(30, 0.4), 0.8, 0.81, 1.2, 1.0, np.nan]
-    assert tracked_step_s(p) == pytest.approx((30 * 0.4 + 0.8 + 0.81) / 32)
+    assert tracked_step_s(p) == pytest.approx(0.4)
     assert tracked_step_s(np.r_[np.full(30, 0.4), 1.0, 1.2, 1.4]) == pytest.approx(0.4)
-    walk_run = np.r_[np.full(90, 1 / 3), np.full(90, 2 / 3)]  # 180 spm, then a walk at 90
-    assert tracked_step_s(walk_run) == pytest.approx(0.5)
+
+
+def test_the_tracked_step_of_a_run_walk_session_is_both_gaits() -> None:
+    """A run at 180 spm, a walk at 90 (2 : 1, the tracker re-locks on it) and a run again, with a
+    moment's lock on strides in each run: around each footfall the median period is its part's,
+    so both gaits count and the stride locks do not. Against the whole session's median the walk
+    (2 x the running step) would be left out like a stride lock: the running step alone, 0.67 x
+    the session's cadence, and a right cadence not confident."""
+    periods = np.r_[np.full(90, 1 / 3), np.full(45, 2 / 3), np.full(90, 1 / 3)]
+    times = np.cumsum(periods)
+    periods[[30, 31, 150, 151]] = 2 / 3  # locked on strides for a moment
+    clean = np.r_[np.full(88, 1 / 3), np.full(45, 2 / 3), np.full(88, 1 / 3)]
+    assert tracked_step_s(periods, times) == pytest.approx(float(np.mean(clean)))
+    assert tracked_step_s(periods) == pytest.approx(1 / 3)
     assert np.isnan(tracked_step_s(np.full(3, np.nan)))
     assert np.isnan(tracked_step_s(np.zeros(0)))
