@@ -92,6 +92,7 @@ class _Judgement:
     score: float = 0.0  # min(rel, max_rel) x closeness
     on_rhythm: bool = False
     beat_s: float | None = None  # the period of another rhythm's exact grid it lies on (music), if any
+    soft: bool = False  # the caller found it well under the footfalls' level: no step off the rhythm
 
 
 class StepTracker(TrackerState):
@@ -168,7 +169,7 @@ class StepTracker(TrackerState):
 
     # -- the public step ------------------------------------------------------------------
     def push(self, time_s: float, strength: float, period_hint_s: float | None = None, *,
-             quiet: bool = False) -> Decision:
+             quiet: bool = False, soft: bool = False) -> Decision:
         """Decide one candidate (times must not decrease from call to call).
 
         ``period_hint_s``: the caller's own estimate of the step period around this candidate
@@ -183,6 +184,7 @@ class StepTracker(TrackerState):
         """
         quiet = quiet and self.params.quiet_min_closeness is not None
         c = self._judge(*self._checked(time_s, strength, period_hint_s), quiet=quiet)
+        c.soft = soft
         # a quiet one off the prediction: rejected, never merged as a heel, toe or scuff
         quiet_off = quiet and not (c.on_rhythm and c.closeness >= (self.params.quiet_min_closeness or 0.0))
         if not quiet_off:
@@ -375,7 +377,7 @@ class StepTracker(TrackerState):
             off_after_s = self._walk_from_s
         else:
             off_after_s = c.nxt if p.off_of_interval and self._last_step_s == self._anchor_s else lock.period_s
-        if (p.off_min_rel <= c.rel <= p.off_max_rel
+        if (not c.soft and p.off_min_rel <= c.rel <= p.off_max_rel
                 and c.t - self._last_step_s >= min_fraction * off_after_s):
             # as loud as a footfall, where one may be (steps are not a metronome): a step
             # off the rhythm: the phase follows it, the period does not

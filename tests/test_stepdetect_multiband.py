@@ -161,17 +161,47 @@ def test_a_sound_the_bands_path_takes_before_a_step_the_thump_path_hears_is_no_e
     other step, and the bands path takes it for the footfall (off its rhythm or at its edge) and
     merges the step into it, while the thump path hears the step itself on its rhythm. Such a
     sound is no evidence for the bands path (``EARLY_SOUND_*``), so the thump path, hearing
-    every step, takes over (at 9.5 s); without the rule the breaths keep the bands path reported."""
+    every step, takes over (at 9.5 s); without the rule the breaths keep the bands path reported.
+    (With ``off_level_margin_db`` the bands path takes fewer of those breaths itself: both cases
+    turn it off, so that they differ by this rule alone.)"""
     y, sr = sf.read(DATA / "walk_synthetic_hfp8_8k.flac")
     ref = np.array(WALK_SYNTHETIC_HFP8_STEPS_S)
     ref = ref[ref < y.size / sr - 0.3]  # the last step is decided after the excerpt ends
-    det = StepDetector(sample_rate=sr)
+    params = PickParams(off_level_margin_db=np.inf)
+    det = StepDetector(sample_rate=sr, params=params)
     scores = score_events(ref, det.process_block(y).time_s, tolerance_s=0.025)
     monkeypatch.setattr(online, "EARLY_SOUND", False)
-    was_det = StepDetector(sample_rate=sr)
+    was_det = StepDetector(sample_rate=sr, params=params)
     was = score_events(ref, was_det.process_block(y).time_s, tolerance_s=0.025)
     assert det.path == "thump" and scores.f1 >= 0.7, scores
     assert was_det.path == "bands" and was.f1 <= scores.f1 - 0.04, was  # without the rule
+
+
+# the step times of clicks_shower_hfp16_16k.flac (the benchmark's truth, 8 s into its dev item)
+CLICKS_SHOWER_HFP16_STEPS_S = [0.2038, 0.4539, 0.7207, 0.9709, 1.2043, 1.4711, 1.7212, 1.9714, 2.2382, 2.4883,
+                               2.7551, 3.0052, 3.272, 3.5221, 3.7723, 4.0224, 4.2892, 4.5226, 4.7894]
+
+
+def test_a_sound_well_under_the_footfalls_through_a_headset_is_no_step_off_the_rhythm() -> None:
+    """Shower steps at a run through a 16 kHz headset (AGC, noise gate) with loud clicks: at 4.236 s
+    the gate lets through a sound 14 dB under the steps that jumps as much as a step, 53 ms before
+    the step at 4.289 s. Taken as a step off the rhythm, the step merged into it as its toe (one
+    footfall 53 ms early, the step lost). More than ``off_level_margin_db`` (10 dB) under the
+    footfalls' level it is never a step off the rhythm, and the step is reported on it."""
+    y, sr = sf.read(DATA / "clicks_shower_hfp16_16k.flac")
+    ref = np.array(CLICKS_SHOWER_HFP16_STEPS_S)
+    found = detect_footfalls(y, sample_rate=sr).time_s
+    was = detect_footfalls(y, sample_rate=sr, params=PickParams(off_level_margin_db=np.inf)).time_s
+
+    def near(times: np.ndarray, t_s: float, lo_s: float, hi_s: float) -> bool:
+        return bool(np.any((times >= t_s + lo_s) & (times <= t_s + hi_s)))
+
+    assert near(found, 4.2892, -0.025, 0.025) and not near(found, 4.2892, -0.1, -0.03), found
+    assert near(was, 4.2892, -0.1, -0.03) and not near(was, 4.2892, -0.025, 0.025), was  # without the rule
+    scores = score_events(ref, found, tolerance_s=0.025)
+    before = score_events(ref, was, tolerance_s=0.025)
+    assert scores.f1 >= 0.95 and scores.precision == 1.0, scores
+    assert before.f1 <= scores.f1 - 0.04, before
 
 
 def test_steps_give_a_confident_cadence_and_texture_does_not() -> None:
