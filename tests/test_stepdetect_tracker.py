@@ -667,3 +667,21 @@ def test_a_walker_setting_off_running_again_is_followed_at_once(rng: np.random.G
     after = [(d, period) for d, period in decisions if d.time_s >= walk[-1] + 2.0]
     assert all(d.rhythmic for d, _ in after)
     np.testing.assert_allclose([period for _, period in after], 60.0 / run_spm, rtol=0.05)
+
+
+def test_a_soft_candidate_is_never_a_step_off_the_rhythm() -> None:
+    """``push(soft=True)``: the caller found it well under the footfalls' level. Off the rhythm,
+    where a candidate as strong would be a step (0.8 of the period after the last, 53 ms before
+    the prediction), it is rejected and the step after it is taken on the rhythm; on the rhythm a
+    soft candidate is still a step."""
+    def run(soft: bool) -> list[tuple[str, bool]]:
+        tr = StepTracker(BANDS_PARAMS)
+        for k in range(12):
+            tr.push(0.5 + 0.26 * k, 10.0)
+        last = 0.5 + 0.26 * 11
+        out = [tr.push(last + 0.26 - 0.053, 8.0, soft=soft), tr.push(last + 0.26, 10.0),
+               tr.push(last + 0.52, 8.0, soft=soft)]
+        return [(d.kind, d.rhythmic) for d in out]
+
+    assert run(soft=False)[:2] == [("step", False), ("merged", False)]  # without the flag: the step merges into it
+    assert run(soft=True) == [("rejected", False), ("step", True), ("step", True)]
