@@ -53,9 +53,10 @@ A *candidate* is a frame where ``odf_db`` (the mean rectified rise of the whiten
   rises ``wind_top_z`` times that band's usual rises (``features.top_z``) is judged at the bar
   even if its jump is smaller: under a gust a step rises 2-3 dB in every band, but the wind's
   level above 4 kHz is smooth, so there those 2-3 dB stand out;
-* through a headset (input rate under ``off_level_max_rate``), a candidate more than
-  ``off_level_margin_db`` under that level is never a step *off* the rhythm (``push(soft=True)``):
-  a gated breath or scuff 30-60 ms before a step was, and the step merged into it as its toe;
+* through a headset (input rate under ``off_level_max_rate``; no metronome ticks known), a
+  candidate more than ``off_level_margin_db`` under the recent footfalls' level is never a step
+  *off* the rhythm (``push(soft=True)``): a gated breath or scuff 30-60 ms before a step was, and
+  the step merged into it as its toe;
 * the survivors go to the step-rhythm tracker (:mod:`stepdetect.tracker`), which merges heel/toe
   and scuff double hits, rejects what is off the rhythm and never invents a footfall.
 
@@ -189,9 +190,12 @@ class PickParams:
     step_level_margin_db: float = 18.0
     # Through a headset (the 8/16 kHz streams, below off_level_max_rate: where the noise gate is) a
     # candidate whose loudest band peaks more than off_level_margin_db under the footfalls' level
-    # (the upper quartile above) is not a step off the rhythm (TrackerParams.off_min_rel: `push(soft=True)`); on the
-    # rhythm, merged or starting another rhythm it is judged as before. A gated breath or scuff
-    # 30-60 ms before a step was taken off the rhythm and the step merged into it as its toe.
+    # (the upper quartile above) is not a step off the rhythm (TrackerParams.off_min_rel:
+    # `push(soft=True)`); on the rhythm, merged or starting another rhythm it is judged as before.
+    # A gated breath or scuff 30-60 ms before a step was taken off the rhythm and the step merged
+    # into it as its toe. Not while metronome ticks are known: footfalls on ticks carry the tick's
+    # level, and a step then reads far under "the footfalls" (a crackling step in sync under a
+    # tick twice as loud was no longer let through off the rhythm, and the rhythm stayed on thuds).
     # Session 10: dev 83 -> 82, none newly failing, HFP 8 kHz +0.003 (benchmarks/FOOTFALL_PASSES.md)
     off_level_margin_db: float = 10.0
     off_level_max_rate: int = 32000
@@ -455,7 +459,8 @@ def pick_footfalls(
         elif too_quiet:
             continue  # far quieter than the footfalls: a gated breath, not a step
         soft_floor_db = _step_level_floor_db(state, params.off_level_margin_db)
-        soft = sample_rate < params.off_level_max_rate and soft_floor_db is not None and top_db < soft_floor_db
+        soft = (sample_rate < params.off_level_max_rate and tick_times_s is None and soft_floor_db is not None
+                and top_db < soft_floor_db)
         d = state.tracker.push(onset_s, params.strength(snr_db),
                                quiet=too_quiet or _after_masked_step(state, params, onset_s, snr_db, on_tick=on_tick),
                                soft=soft)
