@@ -196,7 +196,7 @@ class PickParams:
     # into it as its toe. Not while metronome ticks are known: footfalls on ticks carry the tick's
     # level, and a step then reads far under "the footfalls" (a crackling step in sync under a
     # tick twice as loud was no longer let through off the rhythm, and the rhythm stayed on thuds).
-    # Session 10: dev 83 -> 82, none newly failing, HFP 8 kHz +0.003 (benchmarks/FOOTFALL_PASSES.md)
+    # Session 10: dev 81 -> 80, none newly failing, HFP 8 kHz +0.002 (benchmarks/FOOTFALL_PASSES.md)
     off_level_margin_db: float = 10.0
     off_level_max_rate: int = 32000
     step_level_gap_periods: float = 1.5
