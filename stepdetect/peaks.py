@@ -390,7 +390,6 @@ def pick_footfalls(
     up, last_decidable, look, back = found.up, found.last_decidable, found.look, found.back
     wideband = sample_rate >= params.wind_min_rate
     top_z = frames.top_z if wideband else None
-    wide = top_z is not None
     missed = np.zeros(up.size, dtype=bool)
     if top_z is not None:
         up, missed = _with_top_onsets(top_z, odf, up, found, params, first=first, scan_frame=state.scan_frame)
@@ -399,7 +398,7 @@ def pick_footfalls(
         state.scan_frame = last_decidable + 1
         return picks
     m = _measure(frames, white, levels, up, look, frame_s=frame_s, params=params)
-    top_rise = m.top_z >= params.wind_top_z if wide else np.zeros(up.size, dtype=bool)
+    top_rise = m.top_z >= params.wind_top_z if top_z is not None else np.zeros(up.size, dtype=bool)
     for n_cand in np.flatnonzero((m.peaks_db.max(axis=1) >= params.min_snr_db) | top_rise):
         i = int(up[n_cand])
         top_ok = bool(top_rise[n_cand]) and _top_rise_counts(state, params, frames, i)
@@ -408,14 +407,14 @@ def pick_footfalls(
         peaks_db = m.peaks_db[n_cand]
         snr_db, w = _weighted_snr_db(state, present, peaks_db)
         lifted = False
+        bar_db = _min_snr_db(state, params, first + i, frame_s)
         if state.weights is not None and wideband and _windy(params, frames, i):
             snr_db = max(snr_db, _above_wind_db(present, peaks_db))
-            bar_db = _min_snr_db(state, params, first + i, frame_s)
             if top_ok and snr_db < bar_db:
                 snr_db, lifted = bar_db, True
         elif peaks_db.max() < params.min_snr_db:
             continue
-        if snr_db < _min_snr_db(state, params, first + i, frame_s):
+        if snr_db < bar_db:
             if snr_db >= params.min_snr_db:  # too weak to report before the rhythm is found, but part of it
                 noted_s = (first + i + 1.0) * frame_s - BAND_BIAS_S[0]
                 state.tracker.note(noted_s, params.strength(snr_db))
