@@ -122,7 +122,7 @@ class Frames:
     top_z: NDArray[np.float64] | None = None  # top band's rise over FLUX_LAG_S / its recent rises' rms (>= 0)
 
 
-_FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db", "bands_level_db", "bands_db", "odf_db",
+FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db", "bands_level_db", "bands_db", "odf_db",
                  "bands_floor_db", "top_z")
 
 
@@ -271,7 +271,7 @@ def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[
         frames, state = _complete_frames(x[a * hop : min(n_frames, a + CHUNK_FRAMES) * hop], state, design)
         parts.append(frames)
     first = parts[0].first_frame
-    return Frames(first, *(np.concatenate([getattr(p, f) for p in parts]) for f in _FRAME_FIELDS)), \
+    return Frames(first, *(np.concatenate([getattr(p, f) for p in parts]) for f in FRAME_FIELDS)), \
         replace(state, pending=pending)
 
 

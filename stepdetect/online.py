@@ -169,7 +169,6 @@ EARLY_SOUND_MAX_PERIODS = 1 / 3  # ... and at most this share of the thump path'
 EARLY_SOUND_EVIDENCE = 0.0
 EARLY_SOUND_MAX_EVIDENCE = 0.5
 EARLY_SOUND = True
-_FRAME_FIELDS = features._FRAME_FIELDS  # the history keeps every field of the frames
 
 
 @dataclass(frozen=True)
@@ -562,7 +561,7 @@ class StepDetector:
             return Footfalls.empty()
         h = self._hist
         hist = features.Frames(
-            h.first_frame, *(np.concatenate((getattr(h, f), getattr(frames, f))) for f in _FRAME_FIELDS)
+            h.first_frame, *(np.concatenate((getattr(h, f), getattr(frames, f))) for f in features.FRAME_FIELDS)
         )
         ticks = self._ticks_s if self._ticks_s.size else None
         multi = pick_footfalls(hist, frame_s=self.frame_s, params=self.params, state=self._picker,
@@ -573,7 +572,7 @@ class StepDetector:
         picks = self._arbitrate(low, multi)
         drop = max(0, hist.level_db.size - self._history_frames)
         self._hist = features.Frames(
-            hist.first_frame + drop, *(getattr(hist, f)[drop:].copy() for f in _FRAME_FIELDS)
+            hist.first_frame + drop, *(getattr(hist, f)[drop:].copy() for f in features.FRAME_FIELDS)
         )
         if not picks:
             return Footfalls.empty()

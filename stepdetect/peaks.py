@@ -35,7 +35,7 @@ A *candidate* is a frame where ``odf_db`` (the mean rectified rise of the whiten
   same level every time, and a footfall under it adds energy in its own bands (before, a tick
   30-100 ms before a step became the footfall and the step merged into it as its toe; the
   rhythm then followed the ticks as they drifted through the steps);
-* off the beat, where a tick lands on a step the locked tracker predicts (``tick_step_window``):
+* off the beat, where a tick lands on a step the locked tracker predicts (``tick_step_window_fraction``):
   a candidate there that brings ``tick_step_excess_db`` more than the ticks heard alone is the
   step under the tick, which the tonal and thump-band tick tests no longer veto; one the tick
   tests reject there may hide the step, and a sound ``masked_from_s`` to ``masked_after_s`` after
@@ -130,7 +130,7 @@ class PickParams:
     tick_excess_db: float = 3.0
     tick_spread: float = 1.5
     # Off the beat a known tick drifts through the steps; where it lands on a step the tracker
-    # predicts (within tick_step_window x the period of the prediction, the tracker locked):
+    # predicts (within tick_step_window_fraction x the period of the prediction, the tracker locked):
     # - a candidate there that brings tick_step_excess_db more than the ticks heard alone (weighted
     #   by the footfall bands, as tick_excess_db) is the step under the tick, and the tonal and
     #   thump-band tick tests do not veto it (a beep over a shower step is tonal; a crunchy step's
@@ -140,7 +140,7 @@ class PickParams:
     #   not on a tick itself and masked_margin_db or more under the median recent footfall, goes to
     #   the tracker marked quiet (a step only right at its prediction): the step's later crunch
     #   used to take the step's place and pull the rhythm onto the crunches
-    tick_step_window: float = 0.10
+    tick_step_window_fraction: float = 0.10
     tick_step_excess_db: float = 5.0
     masked_from_s: float = 0.045
     masked_after_s: float = 0.15
@@ -700,10 +700,10 @@ def _learn_tick(state: PickerState, params: PickParams, peaks_db: NDArray[np.flo
 
 def _step_due(state: PickerState, params: PickParams, onset_s: float) -> bool:
     """Whether the runner, off the beat, has a step due at ``onset_s``: the tracker locked and
-    predicting its next footfall within ``tick_step_window`` of its period from there."""
+    predicting its next footfall within ``tick_step_window_fraction`` of its period from there."""
     tracker = state.tracker
     return (tracker.locked and not in_sync(state.on_tick, params.in_sync_fraction)
-            and abs(onset_s - tracker.predicted_next_s) <= params.tick_step_window * tracker.period_s)
+            and abs(onset_s - tracker.predicted_next_s) <= params.tick_step_window_fraction * tracker.period_s)
 
 
 def _after_masked_step(state: PickerState, params: PickParams, onset_s: float, snr_db: float, *,
