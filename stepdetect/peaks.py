@@ -81,6 +81,7 @@ from numpy.typing import NDArray
 
 from stepdetect.features import N_BANDS, Frames
 from stepdetect.tracker import BANDS_PARAMS, Decision, StepTracker, TrackerParams
+from stepdetect.validate import ParameterError
 
 # Constant delay of each band's onset estimate (filters + smoothing), measured on broadband bursts
 # and synthetic thumps; subtracted from the onset time.
@@ -214,6 +215,10 @@ class PickParams:
             return max(snr_db - self.strength_db_offset, 0.1)
         return 10.0 ** (snr_db / self.strength_db_scale)
     tracker: TrackerParams = BANDS_PARAMS
+
+    def __post_init__(self) -> None:
+        if not (self.tick_step_window_fraction > 0 and 0 <= self.masked_from_s < self.masked_after_s):
+            raise ParameterError("picker: need tick_step_window_fraction > 0 and 0 <= masked_from_s < masked_after_s")
 
 
 @dataclass

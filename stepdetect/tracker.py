@@ -462,7 +462,7 @@ class StepTracker(TrackerState):
         provisional step needs a candidate about one such period before it, at least
         ``free_min_strength`` as strong (an isolated knock, the handling before a walk or a
         breath while standing is not a step)."""
-        tol = (tolerance or self.params.hint_neighbour_tolerance) * hint
+        tol = (self.params.hint_neighbour_tolerance if tolerance is None else tolerance) * hint
         floor = self.params.free_min_strength * s
         return any(abs(t - ht - hint) <= tol and hs >= floor for ht, hs in self._history)
 

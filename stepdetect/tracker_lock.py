@@ -161,6 +161,12 @@ class TrackerParams:
             raise ParameterError("tracker: chain_steps must be >= 3")
         if not (0 < self.hint_tolerance < 1 and 0 <= self.hint_weight <= 1 and 0 < self.hint_neighbour_tolerance < 1):
             raise ParameterError("tracker: need 0 < hint_tolerance, hint_neighbour_tolerance < 1 and 0 <= hint_weight <= 1")
+        if self.stop_neighbour_tolerance is not None and not 0 < self.stop_neighbour_tolerance < 1:
+            raise ParameterError("tracker: need 0 < stop_neighbour_tolerance < 1")
+        if self.stop_quiet_s is not None and not self.stop_quiet_s > 0:
+            raise ParameterError("tracker: need stop_quiet_s > 0")
+        if self.relock_max_ratio is not None and not self.relock_max_ratio > 1 + self.chain_tolerance:
+            raise ParameterError("tracker: need relock_max_ratio > 1 + chain_tolerance")
 
 
 # Per-detector parameter sets. Audio: running footfalls heard by a microphone (the defaults).

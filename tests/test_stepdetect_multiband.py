@@ -16,6 +16,7 @@ from stepdetect import StepDetector, cadence_spm, detect_footfalls, score_events
 from stepdetect import features, online
 from stepdetect.peaks import PickParams
 from stepdetect.tracker import BANDS_PARAMS
+from stepdetect.validate import ParameterError
 
 DATA = Path(__file__).parent / "data" / "footsteps"
 
@@ -268,3 +269,10 @@ def test_thuds_off_the_rhythm_keep_the_bands_path(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(online, "AGREE_MIN_SALIENCE", 0.0)  # the hand-back as it was: the thuds are reported
     monkeypatch.setattr(online, "CLOSENESS_FLOOR", 1.0)  # (and every footfall on a rhythm counting 1)
     assert score_events(ref, detect_footfalls(y, sample_rate=sr).time_s, tolerance_s=0.025).f1 <= 0.85
+
+
+@pytest.mark.parametrize("bad", [{"tick_step_window_fraction": 0.0}, {"masked_from_s": 0.2, "masked_after_s": 0.15}])
+def test_bad_tick_parameters_are_rejected(bad: dict[str, float]) -> None:
+    with pytest.raises(ParameterError, match="picker"):
+        PickParams(**bad)  # type: ignore[arg-type]
+    assert PickParams().masked_from_s < PickParams().masked_after_s  # the shipped set passes

@@ -177,6 +177,15 @@ def test_streaming_equals_offline_and_bad_input_is_rejected(rng: np.random.Gener
         TrackerParams(min_period_s=0.5, max_period_s=0.4)
 
 
+@pytest.mark.parametrize("bad", [{"stop_neighbour_tolerance": 1.0}, {"stop_neighbour_tolerance": 0.0},
+                                 {"stop_quiet_s": 0.0}, {"relock_max_ratio": 1.1}])
+def test_bad_stop_and_relock_parameters_are_rejected(bad: dict[str, float]) -> None:
+    with pytest.raises(ParameterError):
+        dataclasses.replace(AUDIO_PARAMS, **bad)  # type: ignore[arg-type]
+    for params in (AUDIO_PARAMS, BANDS_PARAMS):  # the shipped sets pass
+        assert dataclasses.replace(params) == params
+
+
 # -- the step-period hint and the per-detector parameter sets (accelerometer walking) ------------
 
 def _pocket_walk(rng: np.random.Generator, n: int = 120) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
