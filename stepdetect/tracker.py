@@ -239,8 +239,8 @@ class StepTracker(TrackerState):
             c.nxt = lock.next_interval_s()
             c.k = lock.steps_in(since)
             if c.k > p.max_missing + 1:
-                self._stopped_period_s = lock.period_s
-                self._lock = c.lock = lock = None  # a stop: let go
+                self._let_go(c, lock)  # a stop
+                lock = None
         if lock is not None:
             c.predicted = self._anchor_s + c.nxt + (c.k - 1) * lock.period_s
             c.closeness = lock.closeness(t - c.predicted, self.params)
@@ -303,8 +303,7 @@ class StepTracker(TrackerState):
             self._fresh_lock = False
             self._count_candidate(c.t, c.s)
             self._history.append((c.t, c.s))
-            return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t, confidence=0.5 * min(c.rel, 1.0) + 0.5,
-                                score=min(c.rel, p.max_rel))
+            return self._accept_found(c)
         if self._last_rhythmic and self._before_last is not None and louder:
             self._replace_intruder(c, self._before_last)
             louder = False
@@ -363,8 +362,7 @@ class StepTracker(TrackerState):
                     if (p.stop_on_slow_switch and p.stop_max_period_ratio is not None
                             and found[0].period_s > p.stop_max_period_ratio * lock.period_s
                             and len(self._recent) == p.chain_steps and any(k > 2 for _, k in self._recent)):
-                        self._stopped_period_s = lock.period_s
-                        self._lock = c.lock = None
+                        self._let_go(c, lock)
                         return self._decide_free(c)
                     return self._switch(found, c)
         if c.beat_s is not None:
@@ -387,15 +385,24 @@ class StepTracker(TrackerState):
         return Decision(c.t, c.s, "rejected", False, c.predicted, 0.0)
 
     def _switch(self, found: tuple[Lock, float], c: _Judgement, *, walked_from_s: float | None = None) -> Decision:
-        """Lock on the chain found at this candidate (another rhythm took over): a step on it.
+        """Lock on the chain found at this candidate (the first rhythm, or another that took over): a step on it.
         ``walked_from_s``: the running step period the runner slowed to this walk from
         (:meth:`_walk_relock`; see :meth:`_run_relock`)."""
         self._walk_lock = found[0] if walked_from_s is not None else None
         self._walk_from_s = math.nan if walked_from_s is None else walked_from_s
         self._lock = found[0]
         self._start_lock(found[1])
+        return self._accept_found(c)
+
+    def _accept_found(self, c: _Judgement) -> Decision:
+        """A step on the rhythm just found at it (anchored on it: half its strength, half sure)."""
         return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t,
                             confidence=0.5 * min(c.rel, 1.0) + 0.5, score=min(c.rel, self.params.max_rel))
+
+    def _let_go(self, c: _Judgement, lock: Lock) -> None:
+        """A stop: the lock is let go (the stop's rules then apply to its period)."""
+        self._stopped_period_s = lock.period_s
+        self._lock = c.lock = None
 
     def _halve_on_midpoints(self, prev_s: float, t: float, k: int, ref: float | None, lock: Lock) -> None:
         """A stride (``prev_s`` to ``t``, ``k`` predicted steps) just ended on the rhythm: remember
@@ -426,10 +433,7 @@ class StepTracker(TrackerState):
                 and found[0].period_s > p.stop_max_period_ratio * self._stopped_period_s):
             found = None  # breathing while standing at a traffic light, not the runner setting off again
         if found is not None:
-            self._lock = found[0]
-            self._start_lock(found[1])
-            return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t, confidence=0.5 * min(c.rel, 1.0) + 0.5,
-                                score=min(c.rel, p.max_rel))
+            return self._switch(found, c)
         if self._beats is not None and self._history:
             times, strengths = zip(*self._history)
             if self._beats.faster_than_steps(times, strengths, c.t, c.s, p.min_period_s):
