@@ -125,7 +125,7 @@ class StepTracker(TrackerState):
         lock yields to a run only once the run outweighs it, seconds of running steps lost.)"""
         p = self.params
         ratio = lock.period_s / other.period_s
-        if lock is not self._walk_lock or p.relock_max_ratio is None or ref is None:
+        if not math.isfinite(lock.walked_from_s) or p.relock_max_ratio is None or ref is None:
             return False
         return 1.0 + p.chain_tolerance < ratio <= p.relock_max_ratio and self._explains_every_candidate(other, t, ref)
 
@@ -369,10 +369,10 @@ class StepTracker(TrackerState):
             # a beat of the music: not a step, nor a heel
             return Decision(c.t, c.s, "rejected", False, c.predicted, 0.0, beat=True)
         min_fraction = p.off_min_fraction if c.rel < p.off_loud_rel else p.off_loud_fraction
-        if lock is self._walk_lock:
+        if math.isfinite(lock.walked_from_s):
             # a walk re-locked on from a run: the walker may set off running at any step (the
             # first running steps come a running step after the last walking one)
-            off_after_s = self._walk_from_s
+            off_after_s = lock.walked_from_s
         else:
             off_after_s = c.nxt if p.off_of_interval and self._last_step_s == self._anchor_s else lock.period_s
         if (not c.soft and p.off_min_rel <= c.rel <= p.off_max_rel
@@ -388,8 +388,8 @@ class StepTracker(TrackerState):
         """Lock on the chain found at this candidate (the first rhythm, or another that took over): a step on it.
         ``walked_from_s``: the running step period the runner slowed to this walk from
         (:meth:`_walk_relock`; see :meth:`_run_relock`)."""
-        self._walk_lock = found[0] if walked_from_s is not None else None
-        self._walk_from_s = math.nan if walked_from_s is None else walked_from_s
+        if walked_from_s is not None:
+            found[0].walked_from_s = walked_from_s
         self._lock = found[0]
         self._start_lock(found[1])
         return self._accept_found(c)
@@ -422,6 +422,7 @@ class StepTracker(TrackerState):
         if sum(self._midpoints) >= p.halve_midpoint_count:
             lock.period_s *= 0.5
             lock.asym_s = 0.0
+            lock.walked_from_s = math.nan  # a run's steps now, no walk
             self._midpoints.clear()
             self._recent.clear()
 

@@ -231,6 +231,9 @@ class Lock:
     period_s: float
     asym_s: float = 0.0  # half the difference between the two feet's step times
     parity: int = 1  # sign of asym_s for the next interval
+    # a walk locked on from a run (StepTracker._walk_relock): the running step period the runner
+    # slowed from (NaN: not such a walk; a copy keeps it, a new or halved lock has none)
+    walked_from_s: float = dataclasses.field(default=math.nan, compare=False)
 
     def next_interval_s(self) -> float:
         """The interval from the anchor to the next predicted step (this foot's)."""

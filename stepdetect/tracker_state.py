@@ -85,9 +85,6 @@ class TrackerState:
     def reset(self) -> None:
         """Forget everything."""
         self._lock: Lock | None = None
-        # the lock on a walk taken over from a run at this running step period (StepTracker._walk_relock)
-        self._walk_lock: Lock | None = None
-        self._walk_from_s = math.nan
         self._last_step_s = -math.inf  # the last reported step
         self._last_rhythmic = False
         self._last_step_strength = math.inf
