@@ -79,7 +79,9 @@ def _chain_through(t: float, s: float, j: int, times: NDArray[np.float64], stren
     strides = d_s[:-1] + d_s[1:]
     if (np.max(np.abs(strides - np.mean(strides))) <= 2 * tol * mean
             and np.all(np.abs(d_s - mean) <= 0.3 * mean) and p.min_period_s <= mean <= p.max_period_s):
-        period = float(0.5 * (d_s[0] + d_s[1]))
+        # the newest stride's step (within the periods a lock keeps: with chain_newest_min_fraction
+        # < 1 it may be a little under min_period_s while the chain's mean is not)
+        period = min(p.max_period_s, max(p.min_period_s, float(0.5 * (d_s[0] + d_s[1]))))
         return mean, score, Lock(period_s=period, asym_s=float(0.5 * (d_s[1] - d_s[0])), parity=1)
     return None
 
