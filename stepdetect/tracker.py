@@ -133,9 +133,11 @@ class StepTracker(TrackerState):
         """Whether every candidate heard (at least ``halve_midpoint_min_rel`` x ``ref``) over the
         last ``chain_steps`` periods of the chain ``other`` found at ``t`` lies on it (within
         ``window_fraction`` of a period): a soft foot heard half-way between the loud foot's steps
-        is a runner, not a walk."""
+        is a runner, not a walk. Only the last ``history_s`` are kept: a slow chain's last
+        ``chain_steps`` periods (up to ``chain_steps`` x ``max_period_s``, 4.8 s) may reach further
+        back, the candidates before are not judged."""
         p = self.params
-        span = p.chain_steps * other.period_s
+        span = min(p.chain_steps * other.period_s, p.history_s)  # the history holds no more
         width = p.window_fraction * other.period_s
         floor = p.halve_midpoint_min_rel * ref
         for ht, hs in self._history:
