@@ -83,8 +83,12 @@ MAX_TRACKED_DISAGREEMENT = 1.15
 # walk session at 180 / 90 spm has two step periods 2 : 1 apart); a moment's lock on strides,
 # every third step or breaths (2-3.5 x the periods around it) is not the runner's step.
 # A mean, as the cadence is one: a median would take a run / walk session's more frequent rhythm
-# for the whole.
+# for the whole. A side is a gait only with at least SIDE_MIN_STRIDES periods (one footfall, or a
+# few locked on strides, is none) and a median of at most MAX_GAIT_STEP_S: a walk's step is at
+# most ~0.75 s (80 spm); a steady lock on breaths or on every third step (1.2 s) for 10 s is no
+# gait, and on the dev split of the footfall benchmark every lock over 0.8 s was a wrong one.
 TRACKED_BAND = 1.8
+MAX_GAIT_STEP_S = 0.8
 
 Foot = Literal["L", "R"]
 
@@ -515,9 +519,10 @@ def tracked_step_s(periods_s: NDArray[np.float64], times_s: NDArray[np.float64] 
     """The step period a rhythm tracker followed, from its period at each footfall it took on the
     rhythm (NaN entries, footfalls off it, are left out): the mean of those within
     ``TRACKED_BAND`` x the median of all or, given the footfalls' times (``times_s``), of the
-    periods of the ``SIDE_WINDOW_S`` before or after them where those are steady (a gait: at
-    least ``STEADY_SIDE_SHARE`` within ``STEADY_SIDE_TOLERANCE`` of their median; the walk of a
-    run / walk session). NaN without any."""
+    periods of the ``SIDE_WINDOW_S`` before or after them where those are a gait (the walk of a
+    run / walk session): at least ``SIDE_MIN_STRIDES`` of them, at least ``STEADY_SIDE_SHARE``
+    within ``STEADY_SIDE_TOLERANCE`` of their median, and that median a step (at most
+    ``MAX_GAIT_STEP_S``, not breaths or every third step). NaN without any."""
     p = np.asarray(periods_s, dtype=np.float64)
     ok = np.isfinite(p) & (p > 0)
     p = p[ok]
@@ -532,7 +537,8 @@ def tracked_step_s(periods_s: NDArray[np.float64], times_s: NDArray[np.float64] 
         for a, b in ((np.searchsorted(t, t - SIDE_WINDOW_S), at + 1),
                      (at, np.searchsorted(t, t + SIDE_WINDOW_S, side="right"))):
             med, share = _steady_medians(p, a, b)  # the periods of the SIDE_WINDOW_S before / after
-            near |= (share >= STEADY_SIDE_SHARE) & (np.abs(np.log(p / med)) <= math.log(TRACKED_BAND))
+            gait = (b - a >= SIDE_MIN_STRIDES) & (share >= STEADY_SIDE_SHARE) & (med <= MAX_GAIT_STEP_S)
+            near |= gait & (np.abs(np.log(p / med)) <= math.log(TRACKED_BAND))
     return float(np.mean(p[near]))
 
 

@@ -9,6 +9,7 @@ from samples.generate import clean_steps, load_soundtrack_steps
 from stepdetect import assign_feet, cadence_spm, cadence_track, find_gaps, step_asymmetry
 from stepdetect.cadence import (
     MAX_STRIDE_IRREGULARITY,
+    SIDE_MIN_STRIDES,
     drop_extra_events,
     rhythm_is_steady,
     stride_irregularity,
@@ -252,13 +253,17 @@ def test_a_cadence_off_the_tracked_step_is_not_confident(seed: int) -> None:
                               np.full(run2.size, step_s)])
     assert typical_step_s(t) > 0.55  # the typical step is inflated: the breaths are within its bands
     assert cadence_spm(t) < 120.0
-    assert abs(tracked_step_s(periods) - step_s) < 1e-9  # the 1.2 s lock is not the runner's step
+    # With the footfalls' times, as coach.analysis.detector_rhythm calls it: the 1.2 s lock is
+    # steady for 12 s (11 footfalls) but no step, so no gait of its own (it read 0.568 s).
+    tracked = tracked_step_s(periods, t)
+    assert abs(tracked - step_s) < 1e-9  # the 1.2 s lock is not the runner's step
+    assert tracked_step_s(periods) == pytest.approx(tracked)
     on = np.ones(t.size, dtype=bool)
     assert rhythm_is_steady(t, on, 3.0)  # the bug: every other test passes
-    assert not rhythm_is_steady(t, on, 3.0, tracked_step_s(periods))
+    assert not rhythm_is_steady(t, on, 3.0, tracked)
     # the running alone, with the same tracked step: a confident cadence
     running_only = np.concatenate([run1, run2])
-    assert rhythm_is_steady(running_only, np.ones(running_only.size, dtype=bool), 3.0, tracked_step_s(periods))
+    assert rhythm_is_steady(running_only, np.ones(running_only.size, dtype=bool), 3.0, tracked)
 
 
 @pytest.mark.parametrize("order", ["run_walk", "walk_run"])
@@ -273,7 +278,7 @@ def test_a_walk_run_session_agrees_with_its_tracked_step(order: str, rng: np.ran
     t = np.concatenate([parts[0], parts[0][-1] + 0.5 + parts[1]]) + rng.normal(0.0, 0.005, 185)
     periods = np.diff(t, prepend=t[0] - 0.5)
     periods[[20, 60, 120]] *= 2.0  # locked on strides for a moment
-    tracked = tracked_step_s(periods)
+    tracked = tracked_step_s(periods, t)
     spm = cadence_spm(t)
     assert abs(60.0 / spm / tracked - 1.0) < 0.03
     assert rhythm_is_steady(t, np.ones(t.size, dtype=bool), 3.0, tracked)
@@ -302,3 +307,20 @@ def test_the_tracked_step_of_a_run_walk_session_is_both_gaits() -> None:
     assert tracked_step_s(periods) == pytest.approx(1 / 3)
     assert np.isnan(tracked_step_s(np.full(3, np.nan)))
     assert np.isnan(tracked_step_s(np.zeros(0)))
+
+
+def test_a_few_footfalls_alone_are_no_gait() -> None:
+    """A side of the tracked step's local test is a gait only with SIDE_MIN_STRIDES periods: a
+    run at 150 spm, then 12 s after it a lone footfall, or three, locked on 0.78 s (strides,
+    1.95 x the step: left out against the median) are no gait of their own (the tracked step
+    read 0.409 and 0.427 s)."""
+    run_t = np.arange(40) * 0.4
+    for n in (1, 3):
+        lock_t = run_t[-1] + 12.0 + np.arange(n) * 0.78
+        periods = np.r_[np.full(40, 0.4), np.full(n, 0.78)]
+        assert tracked_step_s(periods, np.r_[run_t, lock_t]) == pytest.approx(0.4), n
+    # a walk of 20 steps at 0.78 s: each of its footfalls has SIDE_MIN_STRIDES of them on one side
+    n_walk = 2 * SIDE_MIN_STRIDES + 2
+    walk_t = run_t[-1] + 12.0 + np.arange(n_walk) * 0.78
+    walk = np.r_[np.full(40, 0.4), np.full(n_walk, 0.78)]
+    assert tracked_step_s(walk, np.r_[run_t, walk_t]) == pytest.approx(float(np.mean(walk)))
