@@ -67,8 +67,8 @@ def analyze_steps(
     overall = cad.cadence_spm(step_times_s)
     warnings: list[str] = []
     confident = math.isfinite(overall)
-    if rhythm is not None and confident and not cad.rhythm_is_steady(step_times_s, rhythm["rhythmic"],
-                                                                      rhythm["clarity"], rhythm["tracked_step_s"]):
+    if rhythm is not None and confident and not cad.rhythm_is_steady(
+            step_times_s, rhythm["rhythmic"], rhythm["clarity"], tracked_step_s=rhythm["tracked_step_s"], spm=overall):
         confident = False
         overall = float("nan")
         spm = np.full_like(spm, np.nan)

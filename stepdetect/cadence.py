@@ -543,7 +543,7 @@ def tracked_step_s(periods_s: NDArray[np.float64], times_s: NDArray[np.float64] 
 
 
 def rhythm_is_steady(step_times_s: NDArray[np.float64], rhythmic: NDArray[np.bool_], clarity: float,
-                     tracked_s: float = math.nan) -> bool:
+                     tracked_step_s: float = math.nan, spm: float | None = None) -> bool:
     """Whether footfalls form a steady step rhythm (for a confident cadence).
 
     All of: at least ``MIN_RHYTHMIC_FRACTION`` of them accepted on the tracked rhythm
@@ -552,8 +552,9 @@ def rhythm_is_steady(step_times_s: NDArray[np.float64], rhythmic: NDArray[np.boo
     ``MIN_RHYTHM_CLARITY``: texture's onsets come at random lags), strides no more
     irregular than ``MAX_STRIDE_IRREGULARITY`` (:func:`stride_irregularity`; with too few steps
     to judge, this part does not apply), and, given the step the tracker followed
-    (``tracked_s``, :func:`tracked_step_s`), a cadence (:func:`cadence_spm`) whose step agrees
-    with it within ``MAX_TRACKED_DISAGREEMENT``.
+    (``tracked_step_s``, :func:`tracked_step_s`), a cadence whose step agrees with it within
+    ``MAX_TRACKED_DISAGREEMENT``: ``spm``, the footfalls' :func:`cadence_spm` where the caller
+    has it (None: computed here).
     """
     t = _step_times(step_times_s)
     rhythmic = np.asarray(rhythmic, dtype=bool)
@@ -566,8 +567,9 @@ def rhythm_is_steady(step_times_s: NDArray[np.float64], rhythmic: NDArray[np.boo
     irregularity = stride_irregularity(t)
     if not (math.isnan(irregularity) or irregularity <= MAX_STRIDE_IRREGULARITY):
         return False
-    if math.isfinite(tracked_s) and tracked_s > 0:
-        spm = cadence_spm(t)
-        if math.isfinite(spm) and abs(math.log(60.0 / spm / tracked_s)) > math.log(MAX_TRACKED_DISAGREEMENT):
+    if math.isfinite(tracked_step_s) and tracked_step_s > 0:
+        if spm is None:
+            spm = cadence_spm(t)
+        if math.isfinite(spm) and abs(math.log(60.0 / spm / tracked_step_s)) > math.log(MAX_TRACKED_DISAGREEMENT):
             return False
     return True

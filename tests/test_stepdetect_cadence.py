@@ -261,6 +261,7 @@ def test_a_cadence_off_the_tracked_step_is_not_confident(seed: int) -> None:
     on = np.ones(t.size, dtype=bool)
     assert rhythm_is_steady(t, on, 3.0)  # the bug: every other test passes
     assert not rhythm_is_steady(t, on, 3.0, tracked)
+    assert not rhythm_is_steady(t, on, 3.0, tracked_step_s=tracked, spm=cadence_spm(t))  # the caller's cadence
     # the running alone, with the same tracked step: a confident cadence
     running_only = np.concatenate([run1, run2])
     assert rhythm_is_steady(running_only, np.ones(running_only.size, dtype=bool), 3.0, tracked)
