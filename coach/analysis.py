@@ -210,7 +210,6 @@ def detect_in_file(path: Path, *, tick_times_s: NDArray[np.float64] | None = Non
 
 def detector_rhythm(detector: StepDetector, footfalls: Footfalls) -> Rhythm:
     """What ``detector`` says of the rhythm of the ``footfalls`` it reported (for :func:`analyze_steps`)."""
-    assert footfalls.rhythmic is not None and footfalls.period_s is not None  # the detector flags every footfall
     clarity = detector.rhythm_clarity(cad.typical_step_s(np.sort(footfalls.time_s)))
     return {"rhythmic": footfalls.rhythmic, "salience": detector.rhythm_salience, "clarity": clarity,
             "tracked_step_s": cad.tracked_step_s(footfalls.period_s[footfalls.rhythmic],

@@ -179,8 +179,8 @@ class Footfalls:
     confidence: NDArray[np.float64]  # 0-1
     peak_db: NDArray[np.float64]  # peak level of the footfall's dominant band, dB (relative)
     decided_at_s: NDArray[np.float64]  # stream time of the last sample the decision needed
-    rhythmic: NDArray[np.bool_] | None = None  # accepted on the tracked rhythm (not provisionally)
-    period_s: NDArray[np.float64] | None = None  # the step period its tracker followed (NaN: not on a rhythm)
+    rhythmic: NDArray[np.bool_]  # accepted on the tracked rhythm (not provisionally)
+    period_s: NDArray[np.float64]  # the step period its tracker followed (NaN: not on a rhythm)
 
     def __len__(self) -> int:
         return int(self.time_s.size)

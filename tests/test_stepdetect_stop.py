@@ -222,7 +222,7 @@ def test_the_tracked_step_of_a_stop_is_the_running_step() -> None:
     y, times, _, _ = _stop_scene(0)
     detector = StepDetector(sample_rate=SR)
     found = detect_footfalls(y, sample_rate=SR, detector=detector)
-    assert found.period_s is not None and found.period_s.size == len(found)
+    assert found.period_s.size == len(found)
     assert np.isnan(found.period_s[~found.rhythmic]).all()
     assert np.all(np.abs(found.period_s[found.rhythmic] / (60.0 / 165.0) - 1.0) < 0.1)
     rhythm = detector_rhythm(detector, found)
