@@ -38,6 +38,7 @@ from metronome.plans import Timeline
 from metronome.render import TickRecord
 from metronome.settings import MetronomeSettings, apply_cues
 from stepdetect import assign_feet, cadence_spm, step_asymmetry
+from stepdetect.cadence import SIDE_WINDOW_S
 from stepdetect.drift import DEFAULT_TOLERANCE_MS, asynchronies_ms, asynchrony_stats
 from stepdetect.online import StepDetector
 from stepdetect.ticks import locate_template
@@ -154,7 +155,9 @@ class Session:
         silence = np.zeros((n, self.core.ring.n_channels), dtype=np.float32)
         StepDetector(sample_rate=self.sample_rate).process_block(silence)
         locate_template(silence[:, 0], self.tick_template, sample_rate=self.sample_rate)
-        fake_steps = np.arange(12, dtype=np.float64) * 0.35
+        # ~12 s of steps: longer than the cadence's side windows, so their code (nanmedian) runs
+        # here, not first in a live interval figure
+        fake_steps = np.arange(0.0, SIDE_WINDOW_S + 2.0, 0.35)
         cadence_spm(fake_steps)
         step_asymmetry(fake_steps, assign_feet(fake_steps))
         a, p = asynchronies_ms(fake_steps, fake_steps + 0.01)
