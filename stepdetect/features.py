@@ -121,6 +121,18 @@ class Frames:
     bands_floor_db: NDArray[np.float64] | None = None  # (n, N_BANDS) each band's noise floor, dB
     top_z: NDArray[np.float64] | None = None  # top band's rise over FLUX_LAG_S / its recent rises' rms (>= 0)
 
+    @classmethod
+    def empty(cls, first_frame: int) -> "Frames":
+        """No frames, from absolute frame ``first_frame`` on (every field present, 0 rows)."""
+        empty = np.zeros(0)
+        return cls(first_frame, empty, empty, empty, empty, empty,
+                   np.zeros((0, N_BANDS)), np.zeros((0, N_BANDS)), empty, np.zeros((0, N_BANDS)), empty)
+
+    @classmethod
+    def concat(cls, parts: "list[Frames]") -> "Frames":
+        """Consecutive frames ``parts`` (at least one) as one, from the first part's first frame."""
+        return cls(parts[0].first_frame, *(np.concatenate([getattr(p, f) for p in parts]) for f in FRAME_FIELDS))
+
 
 FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db", "bands_level_db", "bands_db", "odf_db",
                  "bands_floor_db", "top_z")
@@ -220,12 +232,6 @@ def to_mono(y: NDArray[np.floating]) -> NDArray[np.float64]:
     return out * (1.0 / y.shape[1])
 
 
-def _empty_frames(first_frame: int) -> Frames:
-    empty = np.zeros(0)
-    return Frames(first_frame, empty, empty, empty, empty, empty,
-                  np.zeros((0, N_BANDS)), np.zeros((0, N_BANDS)), empty, np.zeros((0, N_BANDS)), empty)
-
-
 def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[Frames, FeatureState]:
     """Turn the next block of audio into feature frames.
 
@@ -260,7 +266,7 @@ def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[
     used = n_frames * hop
     pending = x[used:].copy()
     if n_frames == 0:
-        return _empty_frames(state.n_frames), replace(state, pending=pending)
+        return Frames.empty(state.n_frames), replace(state, pending=pending)
     if n_frames <= CHUNK_FRAMES:
         frames, state = _complete_frames(x[:used], state, design)
         return frames, replace(state, pending=pending)
@@ -270,9 +276,7 @@ def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[
     for a in range(0, n_frames, CHUNK_FRAMES):
         frames, state = _complete_frames(x[a * hop : min(n_frames, a + CHUNK_FRAMES) * hop], state, design)
         parts.append(frames)
-    first = parts[0].first_frame
-    return Frames(first, *(np.concatenate([getattr(p, f) for p in parts]) for f in FRAME_FIELDS)), \
-        replace(state, pending=pending)
+    return Frames.concat(parts), replace(state, pending=pending)
 
 
 def _complete_frames(xs: NDArray[np.float64], state: FeatureState, design: _Design) -> tuple[Frames, FeatureState]:

@@ -259,10 +259,8 @@ class StepDetector:
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
         self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
         self._present = features.bands_present(self.sample_rate)
-        empty = np.zeros(0)
-        eb = np.zeros((0, features.N_BANDS))
-        self._hist = features.Frames(0, empty, empty, empty, empty, empty, eb, eb, empty, eb, empty)
-        self._raw = empty
+        self._hist = features.Frames.empty(0)
+        self._raw = np.zeros(0)
         self._ticks_s = np.zeros(0)
 
     @property
@@ -559,10 +557,7 @@ class StepDetector:
         self._raw = raw[-keep:].copy() if raw.size > keep else raw.copy()
         if frames.level_db.size == 0:
             return Footfalls.empty()
-        h = self._hist
-        hist = features.Frames(
-            h.first_frame, *(np.concatenate((getattr(h, f), getattr(frames, f))) for f in features.FRAME_FIELDS)
-        )
+        hist = features.Frames.concat([self._hist, frames])
         ticks = self._ticks_s if self._ticks_s.size else None
         multi = pick_footfalls(hist, frame_s=self.frame_s, params=self.params, state=self._picker,
                                present=self._present, tick_times_s=ticks, raw=raw, raw_first_sample=raw_first,
