@@ -241,7 +241,7 @@ class StepDetector:
         # footfall at a soft heel the tracker first rejected); its strengths are always
         # 10 ** (peak dB / 30), so it keeps the audio set's tuning whatever the bands path's is
         self._low_tracker = StepTracker(dataclasses.replace(AUDIO_PARAMS, heel_min_rel=THUMP_HEEL_MIN_REL,
-                                                            stop_min_rel=THUMP_STOP_MIN_REL,
+                                                            stop_min_rel=THUMP_STOP_MIN_REL, stop_neighbour_tolerance=0.25,
                                                             free_override=THUMP_FREE_OVERRIDE))
         self._active = "thump"  # which path is reported
         self._recent: dict[str, deque] = {"thump": deque(), "bands": deque()}  # tracked footfalls, last ARBITRATION_S
