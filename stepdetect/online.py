@@ -64,6 +64,11 @@ THUMP_HEEL_MIN_REL = 0.3  # the thump path's tracker dates a footfall at a soft 
 # ... and, after a stop, takes an isolated candidate (no candidate a step period before it) as a
 # provisional footfall only when this loud (x reference): breath thumps while standing are not
 THUMP_STOP_MIN_REL = 0.8
+# ... and "a step period before it" means within this x the lost period (0.5, the hint's tolerance,
+# took a standing headset's breath burst -- a soft onset, a louder one 0.25-0.3 s later -- for a step
+# after a step: dev stop dirt & rocks HFP 16 / 8 kHz and synthetic HFP 8 kHz, one standing false footfall
+# fewer each, nothing else moves; see benchmarks/FOOTFALL_PASSES.md, session 11)
+THUMP_STOP_NEIGHBOUR_TOLERANCE = 0.25
 # Before it has found the rhythm, the thump path's tracker takes no footfall sooner than
 # min_period_s after its last one, however much louder (``free_override`` False), and a candidate
 # it rejects within merge_s of its last footfall is not reported even while its rhythm salience is
@@ -241,7 +246,8 @@ class StepDetector:
         # footfall at a soft heel the tracker first rejected); its strengths are always
         # 10 ** (peak dB / 30), so it keeps the audio set's tuning whatever the bands path's is
         self._low_tracker = StepTracker(dataclasses.replace(AUDIO_PARAMS, heel_min_rel=THUMP_HEEL_MIN_REL,
-                                                            stop_min_rel=THUMP_STOP_MIN_REL, stop_neighbour_tolerance=0.25,
+                                                            stop_min_rel=THUMP_STOP_MIN_REL,
+                                                            stop_neighbour_tolerance=THUMP_STOP_NEIGHBOUR_TOLERANCE,
                                                             free_override=THUMP_FREE_OVERRIDE))
         self._active = "thump"  # which path is reported
         self._recent: dict[str, deque] = {"thump": deque(), "bands": deque()}  # tracked footfalls, last ARBITRATION_S

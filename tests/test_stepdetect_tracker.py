@@ -716,3 +716,33 @@ def test_a_walk_keeps_its_run_relock_after_an_intruder_is_replaced(rng: np.rando
     after = [(d, period) for d, period in decisions if d.time_s >= walk[-1] + 2.0]
     assert all(d.rhythmic for d, _ in after)
     np.testing.assert_allclose([period for _, period in after], 60.0 / run_spm, rtol=0.05)
+
+
+def test_after_a_stop_a_breath_bursts_later_onset_is_no_step_after_a_step(rng: np.random.Generator) -> None:
+    """The thump path's tracker after a stop (``THUMP_STOP_MIN_REL``, ``THUMP_STOP_NEIGHBOUR_TOLERANCE``).
+    Standing, a headset's gate opens on each breath as a burst: a soft onset, then a louder one
+    0.25-0.3 s later (0.5-0.7 of a step: over the provisional floor, under the stop's 0.8). Within
+    0.5 x the lost step period (0.2-0.6 s at 0.41 s) the burst's first onset passed for "a step a
+    period before" its second, which became a footfall; within 0.25 x it does not. The steps
+    before and after the stop are all found (benchmark: dev/stop/dirt_rocks/hfp16, 17.86 s)."""
+    from stepdetect.online import THUMP_STOP_MIN_REL, THUMP_STOP_NEIGHBOUR_TOLERANCE
+
+    period = 0.41
+    run = 0.5 + np.arange(25) * period + rng.normal(0.0, 0.004, 25)
+    breaths = run[-1] + 2.5 + np.arange(7) * 1.3 + rng.normal(0.0, 0.02, 7)
+    after = breaths[-1] + 1.5 + np.arange(20) * period + rng.normal(0.0, 0.004, 20)
+    ref = np.concatenate((run, after))
+    events = sorted([(t, rng.uniform(0.9, 1.1)) for t in ref]
+                    + [(t, rng.uniform(0.3, 0.4)) for t in breaths]
+                    + [(t + rng.uniform(0.25, 0.3), rng.uniform(0.5, 0.7)) for t in breaths])
+    t, s = (np.array(x) for x in zip(*events))
+
+    def run_with(tolerance: float | None) -> tuple[int, Scores]:
+        params = dataclasses.replace(AUDIO_PARAMS, stop_min_rel=THUMP_STOP_MIN_REL, stop_neighbour_tolerance=tolerance)
+        out = track_events(t, s, params=params)
+        standing = int(np.sum((out.time_s > run[-1] + 0.1) & (out.time_s < after[0] - 0.1)))
+        return standing, score_events(ref, out.time_s, tolerance_s=0.001)
+
+    standing, scores = run_with(THUMP_STOP_NEIGHBOUR_TOLERANCE)
+    assert standing == 0 and scores.recall == 1.0 and scores.precision == 1.0, (standing, scores)
+    assert run_with(None)[0] >= 4, run_with(None)  # 0.5 x (the hint's tolerance): the later onsets are footfalls
