@@ -25,7 +25,9 @@ the tracker locks on that period. It follows ramps and drifting intervals (the p
 predicted step that nobody heard is returned as a *gap* in ``Decision.gaps_s``, never as a
 footfall -- and lets go after a longer silence (a stop) or when another rhythm has taken over
 (walk -> run): then it re-locks on the new chain -- after a stop, not on one more than
-``stop_max_period_ratio`` x slower than the lost rhythm (breaths while standing).
+``stop_max_period_ratio`` x slower than the lost rhythm (breaths while standing). Once a hi-hat
+was heard before the first lock (:meth:`BeatGrids.faster_than_steps`), a candidate merged into a
+provisional step and softer than it is no member of the chain the first lock is found on.
 
 Heel, toe and scuff: a step taken off the rhythm (heard early) and followed within ``merge_s``
 by a candidate on the rhythm is one footfall at the first onset, and the rhythm re-phases to it;
@@ -56,6 +58,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -227,7 +230,9 @@ class StepTracker(TrackerState):
         pulled towards the hint, and let go after a stop; a ``quiet`` one confirms no stumble)."""
         p = self.params
         while self._history and self._history[0][0] < t - p.history_s:
-            self._step_times.discard(self._history.popleft()[0])
+            gone = self._history.popleft()[0]
+            self._step_times.discard(gone)
+            self._merged_free.discard(gone)
         ref = self._reference()
         if ref is not None and len(self._strengths) >= 2 and self._lock is not None:
             # the same foot's last footfall: one foot may land much softer than the other
@@ -431,7 +436,13 @@ class StepTracker(TrackerState):
     def _decide_free(self, c: _Judgement) -> Decision:
         """Not locked: a step that finds the rhythm, a provisional step, or rejected."""
         p = self.params
-        found = find_chain(self._history, c.t, c.s, c.ref, c.hint, p)
+        history = self._history
+        if self._hats_heard and self._merged_free and self.n_rhythmic == 0:
+            # hi-hats heard before the first lock: the first rhythm is not found through a softer
+            # candidate merged into a provisional step (its toe or crunch, or a hi-hat or kick right
+            # after it): with eighth notes about, such parts complete chains at the music's pace
+            history = deque(h for h in self._history if h[0] not in self._merged_free)
+        found = find_chain(history, c.t, c.s, c.ref, c.hint, p)
         if (found is not None and p.stop_max_period_ratio is not None and self._stopped_period_s is not None
                 and found[0].period_s > p.stop_max_period_ratio * self._stopped_period_s):
             found = None  # breathing while standing at a traffic light, not the runner setting off again
@@ -442,6 +453,7 @@ class StepTracker(TrackerState):
             if self._beats.faster_than_steps(times, strengths, c.t, c.s, p.min_period_s):
                 # a hi-hat's eighth notes: no runner steps that fast (before the lock nothing
                 # else tells them from footfalls)
+                self._hats_heard = True
                 return Decision(c.t, c.s, "rejected", False, math.nan, 0.0, beat=True)
         if (c.s >= p.free_min_strength * self._free_reference(c.ref, hinted=c.hint is not None)
                 and (c.t - self._last_step_s >= p.min_period_s
