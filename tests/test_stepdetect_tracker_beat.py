@@ -195,3 +195,35 @@ def test_a_footfall_on_the_beat_is_measured_against_the_grids_latest_members() -
     params = BeatParams(louder_than_beat=2.0)  # the bands path's
     assert judged(params) is None
     assert judged(dataclasses.replace(params, reference_members=params.n_back)) is not None
+
+
+# The bands path's candidates (time s, strength; None: noted only) over the first 2 s of dev music
+# synthetic phone: hi-hats every 0.217 s (0.216, 0.434, 0.868 ...), kicks every 0.434 s on the
+# hi-hats' places (0.650, 1.093, 1.527, 1.961), steps at 0.60, 0.98, 1.30, 1.70, 2.00 s.
+_MUSIC_START = [
+    (0.2163, 17.79), (0.4336, 11.81), (0.6011, 10.97), (0.6501, 9.31), (0.6625, None), (0.8676, 13.25),
+    (0.9847, 14.26), (1.0933, 10.18), (1.0985, None), (1.3012, 20.22), (1.5271, 12.38), (1.7018, 11.11),
+    (1.9613, 9.14), (1.9613, 8.62), (2.0023, 12.98),
+]
+
+
+def _first_lock(stream: list[tuple[float, float | None]]) -> float | None:
+    tracker = StepTracker(BANDS_PARAMS)
+    for t, s in stream:
+        if s is None:
+            tracker.note(t, 5.0)
+        elif tracker.push(t, s).rhythmic:
+            return tracker.period_s
+    return None
+
+
+def test_with_hi_hats_heard_a_toe_or_kick_merged_into_a_provisional_step_is_no_chain_member() -> None:
+    # the kick at 1.093 s merged into the step at 0.985 s completed a chain at the kick's pace
+    # (0.601, 1.093, 1.527, 2.002 s: 0.455 s); once the hi-hat at 0.868 s was told as one, it is
+    # no member of the chain the first lock is found on
+    period = _first_lock(_MUSIC_START)
+    assert period is not None and abs(period - 0.455) > 0.02, period
+    # without a hi-hat grid heard before the lock (the hi-hat at 0.868 s missing) the chain search is as before
+    no_hats = [(t, s) for t, s in _MUSIC_START if t != 0.8676]
+    period = _first_lock(no_hats)
+    assert period is not None and abs(period - 0.455) <= 0.01, period
