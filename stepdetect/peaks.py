@@ -245,6 +245,7 @@ class PickerState:
     tick_db: NDArray[np.float64] = field(default_factory=lambda: np.zeros(N_BANDS))  # EMA per band: lone ticks
     tick_dev_db: NDArray[np.float64] = field(default_factory=lambda: np.zeros(N_BANDS))  # ... and their spread
     n_lone_ticks: int = 0
+    beats: list = field(default_factory=list)  # the first footfalls: (index of their known tick, offset from it, s)
     masked_s: float = -np.inf  # the last candidate the tick tests rejected where the tracker predicted a step
     weights: NDArray[np.float64] | None = None  # per band, sum 1 over the bands present
 
@@ -483,7 +484,7 @@ def pick_footfalls(
             continue
         if not on_tick:  # what lands on a known tick is mostly the tick: it teaches the bands nothing
             _update_weights(state, params, peaks_db, rhythmic=d.kind == "step", present=present)
-        if d.kind == "rejected" and on_tick and in_sync(state.on_tick, params.in_sync_fraction):
+        if d.kind == "rejected" and on_tick and _in_sync(state, params):
             # off the rhythm but on a tick the runner is in sync with: online.REPORT_SYNC_TICKS decides
             picks.append(Pick(onset_s, _confidence(params, snr_db, d), peak_db, decided_at_s, False, b, 0.0, on_tick,
                               True, state.tracker.hears_beat(onset_s), sync_tick=True))
@@ -496,9 +497,11 @@ def pick_footfalls(
         state.step_levels_db.append(top_db)
         state.low_peaks_db.append(float(m.low_peak_db[n_cand]))
         state.on_tick.append(on_tick)
-        picks.append(Pick(step_s if d.time_s == onset_s else d.time_s, _confidence(params, snr_db, d), peak_db, decided_at_s,
+        time_s = step_s if d.time_s == onset_s else d.time_s
+        _note_beat(state, params, time_s, tick_times_s, on_tick=on_tick)
+        picks.append(Pick(time_s, _confidence(params, snr_db, d), peak_db, decided_at_s,
                           d.rhythmic, b, d.closeness if d.rhythmic else 0.0, on_tick,
-                          in_sync(state.on_tick, params.in_sync_fraction),
+                          _in_sync(state, params),
                           state.tracker.hears_beat(onset_s), period_s=d.period_s))
     state.scan_frame = last_decidable + 1
     return picks
@@ -726,7 +729,7 @@ def _only_the_tick(state: PickerState, params: PickParams, onset_s: float,
     if on_tick and _lone_tick(state, onset_s, params.lone_tick_fraction):
         _learn_tick(state, params, peaks_db)
     return (near_tick(tick_times_s, onset_s, before_s=params.tick_before_s, after_s=params.tick_alone_s)
-            and not in_sync(state.on_tick, params.in_sync_fraction) and _no_more_than_tick(state, params, peaks_db, w))
+            and not _in_sync(state, params) and _no_more_than_tick(state, params, peaks_db, w))
 
 
 def _lone_tick(state: PickerState, onset_s: float, fraction: float) -> bool:
@@ -754,7 +757,7 @@ def _step_due(state: PickerState, params: PickParams, onset_s: float) -> bool:
     """Whether the runner, off the beat, has a step due at ``onset_s``: the tracker locked and
     predicting its next footfall within ``tick_step_window_fraction`` of its period from there."""
     tracker = state.tracker
-    return (tracker.locked and not in_sync(state.on_tick, params.in_sync_fraction)
+    return (tracker.locked and not _in_sync(state, params)
             and abs(onset_s - tracker.predicted_next_s) <= params.tick_step_window_fraction * tracker.period_s)
 
 
@@ -836,6 +839,41 @@ def in_sync(on_tick: deque, fraction: float) -> bool:
     return n >= IN_SYNC_MIN_TICKS or any(a and b for a, b in zip(on_tick, list(on_tick)[1:]))
 
 
+BEAT_STEPS = 3
+BEAT_APART_S = 0.005
+BEAT_NEAR_S = 0.020
+
+
+def _note_beat(state: PickerState, params: PickParams, time_s: float, tick_times_s: NDArray[np.float64] | None, *,
+               on_tick: bool) -> None:
+    """Note one of the first ``BEAT_STEPS`` footfalls: the index of the known tick it started on and how
+    far from it (a footfall off the ticks: index -1)."""
+    if len(state.beats) >= BEAT_STEPS:
+        return
+    tick_s = tick_near(tick_times_s, time_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
+    if not on_tick or tick_s is None or tick_times_s is None:
+        state.beats.append((-1, 0.0))
+        return
+    state.beats.append((int(np.searchsorted(tick_times_s, tick_s)), time_s - tick_s))
+
+
+def _on_the_beat_from_the_start(state: PickerState) -> bool:
+    """Whether the first ``BEAT_STEPS`` footfalls (and no more yet) started on one known tick after the
+    other and at least one of them ``BEAT_APART_S`` or more from its tick: a runner on the beat from the
+    first step (a path hearing the ticks dates its footfalls at them; a runner steps around them)."""
+    if len(state.on_tick) != BEAT_STEPS or len(state.beats) != BEAT_STEPS:
+        return False
+    idx = [k for k, _ in state.beats]
+    offsets = [abs(off) for _, off in state.beats]
+    return (min(idx) >= 0 and all(b - a == 1 for a, b in zip(idx, idx[1:]))
+            and BEAT_APART_S <= max(offsets) <= BEAT_NEAR_S)
+
+
+def _in_sync(state: PickerState, params: PickParams) -> bool:
+    """The runner in sync with the ticks (:func:`in_sync`), or on the beat from the first step."""
+    return in_sync(state.on_tick, params.in_sync_fraction) or _on_the_beat_from_the_start(state)
+
+
 def _is_tick(state: PickerState, params: PickParams, onset_s: float, *, on_tick: bool, leaky: bool,
              low_peak_db: float, raw: NDArray[np.float64] | None, raw_first_sample: int, sample_rate: int,
              decided_at_s: float) -> bool:
@@ -843,7 +881,7 @@ def _is_tick(state: PickerState, params: PickParams, onset_s: float, *, on_tick:
     thump under them (unless in sync on a known tick), or, on a known tick while not in sync, a
     thump-band peak well below the recent footfalls'. The tonal test reads the input from the onset
     on, but none after ``decided_at_s``: a stream has no more yet, and offline must see the same."""
-    sync = in_sync(state.on_tick, params.in_sync_fraction)
+    sync = _in_sync(state, params)
     have_ref = len(state.strengths_db) >= 3
     if leaky and not (on_tick and sync and have_ref) and raw is not None:
         a = int(round(onset_s * sample_rate)) - raw_first_sample
