@@ -24,7 +24,9 @@ A *candidate* is a frame where ``odf_db`` (the mean rectified rise of the whiten
 * if the caller said when metronome ticks were played, a candidate starting within
   ``[-tick_before_s, +tick_after_s]`` of a tick is judged by whether the runner is *in sync*
   (at least ``in_sync_fraction`` of the last 8 footfalls landed on known ticks, three of them
-  or two in a row, :func:`in_sync`). In sync, a
+  or two in a row, :func:`in_sync`; or, before a fourth footfall, the first three started on one
+  tick after the other, one of them 5-20 ms from its tick: a runner on the beat from the first
+  step, :func:`_on_the_beat_from_the_start`). In sync, a
   candidate on a tick is most likely the next footfall: it is exempt from the tick test (even a
   tick far louder than the thump). Not in sync, its 30-250 Hz peak must be within
   ``tick_relative_db`` of the upper quartile of recent footfalls' (a tick that leaks is rejected);
@@ -66,7 +68,9 @@ band's filters (``BAND_BIAS_S``) -- the acoustic onset, not the tracker's predic
 in two parts inside the look-ahead (gravel's first crunch and a louder second one, a dip
 between them) is dated at its first part when that part alone carries at least half the
 candidate's weighted jump and a candidate's least (a kick or a gust's wiggle just before a
-step does not): walking back from the peak stopped at the dip, 20-65 ms late.
+step does not): walking back from the peak stopped at the dip, 20-65 ms late. A footfall dated at
+a known tick whose other bands rose before the tick is dated in the loudest of them
+(:func:`_step_beside_tick`): the step came first and a louder tick took its onset.
 """
 
 from __future__ import annotations
@@ -839,6 +843,12 @@ def in_sync(on_tick: deque, fraction: float) -> bool:
     return n >= IN_SYNC_MIN_TICKS or any(a and b for a, b in zip(on_tick, list(on_tick)[1:]))
 
 
+# A runner on the beat from the first step: the picker's first BEAT_STEPS footfalls on one known tick
+# after the other, at least one of them BEAT_APART_S to BEAT_NEAR_S from its tick, count as in sync
+# until a fourth footfall (in_sync needs four; meanwhile the next steps on their ticks were judged by
+# the tick tests and rejected: dev metronome-on crunchy ice HFP 8 kHz 0.828 -> 0.898). A path hearing
+# the ticks dates its footfalls at them; a step 27 ms after the tick of a metronome the runner is
+# off (ticks 6 % faster, starting in phase) is no step on the beat (session 11, FOOTFALL_PASSES.md).
 BEAT_STEPS = 3
 BEAT_APART_S = 0.005
 BEAT_NEAR_S = 0.020
@@ -859,8 +869,9 @@ def _note_beat(state: PickerState, params: PickParams, time_s: float, tick_times
 
 def _on_the_beat_from_the_start(state: PickerState) -> bool:
     """Whether the first ``BEAT_STEPS`` footfalls (and no more yet) started on one known tick after the
-    other and at least one of them ``BEAT_APART_S`` or more from its tick: a runner on the beat from the
-    first step (a path hearing the ticks dates its footfalls at them; a runner steps around them)."""
+    other, each at most ``BEAT_NEAR_S`` from its tick and at least one ``BEAT_APART_S`` or more: a
+    runner on the beat from the first step (a path hearing the ticks dates its footfalls at them; a
+    runner steps around them)."""
     if len(state.on_tick) != BEAT_STEPS or len(state.beats) != BEAT_STEPS:
         return False
     idx = [k for k, _ in state.beats]
