@@ -192,6 +192,9 @@ class StepTracker(TrackerState):
         c.soft = soft
         # a quiet one off the prediction: rejected, never merged as a heel, toe or scuff
         quiet_off = quiet and not (c.on_rhythm and c.closeness >= (self.params.quiet_min_closeness or 0.0))
+        soft_min = self.params.soft_min_closeness
+        quiet_off = quiet_off or (soft and soft_min is not None and c.on_rhythm and c.closeness < soft_min
+                                  and c.t < c.predicted)
         if not quiet_off:
             merged = self._double_hit(c)
             if merged is not None:

@@ -63,6 +63,10 @@ class TrackerParams:
     # the rhythm at least this close to the prediction; anything else of it is rejected (None: the
     # flag does nothing)
     quiet_min_closeness: float | None = 0.8
+    # locked: a candidate the caller flags as well under the footfalls' level (``push(soft=True)``:
+    # through a headset, 10 dB) is never a step off the rhythm, and on it a step only at least this
+    # close to the prediction; nearer the rhythm's edge it is rejected (None: no such bound)
+    soft_min_closeness: float | None = 0.6
     free_min_strength: float = 0.4  # strength/reference needed for a provisional step
     # ... at least min_period_s after the last step, or (True) sooner when override_ratio x louder
     # than it (that one was a precursor); False: never sooner (a louder sound right after a
