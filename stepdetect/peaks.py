@@ -58,7 +58,8 @@ A *candidate* is a frame where ``odf_db`` (the mean rectified rise of the whiten
 * through a headset (input rate under ``off_level_max_rate``; no metronome ticks known), a
   candidate more than ``off_level_margin_db`` under the recent footfalls' level is never a step
   *off* the rhythm (``push(soft=True)``): a gated breath or scuff 30-60 ms before a step was, and
-  the step merged into it as its toe;
+  the step merged into it as its toe; before the prediction it is a step on the rhythm only at
+  least ``TrackerParams.soft_min_closeness`` close to it (a breath at the rhythm's early edge);
 * the survivors go to the step-rhythm tracker (:mod:`stepdetect.tracker`), which merges heel/toe
   and scuff double hits, rejects what is off the rhythm and never invents a footfall.
 
@@ -202,7 +203,8 @@ class PickParams:
     # Through a headset (the 8/16 kHz streams, below off_level_max_rate: where the noise gate is) a
     # candidate whose loudest band peaks more than off_level_margin_db under the footfalls' level
     # (the upper quartile above) is not a step off the rhythm (TrackerParams.off_min_rel:
-    # `push(soft=True)`); on the rhythm, merged or starting another rhythm it is judged as before.
+    # `push(soft=True)`); on the rhythm before the prediction only at TrackerParams.soft_min_closeness
+    # (session 11); merged, later on the rhythm or starting another rhythm it is judged as before.
     # A gated breath or scuff 30-60 ms before a step was taken off the rhythm and the step merged
     # into it as its toe. Not while metronome ticks are known: footfalls on ticks carry the tick's
     # level, and a step then reads far under "the footfalls" (a crackling step in sync under a

@@ -186,6 +186,11 @@ class StepTracker(TrackerState):
         opening on a breath makes a footfall-sized jump out of it): it is a step only on the
         rhythm, at least ``quiet_min_closeness`` close to the prediction; else it is rejected
         (it cannot be a step off the rhythm, a heel, a toe, a stumble or start another rhythm).
+
+        ``soft``: the caller found it well under the footfalls' level: never a step off the rhythm,
+        and before the prediction a step on it only at least ``soft_min_closeness`` close (a breath
+        through a headset's gate at the rhythm's early edge); nearer the edge it is rejected as a
+        ``quiet`` one is.
         """
         quiet = quiet and self.params.quiet_min_closeness is not None
         c = self._judge(*self._checked(time_s, strength, period_hint_s), quiet=quiet)

@@ -64,8 +64,10 @@ class TrackerParams:
     # flag does nothing)
     quiet_min_closeness: float | None = 0.8
     # locked: a candidate the caller flags as well under the footfalls' level (``push(soft=True)``:
-    # through a headset, 10 dB) is never a step off the rhythm, and on it a step only at least this
-    # close to the prediction; nearer the rhythm's edge it is rejected (None: no such bound)
+    # through a headset, 10 dB) is never a step off the rhythm, and on it *before* the prediction a
+    # step only at least this close to it; nearer the rhythm's early edge it is rejected (None: no
+    # such bound). A gated breath 30-60 ms before a step fell on the rhythm at closeness 0.3-0.5 and
+    # the step merged into it (session 11: dev 80 -> 78)
     soft_min_closeness: float | None = 0.6
     free_min_strength: float = 0.4  # strength/reference needed for a provisional step
     # ... at least min_period_s after the last step, or (True) sooner when override_ratio x louder
