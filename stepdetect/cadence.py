@@ -88,6 +88,7 @@ MAX_TRACKED_DISAGREEMENT = 1.15
 # most ~0.75 s (80 spm); a steady lock on breaths or on every third step (1.2 s) for 10 s is no
 # gait, and on the dev split of the footfall benchmark every lock over 0.8 s was a wrong one.
 TRACKED_BAND = 1.8
+MAX_REFERENCE_DRIFT = 1.1
 MAX_GAIT_STEP_S = 0.8
 
 Foot = Literal["L", "R"]
@@ -349,10 +350,12 @@ def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
     keep[:-1] |= pair
     keep[1:] |= pair
     in_gait = np.zeros(intervals.size, dtype=bool)
+    ref_in_gait = np.zeros(intervals.size, dtype=bool)
     for gait_s in _gait_steps_s(t):
         ratio = intervals / gait_s
         in_gait |= (ratio >= GLOBAL_BAND[0]) & (ratio <= GLOBAL_BAND[1])
-    keep &= in_gait
+        ref_in_gait |= np.abs(np.log(ref / gait_s)) <= math.log(MAX_REFERENCE_DRIFT)
+    keep &= in_gait & ref_in_gait
     if not keep.any():
         return float("nan")
     return float(60.0 * keep.sum() / intervals[keep].sum())
