@@ -51,6 +51,15 @@ STEADY_SIDE_SHARE = 0.8
 MISSED_STEP_MULTIPLES = (2.0, 3.0)
 MISSED_STEP_TOLERANCE = 0.1
 MAX_BRIDGED_MISSING = 3  # feet stay labelled across at most this many missed steps
+# The cadence's local step reference (half the local median stride) is the runner's step only
+# where it agrees within MAX_REFERENCE_DRIFT (either way) with the typical step of the gait before
+# or after it (:func:`_gait_steps_s`): where sounds between the steps are taken as footfalls
+# (a crunch's tail, a breath through a headset's gate, 0.2 s after a step), the half strides of
+# that stretch make a reference of their own (0.28 s in a 0.36 s run) against which those
+# intervals look regular. A ramp or a walk/run change moves the reference smoothly, and the
+# 10 s sides follow it (a 160 -> 180 spm ramp over 30 s: within 3 %).
+MAX_REFERENCE_DRIFT = 1.1
+MIN_GAIT_STEP_S = 0.2
 MIN_CONFIDENT_STEPS = 20  # fewer steps than this: the estimate is flagged low-confidence
 # A confident cadence needs a steady step rhythm (texture -- grass, leaves, gravel shuffle,
 # rustle -- is not one): most footfalls accepted on the tracked rhythm, the onsets heard recurring
@@ -88,7 +97,6 @@ MAX_TRACKED_DISAGREEMENT = 1.15
 # most ~0.75 s (80 spm); a steady lock on breaths or on every third step (1.2 s) for 10 s is no
 # gait, and on the dev split of the footfall benchmark every lock over 0.8 s was a wrong one.
 TRACKED_BAND = 1.8
-MAX_REFERENCE_DRIFT = 1.1
 MAX_GAIT_STEP_S = 0.8
 
 Foot = Literal["L", "R"]
@@ -252,9 +260,21 @@ def drop_extra_events(step_times_s: NDArray[np.float64]) -> NDArray[np.float64]:
     return t[keep]
 
 
-def _typical_step_s(t: NDArray[np.float64]) -> float:
-    """The recording's typical step (s): half its median stride (one step with fewer than 3)."""
-    return float(np.median((t[2:] - t[:-2]) / 2.0)) if t.size >= 3 else float(np.median(np.diff(t)))
+def _typical_step_s(t: NDArray[np.float64], *, skip_missed: bool = False) -> float:
+    """The recording's typical step (s): half its median stride (one step with fewer than 3).
+
+    ``skip_missed``: strides spanning a missed step (:func:`_missed_step_gaps`) left out (where
+    every stride spans one, all count): with a footfall missed every few steps, a third of the
+    strides or more are three steps long and carry the median with them."""
+    if t.size < 3:
+        return float(np.median(np.diff(t)))
+    half = (t[2:] - t[:-2]) / 2.0
+    if skip_missed:
+        missed = _missed_step_gaps(np.diff(t))
+        clean = ~(missed[:-1] | missed[1:])
+        if clean.any():
+            half = half[clean]
+    return float(np.median(half))
 
 
 def _gait_steps_s(t: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -264,11 +284,12 @@ def _gait_steps_s(t: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[
     ``SIDE_WINDOW_S`` before (after) the interval's middle, at least ``SIDE_MIN_STRIDES`` of them
     (the nearest, at the recording's ends from the other side too). Its typical step is their
     median when at least ``STEADY_SIDE_SHARE`` of them lie within ``STEADY_SIDE_TOLERANCE`` of it
-    (a steady walk or run), else the recording's typical step (:func:`_typical_step_s`), as
+    (a steady walk or run), else the recording's typical step (:func:`_typical_step_s`, strides
+    across a missed step left out), as
     everywhere in steps spanning at most ``SIDE_WINDOW_S`` (the cadence windows, the live cadence).
     """
     n = t.size - 1
-    typical_s = _typical_step_s(t)
+    typical_s = _typical_step_s(t, skip_missed=True)
     before, after = np.full(n, typical_s), np.full(n, typical_s)
     if t.size < 4 or t[-1] - t[0] <= SIDE_WINDOW_S:
         return before, after  # one side's worth of steps: the recording's own gait
@@ -282,7 +303,7 @@ def _gait_steps_s(t: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[
     for out, a, b in ((before, first, np.maximum(split, np.minimum(first + k, m))),
                       (after, np.minimum(split, np.maximum(last - k, 0)), last)):
         med, share = _steady_medians(half, a, b)
-        out[:] = np.where(share >= STEADY_SIDE_SHARE, med, out)
+        out[:] = np.where((share >= STEADY_SIDE_SHARE) & (med >= MIN_GAIT_STEP_S), med, out)
     return before, after
 
 
@@ -313,18 +334,49 @@ def typical_step_s(step_times_s: NDArray[np.float64]) -> float:
     return _typical_step_s(drop_extra_events(t)) if t.size >= 2 else float("nan")
 
 
+def _bridged_missed_steps(local: NDArray[np.float64], counted: NDArray[np.bool_],
+                          ref_in_gait: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Intervals the cadence counts as two or three steps: each within ``MISSED_STEP_TOLERANCE``
+    of ``MISSED_STEP_MULTIPLES`` x its local step (``local``: the interval over it), that step the
+    gait's (``ref_in_gait``), not already ``counted`` as one step, in a stretch of such intervals
+    with a counted interval right before and right after it (a footfall or a few missed between
+    regular steps; not the sounds heard while standing at a stop, or the edges of a recording)."""
+    n = local.size
+    k = np.rint(local)
+    cand = np.zeros(n, dtype=bool)
+    for multiple in MISSED_STEP_MULTIPLES:
+        cand |= (k == multiple) & (np.abs(local / multiple - 1.0) <= MISSED_STEP_TOLERANCE)
+    cand &= ref_in_gait & ~counted
+    if not cand.any():
+        return cand
+    edges = np.diff(np.r_[0, cand.astype(np.int8), 0])
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # stretches cand[a:b]
+    ok = (starts > 0) & (ends < n)
+    ok[ok] = counted[starts[ok] - 1] & counted[ends[ok]]
+    out = np.zeros(n, dtype=bool)
+    for a, b in zip(starts[ok], ends[ok]):
+        out[a:b] = True
+    return out
+
+
 def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
     """Whole-recording cadence in steps per minute (both feet).
 
-    The number of *regular* intervals divided by their total duration, after
+    The number of steps in the *regular* intervals divided by their total duration, after
     :func:`drop_extra_events`: an interval counts when it is within ``REGULAR_BAND`` of the
     local typical step (half the local median stride; strides across a missed step, an interval
     of about 2 or 3 steps, left out: :func:`_missed_step_gaps`) or, with a neighbour, spans two typical
     steps (``PAIR_TOLERANCE``: a footfall heard early or late), and is within ``GLOBAL_BAND`` of
     the typical step of the steady gait before or after it (:func:`_gait_steps_s`; where neither
-    side is steady, the recording's median step), so both parts of a run / walk session count. Gaps (missed steps, pauses), misplaced or extra footfalls and the
-    sparse sounds of a pause are left out, so a wrong detection barely moves the figure. NaN with
-    fewer than ``MIN_STEPS_FOR_CADENCE`` steps or no regular interval.
+    side is steady, the recording's median step), so both parts of a run / walk session count;
+    and where the local typical step itself is the gait's (``MAX_REFERENCE_DRIFT``: a stretch of
+    extra sounds between the steps has a shorter one of its own). An interval of two or three
+    local steps between counted ones is a missed footfall or two: it counts as that many steps
+    (:func:`_bridged_missed_steps`), so the stretch's time is not lost and a footfall heard early
+    or late next to it is not counted on one side only. Pauses, misplaced or extra footfalls and
+    the sparse sounds of a pause are left out, so a wrong detection barely moves the figure. No
+    step is invented in the reported steps. NaN with fewer than ``MIN_STEPS_FOR_CADENCE`` steps
+    or no regular interval.
 
     Parameters
     ----------
@@ -356,9 +408,12 @@ def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
         in_gait |= (ratio >= GLOBAL_BAND[0]) & (ratio <= GLOBAL_BAND[1])
         ref_in_gait |= np.abs(np.log(ref / gait_s)) <= math.log(MAX_REFERENCE_DRIFT)
     keep &= in_gait & ref_in_gait
+    missed = _bridged_missed_steps(local, keep, ref_in_gait)
+    steps = np.where(missed, np.rint(local), keep.astype(np.float64))
+    keep |= missed
     if not keep.any():
         return float("nan")
-    return float(60.0 * keep.sum() / intervals[keep].sum())
+    return float(60.0 * steps[keep].sum() / intervals[keep].sum())
 
 
 def cadence_track(
