@@ -120,16 +120,18 @@ def _local_median_interval_s(intervals_s: NDArray[np.float64], *, width: int = L
     (``"shift"``: two misplaced footfalls at the start cannot carry the reference with them)."""
     n = intervals_s.size
     half = width // 2
+    # without NaN, the plain median (the same values; nanmedian of short rows is ~10 x slower)
+    median = np.nanmedian if np.isnan(intervals_s).any() else np.median
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a window of NaN only: NaN
         if edges == "shift" and n >= width:
-            full = np.nanmedian(sliding_window_view(intervals_s, width), axis=1)  # window starting at each index
+            full = median(sliding_window_view(intervals_s, width), axis=1)  # window starting at each index
             return full[np.clip(np.arange(n) - half, 0, n - width)]
         out = np.empty(n)
         if n > 2 * half:
-            out[half : n - half] = np.nanmedian(sliding_window_view(intervals_s, 2 * half + 1), axis=1)
+            out[half : n - half] = median(sliding_window_view(intervals_s, 2 * half + 1), axis=1)
         for i in (*range(min(half, n)), *range(max(half, n - half), n)):
-            out[i] = np.nanmedian(intervals_s[max(0, i - half) : i + half + 1])
+            out[i] = median(intervals_s[max(0, i - half) : i + half + 1])
     return out
 
 
