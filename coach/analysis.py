@@ -67,7 +67,9 @@ def analyze_steps(
     overall = cad.cadence_spm(step_times_s)
     warnings: list[str] = []
     confident = math.isfinite(overall)
-    if rhythm is not None and confident and not cad.rhythm_is_steady(
+    # the rhythm is judged whenever there are steps enough for a cadence, even where no interval
+    # counted as a step (texture): the report says why there is no cadence
+    if rhythm is not None and step_times_s.size >= cad.MIN_STEPS_FOR_CADENCE and not cad.rhythm_is_steady(
             step_times_s, rhythm["rhythmic"], rhythm["clarity"], tracked_step_s=rhythm["tracked_step_s"], spm=overall):
         confident = False
         overall = float("nan")
