@@ -251,7 +251,8 @@ class PickerState:
     tick_db: NDArray[np.float64] = field(default_factory=lambda: np.zeros(N_BANDS))  # EMA per band: lone ticks
     tick_dev_db: NDArray[np.float64] = field(default_factory=lambda: np.zeros(N_BANDS))  # ... and their spread
     n_lone_ticks: int = 0
-    beats: list = field(default_factory=list)  # the first footfalls: (index of their known tick, offset from it, s)
+    # the first footfalls: (their known tick, the known tick before it then, offset from the tick), s; NaN: none
+    beats: list[tuple[float, float, float]] = field(default_factory=list)
     masked_s: float = -np.inf  # the last candidate the tick tests rejected where the tracker predicted a step
     weights: NDArray[np.float64] | None = None  # per band, sum 1 over the bands present
 
@@ -707,7 +708,11 @@ def _step_beside_tick(params: PickParams, levels: NDArray[np.float64], white_fro
         return onset_s
     others = w * present
     others[b] = 0.0
-    part = white_from[: max(1, int((tick_s - cross_s - BAND_BIAS_S[0]) / frame_s))]  # the frames before the tick
+    # the frames before the tick in every band: cross_s is on band 0's time (frame end - BAND_BIAS_S[0]),
+    # so tick_s - cross_s frames reach the tick in band 0, and the faster bands tested here (delays
+    # 1-2 ms) see it up to BAND_BIAS_S[0] sooner: cut that much more (deliberate, unlike
+    # _step_before_tick, whose test weighs the dominant band too: there the frames may touch the tick)
+    part = white_from[: max(1, int((tick_s - cross_s - BAND_BIAS_S[0]) / frame_s))]
     if others.sum() <= 0 or float(np.dot(others, np.maximum(part.max(axis=0) - before, 0.0))) < params.min_snr_db * others.sum():
         return onset_s
     best_s, best = onset_s, 0.0
@@ -829,6 +834,7 @@ def near_tick(tick_times_s: NDArray[np.float64] | None, onset_s: float, *, befor
 
 
 IN_SYNC_MIN_TICKS = 3
+IN_SYNC_MIN_FOOTFALLS = 4  # in_sync judges no fewer recent footfalls
 
 
 def in_sync(on_tick: deque, fraction: float) -> bool:
@@ -840,7 +846,7 @@ def in_sync(on_tick: deque, fraction: float) -> bool:
     were then exempt from the tick tests and the rhythm locked on them (dev metronome-off dirt &
     rocks phone, HFP 16 kHz, in-ear, clipped 0.81-0.93 -> 0.93-1.00). Shared by both pickers."""
     n = sum(on_tick)
-    if len(on_tick) < 4 or n < fraction * len(on_tick):
+    if len(on_tick) < IN_SYNC_MIN_FOOTFALLS or n < fraction * len(on_tick):
         return False
     return n >= IN_SYNC_MIN_TICKS or any(a and b for a, b in zip(on_tick, list(on_tick)[1:]))
 
@@ -851,34 +857,40 @@ def in_sync(on_tick: deque, fraction: float) -> bool:
 # the tick tests and rejected: dev metronome-on crunchy ice HFP 8 kHz 0.828 -> 0.898). A path hearing
 # the ticks dates its footfalls at them; a step 27 ms after the tick of a metronome the runner is
 # off (ticks 6 % faster, starting in phase) is no step on the beat (session 11, FOOTFALL_PASSES.md).
-BEAT_STEPS = 3
+BEAT_STEPS = IN_SYNC_MIN_FOOTFALLS - 1  # the rule covers exactly the footfalls before in_sync can judge
 BEAT_APART_S = 0.005
 BEAT_NEAR_S = 0.020
 
 
 def _note_beat(state: PickerState, params: PickParams, time_s: float, tick_times_s: NDArray[np.float64] | None, *,
                on_tick: bool) -> None:
-    """Note one of the first ``BEAT_STEPS`` footfalls: the index of the known tick it started on and how
-    far from it (a footfall off the ticks: index -1)."""
+    """Note one of the first ``BEAT_STEPS`` footfalls: the known tick it started on, the known tick
+    before that one now, and how far from its tick it started (a footfall off the ticks: NaN ticks).
+    Times, not indices: a stream is told its ticks a few at a time and drops the old ones, so a
+    tick's index moves between footfalls (``StepDetector.add_ticks``)."""
     if len(state.beats) >= BEAT_STEPS:
         return
     tick_s = tick_near(tick_times_s, time_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
     if not on_tick or tick_s is None or tick_times_s is None:
-        state.beats.append((-1, 0.0))
+        state.beats.append((math.nan, math.nan, 0.0))
         return
-    state.beats.append((int(np.searchsorted(tick_times_s, tick_s)), time_s - tick_s))
+    j = int(np.searchsorted(tick_times_s, tick_s))
+    before_s = float(tick_times_s[j - 1]) if j > 0 else math.nan
+    state.beats.append((tick_s, before_s, time_s - tick_s))
 
 
 def _on_the_beat_from_the_start(state: PickerState) -> bool:
     """Whether the first ``BEAT_STEPS`` footfalls (and no more yet) started on one known tick after the
-    other, each at most ``BEAT_NEAR_S`` from its tick and at least one ``BEAT_APART_S`` or more: a
-    runner on the beat from the first step (a path hearing the ticks dates its footfalls at them; a
-    runner steps around them)."""
+    other (each one's tick the known tick right after the previous one's, as the stream knew them
+    then: ticks are dropped oldest first, so the one before stays known while it matters), each at
+    most ``BEAT_NEAR_S`` from its tick and at least one ``BEAT_APART_S`` or more: a runner on the beat
+    from the first step (a path hearing the ticks dates its footfalls at them; a runner steps around
+    them)."""
     if len(state.on_tick) != BEAT_STEPS or len(state.beats) != BEAT_STEPS:
         return False
-    idx = [k for k, _ in state.beats]
-    offsets = [abs(off) for _, off in state.beats]
-    return (min(idx) >= 0 and all(b - a == 1 for a, b in zip(idx, idx[1:]))
+    offsets = [abs(off) for _, _, off in state.beats]
+    return (all(not math.isnan(t) for t, _, _ in state.beats)
+            and all(before_s == tick_s for (tick_s, _, _), (_, before_s, _) in zip(state.beats, state.beats[1:]))
             and BEAT_APART_S <= max(offsets) <= BEAT_NEAR_S)
 
 

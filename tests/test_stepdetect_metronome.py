@@ -17,6 +17,7 @@ from scipy import signal
 from samples.generate import (Condition, add_at, band_noise, clean_steps, contact_burst, heel_thump,
                               load_soundtrack_steps, render, tick_source)
 from stepdetect import StepDetector, detect_footfalls, score_events
+from stepdetect.peaks import PickerState, PickParams, _note_beat, _on_the_beat_from_the_start
 
 
 def _offbeat(session: str, start_s: float, sample_rate: int, tick_db: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -407,3 +408,66 @@ def test_on_the_beat_from_the_first_step_three_footfalls_on_ticks_are_in_sync(rn
         assert np.min(np.abs(offline.time_s - step_s)) <= 0.025, (step_s, offline.time_s)
     assert score_events(_BEAT_CRUNCHY_STEPS_S, offline.time_s).f1 >= 0.9
     np.testing.assert_allclose(_streamed(y, sr, _BEAT_CRUNCHY_TICKS_S, rng), offline.time_s, atol=1e-12, rtol=0)
+
+
+def _streamed_ticks_per_block(y: np.ndarray, sample_rate: int, ticks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The footfall times a stream reports, fed in blocks of 1-2999 samples and told the ticks a few at
+    a time, each up to 1 s ahead of its block (as ``cadence analyze --ticks`` and a live session do):
+    the detector drops the ticks older than its history as it goes."""
+    detector = StepDetector(sample_rate=sample_rate)
+    times, pos, given = [], 0, 0
+    while pos < y.size:
+        size = int(rng.integers(1, 3000))
+        upto = int(np.searchsorted(ticks, (pos + size) / sample_rate + 1.0))
+        if upto > given:
+            detector.add_ticks(ticks[given:upto])
+            given = upto
+        times.extend(detector.process_block(y[pos : pos + size]).time_s)
+        pos += size
+    return np.array(times)
+
+
+def test_on_the_beat_from_the_first_step_after_a_count_in_with_ticks_told_per_block(rng: np.random.Generator) -> None:
+    # The same excerpt after 3 s of the metronome's count-in (8 ticks at 150/min before the first
+    # step; the audio before it is noise shaped like the excerpt's lead-in, cross-faded into it). The
+    # rule noted the index of each footfall's tick in the detector's tick array; told the ticks per
+    # block, the detector drops the old ones, the indices shifted between footfalls and the rule
+    # never fired (1.84, 2.22, 2.66, 3.20, 3.50 s reported instead of the steps at 1.78, 2.60,
+    # 3.42 s). It notes tick times now: a stream told the ticks per block reports what one told
+    # them all at once does.
+    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / "crunchy_beat_ticks_hfp8_8k.flac")
+    lead_s, m = 3.0, int(0.5 * sr)
+    n = int(lead_s * sr)
+    spec = np.abs(np.fft.rfft(y[:m] * np.hanning(m), n=n + m))  # the excerpt's first 0.5 s: no step
+    noise = np.fft.irfft(spec * np.exp(2j * np.pi * np.random.default_rng(1).random(spec.size)), n=n + m)
+    noise *= np.std(y[:m]) / np.std(noise)
+    fade = np.linspace(0.0, 1.0, m)
+    y = np.concatenate([noise[:n], noise[n:] * (1 - fade) + y[:m] * fade, y[m:]])
+    ticks = np.concatenate([_BEAT_CRUNCHY_TICKS_S[0] - 0.4 * np.arange(8, 0, -1), _BEAT_CRUNCHY_TICKS_S]) + lead_s
+    offline = detect_footfalls(y, sample_rate=sr, tick_times_s=ticks)
+    for step_s in (1.7839, 2.601, 3.4181):
+        assert np.min(np.abs(offline.time_s - lead_s - step_s)) <= 0.025, (step_s, offline.time_s - lead_s)
+    assert score_events(_BEAT_CRUNCHY_STEPS_S + lead_s, offline.time_s).f1 >= 0.9
+    np.testing.assert_allclose(_streamed_ticks_per_block(y, sr, ticks, rng), offline.time_s, atol=1e-12, rtol=0)
+
+
+def test_on_the_beat_from_the_start_counts_known_ticks_not_array_places() -> None:
+    # Footfalls on ticks k and k + 1 are on one tick after the other however many older ticks the
+    # stream dropped between them; on ticks k and k + 2 they are not, even with one tick dropped
+    # from the front between them (the old tick-index rule took them for consecutive).
+    params = PickParams()
+    ticks = np.arange(20) * 0.4
+
+    def noted(arrays: list[np.ndarray], times: list[float]) -> bool:
+        state = PickerState()
+        for tick_times_s, time_s in zip(arrays, times):
+            _note_beat(state, params, time_s, tick_times_s, on_tick=True)
+            state.on_tick.append(True)
+        return _on_the_beat_from_the_start(state)
+
+    steps = [2.0 + 0.012, 2.4 + 0.004, 2.8 - 0.003]  # ticks 5, 6, 7
+    assert noted([ticks, ticks, ticks], steps)
+    assert noted([ticks[2:], ticks[3:], ticks[4:]], steps)  # one old tick dropped before each footfall
+    skipping = [2.0 + 0.012, 2.8 + 0.004, 3.2 - 0.003]  # ticks 5, 7, 8
+    assert not noted([ticks, ticks, ticks], skipping)
+    assert not noted([ticks[2:], ticks[3:], ticks[3:]], skipping)
