@@ -238,8 +238,8 @@ class StepTracker(TrackerState):
         pulled towards the hint, and let go after a stop; a ``quiet`` one confirms no stumble)."""
         p = self.params
         while self._history and self._history[0][0] < t - p.history_s:
-            gone = self._history.popleft()[0]
-            self._step_times.discard(gone)
+            gone = self._history.popleft()
+            self._step_times.discard(gone[0])
             self._merged_free.discard(gone)
         ref = self._reference()
         if ref is not None and len(self._strengths) >= 2 and self._lock is not None:
@@ -449,7 +449,7 @@ class StepTracker(TrackerState):
             # hi-hats heard before the first lock: the first rhythm is not found through a softer
             # candidate merged into a provisional step (its toe or crunch, or a hi-hat or kick right
             # after it): with eighth notes about, such parts complete chains at the music's pace
-            history = deque(h for h in self._history if h[0] not in self._merged_free)
+            history = deque(h for h in self._history if h not in self._merged_free)
         found = find_chain(history, c.t, c.s, c.ref, c.hint, p)
         if (found is not None and p.stop_max_period_ratio is not None and self._stopped_period_s is not None
                 and found[0].period_s > p.stop_max_period_ratio * self._stopped_period_s):
@@ -461,7 +461,8 @@ class StepTracker(TrackerState):
             if self._beats.faster_than_steps(times, strengths, c.t, c.s, p.min_period_s):
                 # a hi-hat's eighth notes: no runner steps that fast (before the lock nothing
                 # else tells them from footfalls)
-                self._hats_heard = True
+                if self.n_rhythmic == 0:  # only before the first lock (what _hats_heard is for)
+                    self._hats_heard = True
                 return Decision(c.t, c.s, "rejected", False, math.nan, 0.0, beat=True)
         if (c.s >= p.free_min_strength * self._free_reference(c.ref, hinted=c.hint is not None)
                 and (c.t - self._last_step_s >= p.min_period_s

@@ -97,7 +97,9 @@ class TrackerState:
         self._strengths: deque[float] = deque(maxlen=self.params.n_reference)
         self._history: deque[tuple[float, float]] = deque()
         self._step_times: set[float] = set()  # the candidates in _history taken as steps while locked
-        self._merged_free: set[float] = set()  # ... merged into a provisional step, softer than it, before the first lock
+        # ... merged into a provisional step, softer than it, before the first lock: (time, strength), the
+        # history entry itself (a candidate at the same time, not merged, stays a chain member)
+        self._merged_free: set[tuple[float, float]] = set()
         self._hats_heard = False  # a candidate before the first lock continued a grid faster than steps (hi-hats)
         self._beats = BeatGrids(self.params.beat) if self.params.beat is not None else None  # music heard
         # (strength, predicted steps in its interval) of the last rhythmic steps: the lock's evidence
@@ -237,7 +239,7 @@ class TrackerState:
         """Part of the last footfall (toe after heel, scuff, echo); ``beat``: on a beat of the music."""
         self._history.append((t, s))  # it may yet prove the rhythm (the last step was the intruder)
         if self.n_rhythmic == 0 and s < self._last_step_strength:
-            self._merged_free.add(t)  # its toe or crunch, or music right after it (see StepTracker._decide_free)
+            self._merged_free.add((t, s))  # its toe or crunch, or music right after it (see StepTracker._decide_free)
         if (self._anchor_score is not None and self._lock is not None and self._last_rhythmic and not beat
                 and s >= self.params.anchor_min_rel * self._last_step_strength):
             # if it fits the rhythm better than what was reported (a kick drum just before the

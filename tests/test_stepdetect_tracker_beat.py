@@ -207,23 +207,43 @@ _MUSIC_START = [
 ]
 
 
-def _first_lock(stream: list[tuple[float, float | None]]) -> float | None:
+class _KeepsNone(set):
+    """A ``StepTracker._merged_free`` that keeps nothing: the rule below off."""
+
+    def add(self, item: object) -> None:
+        pass
+
+
+def _run(stream: list[tuple[float, float | None]], *, rule: bool = True) -> tuple[StepTracker, list[str], float | None]:
+    """The tracker after ``stream``, its decisions (kind, rhythmic, period), and its first lock's period."""
     tracker = StepTracker(BANDS_PARAMS)
+    if not rule:
+        tracker._merged_free = _KeepsNone()
+    decisions: list[str] = []
+    first: float | None = None
     for t, s in stream:
         if s is None:
             tracker.note(t, 5.0)
-        elif tracker.push(t, s).rhythmic:
-            return tracker.period_s
-    return None
+            continue
+        d = tracker.push(t, s)
+        decisions.append(f"{d.time_s:.4f} {d.kind} {d.rhythmic} {d.period_s:.6f}")
+        if d.rhythmic and first is None:
+            first = tracker.period_s
+    return tracker, decisions, first
 
 
 def test_with_hi_hats_heard_a_toe_or_kick_merged_into_a_provisional_step_is_no_chain_member() -> None:
     # the kick at 1.093 s merged into the step at 0.985 s completed a chain at the kick's pace
     # (0.601, 1.093, 1.527, 2.002 s: 0.455 s); once the hi-hat at 0.868 s was told as one, it is
     # no member of the chain the first lock is found on
-    period = _first_lock(_MUSIC_START)
+    tracker, _, period = _run(_MUSIC_START)
+    assert tracker._hats_heard
     assert period is not None and abs(period - 0.455) > 0.02, period
-    # without a hi-hat grid heard before the lock (the hi-hat at 0.868 s missing) the chain search is as before
+    _, _, period = _run(_MUSIC_START, rule=False)
+    assert period is not None and abs(period - 0.455) <= 0.01, period  # the rule off: the kicks' chain
+    # without a hi-hat grid heard before the lock (the hi-hat at 0.868 s missing) the rule stays off:
+    # no hi-hat told, and every decision as with the rule off
     no_hats = [(t, s) for t, s in _MUSIC_START if t != 0.8676]
-    period = _first_lock(no_hats)
-    assert period is not None and abs(period - 0.455) <= 0.01, period
+    tracker, decisions, _ = _run(no_hats)
+    assert not tracker._hats_heard
+    assert decisions == _run(no_hats, rule=False)[1]
