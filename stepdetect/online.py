@@ -22,6 +22,7 @@ from stepdetect import lowband
 from stepdetect.lowband import LowBandParams, LowBandState
 from stepdetect.peaks import Pick, PickerState, PickParams, band_weights, pick_footfalls, tick_near
 from stepdetect.tracker import AUDIO_PARAMS, Decision, StepTracker
+from stepdetect.tracker_lock import STOP_NEIGHBOUR_TOLERANCE
 from stepdetect.validate import ParameterError, validate_audio, validate_events
 
 HISTORY_S = 0.25  # feature frames kept between blocks (>= look-back + look-ahead)
@@ -68,7 +69,7 @@ THUMP_STOP_MIN_REL = 0.8
 # took a standing headset's breath burst -- a soft onset, a louder one 0.25-0.3 s later -- for a step
 # after a step: dev stop dirt & rocks HFP 16 / 8 kHz and synthetic HFP 8 kHz, one standing false footfall
 # fewer each, nothing else moves; see benchmarks/FOOTFALL_PASSES.md, session 11)
-THUMP_STOP_NEIGHBOUR_TOLERANCE = 0.25
+THUMP_STOP_NEIGHBOUR_TOLERANCE = STOP_NEIGHBOUR_TOLERANCE  # the bands path's value (tracker_lock)
 # Before it has found the rhythm, the thump path's tracker takes no footfall sooner than
 # min_period_s after its last one, however much louder (``free_override`` False), and a candidate
 # it rejects within merge_s of its last footfall is not reported even while its rhythm salience is

@@ -169,6 +169,8 @@ class TrackerParams:
             raise ParameterError("tracker: need 0 < hint_tolerance, hint_neighbour_tolerance < 1 and 0 <= hint_weight <= 1")
         if self.stop_neighbour_tolerance is not None and not 0 < self.stop_neighbour_tolerance < 1:
             raise ParameterError("tracker: need 0 < stop_neighbour_tolerance < 1")
+        if self.soft_min_closeness is not None and not 0 < self.soft_min_closeness <= 1:
+            raise ParameterError("tracker: need 0 < soft_min_closeness <= 1")
         if self.stop_quiet_s is not None and not self.stop_quiet_s > 0:
             raise ParameterError("tracker: need stop_quiet_s > 0")
         if self.relock_max_ratio is not None and not self.relock_max_ratio > 1 + self.chain_tolerance:
@@ -221,10 +223,14 @@ ACCEL_PARAMS = TrackerParams(
 # strength (dev: treadmill crunchy ice HFP 16 kHz 0.76 -> 0.80, its confident cadence 19.2 -> 0.5 spm
 # off; treadmill shower clipped 0.966 -> 0.952, still passing; no flips).
 # The thump path's tracker (fed 10 ** (dB / 30)) always uses the audio set.
+# After a stop, "a step a period before" a restarting candidate means within this x the lost period
+# (both paths' trackers; 0.5 took a headset's breath burst -- a soft onset, a louder one 0.25-0.3 s
+# later -- for a step after a step: sessions 10 and 11)
+STOP_NEIGHBOUR_TOLERANCE = 0.25
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
-    stop_min_rel=0.8, stop_neighbour_tolerance=0.25, stop_quiet_s=1.0, stop_on_slow_switch=True,
+    stop_min_rel=0.8, stop_neighbour_tolerance=STOP_NEIGHBOUR_TOLERANCE, stop_quiet_s=1.0, stop_on_slow_switch=True,
     chain_newest_min_fraction=0.9, halve_fast_score=0.8,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}

@@ -699,11 +699,11 @@ def test_a_soft_candidate_is_never_a_step_off_the_rhythm() -> None:
 
 def test_a_soft_candidate_before_the_prediction_is_a_step_only_close_to_it() -> None:
     """``push(soft=True)`` on the rhythm but early, at its edge (a breath through a headset's gate
-    50-55 ms before a step, closeness 0.49-0.56 < ``soft_min_closeness`` 0.6): rejected, and the step
+    50-55 ms before a step, closeness 0.49-0.56 < the bands path's ``soft_min_closeness``): rejected, and the step
     after it is taken on the rhythm; without the bound the soft one is the footfall and the step
     merges into it. Closer (35 ms, 0.76) a soft candidate is still a step."""
-    def run(soft_min: float | None, early_s: float) -> list[tuple[str, bool]]:
-        tr = StepTracker(dataclasses.replace(BANDS_PARAMS, soft_min_closeness=soft_min))
+    def run(off: bool, early_s: float) -> list[tuple[str, bool]]:
+        tr = StepTracker(dataclasses.replace(BANDS_PARAMS, soft_min_closeness=None) if off else BANDS_PARAMS)
         for k in range(12):
             tr.push(0.5 + 0.4 * k, 10.0)
         last = 0.5 + 0.4 * 11
@@ -711,10 +711,12 @@ def test_a_soft_candidate_before_the_prediction_is_a_step_only_close_to_it() -> 
         return [(d.kind, d.rhythmic) for d in out]
 
     for early_s in (0.05, 0.055):
-        assert run(None, early_s)[:2] == [("step", True), ("merged", False)]
-        assert run(0.6, early_s) == [("rejected", False), ("step", True), ("step", True)]
-    assert run(0.6, 0.035)[:2] == [("step", True), ("merged", False)]
-    assert BANDS_PARAMS.soft_min_closeness == 0.6
+        assert run(True, early_s)[:2] == [("step", True), ("merged", False)]  # the control: the bound off
+        assert run(False, early_s) == [("rejected", False), ("step", True), ("step", True)]
+    assert run(False, 0.035)[:2] == [("step", True), ("merged", False)]
+    for bad in (0.0, -0.1, 1.5):
+        with pytest.raises(ParameterError, match="soft_min_closeness"):
+            dataclasses.replace(BANDS_PARAMS, soft_min_closeness=bad)
 
 
 @pytest.mark.parametrize(("run_spm", "walk_spm"), [(170, 110), (165, 110)])
