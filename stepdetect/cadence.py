@@ -409,6 +409,11 @@ def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
         ratio = intervals / gait_s
         in_gait |= (ratio >= GLOBAL_BAND[0]) & (ratio <= GLOBAL_BAND[1])
         ref_in_gait |= np.abs(np.log(ref / gait_s)) <= math.log(MAX_REFERENCE_DRIFT)
+    if t[-1] - t[0] <= SIDE_WINDOW_S:
+        # one side's worth of steps (a cadence_track window, the live cadence): _gait_steps_s
+        # gives every interval the window's typical step, not the gait on either side of it, and
+        # against that a window across a walk/run change or a ramp would drop one of its gaits
+        ref_in_gait[:] = True
     keep &= in_gait & ref_in_gait
     missed = _bridged_missed_steps(local, keep, ref_in_gait)
     steps = np.where(missed, np.rint(local), keep.astype(np.float64))
