@@ -59,7 +59,11 @@ MAX_BRIDGED_MISSING = 3  # feet stay labelled across at most this many missed st
 # intervals look regular. A ramp or a walk/run change moves the reference smoothly, and the
 # 10 s sides follow it (a 160 -> 180 spm ramp over 30 s: within 3 %).
 MAX_REFERENCE_DRIFT = 1.1
-MIN_GAIT_STEP_S = 0.2
+# A steady side of the cadence's gait (:func:`_gait_steps_s`) is a gait only with a median half
+# stride of at least MIN_SIDE_STEP_S (300 spm: faster than any runner; a stretch of extra sounds
+# or duplicate times is none). Not the pair of MAX_GAIT_STEP_S, which bounds the tracker's
+# periods in :func:`tracked_step_s`.
+MIN_SIDE_STEP_S = 0.2
 MIN_CONFIDENT_STEPS = 20  # fewer steps than this: the estimate is flagged low-confidence
 # A confident cadence needs a steady step rhythm (texture -- grass, leaves, gravel shuffle,
 # rustle -- is not one): most footfalls accepted on the tracked rhythm, the onsets heard recurring
@@ -96,6 +100,7 @@ MAX_TRACKED_DISAGREEMENT = 1.15
 # few locked on strides, is none) and a median of at most MAX_GAIT_STEP_S: a walk's step is at
 # most ~0.75 s (80 spm); a steady lock on breaths or on every third step (1.2 s) for 10 s is no
 # gait, and on the dev split of the footfall benchmark every lock over 0.8 s was a wrong one.
+# (MAX_GAIT_STEP_S guards only :func:`tracked_step_s`; the cadence's sides have MIN_SIDE_STEP_S.)
 TRACKED_BAND = 1.8
 MAX_GAIT_STEP_S = 0.8
 
@@ -205,11 +210,17 @@ def _missed_step_gaps(intervals: NDArray[np.float64]) -> NDArray[np.bool_]:
     """
     if intervals.size < LOCAL_STEPS:
         return np.zeros(intervals.size, dtype=bool)
-    ratio = intervals / _local_median_interval_s(intervals, edges="shift")
-    missed = np.zeros(intervals.size, dtype=bool)
+    return _near_multiple(intervals / _local_median_interval_s(intervals, edges="shift"))[0]
+
+
+def _near_multiple(ratio: NDArray[np.float64]) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+    """Which ``ratio`` (an interval over its local step) lie within ``MISSED_STEP_TOLERANCE`` of
+    one of ``MISSED_STEP_MULTIPLES``, and that multiple (0 elsewhere). The tolerance bands do not
+    overlap, so the multiple is the nearest one, np.rint of the ratio."""
+    multiple = np.zeros(ratio.size)
     for k in MISSED_STEP_MULTIPLES:
-        missed |= np.abs(ratio / k - 1.0) <= MISSED_STEP_TOLERANCE
-    return missed
+        multiple = np.where((multiple == 0) & (np.abs(ratio / k - 1.0) <= MISSED_STEP_TOLERANCE), k, multiple)
+    return multiple > 0, multiple
 
 
 def _stride_reference_s(t: NDArray[np.float64], intervals: NDArray[np.float64], *,
@@ -305,7 +316,7 @@ def _gait_steps_s(t: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[
     for out, a, b in ((before, first, np.maximum(split, np.minimum(first + k, m))),
                       (after, np.minimum(split, np.maximum(last - k, 0)), last)):
         med, share = _steady_medians(half, a, b)
-        out[:] = np.where((share >= STEADY_SIDE_SHARE) & (med >= MIN_GAIT_STEP_S), med, out)
+        out[:] = np.where((share >= STEADY_SIDE_SHARE) & (med >= MIN_SIDE_STEP_S), med, out)
     return before, after
 
 
@@ -337,20 +348,18 @@ def typical_step_s(step_times_s: NDArray[np.float64]) -> float:
 
 
 def _bridged_missed_steps(local: NDArray[np.float64], counted: NDArray[np.bool_],
-                          ref_in_gait: NDArray[np.bool_]) -> NDArray[np.bool_]:
+                          ref_in_gait: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
     """Intervals the cadence counts as two or three steps: each within ``MISSED_STEP_TOLERANCE``
     of ``MISSED_STEP_MULTIPLES`` x its local step (``local``: the interval over it), that step the
     gait's (``ref_in_gait``), not already ``counted`` as one step, in a stretch of such intervals
     with a counted interval right before and right after it (a footfall or a few missed between
-    regular steps; not the sounds heard while standing at a stop, or the edges of a recording)."""
+    regular steps; not the sounds heard while standing at a stop, or the edges of a recording).
+    Returns those intervals and the steps each is (:func:`_near_multiple`)."""
     n = local.size
-    k = np.rint(local)
-    cand = np.zeros(n, dtype=bool)
-    for multiple in MISSED_STEP_MULTIPLES:
-        cand |= (k == multiple) & (np.abs(local / multiple - 1.0) <= MISSED_STEP_TOLERANCE)
+    cand, multiple = _near_multiple(local)
     cand &= ref_in_gait & ~counted
     if not cand.any():
-        return cand
+        return cand, multiple
     edges = np.diff(np.r_[0, cand.astype(np.int8), 0])
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # stretches cand[a:b]
     ok = (starts > 0) & (ends < n)
@@ -358,7 +367,7 @@ def _bridged_missed_steps(local: NDArray[np.float64], counted: NDArray[np.bool_]
     out = np.zeros(n, dtype=bool)
     for a, b in zip(starts[ok], ends[ok]):
         out[a:b] = True
-    return out
+    return out, multiple
 
 
 def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
@@ -415,8 +424,8 @@ def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
         # against that a window across a walk/run change or a ramp would drop one of its gaits
         ref_in_gait[:] = True
     keep &= in_gait & ref_in_gait
-    missed = _bridged_missed_steps(local, keep, ref_in_gait)
-    steps = np.where(missed, np.rint(local), keep.astype(np.float64))
+    missed, multiple = _bridged_missed_steps(local, keep, ref_in_gait)
+    steps = np.where(missed, multiple, keep.astype(np.float64))
     keep |= missed
     if not keep.any():
         return float("nan")
