@@ -386,8 +386,8 @@ def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
     (:func:`_bridged_missed_steps`), so the stretch's time is not lost and a footfall heard early
     or late next to it is not counted on one side only. Pauses, misplaced or extra footfalls and
     the sparse sounds of a pause are left out, so a wrong detection barely moves the figure. No
-    step is invented in the reported steps. NaN with fewer than ``MIN_STEPS_FOR_CADENCE`` steps
-    or no regular interval.
+    step is invented in the reported steps. Identical step times count as one step. NaN with
+    fewer than ``MIN_STEPS_FOR_CADENCE`` steps or no regular interval.
 
     Parameters
     ----------
@@ -398,6 +398,7 @@ def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
     float, spm
     """
     t = _step_times(step_times_s)
+    t = np.unique(t)  # identical times are one step (a zero interval is none)
     if t.size < MIN_STEPS_FOR_CADENCE:
         return float("nan")
     t = drop_extra_events(t)
