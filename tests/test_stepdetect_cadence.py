@@ -372,3 +372,44 @@ def test_sounds_at_a_stop_are_not_counted_as_missed_steps() -> None:
     run = 0.4 * np.arange(30)
     found = np.r_[run, run[-1] + np.array([0.86, 2.0, 2.86]), run[-1] + 12.0 + 0.4 * np.arange(30)]
     assert abs(cadence_spm(found) - 150.0) < 0.05
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cadence_track_across_a_walk_run_switch_has_no_empty_window(seed: int) -> None:
+    # In a window of SIDE_WINDOW_S or less every interval's gait is the window's own typical step,
+    # so the reference-drift test (MAX_REFERENCE_DRIFT) dropped a window's minority gait or all
+    # of it: 6 s windows across a 180 -> 90 spm switch read 180, 180, 180, NaN, 90.
+    rng = np.random.default_rng(seed)
+    run = np.arange(0.0, 31.0, 60.0 / 180.0)
+    walk = run[-1] + 60.0 / 90.0 + np.arange(0.0, 30.0, 60.0 / 90.0)
+    t = np.r_[run, walk] + rng.normal(0.0, 0.006, run.size + walk.size)
+    centres, spm = cadence_track(t, window_s=6.0)
+    assert not np.isnan(spm).any()
+    assert np.all((spm > 88.0) & (spm < 182.0))
+    assert np.all(np.abs(spm[centres < 27.0] - 180.0) < 2.0)
+    assert np.all(np.abs(spm[centres > 35.0] - 90.0) < 1.0)
+
+
+@pytest.mark.parametrize("now_s", [31.0, 33.0, 35.0, 37.0, 39.0])
+def test_the_live_cadence_across_a_change_is_the_windows_mean(now_s: float) -> None:
+    # The live tempo controller's cadence (10 s windows) across a 165 -> 185 spm change read
+    # 181.4 for a true 175.1 (the 165 spm steps dropped against the window's typical step).
+    from coach.control import CADENCE_WINDOW_S, current_cadence_spm
+
+    rng = np.random.default_rng(int(now_s))
+    slow = np.arange(0.0, 30.0, 60.0 / 165.0)
+    fast = slow[-1] + 60.0 / 185.0 + np.arange(0.0, 30.0, 60.0 / 185.0)
+    t = np.r_[slow, fast] + rng.normal(0.0, 0.004, slow.size + fast.size)
+    w = t[(t > now_s - CADENCE_WINDOW_S) & (t <= now_s)]
+    value = current_cadence_spm(list(t[t <= now_s]), now_s)
+    assert value is not None
+    assert abs(value - 60.0 * (w.size - 1) / (w[-1] - w[0])) < 1.0
+
+
+def test_identical_step_times_are_one_step() -> None:
+    # a zero interval made a RuntimeWarning (an error under pytest; never printed by analyze)
+    assert np.isnan(cadence_spm(np.array([1.0, 1.0, 1.0, 1.0])))
+    t = _train(160.0, 40)
+    doubled = np.sort(np.r_[t, t[10], t[25]])
+    assert cadence_spm(doubled) == pytest.approx(cadence_spm(t), abs=1e-9)
+    assert not np.isnan(cadence_track(doubled)[1]).any()
