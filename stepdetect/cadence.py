@@ -179,7 +179,7 @@ def _local_step_reference_s(t: NDArray[np.float64], intervals: NDArray[np.float6
     """
     if t.size < 4:
         return _stride_reference_s(t, intervals, edges=edges, skip_missed=skip_missed)
-    typical_s = _typical_step_s(t)
+    typical_s = _typical_step_s(t, skip_missed=True)  # as the gait's fallback (:func:`_gait_steps_s`)
     pauses = np.flatnonzero(intervals > PAUSE_FACTOR * typical_s)
     if pauses.size == 0:
         return _stride_reference_s(t, intervals, edges=edges, skip_missed=skip_missed)
