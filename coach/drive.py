@@ -63,8 +63,9 @@ def heap_frozen(active: bool = True) -> Iterator[None]:
     The audio callback is Python code: it runs only with the GIL, and a garbage collection holds
     the GIL from start to end. A full (generation-2) collection walks every container object the
     process holds -- ~75 000 after a session's imports -- and Python's thresholds start one by
-    themselves about a minute into a session (10 generation-1 collections after the last one,
-    one every ~15 s). Measured mid-session on the 2-core test machine under load: 43 ms (the
+    themselves at every 11th generation-1 collection, one every ~15 s of a session: in the test
+    session 6 had run when the stream started, and the full collection came 62.5 s in, 50 ms after
+    the 62 s stream ended (a little more allocation and it falls inside). Measured mid-session on the 2-core test machine under load: 43 ms (the
     callback waited 37.5 ms for the GIL); at a session's end, 133 ms; the output buffer at
     ``--latency 0.1`` outlasts a late callback by 70-90 ms (an injected 70 ms stall passed, 90 ms
     underflowed). So: one full collection now, before the stream starts, then ``gc.freeze()``
