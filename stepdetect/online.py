@@ -148,15 +148,6 @@ REPORT_SYNC_TICKS = True
 # steps)
 TICKS_IN_A_ROW_MAX_S = 1.0
 TICK_ROW_AFTER_S = 0.015
-# ... and, before either path could be chosen, a path whose last footfall started on the known tick
-# right after the one its footfall before did (TICKS_IN_A_ROW_MAX_S) hears a runner on the beat:
-# its next footfall off the ticks is not reported (a crunch between two steps; the thump path's
-# tracker, not locked yet, rejects it and used to report it while its rhythm salience is low: dev
-# metronome-on crunchy ice lost nothing and reported a false footfall 200 ms before the step at
-# 1.40 s on every mic path). The same across both paths (either path's last two footfalls on
-# consecutive ticks) costs metronome-off HFP 16 kHz items 0.01-0.02: a bands path hearing the
-# ticks before the run then silenced the thump path's first steps (session 12, FOOTFALL_PASSES.md).
-OFF_THE_BEAT_ROW = True
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
 # A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
 # AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
@@ -271,8 +262,6 @@ class StepDetector:
         self._sync_out_s = -np.inf  # the last footfall reported as a step on a tick in sync (REPORT_SYNC_TICKS)
         # per path: (known tick, time) of its last footfall if that started on a tick, else None
         self._last_on_tick: dict[str, tuple[float, float] | None] = {"thump": None, "bands": None}
-        # per path: its last footfall started on the known tick right after its footfall before's (OFF_THE_BEAT_ROW)
-        self._beat_row = {"thump": False, "bands": False}
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
         self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
@@ -336,9 +325,7 @@ class StepDetector:
         is still reported, whichever path it came from, and so is the bands path's footfall on its
         rhythm where the reported thump path's tracker predicted a step it did not hear (``FILL_*``),
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
-        in sync (``REPORT_SYNC_TICKS``). Before a path is chosen, a footfall off the ticks is not
-        reported from a path whose last two footfalls started on consecutive known ticks
-        (``OFF_THE_BEAT_ROW``)."""
+        in sync (``REPORT_SYNC_TICKS``)."""
         events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
                         key=lambda e: (e[0], e[1]))
         out: list[tuple[Pick, bool]] = []
@@ -381,7 +368,6 @@ class StepDetector:
             self._in_sync[name] = pick.in_sync
             tick_s = self._tick_of(pick, name)
             next_tick = self._on_the_next_tick(name, tick_s)
-            tick_row = self._after_the_last_tick(name, tick_s)
             if counted:
                 in_sync = any(self._in_sync.values())
                 evidence = ((max(closeness, CLOSENESS_FLOOR) if rhythmic else PROVISIONAL_EVIDENCE)
@@ -391,10 +377,6 @@ class StepDetector:
                     reach_s = min(EARLY_SOUND_MAX_S, EARLY_SOUND_MAX_PERIODS * self._low_tracker.period_s)
                     self._thump_on_rhythm.append((pick.time_s, evidence, reach_s))
                 self._last_on_tick[name] = None if tick_s is None else (tick_s, pick.time_s)
-            off_the_row = (OFF_THE_BEAT_ROW and self._last_switch_s == -np.inf and not pick.on_tick
-                           and self._beat_row[name])
-            if counted:
-                self._beat_row[name] = tick_row
             for q in (*self._recent.values(), self._thump_on_rhythm):
                 while q and q[0][0] < now_s - ARBITRATION_S:
                     q.popleft()
@@ -419,7 +401,7 @@ class StepDetector:
                          and (not pick.on_tick or next_tick))
             fills = (name == "bands" and rhythmic and reportable and not first
                      and self._fills_gap(pick.time_s, closeness))
-            if ((undecided or fills or name in (self._active, before)) and reportable and not off_the_row
+            if ((undecided or fills or name in (self._active, before)) and reportable
                     and pick.time_s > self._last_out_s
                     and pick.time_s - self._sync_out_s >= self._low_tracker.params.merge_s
                     and (name == self._last_out_path or pick.time_s >= self._last_out_s + MERGE_ACROSS_S)):
@@ -468,19 +450,15 @@ class StepDetector:
         that footfall (``TICKS_IN_A_ROW_MAX_S``, ``TICK_ROW_AFTER_S``). The tick before is at most
         that old: still known in a stream."""
         last = self._last_on_tick[name]
-        if not self._after_the_last_tick(name, tick_s) or last is None:
+        if tick_s is None or last is None:
             return False
         last_tick_s, last_time_s = last
-        return not (last_time_s - last_tick_s > TICK_ROW_AFTER_S or self._last_out_s > last_time_s + AGREE_TOLERANCE_S)
-
-    def _after_the_last_tick(self, name: str, tick_s: float | None) -> bool:
-        """Whether the known tick ``tick_s`` is the one right after the tick path ``name``'s last
-        footfall started on (at most ``TICKS_IN_A_ROW_MAX_S`` later)."""
-        last = self._last_on_tick[name]
-        if tick_s is None or last is None or not 0.0 < tick_s - last[0] <= TICKS_IN_A_ROW_MAX_S:
+        if (not 0.0 < tick_s - last_tick_s <= TICKS_IN_A_ROW_MAX_S
+                or last_time_s - last_tick_s > TICK_ROW_AFTER_S
+                or self._last_out_s > last_time_s + AGREE_TOLERANCE_S):
             return False
         j = int(np.searchsorted(self._ticks_s, tick_s))
-        return j > 0 and bool(self._ticks_s[j - 1] == last[0])
+        return j > 0 and bool(self._ticks_s[j - 1] == last_tick_s)
 
     def _first_contact_s(self, time_s: float, d: Decision) -> float:
         """When to report a thump-path footfall at ``time_s`` its tracker decided ``d``: at the

@@ -410,21 +410,6 @@ def test_on_the_beat_from_the_first_step_three_footfalls_on_ticks_are_in_sync(rn
     np.testing.assert_allclose(_streamed(y, sr, _BEAT_CRUNCHY_TICKS_S, rng), offline.time_s, atol=1e-12, rtol=0)
 
 
-def test_before_a_path_is_chosen_a_sound_off_the_ticks_after_two_footfalls_on_the_beat_is_no_step(
-        rng: np.random.Generator) -> None:
-    # The same excerpt: the first footfalls start on the ticks at 0.59 and 0.97 s, one after the
-    # other. Before either path was chosen, the thump path's tracker (not locked yet) rejected the
-    # crunches at 1.20 and 1.51 s, between the steps, and they were reported while its rhythm salience
-    # was low (F1 0.917). A path whose last two footfalls started on consecutive known ticks hears a
-    # runner on the beat: its next footfall off the ticks is not reported (OFF_THE_BEAT_ROW).
-    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / "crunchy_beat_ticks_hfp8_8k.flac")
-    offline = detect_footfalls(y, sample_rate=sr, tick_times_s=_BEAT_CRUNCHY_TICKS_S)
-    for crunch_s in (1.201, 1.507):
-        assert np.min(np.abs(offline.time_s - crunch_s)) > 0.05, (crunch_s, offline.time_s)
-    assert score_events(_BEAT_CRUNCHY_STEPS_S, offline.time_s).f1 == 1.0
-    np.testing.assert_allclose(_streamed(y, sr, _BEAT_CRUNCHY_TICKS_S, rng), offline.time_s, atol=1e-12, rtol=0)
-
-
 def _streamed_ticks_per_block(y: np.ndarray, sample_rate: int, ticks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The footfall times a stream reports, fed in blocks of 1-2999 samples and told the ticks a few at
     a time, each up to 1 s ahead of its block (as ``cadence analyze --ticks`` and a live session do):
