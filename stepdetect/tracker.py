@@ -310,6 +310,10 @@ class StepTracker(TrackerState):
             return self._merge(c.t, c.s, c.rel, beat=c.beat_s is not None)
         if not (since_step < p.merge_s and not (c.on_rhythm and not self._last_rhythmic)):
             return None
+        if self._last_rhythmic and self._before_last is not None and self._splits(c):
+            self._replace_intruder(c, self._before_last)
+            if c.on_rhythm:
+                return None  # judged against the prediction the step before was: a footfall of its own
         louder = since_step >= p.override_after_s and c.s >= p.override_ratio * self._last_step_strength
         if self._fresh_lock and louder and c.lock is not None:
             # the rhythm was found on the candidate just reported and this one, right after
@@ -328,6 +332,20 @@ class StepTracker(TrackerState):
             return self._merge(c.t, c.s, c.rel, beat=c.beat_s is not None)
         # unlocked: much louder than the provisional step just reported: that one was the intruder
         return None
+
+    def _splits(self, c: _Judgement) -> bool:
+        """Whether a candidate right after the last step (a rhythmic one) is a footfall of its own
+        (``split_max_closeness``): at a fast lock, that step was taken before its prediction far
+        from it, and this one falls close to that same prediction, ``split_max_gap_s`` after it at
+        most. The step before was the late crunch of the footfall before it."""
+        p = self.params
+        lock = c.lock
+        if (p.split_max_closeness is None or lock is None or lock.period_s > p.split_max_period_s
+                or not math.isfinite(self._anchor_pred_s) or self._anchor_s != self._last_step_s):
+            return False
+        return (self._last_step_s < self._anchor_pred_s and self._last_step_closeness < p.split_max_closeness
+                and c.t - self._last_step_s <= p.split_max_gap_s
+                and lock.closeness(c.t - self._anchor_pred_s, p) >= p.split_min_closeness)
 
     def _replace_intruder(self, c: _Judgement, before_last: tuple[float, float, float | None, Lock]) -> None:
         """Judge a much louder candidate right after a rhythmic step against the prediction that

@@ -58,6 +58,16 @@ class TrackerParams:
     # drum was taken just before the step) moves the predictions to it when at least this strong
     # (x that footfall; 0: always)
     anchor_min_rel: float = 0.0
+    # locked at a period of at most split_max_period_s: a candidate within merge_s after a step taken
+    # *before* its prediction at closeness under split_max_closeness, itself at least
+    # split_min_closeness to that prediction and at most split_max_gap_s after the step, is a
+    # footfall of its own, not a part of that step (a 240 spm runner's crunch ~215 ms after a contact
+    # is heard 30-40 ms before the next contact): the rhythm follows it, the step before stays
+    # reported (None: never)
+    split_max_closeness: float | None = None
+    split_min_closeness: float = 0.8
+    split_max_period_s: float = 0.28
+    split_max_gap_s: float = 0.05
     # locked: a candidate the caller flags as far quieter than the footfalls (``push(quiet=True)``:
     # the multi-band picker's level test, a headset's gate opening on a breath) is a step only on
     # the rhythm at least this close to the prediction; anything else of it is rejected (None: the
@@ -231,7 +241,7 @@ BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
     stop_min_rel=0.8, stop_neighbour_tolerance=STOP_NEIGHBOUR_TOLERANCE, stop_quiet_s=1.0, stop_on_slow_switch=True,
-    chain_newest_min_fraction=0.9, halve_fast_score=0.8,
+    chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 
