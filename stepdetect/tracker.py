@@ -57,6 +57,7 @@ chain search in :mod:`stepdetect.tracker_chain`, the remembered state and its bo
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -473,6 +474,9 @@ class StepTracker(TrackerState):
                 and found[0].period_s > p.stop_max_period_ratio * self._stopped_period_s):
             found = None  # breathing while standing at a traffic light, not the runner setting off again
         if found is not None:
+            earlier = self._lock_on_earlier_part(found, c, history)
+            if earlier is not None:
+                return earlier
             return self._switch(found, c)
         if self._beats is not None and self._history:
             times, strengths = zip(*self._history)
@@ -493,6 +497,39 @@ class StepTracker(TrackerState):
                      or self._out_of_quiet(c.t, c.s))):
             return self._accept(c.t, c.s, rhythmic=False, predicted_s=math.nan, confidence=0.5 * min(c.rel, 1.0))
         return Decision(c.t, c.s, "rejected", False, math.nan, 0.0)
+
+    def _lock_on_earlier_part(self, found: tuple[Lock, float], c: _Judgement,
+                              history: deque[tuple[float, float]]) -> Decision | None:
+        """A fast rhythm (``split_max_period_s``) found at ``c``: when a candidate heard within
+        ``merge_s`` before it ends a regular chain at the same period too, that earlier onset is the
+        footfall and ``c`` its later part (a crunch after the contact): the lock is found on it and
+        ``c`` is merged (that candidate is not reported now: too late). None: lock on ``c``."""
+        p = self.params
+        lock = found[0]
+        if p.split_max_closeness is None or lock.period_s > p.split_max_period_s:
+            return None
+        floor = p.chain_min_strength * (c.ref if c.ref is not None else c.s)
+        for ht, hs in reversed(history):
+            if ht >= c.t - p.override_after_s:
+                continue
+            if c.t - ht > p.merge_s:
+                break
+            if hs < floor:
+                continue
+            other = find_chain([h for h in history if h[0] < ht], ht, hs, c.ref, c.hint,
+                               dataclasses.replace(p, chain_start_strength=p.chain_min_strength))
+            if other is None or abs(other[0].period_s / lock.period_s - 1.0) > p.chain_tolerance:
+                continue
+            self._lock = lock  # the rhythm found, its phase on the earlier onset
+            self._start_lock(found[1])
+            self._fresh_lock = False
+            self._last_step_s = self._anchor_s = self._anchor_pred_s = ht
+            self._last_step_strength, self._last_step_closeness, self._last_rhythmic = hs, 1.0, True
+            self._anchor_score = min(hs / c.ref if c.ref else 1.0, p.max_rel)
+            # the footfall found (both its parts) is on the rhythm, as a lock found on c would count c
+            self._on_strength = self._anchor_score + min(c.rel, p.max_rel)
+            return Decision(c.t, c.s, "merged", False, math.nan, 0.0)
+        return None
 
     def _out_of_quiet(self, t: float, s: float) -> bool:
         """After a stop: nothing at least ``stop_quiet_rel`` x as strong was heard for ``stop_quiet_s``
