@@ -768,3 +768,48 @@ def test_after_a_stop_a_breath_bursts_later_onset_is_no_step_after_a_step(rng: n
     standing, scores = run_with(THUMP_STOP_NEIGHBOUR_TOLERANCE)
     assert standing == 0 and scores.recall == 1.0 and scores.precision == 1.0, (standing, scores)
     assert run_with(None)[0] >= 4, run_with(None)  # 0.5 x (the hint's tolerance): the later onsets are footfalls
+
+
+def test_a_contact_right_after_a_crunch_taken_early_on_a_fast_rhythm_is_a_footfall_too(
+        rng: np.random.Generator) -> None:
+    """A 240 spm runner on crunchy ice (dev treadmill): some steps sound a crunch ~215 ms after
+    their contact, 30-45 ms before the next contact. Taken on the rhythm far before the prediction
+    (closeness ~0.4), the contact right after it was merged into it: a false footfall *and* a
+    missed one. With ``split_max_closeness`` the contact, at that prediction, is a footfall of its
+    own and the rhythm follows it; the crunch, decided before the contact was heard, stays (nothing
+    already decided is revised, nothing waits)."""
+    ref = 0.5 + np.arange(60) * 0.25 + rng.normal(0.0, 0.003, 60)
+    crunched = np.arange(8, 60, 5)  # before these contacts, the last step's crunch is heard first
+    crunches = ref[crunched] - 0.04
+    events = [(t, 1.0) for t in ref] + [(t, 0.9) for t in crunches]
+    events.sort()
+    t, s = map(np.array, zip(*events))
+    off = score_events(ref, track_events(t, s, params=dataclasses.replace(BANDS_PARAMS, split_max_closeness=None)).time_s,
+                       tolerance_s=0.025)
+    assert off.recall < 0.85  # the contacts merged into the crunches
+    on = track_events(t, s, params=BANDS_PARAMS)
+    scores = score_events(ref, on.time_s, tolerance_s=0.025)
+    assert scores.recall >= off.recall + 0.1 and scores.recall >= 0.9, (off, scores)
+    assert scores.precision >= off.precision, (off, scores)  # the crunches stay reported, no more than before
+    assert set(on.time_s) <= set(ref) | set(crunches)  # every footfall at a candidate's own time
+    # a slower rhythm (here: faster than split_max_period_s) keeps merging: a crunch that early is no crunch there
+    slow = dataclasses.replace(BANDS_PARAMS, split_max_period_s=0.2)
+    assert score_events(ref, track_events(t, s, params=slow).time_s, tolerance_s=0.025).recall == off.recall
+
+
+def test_a_fast_rhythm_found_on_the_crunches_locks_on_the_contacts_heard_before_them(
+        rng: np.random.Generator) -> None:
+    """A 240 spm runner whose crunch ~100 ms after each contact is louder than the contact (dev
+    treadmill crunchy ice phone: locked on the crunches for its first 2 s, every contact merged or
+    rejected). The contacts are too soft to complete a chain by themselves, so the chain of
+    crunches is found first; but the contact heard within ``merge_s`` before the crunch that
+    completes it ends a regular chain at the same period too: the earlier onset is the footfall
+    and the rhythm is found on it (``StepTracker._lock_on_earlier_part``), the crunches merged."""
+    ref = 0.5 + np.arange(40) * 0.25 + rng.normal(0.0, 0.003, 40)
+    crunches = ref + 0.1 + rng.normal(0.0, 0.004, 40)
+    events = sorted([(t, 0.5) for t in ref] + [(t, 1.0) for t in crunches])
+    t, s = map(np.array, zip(*events))
+    on = track_events(t, s, params=BANDS_PARAMS)  # (a crunch or two taken as provisional steps before)
+    np.testing.assert_array_equal(on.time_s[on.time_s > 2.0], ref[ref > 2.0])
+    off = track_events(t, s, params=dataclasses.replace(BANDS_PARAMS, split_max_closeness=None))
+    assert score_events(ref, off.time_s[off.time_s > 2.0], tolerance_s=0.025).f1 < 0.5  # on the crunches
