@@ -6,7 +6,10 @@ made as soon as the candidate arrives (nothing is revised later, so a live calle
 once):
 
 * ``"merged"``: it follows the last step by less than ``merge_s`` -- the toe after the heel, a
-  scuff, an echo, a belt bounce: part of that footfall, not a new one;
+  scuff, an echo, a belt bounce: part of that footfall, not a new one. Except at a fast lock
+  (``split_max_closeness``): right after a step taken far before its prediction, a candidate close
+  to that prediction is a footfall of its own (the step before was the late crunch of the footfall
+  before it; it stays reported);
 * ``"step"``: a footfall. While the tracker is *locked* on a rhythm it predicts the next
   footfall from the step period (and the left/right alternation of a lopsided stride) and a
   candidate is a step when ``strength / reference x closeness >= accept_score``, closeness
@@ -36,7 +39,9 @@ rhythm counted from it, closer than to the old prediction, was a stumble: the ph
 with ``heel_min_rel`` a footfall taken on the rhythm is dated at a softer candidate rejected just
 before it (its heel). A candidate after the prediction, with nothing at it, is the late footfall
 when at least ``late_min_rel`` as loud. When the rhythm was just found on a candidate, a much
-louder one right after it is the footfall (the first was a precursor). A regular chain at half
+louder one right after it is the footfall (the first was a precursor); a fast rhythm found on a
+candidate while the one heard within ``merge_s`` before it ends a regular chain at the same period
+is found on that earlier onset instead (the contact before its crunch). A regular chain at half
 the locked period (``halve_min_period_s``) replaces a lock on strides; a slow lock halves too when
 most of its recent strides had a candidate at their midpoint (``halve_midpoint_count``). A lock
 whose last steps each came across unheard predicted steps gives way to a regular chain up to

@@ -237,6 +237,12 @@ ACCEL_PARAMS = TrackerParams(
 # (both paths' trackers; 0.5 took a headset's breath burst -- a soft onset, a louder one 0.25-0.3 s
 # later -- for a step after a step: sessions 10 and 11)
 STOP_NEIGHBOUR_TOLERANCE = 0.25
+# At a lock of at most 0.28 s, a candidate within 50 ms after a step taken before its prediction
+# under closeness 0.5, itself at closeness 0.8 or more to it, is a footfall of its own (split_*; a
+# 240 spm runner's crunch ~215 ms after a contact was taken ~35 ms before the next contact and the
+# contact merged into it). Nothing reported is revised and nothing waits: the crunch stays a false
+# footfall, the contact is no longer lost (dev 76 -> 75, treadmill crunchy ice full passes; report
+# latency unchanged; see benchmarks/FOOTFALL_PASSES.md, session 12).
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
