@@ -378,6 +378,9 @@ class StepTracker(TrackerState):
             found = find_chain(self._history, c.t, c.s, c.ref, c.hint, p)
             if found is not None and self._walk_relock(found[0], lock, c.t, c.ref):
                 return self._switch(found, c, walked_from_s=lock.period_s)
+        if c.on_rhythm and c.soft and self._sparse(c.k):
+            self._let_go(c, lock)  # a stop: the lock lived on breaths near its predictions
+            return self._decide_free(c)
         if c.on_rhythm:
             gaps = tuple(self._anchor_s + c.nxt + i * lock.period_s for i in range(c.k - 1))
             self._recent.append((c.s, c.k))
@@ -437,6 +440,15 @@ class StepTracker(TrackerState):
         """A step on the rhythm just found at it (anchored on it: half its strength, half sure)."""
         return self._accept(c.t, c.s, rhythmic=True, predicted_s=c.t,
                             confidence=0.5 * min(c.rel, 1.0) + 0.5, score=min(c.rel, self.params.max_rel))
+
+    def _sparse(self, k: int) -> bool:
+        """Whether a step on the rhythm across ``k`` predicted steps would leave the lock's last
+        ``chain_steps`` steps spanning ``stop_sparse_steps`` predicted steps each (most unheard)."""
+        p = self.params
+        if p.stop_sparse_steps is None or k < 2 or len(self._recent) < p.chain_steps - 1:
+            return False
+        ks = [kk for _, kk in self._recent][-(p.chain_steps - 1):]
+        return sum(ks) + k >= p.stop_sparse_steps * p.chain_steps
 
     def _let_go(self, c: _Judgement, lock: Lock) -> None:
         """A stop: the lock is let go (the stop's rules then apply to its period)."""
@@ -499,7 +511,7 @@ class StepTracker(TrackerState):
                 and (p.stop_min_rel is None or self._stopped_period_s is None or c.hint is not None
                      or c.rel >= p.stop_min_rel
                      or self._follows_a_step(c.t, c.s, self._stopped_period_s, p.stop_neighbour_tolerance)
-                     or self._out_of_quiet(c.t, c.s))):
+                     or (not (c.soft and p.stop_quiet_loud_only) and self._out_of_quiet(c.t, c.s)))):
             return self._accept(c.t, c.s, rhythmic=False, predicted_s=math.nan, confidence=0.5 * min(c.rel, 1.0))
         return Decision(c.t, c.s, "rejected", False, math.nan, 0.0)
 

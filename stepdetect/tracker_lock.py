@@ -102,6 +102,10 @@ class TrackerParams:
     # breaths has the last breath (None: no such exception)
     stop_quiet_s: float | None = None
     stop_quiet_rel: float = 0.5
+    # ... a candidate the caller flags soft (``push(soft=True)``: well under the footfalls' level) is
+    # never out of the quiet when this is True: the restarted runner's first step is as loud as the
+    # footfalls, a headset's gated breath every 1.1-1.2 s is quieter and has "quiet" before it
+    stop_quiet_loud_only: bool = False
     # after a stop, a regular chain is locked on only at up to this x the lost rhythm's period: a
     # runner sets off again running or walking (180 -> 90 spm is 2 x), while a standing runner's
     # breaths (every 1.0-1.2 s, gated up by a headset) come at 2.5-3.5 x a running step period;
@@ -114,6 +118,13 @@ class TrackerParams:
     # the lock alive): the lock is let go instead -- a stop -- and the stop's rules apply (False:
     # the switch as any other)
     stop_on_slow_switch: bool = False
+    # locked: a candidate the caller flags soft (``push(soft=True)``: a headset, well under the
+    # footfalls' level) on the rhythm across unheard steps, that would leave the lock's last
+    # chain_steps steps (this one included) spanning at least this many predicted steps each on
+    # average -- half or more of them unheard --, is no running step: the runner stopped and the
+    # lock lives on gated breaths near its predictions; the lock is let go instead -- a stop -- and
+    # the stop's rules judge it (None: the lock bridges as long as max_missing allows)
+    stop_sparse_steps: float | None = None
     chain_steps: int = 4  # regularly spaced candidates needed to lock
     chain_tolerance: float = 0.12  # spread of a chain's intervals around their mean (fraction)
     chain_min_strength: float = 0.4  # every chain member: strength/reference at least this ...
@@ -232,6 +243,10 @@ ACCEL_PARAMS = TrackerParams(
 # cadence halves on a chain of the steps between from 0.8 x (was 0.9 x) the lock's last steps'
 # strength (dev: treadmill crunchy ice HFP 16 kHz 0.76 -> 0.80, its confident cadence 19.2 -> 0.5 spm
 # off; treadmill shower clipped 0.966 -> 0.952, still passing; no flips).
+# After a stop on a headset, the lock lets go when a soft candidate would leave its last 4 steps
+# spanning 8 predicted steps (it lived on gated breaths), and a soft candidate is never "out of
+# the quiet" (stop_sparse_steps, stop_quiet_loud_only; dev: no flips, stop shower HFP 16 kHz
+# 0.831 -> 0.873, stop crunchy ice HFP 8 kHz 0.772 -> 0.833, none down; session 12).
 # The thump path's tracker (fed 10 ** (dB / 30)) always uses the audio set.
 # After a stop, "a step a period before" a restarting candidate means within this x the lost period
 # (both paths' trackers; 0.5 took a headset's breath burst -- a soft onset, a louder one 0.25-0.3 s
@@ -247,6 +262,7 @@ BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
     stop_min_rel=0.8, stop_neighbour_tolerance=STOP_NEIGHBOUR_TOLERANCE, stop_quiet_s=1.0, stop_on_slow_switch=True,
+    stop_sparse_steps=2.0, stop_quiet_loud_only=True,
     chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
