@@ -231,3 +231,53 @@ def test_the_tracked_step_of_a_stop_is_the_running_step() -> None:
     assert report["cadence_confident"]
     assert abs(report["cadence_spm"] - cadence_spm(times)) < 1.0
     assert report["tracked_step_s"] == pytest.approx(rhythm["tracked_step_s"], abs=1e-4)
+
+
+def test_a_lock_living_on_soft_breaths_lets_go_after_a_stop() -> None:
+    """The bands path's tracker on the real candidates of dev stop shower HFP 16 kHz (tests/data:
+    the picker's candidates, in order, with its quiet and soft flags). Standing, the headset's gate
+    opens on breaths the picker flags soft (well under the footfalls' level); near the running
+    lock's predictions they kept it alive for 7 s, each taken across 1-3 unheard steps (12 footfalls
+    while standing). A soft candidate that would leave the lock's last 4 steps spanning 8 predicted
+    steps (``stop_sparse_steps`` 2) is no step: the lock lets go -- a stop -- and the stop's rules
+    refuse the breaths. The running part before the stop is unchanged."""
+    data = json.loads((DATA / "stop_shower_hfp16_candidates.json").read_text())
+    truth = np.array(data["truth_s"])
+    g = int(np.argmax(np.diff(truth)))
+    stop_s, restart_s = truth[g], truth[g + 1]
+
+    def run(**changes: object) -> tuple[int, float]:
+        tracker = StepTracker(dataclasses.replace(BANDS_PARAMS, **changes))
+        found = np.array([d.time_s for d in (tracker.push(t, s, quiet=bool(q), soft=bool(f))
+                                             for t, s, q, f in data["candidates"]) if d.is_step])
+        standing = int(np.sum((found > stop_s + 0.1) & (found < restart_s - 0.1)))
+        return standing, score_events(truth[:g + 1], found[found < stop_s + 0.1], tolerance_s=0.025).f1
+
+    standing, running = run()
+    assert standing <= 4, standing
+    standing_without, running_without = run(stop_sparse_steps=None)
+    assert standing_without >= 10 and running == running_without, (standing_without, running, running_without)
+
+
+def test_after_a_stop_a_soft_breath_is_not_out_of_the_quiet(rng: np.random.Generator) -> None:
+    """The bands path's tracker after a stop: a headset's gated breath every 1.1 s, flagged soft
+    (well under the footfalls' level; 0.6 of a step, over the provisional floor, under
+    ``stop_min_rel``), has nothing half as strong in the second before it -- "out of the quiet", as
+    the restarted runner's first footfall. With ``stop_quiet_loud_only`` only a candidate at the
+    footfalls' level (not soft) is: no breath is a footfall, every restarted step is found."""
+    period = 0.41
+    run = 0.5 + np.arange(25) * period + rng.normal(0.0, 0.004, 25)
+    breaths = run[-1] + 2.5 + np.arange(7) * 1.1 + rng.normal(0.0, 0.02, 7)
+    after = breaths[-1] + 1.3 + np.arange(20) * period + rng.normal(0.0, 0.004, 20)
+    events = sorted([(t, rng.uniform(0.9, 1.1), False) for t in run]
+                    + [(t, rng.uniform(0.55, 0.65), True) for t in breaths]
+                    + [(after[0], 0.7, False)] + [(t, rng.uniform(0.9, 1.1), False) for t in after[1:]])
+
+    def standing_and_restart(loud_only: bool) -> tuple[int, float]:
+        tracker = StepTracker(dataclasses.replace(BANDS_PARAMS, stop_quiet_loud_only=loud_only))
+        found = np.array([d.time_s for d in (tracker.push(t, s, soft=f) for t, s, f in events) if d.is_step])
+        standing = int(np.sum((found > run[-1] + 0.1) & (found < after[0] - 0.1)))
+        return standing, score_events(after, found[found > after[0] - 0.1], tolerance_s=0.001).recall
+
+    assert standing_and_restart(True) == (0, 1.0)
+    assert standing_and_restart(False)[0] >= 5
