@@ -201,6 +201,8 @@ class StepTracker(TrackerState):
         quiet = quiet and self.params.quiet_min_closeness is not None
         c = self._judge(*self._checked(time_s, strength, period_hint_s), quiet=quiet)
         c.soft = soft
+        if soft and self.params.stop_chain_loud_only:
+            self._soft_heard.add((c.t, c.s))
         # a quiet one off the prediction: rejected, never merged as a heel, toe or scuff
         quiet_off = quiet and not (c.on_rhythm and c.closeness >= (self.params.quiet_min_closeness or 0.0))
         soft_min = self.params.soft_min_closeness
@@ -247,6 +249,7 @@ class StepTracker(TrackerState):
             gone = self._history.popleft()
             self._step_times.discard(gone[0])
             self._merged_free.discard(gone)
+            self._soft_heard.discard(gone)
         ref = self._reference()
         if ref is not None and len(self._strengths) >= 2 and self._lock is not None:
             # the same foot's last footfall: one foot may land much softer than the other
@@ -486,6 +489,10 @@ class StepTracker(TrackerState):
             # candidate merged into a provisional step (its toe or crunch, or a hi-hat or kick right
             # after it): with eighth notes about, such parts complete chains at the music's pace
             history = deque(h for h in self._history if h not in self._merged_free)
+        if self._stopped_period_s is not None and self._soft_heard:
+            # after a stop a chain is of candidates at the footfalls' level (the newest may be soft):
+            # a headset's gated breaths and the restarted steps made a chain at 1.5 x the step
+            history = deque(h for h in history if h not in self._soft_heard)
         found = find_chain(history, c.t, c.s, c.ref, c.hint, p)
         if (found is not None and p.stop_max_period_ratio is not None and self._stopped_period_s is not None
                 and found[0].period_s > p.stop_max_period_ratio * self._stopped_period_s):

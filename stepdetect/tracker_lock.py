@@ -106,6 +106,11 @@ class TrackerParams:
     # never out of the quiet when this is True: the restarted runner's first step is as loud as the
     # footfalls, a headset's gated breath every 1.1-1.2 s is quieter and has "quiet" before it
     stop_quiet_loud_only: bool = False
+    # after a stop, candidates the caller flagged soft are no members of the chain a lock is found
+    # on (the newest, which completes it, may be soft): through a headset, gated breaths every
+    # 1.1-1.2 s and the restarted runner's first steps made a chain at 1.5 x the step, and the
+    # steps after were judged on that rhythm (False: every candidate heard may be a member)
+    stop_chain_loud_only: bool = False
     # after a stop, a regular chain is locked on only at up to this x the lost rhythm's period: a
     # runner sets off again running or walking (180 -> 90 spm is 2 x), while a standing runner's
     # breaths (every 1.0-1.2 s, gated up by a headset) come at 2.5-3.5 x a running step period;
@@ -246,7 +251,9 @@ ACCEL_PARAMS = TrackerParams(
 # After a stop on a headset, the lock lets go when a soft candidate would leave its last 4 steps
 # spanning 8 predicted steps (it lived on gated breaths), and a soft candidate is never "out of
 # the quiet" (stop_sparse_steps, stop_quiet_loud_only; dev: no flips, stop shower HFP 16 kHz
-# 0.831 -> 0.873, stop crunchy ice HFP 8 kHz 0.772 -> 0.833, none down; session 12).
+# 0.831 -> 0.873, stop crunchy ice HFP 8 kHz 0.772 -> 0.833, none down; session 12); and soft
+# candidates are no members of the chain the restarted lock is found on (stop_chain_loud_only;
+# dev 76 -> 75: stop crunchy ice HFP 8 kHz 0.833 -> 0.907 passes, stop shower HFP 16 kHz 0.899).
 # The thump path's tracker (fed 10 ** (dB / 30)) always uses the audio set.
 # After a stop, "a step a period before" a restarting candidate means within this x the lost period
 # (both paths' trackers; 0.5 took a headset's breath burst -- a soft onset, a louder one 0.25-0.3 s
@@ -262,7 +269,7 @@ BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
     stop_min_rel=0.8, stop_neighbour_tolerance=STOP_NEIGHBOUR_TOLERANCE, stop_quiet_s=1.0, stop_on_slow_switch=True,
-    stop_sparse_steps=2.0, stop_quiet_loud_only=True,
+    stop_sparse_steps=2.0, stop_quiet_loud_only=True, stop_chain_loud_only=True,
     chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}

@@ -100,6 +100,8 @@ class TrackerState:
         # ... merged into a provisional step, softer than it, before the first lock: (time, strength), the
         # history entry itself (a candidate at the same time, not merged, stays a chain member)
         self._merged_free: set[tuple[float, float]] = set()
+        # candidates in history_s the caller flagged soft (stop_chain_loud_only: no chain member after a stop)
+        self._soft_heard: set[tuple[float, float]] = set()
         self._hats_heard = False  # a candidate before the first lock continued a grid faster than steps (hi-hats)
         self._beats = BeatGrids(self.params.beat) if self.params.beat is not None else None  # music heard
         # (strength, predicted steps in its interval) of the last rhythmic steps: the lock's evidence
