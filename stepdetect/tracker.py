@@ -383,6 +383,7 @@ class StepTracker(TrackerState):
                 return self._switch(found, c, walked_from_s=lock.period_s)
         if c.on_rhythm and c.soft and self._sparse(c.k):
             self._let_go(c, lock)  # a stop: the lock lived on breaths near its predictions
+            self._lived_on_soft = True
             return self._decide_free(c)
         if c.on_rhythm:
             gaps = tuple(self._anchor_s + c.nxt + i * lock.period_s for i in range(c.k - 1))
@@ -518,7 +519,8 @@ class StepTracker(TrackerState):
                 and (p.stop_min_rel is None or self._stopped_period_s is None or c.hint is not None
                      or c.rel >= p.stop_min_rel
                      or self._follows_a_step(c.t, c.s, self._stopped_period_s, p.stop_neighbour_tolerance)
-                     or (not (c.soft and p.stop_quiet_loud_only) and self._out_of_quiet(c.t, c.s)))):
+                     or (not (c.soft and p.stop_quiet_loud_only and self._lived_on_soft)
+                         and self._out_of_quiet(c.t, c.s)))):
             return self._accept(c.t, c.s, rhythmic=False, predicted_s=math.nan, confidence=0.5 * min(c.rel, 1.0))
         return Decision(c.t, c.s, "rejected", False, math.nan, 0.0)
 

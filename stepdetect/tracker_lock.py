@@ -103,8 +103,10 @@ class TrackerParams:
     stop_quiet_s: float | None = None
     stop_quiet_rel: float = 0.5
     # ... a candidate the caller flags soft (``push(soft=True)``: well under the footfalls' level) is
-    # never out of the quiet when this is True: the restarted runner's first step is as loud as the
-    # footfalls, a headset's gated breath every 1.1-1.2 s is quieter and has "quiet" before it
+    # never out of the quiet when this is True and the stop let go of a lock living on soft
+    # candidates (stop_sparse_steps): the restarted runner's first step is as loud as the footfalls,
+    # a headset's gated breath every 1.1-1.2 s is quieter and has "quiet" before it. (After a stop
+    # by silence -- a lasting drop in level: the steps go on, soft -- a soft one still may be.)
     stop_quiet_loud_only: bool = False
     # after a stop, candidates the caller flagged soft are no members of the chain a lock is found
     # on (the newest, which completes it, may be soft): through a headset, gated breaths every

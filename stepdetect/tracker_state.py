@@ -100,6 +100,8 @@ class TrackerState:
         # ... merged into a provisional step, softer than it, before the first lock: (time, strength), the
         # history entry itself (a candidate at the same time, not merged, stays a chain member)
         self._merged_free: set[tuple[float, float]] = set()
+        # the last stop let go of a lock living on soft candidates (stop_sparse_steps)
+        self._lived_on_soft = False
         # candidates in history_s the caller flagged soft (stop_chain_loud_only: no chain member after a stop)
         self._soft_heard: set[tuple[float, float]] = set()
         self._hats_heard = False  # a candidate before the first lock continued a grid faster than steps (hi-hats)
@@ -202,6 +204,7 @@ class TrackerState:
         self._chain_score = chain_score  # the summed strength of the chain the lock was found on
         self._fresh_lock = True
         self._stopped_period_s = None
+        self._lived_on_soft = False
         self._recent.clear()
         self._on_strength = self._off_strength = 0.0
 
