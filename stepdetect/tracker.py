@@ -28,7 +28,10 @@ the tracker locks on that period. It follows ramps and drifting intervals (the p
 predicted step that nobody heard is returned as a *gap* in ``Decision.gaps_s``, never as a
 footfall -- and lets go after a longer silence (a stop) or when another rhythm has taken over
 (walk -> run): then it re-locks on the new chain -- after a stop, not on one more than
-``stop_max_period_ratio`` x slower than the lost rhythm (breaths while standing). Once a hi-hat
+``stop_max_period_ratio`` x slower than the lost rhythm (breaths while standing); a lock living
+on candidates the caller flags soft across most of its predicted steps lets go too
+(``stop_sparse_steps``: a headset's gated breaths while standing); after any stop soft
+candidates are no members of the restart's chain, after such a one none is out of the quiet. Once a hi-hat
 was heard before the first lock (:meth:`BeatGrids.faster_than_steps`), a candidate merged into a
 provisional step and softer than it is no member of the chain the first lock is found on.
 
