@@ -57,9 +57,10 @@ A *candidate* is a frame where ``odf_db`` (the mean rectified rise of the whiten
   level above 4 kHz is smooth, so there those 2-3 dB stand out;
 * through a headset (input rate under ``off_level_max_rate``; no metronome ticks known), a
   candidate more than ``off_level_margin_db`` under the recent footfalls' level is never a step
-  *off* the rhythm (``push(soft=True)``): a gated breath or scuff 30-60 ms before a step was, and
-  the step merged into it as its toe; before the prediction it is a step on the rhythm only at
-  least ``TrackerParams.soft_min_closeness`` close to it (a breath at the rhythm's early edge);
+  *off* the rhythm (``push(soft_db=...)``): a gated breath or scuff 30-60 ms before a step was, and
+  the step merged into it as its toe; before the prediction it is a step on the rhythm only close
+  to it, the closer the further under the footfalls it lies (``TrackerParams.soft_min_closeness``,
+  ``soft_closeness_per_db``: a breath at the rhythm's early edge, not a soft foot's step);
 * the survivors go to the step-rhythm tracker (:mod:`stepdetect.tracker`), which merges heel/toe
   and scuff double hits, rejects what is off the rhythm and never invents a footfall.
 
@@ -203,8 +204,9 @@ class PickParams:
     # Through a headset (the 8/16 kHz streams, below off_level_max_rate: where the noise gate is) a
     # candidate whose loudest band peaks more than off_level_margin_db under the footfalls' level
     # (the upper quartile above) is not a step off the rhythm (TrackerParams.off_min_rel:
-    # `push(soft=True)`); on the rhythm before the prediction only at TrackerParams.soft_min_closeness
-    # (session 11); merged, later on the rhythm or starting another rhythm it is judged as before.
+    # `push(soft_db=...)`, the dB past this margin); on the rhythm before the prediction only at a
+    # closeness that grows with those dB (TrackerParams.soft_closeness_per_db up to soft_min_closeness;
+    # sessions 11-12); merged, later on the rhythm or starting another rhythm it is judged as before.
     # A gated breath or scuff 30-60 ms before a step was taken off the rhythm and the step merged
     # into it as its toe. Not while metronome ticks are known: footfalls on ticks carry the tick's
     # level, and a step then reads far under "the footfalls" (a crackling step in sync under a
@@ -482,11 +484,11 @@ def pick_footfalls(
         elif too_quiet:
             continue  # far quieter than the footfalls: a gated breath, not a step
         soft_floor_db = _step_level_floor_db(state, params.off_level_margin_db)
-        soft = (sample_rate < params.off_level_max_rate and tick_times_s is None and soft_floor_db is not None
-                and top_db < soft_floor_db)
+        soft_db = (soft_floor_db - top_db if sample_rate < params.off_level_max_rate and tick_times_s is None
+                   and soft_floor_db is not None and top_db < soft_floor_db else None)
         d = state.tracker.push(onset_s, params.strength(snr_db),
                                quiet=too_quiet or _after_masked_step(state, params, onset_s, snr_db, on_tick=on_tick),
-                               soft=soft)
+                               soft_db=soft_db)
         if d.kind == "merged":
             continue
         if not on_tick:  # what lands on a known tick is mostly the tick: it teaches the bands nothing

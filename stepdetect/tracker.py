@@ -104,7 +104,7 @@ class _Judgement:
     score: float = 0.0  # min(rel, max_rel) x closeness
     on_rhythm: bool = False
     beat_s: float | None = None  # the period of another rhythm's exact grid it lies on (music), if any
-    soft: bool = False  # the caller found it well under the footfalls' level: no step off the rhythm
+    soft: bool = False  # the caller found it well under the footfalls' level (push(soft_db=...)): no step off the rhythm
 
 
 class StepTracker(TrackerState):
@@ -183,7 +183,7 @@ class StepTracker(TrackerState):
 
     # -- the public step ------------------------------------------------------------------
     def push(self, time_s: float, strength: float, period_hint_s: float | None = None, *,
-             quiet: bool = False, soft: bool = False) -> Decision:
+             quiet: bool = False, soft_db: float | None = None) -> Decision:
         """Decide one candidate (times must not decrease from call to call).
 
         ``period_hint_s``: the caller's own estimate of the step period around this candidate
@@ -196,21 +196,21 @@ class StepTracker(TrackerState):
         rhythm, at least ``quiet_min_closeness`` close to the prediction; else it is rejected
         (it cannot be a step off the rhythm, a heel, a toe, a stumble or start another rhythm).
 
-        ``soft``: the caller found it well under the footfalls' level: never a step off the rhythm,
-        and before the prediction a step on it only at least ``soft_min_closeness`` close (a breath
-        through a headset's gate at the rhythm's early edge); nearer the edge it is rejected as a
-        ``quiet`` one is.
+        ``soft_db``: the caller found it well under the footfalls' level, this many dB past its
+        margin (None: not so): never a step off the rhythm, and before the prediction a step on it
+        only at least :meth:`soft_closeness_bound` close -- a bound that grows with ``soft_db`` (a
+        breath through a headset's gate at the rhythm's early edge lies further under the footfalls
+        than a soft foot's step); nearer the edge it is rejected as a ``quiet`` one is.
         """
         quiet = quiet and self.params.quiet_min_closeness is not None
         c = self._judge(*self._checked(time_s, strength, period_hint_s), quiet=quiet)
-        c.soft = soft
-        if soft and self.params.stop_chain_loud_only:
+        c.soft = soft_db is not None
+        if c.soft and self.params.stop_chain_loud_only:
             self._soft_heard.add((c.t, c.s))
         # a quiet one off the prediction: rejected, never merged as a heel, toe or scuff
         quiet_off = quiet and not (c.on_rhythm and c.closeness >= (self.params.quiet_min_closeness or 0.0))
-        soft_min = self.params.soft_min_closeness
-        quiet_off = quiet_off or (soft and soft_min is not None and c.on_rhythm and c.closeness < soft_min
-                                  and c.t < c.predicted)
+        quiet_off = quiet_off or (soft_db is not None and c.on_rhythm and c.t < c.predicted
+                                  and c.closeness < self.soft_closeness_bound(soft_db))
         if not quiet_off:
             merged = self._double_hit(c)
             if merged is not None:
@@ -229,6 +229,17 @@ class StepTracker(TrackerState):
         else:
             self._off_strength += rel_capped
         return decision
+
+    def soft_closeness_bound(self, soft_db: float) -> float:
+        """The closeness to the prediction a soft candidate ``soft_db`` past the caller's soft margin
+        needs before the prediction to be a step: ``soft_closeness_per_db`` x that, up to
+        ``soft_min_closeness`` (all of it without a slope; 0 without a bound)."""
+        p = self.params
+        if p.soft_min_closeness is None:
+            return 0.0
+        if p.soft_closeness_per_db is None:
+            return p.soft_min_closeness
+        return min(p.soft_min_closeness, p.soft_closeness_per_db * max(0.0, soft_db))
 
     def _checked(self, time_s: float, strength: float,
                  period_hint_s: float | None) -> tuple[float, float, float | None]:

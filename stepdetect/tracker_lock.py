@@ -73,12 +73,19 @@ class TrackerParams:
     # the rhythm at least this close to the prediction; anything else of it is rejected (None: the
     # flag does nothing)
     quiet_min_closeness: float | None = 0.8
-    # locked: a candidate the caller flags as well under the footfalls' level (``push(soft=True)``:
-    # through a headset, 10 dB) is never a step off the rhythm, and on it *before* the prediction a
-    # step only at least this close to it; nearer the rhythm's early edge it is rejected (None: no
-    # such bound). A gated breath 30-60 ms before a step fell on the rhythm at closeness 0.3-0.5 and
-    # the step merged into it (session 11: dev 80 -> 78)
-    soft_min_closeness: float | None = 0.6
+    # locked: a candidate the caller flags as well under the footfalls' level (``push(soft_db=...)``:
+    # through a headset, more than 10 dB, soft_db past that) is never a step off the rhythm, and on
+    # it *before* the prediction a step only at least soft_closeness_per_db x soft_db close to it,
+    # up to soft_min_closeness (None: no such bound; a slope of None: soft_min_closeness whatever
+    # the level); nearer the rhythm's early edge it is rejected. A gated breath 30-60 ms before a
+    # step fell on the rhythm at closeness 0.3-0.5 and the step merged into it (session 11, a flat
+    # 0.6: dev 80 -> 78); a soft foot's true steps through a headset's AGC, 11 dB under the
+    # footfalls, come early at closeness 0.55-0.6 too, and were lost (treadmill synthetic HFP 8 kHz
+    # 0.85 -> 0.78), while the breaths lie 12-17 dB under. Session 12: the bound follows the level,
+    # from 0 at the margin to 0.7 at 3.5 dB past it (dev mean F1 HFP 16 / 8 kHz +0.001 / +0.003,
+    # none down; benchmarks/FOOTFALL_PASSES.md)
+    soft_min_closeness: float | None = 0.7
+    soft_closeness_per_db: float | None = 0.2
     free_min_strength: float = 0.4  # strength/reference needed for a provisional step
     # ... at least min_period_s after the last step, or (True) sooner when override_ratio x louder
     # than it (that one was a precursor); False: never sooner (a louder sound right after a
@@ -102,7 +109,7 @@ class TrackerParams:
     # breaths has the last breath (None: no such exception)
     stop_quiet_s: float | None = None
     stop_quiet_rel: float = 0.5
-    # ... a candidate the caller flags soft (``push(soft=True)``: well under the footfalls' level) is
+    # ... a candidate the caller flags soft (``push(soft_db=...)``: well under the footfalls' level) is
     # never out of the quiet when this is True and the stop let go of a lock living on soft
     # candidates (stop_sparse_steps): the restarted runner's first step is as loud as the footfalls,
     # a headset's gated breath every 1.1-1.2 s is quieter and has "quiet" before it. (After a stop
@@ -125,7 +132,7 @@ class TrackerParams:
     # the lock alive): the lock is let go instead -- a stop -- and the stop's rules apply (False:
     # the switch as any other)
     stop_on_slow_switch: bool = False
-    # locked: a candidate the caller flags soft (``push(soft=True)``: a headset, well under the
+    # locked: a candidate the caller flags soft (``push(soft_db=...)``: a headset, well under the
     # footfalls' level) on the rhythm across unheard steps, that would leave the lock's last
     # chain_steps steps (this one included) spanning at least this many predicted steps each on
     # average -- half or more of them unheard --, is no running step: the runner stopped and the
@@ -199,6 +206,8 @@ class TrackerParams:
             raise ParameterError("tracker: need 0 < stop_neighbour_tolerance < 1")
         if self.soft_min_closeness is not None and not 0 < self.soft_min_closeness <= 1:
             raise ParameterError("tracker: need 0 < soft_min_closeness <= 1")
+        if self.soft_closeness_per_db is not None and not 0 < self.soft_closeness_per_db < math.inf:
+            raise ParameterError("tracker: need soft_closeness_per_db > 0 (finite)")
         if self.stop_quiet_s is not None and not self.stop_quiet_s > 0:
             raise ParameterError("tracker: need stop_quiet_s > 0")
         if self.relock_max_ratio is not None and not self.relock_max_ratio > 1 + self.chain_tolerance:

@@ -680,43 +680,70 @@ def test_a_walker_setting_off_running_again_is_followed_at_once(rng: np.random.G
 
 
 def test_a_soft_candidate_is_never_a_step_off_the_rhythm() -> None:
-    """``push(soft=True)``: the caller found it well under the footfalls' level. Off the rhythm,
+    """``push(soft_db=...)``: the caller found it well under the footfalls' level. Off the rhythm,
     where a candidate as strong would be a step (0.8 of the period after the last, 53 ms before
     the prediction), it is rejected and the step after it is taken on the rhythm; on the rhythm a
     soft candidate is still a step."""
-    def run(soft: bool) -> list[tuple[str, bool]]:
+    def run(soft_db: float | None) -> list[tuple[str, bool]]:
         tr = StepTracker(BANDS_PARAMS)
         for k in range(12):
             tr.push(0.5 + 0.26 * k, 10.0)
         last = 0.5 + 0.26 * 11
-        out = [tr.push(last + 0.26 - 0.053, 8.0, soft=soft), tr.push(last + 0.26, 10.0),
-               tr.push(last + 0.52, 8.0, soft=soft)]
+        out = [tr.push(last + 0.26 - 0.053, 8.0, soft_db=soft_db), tr.push(last + 0.26, 10.0),
+               tr.push(last + 0.52, 8.0, soft_db=soft_db)]
         return [(d.kind, d.rhythmic) for d in out]
 
-    assert run(soft=False)[:2] == [("step", False), ("merged", False)]  # without the flag: the step merges into it
-    assert run(soft=True) == [("rejected", False), ("step", True), ("step", True)]
+    assert run(None)[:2] == [("step", False), ("merged", False)]  # without the flag: the step merges into it
+    assert run(0.0) == [("rejected", False), ("step", True), ("step", True)]
+
+
+def _early_soft(soft_db: float | None, early_s: float, params: TrackerParams = BANDS_PARAMS) -> list[tuple[str, bool]]:
+    """A 0.4 s rhythm, then a soft candidate ``early_s`` before the predicted step (``soft_db`` past
+    the caller's soft margin), the step on the prediction and the one after: what each became."""
+    tr = StepTracker(params)
+    for k in range(12):
+        tr.push(0.5 + 0.4 * k, 10.0)
+    last = 0.5 + 0.4 * 11
+    out = [tr.push(last + 0.4 - early_s, 8.0, soft_db=soft_db), tr.push(last + 0.4, 10.0), tr.push(last + 0.8, 10.0)]
+    return [(d.kind, d.rhythmic) for d in out]
 
 
 def test_a_soft_candidate_before_the_prediction_is_a_step_only_close_to_it() -> None:
-    """``push(soft=True)`` on the rhythm but early, at its edge (a breath through a headset's gate
-    50-55 ms before a step, closeness 0.49-0.56 < the bands path's ``soft_min_closeness``): rejected, and the step
-    after it is taken on the rhythm; without the bound the soft one is the footfall and the step
-    merges into it. Closer (35 ms, 0.76) a soft candidate is still a step."""
-    def run(off: bool, early_s: float) -> list[tuple[str, bool]]:
-        tr = StepTracker(dataclasses.replace(BANDS_PARAMS, soft_min_closeness=None) if off else BANDS_PARAMS)
-        for k in range(12):
-            tr.push(0.5 + 0.4 * k, 10.0)
-        last = 0.5 + 0.4 * 11
-        out = [tr.push(last + 0.4 - early_s, 8.0, soft=True), tr.push(last + 0.4, 10.0), tr.push(last + 0.8, 10.0)]
-        return [(d.kind, d.rhythmic) for d in out]
-
+    """``push(soft_db=...)`` on the rhythm but early, at its edge (a breath through a headset's gate
+    50-55 ms before a step, closeness 0.49-0.56), 3 dB or more past the soft margin (a bound of 0.6
+    and more): rejected, and the step after it is taken on the rhythm; without the bound the soft
+    one is the footfall and the step merges into it. Closer (35 ms, 0.76) a soft candidate is still
+    a step."""
+    off = dataclasses.replace(BANDS_PARAMS, soft_min_closeness=None)
     for early_s in (0.05, 0.055):
-        assert run(True, early_s)[:2] == [("step", True), ("merged", False)]  # the control: the bound off
-        assert run(False, early_s) == [("rejected", False), ("step", True), ("step", True)]
-    assert run(False, 0.035)[:2] == [("step", True), ("merged", False)]
+        assert _early_soft(3.0, early_s, off)[:2] == [("step", True), ("merged", False)]  # the control
+        for soft_db in (3.0, 8.0):
+            assert _early_soft(soft_db, early_s) == [("rejected", False), ("step", True), ("step", True)]
+    for soft_db in (3.0, 8.0):
+        assert _early_soft(soft_db, 0.035)[:2] == [("step", True), ("merged", False)]
     for bad in (0.0, -0.1, 1.5):
         with pytest.raises(ParameterError, match="soft_min_closeness"):
             dataclasses.replace(BANDS_PARAMS, soft_min_closeness=bad)
+    for bad in (0.0, -0.1, math.inf, math.nan):
+        with pytest.raises(ParameterError, match="soft_closeness_per_db"):
+            dataclasses.replace(BANDS_PARAMS, soft_closeness_per_db=bad)
+
+
+def test_the_closeness_a_soft_candidate_needs_follows_its_level() -> None:
+    """The bound before the prediction grows with how far under the footfalls the candidate lies:
+    ``soft_closeness_per_db`` x the dB past the caller's soft margin, up to ``soft_min_closeness``.
+    Just past the margin (a soft foot's true step through a headset's AGC, 11 dB under the footfalls
+    on a treadmill, 0.9 dB past the margin) a candidate 50 ms early at closeness 0.56 is the step,
+    which session 11's flat bound (0.6 whatever the level) rejected; 3 dB past it the same candidate
+    is rejected and the step on the prediction taken."""
+    assert _early_soft(0.9, 0.05)[:2] == [("step", True), ("merged", False)]
+    flat = dataclasses.replace(BANDS_PARAMS, soft_min_closeness=0.6, soft_closeness_per_db=None)
+    assert _early_soft(0.9, 0.05, flat) == [("rejected", False), ("step", True), ("step", True)]  # session 11's rule
+    assert _early_soft(3.0, 0.05) == [("rejected", False), ("step", True), ("step", True)]
+    tr = StepTracker(BANDS_PARAMS)
+    assert tr.soft_closeness_bound(0.0) == 0.0
+    assert tr.soft_closeness_bound(1.0) == pytest.approx(0.2)
+    assert tr.soft_closeness_bound(100.0) == BANDS_PARAMS.soft_min_closeness
 
 
 @pytest.mark.parametrize(("run_spm", "walk_spm"), [(170, 110), (165, 110)])
