@@ -104,7 +104,7 @@ class _Judgement:
     score: float = 0.0  # min(rel, max_rel) x closeness
     on_rhythm: bool = False
     beat_s: float | None = None  # the period of another rhythm's exact grid it lies on (music), if any
-    soft: bool = False  # the caller found it well under the footfalls' level (push(soft_db=...)): no step off the rhythm
+    soft: bool = False  # well under the footfalls' level (push(soft_db=...)): no step off the rhythm
 
 
 class StepTracker(TrackerState):
