@@ -176,7 +176,7 @@ def play(spm: float, duration_s: float | None, device: str | None, sample_rate: 
 
     With a plan, --spm is the plan's target; --baseline defaults to target / 1.07.
     """
-    from metronome.engine import Player, resolve_device
+    from metronome.engine import Player, heap_frozen, resolve_device
 
     settings = settings_from_options(spm=spm, duration_s=duration_s, **opts)
     device_index, info = resolve_device(device, "output")
@@ -201,7 +201,8 @@ def play(spm: float, duration_s: float | None, device: str | None, sample_rate: 
     click.echo(f"playing on {info['name']} at {rate} Hz; Ctrl-C to stop", err=True)
     interrupted = False
     try:
-        player.run(on_status=show)
+        with heap_frozen():  # no long garbage collection while the callback needs the GIL
+            player.run(on_status=show)
     except KeyboardInterrupt:
         interrupted = True
     if tty:

@@ -8,12 +8,11 @@ libraries print goes to a log instead of the panel, and the user interface is re
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Protocol
+from typing import Callable, Protocol
 
 from coach import interrupts
 from coach.duplex import FileBackend
@@ -21,6 +20,7 @@ from coach.interrupts import SessionSignal, signal_name
 from coach.libnoise import LibraryMessages
 from coach.live_backend import LiveBackend
 from coach.session import Session
+from metronome.engine import heap_frozen
 
 
 class Display(Protocol):
@@ -54,34 +54,6 @@ class RunHooks:
     display: DisplayFactory | None = None
     echo: Callable[[str], None] = field(default=_ignore)
     on_session: Callable[[Session], None] | None = None
-
-
-@contextmanager
-def heap_frozen(active: bool = True) -> Iterator[None]:
-    """While a live stream runs, keep the cyclic garbage collector off the heap that existed before it.
-
-    The audio callback is Python code: it runs only with the GIL, and a garbage collection holds
-    the GIL from start to end. A full (generation-2) collection walks every container object the
-    process holds -- ~75 000 after a session's imports -- and Python's thresholds start one by
-    themselves at every 11th generation-1 collection, one every ~15 s of a session: in the test
-    session 6 had run when the stream started, and the full collection came 62.5 s in, 50 ms after
-    the 62 s stream ended (a little more allocation and it falls inside). Measured mid-session on the 2-core test machine under load: 43 ms (the
-    callback waited 37.5 ms for the GIL); at a session's end, 133 ms; the output buffer at
-    ``--latency 0.1`` outlasts a late callback by 70-90 ms (an injected 70 ms stall passed, 90 ms
-    underflowed). So: one full collection now, before the stream starts, then ``gc.freeze()``
-    moves everything into the permanent generation, which collections skip; objects the session
-    makes from here on are still collected (a full collection of them takes well under 1 ms).
-    ``gc.unfreeze()`` afterwards returns the frozen objects to the collector. Not nested: the
-    outermost user's unfreeze ends every freeze."""
-    if not active:
-        yield
-        return
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def drive(session: Session, backend: FileBackend | LiveBackend, hooks: RunHooks, *, total_s: float | None,

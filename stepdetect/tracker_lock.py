@@ -63,7 +63,9 @@ class TrackerParams:
     # split_min_closeness to that prediction and at most split_max_gap_s after the step, is a
     # footfall of its own, not a part of that step (a 240 spm runner's crunch ~215 ms after a contact
     # is heard 30-40 ms before the next contact): the rhythm follows it, the step before stays
-    # reported (None: never)
+    # reported; and a rhythm that fast found on a candidate locks on an onset within merge_s before
+    # it that ends a regular chain at the same period (StepTracker._lock_on_earlier_part) (None:
+    # neither)
     split_max_closeness: float | None = None
     split_min_closeness: float = 0.8
     split_max_period_s: float = 0.28
@@ -208,6 +210,14 @@ class TrackerParams:
             raise ParameterError("tracker: need 0 < soft_min_closeness <= 1")
         if self.soft_closeness_per_db is not None and not 0 < self.soft_closeness_per_db < math.inf:
             raise ParameterError("tracker: need soft_closeness_per_db > 0 (finite)")
+        if self.stop_sparse_steps is not None and not 1 < self.stop_sparse_steps < math.inf:
+            raise ParameterError("tracker: need 1 < stop_sparse_steps (finite)")
+        if self.split_max_closeness is not None and not 0 < self.split_max_closeness <= 1:
+            raise ParameterError("tracker: need 0 < split_max_closeness <= 1")
+        if not (0 < self.split_min_closeness <= 1 and 0 < self.split_max_period_s < math.inf
+                and 0 < self.split_max_gap_s <= self.merge_s):
+            raise ParameterError("tracker: need 0 < split_min_closeness <= 1, split_max_period_s > 0 (finite) "
+                                 "and 0 < split_max_gap_s <= merge_s")
         if self.stop_quiet_s is not None and not self.stop_quiet_s > 0:
             raise ParameterError("tracker: need stop_quiet_s > 0")
         if self.relock_max_ratio is not None and not self.relock_max_ratio > 1 + self.chain_tolerance:

@@ -15,11 +15,12 @@ from typing import Callable
 
 import numpy as np
 
-from coach.drive import RunHooks, drive, heap_frozen
+from coach.drive import RunHooks, drive
 from coach.duplex import DuplexCore
 from coach.live_backend import LiveBackend
 from coach.run import tick_template
 from coach.session import Session, SessionSettings
+from metronome.engine import heap_frozen
 from metronome.settings import build_renderer, settings_from_options
 
 RATE = 48000

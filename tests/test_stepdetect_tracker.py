@@ -178,7 +178,11 @@ def test_streaming_equals_offline_and_bad_input_is_rejected(rng: np.random.Gener
 
 
 @pytest.mark.parametrize("bad", [{"stop_neighbour_tolerance": 1.0}, {"stop_neighbour_tolerance": 0.0},
-                                 {"stop_quiet_s": 0.0}, {"relock_max_ratio": 1.1}])
+                                 {"stop_quiet_s": 0.0}, {"relock_max_ratio": 1.1}, {"stop_sparse_steps": 1.0},
+                                 {"stop_sparse_steps": math.nan}, {"split_max_closeness": math.nan},
+                                 {"split_max_closeness": 2.0}, {"split_min_closeness": -1.0},
+                                 {"split_max_period_s": math.nan}, {"split_max_gap_s": -0.1},
+                                 {"split_max_gap_s": 1.0}])
 def test_bad_stop_and_relock_parameters_are_rejected(bad: dict[str, float]) -> None:
     with pytest.raises(ParameterError):
         dataclasses.replace(AUDIO_PARAMS, **bad)  # type: ignore[arg-type]
@@ -742,7 +746,9 @@ def test_the_closeness_a_soft_candidate_needs_follows_its_level() -> None:
     assert _early_soft(3.0, 0.05) == [("rejected", False), ("step", True), ("step", True)]
     tr = StepTracker(BANDS_PARAMS)
     assert tr.soft_closeness_bound(0.0) == 0.0
-    assert tr.soft_closeness_bound(1.0) == pytest.approx(0.2)
+    assert tr.soft_closeness_bound(1.0) == pytest.approx(BANDS_PARAMS.soft_closeness_per_db)
+    with pytest.raises(ParameterError):
+        tr.push(1.0, 1.0, soft_db=math.nan)
     assert tr.soft_closeness_bound(100.0) == BANDS_PARAMS.soft_min_closeness
 
 
@@ -819,7 +825,7 @@ def test_a_contact_right_after_a_crunch_taken_early_on_a_fast_rhythm_is_a_footfa
     assert scores.recall >= off.recall + 0.1 and scores.recall >= 0.9, (off, scores)
     assert scores.precision >= off.precision, (off, scores)  # the crunches stay reported, no more than before
     assert set(on.time_s) <= set(ref) | set(crunches)  # every footfall at a candidate's own time
-    # a slower rhythm (here: faster than split_max_period_s) keeps merging: a crunch that early is no crunch there
+    # a rhythm slower than split_max_period_s (here 0.25 s against 0.2 s) keeps merging: a crunch that early is no crunch there
     slow = dataclasses.replace(BANDS_PARAMS, split_max_period_s=0.2)
     assert score_events(ref, track_events(t, s, params=slow).time_s, tolerance_s=0.025).recall == off.recall
 
