@@ -214,10 +214,11 @@ class TrackerParams:
             raise ParameterError("tracker: need 1 < stop_sparse_steps (finite)")
         if self.split_max_closeness is not None and not 0 < self.split_max_closeness <= 1:
             raise ParameterError("tracker: need 0 < split_max_closeness <= 1")
-        if not (0 < self.split_min_closeness <= 1 and 0 < self.split_max_period_s < math.inf
+        if self.split_max_closeness is not None and not (
+                0 < self.split_min_closeness <= 1 and 0 < self.split_max_period_s < math.inf
                 and 0 < self.split_max_gap_s <= self.merge_s):
-            raise ParameterError("tracker: need 0 < split_min_closeness <= 1, split_max_period_s > 0 (finite) "
-                                 "and 0 < split_max_gap_s <= merge_s")
+            raise ParameterError("tracker: with split_max_closeness, need 0 < split_min_closeness <= 1, "
+                                 "split_max_period_s > 0 (finite) and 0 < split_max_gap_s <= merge_s")
         if self.stop_quiet_s is not None and not self.stop_quiet_s > 0:
             raise ParameterError("tracker: need stop_quiet_s > 0")
         if self.relock_max_ratio is not None and not self.relock_max_ratio > 1 + self.chain_tolerance:

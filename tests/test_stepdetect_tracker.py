@@ -180,14 +180,20 @@ def test_streaming_equals_offline_and_bad_input_is_rejected(rng: np.random.Gener
 @pytest.mark.parametrize("bad", [{"stop_neighbour_tolerance": 1.0}, {"stop_neighbour_tolerance": 0.0},
                                  {"stop_quiet_s": 0.0}, {"relock_max_ratio": 1.1}, {"stop_sparse_steps": 1.0},
                                  {"stop_sparse_steps": math.nan}, {"split_max_closeness": math.nan},
-                                 {"split_max_closeness": 2.0}, {"split_min_closeness": -1.0},
-                                 {"split_max_period_s": math.nan}, {"split_max_gap_s": -0.1},
-                                 {"split_max_gap_s": 1.0}])
+                                 {"split_max_closeness": 2.0}])
 def test_bad_stop_and_relock_parameters_are_rejected(bad: dict[str, float]) -> None:
     with pytest.raises(ParameterError):
         dataclasses.replace(AUDIO_PARAMS, **bad)  # type: ignore[arg-type]
     for params in (AUDIO_PARAMS, BANDS_PARAMS):  # the shipped sets pass
         assert dataclasses.replace(params) == params
+
+
+@pytest.mark.parametrize("bad", [{"split_min_closeness": -1.0}, {"split_max_period_s": math.nan},
+                                 {"split_max_gap_s": -0.1}, {"split_max_gap_s": 1.0}])
+def test_bad_split_parameters_are_rejected_where_the_split_rules_are_on(bad: dict[str, float]) -> None:
+    with pytest.raises(ParameterError):
+        dataclasses.replace(BANDS_PARAMS, **bad)  # type: ignore[arg-type]
+    dataclasses.replace(AUDIO_PARAMS, merge_s=0.02, **bad)  # off (split_max_closeness None): not judged
 
 
 # -- the step-period hint and the per-detector parameter sets (accelerometer walking) ------------
