@@ -92,6 +92,18 @@ FIRST_UNSURE_EVIDENCE = 2.0  # the first choice goes to a bands path with this m
 # what it hears on its rhythm (crunches and double hits after the steps, off the ticks of a metronome
 # the runner is in sync with, outweigh the bands path's footfalls on the ticks; dev metronome-on
 # crunchy ice full 0.75 -> 0.83); with less the salience has not settled yet
+# A bands footfall the thump path did not hear, HEARD_TOLERANCE_S to LATE_PART_MAX_S (at most
+# LATE_PART_MAX_PERIODS of the thump path's period) after a bands footfall the thump path heard too,
+# is a later part of that step -- a crunchy step's crunches 100-220 ms after its contact, which the
+# bands path takes (often on a loose rhythm of its own) and the thump path merges into the step --
+# and counts LATE_PART_EVIDENCE for the bands path (the mirror of EARLY_SOUND): its count of a
+# step's parts must not outweigh the thump path hearing the steps once each (dev metronome-off
+# crunchy ice full 0.844 -> 0.876, phone 0.804 -> 0.842, in-ear 0.921 -> 0.944, synthetic HFP 16 kHz
+# 0.876 -> 0.895; music crunchy ice in-ear 0.920 -> 0.911, quiet-road synthetic phone 1.0 -> 0.993)
+LATE_PART_MAX_S = 0.25
+LATE_PART_MAX_PERIODS = 0.6
+LATE_PART_EVIDENCE = 0.0
+LATE_PART = True
 MIN_DWELL_S = 2.0  # a path is reported at least this long
 # Both paths hear the same feet: while the thump path is reported, a footfall the bands path takes
 # on its rhythm (closeness at least FILL_CLOSENESS) where the thump path's tracker predicts its next
@@ -419,8 +431,11 @@ class StepDetector:
     def _weighed(self, name: str) -> list[tuple[float, float]]:
         """Path ``name``'s recent footfalls with their evidence, a bands footfall that was a sound
         before a step the thump path took on its rhythm counted as ``EARLY_SOUND_EVIDENCE``
-        (``EARLY_SOUND_*``)."""
+        (``EARLY_SOUND_*``), one that was a later part of a step both paths heard as
+        ``LATE_PART_EVIDENCE`` (``LATE_PART_*``)."""
         recent = self._recent[name]
+        if name == "bands" and LATE_PART:
+            recent = self._late_parts_weighed(recent)
         if name == "thump" or not EARLY_SOUND or not self._thump_on_rhythm:
             return list(recent)
         steps = list(self._thump_on_rhythm)
@@ -435,6 +450,26 @@ class StepDetector:
                 j = bisect.bisect_left(thump_times, t - HEARD_TOLERANCE_S)
                 early = not (j < len(thump_times) and thump_times[j] <= t + HEARD_TOLERANCE_S)
             out.append((t, min(e, EARLY_SOUND_EVIDENCE) if early else e))
+        return out
+
+    def _late_parts_weighed(self, recent: deque) -> list[tuple[float, float]]:
+        """The bands path's recent footfalls, one the thump path did not hear that comes
+        ``HEARD_TOLERANCE_S`` to ``LATE_PART_MAX_S`` (at most ``LATE_PART_MAX_PERIODS`` of the thump
+        path's period) after a bands footfall the thump path heard counted as ``LATE_PART_EVIDENCE``."""
+        thump_times = [t for t, _ in self._recent["thump"]]
+        if not thump_times:
+            return list(recent)
+        reach_s = min(LATE_PART_MAX_S, LATE_PART_MAX_PERIODS * self._low_tracker.period_s)
+        out = []
+        last_shared = -np.inf
+        for t, e in recent:
+            j = bisect.bisect_left(thump_times, t - HEARD_TOLERANCE_S)
+            heard = j < len(thump_times) and thump_times[j] <= t + HEARD_TOLERANCE_S
+            if heard:
+                last_shared = t
+            elif HEARD_TOLERANCE_S < t - last_shared <= reach_s:
+                e = min(e, LATE_PART_EVIDENCE)
+            out.append((t, e))
         return out
 
     def _tick_of(self, pick: Pick, name: str) -> float | None:

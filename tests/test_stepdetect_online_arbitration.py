@@ -291,3 +291,30 @@ def test_while_the_bands_path_hears_music_it_does_not_hand_over_on_agreement() -
         assert det.path == reported, music_from_s
         np.testing.assert_allclose(out, steps_s)
 
+
+
+def test_a_steps_later_crunches_the_bands_path_takes_do_not_outweigh_the_thump_path(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both paths hear every step; the bands path also takes each crunchy step's crunch 180 ms
+    after it (counted off its rhythm, or on a loose one), which the thump path merges into the
+    step. That crunch is a later part of a step both heard and counts nothing for the bands path
+    (``LATE_PART_*``): the thump path stays reported and the crunches are not reported once it is
+    chosen; counting them, the bands path wins on them and reports every crunch."""
+    crunch = RUN_S + 0.18
+    bands = np.concatenate([RUN_S, crunch])
+    order = np.argsort(bands)
+    for crunch_rhythmic in (False, True):
+        rhythmic = np.concatenate([np.ones(RUN_S.size, bool), np.full(RUN_S.size, crunch_rhythmic)])[order]
+        closeness = np.concatenate([np.ones(RUN_S.size), np.full(RUN_S.size, 0.8)])[order]
+
+        def crunches(out: np.ndarray) -> np.ndarray:
+            return out[np.min(np.abs(out[:, None] - crunch[None, :]), axis=1) < 0.01]
+
+        out, path = _reported(RUN_S, bands[order], rhythmic, closeness)
+        assert path == "thump"
+        assert not np.any(crunches(out) > 4.0)
+        assert np.all(np.min(np.abs(RUN_S[:, None] - out[None, :]), axis=1) < 0.01)  # every step
+        with monkeypatch.context() as m:
+            m.setattr(online, "LATE_PART", False)
+            out, path = _reported(RUN_S, bands[order], rhythmic, closeness)
+        assert path == "bands" and crunches(out).size == crunch.size
