@@ -318,3 +318,17 @@ def test_a_steps_later_crunches_the_bands_path_takes_do_not_outweigh_the_thump_p
             m.setattr(online, "LATE_PART", False)
             out, path = _reported(RUN_S, bands[order], rhythmic, closeness)
         assert path == "bands" and crunches(out).size == crunch.size
+
+
+def test_a_sound_off_the_bands_rhythm_just_after_a_thump_footfall_counts_nothing() -> None:
+    """A bands footfall off its rhythm 180 ms after a step only the thump path heard is that
+    step's later part and counts nothing for the bands path; one close to the bands path's own
+    prediction (its rhythm: under earbud music the thump path may follow kicks before the steps)
+    and one 300 ms after a thump footfall still count."""
+    det = StepDetector(sample_rate=16000)
+    det._recent["thump"].extend([(1.0, 1.0), (1.35, 1.0), (1.70, 1.0)])
+    det._recent["bands"].extend([(1.18, online.PROVISIONAL_EVIDENCE)])
+    assert det._evidence("bands") == 0.0
+    det._recent["bands"].clear()
+    det._recent["bands"].extend([(1.18, 0.95), (1.65, online.PROVISIONAL_EVIDENCE)])
+    assert det._evidence("bands") == pytest.approx(0.95 + online.PROVISIONAL_EVIDENCE)
