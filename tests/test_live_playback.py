@@ -17,6 +17,7 @@ import soundfile
 
 from audio_helpers import find_tick_onsets
 from conftest import ROOT
+from session_process import sigint_as_in_a_terminal
 
 pytestmark = pytest.mark.audio
 
@@ -85,14 +86,19 @@ def test_ctrl_c_stops_cleanly_with_a_summary(pulse_sink: str) -> None:
     proc = subprocess.Popen(
         _cadence("play", "--spm", "180", "--device", "pulse", "--sample-rate", str(SAMPLE_RATE), "--plan", "intervals",
                  "--json"),
-        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_as_in_a_terminal,
     )
-    assert proc.stderr is not None
-    first_line = proc.stderr.readline()  # "playing on ...": the stream is running
-    assert first_line.startswith("playing on"), first_line
-    time.sleep(5.0)  # opening the stream takes part of this (ALSA through PulseAudio: ~2 s here)
-    proc.send_signal(signal.SIGINT)
-    stdout, rest = proc.communicate(timeout=30)
+    try:
+        assert proc.stderr is not None
+        first_line = proc.stderr.readline()  # "playing on ...": the stream is running
+        assert first_line.startswith("playing on"), first_line
+        time.sleep(5.0)  # opening the stream takes part of this (ALSA through PulseAudio: ~2 s here)
+        proc.send_signal(signal.SIGINT)
+        stdout, rest = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:  # never left playing into the sink the next tests record
+            proc.kill()
+            proc.communicate()
     stderr = first_line + rest
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr and "stopped after" in stderr
