@@ -221,6 +221,13 @@ class Footfalls:
                      ("time_s", "confidence", "peak_db", "decided_at_s", "rhythmic", "period_s")))
 
 
+def _heard_at(times: list[float], t: float, tolerance_s: float) -> tuple[int, bool]:
+    """Where ``t`` falls among the sorted ``times`` (the first index not more than ``tolerance_s``
+    before it) and whether the time there is within ``tolerance_s`` of ``t`` (the other path heard it)."""
+    k = bisect.bisect_left(times, t - tolerance_s)
+    return k, k < len(times) and times[k] <= t + tolerance_s
+
+
 class StepDetector:
     """Causal footfall detector: feed blocks of any size, get each footfall ~30 ms after it.
 
@@ -438,31 +445,32 @@ class StepDetector:
         (``EARLY_SOUND_*``), one that was a later part of a step both paths heard as
         ``LATE_PART_EVIDENCE`` (``LATE_PART_*``)."""
         recent: list[tuple[float, float]] = list(self._recent[name])
-        if name == "bands" and LATE_PART:
-            recent = self._late_parts_weighed(recent)
-        if name == "thump" or not EARLY_SOUND or not self._thump_on_rhythm:
-            return list(recent)
+        if name == "thump":
+            return recent
+        thump_times = [t for t, _ in self._recent["thump"]]
+        if LATE_PART:
+            recent = self._late_parts_weighed(recent, thump_times)
+        if not EARLY_SOUND or not self._thump_on_rhythm:
+            return recent
         steps = list(self._thump_on_rhythm)
         step_times = [t for t, _, _ in steps]
-        thump_times = [t for t, _ in self._recent["thump"]]
         out = []
         for t, e in recent:
             k = bisect.bisect_right(step_times, t + EARLY_SOUND_MIN_S)
             early = (k < len(steps) and step_times[k] - t <= steps[k][2]
                      and e < min(steps[k][1], EARLY_SOUND_MAX_EVIDENCE))
             if early:
-                j = bisect.bisect_left(thump_times, t - HEARD_TOLERANCE_S)
-                early = not (j < len(thump_times) and thump_times[j] <= t + HEARD_TOLERANCE_S)
+                early = not _heard_at(thump_times, t, HEARD_TOLERANCE_S)[1]
             out.append((t, min(e, EARLY_SOUND_EVIDENCE) if early else e))
         return out
 
-    def _late_parts_weighed(self, recent: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    def _late_parts_weighed(self, recent: list[tuple[float, float]],
+                            thump_times: list[float]) -> list[tuple[float, float]]:
         """The bands path's recent footfalls, one the thump path did not hear that comes
         ``HEARD_TOLERANCE_S`` to ``LATE_PART_MAX_S`` (at most ``LATE_PART_MAX_PERIODS`` of the thump
         path's period) after a bands footfall the thump path heard -- or, when itself off its
         rhythm or at its edge (evidence under ``EARLY_SOUND_MAX_EVIDENCE``), after any footfall of
-        the thump path -- counted as ``LATE_PART_EVIDENCE``."""
-        thump_times = [t for t, _ in self._recent["thump"]]
+        the thump path -- counted as ``LATE_PART_EVIDENCE``. ``thump_times``: the thump path's."""
         if not thump_times:
             return recent
         period_s = self._low_tracker.period_s
@@ -470,8 +478,8 @@ class StepDetector:
         out = []
         last_shared = -np.inf
         for t, e in recent:
-            j = bisect.bisect_left(thump_times, t - HEARD_TOLERANCE_S)
-            if j < len(thump_times) and thump_times[j] <= t + HEARD_TOLERANCE_S:  # heard by both
+            j, heard = _heard_at(thump_times, t, HEARD_TOLERANCE_S)
+            if heard:  # by both paths
                 last_shared = t
             elif (HEARD_TOLERANCE_S < t - last_shared <= reach_s
                   or (e < EARLY_SOUND_MAX_EVIDENCE and j > 0
@@ -568,9 +576,8 @@ class StepDetector:
         for t, e in ours:
             if t < since_s:
                 continue
-            k = bisect.bisect_left(theirs, t - tolerance_s)
             w = e if weighted else 1.0
-            heard += w * (k < len(theirs) and theirs[k] <= t + tolerance_s)
+            heard += w * _heard_at(theirs, t, tolerance_s)[1]
             total += w
         return heard / total if total > 0 else 0.0
 
