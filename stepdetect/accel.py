@@ -224,7 +224,7 @@ def _tracked_steps(
     (:func:`_walk_ends`), sorted: (time_s, strength, the tracker's rhythm salience)."""
     track = track_events(cand_s, strength, params=params, period_hint_s=period_s)
     first = _walk_starts(cand_s, strength, period_s, track.time_s, track.strength, params)
-    last = _walk_ends(cand_s, strength, period_s, track.time_s, track.strength, params)
+    last = _walk_ends(cand_s, strength, period_s, track.time_s, track.strength, tolerance=params.chain_tolerance)
     added = np.union1d(first, last).astype(np.intp)
     time_out = np.concatenate([track.time_s, cand_s[added]])
     order = np.argsort(time_out, kind="stable")
@@ -273,20 +273,14 @@ def _walk_starts(
     return np.asarray(out, dtype=np.intp)
 
 
-def _walk_ends(
-    cand_s: NDArray[np.float64],
-    strength: NDArray[np.float64],
-    period_s: NDArray[np.float64],
-    steps_s: NDArray[np.float64],
-    step_strength: NDArray[np.float64],
-    params: TrackerParams,
-) -> NDArray[np.intp]:
+def _walk_ends(cand_s: NDArray[np.float64], strength: NDArray[np.float64], period_s: NDArray[np.float64],
+               steps_s: NDArray[np.float64], step_strength: NDArray[np.float64], *, tolerance: float) -> NDArray[np.intp]:
     """Offline only, the end of a walk (or the steps before a stop): its steps fade, each softer
     than the one before, and the last falls under the tracker's reference. Indices of the
     candidates it rejected that carry a walk on by one step past its last step: the run ending
     there (no step within ``RUN_GAP_PERIODS`` after it) has at least ``WALK_END_MIN_RUN`` steps
-    (not the handling before a walk), and the candidate comes one step period (+-
-    ``chain_tolerance``) after its last step with at least ``WALK_END_MIN_FRACTION`` of that
+    (not the handling before a walk), and the candidate comes one step period (+- ``tolerance``,
+    the tracker's ``chain_tolerance``) after its last step with at least ``WALK_END_MIN_FRACTION`` of that
     step's strength (the strongest such)."""
     if steps_s.size == 0:
         return np.zeros(0, dtype=np.intp)
@@ -294,11 +288,10 @@ def _walk_ends(
     gap_before = np.diff(steps_s, prepend=-np.inf) > RUN_GAP_PERIODS * period_at
     gap_after = np.diff(steps_s, append=np.inf) > RUN_GAP_PERIODS * period_at
     run_start = np.maximum.accumulate(np.where(gap_before, np.arange(steps_s.size), 0))
-    tol = params.chain_tolerance
     out = []
     for k in np.flatnonzero(gap_after & (np.arange(steps_s.size) + 1 - run_start >= WALK_END_MIN_RUN)):
         t, period = steps_s[k], period_at[k]
-        near = np.flatnonzero((cand_s >= t + (1 - tol) * period) & (cand_s <= t + (1 + tol) * period)
+        near = np.flatnonzero((cand_s >= t + (1 - tolerance) * period) & (cand_s <= t + (1 + tolerance) * period)
                               & (strength >= WALK_END_MIN_FRACTION * step_strength[k]))
         if near.size:
             out.append(int(near[np.argmax(strength[near])]))
