@@ -3,11 +3,16 @@
 Usage::
 
     python benchmarks/bench_accel.py            # per-recording table + leave-one-walker-out check
-    python benchmarks/bench_accel.py --check    # exit 1 when a bar is missed
+    python benchmarks/bench_accel.py --check    # exit 1 when a bar is missed (the issue's per position, de-bounced)
 
-Bars (from the project issue): step-count error <= 1.5 % median over recordings and <= 5 % in
-the worst one. Timing is matched one-to-one within +-0.15 s (the ground truth is only sampled
-every ~0.1 s). Data: ``../shared/data/oxford-step/optimisation/data/<recording>/``.
+Bars: the project issue's (issue 8, point 5) is |step-count error| <= 2 % in every carrying
+position, i.e. in every walk of it. The table says per position whether it is met against the
+foot switches as recorded and against the de-bounced switches (a foot cannot land twice within
+half its stride: some walks have switch bounces, ``read_oxford_ground_truth(debounce=True)``);
+``--check`` judges it on the de-bounced switches. The bench's own, looser bars (also checked):
+<= 1.5 % median over recordings and <= 5 % in the worst one (recorded switches). Timing is
+matched one-to-one within +-0.15 s (the ground truth is only sampled every ~0.1 s). Data:
+``../shared/data/oxford-step/optimisation/data/<recording>/``.
 
 Cadence is ``stepdetect.cadence.cadence_spm`` (the same estimator as everywhere else) applied to
 the detected and to the ground-truth steps.
@@ -36,6 +41,7 @@ OXFORD_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" /
 MATCH_TOLERANCE_S = 0.15
 MEDIAN_COUNT_ERROR_BAR_PCT = 1.5
 WORST_COUNT_ERROR_BAR_PCT = 5.0
+POSITION_COUNT_ERROR_BAR_PCT = 2.0  # the issue's bar: in every carrying position
 # Development / evaluation split by walker: parameters are chosen on the dev walkers only; the
 # eval walker (all positions except carpet, including the pause in Dario's Purse_2) is reported.
 EVAL_WALKERS = ("Dario",)
@@ -67,6 +73,7 @@ class StepScore:
     precision: float
     speed_x_real_time: float
     count_error_debounced_pct: float = float("nan")
+    lag_s: float = float("nan")  # median (detected - true) time of each true step's nearest detection
 
 
 def match_step_times(
@@ -132,7 +139,22 @@ def score_steps(
             float("nan") if n_true_debounced is None
             else 100.0 * (detected_s.size - n_true_debounced) / n_true_debounced
         ),
+        lag_s=median_lag_s(truth_s, detected_s),
     )
+
+
+def median_lag_s(truth_s: NDArray[np.float64], detected_s: NDArray[np.float64], *, within_s: float = 0.35) -> float:
+    """Median of (nearest detection - true step) over the true steps with a detection within
+    ``within_s``: the phase between the detector's step times and the foot switches. A recall
+    that is low while this is near -+``MATCH_TOLERANCE_S`` is a phase, not missed steps."""
+    if truth_s.size == 0 or detected_s.size == 0:
+        return float("nan")
+    idx = np.clip(np.searchsorted(detected_s, truth_s), 1, max(1, detected_s.size - 1))
+    before, after = detected_s[idx - 1], detected_s[np.minimum(idx, detected_s.size - 1)]
+    nearest = np.where(np.abs(after - truth_s) < np.abs(before - truth_s), after, before)
+    lag = nearest - truth_s
+    lag = lag[np.abs(lag) <= within_s]
+    return float(np.median(lag)) if lag.size else float("nan")
 
 
 def evaluate_recording(recording_dir: Path, **detector_kw: float) -> StepScore:
@@ -253,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         data[name] = (time_s, xyz, truth_s)
     n_debounced = {d.name: debounced_count(d) for d in dirs}
     header = (f"{'recording':36s} {'split':5s} {'position':12s} {'true':>5s} {'det':>5s} {'count%':>7s} {'dbnc%':>6s} "
-              f"{'cad spm':>8s} {'recall':>7s} {'prec':>6s} {'x RT':>7s}")
+              f"{'cad spm':>8s} {'recall':>7s} {'prec':>6s} {'lag s':>6s} {'x RT':>7s}")
     print(header)
     scores = []
     for name, (time_s, xyz, truth_s) in data.items():
@@ -265,12 +287,22 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{s.name:36s} {split_of(name):5s} {position_of(name):12s} {s.n_true:5d} {s.n_detected:5d} "
             f"{s.count_error_pct:+7.2f} {s.count_error_debounced_pct:+6.2f} {s.cadence_error_spm:+8.2f} "
-            f"{s.recall:7.3f} {s.precision:6.3f} {s.speed_x_real_time:7.0f}"
+            f"{s.recall:7.3f} {s.precision:6.3f} {s.lag_s:+6.3f} {s.speed_x_real_time:7.0f}"
         )
+    bar = POSITION_COUNT_ERROR_BAR_PCT
     print(f"\n{'split':5s} {'position':12s} {'n':>2s} {'worst |count|%':>14s} {'mean |count|%':>13s} "
-          f"{'worst debounced%':>16s} {'worst |cad| spm':>15s}")
-    for split, position, n, worst, mean, debounced, cad in position_table(scores):
-        print(f"{split:5s} {position:12s} {n:2d} {worst:14.2f} {mean:13.2f} {debounced:16.2f} {cad:15.2f}")
+          f"{'worst debounced%':>16s} {'worst |cad| spm':>15s}  {bar:g} % bar: recorded / de-bounced switches")
+    positions = position_table(scores)
+    for split, position, n, worst, mean, debounced, cad in positions:
+        print(f"{split:5s} {position:12s} {n:2d} {worst:14.2f} {mean:13.2f} {debounced:16.2f} {cad:15.2f}  "
+              f"{_met(worst, bar):>8s} / {_met(debounced, bar)}")
+    missed = [f"{split} {position} {debounced:.2f} %" for split, position, _, _, _, debounced, _ in positions
+              if debounced > bar]
+    missed_recorded = [f"{split} {position} {worst:.2f} %" for split, position, _, worst, _, _, _ in positions
+                       if worst > bar]
+    print(f"\nissue bar |count error| <= {bar:g} % in every carrying position: "
+          f"de-bounced switches {'met' if not missed else 'MISSED in ' + ', '.join(missed)}; "
+          f"recorded switches {'met' if not missed_recorded else 'MISSED in ' + ', '.join(missed_recorded)}")
     abs_errs = np.abs([s.count_error_pct for s in scores])
     median_err, worst_err = float(np.median(abs_errs)), float(np.max(abs_errs))
     n_true = sum(s.n_true for s in scores)
@@ -287,11 +319,15 @@ def main(argv: list[str] | None = None) -> int:
         print("\nleave-one-walker-out (params picked on the other walkers, scored on the held-out one):")
         for walker, params, med, worst in leave_one_walker_out(data, method=args.method):
             print(f"  {walker:8s} picked {params}  held-out |count error| median {med:.2f} %, worst {worst:.2f} %")
-    ok = median_err <= MEDIAN_COUNT_ERROR_BAR_PCT and worst_err <= WORST_COUNT_ERROR_BAR_PCT
+    ok = median_err <= MEDIAN_COUNT_ERROR_BAR_PCT and worst_err <= WORST_COUNT_ERROR_BAR_PCT and not missed
     if args.check and not ok:
         print("FAIL: a count-error bar is missed", file=sys.stderr)
         return 1
     return 0
+
+
+def _met(error_pct: float, bar_pct: float) -> str:
+    return "met" if error_pct <= bar_pct else "MISSED"
 
 
 if __name__ == "__main__":

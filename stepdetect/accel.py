@@ -11,7 +11,9 @@ go on. Then, by default (``method="tracker"``), the step-rhythm tracker shared w
 detector (:mod:`stepdetect.tracker`, parameter set :data:`~stepdetect.tracker.ACCEL_PARAMS`)
 decides, each candidate carrying the front end's local step period as its period hint (the front
 end tells steps from strides, lopsided ones included): steps on or near the rhythm, a knock or
-the sway between steps rejected, a missing step a gap, never a step. ``method="picker"`` keeps
+the sway between steps rejected, a missing step a gap, never a step. Offline, a walk's first
+step (no step before it to be on a rhythm with) and its fading last step (under the tracker's
+reference) are added when they sit one step period from the walk's run. ``method="picker"`` keeps
 the earlier two-sided picker: at least a fraction of the local step period from a stronger peak,
 as strong as a fraction of the median of the steps within +-10 s, with a neighbour about one
 step period away.
@@ -42,6 +44,9 @@ RHYTHM_TOLERANCE = 0.5  # a step needs a neighbour at (1 +- this) x the local st
 STEP_METHODS = ("tracker", "picker")  # who decides among the candidates
 WALK_START_STEPS = 4  # offline: a walk's first step is judged against its next steps ...
 WALK_START_MIN_STRENGTH = 0.6  # ... and needs this fraction of their median strength
+WALK_END_MIN_FRACTION = 0.4  # offline: a walk's last step fades; after the tracker's last, one more ...
+WALK_END_MIN_RUN = 4  # ... at this fraction of its strength, after a run of at least this many steps
+RUN_GAP_PERIODS = 1.5  # a run of steps starts / ends where no step is within this x the step period
 
 
 def detect_steps_accel(time_s: NDArray[np.floating], xyz: NDArray[np.floating], **params: Any) -> NDArray[np.float64]:
@@ -215,12 +220,15 @@ def _tracked_steps(
     cand_s: NDArray[np.float64], strength: NDArray[np.float64], period_s: NDArray[np.float64], params: TrackerParams
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
     """``method="tracker"``: the steps the rhythm tracker takes plus the walk starts it cannot
-    take (:func:`_walk_starts`), sorted: (time_s, strength, the tracker's rhythm salience)."""
+    take (:func:`_walk_starts`) and the fading last steps of a walk it drops
+    (:func:`_walk_ends`), sorted: (time_s, strength, the tracker's rhythm salience)."""
     track = track_events(cand_s, strength, params=params, period_hint_s=period_s)
     first = _walk_starts(cand_s, strength, period_s, track.time_s, track.strength, params)
-    time_out = np.concatenate([track.time_s, cand_s[first]])
+    last = _walk_ends(cand_s, strength, period_s, track.time_s, track.strength, tolerance=params.chain_tolerance)
+    added = np.union1d(first, last).astype(np.intp)
+    time_out = np.concatenate([track.time_s, cand_s[added]])
     order = np.argsort(time_out, kind="stable")
-    return time_out[order], np.concatenate([track.strength, strength[first]])[order], track.rhythm_salience
+    return time_out[order], np.concatenate([track.strength, strength[added]])[order], track.rhythm_salience
 
 
 def _picked_steps(
@@ -246,7 +254,7 @@ def _walk_starts(
     """Offline only, the other side of the tracker's causal rule: the first step of a walk (or
     after a stop) has no step before it, so the tracker cannot take it. Indices of the
     candidates it rejected that come one step period (``hint_neighbour_tolerance``) before a
-    step that starts a run of steps (none within 1.5 periods before it), at least
+    step that starts a run of steps (none within ``RUN_GAP_PERIODS`` before it), at least
     ``WALK_START_MIN_STRENGTH`` of the median of the ``WALK_START_STEPS`` steps from there (the
     handling before a walk is weaker)."""
     if steps_s.size == 0:
@@ -254,7 +262,7 @@ def _walk_starts(
     tol = params.hint_neighbour_tolerance
     gaps = np.diff(steps_s, prepend=-np.inf)
     out = []
-    for k in np.flatnonzero(gaps > 1.5 * np.interp(steps_s, cand_s, period_s)):
+    for k in np.flatnonzero(gaps > RUN_GAP_PERIODS * np.interp(steps_s, cand_s, period_s)):
         j = int(np.searchsorted(cand_s, steps_s[k]))  # the step's own candidate
         before = np.flatnonzero((cand_s < steps_s[k]) & (cand_s > steps_s[k] - (1 + tol) * period_s[j]))
         typical = float(np.median(step_strength[k : k + WALK_START_STEPS]))
@@ -262,6 +270,31 @@ def _walk_starts(
                         & (strength[before] >= WALK_START_MIN_STRENGTH * typical)]
         if before.size:
             out.append(int(before[np.argmax(strength[before])]))
+    return np.asarray(out, dtype=np.intp)
+
+
+def _walk_ends(cand_s: NDArray[np.float64], strength: NDArray[np.float64], period_s: NDArray[np.float64],
+               steps_s: NDArray[np.float64], step_strength: NDArray[np.float64], *, tolerance: float) -> NDArray[np.intp]:
+    """Offline only, the end of a walk (or the steps before a stop): its steps fade, each softer
+    than the one before, and the last falls under the tracker's reference. Indices of the
+    candidates it rejected that carry a walk on by one step past its last step: the run ending
+    there (no step within ``RUN_GAP_PERIODS`` after it) has at least ``WALK_END_MIN_RUN`` steps
+    (not the handling before a walk), and the candidate comes one step period (+- ``tolerance``,
+    the tracker's ``chain_tolerance``) after its last step with at least ``WALK_END_MIN_FRACTION`` of that
+    step's strength (the strongest such)."""
+    if steps_s.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    period_at = np.interp(steps_s, cand_s, period_s)
+    gap_before = np.diff(steps_s, prepend=-np.inf) > RUN_GAP_PERIODS * period_at
+    gap_after = np.diff(steps_s, append=np.inf) > RUN_GAP_PERIODS * period_at
+    run_start = np.maximum.accumulate(np.where(gap_before, np.arange(steps_s.size), 0))
+    out = []
+    for k in np.flatnonzero(gap_after & (np.arange(steps_s.size) + 1 - run_start >= WALK_END_MIN_RUN)):
+        t, period = steps_s[k], period_at[k]
+        near = np.flatnonzero((cand_s >= t + (1 - tolerance) * period) & (cand_s <= t + (1 + tolerance) * period)
+                              & (strength >= WALK_END_MIN_FRACTION * step_strength[k]))
+        if near.size:
+            out.append(int(near[np.argmax(strength[near])]))
     return np.asarray(out, dtype=np.intp)
 
 

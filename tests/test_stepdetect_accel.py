@@ -125,6 +125,18 @@ def test_a_pause_gives_no_steps(pause) -> None:
     assert match_step_times(truth_s, detected_s, tolerance_s=TIMING_TOLERANCE_S) >= 0.9 * truth_s.size
 
 
+def test_the_fading_last_step_of_a_walk_is_counted() -> None:
+    """The end of a neck-pouch walk: each of its last steps softer than the one before, the
+    walk's last step (13.37 s; the other foot joins it at 13.86 s) is under the tracker's
+    reference; one step period after the run's last step and 0.4 of its strength, it is taken
+    (without the walk-end rule the count stops a step short). Nothing once the phone is still."""
+    time_s, xyz, truth_s = _walk("walk_end")
+    detected_s = detect_steps_accel(time_s, xyz)
+    assert np.min(np.abs(detected_s - truth_s[-2])) <= TIMING_TOLERANCE_S, detected_s[-4:]
+    assert not np.any(detected_s > truth_s[-1] + TIMING_TOLERANCE_S), detected_s[-4:]
+    assert match_step_times(truth_s, detected_s, tolerance_s=TIMING_TOLERANCE_S) >= truth_s.size - 2
+
+
 def test_a_long_stop_between_walks_gives_no_steps(back_pocket, rng) -> None:
     """10 s standing still (phone at rest, sensor noise) spliced between two halves of a walk."""
     time_s, xyz, truth_s = back_pocket

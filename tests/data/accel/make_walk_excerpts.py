@@ -11,6 +11,10 @@ CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/); a subset selected and 
 * ``walk_pause_50hz.csv`` / ``walk_pause_steps.txt``: 20 s (120-140 s) of
   ``optimisation/data/Samsung_Dario_Hard_Purse_2`` — phone in a bag, the walker stops for about
   a second ("had to stop for a sec to collect a thing") at 130.5-131.6 s.
+* ``walk_end_50hz.csv`` / ``walk_end_steps.txt``: 17 s (135-152 s) of
+  ``optimisation/data/Samsung_Carmelo_Hard_NeckPouch_1`` — phone in a neck pouch, the end of the
+  walk (last foot contacts at 148.37 and 148.86 s), each of its last steps softer than the one
+  before, then the phone still.
 
 Changes: the accelerometer samples are averaged in 20 ms bins (50 Hz, irregular input
 resampled) and written as ``time_s,x,y,z`` (m/s², time from the excerpt start); the steps are
@@ -31,6 +35,7 @@ RATE_HZ = 50.0
 EXCERPTS = {
     "walk_backpocket": ("Pixel_Jamie_Hard_BackPocket_2", 20.0, 50.0),
     "walk_pause": ("Samsung_Dario_Hard_Purse_2", 120.0, 140.0),
+    "walk_end": ("Samsung_Carmelo_Hard_NeckPouch_1", 135.0, 152.0),
 }
 
 
