@@ -132,7 +132,7 @@ def test_frame_history_equals_concatenating_and_trimming(rng: np.random.Generato
     # and keeping the newest, through blocks of any size (one longer than its arrays included)
     y = rng.standard_normal(48000 * 2) * 0.1
     state = features.new_state(48000)
-    history, keep = features.FrameHistory(40), 25
+    history, keep = features.FrameHistory(40), 15  # kept <= half the arrays: back to them after the long block
     kept = features.Frames.empty(0)
     pos = 0
     for size in [*rng.integers(1, 700, 80), 40000, *rng.integers(1, 700, 40)]:
