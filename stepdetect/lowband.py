@@ -53,11 +53,11 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from stepdetect.features import Frames
-from stepdetect.peaks import Candidates, Pick, _percentile, candidate_frames, in_sync, near_tick, onset_frame
+from stepdetect.peaks import (Candidates, Pick, _percentile, candidate_frames, in_sync, near_tick, onset_frame,
+                              windows_at)
 
 
 @dataclass(frozen=True)
@@ -177,9 +177,9 @@ def _preselect(frames: Frames, found: Candidates, *, frame_s: float, params: Low
     up, look = found.up, found.look
     if not up.size:
         return up, up, np.zeros(0), np.zeros(0, dtype=bool)
-    windows = sliding_window_view(frames.level_db, look + 1)[up]
+    windows = windows_at(frames.level_db, look + 1, up)
     peak_all = windows.max(axis=1)
-    high_all = sliding_window_view(frames.high_db, look + 1)[up].max(axis=1)
+    high_all = windows_at(frames.high_db, look + 1, up).max(axis=1)
     bg_all = np.maximum(frames.floor_db[up], frames.background_db[np.maximum(up - 2, 0)])
     leaky_all = high_all - peak_all > params.max_leak_db
     near_all = np.zeros(up.size, dtype=bool)

@@ -289,7 +289,7 @@ class StepDetector:
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
         self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
         self._present = features.bands_present(self.sample_rate)
-        self._hist = features.Frames.empty(0)
+        self._hist = features.FrameHistory(4 * self._history_frames)
         self._raw = np.zeros(0)
         self._ticks_s = np.zeros(0)
 
@@ -604,7 +604,10 @@ class StepDetector:
         Footfalls
             New footfalls, times in seconds from the start of the stream.
         """
-        validate_audio(block)
+        return self._process(validate_audio(block))
+
+    def _process(self, block: NDArray[np.floating]) -> Footfalls:
+        """:meth:`process_block` on a ``block`` already validated."""
         mono = features.to_mono(block)
         raw_first = self._features.n_frames * features.hop_size(self.sample_rate) + self._features.pending.size
         frames, self._features = features.footfall_features(mono, state=self._features)
@@ -614,7 +617,7 @@ class StepDetector:
         self._raw = raw[-keep:].copy() if raw.size > keep else raw.copy()
         if frames.level_db.size == 0:
             return Footfalls.empty()
-        hist = features.Frames.concat([self._hist, frames])
+        hist = self._hist.append(frames)
         ticks = self._ticks_s if self._ticks_s.size else None
         multi = pick_footfalls(hist, frame_s=self.frame_s, params=self.params, state=self._picker,
                                present=self._present, tick_times_s=ticks, raw=raw, raw_first_sample=raw_first,
@@ -622,10 +625,7 @@ class StepDetector:
         low = lowband.pick_footfalls(hist, frame_s=self.frame_s, params=self.low_params, state=self._low,
                                      tick_times_s=ticks)
         picks = self._arbitrate(low, multi)
-        drop = max(0, hist.level_db.size - self._history_frames)
-        self._hist = features.Frames(
-            hist.first_frame + drop, *(getattr(hist, f)[drop:].copy() for f in features.FRAME_FIELDS)
-        )
+        self._hist.keep(self._history_frames)
         if not picks:
             return Footfalls.empty()
         return Footfalls(
@@ -672,4 +672,4 @@ def detect_footfalls(
         detector = StepDetector(sample_rate=sample_rate, params=params)
         if tick_times_s is not None:
             detector.add_ticks(tick_times_s)
-    return detector.process_block(y)
+    return detector._process(y)

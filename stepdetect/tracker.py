@@ -500,16 +500,17 @@ class StepTracker(TrackerState):
     def _decide_free(self, c: _Judgement) -> Decision:
         """Not locked: a step that finds the rhythm, a provisional step, or rejected."""
         p = self.params
-        history = self._history
+        left_out: set[tuple[float, float]] = set()  # candidates no chain is found through
         if self._hats_heard and self._merged_free and self.n_rhythmic == 0:
             # hi-hats heard before the first lock: the first rhythm is not found through a softer
             # candidate merged into a provisional step (its toe or crunch, or a hi-hat or kick right
             # after it): with eighth notes about, such parts complete chains at the music's pace
-            history = deque(h for h in self._history if h not in self._merged_free)
+            left_out |= self._merged_free
         if self._stopped_period_s is not None and self._soft_heard:
             # after a stop a chain is of candidates at the footfalls' level (the newest may be soft):
             # a headset's gated breaths and the restarted steps made a chain at 1.5 x the step
-            history = deque(h for h in history if h not in self._soft_heard)
+            left_out |= self._soft_heard
+        history = deque(h for h in self._history if h not in left_out) if left_out else self._history
         found = find_chain(history, c.t, c.s, c.ref, c.hint, p)
         if (found is not None and p.stop_max_period_ratio is not None and self._stopped_period_s is not None
                 and found[0].period_s > p.stop_max_period_ratio * self._stopped_period_s):

@@ -111,3 +111,41 @@ def test_section_filter_matches_scipy_sosfilt(monkeypatch: pytest.MonkeyPatch, r
         np.testing.assert_allclose(np.concatenate((a, b), axis=1), want, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(zi, np.transpose(want_zi, (1, 0, 2)), rtol=1e-12, atol=1e-15)
     assert sosfilt._kernel_works()  # the fast path is the one in use with this scipy
+
+
+def test_trailing_min_of_a_few_new_frames_equals_the_filter(rng: np.random.Generator) -> None:
+    # the live path's shortcut (a full tail and a few new frames) and the filter over the whole
+    # tail give the same minima, +inf (the warm-up) included
+    from scipy import ndimage
+
+    for _ in range(300):
+        n_win = int(rng.integers(2, 80))
+        n_tail = n_win - 1 if rng.random() < 0.8 else int(rng.integers(0, n_win - 1))
+        ext = rng.standard_normal((features.N_BANDS, n_tail + int(rng.integers(1, n_win // 4 + 2))))
+        ext[:, : int(rng.integers(0, 4))] = np.inf
+        want = ndimage.minimum_filter1d(ext, size=n_win, axis=1, mode="nearest", origin=(n_win - 1) // 2)[:, n_tail:]
+        np.testing.assert_array_equal(features._trailing_min(ext, n_win, n_tail), want)
+
+
+def test_frame_history_equals_concatenating_and_trimming(rng: np.random.Generator) -> None:
+    # the history the live detector keeps: the same frames as concatenating each block's frames
+    # and keeping the newest, through blocks of any size (one longer than its arrays included)
+    y = rng.standard_normal(48000 * 2) * 0.1
+    state = features.new_state(48000)
+    history, keep = features.FrameHistory(40), 15  # kept <= half the arrays: back to them after the long block
+    kept = features.Frames.empty(0)
+    pos = 0
+    for size in [*rng.integers(1, 700, 80), 40000, *rng.integers(1, 700, 40)]:
+        frames, state = features.footfall_features(y[pos : pos + size], state=state)
+        pos += size
+        if frames.level_db.size == 0:
+            continue
+        got = history.append(frames)
+        want = features.Frames.concat([kept, frames])
+        assert got.first_frame == want.first_frame
+        for f in features.FRAME_FIELDS:
+            np.testing.assert_array_equal(getattr(got, f), getattr(want, f), err_msg=f)
+        history.keep(keep)
+        drop = max(0, want.level_db.size - keep)
+        kept = features.Frames(want.first_frame + drop, *(getattr(want, f)[drop:] for f in features.FRAME_FIELDS))
+        assert history.first_frame == kept.first_frame

@@ -276,3 +276,20 @@ def test_bad_tick_parameters_are_rejected(bad: dict[str, float]) -> None:
     with pytest.raises(ParameterError, match="picker"):
         PickParams(**bad)  # type: ignore[arg-type]
     assert PickParams().masked_from_s < PickParams().masked_after_s  # the shipped set passes
+
+
+def test_windows_at_equals_the_sliding_window_view(rng: np.random.Generator) -> None:
+    # the picker's look-ahead windows in one gather: the same values, and the same means
+    # (the same additions in the same order along each window)
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from stepdetect.peaks import windows_at
+
+    for x in (rng.standard_normal(300), rng.standard_normal((300, features.N_BANDS))):
+        starts = rng.integers(0, 300 - 31, 17)
+        for width in (1, 13, 26, 31):
+            want = sliding_window_view(x, width, axis=0)[starts]
+            got = windows_at(x, width, starts)
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(got.mean(axis=-1), want.mean(axis=-1))
+            np.testing.assert_array_equal(got.argmax(axis=-1), want.argmax(axis=-1))
