@@ -105,6 +105,7 @@ class _Judgement:
     on_rhythm: bool = False
     beat_s: float | None = None  # the period of another rhythm's exact grid it lies on (music), if any
     soft: bool = False  # well under the footfalls' level (push(soft_db=...)): no step off the rhythm
+    exact: bool = False  # on the rhythm only by its place (StepTracker._exact_after_exact), not its strength
 
 
 class StepTracker(TrackerState):
@@ -286,8 +287,9 @@ class StepTracker(TrackerState):
             c.closeness = lock.closeness(t - c.predicted, self.params)
             c.score = min(c.rel, p.max_rel) * c.closeness
             late = t > c.predicted and c.rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
-            c.on_rhythm = ((c.score >= p.accept_score or late) and since >= p.min_period_s * 0.8
-                           and abs(t - c.predicted) <= p.window_fraction * lock.period_s)
+            c.exact = c.score < p.accept_score and not late and self._exact_after_exact(c)
+            c.on_rhythm = ((c.score >= p.accept_score or late or c.exact)
+                           and since >= p.min_period_s * 0.8 and abs(t - c.predicted) <= p.window_fraction * lock.period_s)
             if (not quiet and not self._last_rhythmic and self._anchor_s < self._last_step_s <= t - p.merge_s
                     and ref and self._last_step_strength >= p.rephase_min_rel * ref):
                 self._stumble(c, lock)
@@ -296,6 +298,17 @@ class StepTracker(TrackerState):
                 c.beat_s = self._beats.judge(times, strengths, t, s, lock.period_s, self._step_times)
                 c.on_rhythm = c.on_rhythm and c.beat_s is None
         return c
+
+    def _exact_after_exact(self, c: _Judgement) -> bool:
+        """Whether a candidate under ``accept_score`` is a step all the same (``exact_min_closeness``):
+        at least ``exact_min_rel`` x the reference, as close to the very next prediction as the lock's
+        last ``chain_steps`` steps' newest -- the anchor, taken on the rhythm -- was to its own: a soft
+        foot's step where the rhythm puts it, the other foot's step heard just before at its place."""
+        p = self.params
+        return (p.exact_min_closeness is not None and c.k == 1 and c.rel >= p.exact_min_rel and c.t >= c.predicted
+                and c.closeness >= p.exact_min_closeness and len(self._recent) == p.chain_steps
+                and self._last_rhythmic and self._last_step_s == self._anchor_s
+                and self._last_step_closeness >= p.exact_min_closeness)
 
     def _stumble(self, c: _Judgement, lock: Lock) -> None:
         """The last step was taken off the rhythm: when this candidate is on the rhythm counted
@@ -411,7 +424,8 @@ class StepTracker(TrackerState):
             lock.update(onset - self._anchor_s, c.k, self.params)
             self._halve_on_midpoints(prev_anchor, onset, c.k, c.ref, lock)
             return self._accept(onset, c.s, rhythmic=True, predicted_s=c.predicted,
-                                confidence=0.5 * min(c.rel, 1.0) + 0.5 * c.closeness, gaps=gaps, score=c.score)
+                                confidence=0.5 * min(c.rel, 1.0) + 0.5 * c.closeness, gaps=gaps, score=c.score,
+                                level=not c.exact)
         if c.rel >= p.chain_min_strength and c.beat_s is None:
             # Off our rhythm: is there another rhythm with more evidence (walk <-> run, or a
             # lock on the wrong phase or on every third step)? Not on a beat of the music.
