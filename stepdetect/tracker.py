@@ -301,13 +301,15 @@ class StepTracker(TrackerState):
 
     def _exact_after_exact(self, c: _Judgement) -> bool:
         """Whether a candidate under ``accept_score`` is a step all the same (``exact_min_closeness``):
-        at least ``exact_min_rel`` x the reference, as close to the very next prediction as the lock's
-        last ``chain_steps`` steps' newest -- the anchor, taken on the rhythm -- was to its own: a soft
-        foot's step where the rhythm puts it, the other foot's step heard just before at its place."""
+        at least ``exact_min_rel`` x the reference, at or after the very next prediction (a softer onset
+        just before it may be a precursor of the footfall), as close to it as the lock's newest step
+        -- the anchor, taken on the rhythm and on its strength, the lock ``chain_steps`` steps old --
+        was to its own: a soft foot's step where the rhythm puts it, the other foot's step heard just
+        before at its place (never a soft step after a soft step: no lock lives on such steps alone)."""
         p = self.params
         return (p.exact_min_closeness is not None and c.k == 1 and c.rel >= p.exact_min_rel and c.t >= c.predicted
                 and c.closeness >= p.exact_min_closeness and len(self._recent) == p.chain_steps
-                and self._last_rhythmic and self._last_step_s == self._anchor_s
+                and self._last_rhythmic and self._last_step_level and self._last_step_s == self._anchor_s
                 and self._last_step_closeness >= p.exact_min_closeness)
 
     def _stumble(self, c: _Judgement, lock: Lock) -> None:
@@ -581,6 +583,7 @@ class StepTracker(TrackerState):
             self._fresh_lock = False
             self._last_step_s = self._anchor_s = self._anchor_pred_s = ht
             self._last_step_strength, self._last_step_closeness, self._last_rhythmic = hs, 1.0, True
+            self._last_step_level = True
             self._anchor_score = min(hs / c.ref if c.ref else 1.0, p.max_rel)
             # the footfall found (both its parts) counts on the rhythm; the caller's bookkeeping of a
             # "merged" decision then also counts c's strength off it (measured: on 1.5, off 1.0

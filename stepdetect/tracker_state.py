@@ -89,6 +89,7 @@ class TrackerState:
         self._last_rhythmic = False
         self._last_step_strength = math.inf
         self._last_step_closeness = 0.0
+        self._last_step_level = True  # the last step was taken on its strength (not by its place alone)
         self._before_last: tuple[float, float, float | None, Lock] | None = None  # anchor and lock before the last step
         self._anchor_s = -math.inf  # where predictions start from (the last step or a better-fitting double hit)
         self._anchor_pred_s = math.nan
@@ -222,6 +223,7 @@ class TrackerState:
             self._anchor_s = t
             self._anchor_pred_s = predicted_s
             self._anchor_score = score
+        self._last_step_level = level
         if level:
             self._strengths.append(s)
         if lock is not None:
