@@ -229,7 +229,7 @@ class StepTracker(TrackerState):
         if decision.rhythmic:
             self._on_strength = 0.75 * self._on_strength + rel_capped
             self._off_strength *= 0.75
-        else:
+        elif decision.kind != "merged":  # (merged here: the crunch of the footfall _lock_on_earlier_part found)
             self._off_strength += rel_capped
         return decision
 
@@ -585,10 +585,11 @@ class StepTracker(TrackerState):
             self._last_step_strength, self._last_step_closeness, self._last_rhythmic = hs, 1.0, True
             self._last_step_level = True
             self._anchor_score = min(hs / c.ref if c.ref else 1.0, p.max_rel)
-            # the footfall found (both its parts) counts on the rhythm; the caller's bookkeeping of a
-            # "merged" decision then also counts c's strength off it (measured: on 1.5, off 1.0
-            # after this path), and the earlier onset joins no strength or step-time record of its own
+            # the footfall found (both its parts) counts on the rhythm, nothing of it off it (push);
+            # the earlier onset joins the reference and the step times as a step taken when locked
             self._on_strength = self._anchor_score + min(c.rel, p.max_rel)
+            self._strengths.append(hs)
+            self._step_times.add(ht)
             return Decision(c.t, c.s, "merged", False, math.nan, 0.0)
         return None
 
