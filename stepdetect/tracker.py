@@ -14,7 +14,9 @@ once):
   footfall from the step period (and the left/right alternation of a lopsided stride) and a
   candidate is a step when ``strength / reference x closeness >= accept_score``, closeness
   being a Gaussian of its distance to the prediction (sd ``sigma_fraction`` of the period, at
-  most ``max_sigma_s``).
+  most ``max_sigma_s``) -- or, right after a step taken on its strength at its own prediction,
+  when it is as close at or just after the next one and at least ``exact_min_rel`` as loud (a
+  soft foot: ``exact_min_closeness``).
   Such a step is ``rhythmic``. When the tracker is not locked (the first steps, after a stop)
   a candidate at least ``free_min_strength`` of the reference and ``min_period_s`` after the
   last step is a *provisional* step (``rhythmic`` False);

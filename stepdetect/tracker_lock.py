@@ -296,6 +296,10 @@ STOP_NEIGHBOUR_TOLERANCE = 0.25
 # contact merged into it). Nothing reported is revised and nothing waits: the crunch stays a false
 # footfall, the contact is no longer lost (dev 76 -> 75, treadmill crunchy ice full passes; report
 # latency unchanged; see benchmarks/FOOTFALL_PASSES.md, session 12).
+# Right after a step taken on its strength at closeness 0.95 or more, a candidate at or just after the
+# next prediction as close is a step from 0.2 x the reference (exact_min_closeness; a soft foot's
+# step at closeness ~1.0 and rel 0.22-0.24 was refused under accept_score): dev 74 -> 73, stop
+# synthetic phone passes, none newly failing; report latency unchanged (session 13).
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,

@@ -891,3 +891,22 @@ def test_a_soft_foot_at_the_prediction_right_after_a_step_at_its_own_is_a_footfa
     assert standing_on <= 1
     with pytest.raises(ParameterError):
         dataclasses.replace(BANDS_PARAMS, exact_min_closeness=1.5)
+
+
+def test_a_rhythm_found_on_the_contact_before_its_crunch_counts_the_footfall_on_the_rhythm(
+        rng: np.random.Generator) -> None:
+    """The bookkeeping of ``StepTracker._lock_on_earlier_part``: the footfall it finds (the contact
+    and its crunch) counts on the rhythm and nothing of it off it (a fresh lock is not switched
+    away from on the next crunch), and the contact joins the reference and the step times as a
+    step taken while locked would."""
+    ref = 0.5 + np.arange(8) * 0.25 + rng.normal(0.0, 0.003, 8)
+    crunches = ref + 0.1
+    events = sorted([(t, 0.5) for t in ref] + [(t, 1.0) for t in crunches])
+    tracker = StepTracker(BANDS_PARAMS)
+    for t, s in events:
+        d = tracker.push(t, s)
+        if tracker.locked:
+            break
+    assert d.kind == "merged" and tracker.last_step_s == pytest.approx(t - 0.1), d  # found on the contact
+    assert tracker._off_strength == 0.0 and tracker._on_strength > 0.0
+    assert tracker.last_step_s in tracker._step_times
