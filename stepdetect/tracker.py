@@ -14,7 +14,9 @@ once):
   footfall from the step period (and the left/right alternation of a lopsided stride) and a
   candidate is a step when ``strength / reference x closeness >= accept_score``, closeness
   being a Gaussian of its distance to the prediction (sd ``sigma_fraction`` of the period, at
-  most ``max_sigma_s``).
+  most ``max_sigma_s``) -- or, right after a step taken on its strength at its own prediction,
+  when it is as close at or just after the next one and at least ``exact_min_rel`` as loud (a
+  soft foot: ``exact_min_closeness``).
   Such a step is ``rhythmic``. When the tracker is not locked (the first steps, after a stop)
   a candidate at least ``free_min_strength`` of the reference and ``min_period_s`` after the
   last step is a *provisional* step (``rhythmic`` False);
@@ -105,6 +107,7 @@ class _Judgement:
     on_rhythm: bool = False
     beat_s: float | None = None  # the period of another rhythm's exact grid it lies on (music), if any
     soft: bool = False  # well under the footfalls' level (push(soft_db=...)): no step off the rhythm
+    exact: bool = False  # on the rhythm only by its place (StepTracker._exact_after_exact), not its strength
 
 
 class StepTracker(TrackerState):
@@ -228,7 +231,7 @@ class StepTracker(TrackerState):
         if decision.rhythmic:
             self._on_strength = 0.75 * self._on_strength + rel_capped
             self._off_strength *= 0.75
-        else:
+        elif decision.kind != "merged":  # (merged here: the crunch of the footfall _lock_on_earlier_part found)
             self._off_strength += rel_capped
         return decision
 
@@ -286,8 +289,9 @@ class StepTracker(TrackerState):
             c.closeness = lock.closeness(t - c.predicted, self.params)
             c.score = min(c.rel, p.max_rel) * c.closeness
             late = t > c.predicted and c.rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
-            c.on_rhythm = ((c.score >= p.accept_score or late) and since >= p.min_period_s * 0.8
-                           and abs(t - c.predicted) <= p.window_fraction * lock.period_s)
+            c.exact = c.score < p.accept_score and not late and self._exact_after_exact(c)
+            c.on_rhythm = ((c.score >= p.accept_score or late or c.exact)
+                           and since >= p.min_period_s * 0.8 and abs(t - c.predicted) <= p.window_fraction * lock.period_s)
             if (not quiet and not self._last_rhythmic and self._anchor_s < self._last_step_s <= t - p.merge_s
                     and ref and self._last_step_strength >= p.rephase_min_rel * ref):
                 self._stumble(c, lock)
@@ -296,6 +300,19 @@ class StepTracker(TrackerState):
                 c.beat_s = self._beats.judge(times, strengths, t, s, lock.period_s, self._step_times)
                 c.on_rhythm = c.on_rhythm and c.beat_s is None
         return c
+
+    def _exact_after_exact(self, c: _Judgement) -> bool:
+        """Whether a candidate under ``accept_score`` is a step all the same (``exact_min_closeness``):
+        at least ``exact_min_rel`` x the reference, at or after the very next prediction (a softer onset
+        just before it may be a precursor of the footfall), as close to it as the lock's newest step
+        -- the anchor, taken on the rhythm and on its strength, the lock ``chain_steps`` steps old --
+        was to its own: a soft foot's step where the rhythm puts it, the other foot's step heard just
+        before at its place (never a soft step after a soft step: no lock lives on such steps alone)."""
+        p = self.params
+        return (p.exact_min_closeness is not None and c.k == 1 and c.rel >= p.exact_min_rel and c.t >= c.predicted
+                and c.closeness >= p.exact_min_closeness and len(self._recent) == p.chain_steps
+                and self._last_rhythmic and self._last_step_level and self._last_step_s == self._anchor_s
+                and self._last_step_closeness >= p.exact_min_closeness)
 
     def _stumble(self, c: _Judgement, lock: Lock) -> None:
         """The last step was taken off the rhythm: when this candidate is on the rhythm counted
@@ -411,7 +428,8 @@ class StepTracker(TrackerState):
             lock.update(onset - self._anchor_s, c.k, self.params)
             self._halve_on_midpoints(prev_anchor, onset, c.k, c.ref, lock)
             return self._accept(onset, c.s, rhythmic=True, predicted_s=c.predicted,
-                                confidence=0.5 * min(c.rel, 1.0) + 0.5 * c.closeness, gaps=gaps, score=c.score)
+                                confidence=0.5 * min(c.rel, 1.0) + 0.5 * c.closeness, gaps=gaps, score=c.score,
+                                level=not c.exact)
         if c.rel >= p.chain_min_strength and c.beat_s is None:
             # Off our rhythm: is there another rhythm with more evidence (walk <-> run, or a
             # lock on the wrong phase or on every third step)? Not on a beat of the music.
@@ -568,11 +586,13 @@ class StepTracker(TrackerState):
             self._fresh_lock = False
             self._last_step_s = self._anchor_s = self._anchor_pred_s = ht
             self._last_step_strength, self._last_step_closeness, self._last_rhythmic = hs, 1.0, True
+            self._last_step_level = True
             self._anchor_score = min(hs / c.ref if c.ref else 1.0, p.max_rel)
-            # the footfall found (both its parts) counts on the rhythm; the caller's bookkeeping of a
-            # "merged" decision then also counts c's strength off it (measured: on 1.5, off 1.0
-            # after this path), and the earlier onset joins no strength or step-time record of its own
+            # the footfall found (both its parts) counts on the rhythm, nothing of it off it (push);
+            # the earlier onset joins the reference and the step times as a step taken when locked
             self._on_strength = self._anchor_score + min(c.rel, p.max_rel)
+            self._strengths.append(hs)
+            self._step_times.add(ht)
             return Decision(c.t, c.s, "merged", False, math.nan, 0.0)
         return None
 

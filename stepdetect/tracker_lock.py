@@ -177,6 +177,13 @@ class TrackerParams:
     halve_midpoint_of: int = 4
     halve_midpoint_fraction: float = 0.08
     halve_midpoint_min_rel: float = 0.2
+    # locked: a candidate at least exact_min_closeness close to its prediction, right after a step
+    # (the anchor) taken on the rhythm as close to its own, is a step from exact_min_rel x the
+    # reference (under accept_score): a soft foot's step heard where the rhythm puts it while the
+    # lock hears every step (None: no such rule). Only then: a soft candidate near a prediction
+    # after a step off it, or bridging unheard steps (breaths while standing), stays refused
+    exact_min_closeness: float | None = None
+    exact_min_rel: float = 0.2
     history_s: float = 4.0  # candidates kept for (re)locking
     same_foot_factor: float = 2.0  # locked: the reference is at most this x the step two back (same foot)
     n_reference: int = 12  # accepted strengths in the reference (their upper quartile)
@@ -219,6 +226,8 @@ class TrackerParams:
                 and 0 < self.split_max_gap_s <= self.merge_s):
             raise ParameterError("tracker: with split_max_closeness, need 0 < split_min_closeness <= 1, "
                                  "split_max_period_s > 0 (finite) and 0 < split_max_gap_s <= merge_s")
+        if self.exact_min_closeness is not None and not (0 < self.exact_min_closeness <= 1 and 0 < self.exact_min_rel < math.inf):
+            raise ParameterError("tracker: with exact_min_closeness, need 0 < exact_min_closeness <= 1 and exact_min_rel > 0 (finite)")
         if self.stop_quiet_s is not None and not self.stop_quiet_s > 0:
             raise ParameterError("tracker: need stop_quiet_s > 0")
         if self.relock_max_ratio is not None and not self.relock_max_ratio > 1 + self.chain_tolerance:
@@ -287,12 +296,16 @@ STOP_NEIGHBOUR_TOLERANCE = 0.25
 # contact merged into it). Nothing reported is revised and nothing waits: the crunch stays a false
 # footfall, the contact is no longer lost (dev 76 -> 75, treadmill crunchy ice full passes; report
 # latency unchanged; see benchmarks/FOOTFALL_PASSES.md, session 12).
+# Right after a step taken on its strength at closeness 0.95 or more, a candidate at or just after the
+# next prediction as close is a step from 0.2 x the reference (exact_min_closeness; a soft foot's
+# step at closeness ~1.0 and rel 0.22-0.24 was refused under accept_score): dev 74 -> 73, stop
+# synthetic phone passes, none newly failing; report latency unchanged (session 13).
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
     stop_min_rel=0.8, stop_neighbour_tolerance=STOP_NEIGHBOUR_TOLERANCE, stop_quiet_s=1.0, stop_on_slow_switch=True,
     stop_sparse_steps=2.0, stop_quiet_loud_only=True, stop_chain_loud_only=True,
-    chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5,
+    chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5, exact_min_closeness=0.95,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 

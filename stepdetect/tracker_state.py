@@ -89,6 +89,7 @@ class TrackerState:
         self._last_rhythmic = False
         self._last_step_strength = math.inf
         self._last_step_closeness = 0.0
+        self._last_step_level = True  # the last step was taken on its strength (not by its place alone)
         self._before_last: tuple[float, float, float | None, Lock] | None = None  # anchor and lock before the last step
         self._anchor_s = -math.inf  # where predictions start from (the last step or a better-fitting double hit)
         self._anchor_pred_s = math.nan
@@ -209,7 +210,10 @@ class TrackerState:
         self._on_strength = self._off_strength = 0.0
 
     def _accept(self, t: float, s: float, *, rhythmic: bool, predicted_s: float, confidence: float,
-                gaps: tuple[float, ...] = (), score: float | None = None, move_anchor: bool = True) -> Decision:
+                gaps: tuple[float, ...] = (), score: float | None = None, move_anchor: bool = True,
+                level: bool = True) -> Decision:
+        """A step at ``t``; ``level``: its strength joins the reference (not for a step taken by its
+        place alone, a soft one: the reference and the same foot's level stay the footfalls')."""
         self._last_step_s = t
         self._last_rhythmic = rhythmic
         self._last_step_strength = s
@@ -219,7 +223,9 @@ class TrackerState:
             self._anchor_s = t
             self._anchor_pred_s = predicted_s
             self._anchor_score = score
-        self._strengths.append(s)
+        self._last_step_level = level
+        if level:
+            self._strengths.append(s)
         if lock is not None:
             # a provisional step (no rhythm found yet) may have been a beat of music heard
             # before the steps: it stays free to be a member of a beat grid (BeatGrids)
