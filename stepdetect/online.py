@@ -127,15 +127,16 @@ FILL_SPACING = 0.7
 # no condition flips, mean F1 full, HFP 16 kHz, in-ear, clipped +0.001; treadmill dirt & rocks
 # HFP 16 kHz 0.925 -> 0.947)
 FILL_BRIDGE = 1
-# ... and, wherever the thump path's tracker predicts, a footfall the bands path takes on its rhythm
-# (closeness at least HEARD_FILL_CLOSENESS) where the thump path heard a candidate too (within
+# ... and (HEARD_FILL), wherever the thump path's tracker predicts, a footfall the bands path takes on
+# its rhythm (closeness at least FILL_CLOSENESS) where the thump path heard a candidate too (within
 # AGREE_TOLERANCE_S) that its tracker rejected off its rhythm and did not report: both paths heard
 # the same onset and one of them finds it on the runner's rhythm (a thump tracker that lost its
-# lock or locked on kicks, a step the runner took early or late; dev music synthetic HFP 8 kHz
-# 0.779 -> 0.804, metronome-off crunchy ice in-ear 0.944 -> 0.967). Only that way round: the bands
-# path's rejected candidates never reach the arbitration, and a thump candidate decided after the
-# bands footfall comes too late (its report is final).
-HEARD_FILL_CLOSENESS = 0.7
+# lock or locked on kicks, a step the runner took early or late; dev 74 -> 73, metronome-off crunchy
+# ice in-ear 0.944 -> 0.967 passes, music synthetic HFP 8 kHz 0.779 -> 0.804, 11 up, 1 down; see
+# FOOTFALL_PASSES.md, session 13). Only that way round: the bands path's rejected candidates never
+# reach the arbitration, and a thump candidate decided after the bands footfall comes too late (a
+# report is final).
+HEARD_FILL = True
 # While the thump path's tracker finds little on a rhythm, the onsets it rejects are reported too
 # (THUMP_MIN_SALIENCE); one so reported is a footfall like the others: a thump-path footfall within
 # its tracker's merge_s after it, at most LATER_PART_MAX_DB louder, is that footfall's later part
@@ -357,7 +358,7 @@ class StepDetector:
         ``THUMP_MIN_SALIENCE``): the multi-band path leaves those out too. The footfall that triggers a switch
         is still reported, whichever path it came from, and so is the bands path's footfall on its
         rhythm where the reported thump path's tracker predicted a step it did not hear (``FILL_*``)
-        or heard a candidate it rejected (``HEARD_FILL_CLOSENESS``),
+        or heard a candidate it rejected (``HEARD_FILL``),
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
         in sync (``REPORT_SYNC_TICKS``)."""
         events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
@@ -569,8 +570,8 @@ class StepDetector:
 
     def _fills_heard(self, time_s: float, closeness: float) -> bool:
         """Whether the bands path's footfall at ``time_s``, taken on its rhythm at ``closeness``, is
-        a candidate the reported thump path heard too and its tracker rejected (``HEARD_FILL_CLOSENESS``)."""
-        return (self._active == "thump" and closeness >= HEARD_FILL_CLOSENESS
+        a candidate the reported thump path heard too and its tracker rejected (``HEARD_FILL``)."""
+        return (HEARD_FILL and self._active == "thump" and closeness >= FILL_CLOSENESS
                 and _heard_at(list(self._thump_rejected), time_s, AGREE_TOLERANCE_S)[1])
 
     def _thump_agrees(self, fraction: float) -> bool:
