@@ -132,7 +132,7 @@ FILL_BRIDGE = 1
 # AGREE_TOLERANCE_S) that its tracker rejected off its rhythm and did not report: both paths heard
 # the same onset and one of them finds it on the runner's rhythm (a thump tracker that lost its
 # lock or locked on kicks, a step the runner took early or late; dev 74 -> 73, metronome-off crunchy
-# ice in-ear 0.944 -> 0.967 passes, music synthetic HFP 8 kHz 0.779 -> 0.804, 11 up, 1 down; see
+# ice in-ear 0.944 -> 0.967 passes, music synthetic HFP 8 kHz 0.779 -> 0.804, 12 up, 1 down; see
 # FOOTFALL_PASSES.md, session 13). Only that way round: the bands path's rejected candidates never
 # reach the arbitration, and a thump candidate decided after the bands footfall comes too late (a
 # report is final).
