@@ -127,6 +127,16 @@ FILL_SPACING = 0.7
 # no condition flips, mean F1 full, HFP 16 kHz, in-ear, clipped +0.001; treadmill dirt & rocks
 # HFP 16 kHz 0.925 -> 0.947)
 FILL_BRIDGE = 1
+# ... and (HEARD_FILL), wherever the thump path's tracker predicts, a footfall the bands path takes on
+# its rhythm (closeness at least FILL_CLOSENESS) where the thump path heard a candidate too (within
+# AGREE_TOLERANCE_S) that its tracker rejected off its rhythm and did not report: both paths heard
+# the same onset and one of them finds it on the runner's rhythm (a thump tracker that lost its
+# lock or locked on kicks, a step the runner took early or late; dev 74 -> 73, metronome-off crunchy
+# ice in-ear 0.944 -> 0.967 passes, music synthetic HFP 8 kHz 0.779 -> 0.804, 12 up, 1 down; see
+# FOOTFALL_PASSES.md, session 13). Only that way round: the bands path's rejected candidates never
+# reach the arbitration, and a thump candidate decided after the bands footfall comes too late (a
+# report is final).
+HEARD_FILL = True
 # While the thump path's tracker finds little on a rhythm, the onsets it rejects are reported too
 # (THUMP_MIN_SALIENCE); one so reported is a footfall like the others: a thump-path footfall within
 # its tracker's merge_s after it, at most LATER_PART_MAX_DB louder, is that footfall's later part
@@ -288,6 +298,7 @@ class StepDetector:
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
         self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
+        self._thump_rejected: deque = deque()  # times of the thump path's candidates its tracker rejected, not reported, last ARBITRATION_S
         self._present = features.bands_present(self.sample_rate)
         self._hist = features.FrameHistory(4 * self._history_frames)
         self._raw = np.zeros(0)
@@ -346,7 +357,8 @@ class StepDetector:
         reported (rejected ones are while that tracker's rhythm salience is below
         ``THUMP_MIN_SALIENCE``): the multi-band path leaves those out too. The footfall that triggers a switch
         is still reported, whichever path it came from, and so is the bands path's footfall on its
-        rhythm where the reported thump path's tracker predicted a step it did not hear (``FILL_*``),
+        rhythm where the reported thump path's tracker predicted a step it did not hear (``FILL_*``)
+        or heard a candidate it rejected (``HEARD_FILL``),
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
         in sync (``REPORT_SYNC_TICKS``)."""
         events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
@@ -378,6 +390,8 @@ class StepDetector:
                         and pick.peak_db <= self._last_out_rejected_db + LATER_PART_MAX_DB):
                     reportable = False  # a later part of the footfall just reported (see LATER_PART_MAX_DB)
                 rejected_out = pick.peak_db if d.kind == "rejected" and reportable else None
+                if d.kind == "rejected" and not reportable:
+                    self._thump_rejected.append(pick.time_s)
             else:
                 rhythmic, counted, closeness = pick.rhythmic, not pick.sync_tick, pick.closeness
                 sync_tick = pick.sync_tick
@@ -403,6 +417,8 @@ class StepDetector:
             for q in (*self._recent.values(), self._thump_on_rhythm):
                 while q and q[0][0] < now_s - ARBITRATION_S:
                     q.popleft()
+            while self._thump_rejected and self._thump_rejected[0] < now_s - ARBITRATION_S:
+                self._thump_rejected.popleft()
             before = self._active
             other = "bands" if before == "thump" else "thump"
             ours, theirs = (self._evidence(n) for n in (before, other))
@@ -423,7 +439,7 @@ class StepDetector:
             undecided = (first and self._active == before and max(ours, theirs) < FIRST_MIN_EVIDENCE
                          and (not pick.on_tick or next_tick))
             fills = (name == "bands" and rhythmic and reportable and not first
-                     and self._fills_gap(pick.time_s, closeness))
+                     and (self._fills_gap(pick.time_s, closeness) or self._fills_heard(pick.time_s, closeness)))
             if ((undecided or fills or name in (self._active, before)) and reportable
                     and pick.time_s > self._last_out_s
                     and pick.time_s - self._sync_out_s >= self._low_tracker.params.merge_s
@@ -551,6 +567,12 @@ class StepDetector:
             if -FILL_EARLY * period <= off - k * period <= FILL_LATE * period:
                 return True
         return False
+
+    def _fills_heard(self, time_s: float, closeness: float) -> bool:
+        """Whether the bands path's footfall at ``time_s``, taken on its rhythm at ``closeness``, is
+        a candidate the reported thump path heard too and its tracker rejected (``HEARD_FILL``)."""
+        return (HEARD_FILL and self._active == "thump" and closeness >= FILL_CLOSENESS
+                and _heard_at(list(self._thump_rejected), time_s, AGREE_TOLERANCE_S)[1])
 
     def _thump_agrees(self, fraction: float) -> bool:
         """Whether at least ``fraction`` of the thump path's recent footfalls are the bands path's too."""

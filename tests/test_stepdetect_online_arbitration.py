@@ -332,3 +332,26 @@ def test_a_sound_off_the_bands_rhythm_just_after_a_thump_footfall_counts_nothing
     det._recent["bands"].clear()
     det._recent["bands"].extend([(1.18, 0.95), (1.65, online.PROVISIONAL_EVIDENCE)])
     assert det._evidence("bands") == pytest.approx(0.95 + online.PROVISIONAL_EVIDENCE)
+
+
+def test_a_step_the_thump_path_heard_and_rejected_comes_from_the_bands_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both paths hear a runner for 16 s; the thump path is reported. One step comes 0.1 s late (a
+    stumble): the thump path's tracker takes it and rejects the next step, 0.25 s after it, off its
+    rhythm -- away from its prediction, outside the gap fill's window. The bands path takes that step
+    on its rhythm (closeness 0.6): it is reported, from the bands path, once. Without the rule, or
+    with the bands path's footfall far from its own prediction (closeness 0.4), it is lost."""
+    steps_s = np.arange(0.5, 16.5, 0.35)
+    steps_s[20] += 0.1
+    rhythmic = np.ones(steps_s.size, bool)
+    closeness = np.ones(steps_s.size)
+    closeness[21] = 0.6
+    found, path = _reported(steps_s, steps_s, rhythmic, closeness)
+    assert path == "thump"
+    np.testing.assert_allclose(found, steps_s)
+    closeness[21] = 0.4
+    found, _ = _reported(steps_s, steps_s, rhythmic, closeness)
+    np.testing.assert_allclose(found, np.delete(steps_s, 21))
+    closeness[21] = 0.6
+    monkeypatch.setattr(online, "HEARD_FILL", False)  # without the rule
+    found, _ = _reported(steps_s, steps_s, rhythmic, closeness)
+    np.testing.assert_allclose(found, np.delete(steps_s, 21))
