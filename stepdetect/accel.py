@@ -291,7 +291,8 @@ def _walk_ends(cand_s: NDArray[np.float64], strength: NDArray[np.float64], perio
     out = []
     for k in np.flatnonzero(gap_after & (np.arange(steps_s.size) + 1 - run_start >= WALK_END_MIN_RUN)):
         t, period = steps_s[k], period_at[k]
-        near = np.flatnonzero((cand_s >= t + (1 - tolerance) * period) & (cand_s <= t + (1 + tolerance) * period)
+        reach = min(tolerance, RUN_GAP_PERIODS - 1.0)  # never as far as the next run's first step
+        near = np.flatnonzero((cand_s >= t + (1 - reach) * period) & (cand_s <= t + (1 + reach) * period)
                               & (strength >= WALK_END_MIN_FRACTION * step_strength[k]))
         if near.size:
             out.append(int(near[np.argmax(strength[near])]))

@@ -127,7 +127,7 @@ FILL_SPACING = 0.7
 # no condition flips, mean F1 full, HFP 16 kHz, in-ear, clipped +0.001; treadmill dirt & rocks
 # HFP 16 kHz 0.925 -> 0.947)
 FILL_BRIDGE = 1
-# ... and (HEARD_FILL), wherever the thump path's tracker predicts, a footfall the bands path takes on
+# ... and (HEARD_FILL), whatever the thump path's tracker predicts (locked or not), a footfall the bands path takes on
 # its rhythm (closeness at least FILL_CLOSENESS) where the thump path heard a candidate too (within
 # AGREE_TOLERANCE_S) that its tracker rejected off its rhythm and did not report: both paths heard
 # the same onset and one of them finds it on the runner's rhythm (a thump tracker that lost its
@@ -135,7 +135,11 @@ FILL_BRIDGE = 1
 # ice in-ear 0.944 -> 0.967 passes, music synthetic HFP 8 kHz 0.779 -> 0.804, 12 up, 1 down; see
 # FOOTFALL_PASSES.md, session 13). Only that way round: the bands path's rejected candidates never
 # reach the arbitration, and a thump candidate decided after the bands footfall comes too late (a
-# report is final).
+# report is final). No spacing after the last report is asked (review: a bands path locked on twice
+# the step rate could have a sound half a step after each step filled): the fills this rule makes
+# on dev come 0.5-0.55 of the thump tracker's period after the last report, where such a sound
+# would be, and a spacing of 0.6 periods took them back (dev 2 items -0.012, no double-time lock
+# seen on either split; FOOTFALL_PASSES.md, session 13's review).
 HEARD_FILL = True
 # While the thump path's tracker finds little on a rhythm, the onsets it rejects are reported too
 # (THUMP_MIN_SALIENCE); one so reported is a footfall like the others: a thump-path footfall within
@@ -298,7 +302,7 @@ class StepDetector:
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
         self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
-        self._thump_rejected: deque = deque()  # times of the thump path's candidates its tracker rejected, not reported, last ARBITRATION_S
+        self._thump_rejected: deque[float] = deque()  # times of the thump path's candidates its tracker rejected, not reported, last ARBITRATION_S
         self._present = features.bands_present(self.sample_rate)
         self._hist = features.FrameHistory(4 * self._history_frames)
         self._raw = np.zeros(0)

@@ -304,9 +304,10 @@ class StepTracker(TrackerState):
     def _exact_after_exact(self, c: _Judgement) -> bool:
         """Whether a candidate under ``accept_score`` is a step all the same (``exact_min_closeness``):
         at least ``exact_min_rel`` x the reference, at or after the very next prediction (a softer onset
-        just before it may be a precursor of the footfall), as close to it as the lock's newest step
-        -- the anchor, taken on the rhythm and on its strength, the lock ``chain_steps`` steps old --
-        was to its own: a soft foot's step where the rhythm puts it, the other foot's step heard just
+        just before it may be a precursor of the footfall), at a closeness of ``exact_min_closeness``
+        or more, right after the lock's newest step -- the anchor, taken on the rhythm and on its
+        strength at ``exact_min_closeness`` or more to its own prediction, the lock ``chain_steps``
+        steps old: a soft foot's step where the rhythm puts it, the other foot's step heard just
         before at its place (never a soft step after a soft step: no lock lives on such steps alone)."""
         p = self.params
         return (p.exact_min_closeness is not None and c.k == 1 and c.rel >= p.exact_min_rel and c.t >= c.predicted
@@ -581,6 +582,7 @@ class StepTracker(TrackerState):
             other = find_chain([h for h in history if h[0] < ht], ht, hs, c.ref, c.hint, chain_params)
             if other is None or abs(other[0].period_s / lock.period_s - 1.0) > p.chain_tolerance:
                 continue
+            was_step = ht == self._last_step_s and self._last_step_level  # a provisional step already in the reference
             self._lock = lock  # the rhythm found, its phase on the earlier onset
             self._start_lock(found[1])
             self._fresh_lock = False
@@ -590,8 +592,10 @@ class StepTracker(TrackerState):
             self._anchor_score = min(hs / c.ref if c.ref else 1.0, p.max_rel)
             # the footfall found (both its parts) counts on the rhythm, nothing of it off it (push);
             # the earlier onset joins the reference and the step times as a step taken when locked
+            # (once: a provisional step it already was is in them)
             self._on_strength = self._anchor_score + min(c.rel, p.max_rel)
-            self._strengths.append(hs)
+            if not was_step:
+                self._strengths.append(hs)
             self._step_times.add(ht)
             return Decision(c.t, c.s, "merged", False, math.nan, 0.0)
         return None

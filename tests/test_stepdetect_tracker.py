@@ -910,3 +910,23 @@ def test_a_rhythm_found_on_the_contact_before_its_crunch_counts_the_footfall_on_
     assert d.kind == "merged" and tracker.last_step_s == pytest.approx(t - 0.1), d  # found on the contact
     assert tracker._off_strength == 0.0 and tracker._on_strength > 0.0
     assert tracker.last_step_s in tracker._step_times
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_contact_a_rhythm_is_found_on_joins_the_reference_once(seed: int) -> None:
+    """``_lock_on_earlier_part`` adds the contact's strength to the reference unless that contact
+    was already a (provisional) step, whose strength is in it: one entry per footfall (review:
+    it went in twice, e.g. [0.5, 1.0, 0.5, 1.0, 0.5, 0.5])."""
+    rng = np.random.default_rng(seed)
+    ref = 0.5 + np.arange(8) * 0.25 + rng.normal(0.0, 0.003, 8)
+    events = sorted([(t, 0.5) for t in ref] + [(t, 1.0) for t in ref + 0.1])
+    tracker = StepTracker(BANDS_PARAMS)
+    steps: list[float] = []
+    for t, s in events:
+        d = tracker.push(t, s)
+        if d.kind == "step":
+            steps.append(t)
+        if tracker.locked:
+            break
+    footfalls = set(steps) | ({tracker.last_step_s} if d.kind == "merged" else set())
+    assert len(tracker._strengths) == len(footfalls), (list(tracker._strengths), steps, tracker.last_step_s)
