@@ -137,6 +137,16 @@ FILL_BRIDGE = 1
 # reach the arbitration, and a thump candidate decided after the bands footfall comes too late (a
 # report is final).
 HEARD_FILL = True
+# BANDS_REJECTED_FILL (the other way round): while the bands path is reported, a footfall the locked
+# thump path's tracker takes on its rhythm (closeness at least BANDS_REJECTED_CLOSENESS) where the
+# bands path's tracker rejected a candidate too (within AGREE_TOLERANCE_S, decided before it) is
+# reported, if that rejection fell near the bands tracker's own prediction (at most
+# BANDS_REJECTED_OFF of a period: the bands path's rhythm drifted off the steps, not a sound between
+# them) or the bands tracker found little of what it hears on its rhythm (below BANDS_REJECTED_SALIENCE)
+BANDS_REJECTED_FILL = True
+BANDS_REJECTED_CLOSENESS = FILL_CLOSENESS
+BANDS_REJECTED_SPACING = (0.8, 1.5)
+BANDS_REJECTED_SALIENCE = 0.5
 # While the thump path's tracker finds little on a rhythm, the onsets it rejects are reported too
 # (THUMP_MIN_SALIENCE); one so reported is a footfall like the others: a thump-path footfall within
 # its tracker's merge_s after it, at most LATER_PART_MAX_DB louder, is that footfall's later part
@@ -298,6 +308,7 @@ class StepDetector:
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
         self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
+        self._bands_rejected: deque = deque()  # the bands path's rejections (time, offset, salience), last ARBITRATION_S
         self._thump_rejected: deque = deque()  # times of the thump path's candidates its tracker rejected, not reported, last ARBITRATION_S
         self._present = features.bands_present(self.sample_rate)
         self._hist = features.FrameHistory(4 * self._history_frames)
@@ -332,7 +343,8 @@ class StepDetector:
         """The reported path's rhythm tracker."""
         return self._low_tracker if self._active == "thump" else self._picker.tracker
 
-    def _arbitrate(self, low: list[Pick], multi: list[Pick]) -> list[tuple[Pick, bool]]:
+    def _arbitrate(self, low: list[Pick], multi: list[Pick],
+                   rejections: list[tuple[float, float, float, float]] | None = None) -> list[tuple[Pick, bool]]:
         """Both paths' footfalls in decision order; report the active path's.
 
         Each footfall its path's rhythm tracker accepts is evidence for that path (on the
@@ -361,10 +373,15 @@ class StepDetector:
         or heard a candidate it rejected (``HEARD_FILL``),
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
         in sync (``REPORT_SYNC_TICKS``)."""
-        events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
-                        key=lambda e: (e[0], e[1]))
+        events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi]
+                        + [(r[1], 2, r) for r in rejections or []], key=lambda e: (e[0], e[1]))
         out: list[tuple[Pick, bool]] = []
         for now_s, which, pick in events:
+            if which == 2:  # the bands path's tracker rejected a candidate
+                self._bands_rejected.append((pick[0], pick[2], pick[3]))
+                while self._bands_rejected and self._bands_rejected[0][0] < now_s - ARBITRATION_S:
+                    self._bands_rejected.popleft()
+                continue
             name = "thump" if which == 0 else "bands"
             if which == 0:
                 d = self._low_tracker.push(max(pick.time_s, self._low_tracker_last), 10.0 ** (pick.peak_db / 30.0))
@@ -440,6 +457,8 @@ class StepDetector:
                          and (not pick.on_tick or next_tick))
             fills = (name == "bands" and rhythmic and reportable and not first
                      and (self._fills_gap(pick.time_s, closeness) or self._fills_heard(pick.time_s, closeness)))
+            fills = fills or (name == "thump" and rhythmic and counted and not first
+                              and self._fills_bands_rejected(pick.time_s, closeness))
             if ((undecided or fills or name in (self._active, before)) and reportable
                     and pick.time_s > self._last_out_s
                     and pick.time_s - self._sync_out_s >= self._low_tracker.params.merge_s
@@ -574,6 +593,18 @@ class StepDetector:
         return (HEARD_FILL and self._active == "thump" and closeness >= FILL_CLOSENESS
                 and _heard_at(list(self._thump_rejected), time_s, AGREE_TOLERANCE_S)[1])
 
+    def _fills_bands_rejected(self, time_s: float, closeness: float) -> bool:
+        """Whether the thump path's footfall at ``time_s``, taken on its rhythm at ``closeness``, is a
+        candidate the reported bands path's tracker rejected near its prediction or without a clear
+        rhythm (``BANDS_REJECTED_*``)."""
+        if not (BANDS_REJECTED_FILL and self._active == "bands" and closeness >= BANDS_REJECTED_CLOSENESS
+                and self._low_tracker.locked
+                and BANDS_REJECTED_SPACING[0] <= (time_s - self._last_out_s) / self._low_tracker.period_s
+                <= BANDS_REJECTED_SPACING[1]):
+            return False
+        return any(abs(t - time_s) <= AGREE_TOLERANCE_S and salience < BANDS_REJECTED_SALIENCE
+                   for t, _, salience in self._bands_rejected)
+
     def _thump_agrees(self, fraction: float) -> bool:
         """Whether at least ``fraction`` of the thump path's recent footfalls are the bands path's too."""
         thump = self._recent["thump"]
@@ -646,7 +677,8 @@ class StepDetector:
                                sample_rate=self.sample_rate)
         low = lowband.pick_footfalls(hist, frame_s=self.frame_s, params=self.low_params, state=self._low,
                                      tick_times_s=ticks)
-        picks = self._arbitrate(low, multi)
+        rejections, self._picker.rejections = self._picker.rejections, []
+        picks = self._arbitrate(low, multi, rejections)
         self._hist.keep(self._history_frames)
         if not picks:
             return Footfalls.empty()
