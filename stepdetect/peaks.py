@@ -255,8 +255,8 @@ class PickerState:
     # the first footfalls: (their known tick, the known tick before it then, offset from the tick), s; NaN: none
     beats: list[tuple[float, float, float]] = field(default_factory=list)
     masked_s: float = -np.inf  # the last candidate the tick tests rejected where the tracker predicted a step
-    # candidates its tracker rejected off the rhythm, in decision order, for online's arbitration to take:
-    # (time, decided at, offset from the prediction in periods (NaN: not locked), the tracker's rhythm salience)
+    # the candidates its tracker rejected, in decision order, for online's arbitration to take (and clear):
+    # (time, decided at, the tracker's rhythm salience then)
     rejections: list = field(default_factory=list)
     weights: NDArray[np.float64] | None = None  # per band, sum 1 over the bands present
 
@@ -512,9 +512,7 @@ def pick_footfalls(
                               True, state.tracker.hears_beat(onset_s), sync_tick=True))
             continue
         if d.kind == "rejected":
-            off = (abs(onset_s - d.predicted_s) / state.tracker.period_s if state.tracker.locked
-                   and not math.isnan(d.predicted_s) else math.nan)
-            state.rejections.append((onset_s, decided_at_s, off, state.tracker.rhythm_salience))
+            state.rejections.append((onset_s, decided_at_s, state.tracker.rhythm_salience))
         if d.kind != "step":
             continue
         state.strengths_db.append(snr_db)
