@@ -133,14 +133,27 @@ FILL_BRIDGE = 1
 # the same onset and one of them finds it on the runner's rhythm (a thump tracker that lost its
 # lock or locked on kicks, a step the runner took early or late; dev 74 -> 73, metronome-off crunchy
 # ice in-ear 0.944 -> 0.967 passes, music synthetic HFP 8 kHz 0.779 -> 0.804, 12 up, 1 down; see
-# FOOTFALL_PASSES.md, session 13). Only that way round: the bands path's rejected candidates never
-# reach the arbitration, and a thump candidate decided after the bands footfall comes too late (a
-# report is final). No spacing after the last report is asked (review: a bands path locked on twice
-# the step rate could have a sound half a step after each step filled): the fills this rule makes
-# on dev come 0.5-0.55 of the thump tracker's period after the last report, where such a sound
-# would be, and a spacing of 0.6 periods took them back (dev 2 items -0.012, no double-time lock
-# seen on either split; FOOTFALL_PASSES.md, session 13's review).
+# FOOTFALL_PASSES.md, session 13). A thump candidate decided after the bands footfall comes too late
+# (a report is final). No spacing after the last report is asked (review: a bands path locked on
+# twice the step rate could have a sound half a step after each step filled): the fills this rule
+# makes on dev come 0.5-0.55 of the thump tracker's period after the last report, where such a
+# sound would be, and a spacing of 0.6 periods took them back (dev 2 items -0.012, no double-time
+# lock seen on either split; FOOTFALL_PASSES.md, session 13's review).
 HEARD_FILL = True
+# BANDS_REJECTED_FILL, the other way round: while the bands path is reported, a footfall the locked
+# thump path's tracker takes on its rhythm (closeness at least BANDS_REJECTED_CLOSENESS) where the
+# bands path's tracker rejected a candidate too (within AGREE_TOLERANCE_S; the picker hands its
+# rejections over in decision order, only one decided before the thump footfall counts) while it
+# found less than BANDS_REJECTED_SALIENCE of what it hears on its rhythm (a weak stretch: unlocked,
+# or locked on kicks or crunches), BANDS_REJECTED_SPACING thump periods after the last footfall
+# reported (the next step: not a sound between steps, nor the first sound after a stop). Without the
+# weak-stretch and spacing guards the thump path's kicks and crunches come through (music shower
+# HFP 16 kHz -0.05, ~20 items down); with them dev 72 -> 70, 16 up, 4 down (FOOTFALL_PASSES.md,
+# session 13, fill2).
+BANDS_REJECTED_FILL = True
+BANDS_REJECTED_CLOSENESS = FILL_CLOSENESS
+BANDS_REJECTED_SPACING = (0.8, 1.5)
+BANDS_REJECTED_SALIENCE = 0.5
 # While the thump path's tracker finds little on a rhythm, the onsets it rejects are reported too
 # (THUMP_MIN_SALIENCE); one so reported is a footfall like the others: a thump-path footfall within
 # its tracker's merge_s after it, at most LATER_PART_MAX_DB louder, is that footfall's later part
@@ -302,6 +315,7 @@ class StepDetector:
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
         self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
+        self._bands_rejected: deque[tuple[float, float]] = deque()  # the bands path's rejections (time, its tracker's salience), last ARBITRATION_S
         self._thump_rejected: deque[float] = deque()  # times of the thump path's candidates its tracker rejected, not reported, last ARBITRATION_S
         self._present = features.bands_present(self.sample_rate)
         self._hist = features.FrameHistory(4 * self._history_frames)
@@ -336,7 +350,8 @@ class StepDetector:
         """The reported path's rhythm tracker."""
         return self._low_tracker if self._active == "thump" else self._picker.tracker
 
-    def _arbitrate(self, low: list[Pick], multi: list[Pick]) -> list[tuple[Pick, bool]]:
+    def _arbitrate(self, low: list[Pick], multi: list[Pick],
+                   rejections: list[tuple[float, float, float]] | None = None) -> list[tuple[Pick, bool]]:
         """Both paths' footfalls in decision order; report the active path's.
 
         Each footfall its path's rhythm tracker accepts is evidence for that path (on the
@@ -362,13 +377,16 @@ class StepDetector:
         ``THUMP_MIN_SALIENCE``): the multi-band path leaves those out too. The footfall that triggers a switch
         is still reported, whichever path it came from, and so is the bands path's footfall on its
         rhythm where the reported thump path's tracker predicted a step it did not hear (``FILL_*``)
-        or heard a candidate it rejected (``HEARD_FILL``),
+        or heard a candidate it rejected (``HEARD_FILL``), the thump path's footfall on its rhythm at a
+        candidate the reported bands path's tracker rejected in a weak stretch (``BANDS_REJECTED_*``),
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
         in sync (``REPORT_SYNC_TICKS``)."""
         events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
                         key=lambda e: (e[0], e[1]))
+        rejected = deque(sorted(rejections or [], key=lambda r: r[1]))  # the bands tracker's, by decision time
         out: list[tuple[Pick, bool]] = []
         for now_s, which, pick in events:
+            self._take_bands_rejections(rejected, now_s)
             name = "thump" if which == 0 else "bands"
             if which == 0:
                 d = self._low_tracker.push(max(pick.time_s, self._low_tracker_last), 10.0 ** (pick.peak_db / 30.0))
@@ -444,6 +462,8 @@ class StepDetector:
                          and (not pick.on_tick or next_tick))
             fills = (name == "bands" and rhythmic and reportable and not first
                      and (self._fills_gap(pick.time_s, closeness) or self._fills_heard(pick.time_s, closeness)))
+            fills = fills or (name == "thump" and rhythmic and counted and not first
+                              and self._fills_bands_rejected(pick.time_s, closeness))
             if ((undecided or fills or name in (self._active, before)) and reportable
                     and pick.time_s > self._last_out_s
                     and pick.time_s - self._sync_out_s >= self._low_tracker.params.merge_s
@@ -453,7 +473,17 @@ class StepDetector:
                 self._last_out_rejected_db = rejected_out
                 if sync_tick:
                     self._sync_out_s = pick.time_s
+        self._take_bands_rejections(rejected, np.inf)
         return out
+
+    def _take_bands_rejections(self, rejected: deque, now_s: float) -> None:
+        """Keep the bands path's rejections (time, decided at, its tracker's salience) decided before
+        ``now_s`` for ``BANDS_REJECTED_FILL``, those of the last ``ARBITRATION_S``."""
+        while rejected and rejected[0][1] < now_s:
+            t, decided_s, salience = rejected.popleft()
+            self._bands_rejected.append((t, salience))
+            while self._bands_rejected and self._bands_rejected[0][0] < decided_s - ARBITRATION_S:
+                self._bands_rejected.popleft()
 
     def _evidence(self, name: str) -> float:
         """Path ``name``'s evidence over the last ``ARBITRATION_S``."""
@@ -578,6 +608,18 @@ class StepDetector:
         return (HEARD_FILL and self._active == "thump" and closeness >= FILL_CLOSENESS
                 and _heard_at(list(self._thump_rejected), time_s, AGREE_TOLERANCE_S)[1])
 
+    def _fills_bands_rejected(self, time_s: float, closeness: float) -> bool:
+        """Whether the thump path's footfall at ``time_s``, taken on its rhythm at ``closeness``, is a
+        candidate the reported bands path's tracker rejected while it found little of what it hears on
+        its rhythm, a period or so after the last footfall reported (``BANDS_REJECTED_*``)."""
+        if not (BANDS_REJECTED_FILL and self._active == "bands" and closeness >= BANDS_REJECTED_CLOSENESS
+                and self._low_tracker.locked
+                and BANDS_REJECTED_SPACING[0] <= (time_s - self._last_out_s) / self._low_tracker.period_s
+                <= BANDS_REJECTED_SPACING[1]):
+            return False
+        return any(abs(t - time_s) <= AGREE_TOLERANCE_S and salience < BANDS_REJECTED_SALIENCE
+                   for t, salience in self._bands_rejected)
+
     def _thump_agrees(self, fraction: float) -> bool:
         """Whether at least ``fraction`` of the thump path's recent footfalls are the bands path's too."""
         thump = self._recent["thump"]
@@ -650,7 +692,8 @@ class StepDetector:
                                sample_rate=self.sample_rate)
         low = lowband.pick_footfalls(hist, frame_s=self.frame_s, params=self.low_params, state=self._low,
                                      tick_times_s=ticks)
-        picks = self._arbitrate(low, multi)
+        rejections, self._picker.rejections = self._picker.rejections, []
+        picks = self._arbitrate(low, multi, rejections)
         self._hist.keep(self._history_frames)
         if not picks:
             return Footfalls.empty()

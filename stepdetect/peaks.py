@@ -255,6 +255,9 @@ class PickerState:
     # the first footfalls: (their known tick, the known tick before it then, offset from the tick), s; NaN: none
     beats: list[tuple[float, float, float]] = field(default_factory=list)
     masked_s: float = -np.inf  # the last candidate the tick tests rejected where the tracker predicted a step
+    # the candidates its tracker rejected, in decision order, for online's arbitration to take (and clear):
+    # (time, decided at, the tracker's rhythm salience then)
+    rejections: list = field(default_factory=list)
     weights: NDArray[np.float64] | None = None  # per band, sum 1 over the bands present
 
 
@@ -508,6 +511,8 @@ def pick_footfalls(
             picks.append(Pick(onset_s, _confidence(params, snr_db, d), peak_db, decided_at_s, False, b, 0.0, on_tick,
                               True, state.tracker.hears_beat(onset_s), sync_tick=True))
             continue
+        if d.kind == "rejected":
+            state.rejections.append((onset_s, decided_at_s, state.tracker.rhythm_salience))
         if d.kind != "step":
             continue
         state.strengths_db.append(snr_db)
