@@ -260,9 +260,9 @@ def _walk_starts(
     if steps_s.size == 0:
         return np.zeros(0, dtype=np.intp)
     tol = params.hint_neighbour_tolerance
-    gaps = np.diff(steps_s, prepend=-np.inf)
+    _, gap_before, _ = _run_gaps(cand_s, period_s, steps_s)
     out = []
-    for k in np.flatnonzero(gaps > RUN_GAP_PERIODS * np.interp(steps_s, cand_s, period_s)):
+    for k in np.flatnonzero(gap_before):
         j = int(np.searchsorted(cand_s, steps_s[k]))  # the step's own candidate
         before = np.flatnonzero((cand_s < steps_s[k]) & (cand_s > steps_s[k] - (1 + tol) * period_s[j]))
         typical = float(np.median(step_strength[k : k + WALK_START_STEPS]))
@@ -271,6 +271,16 @@ def _walk_starts(
         if before.size:
             out.append(int(before[np.argmax(strength[before])]))
     return np.asarray(out, dtype=np.intp)
+
+
+def _run_gaps(cand_s: NDArray[np.float64], period_s: NDArray[np.float64], steps_s: NDArray[np.float64]
+              ) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
+    """Per step: the local step period, and whether a run of steps starts / ends there (no step
+    within ``RUN_GAP_PERIODS`` of it before / after)."""
+    period_at = np.interp(steps_s, cand_s, period_s)
+    gap_before = np.diff(steps_s, prepend=-np.inf) > RUN_GAP_PERIODS * period_at
+    gap_after = np.diff(steps_s, append=np.inf) > RUN_GAP_PERIODS * period_at
+    return period_at, gap_before, gap_after
 
 
 def _walk_ends(cand_s: NDArray[np.float64], strength: NDArray[np.float64], period_s: NDArray[np.float64],
@@ -284,14 +294,12 @@ def _walk_ends(cand_s: NDArray[np.float64], strength: NDArray[np.float64], perio
     step's strength (the strongest such)."""
     if steps_s.size == 0:
         return np.zeros(0, dtype=np.intp)
-    period_at = np.interp(steps_s, cand_s, period_s)
-    gap_before = np.diff(steps_s, prepend=-np.inf) > RUN_GAP_PERIODS * period_at
-    gap_after = np.diff(steps_s, append=np.inf) > RUN_GAP_PERIODS * period_at
+    period_at, gap_before, gap_after = _run_gaps(cand_s, period_s, steps_s)
     run_start = np.maximum.accumulate(np.where(gap_before, np.arange(steps_s.size), 0))
+    reach = min(tolerance, RUN_GAP_PERIODS - 1.0)  # never as far as the next run's first step
     out = []
     for k in np.flatnonzero(gap_after & (np.arange(steps_s.size) + 1 - run_start >= WALK_END_MIN_RUN)):
         t, period = steps_s[k], period_at[k]
-        reach = min(tolerance, RUN_GAP_PERIODS - 1.0)  # never as far as the next run's first step
         near = np.flatnonzero((cand_s >= t + (1 - reach) * period) & (cand_s <= t + (1 + reach) * period)
                               & (strength >= WALK_END_MIN_FRACTION * step_strength[k]))
         if near.size:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -248,7 +249,7 @@ class Footfalls:
                      ("time_s", "confidence", "peak_db", "decided_at_s", "rhythmic", "period_s")))
 
 
-def _heard_at(times: list[float], t: float, tolerance_s: float) -> tuple[int, bool]:
+def _heard_at(times: Sequence[float], t: float, tolerance_s: float) -> tuple[int, bool]:
     """Where ``t`` falls among the sorted ``times`` (the first index not more than ``tolerance_s``
     before it) and whether the time there is within ``tolerance_s`` of ``t`` (the other path heard it)."""
     k = bisect.bisect_left(times, t - tolerance_s)
@@ -476,7 +477,7 @@ class StepDetector:
         self._take_bands_rejections(rejected, np.inf)
         return out
 
-    def _take_bands_rejections(self, rejected: deque, now_s: float) -> None:
+    def _take_bands_rejections(self, rejected: deque[tuple[float, float, float]], now_s: float) -> None:
         """Keep the bands path's rejections (time, decided at, its tracker's salience) decided before
         ``now_s`` for ``BANDS_REJECTED_FILL``, those of the last ``ARBITRATION_S``."""
         while rejected and rejected[0][1] < now_s:
@@ -606,7 +607,7 @@ class StepDetector:
         """Whether the bands path's footfall at ``time_s``, taken on its rhythm at ``closeness``, is
         a candidate the reported thump path heard too and its tracker rejected (``HEARD_FILL``)."""
         return (HEARD_FILL and self._active == "thump" and closeness >= FILL_CLOSENESS
-                and _heard_at(list(self._thump_rejected), time_s, AGREE_TOLERANCE_S)[1])
+                and _heard_at(self._thump_rejected, time_s, AGREE_TOLERANCE_S)[1])
 
     def _fills_bands_rejected(self, time_s: float, closeness: float) -> bool:
         """Whether the thump path's footfall at ``time_s``, taken on its rhythm at ``closeness``, is a

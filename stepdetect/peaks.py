@@ -257,7 +257,7 @@ class PickerState:
     masked_s: float = -np.inf  # the last candidate the tick tests rejected where the tracker predicted a step
     # the candidates its tracker rejected, in decision order, for online's arbitration to take (and clear):
     # (time, decided at, the tracker's rhythm salience then)
-    rejections: list = field(default_factory=list)
+    rejections: list[tuple[float, float, float]] = field(default_factory=list)
     weights: NDArray[np.float64] | None = None  # per band, sum 1 over the bands present
 
 
