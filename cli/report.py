@@ -92,6 +92,11 @@ def _summary_lines(report: dict[str, Any]) -> list[str]:
                  f"dropped input frames {report['xruns']['dropped_input_frames']}"
                  + (f", stream start-up underflows {report['xruns']['startup_underflows']}"
                     if report["xruns"].get("startup_underflows") else ""))
+    xruns, rate = report["xruns"], (report.get("stream") or {}).get("sample_rate")
+    if xruns["output_underflows"] and xruns.get("max_callback_gap_ms") and rate:
+        lines.append(f"longest wait between audio callbacks {xruns['max_callback_gap_ms']:.0f} ms, at "
+                     f"{format_duration(xruns['max_callback_gap_frame'] / rate)} (a wait longer than the output "
+                     f"buffer is this machine not running the audio thread in time)")
     events = [e for e in report.get("latency_events") or [] if e["kind"] == "step"]
     if events:
         shown = ", ".join(f"{e['step_ms']:+.1f} ms at {format_duration(e['time_s'])}" for e in events[:5])

@@ -30,6 +30,13 @@ class StreamStats:
     first_dac_time_s: float | None = None
     first_callback_time_s: float | None = None
     first_underflow_frame: int | None = None  # stream position of the first output underflow
+    #: The longest wait between two callbacks (stream clock), and the stream position after it: a
+    #: callback that comes later than the output buffer lasts is what makes an output underflow, so
+    #: this says whether an underflow was this process not being run (the GIL, the scheduler, a
+    #: stopped process) or the sound server's side (a normal gap: about one buffer period).
+    max_callback_gap_s: float = 0.0
+    max_callback_gap_frame: int = 0
+    last_callback_time_s: float | None = None
     #: Start-up ends at the lead-in, or later while underflows continue, but never after
     #: ``startup_limit_frame``; ``settle_frames`` of clean blocks end it (set by the stream).
     startup_until_frame: int = 0
@@ -64,6 +71,12 @@ class StreamStats:
                         self.first_underflow_frame = self.frames
             if status.input_overflow:
                 self.input_overflows += 1
+        now = time_info.currentTime
+        last = self.last_callback_time_s
+        if last is not None and now - last > self.max_callback_gap_s:
+            self.max_callback_gap_s = now - last
+            self.max_callback_gap_frame = self.frames
+        self.last_callback_time_s = now
         if self.blocks == 0:
             self.first_adc_time_s = time_info.inputBufferAdcTime
             self.first_dac_time_s = time_info.outputBufferDacTime
@@ -80,6 +93,8 @@ class StreamStats:
             "max_block_size": self.max_block,
             "first_underflow_frame": self.first_underflow_frame,
             "startup_underflows": self.startup_underflows,
+            "max_callback_gap_ms": round(1000 * self.max_callback_gap_s, 1),
+            "max_callback_gap_frame": self.max_callback_gap_frame,
         }
 
 

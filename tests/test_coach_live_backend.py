@@ -82,6 +82,22 @@ def test_status_flags_become_counters_startup_apart_from_the_session() -> None:
     assert (stats.min_block, stats.max_block) == (1, 2048)
 
 
+def test_the_longest_wait_between_callbacks_is_kept_with_where_it_ended() -> None:
+    """A callback that comes late (this process not run: the GIL, the scheduler, SIGSTOP) is what
+    runs the output dry; the stats keep the longest wait between callbacks on the stream clock and
+    the stream position after it, so a report with underflows says whose side they were on."""
+    backend = _backend()
+    stats = backend.core.stats
+    t_s = 0.0
+    for size, wait_s in ((1024, 0.0), (2048, 0.021), (2048, 0.043), (512, 0.130), (2048, 0.011), (1, 0.040)):
+        t_s += wait_s
+        _call(backend, size, t_s=t_s)
+    assert stats.max_callback_gap_s == pytest.approx(0.130, abs=1e-9)
+    assert stats.max_callback_gap_frame == 1024 + 2048 + 2048  # the frames done before the late callback
+    d = stats.as_dict()
+    assert d["max_callback_gap_ms"] == 130.0 and d["max_callback_gap_frame"] == 5120
+
+
 def test_output_is_always_filled_whatever_the_block_size() -> None:
     """Every frame of ``outdata`` is written: ticks where the clock says, digital silence elsewhere."""
     backend = _backend()

@@ -64,6 +64,9 @@ def test_live_latency_step_is_an_event_and_report_equals_history(pulse_sink: str
     report = json.loads(report_path.read_text())
 
     assert report["xruns"]["output_underflows"] >= 1, "the stop made the sound server run dry"
+    # ... and the report says why: the process was not run for the second it was stopped
+    assert report["xruns"]["max_callback_gap_ms"] > 900.0, report["xruns"]
+    assert "longest wait between audio callbacks" in out
     events = [e for e in report["latency_events"] if e["kind"] == "step"]
     assert events, report["latency"]
     assert any(e["after_underflow_s"] is not None and e["after_underflow_s"] < 4.0 for e in events), events

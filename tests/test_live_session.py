@@ -146,7 +146,7 @@ def _check_against_recording(report: dict, stdout: str, recording: Path, true_st
     xruns = report["xruns"]
     assert xruns["input_overflows"] == 0 and xruns["dropped_input_frames"] == 0, xruns
     underflows = xruns["output_underflows"]
-    assert underflows <= MAX_OUTPUT_UNDERFLOWS, xruns
+    assert underflows <= MAX_OUTPUT_UNDERFLOWS, (xruns, report["latency_events"])
     assert (xruns["first_underflow_frame"] is None) == (underflows == 0), xruns
     assert f"xruns {underflows} out / 0 in" in stdout
     lat = report["latency"]
@@ -224,7 +224,8 @@ def _check_against_recording(report: dict, stdout: str, recording: Path, true_st
           f"{lat['latency_measurement_spread_ms']:.2f} ms, n={lat['n_latency_measurements']}); asynchrony session "
           f"{session_mean:+.2f} ms vs recording {recording_mean:+.2f} ms over {int(same_beat.sum())} footfalls; cadence "
           f"{report['summary']['cadence_spm']:.2f} vs {cadence_rec:.2f} spm; steps {report['summary']['n_steps']} of "
-          f"{steps_rec.size}; xruns {underflows}/{xruns['input_overflows']}; ticks within 1 ms of their heard times "
+          f"{steps_rec.size}; xruns {underflows}/{xruns['input_overflows']} (longest callback wait "
+          f"{xruns['max_callback_gap_ms']} ms); ticks within 1 ms of their heard times "
           f"{100 * np.mean(off_ms < 1.0):.1f} %; latency events {report['latency_events']}")
     assert report["summary"]["cadence_spm"] == pytest.approx(cadence_rec, abs=1.0)
     assert report["summary"]["n_steps"] >= 0.97 * steps_rec.size
