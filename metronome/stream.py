@@ -30,7 +30,8 @@ class StreamStats:
     first_dac_time_s: float | None = None
     first_callback_time_s: float | None = None
     first_underflow_frame: int | None = None  # stream position of the first output underflow
-    #: The longest wait between two callbacks (stream clock), and the stream position after it: a
+    #: The longest wait between two callbacks after start-up (stream clock; a stream that primes its
+    #: output through the callback waits up to seconds before it starts), and the stream position after it: a
     #: callback that comes later than the output buffer lasts is what makes an output underflow, so
     #: this says whether an underflow was this process not being run (the GIL, the scheduler, a
     #: stopped process) or the sound server's side (a normal gap: about one buffer period).
@@ -73,7 +74,8 @@ class StreamStats:
                 self.input_overflows += 1
         now = time_info.currentTime
         last = self.last_callback_time_s
-        if last is not None and now - last > self.max_callback_gap_s:
+        if (last is not None and now - last > self.max_callback_gap_s
+                and self.frames >= max(lead_in_frames, self.startup_until_frame)):
             self.max_callback_gap_s = now - last
             self.max_callback_gap_frame = self.frames
         self.last_callback_time_s = now
