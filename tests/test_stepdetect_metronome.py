@@ -471,3 +471,23 @@ def test_on_the_beat_from_the_start_counts_known_ticks_not_array_places() -> Non
     skipping = [2.0 + 0.012, 2.8 + 0.004, 3.2 - 0.003]  # ticks 5, 7, 8
     assert not noted([ticks, ticks, ticks], skipping)
     assert not noted([ticks[2:], ticks[3:], ticks[3:]], skipping)
+
+
+# the first 4 s of the benchmark's dev item metronome_on/shower/hfp16 (tests/data/footsteps/README.md)
+_BEAT_SHOWER16_STEPS_S = np.array([0.6, 1.0336, 1.4504, 1.884, 2.3008, 2.7344, 3.1513, 3.5848])
+_BEAT_SHOWER16_TICKS_S = np.array([0.5972, 1.0191, 1.4512, 1.895, 2.3063, 2.7294, 3.1578, 3.5959, 4.0165, 4.4104])
+
+
+def test_in_sync_a_footfall_on_the_tick_after_the_last_one_reported_is_reported(rng: np.random.Generator) -> None:
+    # Dev metronome-on shower through the 16 kHz headset: before either path was chosen the thump
+    # path is reported (its footfalls at 1.888 and 2.301 s on one tick after the other); it does
+    # not hear the step at 2.734 s, which the bands path hears on the next tick. That path's own
+    # footfall before was off the ticks, so its row did not let it through (a path hearing the
+    # ticks of a metronome the runner is off must not report them): the step was lost. With both
+    # paths in sync, a footfall on the tick right after the one the last footfall reported
+    # started on is the runner's next step on the beat, whichever path heard it (TICK_ROW_REPORTED).
+    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / "shower_beat_ticks_hfp16_16k.flac")
+    offline = detect_footfalls(y, sample_rate=sr, tick_times_s=_BEAT_SHOWER16_TICKS_S)
+    assert np.min(np.abs(offline.time_s - 2.7344)) <= 0.025, offline.time_s
+    assert score_events(_BEAT_SHOWER16_STEPS_S, offline.time_s).f1 >= 0.87  # before: 0.80
+    np.testing.assert_allclose(_streamed(y, sr, _BEAT_SHOWER16_TICKS_S, rng), offline.time_s, atol=1e-12, rtol=0)
