@@ -192,6 +192,18 @@ REPORT_SYNC_TICKS = True
 # steps)
 TICKS_IN_A_ROW_MAX_S = 1.0
 TICK_ROW_AFTER_S = 0.015
+# The same row judged on what was reported, at any time: with both paths' last footfalls in sync
+# (Pick.in_sync), a footfall on the known tick right after the one the last footfall reported
+# started on (as _on_the_next_tick judges, nothing reported since) is the runner's next step on
+# the beat and is reported whichever path heard it -- the reported path may not hear it (dev
+# metronome-on shower HFP 16 kHz: the thump path reported the steps on two ticks in a row, not the
+# third, which the bands path heard on its tick while its own footfall before was off the ticks).
+# Dev 70 -> 69 failing a bar (that item passes), none newly failing; 17 metronome-on items move,
+# none down in F1 (crunchy ice phone 0.928 -> 0.948, dirt & rocks full 0.957 -> 0.979); where both
+# paths heard the step the one that decided first is now reported (crunchy ice in-ear: the same
+# steps, cadence 0.80 -> 1.44 spm off, failing on F1 before and after). Both paths in sync: a
+# path hearing the ticks of a metronome the runner is off reads as in sync, the other does not.
+TICK_ROW_REPORTED = True
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
 # A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
 # AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
@@ -312,7 +324,8 @@ class StepDetector:
         self._last_out_path = "thump"
         self._sync_out_s = -np.inf  # the last footfall reported as a step on a tick in sync (REPORT_SYNC_TICKS)
         # per path: (known tick, time) of its last footfall if that started on a tick, else None
-        self._last_on_tick: dict[str, tuple[float, float] | None] = {"thump": None, "bands": None}
+        # ... and "out": of the last footfall reported, whichever path's (TICK_ROW_REPORTED)
+        self._last_on_tick: dict[str, tuple[float, float] | None] = {"thump": None, "bands": None, "out": None}
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
         self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
@@ -381,7 +394,8 @@ class StepDetector:
         or heard a candidate it rejected (``HEARD_FILL``), the thump path's footfall on its rhythm at a
         candidate the reported bands path's tracker rejected in a weak stretch (``BANDS_REJECTED_*``),
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
-        in sync (``REPORT_SYNC_TICKS``)."""
+        in sync (``REPORT_SYNC_TICKS``), and, in sync, a footfall on the tick right after the last one
+        reported (``TICK_ROW_REPORTED``)."""
         events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
                         key=lambda e: (e[0], e[1]))
         rejected = deque(sorted(rejections or [], key=lambda r: r[1]))  # the bands tracker's, by decision time
@@ -461,17 +475,21 @@ class StepDetector:
             # before either path could be chosen, the other path's footfalls too (not on a known tick)
             undecided = (first and self._active == before and max(ours, theirs) < FIRST_MIN_EVIDENCE
                          and (not pick.on_tick or next_tick))
+            # in sync, a footfall on the tick right after the last one reported, whichever path heard it
+            row_out = (TICK_ROW_REPORTED and pick.on_tick and all(self._in_sync.values())
+                       and self._on_the_next_tick("out", tick_s))
             fills = (name == "bands" and rhythmic and reportable and not first
                      and (self._fills_gap(pick.time_s, closeness) or self._fills_heard(pick.time_s, closeness)))
             fills = fills or (name == "thump" and rhythmic and counted and not first
                               and self._fills_bands_rejected(pick.time_s, closeness))
-            if ((undecided or fills or name in (self._active, before)) and reportable
+            if ((undecided or fills or row_out or name in (self._active, before)) and reportable
                     and pick.time_s > self._last_out_s
                     and pick.time_s - self._sync_out_s >= self._low_tracker.params.merge_s
                     and (name == self._last_out_path or pick.time_s >= self._last_out_s + MERGE_ACROSS_S)):
                 out.append((pick if report_s == pick.time_s else dataclasses.replace(pick, time_s=report_s), rhythmic))
                 self._last_out_s, self._last_out_path = pick.time_s, name
                 self._last_out_rejected_db = rejected_out
+                self._last_on_tick["out"] = None if tick_s is None else (tick_s, pick.time_s)
                 if sync_tick:
                     self._sync_out_s = pick.time_s
         self._take_bands_rejections(rejected, np.inf)
@@ -548,7 +566,7 @@ class StepDetector:
 
     def _on_the_next_tick(self, name: str, tick_s: float | None) -> bool:
         """Whether a footfall of path ``name`` on the known tick ``tick_s`` is on the tick right after
-        the one its path's last footfall started on (that one on its tick), nothing reported since
+        the one its path's last footfall (``name`` "out": the last footfall reported) started on (that one on its tick), nothing reported since
         that footfall (``TICKS_IN_A_ROW_MAX_S``, ``TICK_ROW_AFTER_S``). The tick before is at most
         that old: still known in a stream."""
         last = self._last_on_tick[name]

@@ -146,13 +146,17 @@ class PickParams:
     # - a candidate there that brings tick_step_excess_db more than the ticks heard alone (weighted
     #   by the footfall bands, as tick_excess_db) is the step under the tick, and the tonal and
     #   thump-band tick tests do not veto it (a beep over a shower step is tonal; a crunchy step's
-    #   thump band is quiet);
+    #   thump band is quiet); within tick_step_near_fraction x the period of the prediction,
+    #   tick_excess_db more is enough (what tells a candidate on a tick from the tick alone: closer
+    #   to the prediction, less is asked; dev metronome-off shower phone: a step 13 ms from its
+    #   prediction, right under its tick, brought 3.1 dB and was lost to the tonal test);
     # - a candidate there the tick tests reject may hide the step (a crunchy step under a click
     #   brings less than tick_excess_db more): a candidate masked_from_s to masked_after_s after it,
     #   not on a tick itself and masked_margin_db or more under the median recent footfall, goes to
     #   the tracker marked quiet (a step only right at its prediction): the step's later crunch
     #   used to take the step's place and pull the rhythm onto the crunches
     tick_step_window_fraction: float = 0.10
+    tick_step_near_fraction: float = 0.05
     tick_step_excess_db: float = 5.0
     masked_from_s: float = 0.045
     masked_after_s: float = 0.15
@@ -232,6 +236,8 @@ class PickParams:
     def __post_init__(self) -> None:
         if not (self.tick_step_window_fraction > 0 and 0 <= self.masked_from_s < self.masked_after_s):
             raise ParameterError("picker: need tick_step_window_fraction > 0 and 0 <= masked_from_s < masked_after_s")
+        if not 0 <= self.tick_step_near_fraction <= self.tick_step_window_fraction:
+            raise ParameterError("picker: need 0 <= tick_step_near_fraction <= tick_step_window_fraction")
 
 
 @dataclass
@@ -482,7 +488,7 @@ def pick_footfalls(
         decided_at_s = (first + i + look + 1) * frame_s
         due = on_tick and _step_due(state, params, onset_s)
         if (_only_the_tick(state, params, onset_s, tick_times_s, on_tick=on_tick, peaks_db=peaks_db, w=w)
-                or (not (due and _tick_excess_db(state, params, peaks_db, w) >= params.tick_step_excess_db)
+                or (not (due and _brings_a_step(state, params, onset_s, peaks_db, w))
                     and _is_tick(state, params, onset_s, on_tick=on_tick, leaky=bool(m.leaky[n_cand]),
                                  low_peak_db=m.low_peak_db[n_cand], raw=raw, raw_first_sample=raw_first_sample,
                                  sample_rate=sample_rate, decided_at_s=decided_at_s))):
@@ -781,12 +787,23 @@ def _learn_tick(state: PickerState, params: PickParams, peaks_db: NDArray[np.flo
     state.tick_db += (peaks_db - state.tick_db) * a
 
 
-def _step_due(state: PickerState, params: PickParams, onset_s: float) -> bool:
+def _step_due(state: PickerState, params: PickParams, onset_s: float, fraction: float | None = None) -> bool:
     """Whether the runner, off the beat, has a step due at ``onset_s``: the tracker locked and
-    predicting its next footfall within ``tick_step_window_fraction`` of its period from there."""
+    predicting its next footfall within ``fraction`` (default ``tick_step_window_fraction``) of its
+    period from there."""
     tracker = state.tracker
     return (tracker.locked and not _in_sync(state, params)
-            and abs(onset_s - tracker.predicted_next_s) <= params.tick_step_window_fraction * tracker.period_s)
+            and abs(onset_s - tracker.predicted_next_s)
+            <= (params.tick_step_window_fraction if fraction is None else fraction) * tracker.period_s)
+
+
+def _brings_a_step(state: PickerState, params: PickParams, onset_s: float, peaks_db: NDArray[np.float64],
+                   w: NDArray[np.float64]) -> bool:
+    """Whether a candidate on a known tick where a step is due (:func:`_step_due`) brings enough
+    more than the ticks heard alone to be the step under the tick: ``tick_step_excess_db``, or
+    ``tick_excess_db`` within ``tick_step_near_fraction`` of the period of the prediction."""
+    near = _step_due(state, params, onset_s, params.tick_step_near_fraction)
+    return _tick_excess_db(state, params, peaks_db, w) >= (params.tick_excess_db if near else params.tick_step_excess_db)
 
 
 def _after_masked_step(state: PickerState, params: PickParams, onset_s: float, snr_db: float, *,

@@ -117,9 +117,10 @@ def test_streaming_with_ticks_equals_offline(rng: np.random.Generator) -> None:
     np.testing.assert_allclose(_streamed(y, sr, ticks, rng), offline.time_s, atol=1e-12, rtol=0)
 
 
-def _streamed(y: np.ndarray, sample_rate: int, ticks: np.ndarray, rng: np.random.Generator) -> list[float]:
+def _streamed(y: np.ndarray, sample_rate: int, ticks: np.ndarray, rng: np.random.Generator,
+              params: PickParams | None = None) -> list[float]:
     """The footfall times a stream reports, fed in blocks of 1-2999 samples, the ticks known."""
-    detector = StepDetector(sample_rate=sample_rate)
+    detector = StepDetector(sample_rate=sample_rate, params=params)
     detector.add_ticks(ticks)
     times, pos = [], 0
     while pos < y.size:
@@ -471,3 +472,49 @@ def test_on_the_beat_from_the_start_counts_known_ticks_not_array_places() -> Non
     skipping = [2.0 + 0.012, 2.8 + 0.004, 3.2 - 0.003]  # ticks 5, 7, 8
     assert not noted([ticks, ticks, ticks], skipping)
     assert not noted([ticks[2:], ticks[3:], ticks[3:]], skipping)
+
+
+def _excerpt_streamed_as_offline(name: str, ticks: np.ndarray, rng: np.random.Generator,
+                                 params: PickParams | None = None) -> np.ndarray:
+    """The footfall times offline of the excerpt ``tests/data/footsteps/NAME`` with the known ``ticks``,
+    checked equal to a stream's in random blocks."""
+    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / name)
+    offline = detect_footfalls(y, sample_rate=sr, tick_times_s=ticks, params=params)
+    np.testing.assert_allclose(_streamed(y, sr, ticks, rng, params), offline.time_s, atol=1e-12, rtol=0)
+    return offline.time_s
+
+
+# the first 4 s of the benchmark's dev item metronome_on/shower/hfp16 (tests/data/footsteps/README.md)
+_BEAT_SHOWER16_STEPS_S = np.array([0.6, 1.0336, 1.4504, 1.884, 2.3008, 2.7344, 3.1513, 3.5848])
+_BEAT_SHOWER16_TICKS_S = np.array([0.5972, 1.0191, 1.4512, 1.895, 2.3063, 2.7294, 3.1578, 3.5959, 4.0165, 4.4104])
+
+
+def test_in_sync_a_footfall_on_the_tick_after_the_last_one_reported_is_reported(rng: np.random.Generator) -> None:
+    # Dev metronome-on shower through the 16 kHz headset: before either path was chosen the thump
+    # path is reported (its footfalls at 1.888 and 2.301 s on one tick after the other); it does
+    # not hear the step at 2.734 s, which the bands path hears on the next tick. That path's own
+    # footfall before was off the ticks, so its row did not let it through (a path hearing the
+    # ticks of a metronome the runner is off must not report them): the step was lost. With both
+    # paths in sync, a footfall on the tick right after the one the last footfall reported
+    # started on is the runner's next step on the beat, whichever path heard it (TICK_ROW_REPORTED).
+    found = _excerpt_streamed_as_offline("shower_beat_ticks_hfp16_16k.flac", _BEAT_SHOWER16_TICKS_S, rng)
+    assert np.min(np.abs(found - 2.7344)) <= 0.025, found
+    assert score_events(_BEAT_SHOWER16_STEPS_S, found).f1 >= 0.87  # before: 0.80
+
+
+# the first 13.2 s of the benchmark's dev item metronome_off/shower/phone at 22.05 kHz (tests/data/footsteps/README.md);
+# the ticks every 0.40114 s from 0.4542 s
+_OFFBEAT_PHONE_TICKS_S = 0.4542 + 0.40114 * np.arange(34)
+
+
+def test_off_the_beat_a_step_right_at_its_prediction_under_a_tick_needs_less_to_be_found(rng: np.random.Generator) -> None:
+    # Dev metronome-off shower through the phone: the step at 12.489 s starts right under a tick,
+    # 13 ms (0.03 of the period) from the tracker's prediction, and brings 3.1 dB more than the ticks
+    # heard alone -- more than a tick brings (tick_excess_db), less than the 5 dB that lets a due
+    # step past the tonal test (tick_step_excess_db): the beep over it read as the tick and the step
+    # was lost. Within tick_step_near_fraction of the prediction tick_excess_db is enough.
+    found = _excerpt_streamed_as_offline("shower_offbeat_ticks_phone_22k.flac", _OFFBEAT_PHONE_TICKS_S, rng)
+    assert np.min(np.abs(found - 12.4893)) <= 0.025, found
+    without = _excerpt_streamed_as_offline("shower_offbeat_ticks_phone_22k.flac", _OFFBEAT_PHONE_TICKS_S, rng,
+                                           PickParams(tick_step_near_fraction=0.0))
+    assert np.min(np.abs(without - 12.4893)) > 0.025  # the rule is what finds it
