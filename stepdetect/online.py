@@ -434,7 +434,8 @@ class StepDetector:
                 sync_tick = pick.sync_tick
                 reportable = not sync_tick or (REPORT_SYNC_TICKS and self._in_sync["thump"] and pick.time_s
                                                 - self._last_out_s >= self._picker.tracker.params.merge_s)
-                report_s = pick.time_s
+                # at its contact (PickParams.thump_dating_jump_db) if that keeps the reports in order
+                report_s = pick.contact_s if pick.contact_s > self._last_out_s else pick.time_s
                 rejected_out = None
                 self._bands_music = pick.music
                 if rhythmic:

@@ -225,6 +225,14 @@ class PickParams:
     # never locked; linear, dev 133 -> 127 conditions failing a bar with BANDS_PARAMS tuned for it)
     strength_db_scale: float = 0.0
     strength_db_offset: float = 2.0  # linear: tracker strength = jump_db - this (the jumps start at min_snr_db)
+    # A footfall dated in the thump band (30-250 Hz: its level rises slowest, and a step's thump
+    # swells a few ms after its splash or crunch) is reported at the onset of a higher band that
+    # jumped thump_dating_jump_db or more, when that came up to thump_dating_max_s earlier; its
+    # tracker still judges it at the thump band's onset (None: reported there). Where noise masks
+    # the higher bands the weights pick the thump band: dev treadmill shower HFP 16 kHz's median
+    # timing error 5.8 -> 4.2 ms, no F1 moved (benchmarks/FOOTFALL_PASSES.md, session 14)
+    thump_dating_jump_db: float | None = 10.0
+    thump_dating_max_s: float = 0.005
 
     def strength(self, snr_db: float) -> float:
         """The tracker's strength of a candidate whose weighted jump is ``snr_db``."""
@@ -238,6 +246,8 @@ class PickParams:
             raise ParameterError("picker: need tick_step_window_fraction > 0 and 0 <= masked_from_s < masked_after_s")
         if not 0 <= self.tick_step_near_fraction <= self.tick_step_window_fraction:
             raise ParameterError("picker: need 0 <= tick_step_near_fraction <= tick_step_window_fraction")
+        if not (self.thump_dating_max_s >= 0 and (self.thump_dating_jump_db is None or self.thump_dating_jump_db > 0)):
+            raise ParameterError("picker: need thump_dating_max_s >= 0 and thump_dating_jump_db > 0 (or None)")
 
 
 @dataclass
@@ -283,6 +293,7 @@ class Pick:
     music: bool = False  # when it was taken, its tracker followed the beat of music (StepTracker.hears_beat)
     sync_tick: bool = False  # its tracker rejected it off the rhythm, but it started on a known tick while in sync
     period_s: float = math.nan  # on the rhythm: the step period its tracker followed (Decision.period_s)
+    contact_s: float = math.nan  # when to report it, if not at time_s (PickParams.thump_dating_jump_db)
 
 
 def _percentile(values: deque, q: float) -> float:
@@ -528,11 +539,15 @@ def pick_footfalls(
         state.low_peaks_db.append(float(m.low_peak_db[n_cand]))
         state.on_tick.append(on_tick)
         time_s = step_s if d.time_s == onset_s else d.time_s
+        contact_s = (_contact_s(levels, peaks_db, m.peak_pos[n_cand], present, onset_s, stop=max(0, i - back),
+                                first=first, frame_s=frame_s, params=params)
+                     if b == 0 and part is None and time_s == onset_s and params.thump_dating_jump_db is not None
+                     else math.nan)
         _note_beat(state, params, time_s, tick_times_s, on_tick=on_tick)
         picks.append(Pick(time_s, _confidence(params, snr_db, d), peak_db, decided_at_s,
                           d.rhythmic, b, d.closeness if d.rhythmic else 0.0, on_tick,
                           _in_sync(state, params),
-                          state.tracker.hears_beat(onset_s), period_s=d.period_s))
+                          state.tracker.hears_beat(onset_s), period_s=d.period_s, contact_s=contact_s))
     state.scan_frame = last_decidable + 1
     return picks
 
@@ -689,6 +704,25 @@ def _onset_s(level: NDArray[np.float64], start: int, *, stop: int, band: int, ta
     ``target_db``, less the band's delay."""
     k = onset_frame(level, start, stop=stop, target=target_db)
     return max(0.0, (first + k + 1.0) * frame_s - BAND_BIAS_S[band] - params.onset_bias_s)
+
+
+def _contact_s(levels: NDArray[np.float64], peaks_db: NDArray[np.float64], peak_pos: NDArray[np.intp],
+               present: NDArray[np.bool_], onset_s: float, *, stop: int, first: int, frame_s: float,
+               params: PickParams) -> float:
+    """When to report a footfall dated in the thump band at ``onset_s``: at the earliest onset of a
+    higher band that jumped ``thump_dating_jump_db`` or more (its own peak and jump, walked back no
+    further than frame ``stop``), when that came up to ``thump_dating_max_s`` earlier; else ``onset_s``."""
+    best, jump_db = onset_s, params.thump_dating_jump_db
+    if jump_db is None:
+        return onset_s
+    for b in np.flatnonzero(present[1:] & (peaks_db[1:] >= jump_db)) + 1:
+        level = levels[:, b]
+        p = int(peak_pos[b])
+        t = _onset_s(level, p, stop=stop, band=int(b), target_db=_onset_target_db(float(level[p]), float(peaks_db[b]), params),
+                     first=first, frame_s=frame_s, params=params)
+        if onset_s - params.thump_dating_max_s <= t < best:
+            best = t
+    return best
 
 
 def _step_before_tick(state: PickerState, params: PickParams, present: NDArray[np.bool_],
