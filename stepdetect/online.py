@@ -22,6 +22,7 @@ from stepdetect import features
 from stepdetect import lowband
 from stepdetect.lowband import LowBandParams, LowBandState
 from stepdetect.peaks import Pick, PickerState, PickParams, band_weights, pick_footfalls, tick_near
+from stepdetect.rejected import Rejected
 from stepdetect.tracker import AUDIO_PARAMS, Decision, StepTracker
 from stepdetect.tracker_lock import STOP_NEIGHBOUR_TOLERANCE
 from stepdetect.validate import ParameterError, validate_audio, validate_events
@@ -316,8 +317,8 @@ class StepDetector:
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
         self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
-        self._bands_rejected: deque[tuple[float, float]] = deque()  # the bands path's rejections (time, its tracker's salience), last ARBITRATION_S
-        self._thump_rejected: deque[float] = deque()  # times of the thump path's candidates its tracker rejected, not reported, last ARBITRATION_S
+        # per path, the candidates its tracker rejected and that were not reported, last ARBITRATION_S
+        self._rejected = {"thump": Rejected(ARBITRATION_S), "bands": Rejected(ARBITRATION_S)}
         self._present = features.bands_present(self.sample_rate)
         self._hist = features.FrameHistory(4 * self._history_frames)
         self._raw = np.zeros(0)
@@ -414,7 +415,7 @@ class StepDetector:
                     reportable = False  # a later part of the footfall just reported (see LATER_PART_MAX_DB)
                 rejected_out = pick.peak_db if d.kind == "rejected" and reportable else None
                 if d.kind == "rejected" and not reportable:
-                    self._thump_rejected.append(pick.time_s)
+                    self._rejected["thump"].add(pick.time_s, self._low_tracker.rhythm_salience)
             else:
                 rhythmic, counted, closeness = pick.rhythmic, not pick.sync_tick, pick.closeness
                 sync_tick = pick.sync_tick
@@ -440,8 +441,8 @@ class StepDetector:
             for q in (*self._recent.values(), self._thump_on_rhythm):
                 while q and q[0][0] < now_s - ARBITRATION_S:
                     q.popleft()
-            while self._thump_rejected and self._thump_rejected[0] < now_s - ARBITRATION_S:
-                self._thump_rejected.popleft()
+            for store in self._rejected.values():
+                store.prune(now_s)
             before = self._active
             other = "bands" if before == "thump" else "thump"
             ours, theirs = (self._evidence(n) for n in (before, other))
@@ -478,13 +479,11 @@ class StepDetector:
         return out
 
     def _take_bands_rejections(self, rejected: deque[tuple[float, float, float]], now_s: float) -> None:
-        """Keep the bands path's rejections (time, decided at, its tracker's salience) decided before
-        ``now_s`` for ``BANDS_REJECTED_FILL``, those of the last ``ARBITRATION_S``."""
+        """Keep the bands path's rejections handed over by its picker (time, decided at, its
+        tracker's salience) decided before ``now_s``, in decision order, for ``BANDS_REJECTED_FILL``."""
         while rejected and rejected[0][1] < now_s:
-            t, decided_s, salience = rejected.popleft()
-            self._bands_rejected.append((t, salience))
-            while self._bands_rejected and self._bands_rejected[0][0] < decided_s - ARBITRATION_S:
-                self._bands_rejected.popleft()
+            t, _, salience = rejected.popleft()
+            self._rejected["bands"].add(t, salience)
 
     def _evidence(self, name: str) -> float:
         """Path ``name``'s evidence over the last ``ARBITRATION_S``."""
@@ -607,7 +606,7 @@ class StepDetector:
         """Whether the bands path's footfall at ``time_s``, taken on its rhythm at ``closeness``, is
         a candidate the reported thump path heard too and its tracker rejected (``HEARD_FILL``)."""
         return (HEARD_FILL and self._active == "thump" and closeness >= FILL_CLOSENESS
-                and _heard_at(self._thump_rejected, time_s, AGREE_TOLERANCE_S)[1])
+                and self._rejected["thump"].heard(time_s, AGREE_TOLERANCE_S))
 
     def _fills_bands_rejected(self, time_s: float, closeness: float) -> bool:
         """Whether the thump path's footfall at ``time_s``, taken on its rhythm at ``closeness``, is a
@@ -618,8 +617,7 @@ class StepDetector:
                 and BANDS_REJECTED_SPACING[0] <= (time_s - self._last_out_s) / self._low_tracker.period_s
                 <= BANDS_REJECTED_SPACING[1]):
             return False
-        return any(abs(t - time_s) <= AGREE_TOLERANCE_S and salience < BANDS_REJECTED_SALIENCE
-                   for t, salience in self._bands_rejected)
+        return self._rejected["bands"].heard(time_s, AGREE_TOLERANCE_S, max_salience=BANDS_REJECTED_SALIENCE)
 
     def _thump_agrees(self, fraction: float) -> bool:
         """Whether at least ``fraction`` of the thump path's recent footfalls are the bands path's too."""
