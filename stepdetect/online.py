@@ -156,6 +156,11 @@ BANDS_REJECTED_FILL = True
 BANDS_REJECTED_CLOSENESS = FILL_CLOSENESS
 BANDS_REJECTED_SPACING = (0.8, 1.5)
 BANDS_REJECTED_SALIENCE = 0.5
+# After such a fill the reported bands path's own footfall on its rhythm (closeness at least
+# BANDS_REJECTED_CLOSENESS) more than AGREE_TOLERANCE_S later is still reported, even within
+# MERGE_ACROSS_S: the thump path may have taken a sound just before the step (a kick, the step's
+# early part) that the bands path's rhythm puts the step after.
+AFTER_FILL_OWN = True
 # While the thump path's tracker finds little on a rhythm, the onsets it rejects are reported too
 # (THUMP_MIN_SALIENCE); one so reported is a footfall like the others: a thump-path footfall within
 # its tracker's merge_s after it, at most LATER_PART_MAX_DB louder, is that footfall's later part
@@ -311,6 +316,7 @@ class StepDetector:
         self._low_tracker_last = 0.0
         self._in_sync = {"thump": False, "bands": False}  # each path's last footfall: the runner in sync with the ticks?
         self._last_out_path = "thump"
+        self._last_out_fill = False  # the last footfall reported was the thump path's BANDS_REJECTED fill
         self._sync_out_s = -np.inf  # the last footfall reported as a step on a tick in sync (REPORT_SYNC_TICKS)
         # per path: (known tick, time) of its last footfall if that started on a tick, else None
         self._last_on_tick: dict[str, tuple[float, float] | None] = {"thump": None, "bands": None}
@@ -469,9 +475,11 @@ class StepDetector:
             if ((undecided or fills or name in (self._active, before)) and reportable
                     and pick.time_s > self._last_out_s
                     and pick.time_s - self._sync_out_s >= self._low_tracker.params.merge_s
-                    and (name == self._last_out_path or pick.time_s >= self._last_out_s + MERGE_ACROSS_S)):
+                    and (name == self._last_out_path or pick.time_s >= self._last_out_s + MERGE_ACROSS_S
+                         or self._own_after_fill(name, rhythmic, closeness, pick.time_s))):
                 out.append((pick if report_s == pick.time_s else dataclasses.replace(pick, time_s=report_s), rhythmic))
                 self._last_out_s, self._last_out_path = pick.time_s, name
+                self._last_out_fill = fills and name == "thump" and self._active == "bands"
                 self._last_out_rejected_db = rejected_out
                 if sync_tick:
                     self._sync_out_s = pick.time_s
@@ -618,6 +626,13 @@ class StepDetector:
                 <= BANDS_REJECTED_SPACING[1]):
             return False
         return self._rejected["bands"].heard(time_s, AGREE_TOLERANCE_S, max_salience=BANDS_REJECTED_SALIENCE)
+
+    def _own_after_fill(self, name: str, rhythmic: bool, closeness: float, time_s: float) -> bool:
+        """Whether path ``name``'s footfall at ``time_s`` (on its rhythm: ``rhythmic`` at ``closeness``)
+        is the reported bands path's own step after the thump path's fill just reported
+        (``AFTER_FILL_OWN``), not that fill's onset again."""
+        return (AFTER_FILL_OWN and self._last_out_fill and name == "bands" == self._active and rhythmic
+                and closeness >= BANDS_REJECTED_CLOSENESS and time_s - self._last_out_s > AGREE_TOLERANCE_S)
 
     def _thump_agrees(self, fraction: float) -> bool:
         """Whether at least ``fraction`` of the thump path's recent footfalls are the bands path's too."""

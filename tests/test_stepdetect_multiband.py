@@ -353,3 +353,26 @@ def test_a_step_the_bands_path_rejects_in_a_weak_stretch_comes_from_the_thump_pa
     monkeypatch.setattr(online, "BANDS_REJECTED_FILL", False)  # without the rule the step is lost
     was = detect_footfalls(y, sample_rate=sr).time_s
     assert np.min(np.abs(was - 2.6344)) > 0.025, was
+
+
+# the step times of dirt_walk_hfp16_16k.flac (the benchmark's truth, the first 6.8 s of its dev item)
+DIRT_WALK_HFP16_STEPS_S = [0.6, 1.1777, 1.7468, 2.3066, 2.8801, 3.4751, 4.0598, 4.6249, 5.198, 5.7943, 6.3849]
+
+
+def test_the_bands_path_still_reports_its_own_step_just_after_a_thump_fill(
+        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dirt & rocks walking steps through the 16 kHz headset path: the bands path is reported; at
+    6.349 s the thump path takes the step's early part on its rhythm where the bands tracker rejected
+    a candidate, and that is reported (``BANDS_REJECTED_FILL``, 36 ms before the step). The bands
+    path's own footfall on its rhythm at the step, 40 ms later, is reported too (``AFTER_FILL_OWN``);
+    before, it fell within ``MERGE_ACROSS_S`` of the fill and was lost. A stream in blocks reports
+    the same."""
+    y, sr = sf.read(DATA / "dirt_walk_hfp16_16k.flac")
+    ref = np.array(DIRT_WALK_HFP16_STEPS_S)
+    found = StepDetector(sample_rate=sr).process_block(y).time_s
+    assert np.min(np.abs(found - 6.3849)) <= 0.025, found
+    assert score_events(ref, found, tolerance_s=0.025).recall == 1.0
+    np.testing.assert_allclose(_streamed(y, sr, rng, 1500), found, atol=1e-12, rtol=0)
+    monkeypatch.setattr(online, "AFTER_FILL_OWN", False)  # without the rule the step is lost
+    was = detect_footfalls(y, sample_rate=sr).time_s
+    assert np.min(np.abs(was - 6.3849)) > 0.025, was
