@@ -159,7 +159,11 @@ BANDS_REJECTED_SALIENCE = 0.5
 # After such a fill the reported bands path's own footfall on its rhythm (closeness at least
 # BANDS_REJECTED_CLOSENESS) more than AGREE_TOLERANCE_S later is still reported, even within
 # MERGE_ACROSS_S: the thump path may have taken a sound just before the step (a kick, the step's
-# early part) that the bands path's rhythm puts the step after.
+# early part, 35-120 ms before it on dev), and then the step itself was lost too. Nothing the thump
+# candidate carries (level, confidence, closeness, spacing) told those fills from good ones on dev.
+# Dev 70 -> 69, none newly failing (music synthetic phone passes, walk dirt & rocks HFP 16 / 8 kHz
+# +0.015; music crunchy ice phone / clipped -0.01: a crunch's later part 80 ms after a good fill;
+# FOOTFALL_PASSES.md, session 14, fill).
 AFTER_FILL_OWN = True
 # While the thump path's tracker finds little on a rhythm, the onsets it rejects are reported too
 # (THUMP_MIN_SALIENCE); one so reported is a footfall like the others: a thump-path footfall within
@@ -386,7 +390,8 @@ class StepDetector:
         is still reported, whichever path it came from, and so is the bands path's footfall on its
         rhythm where the reported thump path's tracker predicted a step it did not hear (``FILL_*``)
         or heard a candidate it rejected (``HEARD_FILL``), the thump path's footfall on its rhythm at a
-        candidate the reported bands path's tracker rejected in a weak stretch (``BANDS_REJECTED_*``),
+        candidate the reported bands path's tracker rejected in a weak stretch (``BANDS_REJECTED_*``)
+        and the bands path's own footfall on its rhythm just after such a fill (``AFTER_FILL_OWN``),
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
         in sync (``REPORT_SYNC_TICKS``)."""
         events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
