@@ -344,15 +344,40 @@ def test_a_step_the_bands_path_rejects_in_a_weak_stretch_comes_from_the_thump_pa
     locked thump path takes on its rhythm a period after the last footfall reported. That step is
     reported from the thump path (``BANDS_REJECTED_FILL``: the picker hands its tracker's rejections
     to the arbitration in decision order); before, it was lost. A stream in blocks reports the same."""
-    y, sr = sf.read(DATA / "synthetic_stop_hfp8_8k.flac")
-    ref = np.array(SYNTHETIC_STOP_HFP8_STEPS_S)
+    _assert_found_only_by(online, "BANDS_REJECTED_FILL", "synthetic_stop_hfp8_8k.flac", SYNTHETIC_STOP_HFP8_STEPS_S,
+                          2.6344, rng, monkeypatch)
+
+
+def _assert_found_only_by(module: object, rule: str, name: str, steps_s: list[float], step_s: float,
+                          rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The detector finds every step of the excerpt ``name`` (true times ``steps_s``), the one at
+    ``step_s`` among them, the same streamed in random blocks; with ``module.rule`` off that step is lost."""
+    y, sr = sf.read(DATA / name)
     found = StepDetector(sample_rate=sr).process_block(y).time_s
-    assert np.min(np.abs(found - 2.6344)) <= 0.025, found
-    assert score_events(ref, found, tolerance_s=0.025).recall == 1.0
+    assert np.min(np.abs(found - step_s)) <= 0.025, found
+    assert score_events(np.array(steps_s), found, tolerance_s=0.025).recall == 1.0
     np.testing.assert_allclose(_streamed(y, sr, rng, 1500), found, atol=1e-12, rtol=0)
-    monkeypatch.setattr(online, "BANDS_REJECTED_FILL", False)  # without the rule the step is lost
+    monkeypatch.setattr(module, rule, False)  # without the rule the step is lost
     was = detect_footfalls(y, sample_rate=sr).time_s
-    assert np.min(np.abs(was - 2.6344)) > 0.025, was
+    assert np.min(np.abs(was - step_s)) > 0.025, was
+
+
+# the step times of dirt_walk_hfp16_16k.flac (the benchmark's truth, the first 6.8 s of its dev item)
+DIRT_WALK_HFP16_STEPS_S = [0.6, 1.1777, 1.7468, 2.3066, 2.8801, 3.4751, 4.0598, 4.6249, 5.198, 5.7943, 6.3849]
+
+
+def test_the_bands_path_still_reports_its_own_step_just_after_a_thump_fill(
+        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dirt & rocks walking steps through the 16 kHz headset path: the bands path is reported; at
+    6.349 s the thump path takes the step's early part on its rhythm where the bands tracker rejected
+    a candidate, and that is reported (``BANDS_REJECTED_FILL``, 36 ms before the step). The bands
+    path's own footfall on its rhythm at the step, 40 ms later, is reported too (``AFTER_FILL_OWN``);
+    before, it fell within ``MERGE_ACROSS_S`` of the fill and was lost. A stream in blocks reports
+    the same."""
+    _assert_found_only_by(online, "AFTER_FILL_OWN", "dirt_walk_hfp16_16k.flac", DIRT_WALK_HFP16_STEPS_S, 6.3849,
+                          rng, monkeypatch)
+
+
 
 
 def _thump_led_run(seed: int, sample_rate: int = 16000, spm: float = 180.0,
