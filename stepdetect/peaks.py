@@ -185,9 +185,9 @@ class PickParams:
     wind_top_steps_db: float = 3.0
     # under the wind a footfall heard late, at its loud crunch (gravel: a soft first part whose
     # rise above 4 kHz is 3-8 dB, 25-55 ms before a crunch at 0.25-2 kHz that rides the gust and
-    # takes the dominant band), is dated where the top band (> 4 kHz) last left the level it stood
-    # at before (its mean over wind_first_part_base_s before the onset, the first span the later
-    # bound) by wind_first_part_db: walking back from the onset while the top band stays that far
+    # takes the dominant band), is dated where the top band (> 4 kHz) last rose wind_first_part_db
+    # above the level it stood at before (its mean from wind_first_part_base_s[0] to [1] before the
+    # onset): walking back from the onset while the top band stays that far
     # up, at most wind_first_part_s, and only when that moves the onset by wind_first_part_min_s
     # or more. A wind's floors (the plain wind_skirt_db) with the weights learned, wideband
     # streams only; not onto a known tick (a tick's top-band onset before the step is no part of
@@ -246,7 +246,7 @@ class PickParams:
     def __post_init__(self) -> None:
         far, near = self.wind_first_part_base_s
         if not (self.wind_first_part_db > 0 and 0 <= self.wind_first_part_min_s < self.wind_first_part_s
-                and near <= far and self.wind_first_part_s <= far):
+                and near < far and self.wind_first_part_s <= far):
             raise ParameterError("picker: need wind_first_part_db > 0, 0 <= wind_first_part_min_s < wind_first_part_s "
                                  "<= the far end of wind_first_part_base_s, and that span in order (far, near)")
         if not (self.tick_step_window_fraction > 0 and 0 <= self.masked_from_s < self.masked_after_s):
@@ -677,7 +677,7 @@ def _top_first_part_s(top: NDArray[np.float64], onset_s: float, params: PickPara
     k = int(round((onset_s + BAND_BIAS_S[N_BANDS - 1]) / frame_s)) - first - 1  # the onset's frame in the top band
     far, near = (int(round(s / frame_s)) for s in params.wind_first_part_base_s)
     reach = int(round(params.wind_first_part_s / frame_s))
-    if not (far <= k < top.size and near < far) or not math.isfinite(params.wind_first_part_db):
+    if not far <= k < top.size or not math.isfinite(params.wind_first_part_db):
         return onset_s
     up_db = float(top[k - far : k - near].mean()) + params.wind_first_part_db
     j = k
