@@ -187,6 +187,20 @@ class PickParams:
     wind_top_z: float = 2.5
     wind_top_skirt_db: float = -2.5
     wind_top_steps_db: float = 3.0
+    # under the wind a footfall heard late, at its loud crunch (gravel: a soft first part whose
+    # rise above 4 kHz is 3-8 dB, 25-55 ms before a crunch at 0.25-2 kHz that rides the gust and
+    # takes the dominant band), is dated where the top band (> 4 kHz) last rose wind_first_part_db
+    # above the level it stood at before (its mean from wind_first_part_base_s[0] to [1] before the
+    # onset): walking back from the onset while the top band stays that far
+    # up, at most wind_first_part_s, and only when that moves the onset by wind_first_part_min_s
+    # or more. A wind's floors (the plain wind_skirt_db) with the weights learned, wideband
+    # streams only; not onto a known tick (a tick's top-band onset before the step is no part of
+    # it), nor back to within wind_first_part_s of the onset pushed before. Dev (session 14): 70 ->
+    # 69 conditions failing a bar, none newly failing, only wind dirt & rocks moved (+0.06-0.09)
+    wind_first_part_db: float = 3.0
+    wind_first_part_s: float = 0.07
+    wind_first_part_base_s: tuple[float, float] = (0.09, 0.06)
+    wind_first_part_min_s: float = 0.015
     onset_bias_s: float = 0.0  # extra constant shift (on top of BAND_BIAS_S)
     # a footfall reaches the microphone at about the same level every step (one foot a few dB
     # softer), but a headset's noise gate opening on a breath makes a jump out of a far quieter
@@ -242,6 +256,11 @@ class PickParams:
     tracker: TrackerParams = BANDS_PARAMS
 
     def __post_init__(self) -> None:
+        far, near = self.wind_first_part_base_s
+        if not (self.wind_first_part_db > 0 and 0 <= self.wind_first_part_min_s < self.wind_first_part_s
+                and near < far and self.wind_first_part_s <= far):
+            raise ParameterError("picker: need wind_first_part_db > 0, 0 <= wind_first_part_min_s < wind_first_part_s "
+                                 "<= the far end of wind_first_part_base_s, and that span in order (far, near)")
         if not (self.tick_step_window_fraction > 0 and 0 <= self.masked_from_s < self.masked_after_s):
             raise ParameterError("picker: need tick_step_window_fraction > 0 and 0 <= masked_from_s < masked_after_s")
         if not 0 <= self.tick_step_near_fraction <= self.tick_step_window_fraction:
@@ -487,6 +506,9 @@ def pick_footfalls(
                            first=first, frame_s=frame_s, params=params)
         if onset_s <= state.last_pushed_s:
             continue  # the same onset seen through another band crossing
+        if state.weights is not None and wideband and _windy(params, frames, i):
+            onset_s = _top_first_part_s(levels[:, N_BANDS - 1], onset_s, params, tick_times_s,
+                                        after_s=state.last_pushed_s, first=first, frame_s=frame_s)
         on_tick = near_tick(tick_times_s, onset_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
         step_s = _step_before_tick(state, params, present, white[i:], m.before[n_cand], onset_s, tick_times_s,
                                    cross_s=(first + i + 1.0) * frame_s - BAND_BIAS_S[0], frame_s=frame_s,
@@ -663,6 +685,32 @@ def _windy(params: PickParams, frames: Frames, i: int, *, skirt_db: float | None
     floor = frames.bands_floor_db[i]
     skirt_db = params.wind_skirt_db if skirt_db is None else skirt_db
     return bool(floor[3] - floor[4] >= skirt_db and floor[2] - floor[4] >= params.wind_tilt_db)
+
+
+def _top_first_part_s(top: NDArray[np.float64], onset_s: float, params: PickParams,
+                      tick_times_s: NDArray[np.float64] | None, *, after_s: float, first: int, frame_s: float) -> float:
+    """Under the wind, where a footfall dated at ``onset_s`` began: where the top band's level
+    ``top`` last rose ``wind_first_part_db`` above its mean over ``wind_first_part_base_s`` before
+    the onset, walking back from the onset at most ``wind_first_part_s`` (the first part of a
+    footfall whose loud crunch made the onset); ``onset_s`` unless that is ``wind_first_part_min_s``
+    or more earlier, more than ``wind_first_part_s`` after ``after_s`` (the onset pushed before)
+    and on no known tick (see :class:`PickParams`)."""
+    k = int(round((onset_s + BAND_BIAS_S[N_BANDS - 1]) / frame_s)) - first - 1  # the onset's frame in the top band
+    far, near = (int(round(s / frame_s)) for s in params.wind_first_part_base_s)
+    reach = int(round(params.wind_first_part_s / frame_s))
+    if not far <= k < top.size or not math.isfinite(params.wind_first_part_db):
+        return onset_s
+    up_db = float(top[k - far : k - near].mean()) + params.wind_first_part_db
+    j = k
+    while j > k - reach and top[j - 1] >= up_db:
+        j -= 1
+    if top[k] < up_db or j <= k - reach:
+        return onset_s  # not up at the onset, or up for the whole reach: a gust, no first part
+    early_s = (first + j + 1.0) * frame_s - BAND_BIAS_S[N_BANDS - 1]
+    if (onset_s - early_s < params.wind_first_part_min_s or early_s <= after_s + params.wind_first_part_s
+            or near_tick(tick_times_s, early_s, before_s=params.tick_before_s, after_s=params.tick_after_s)):
+        return onset_s
+    return early_s
 
 
 def _above_wind_db(present: NDArray[np.bool_], peaks_db: NDArray[np.float64]) -> float:
