@@ -216,13 +216,22 @@ class LiveBackend(StreamRunner):
         self.finished.clear()  # the stop called finished_callback: this is no end
         self.callback_thread_id = None  # the new start runs a new thread
         self._watch_cpu_s = None
+        self._start_up_again(at_frame)
         stream.start()
-        stats.startup_until_frame = at_frame + stats.settle_frames
-        stats.startup_limit_frame = at_frame + round(STARTUP_LIMIT_S * self.core.sample_rate)
         self.gaps.append({"at_s": round(at_frame / self.core.sample_rate, 3),
                           "gap_s": round(time.monotonic() - stopping, 3), "restart": True,
                           "reason": f"PortAudio's thread used {load_pct:.0f} % of a core (busy-polling after an "
                                     "underrun): stream restarted"})
+
+    def _start_up_again(self, at_frame: int) -> None:
+        """Before a restarted or reopened stream starts (its primed first callbacks may run inside
+        the start call): its start-up, from ``at_frame``, is not a session xrun (a server re-tunes
+        its buffers for a new stream), and the wait before its first callback is the outage, which
+        the gaps list, not this machine failing to run the audio thread."""
+        stats = self.core.stats
+        stats.startup_until_frame = at_frame + stats.settle_frames
+        stats.startup_limit_frame = at_frame + round(STARTUP_LIMIT_S * self.core.sample_rate)
+        stats.last_callback_time_s = None
 
     def _reopen(self, consume: Callable[[], bool], poll_s: float) -> bool:
         """Try to reopen the failed stream for ``recover_s``; True once it runs again."""
@@ -255,16 +264,13 @@ class LiveBackend(StreamRunner):
             if consume() is False:  # the user stopped the session meanwhile
                 self.stopped = True
                 return False
+            self._start_up_again(at_frame)  # the new stream's own start-up is not a session xrun
             try:
                 self.start()
             except Exception as exc:  # noqa: BLE001 - StreamError or a PortAudio error: try again
                 error = f" ({exc})"
                 continue
-            stats = self.core.stats
             rate = self.core.sample_rate
-            # the new stream's own start-up (a fresh server re-tunes its buffers) is not a session xrun
-            stats.startup_until_frame = at_frame + stats.settle_frames
-            stats.startup_limit_frame = at_frame + round(STARTUP_LIMIT_S * rate)
             self.gaps.append({"at_s": round(at_frame / rate, 3), "gap_s": round(time.monotonic() - lost_at, 3),
                               "reason": reason})
             return True

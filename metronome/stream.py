@@ -16,7 +16,7 @@ from metronome.units import ParameterError
 class StreamStats:
     """Counters written by an audio callback, read by the main thread.
 
-    ``count_block`` and ``count_status`` only compare and increment: real-time safe.
+    ``count_block`` and ``count_status`` only compare, subtract and increment: real-time safe.
     """
 
     blocks: int = 0

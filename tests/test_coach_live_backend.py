@@ -195,3 +195,34 @@ def test_while_a_lost_stream_is_reopened_the_live_display_is_told(monkeypatch: p
     assert notes and all(n.startswith("audio stream lost ") and "reconnecting (for up to 0.3 s)" in n for n in notes)
     assert backend.outage_note() == ""
     assert backend.failure is not None and "could not be reopened within 0.3 s (no sound server)" in backend.failure
+
+
+def test_a_reopened_stream_measures_its_callback_waits_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The outage before a reopened stream's first callback (which a primed stream runs inside its
+    start call) is listed in the gaps, not taken for this machine failing to run the audio thread;
+    a late callback after the new stream's start-up is."""
+    import coach.live_backend as lb
+
+    monkeypatch.setattr(lb, "RECOVER_EVERY_S", 0.01)
+    backend = _backend(lead_in_frames=1000)
+    stats = backend.core.stats
+    t_s = 0.0
+    for _ in range(10):  # past the lead-in, callbacks 43 ms apart
+        _call(backend, 2048, t_s=t_s)
+        t_s += 2048 / RATE
+    assert 0.04 < stats.max_callback_gap_s < 0.05
+    backend.failure = "the audio stream stopped by itself"
+
+    def start_primed() -> None:  # the new stream's first callback, 5 s after the old one's last
+        _call(backend, 2048, t_s=t_s + 5.0)
+
+    monkeypatch.setattr(backend, "start", start_primed)
+    assert backend._reopen(lambda: True, 0.01) is True
+    assert backend.gaps and backend.gaps[-1]["at_s"] == pytest.approx(10 * 2048 / RATE, abs=0.001)
+    assert stats.max_callback_gap_s < 0.05  # the outage is not a callback wait
+    t_s += 5.0
+    while stats.frames < stats.startup_until_frame:  # the new stream's start-up, clean
+        t_s += 2048 / RATE
+        _call(backend, 2048, t_s=t_s)
+    _call(backend, 2048, t_s=t_s + 0.120)  # then one late callback
+    assert stats.max_callback_gap_s == pytest.approx(0.120, abs=1e-9)
