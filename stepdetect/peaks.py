@@ -149,7 +149,9 @@ class PickParams:
     #   thump band is quiet); within tick_step_near_fraction x the period of the prediction,
     #   tick_excess_db more is enough (what tells a candidate on a tick from the tick alone: closer
     #   to the prediction, less is asked; dev metronome-off shower phone: a step 13 ms from its
-    #   prediction, right under its tick, brought 3.1 dB and was lost to the tonal test);
+    #   prediction, right under its tick, brought 3.1 dB and was lost to the tonal test; from
+    #   tick_before_s before a tick to tick_alone_s after it, _only_the_tick has already asked
+    #   tick_excess_db of every candidate, so there the near rule only spares the tonal test);
     # - a candidate there the tick tests reject may hide the step (a crunchy step under a click
     #   brings less than tick_excess_db more): a candidate masked_from_s to masked_after_s after it,
     #   not on a tick itself and masked_margin_db or more under the median recent footfall, goes to
@@ -561,10 +563,10 @@ def pick_footfalls(
         state.low_peaks_db.append(float(m.low_peak_db[n_cand]))
         state.on_tick.append(on_tick)
         time_s = step_s if d.time_s == onset_s else d.time_s
+        jump_db = params.thump_dating_jump_db
         contact_s = (_contact_s(levels, peaks_db, m.peak_pos[n_cand], present, onset_s, stop=max(0, i - back),
-                                first=first, frame_s=frame_s, params=params)
-                     if b == 0 and part is None and time_s == onset_s and params.thump_dating_jump_db is not None
-                     else math.nan)
+                                first=first, frame_s=frame_s, params=params, jump_db=jump_db)
+                     if b == 0 and part is None and time_s == onset_s and jump_db is not None else math.nan)
         _note_beat(state, params, time_s, tick_times_s, on_tick=on_tick)
         picks.append(Pick(time_s, _confidence(params, snr_db, d), peak_db, decided_at_s,
                           d.rhythmic, b, d.closeness if d.rhythmic else 0.0, on_tick,
@@ -756,13 +758,12 @@ def _onset_s(level: NDArray[np.float64], start: int, *, stop: int, band: int, ta
 
 def _contact_s(levels: NDArray[np.float64], peaks_db: NDArray[np.float64], peak_pos: NDArray[np.intp],
                present: NDArray[np.bool_], onset_s: float, *, stop: int, first: int, frame_s: float,
-               params: PickParams) -> float:
+               params: PickParams, jump_db: float) -> float:
     """When to report a footfall dated in the thump band at ``onset_s``: at the earliest onset of a
-    higher band that jumped ``thump_dating_jump_db`` or more (its own peak and jump, walked back no
-    further than frame ``stop``), when that came up to ``thump_dating_max_s`` earlier; else ``onset_s``."""
-    best, jump_db = onset_s, params.thump_dating_jump_db
-    if jump_db is None:
-        return onset_s
+    higher band that jumped ``jump_db`` (``thump_dating_jump_db``) or more (its own peak and jump,
+    walked back no further than frame ``stop``), when that came up to ``thump_dating_max_s``
+    earlier; else ``onset_s``."""
+    best = onset_s
     for b in np.flatnonzero(present[1:] & (peaks_db[1:] >= jump_db)) + 1:
         level = levels[:, b]
         p = int(peak_pos[b])

@@ -10,9 +10,8 @@ those of the last ``keep_s`` (one pruning rule for both paths), and a look-up is
 from __future__ import annotations
 
 import bisect
+import math
 from collections import deque
-
-import numpy as np
 
 
 class Rejected:
@@ -23,9 +22,6 @@ class Rejected:
         self.keep_s = float(keep_s)
         self._times: deque[float] = deque()
         self._salience: deque[float] = deque()
-
-    def __len__(self) -> int:
-        return len(self._times)
 
     def add(self, time_s: float, salience: float) -> None:
         """Keep a candidate rejected at ``time_s`` by a tracker with rhythm ``salience`` then."""
@@ -43,7 +39,7 @@ class Rejected:
             self._times.popleft()
             self._salience.popleft()
 
-    def heard(self, time_s: float, tolerance_s: float, max_salience: float = np.inf) -> bool:
+    def heard(self, time_s: float, tolerance_s: float, max_salience: float = math.inf) -> bool:
         """Whether a candidate within ``tolerance_s`` of ``time_s`` was rejected while its tracker's
         rhythm salience was below ``max_salience``."""
         k = bisect.bisect_left(self._times, time_s - tolerance_s)
