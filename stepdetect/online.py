@@ -118,6 +118,7 @@ MIN_DWELL_S = 2.0  # a path is reported at least this long
 # under a treadmill's hum, a shoe that does not thump -- and is reported (dev 108 -> 104
 # conditions failing a bar: 5 pass, 1 fails; mean F1 up on every mic path)
 FILL_CLOSENESS = 0.5
+FILL_EARLY_MIN_S = 0.02
 FILL_EARLY = 0.05  # (a footfall the other path dates well before the prediction may be heard by this path yet)
 FILL_LATE = 0.15
 FILL_SPACING = 0.7
@@ -630,7 +631,7 @@ class StepDetector:
                 offsets.append(offsets[0] + behind)
         for off in offsets:
             k = max(0, min(FILL_BRIDGE, round(off / period)))
-            if -FILL_EARLY * period <= off - k * period <= FILL_LATE * period:
+            if -max(FILL_EARLY * period, FILL_EARLY_MIN_S) <= off - k * period <= FILL_LATE * period:
                 return True
         return False
 
