@@ -382,6 +382,23 @@ def test_the_bands_path_still_reports_its_own_step_just_after_a_thump_fill(
                           rng, monkeypatch)
 
 
+# the step times of dirt_quiet_inear_16k.flac (the benchmark's truth, the first 8 s of its dev item)
+DIRT_QUIET_INEAR_STEPS_S = [0.6, 0.8668, 1.1169, 1.3671, 1.6339, 1.9006, 2.1508, 2.4176, 2.6844, 2.9512, 3.218,
+                            3.4681, 3.7516, 4.0017, 4.2685, 4.502, 4.7688, 5.0356, 5.3024, 5.5525, 5.8026, 6.0694,
+                            6.3362, 6.5863, 6.8531, 7.1199, 7.3701, 7.6369, 7.887]
+
+
+def test_a_fill_may_come_a_little_earlier_than_the_thump_paths_prediction_at_a_fast_cadence(
+        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dirt & rocks running steps (0.26 s apart) through the in-ear path: the thump path is reported
+    and misses one foot's soft steps (6.34 and 7.64 s), which the bands path takes on its rhythm
+    15 ms before the thump tracker's prediction -- where ``FILL_EARLY`` x the period allows 13 ms.
+    The early bound is at least ``FILL_EARLY_MIN_S`` (20 ms), so they are filled; before, both were
+    lost. A stream in blocks reports the same."""
+    _assert_found_only_by(online, "FILL_EARLY_MIN_S", "dirt_quiet_inear_16k.flac", DIRT_QUIET_INEAR_STEPS_S, 6.3362,
+                          rng, monkeypatch)
+
+
 def _thump_led_run(seed: int, sample_rate: int = 16000, spm: float = 180.0,
                    duration_s: float = 12.0) -> tuple[np.ndarray, np.ndarray, int]:
     """Steps whose 90 Hz thump swells over 8 ms after a short 1.5-6 kHz splash 12 dB softer, with
