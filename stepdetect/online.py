@@ -220,6 +220,18 @@ TICK_ROW_AFTER_S = 0.015
 # steps, cadence 0.80 -> 1.44 spm off, failing on F1 before and after). Both paths in sync: a
 # path hearing the ticks of a metronome the runner is off reads as in sync, the other does not.
 TICK_ROW_REPORTED = True
+# A sound 30-90 ms before a step on its tick, taken on the rhythm and reported, makes the bands
+# tracker merge the step into it as its toe (Pick.toe_on_tick: merged, on a known tick, in sync,
+# the step before off the ticks). That candidate is reported when the last footfall reported started
+# off the ticks, more than TOE_MIN_BEFORE_S before this tick (a runner on the beat starts some steps
+# 10-30 ms before their ticks: then the tick after the step is no step; 0 ms: metronome-on shower
+# phone and clipped -0.01) and more than AGREE_TOLERANCE_S before this candidate, and the one
+# reported before it started on the tick right before this one (a runner on the beat: a path hearing
+# the ticks of a metronome the runner is off reports the steps between the ticks). No evidence for
+# its path (as REPORT_SYNC_TICKS); the sound stays reported (a report is final). Dev 66 -> 65
+# (metronome-on shower HFP 8 kHz passes), none newly failing (FOOTFALL_PASSES.md, session 14, metro2).
+TOE_ON_TICK = True
+TOE_MIN_BEFORE_S = 0.03
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
 # A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
 # AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
@@ -343,6 +355,7 @@ class StepDetector:
         # per path: (known tick, time) of its last footfall if that started on a tick, else None
         # ... and "out": of the last footfall reported, whichever path's (TICK_ROW_REPORTED)
         self._last_on_tick: dict[str, tuple[float, float] | None] = {"thump": None, "bands": None, "out": None}
+        self._before_out_on_tick: tuple[float, float] | None = None  # "out" of the footfall reported before the last
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
         self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
@@ -413,7 +426,8 @@ class StepDetector:
         and the bands path's own footfall on its rhythm just after such a fill (``AFTER_FILL_OWN``),
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
         in sync (``REPORT_SYNC_TICKS``), and, in sync, a footfall on the tick right after the last one
-        reported (``TICK_ROW_REPORTED``)."""
+        reported (``TICK_ROW_REPORTED``) and the bands path's candidate on a tick merged as the toe of a
+        sound just before it (``TOE_ON_TICK``)."""
         events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
                         key=lambda e: (e[0], e[1]))
         rejected = deque(sorted(rejections or [], key=lambda r: r[1]))  # the bands tracker's, by decision time
@@ -461,6 +475,8 @@ class StepDetector:
             self._in_sync[name] = pick.in_sync
             tick_s = self._tick_of(pick, name)
             next_tick = self._on_the_next_tick(name, tick_s)
+            if pick.toe_on_tick:
+                reportable = self._toe_on_tick(pick.time_s, tick_s)
             if counted:
                 in_sync = any(self._in_sync.values())
                 evidence = ((max(closeness, CLOSENESS_FLOOR) if rhythmic else PROVISIONAL_EVIDENCE)
@@ -510,6 +526,7 @@ class StepDetector:
                 self._last_out_s, self._last_out_path = pick.time_s, name
                 self._last_out_fill = fills and name == "thump" and self._active == "bands"
                 self._last_out_rejected_db = rejected_out
+                self._before_out_on_tick = self._last_on_tick["out"]
                 self._last_on_tick["out"] = None if tick_s is None else (tick_s, pick.time_s)
                 if sync_tick:
                     self._sync_out_s = pick.time_s
@@ -583,21 +600,36 @@ class StepDetector:
         params = self.low_params if name == "thump" else self.params
         return tick_near(self._ticks_s, pick.time_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
 
+    def _toe_on_tick(self, time_s: float, tick_s: float | None) -> bool:
+        """Whether a bands footfall at ``time_s`` on the known tick ``tick_s`` that its tracker
+        merged into the step before as its toe is reported (``TOE_ON_TICK``): the last footfall
+        reported started off the ticks, more than ``TOE_MIN_BEFORE_S`` before this tick and more than
+        ``AGREE_TOLERANCE_S`` before this one, and the one reported before it on the tick right before."""
+        if not TOE_ON_TICK or tick_s is None or self._last_on_tick["out"] is not None:
+            return False
+        return (tick_s - self._last_out_s > TOE_MIN_BEFORE_S and time_s - self._last_out_s > AGREE_TOLERANCE_S
+                and self._tick_after(self._before_out_on_tick, tick_s))
+
+    def _tick_after(self, last: tuple[float, float] | None, tick_s: float) -> bool:
+        """Whether the known tick ``tick_s`` is the one right after the tick of ``last`` (that tick, the
+        footfall's time: at most ``TICK_ROW_AFTER_S`` after it), at most ``TICKS_IN_A_ROW_MAX_S`` later."""
+        if last is None:
+            return False
+        last_tick_s, last_time_s = last
+        if not 0.0 < tick_s - last_tick_s <= TICKS_IN_A_ROW_MAX_S or last_time_s - last_tick_s > TICK_ROW_AFTER_S:
+            return False
+        j = int(np.searchsorted(self._ticks_s, tick_s))
+        return j > 0 and bool(self._ticks_s[j - 1] == last_tick_s)
+
     def _on_the_next_tick(self, name: str, tick_s: float | None) -> bool:
         """Whether a footfall of path ``name`` on the known tick ``tick_s`` is on the tick right after
         the one its path's last footfall (``name`` "out": the last footfall reported) started on (that one on its tick), nothing reported since
         that footfall (``TICKS_IN_A_ROW_MAX_S``, ``TICK_ROW_AFTER_S``). The tick before is at most
         that old: still known in a stream."""
         last = self._last_on_tick[name]
-        if tick_s is None or last is None:
+        if tick_s is None or last is None or self._last_out_s > last[1] + AGREE_TOLERANCE_S:
             return False
-        last_tick_s, last_time_s = last
-        if (not 0.0 < tick_s - last_tick_s <= TICKS_IN_A_ROW_MAX_S
-                or last_time_s - last_tick_s > TICK_ROW_AFTER_S
-                or self._last_out_s > last_time_s + AGREE_TOLERANCE_S):
-            return False
-        j = int(np.searchsorted(self._ticks_s, tick_s))
-        return j > 0 and bool(self._ticks_s[j - 1] == last_tick_s)
+        return self._tick_after(last, tick_s)
 
     def _first_contact_s(self, time_s: float, d: Decision) -> float:
         """When to report a thump-path footfall at ``time_s`` its tracker decided ``d``: at the

@@ -313,6 +313,9 @@ class Pick:
     in_sync: bool = False  # most of its picker's recent footfalls (this one included) started on known ticks
     music: bool = False  # when it was taken, its tracker followed the beat of music (StepTracker.hears_beat)
     sync_tick: bool = False  # its tracker rejected it off the rhythm, but it started on a known tick while in sync
+    # its tracker merged it into the step before as that step's toe, but it started on a known tick
+    # while in sync and that step did not (online.TOE_ON_TICK decides)
+    toe_on_tick: bool = False
     period_s: float = math.nan  # on the rhythm: the step period its tracker followed (Decision.period_s)
     contact_s: float = math.nan  # when to report it, if not at time_s (PickParams.thump_dating_jump_db)
 
@@ -544,6 +547,11 @@ def pick_footfalls(
                                quiet=too_quiet or _after_masked_step(state, params, onset_s, snr_db, on_tick=on_tick),
                                soft_db=soft_db)
         if d.kind == "merged":
+            if on_tick and state.on_tick and not state.on_tick[-1] and _in_sync(state, params):
+                # a sound before a step on its tick took the step as its toe: online.TOE_ON_TICK decides
+                picks.append(Pick(onset_s, _confidence(params, snr_db, d), peak_db, decided_at_s, False, b, 0.0,
+                                  on_tick, True, state.tracker.hears_beat(onset_s), sync_tick=True,
+                                  toe_on_tick=True))
             continue
         if not on_tick:  # what lands on a known tick is mostly the tick: it teaches the bands nothing
             _update_weights(state, params, peaks_db, rhythmic=d.kind == "step", present=present)
