@@ -236,6 +236,8 @@ def _run_live(request: RunRequest, log: SessionLog | None, baseline_probe: Basel
                 time.sleep(STARTUP_RETRY_PAUSE_S)
                 continue
             backend.failure = _startup_failure(pair.describe(), tried, stream.sample_rate)
+        elif ended_by == "aborted" and backend.failure is not None:
+            backend.failure += _later_rate_advice(rate, stream.sample_rate)
         return session, backend, ended_by
     raise AssertionError("no sample rate to try")  # candidate_sample_rates never returns an empty list
 
@@ -255,6 +257,19 @@ def _startup_failure(devices: str, tried: list[int], requested: int | None) -> s
                   "and a rate (--sample-rate)")
     return (f"the audio stream on {devices} stopped during start-up at "
             f"{', '.join(f'{r} Hz' for r in tried)}; {advice}")
+
+
+def _later_rate_advice(rate: int, requested: int | None) -> str:
+    """For a stream that died after its start-up at a rate the runner asked for that is not the
+    sound server's (PulseAudio may let such a stream run for seconds before it kills it): what to
+    try next time. Empty otherwise."""
+    from metronome.stream import sound_server_rate
+
+    server = sound_server_rate() if requested is not None else None
+    if not server or server == rate:
+        return ""
+    return (f"; it ran at {rate} Hz (--sample-rate), the sound server at {server} Hz: if this repeats, "
+            f"try --sample-rate {server} or leave --sample-rate out")
 
 
 def record_in_history(report: dict[str, Any], store: Any, saved: Any) -> list[str]:

@@ -95,3 +95,19 @@ def test_requests_convert_their_units_once() -> None:
     assert file.bleed_delay_frames(48000) == [(0, 1200), (1920000, 3360)]
     assert FileInput(path=Path("x.wav"), bleed_delay_ms=10).bleed_delay_frames(44100) == [(0, 441)]
     assert StreamOptions().label == "default" and StreamOptions(device="pulse").label == "pulse"
+
+
+def test_a_stream_that_dies_after_start_up_at_a_rate_asked_for_names_the_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PulseAudio may run a stream at a rate other than its own for seconds before it kills it: the
+    abort then says what to change next time -- only when the runner asked for that rate and the
+    server runs at another."""
+    import metronome.stream
+    from coach.run import _later_rate_advice
+
+    monkeypatch.setattr(metronome.stream, "sound_server_rate", lambda: 48000)
+    advice = _later_rate_advice(44100, 44100)
+    assert advice.startswith("; it ran at 44100 Hz") and "try --sample-rate 48000 or leave --sample-rate out" in advice
+    assert _later_rate_advice(48000, 48000) == ""  # the server's own rate: nothing to change
+    assert _later_rate_advice(44100, None) == ""  # a rate the session chose itself
+    monkeypatch.setattr(metronome.stream, "sound_server_rate", lambda: None)
+    assert _later_rate_advice(44100, 44100) == ""  # no sound server to compare with

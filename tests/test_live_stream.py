@@ -100,18 +100,26 @@ def test_a_rate_the_server_rejects_is_a_one_line_error_and_an_aborted_session(pu
     assert done.returncode == 1, done.stderr
     error = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
     assert len(error) == 1 and "Traceback" not in done.stderr
-    # aborted in start-up: within the lead-in, before the first tick (LiveBackend.failed_at_startup); the
-    # sound server may take up to that long to kill the stream, so the printed time is 0:00 or 0:01
-    assert "stopped during start-up" in error[0] and f"{rate} Hz" in error[0] and "default" in error[0]
-    assert error[0].startswith(("Error: session aborted after 0:00", "Error: session aborted after 0:01"))
-    assert "--sample-rate" in error[0]  # what to try
+    assert f"{rate} Hz" in error[0] and "default" in error[0] and "--sample-rate" in error[0]  # what to try
     # ALSA's own lines go to the audio log, summarised once; never raw on the terminal
     assert not any(line.startswith(("ALSA lib", "Expression")) for line in done.stderr.splitlines())
     report = json.loads(report_path.read_text())
     assert report["aborted"]["reason"] and report["ended_by"] == "aborted" and report["stream"]["rates_tried"] == [rate]
-    assert 0.0 <= report["aborted"]["after_s"] < LEAD_IN_S
-    assert report["summary"]["n_beats"] == 0
-    assert _history(tmp_path) == []  # nothing was measured: no history entry (coach/store/session_log.py SessionStoreLog.abort)
+    if report["aborted"]["after_s"] < LEAD_IN_S:
+        # aborted in start-up: within the lead-in, before the first tick (LiveBackend.failed_at_startup); the
+        # sound server may take up to that long to kill the stream, so the printed time is 0:00 or 0:01
+        assert "stopped during start-up" in error[0]
+        assert error[0].startswith(("Error: session aborted after 0:00", "Error: session aborted after 0:01"))
+        assert report["summary"]["n_beats"] == 0
+        assert _history(tmp_path) == []  # nothing was measured: no history entry (SessionStoreLog.abort)
+        return
+    # or the server let the stream run for a while before it killed it (seen at 0:04 on a loaded machine):
+    # an aborted session like any other (what was measured kept), and the rate named as what to change
+    assert report["aborted"]["after_s"] < 10.0 and report["duration_s"] == report["aborted"]["after_s"]
+    assert "stopped during start-up" not in error[0] and "if this repeats, try --sample-rate" in error[0]
+    assert f"the sound server at {SERVER_RATE} Hz" in error[0]
+    (row,) = _history(tmp_path)
+    assert row["status"] == "aborted" and row["abort_reason"] == error[0].removeprefix("Error: ")
 
 
 def test_a_sound_server_restart_mid_session_is_survived(pulse_sink: str, tmp_path: Path) -> None:
