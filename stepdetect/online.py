@@ -524,7 +524,7 @@ class StepDetector:
                          or self._own_after_fill(name, rhythmic, closeness, pick.time_s))):
                 out.append((pick if report_s == pick.time_s else dataclasses.replace(pick, time_s=report_s), rhythmic))
                 self._last_out_s, self._last_out_path = pick.time_s, name
-                self._last_out_fill = fills and name == "thump" and self._active == "bands"
+                self._last_out_fill = fills and name == "thump"  # (a thump fill needs the bands path reported)
                 self._last_out_rejected_db = rejected_out
                 self._before_out_on_tick = self._last_on_tick["out"]
                 self._last_on_tick["out"] = None if tick_s is None else (tick_s, pick.time_s)
@@ -623,8 +623,8 @@ class StepDetector:
 
     def _on_the_next_tick(self, name: str, tick_s: float | None) -> bool:
         """Whether a footfall of path ``name`` on the known tick ``tick_s`` is on the tick right after
-        the one its path's last footfall (``name`` "out": the last footfall reported) started on (that one on its tick), nothing reported since
-        that footfall (``TICKS_IN_A_ROW_MAX_S``, ``TICK_ROW_AFTER_S``). The tick before is at most
+        the one its path's last footfall (``name`` "out": the last footfall reported) started on (that
+        one on its tick), nothing reported since that footfall (``TICKS_IN_A_ROW_MAX_S``, ``TICK_ROW_AFTER_S``). The tick before is at most
         that old: still known in a stream."""
         last = self._last_on_tick[name]
         if tick_s is None or last is None or self._last_out_s > last[1] + AGREE_TOLERANCE_S:

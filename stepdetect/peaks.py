@@ -483,7 +483,8 @@ def pick_footfalls(
         snr_db, w = _weighted_snr_db(state, present, peaks_db)
         lifted = False
         bar_db = _min_snr_db(state, params, first + i, frame_s)
-        if state.weights is not None and wideband and _windy(params, frames, i):
+        windy = state.weights is not None and wideband and _windy(params, frames, i)
+        if windy:
             snr_db = max(snr_db, _above_wind_db(present, peaks_db))
             if top_ok and snr_db < bar_db:
                 snr_db, lifted = bar_db, True
@@ -511,7 +512,7 @@ def pick_footfalls(
                            first=first, frame_s=frame_s, params=params)
         if onset_s <= state.last_pushed_s:
             continue  # the same onset seen through another band crossing
-        if state.weights is not None and wideband and _windy(params, frames, i):
+        if windy:
             onset_s = _top_first_part_s(levels[:, N_BANDS - 1], onset_s, params, tick_times_s,
                                         after_s=state.last_pushed_s, first=first, frame_s=frame_s)
         on_tick = near_tick(tick_times_s, onset_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
