@@ -20,7 +20,8 @@ from metronome.engine import StreamRunner
 
 
 RECOVER_S = 15.0  # after a mid-session stream failure, keep trying to reopen it this long ($CADENCE_RECONNECT_S)
-RECOVER_EVERY_S = 0.5
+RECOVER_FIRST_S = 0.05  # the first reopen comes this soon (a runner loses the least; most reopens work at once) ...
+RECOVER_EVERY_S = 0.5  # ... the next ones this far apart
 MAX_RESTARTS = 5  # a stream that keeps failing is a failed session
 SETTLE_S = 0.5  # clean audio that ends a stream's start-up (see StreamStats.count_status)
 WATCH_EVERY_S = 4.0  # how often the callback thread's CPU is read
@@ -257,10 +258,13 @@ class LiveBackend(StreamRunner):
         return f"audio stream lost {lost_s:.0f} s ago: reconnecting (for up to {self.recover_s:g} s)"
 
     def _retry(self, consume: Callable[[], bool], reason: str | None, lost_at: float, at_frame: int) -> bool:
-        """Reopen every :data:`RECOVER_EVERY_S` until ``recover_s`` after ``lost_at``."""
+        """Reopen after :data:`RECOVER_FIRST_S`, then every :data:`RECOVER_EVERY_S`, until ``recover_s``
+        after ``lost_at``."""
         error = ""
+        wait_s = RECOVER_FIRST_S
         while time.monotonic() - lost_at < self.recover_s:
-            time.sleep(RECOVER_EVERY_S)
+            time.sleep(wait_s)
+            wait_s = RECOVER_EVERY_S
             if consume() is False:  # the user stopped the session meanwhile
                 self.stopped = True
                 return False

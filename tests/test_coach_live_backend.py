@@ -226,3 +226,27 @@ def test_a_reopened_stream_measures_its_callback_waits_afresh(monkeypatch: pytes
         _call(backend, 2048, t_s=t_s)
     _call(backend, 2048, t_s=t_s + 0.120)  # then one late callback
     assert stats.max_callback_gap_s == pytest.approx(0.120, abs=1e-9)
+
+
+def test_a_lost_stream_is_first_reopened_at_once_then_every_half_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first reopen comes after RECOVER_FIRST_S (most work at once, and each 0.1 s of outage is
+    ticks a runner does not hear and footfalls nobody counts); a sound server that refuses is then
+    asked every RECOVER_EVERY_S, and the gap lists the whole outage."""
+    import coach.live_backend as lb
+
+    waits: list[float] = []
+    monkeypatch.setattr(lb.time, "sleep", waits.append)
+    backend = _backend()
+    backend.failure = "the audio stream stopped by itself"
+    attempts = iter([RuntimeError("busy"), RuntimeError("busy"), None])
+
+    def start() -> None:
+        error = next(attempts)
+        if error is not None:
+            raise error
+
+    monkeypatch.setattr(backend, "start", start)
+    assert backend._reopen(lambda: True, 0.01) is True
+    assert waits == [lb.RECOVER_FIRST_S, lb.RECOVER_EVERY_S, lb.RECOVER_EVERY_S]
+    assert lb.RECOVER_FIRST_S <= 0.1 < lb.RECOVER_EVERY_S
+    assert len(backend.gaps) == 1 and backend.gaps[0]["reason"] == "the audio stream stopped by itself"
