@@ -51,6 +51,11 @@ class CalibrationError(ValueError):
     """A calibration that cannot be trusted, or a calibration file that cannot be used."""
 
 
+class SpreadLoopError(CalibrationError):
+    """Enough ticks heard, but too spread to be one loop latency (the loop moved while it was
+    measured, e.g. a sound server re-buffering, or the microphone heard them unreliably)."""
+
+
 # A headphone offset (extra output delay: Bluetooth ~100-300 ms) outside this is not a latency.
 # It is measured against the latency PortAudio reports, which can exceed the real loop (PortAudio
 # reports 170.7 ms for PulseAudio's 'pulse' device whose loop measures 61 ms: offset -110 ms).
@@ -116,7 +121,7 @@ def loopback_latency_ms(
     Raises
     ------
     CalibrationError
-        Too few measurements or too spread.
+        Too few measurements (:class:`SpreadLoopError`: too spread).
     """
     values_ms = 1000.0 * np.asarray(latencies_s, dtype=np.float64).ravel()
     values_ms = values_ms[np.isfinite(values_ms)]
@@ -133,7 +138,7 @@ def loopback_latency_ms(
         if stable.size >= min_ticks:
             values_ms, spread = stable, _spread_ms(stable)
     if spread > max_spread_ms:
-        raise CalibrationError(
+        raise SpreadLoopError(
             f"the ticks arrived {spread:.1f} ms apart from one another (p90 - p10 over {values_ms.size} ticks; "
             f"at most {max_spread_ms:g} ms is trusted): a quieter room, a louder tick or a fixed --latency may help"
         )

@@ -243,3 +243,42 @@ def test_loopback_uses_the_loop_after_a_mid_run_jump() -> None:
     assert result.n_ticks == 14 and result.spread_ms < 0.1
     with pytest.raises(CalibrationError, match="apart from one another"):
         loopback_latency_ms(before * 2 + after[:5])  # too few stable ticks after the jump
+
+
+@pytest.mark.parametrize("interrupted", [False, True])
+def test_a_live_loopback_whose_loop_moved_is_measured_once_more(monkeypatch: pytest.MonkeyPatch,
+                                                                 interrupted: bool) -> None:
+    """A sound server that re-buffers mid-calibration leaves too few ticks at the new loop: a live
+    loopback says so and measures once more (the second run's figure is the one returned); a run the
+    runner ended with Ctrl-C, or a second spread run, ends with the one-line error."""
+    import types
+
+    import coach.calibrate as cal
+    from coach.drive import RunHooks
+
+    moved = [0.06115] * 12 + [0.10379] * 5  # a step 5 ticks before the end
+    steady = [0.10379 + 0.00002 * (k % 3) for k in range(16)]
+    runs = iter([moved, steady])
+    echoed: list[str] = []
+
+    def run_session(run, *, hooks):  # type: ignore[no-untyped-def]
+        hooks.on_session(types.SimpleNamespace(latency_measurements_s=next(runs), nominal_loop_latency_s=0.05,
+                                               sample_rate=48000))
+        return {"duration_s": 8.0, "interrupted": interrupted, "latency": {"stream_latency_ms": None},
+                "xruns": {}}
+
+    monkeypatch.setattr(cal, "run_session", run_session)
+    monkeypatch.setattr(cal, "SETTLE_S", 0.0)
+    request = cal.CalibrationRequest(mode="loopback", duration_s=8.0, save=False)
+    hooks = RunHooks(echo=echoed.append)
+    if interrupted:
+        with pytest.raises(CalibrationError, match="apart from one another"):
+            cal.calibrate(request, hooks, None)
+        assert echoed == []
+        return
+    doc = cal.calibrate(request, hooks, None)
+    assert len(echoed) == 1 and echoed[0].endswith("; measuring once more") and "apart from one another" in echoed[0]
+    assert doc["loop_latency_ms"] == pytest.approx(103.8, abs=0.05) and doc["n_ticks"] == 16
+    runs = iter([moved, moved])
+    with pytest.raises(CalibrationError, match="apart from one another"):
+        cal.calibrate(request, hooks, None)
