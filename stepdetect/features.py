@@ -144,7 +144,9 @@ class FrameHistory:
     frames and returns the history so far, :meth:`keep` forgets all but the newest. The same
     frames as :meth:`Frames.concat` of the history and the block (then a copy of the newest),
     without allocating ten new arrays for every block: the kept frames move to the front only
-    when the arrays fill up. The returned :class:`Frames` are views, valid until the next call."""
+    when the arrays fill up. The returned :class:`Frames` are views, valid until the next call
+    (a block longer than the arrays with nothing kept is returned itself: :meth:`keep` then
+    keeps up to the arrays' capacity)."""
 
     def __init__(self, capacity: int) -> None:
         self._capacity = self._base_capacity = max(1, capacity)
@@ -161,6 +163,13 @@ class FrameHistory:
         if self._end == self._start:
             self._first_frame = frames.first_frame
         n_new, n_kept = frames.level_db.size, self._end - self._start
+        if n_kept == 0 and n_new > self._capacity:  # a long block alone (a whole file): itself, not a copy
+            self._end = self._capacity
+            self._start = 0
+            for f, a in zip(FRAME_FIELDS, self._arrays):
+                a[:] = getattr(frames, f)[-self._capacity:]
+            self._first_frame = frames.first_frame + n_new - self._capacity
+            return frames
         if self._end + n_new > self._capacity:
             arrays = self._arrays
             if n_kept + n_new > self._capacity:  # a long block (a whole file): room for it alone

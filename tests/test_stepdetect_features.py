@@ -129,13 +129,14 @@ def test_trailing_min_of_a_few_new_frames_equals_the_filter(rng: np.random.Gener
 
 def test_frame_history_equals_concatenating_and_trimming(rng: np.random.Generator) -> None:
     # the history the live detector keeps: the same frames as concatenating each block's frames
-    # and keeping the newest, through blocks of any size (one longer than its arrays included)
-    y = rng.standard_normal(48000 * 2) * 0.1
+    # and keeping the newest, through blocks of any size (longer than its arrays: the first one,
+    # with nothing kept, and one after others)
+    y = rng.standard_normal(48000 * 3) * 0.1
     state = features.new_state(48000)
     history, keep = features.FrameHistory(40), 15  # kept <= half the arrays: back to them after the long block
     kept = features.Frames.empty(0)
     pos = 0
-    for size in [*rng.integers(1, 700, 80), 40000, *rng.integers(1, 700, 40)]:
+    for size in [30000, *rng.integers(1, 700, 80), 40000, *rng.integers(1, 700, 40)]:
         frames, state = features.footfall_features(y[pos : pos + size], state=state)
         pos += size
         if frames.level_db.size == 0:
