@@ -144,7 +144,9 @@ class FrameHistory:
     frames and returns the history so far, :meth:`keep` forgets all but the newest. The same
     frames as :meth:`Frames.concat` of the history and the block (then a copy of the newest),
     without allocating ten new arrays for every block: the kept frames move to the front only
-    when the arrays fill up. The returned :class:`Frames` are views, valid until the next call."""
+    when the arrays fill up. The returned :class:`Frames` are views, valid until the next call
+    (a block longer than the arrays with nothing kept is returned itself: :meth:`keep` then
+    keeps up to the arrays' capacity)."""
 
     def __init__(self, capacity: int) -> None:
         self._capacity = self._base_capacity = max(1, capacity)
@@ -161,6 +163,13 @@ class FrameHistory:
         if self._end == self._start:
             self._first_frame = frames.first_frame
         n_new, n_kept = frames.level_db.size, self._end - self._start
+        if n_kept == 0 and n_new > self._capacity:  # a long block alone (a whole file): itself, not a copy
+            self._end = self._capacity
+            self._start = 0
+            for f, a in zip(FRAME_FIELDS, self._arrays):
+                a[:] = getattr(frames, f)[-self._capacity:]
+            self._first_frame = frames.first_frame + n_new - self._capacity
+            return frames
         if self._end + n_new > self._capacity:
             arrays = self._arrays
             if n_kept + n_new > self._capacity:  # a long block (a whole file): room for it alone
@@ -328,24 +337,34 @@ def footfall_features(y: NDArray[np.floating], *, state: FeatureState) -> tuple[
     pending = x[used:].copy()
     if n_frames == 0:
         return Frames.empty(state.n_frames), replace(state, pending=pending)
+    scratch = _scratch(min(n_frames, CHUNK_FRAMES), design)
     if n_frames <= CHUNK_FRAMES:
-        frames, state = _complete_frames(x[:used], state, design)
+        frames, state = _complete_frames(x[:used], state, design, scratch)
         state.pending = pending  # a new state: the caller's is not modified
         return frames, state
     # A long input goes through in chunks: the same results (block-size invariance), with
     # working arrays that stay in the cache instead of fresh pages for every pass.
     parts = []
     for a in range(0, n_frames, CHUNK_FRAMES):
-        frames, state = _complete_frames(x[a * hop : min(n_frames, a + CHUNK_FRAMES) * hop], state, design)
+        frames, state = _complete_frames(x[a * hop : min(n_frames, a + CHUNK_FRAMES) * hop], state, design, scratch)
         parts.append(frames)
     state.pending = pending
     return Frames.concat(parts), state
 
 
-def _complete_frames(xs: NDArray[np.float64], state: FeatureState, design: _Design) -> tuple[Frames, FeatureState]:
-    """Frames of ``xs`` (a whole number of frames, after ``state.pending``); the new state has no pending samples."""
+def _scratch(n_frames: int, design: _Design) -> NDArray[np.float64]:
+    """Working memory for :func:`_pooled_rows` on up to ``n_frames`` frames, reused by every chunk
+    of one input: a long input's chunks would otherwise each take ~6 MB of fresh arrays, and the
+    page faults of fresh memory were half of the pooling's time."""
+    return np.empty(n_frames * (8 * FRAME_DECIMATED + 2 * design.hop))
+
+
+def _complete_frames(xs: NDArray[np.float64], state: FeatureState, design: _Design,
+                     scratch: NDArray[np.float64]) -> tuple[Frames, FeatureState]:
+    """Frames of ``xs`` (a whole number of frames, after ``state.pending``; ``scratch`` from
+    :func:`_scratch`); the new state has no pending samples."""
     n_frames = xs.size // design.hop
-    rows, pooled = _pooled_rows(xs, n_frames, design, state.last_x)
+    rows, pooled = _pooled_rows(xs, n_frames, design, state.last_x, scratch)
     band, thump_zi, mid_zi = _filtered_rows(rows, pooled, state, design)
     energy = _frame_energy(rows, n_frames, design)
     level_e, level_zi = sosfilt_rows(design.level_sos, energy[:N_BANDS + 1], state.level_zi)
@@ -384,8 +403,8 @@ def _complete_frames(xs: NDArray[np.float64], state: FeatureState, design: _Desi
                   level_all_db[N_BANDS], level_all_db[:N_BANDS].T, white.T, odf_db, bands_floor_db.T, top_z), new
 
 
-def _pooled_rows(xs: NDArray[np.float64], n_frames: int, design: _Design,
-                 last_x: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _pooled_rows(xs: NDArray[np.float64], n_frames: int, design: _Design, last_x: float,
+                 scratch: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The rows at the pooled rate (8, n), summed per frame at once later, and the pooled
     signal. Rows: the thump envelope, the two mid bands' squares (0-2, filled by
     :func:`_filtered_rows`), the variance within a pool and within a half-pool (3, 4), a spare
@@ -393,19 +412,24 @@ def _pooled_rows(xs: NDArray[np.float64], n_frames: int, design: _Design,
 
     The two variance rows are of the input's first difference (``last_x``: the sample before
     ``xs``), not of the input: +6 dB/octave on the variance's gentle skirt keeps wind, breath
-    and voice energy at 0.5-2 kHz out of the 2-4 kHz and > 4 kHz bands."""
+    and voice energy at 0.5-2 kHz out of the 2-4 kHz and > 4 kHz bands.
+
+    The rows and the input-rate squares and differences live in ``scratch`` (see
+    :func:`_scratch`): the rows are valid until its next use."""
     d, h = design.decimation, design.half_pool
-    rows = np.zeros((8, n_frames * FRAME_DECIMATED))
-    sq = np.square(xs)
+    n_pooled = n_frames * FRAME_DECIMATED
+    rows = scratch[: 8 * n_pooled].reshape(8, n_pooled)
+    rows.fill(0.0)  # a row a rate lacks (a mid band, the half-pools) stays 0, and so does the spare row
+    sq, dx = scratch[8 * n_pooled : 8 * n_pooled + 2 * xs.size].reshape(2, xs.size)
+    np.square(xs, out=sq)
     if d < 2:
         rows[6], rows[7] = xs, sq
         return rows, xs.copy()
     rows[6] = _column_sum(xs.reshape(-1, d), 0, d)
     rows[7] = _column_sum(sq.reshape(-1, d), 0, d)
-    dx = np.empty_like(xs)
     dx[0] = xs[0] - last_x
     np.subtract(xs[1:], xs[:-1], out=dx[1:])
-    px, ps = dx.reshape(-1, d), np.square(dx).reshape(-1, d)
+    px, ps = dx.reshape(-1, d), np.square(dx, out=sq).reshape(-1, d)
     within = rows[3]
     if h:  # pool = two halves (+ one odd sample); variance within each half: > ~4 kHz
         ax, bx = _column_sum(px, 0, h), _column_sum(px, h, 2 * h)

@@ -261,6 +261,37 @@ EARLY_SOUND_MAX_EVIDENCE = 0.5
 EARLY_SOUND = True
 
 
+class SampleHistory:
+    """The newest ``keep`` samples of a stream and each new block after them, as one array:
+    :meth:`append` returns the kept samples followed by the block and then keeps the newest. The
+    same samples as concatenating and keeping a copy of the newest, without copying the kept ones
+    for every block: they move to the front of a preallocated array only when it fills up."""
+
+    def __init__(self, keep: int) -> None:
+        self._keep = max(1, keep)
+        self._buf = np.empty(4 * self._keep)
+        self._start = self._end = 0
+
+    def append(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The kept samples then ``x`` (a view, valid until the next call; ``x`` itself when
+        nothing is kept and it is longer than the array: a whole file is not copied)."""
+        kept = self._buf[self._start:self._end]
+        if kept.size + x.size > self._buf.size:  # a long block
+            out = np.concatenate((kept, x)) if kept.size else x
+            tail = out[-self._keep:]
+            self._buf[: tail.size] = tail
+            self._start, self._end = 0, tail.size
+            return out
+        if self._end + x.size > self._buf.size:
+            self._buf[: kept.size] = kept
+            self._start, self._end = 0, kept.size
+        end = self._end + x.size
+        self._buf[self._end:end] = x
+        out = self._buf[self._start:end]
+        self._start, self._end = max(self._start, end - self._keep), end
+        return out
+
+
 @dataclass(frozen=True)
 class Footfalls:
     """Footfalls found by one call, in time order (all arrays have the same length)."""
@@ -363,7 +394,7 @@ class StepDetector:
         self._rejected = {"thump": Rejected(ARBITRATION_S), "bands": Rejected(ARBITRATION_S)}
         self._present = features.bands_present(self.sample_rate)
         self._hist = features.FrameHistory(4 * self._history_frames)
-        self._raw = np.zeros(0)
+        self._raw = SampleHistory(int(HISTORY_S * self.sample_rate))
         self._ticks_s = np.zeros(0)
 
     @property
@@ -755,10 +786,8 @@ class StepDetector:
         mono = features.to_mono(block)
         raw_first = self._features.n_frames * features.hop_size(self.sample_rate) + self._features.pending.size
         frames, self._features = features.footfall_features(mono, state=self._features)
-        raw = np.concatenate((self._raw, mono)) if self._raw.size else mono
-        raw_first -= self._raw.size
-        keep = int(HISTORY_S * self.sample_rate)
-        self._raw = raw[-keep:].copy() if raw.size > keep else raw.copy()
+        raw = self._raw.append(mono)
+        raw_first -= raw.size - mono.size
         if frames.level_db.size == 0:
             return Footfalls.empty()
         hist = self._hist.append(frames)

@@ -390,7 +390,7 @@ def candidate_frames(curve: NDArray[np.float64], threshold: float, *, first_fram
     if last_decidable < start:
         return None
     lo, hi = start - first_frame, last_decidable - first_frame + 1
-    up = np.nonzero((curve[lo:hi] >= threshold) & (curve[lo - 1 : hi - 1] < threshold))[0] + lo
+    up = ((curve[lo:hi] >= threshold) & (curve[lo - 1 : hi - 1] < threshold)).nonzero()[0] + lo
     return Candidates(up, last_decidable, look, back)
 
 
@@ -639,7 +639,7 @@ def _with_top_onsets(z: NDArray[np.float64], odf: NDArray[np.float64], up: NDArr
     look = found.look
     lo = max(scan_frame, first + 1) - first
     hi = found.last_decidable - first + 1
-    zc = np.nonzero((z[lo:hi] >= params.wind_top_z) & (z[lo - 1 : hi - 1] < params.wind_top_z))[0] + lo
+    zc = ((z[lo:hi] >= params.wind_top_z) & (z[lo - 1 : hi - 1] < params.wind_top_z)).nonzero()[0] + lo
     if zc.size:
         starts = np.minimum(np.maximum(zc - look, 0), odf.size - 2 * look - 1)
         zc = zc[windows_at(odf, 2 * look + 1, starts).max(axis=1) < params.odf_db]

@@ -129,13 +129,14 @@ def test_trailing_min_of_a_few_new_frames_equals_the_filter(rng: np.random.Gener
 
 def test_frame_history_equals_concatenating_and_trimming(rng: np.random.Generator) -> None:
     # the history the live detector keeps: the same frames as concatenating each block's frames
-    # and keeping the newest, through blocks of any size (one longer than its arrays included)
-    y = rng.standard_normal(48000 * 2) * 0.1
+    # and keeping the newest, through blocks of any size (longer than its arrays: the first one,
+    # with nothing kept, and one after others)
+    y = rng.standard_normal(48000 * 3) * 0.1
     state = features.new_state(48000)
     history, keep = features.FrameHistory(40), 15  # kept <= half the arrays: back to them after the long block
     kept = features.Frames.empty(0)
     pos = 0
-    for size in [*rng.integers(1, 700, 80), 40000, *rng.integers(1, 700, 40)]:
+    for size in [30000, *rng.integers(1, 700, 80), 40000, *rng.integers(1, 700, 40)]:
         frames, state = features.footfall_features(y[pos : pos + size], state=state)
         pos += size
         if frames.level_db.size == 0:
@@ -149,3 +150,35 @@ def test_frame_history_equals_concatenating_and_trimming(rng: np.random.Generato
         drop = max(0, want.level_db.size - keep)
         kept = features.Frames(want.first_frame + drop, *(getattr(want, f)[drop:] for f in features.FRAME_FIELDS))
         assert history.first_frame == kept.first_frame
+
+
+@pytest.mark.parametrize("sample_rate", [8000, 16000, 48000])
+def test_pooled_rows_do_not_depend_on_what_the_scratch_held(sample_rate: int, rng: np.random.Generator) -> None:
+    # the working memory is reused chunk after chunk: a row a rate lacks (8 kHz: the half-pools,
+    # the upper mid band) must come out 0 whatever the last chunk left there
+    design = features._Design.get(sample_rate)
+    n_frames = 300
+    xs = rng.standard_normal(n_frames * design.hop) * 0.1
+    clean = features._scratch(n_frames, design)
+    clean[:] = 0.0
+    dirty = np.full_like(clean, np.nan)
+    want_rows, want_pooled = features._pooled_rows(xs, n_frames, design, 0.05, clean)
+    want_rows = want_rows.copy()
+    got_rows, got_pooled = features._pooled_rows(xs, n_frames, design, 0.05, dirty)
+    np.testing.assert_array_equal(got_rows, want_rows)
+    np.testing.assert_array_equal(got_pooled, want_pooled)
+
+
+@pytest.mark.parametrize("sample_rate", [8000, 48000])
+def test_a_long_input_in_chunks_equals_short_blocks(sample_rate: int, rng: np.random.Generator) -> None:
+    # a long input goes through in CHUNK_FRAMES chunks sharing one scratch: every field equals
+    # the same audio fed in 0.5 s blocks (each with its own scratch)
+    y = rng.standard_normal(int(2.3 * features.CHUNK_FRAMES * features.hop_size(sample_rate))) * 0.1
+    whole, _ = features.footfall_features(y, state=features.new_state(sample_rate))
+    state, parts, step = features.new_state(sample_rate), [], sample_rate // 2
+    for pos in range(0, y.size, step):
+        frames, state = features.footfall_features(y[pos : pos + step], state=state)
+        parts.append(frames)
+    blocks = features.Frames.concat(parts)
+    for f in features.FRAME_FIELDS:
+        np.testing.assert_array_equal(getattr(blocks, f), getattr(whole, f), err_msg=f)

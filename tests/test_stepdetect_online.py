@@ -210,3 +210,20 @@ def test_a_louder_second_thump_is_part_of_the_footfall(session: str, start_s: fl
     assert scores.precision >= 0.975, scores
     assert scores.recall >= 0.98, scores
     assert scores.median_abs_error_ms <= 5.0, scores
+
+
+def test_sample_history_equals_concatenating_and_keeping_the_newest(rng: np.random.Generator) -> None:
+    # the raw samples the detector keeps for the tick test: the same as concatenating the kept
+    # samples and each block, then keeping a copy of the newest, through blocks of any size
+    # (empty ones, and one longer than its array with and without samples kept)
+    from stepdetect.online import SampleHistory
+
+    keep = 50
+    history, kept = SampleHistory(keep), np.zeros(0)
+    sizes = [700, *rng.integers(0, 90, 120), 0, 1000, *rng.integers(0, 90, 60)]
+    for size in sizes:
+        x = rng.standard_normal(int(size))
+        got = history.append(x)
+        want = np.concatenate((kept, x))
+        np.testing.assert_array_equal(got, want)
+        kept = want[-keep:].copy()
