@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from stepdetect import features
 from stepdetect import lowband
 from stepdetect.lowband import LowBandParams, LowBandState
-from stepdetect.peaks import Pick, PickerState, PickParams, band_weights, pick_footfalls, tick_near
+from stepdetect.peaks import BEAT_NEAR_S, Pick, PickerState, PickParams, band_weights, pick_footfalls, tick_near
 from stepdetect.rejected import Rejected
 from stepdetect.tracker import AUDIO_PARAMS, Decision, StepTracker
 from stepdetect.tracker_lock import STOP_NEIGHBOUR_TOLERANCE
@@ -232,6 +232,21 @@ TICK_ROW_REPORTED = True
 # (metronome-on shower HFP 8 kHz passes), none newly failing (FOOTFALL_PASSES.md, session 14, metro2).
 TOE_ON_TICK = True
 TOE_MIN_BEFORE_S = 0.03
+# A runner on the beat steps on the ticks, never between them: while both paths hear the runner on
+# the beat (each in sync, Pick.in_sync, or at least ON_BEAT_MIN of its last ON_BEAT_FOOTFALLS
+# tracked footfalls within peaks.BEAT_NEAR_S of a known tick -- the runner on the beat steps up to
+# 20 ms either side of a tick, where the tick window reaches only 10 ms before it), a footfall at
+# least BETWEEN_TICKS_FRACTION of the tick interval from both ticks around it is not reported: a
+# crunch or splash half a step after a step (dev metronome-on crunchy ice: 180-220 ms after the
+# step, about half the tick interval, taken on a bands rhythm that drifted to it). Its path's
+# evidence and tracker are unchanged (only the report). Both paths: at the start of a metronome the
+# runner is off, a path hearing the ticks reads as in sync while the other hears the steps between
+# them (dev metronome-off synthetic HFP 16 kHz 0.895 -> 0.840 with either path). Dev 63 -> 61
+# (FOOTFALL_PASSES.md, session 15, metro).
+BETWEEN_TICKS = True
+BETWEEN_TICKS_FRACTION = 0.3
+ON_BEAT_FOOTFALLS = 4
+ON_BEAT_MIN = 3
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
 # A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
 # AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
@@ -477,6 +492,8 @@ class StepDetector:
             next_tick = self._on_the_next_tick(name, tick_s)
             if pick.toe_on_tick:
                 reportable = self._toe_on_tick(pick.time_s, tick_s)
+            if reportable and not pick.on_tick and self._between_ticks(pick.time_s):
+                reportable = False
             if counted:
                 in_sync = any(self._in_sync.values())
                 evidence = ((max(closeness, CLOSENESS_FLOOR) if rhythmic else PROVISIONAL_EVIDENCE)
@@ -599,6 +616,40 @@ class StepDetector:
             return None
         params = self.low_params if name == "thump" else self.params
         return tick_near(self._ticks_s, pick.time_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
+
+    def _between_ticks(self, time_s: float) -> bool:
+        """Whether a footfall at ``time_s`` off the ticks is no step of a runner on the beat
+        (``BETWEEN_TICKS``): both paths hear the runner on the beat and it is at least
+        ``BETWEEN_TICKS_FRACTION`` of the tick interval from the known ticks before and after it (the
+        tick after it not known yet: one interval after the tick before)."""
+        ticks = self._ticks_s
+        if not BETWEEN_TICKS or ticks.size < 2 or not all(self._on_the_beat(n) for n in ("thump", "bands")):
+            return False
+        j = int(np.searchsorted(ticks, time_s))
+        if j == 0:
+            return False
+        before_s = float(ticks[j - 1])
+        after_s = float(ticks[j]) if j < ticks.size else 2.0 * before_s - float(ticks[j - 2])
+        interval_s = after_s - before_s
+        return min(time_s - before_s, after_s - time_s) >= BETWEEN_TICKS_FRACTION * interval_s
+
+    def _on_the_beat(self, name: str) -> bool:
+        """Whether path ``name`` hears the runner on the beat: its last footfall in sync, or at least
+        ``ON_BEAT_MIN`` of its last ``ON_BEAT_FOOTFALLS`` tracked footfalls within ``BEAT_NEAR_S`` of a
+        known tick (``BETWEEN_TICKS``)."""
+        if self._in_sync[name]:
+            return True
+        recent = self._recent[name]
+        if len(recent) < ON_BEAT_FOOTFALLS:
+            return False
+        ticks = self._ticks_s
+        near = 0
+        for k in range(len(recent) - ON_BEAT_FOOTFALLS, len(recent)):
+            t = recent[k][0]
+            j = int(np.searchsorted(ticks, t))
+            gaps = [abs(t - ticks[i]) for i in (j - 1, j) if 0 <= i < ticks.size]
+            near += bool(gaps) and min(gaps) <= BEAT_NEAR_S
+        return near >= ON_BEAT_MIN
 
     def _toe_on_tick(self, time_s: float, tick_s: float | None) -> bool:
         """Whether a bands footfall at ``time_s`` on the known tick ``tick_s`` that its tracker
