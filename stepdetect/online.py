@@ -370,6 +370,8 @@ class StepDetector:
         # per path: (known tick, time) of its last footfall if that started on a tick, else None
         # ... and "out": of the last footfall reported, whichever path's (TICK_ROW_REPORTED)
         self._last_on_tick: dict[str, tuple[float, float] | None] = {"thump": None, "bands": None, "out": None}
+        # per path: whether each of its last ON_BEAT_FOOTFALLS tracked footfalls started near a known tick (BETWEEN_TICKS)
+        self._near_beat: dict[str, deque[bool]] = {n: deque(maxlen=ON_BEAT_FOOTFALLS) for n in ("thump", "bands")}
         self._before_out_on_tick: tuple[float, float] | None = None  # "out" of the footfall reported before the last
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
@@ -503,6 +505,7 @@ class StepDetector:
                     reach_s = min(EARLY_SOUND_MAX_S, EARLY_SOUND_MAX_PERIODS * self._low_tracker.period_s)
                     self._thump_on_rhythm.append((pick.time_s, evidence, reach_s))
                 self._last_on_tick[name] = None if tick_s is None else (tick_s, pick.time_s)
+                self._near_beat[name].append(self._near_a_tick(pick.time_s))
             for q in (*self._recent.values(), self._thump_on_rhythm):
                 while q and q[0][0] < now_s - ARBITRATION_S:
                     q.popleft()
@@ -637,19 +640,13 @@ class StepDetector:
         """Whether path ``name`` hears the runner on the beat: its last footfall in sync, or at least
         ``ON_BEAT_MIN`` of its last ``ON_BEAT_FOOTFALLS`` tracked footfalls within ``BEAT_NEAR_S`` of a
         known tick (``BETWEEN_TICKS``)."""
-        if self._in_sync[name]:
-            return True
-        recent = self._recent[name]
-        if len(recent) < ON_BEAT_FOOTFALLS:
-            return False
-        ticks = self._ticks_s
-        near = 0
-        for k in range(len(recent) - ON_BEAT_FOOTFALLS, len(recent)):
-            t = recent[k][0]
-            j = int(np.searchsorted(ticks, t))
-            gaps = [abs(t - ticks[i]) for i in (j - 1, j) if 0 <= i < ticks.size]
-            near += bool(gaps) and min(gaps) <= BEAT_NEAR_S
-        return near >= ON_BEAT_MIN
+        near = self._near_beat[name]
+        return self._in_sync[name] or (len(near) == ON_BEAT_FOOTFALLS and sum(near) >= ON_BEAT_MIN)
+
+    def _near_a_tick(self, time_s: float) -> bool:
+        """Whether a footfall at ``time_s`` started within ``BEAT_NEAR_S`` of a known tick, either side
+        (noted when it is decided: a stream told its ticks a few at a time drops the old ones)."""
+        return tick_near(self._ticks_s, time_s, before_s=BEAT_NEAR_S, after_s=BEAT_NEAR_S) is not None
 
     def _toe_on_tick(self, time_s: float, tick_s: float | None) -> bool:
         """Whether a bands footfall at ``time_s`` on the known tick ``tick_s`` that its tracker
