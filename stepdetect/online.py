@@ -234,15 +234,15 @@ TOE_ON_TICK = True
 TOE_MIN_BEFORE_S = 0.03
 # A runner on the beat steps on the ticks, never between them: while both paths hear the runner on
 # the beat (each in sync, Pick.in_sync, or at least ON_BEAT_MIN of its last ON_BEAT_FOOTFALLS
-# tracked footfalls within peaks.BEAT_NEAR_S of a known tick -- the runner on the beat steps up to
-# 20 ms either side of a tick, where the tick window reaches only 10 ms before it), a footfall at
-# least BETWEEN_TICKS_FRACTION of the tick interval from both ticks around it is not reported: a
-# crunch or splash half a step after a step (dev metronome-on crunchy ice: 180-220 ms after the
-# step, about half the tick interval, taken on a bands rhythm that drifted to it). Its path's
-# evidence and tracker are unchanged (only the report). Both paths: at the start of a metronome the
-# runner is off, a path hearing the ticks reads as in sync while the other hears the steps between
-# them (dev metronome-off synthetic HFP 16 kHz 0.895 -> 0.840 with either path). Dev 63 -> 61
-# (FOOTFALL_PASSES.md, session 15, metro).
+# tracked footfalls within peaks.BEAT_NEAR_S of a known tick, either side -- a runner on the beat
+# steps up to 20 ms from a tick, the tick window reaches only 10 ms before it), a footfall at least
+# BETWEEN_TICKS_FRACTION of the tick interval from both ticks around it is not reported: a crunch
+# or splash half a step after a step (dev metronome-on crunchy ice: 180-220 ms after the step, taken
+# on a bands rhythm that drifted to it). Only the report: its path's evidence and tracker are as
+# before. Both paths: at the start of a metronome the runner is off, a path hearing the ticks reads
+# as in sync while the other hears the steps between them (with either path in sync, dev
+# metronome-off synthetic HFP 16 kHz 0.895 -> 0.840, shower clipped newly failing). Dev 63 -> 61,
+# none newly failing (FOOTFALL_PASSES.md, session 15, metro).
 BETWEEN_TICKS = True
 BETWEEN_TICKS_FRACTION = 0.3
 ON_BEAT_FOOTFALLS = 4
@@ -444,7 +444,8 @@ class StepDetector:
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
         in sync (``REPORT_SYNC_TICKS``), and, in sync, a footfall on the tick right after the last one
         reported (``TICK_ROW_REPORTED``) and the bands path's candidate on a tick merged as the toe of a
-        sound just before it (``TOE_ON_TICK``)."""
+        sound just before it (``TOE_ON_TICK``); while both paths hear the runner on the beat, a footfall
+        between the ticks is not (``BETWEEN_TICKS``)."""
         events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
                         key=lambda e: (e[0], e[1]))
         rejected = deque(sorted(rejections or [], key=lambda r: r[1]))  # the bands tracker's, by decision time
