@@ -232,17 +232,19 @@ TICK_ROW_REPORTED = True
 # (metronome-on shower HFP 8 kHz passes), none newly failing (FOOTFALL_PASSES.md, session 14, metro2).
 TOE_ON_TICK = True
 TOE_MIN_BEFORE_S = 0.03
-# A runner on the beat steps on the ticks, never between them: while both paths hear the runner on
-# the beat (each in sync, Pick.in_sync, or at least ON_BEAT_MIN of its last ON_BEAT_FOOTFALLS
-# tracked footfalls within peaks.BEAT_NEAR_S of a known tick, either side -- a runner on the beat
-# steps up to 20 ms from a tick, the tick window reaches only 10 ms before it), a footfall at least
+# A runner with a tick for every step steps on the ticks, never between them: while both paths hear
+# the runner on the beat (each with at least ON_BEAT_MIN of its last ON_BEAT_FOOTFALLS tracked
+# footfalls within peaks.BEAT_NEAR_S of a known tick, either side: a runner on the beat steps up to
+# 20 ms from a tick, the tick window reaches only 10 ms before it), a footfall at least
 # BETWEEN_TICKS_FRACTION of the tick interval from both ticks around it is not reported: a crunch
 # or splash half a step after a step (dev metronome-on crunchy ice: 180-220 ms after the step, taken
 # on a bands rhythm that drifted to it). Only the report: its path's evidence and tracker are as
-# before. Both paths: at the start of a metronome the runner is off, a path hearing the ticks reads
-# as in sync while the other hears the steps between them (with either path in sync, dev
-# metronome-off synthetic HFP 16 kHz 0.895 -> 0.840, shower clipped newly failing). Dev 63 -> 61,
-# none newly failing (FOOTFALL_PASSES.md, session 15, metro).
+# before. Not Pick.in_sync (half of the recent footfalls on ticks): with a tick every other step
+# (one per stride) the other foot's steps are between the ticks (tests/test_cli_session.py). Both
+# paths: at the start of a metronome the runner is off, a path hearing the ticks reads as in sync
+# while the other hears the steps between them (with either path in sync, dev metronome-off
+# synthetic HFP 16 kHz 0.895 -> 0.840, shower clipped newly failing). Dev 63 -> 61, none newly
+# failing (FOOTFALL_PASSES.md, session 15, metro).
 BETWEEN_TICKS = True
 BETWEEN_TICKS_FRACTION = 0.3
 ON_BEAT_FOOTFALLS = 4
@@ -638,11 +640,11 @@ class StepDetector:
         return min(time_s - before_s, after_s - time_s) >= BETWEEN_TICKS_FRACTION * interval_s
 
     def _on_the_beat(self, name: str) -> bool:
-        """Whether path ``name`` hears the runner on the beat: its last footfall in sync, or at least
+        """Whether path ``name`` hears the runner on the beat, a tick for every step: at least
         ``ON_BEAT_MIN`` of its last ``ON_BEAT_FOOTFALLS`` tracked footfalls within ``BEAT_NEAR_S`` of a
         known tick (``BETWEEN_TICKS``)."""
         near = self._near_beat[name]
-        return self._in_sync[name] or (len(near) == ON_BEAT_FOOTFALLS and sum(near) >= ON_BEAT_MIN)
+        return len(near) == ON_BEAT_FOOTFALLS and sum(near) >= ON_BEAT_MIN
 
     def _near_a_tick(self, time_s: float) -> bool:
         """Whether a footfall at ``time_s`` started within ``BEAT_NEAR_S`` of a known tick, either side
