@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from stepdetect import features
 from stepdetect import lowband
 from stepdetect.lowband import LowBandParams, LowBandState
-from stepdetect.peaks import Pick, PickerState, PickParams, band_weights, pick_footfalls, tick_near
+from stepdetect.peaks import BEAT_NEAR_S, Pick, PickerState, PickParams, band_weights, pick_footfalls, tick_near
 from stepdetect.rejected import Rejected
 from stepdetect.tracker import AUDIO_PARAMS, Decision, StepTracker
 from stepdetect.tracker_lock import STOP_NEIGHBOUR_TOLERANCE
@@ -232,6 +232,23 @@ TICK_ROW_REPORTED = True
 # (metronome-on shower HFP 8 kHz passes), none newly failing (FOOTFALL_PASSES.md, session 14, metro2).
 TOE_ON_TICK = True
 TOE_MIN_BEFORE_S = 0.03
+# A runner with a tick for every step steps on the ticks, never between them: while both paths hear
+# the runner on the beat (each with at least ON_BEAT_MIN of its last ON_BEAT_FOOTFALLS tracked
+# footfalls within peaks.BEAT_NEAR_S of a known tick, either side: a runner on the beat steps up to
+# 20 ms from a tick, the tick window reaches only 10 ms before it), a footfall at least
+# BETWEEN_TICKS_FRACTION of the tick interval from both ticks around it is not reported: a crunch
+# or splash half a step after a step (dev metronome-on crunchy ice: 180-220 ms after the step, taken
+# on a bands rhythm that drifted to it). Only the report: its path's evidence and tracker are as
+# before. Not Pick.in_sync (half of the recent footfalls on ticks): with a tick every other step
+# (one per stride) the other foot's steps are between the ticks (tests/test_cli_session.py). Both
+# paths: at the start of a metronome the runner is off, a path hearing the ticks reads as in sync
+# while the other hears the steps between them (with either path in sync, dev metronome-off
+# synthetic HFP 16 kHz 0.895 -> 0.840, shower clipped newly failing). Dev 63 -> 61, none newly
+# failing (FOOTFALL_PASSES.md, session 15, metro).
+BETWEEN_TICKS = True
+BETWEEN_TICKS_FRACTION = 0.3
+ON_BEAT_FOOTFALLS = 4
+ON_BEAT_MIN = 3
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
 # A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
 # AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
@@ -386,6 +403,8 @@ class StepDetector:
         # per path: (known tick, time) of its last footfall if that started on a tick, else None
         # ... and "out": of the last footfall reported, whichever path's (TICK_ROW_REPORTED)
         self._last_on_tick: dict[str, tuple[float, float] | None] = {"thump": None, "bands": None, "out": None}
+        # per path: whether each of its last ON_BEAT_FOOTFALLS tracked footfalls started near a known tick (BETWEEN_TICKS)
+        self._near_beat: dict[str, deque[bool]] = {n: deque(maxlen=ON_BEAT_FOOTFALLS) for n in ("thump", "bands")}
         self._before_out_on_tick: tuple[float, float] | None = None  # "out" of the footfall reported before the last
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
@@ -458,7 +477,8 @@ class StepDetector:
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
         in sync (``REPORT_SYNC_TICKS``), and, in sync, a footfall on the tick right after the last one
         reported (``TICK_ROW_REPORTED``) and the bands path's candidate on a tick merged as the toe of a
-        sound just before it (``TOE_ON_TICK``)."""
+        sound just before it (``TOE_ON_TICK``); while both paths hear the runner on the beat, a footfall
+        between the ticks is not (``BETWEEN_TICKS``)."""
         events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
                         key=lambda e: (e[0], e[1]))
         rejected = deque(sorted(rejections or [], key=lambda r: r[1]))  # the bands tracker's, by decision time
@@ -508,6 +528,8 @@ class StepDetector:
             next_tick = self._on_the_next_tick(name, tick_s)
             if pick.toe_on_tick:
                 reportable = self._toe_on_tick(pick.time_s, tick_s)
+            if reportable and not pick.on_tick and self._between_ticks(pick.time_s):
+                reportable = False
             if counted:
                 in_sync = any(self._in_sync.values())
                 evidence = ((max(closeness, CLOSENESS_FLOOR) if rhythmic else PROVISIONAL_EVIDENCE)
@@ -517,6 +539,7 @@ class StepDetector:
                     reach_s = min(EARLY_SOUND_MAX_S, EARLY_SOUND_MAX_PERIODS * self._low_tracker.period_s)
                     self._thump_on_rhythm.append((pick.time_s, evidence, reach_s))
                 self._last_on_tick[name] = None if tick_s is None else (tick_s, pick.time_s)
+                self._near_beat[name].append(self._near_a_tick(pick.time_s))
             for q in (*self._recent.values(), self._thump_on_rhythm):
                 while q and q[0][0] < now_s - ARBITRATION_S:
                     q.popleft()
@@ -630,6 +653,34 @@ class StepDetector:
             return None
         params = self.low_params if name == "thump" else self.params
         return tick_near(self._ticks_s, pick.time_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
+
+    def _between_ticks(self, time_s: float) -> bool:
+        """Whether a footfall at ``time_s`` off the ticks is no step of a runner on the beat
+        (``BETWEEN_TICKS``): both paths hear the runner on the beat and it is at least
+        ``BETWEEN_TICKS_FRACTION`` of the tick interval from the known ticks before and after it (the
+        tick after it not known yet: one interval after the tick before)."""
+        ticks = self._ticks_s
+        if not BETWEEN_TICKS or ticks.size < 2 or not all(self._on_the_beat(n) for n in ("thump", "bands")):
+            return False
+        j = int(np.searchsorted(ticks, time_s))
+        if j == 0:
+            return False
+        before_s = float(ticks[j - 1])
+        after_s = float(ticks[j]) if j < ticks.size else 2.0 * before_s - float(ticks[j - 2])
+        interval_s = after_s - before_s
+        return min(time_s - before_s, after_s - time_s) >= BETWEEN_TICKS_FRACTION * interval_s
+
+    def _on_the_beat(self, name: str) -> bool:
+        """Whether path ``name`` hears the runner on the beat, a tick for every step: at least
+        ``ON_BEAT_MIN`` of its last ``ON_BEAT_FOOTFALLS`` tracked footfalls within ``BEAT_NEAR_S`` of a
+        known tick (``BETWEEN_TICKS``)."""
+        near = self._near_beat[name]
+        return len(near) == ON_BEAT_FOOTFALLS and sum(near) >= ON_BEAT_MIN
+
+    def _near_a_tick(self, time_s: float) -> bool:
+        """Whether a footfall at ``time_s`` started within ``BEAT_NEAR_S`` of a known tick, either side
+        (noted when it is decided: a stream told its ticks a few at a time drops the old ones)."""
+        return tick_near(self._ticks_s, time_s, before_s=BEAT_NEAR_S, after_s=BEAT_NEAR_S) is not None
 
     def _toe_on_tick(self, time_s: float, tick_s: float | None) -> bool:
         """Whether a bands footfall at ``time_s`` on the known tick ``tick_s`` that its tracker

@@ -533,3 +533,36 @@ def test_off_the_beat_a_step_right_at_its_prediction_under_a_tick_needs_less_to_
     without = _excerpt_streamed_as_offline("shower_offbeat_ticks_phone_22k.flac", _OFFBEAT_PHONE_TICKS_S, rng,
                                            PickParams(tick_step_near_fraction=0.0))
     assert np.min(np.abs(without - 12.4893)) > 0.025  # the rule is what finds it
+
+
+# the first 18.3 s of the benchmark's dev item metronome_on/crunchy_ice/inear at 16 kHz (tests/data/footsteps/README.md)
+_BEAT_CRUNCHY_INEAR_STEPS_S = np.array([
+    0.6, 0.9835, 1.4004, 1.7839, 2.2175, 2.601, 3.0179, 3.4181, 3.8183, 4.2352, 4.6354, 5.0356, 5.3357, 5.836,
+    6.2362, 6.6197, 7.0532, 7.4534, 7.8703, 8.3539, 8.6707, 9.0709, 9.5045, 9.888, 10.2715, 10.6884, 11.1053,
+    11.5055, 11.9223, 12.3225, 12.7227, 13.1396, 13.5565, 14.0401, 14.3736, 14.7738, 15.174, 15.5742, 15.991,
+    16.3579, 16.6914, 17.1916, 17.6085, 18.0754])
+_BEAT_CRUNCHY_INEAR_TICKS_S = np.array([
+    0.591, 0.9715, 1.3896, 1.7708, 2.2193, 2.596, 3.0257, 3.407, 3.838, 4.2345, 4.6416, 5.0275, 5.354, 5.8333,
+    6.2379, 6.6092, 7.0629, 7.464, 7.8741, 8.3646, 8.6541, 9.0785, 9.5088, 9.8957, 10.2548, 10.6831, 11.0885,
+    11.5002, 11.9244, 12.3282, 12.7289, 13.1432, 13.5471, 14.0315, 14.3869, 14.7845, 15.1632, 15.5763, 15.9882,
+    16.3494, 16.6762, 17.206, 17.6202, 18.0828])
+
+
+def test_on_the_beat_a_crunch_between_two_ticks_is_no_footfall(
+        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Dev metronome-on crunchy ice through the in-ear mic: the runner steps on the ticks (0-20 ms
+    # either side), both paths hear it so, and a crunch 0.2 s after the step at 17.19 s -- halfway
+    # to the next tick -- was taken on a bands rhythm that drifted to it and reported (17.408 s). A
+    # runner with a tick for every step does not step between the ticks (BETWEEN_TICKS): it is not
+    # reported, nothing else is taken out. Whether the runner is on the beat is noted per footfall
+    # when it is decided: a stream told the ticks per block (dropping the old ones) reports the same.
+    found = _excerpt_streamed_as_offline("crunchy_beat_ticks_inear_16k.flac", _BEAT_CRUNCHY_INEAR_TICKS_S, rng)
+    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / "crunchy_beat_ticks_inear_16k.flac")
+    np.testing.assert_allclose(_streamed_ticks_per_block(y, sr, _BEAT_CRUNCHY_INEAR_TICKS_S, rng), found,
+                               atol=1e-12, rtol=0)
+    monkeypatch.setattr(online, "BETWEEN_TICKS", False)
+    without = _excerpt_streamed_as_offline("crunchy_beat_ticks_inear_16k.flac", _BEAT_CRUNCHY_INEAR_TICKS_S, rng)
+    assert np.min(np.abs(without - 17.408)) <= 0.005, without  # reported without the rule
+    assert np.min(np.abs(found - 17.408)) > 0.15, found
+    assert set(np.round(found, 6)) <= set(np.round(without, 6))  # the rule only takes footfalls out
+    assert score_events(_BEAT_CRUNCHY_INEAR_STEPS_S, found).f1 > score_events(_BEAT_CRUNCHY_INEAR_STEPS_S, without).f1
