@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from coach.calibration import SpreadLoopError, loopback_latency_ms, save, tap_offset_ms
+from coach.calibration import CalibrationError, LoopMovedError, loopback_latency_ms, save, tap_offset_ms
 from coach.request import FileInput, RunRequest, StreamOptions
 from coach.drive import RunHooks
 from coach.run import run_session
@@ -27,8 +27,8 @@ from coach.session import Session, SessionSettings
 from metronome.settings import settings_from_options
 
 Mode = Literal["loopback", "tap"]
-LOOPBACK_ATTEMPTS = 2  # a live loopback whose ticks were too spread (the loop moved) is measured once more ...
-SETTLE_S = 1.0  # ... this long after the first stream closed (a stream opened at once can underrun)
+LOOPBACK_ATTEMPTS = 2  # a live loopback whose loop moved mid-run (LoopMovedError) is measured once more ...
+RETRY_PAUSE_S = 1.0  # ... this long after the first stream closed (a stream opened at once can underrun)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,17 +84,24 @@ def calibrate(request: CalibrationRequest, hooks: RunHooks, names: tuple[str, st
     run = request.run_request()
     # on a recording a second run would hear the same; tap spreads are the runner's
     attempts = LOOPBACK_ATTEMPTS if request.mode == "loopback" and request.input is None else 1
+    first_error: CalibrationError | None = None
     for attempt in range(1, attempts + 1):
         report = run_session(run, hooks=RunHooks(display=hooks.display, echo=hooks.echo, on_session=keep))
         session = sessions[-1]  # the one that ran (an earlier sample rate may have failed to start)
         try:
             result = measure(request.mode, session)
             break
-        except SpreadLoopError as exc:
-            if attempt == attempts or report["interrupted"]:  # (Ctrl-C: the runner is done)
+        except CalibrationError as exc:
+            if first_error is not None and report["interrupted"]:
+                raise first_error from None  # the runner stopped the second run: why it ran
+            if not isinstance(exc, LoopMovedError) or attempt == attempts or report["interrupted"]:
                 raise
-            hooks.echo(f"{exc}; measuring once more")
-            time.sleep(SETTLE_S)
+            first_error = exc
+            hooks.echo(f"{exc}; the loop moved: measuring once more")
+            try:
+                time.sleep(RETRY_PAUSE_S)
+            except KeyboardInterrupt:
+                raise first_error from None
     nominal_ms = 1000.0 * session.nominal_loop_latency_s
     doc: dict[str, Any] = {
         "mode": request.mode,

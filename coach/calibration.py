@@ -51,9 +51,11 @@ class CalibrationError(ValueError):
     """A calibration that cannot be trusted, or a calibration file that cannot be used."""
 
 
-class SpreadLoopError(CalibrationError):
-    """Enough ticks heard, but too spread to be one loop latency (the loop moved while it was
-    measured, e.g. a sound server re-buffering, or the microphone heard them unreliably)."""
+class LoopMovedError(CalibrationError):
+    """Enough ticks heard, too spread to be one loop latency, and in two stable groups: the loop
+    moved while it was measured (a sound server re-buffering) with too few ticks after the move.
+    Measuring again can help; ticks scattered every way (an unreliable microphone) raise a plain
+    :class:`CalibrationError`."""
 
 
 # A headphone offset (extra output delay: Bluetooth ~100-300 ms) outside this is not a latency.
@@ -85,6 +87,18 @@ class TapResult:
 
 def _spread_ms(values_ms: np.ndarray) -> float:
     return float(np.percentile(values_ms, 90) - np.percentile(values_ms, 10))
+
+
+def _in_two_stable_groups(values_ms: np.ndarray, tolerance_ms: float) -> bool:
+    """Whether the measurements split, at their widest gap in value, into two groups of at least
+    two that are each stable within ``tolerance_ms`` (a loop that moved, not scattered ticks)."""
+    ordered = np.sort(values_ms)
+    if ordered.size < 4:
+        return False
+    cut = int(np.argmax(np.diff(ordered))) + 1
+    low, high = ordered[:cut], ordered[cut:]
+    return bool(min(low.size, high.size) >= 2 and low[-1] - low[0] <= tolerance_ms
+                and high[-1] - high[0] <= tolerance_ms)
 
 
 def _last_stable_run(values_ms: np.ndarray, tolerance_ms: float) -> np.ndarray:
@@ -121,7 +135,8 @@ def loopback_latency_ms(
     Raises
     ------
     CalibrationError
-        Too few measurements (:class:`SpreadLoopError`: too spread).
+        Too few measurements, or too spread (:class:`LoopMovedError` when the spread is a move
+        between two stable loops).
     """
     values_ms = 1000.0 * np.asarray(latencies_s, dtype=np.float64).ravel()
     values_ms = values_ms[np.isfinite(values_ms)]
@@ -138,7 +153,8 @@ def loopback_latency_ms(
         if stable.size >= min_ticks:
             values_ms, spread = stable, _spread_ms(stable)
     if spread > max_spread_ms:
-        raise SpreadLoopError(
+        error = LoopMovedError if _in_two_stable_groups(values_ms, max_spread_ms) else CalibrationError
+        raise error(
             f"the ticks arrived {spread:.1f} ms apart from one another (p90 - p10 over {values_ms.size} ticks; "
             f"at most {max_spread_ms:g} ms is trusted): a quieter room, a louder tick or a fixed --latency may help"
         )

@@ -239,14 +239,17 @@ class LiveBackend(StreamRunner):
         reason = self.failure
         lost_at = time.monotonic()
         at_frame = self.core.stats.frames
+        first_wait_s = RECOVER_FIRST_S
         if self.gaps and not self.gaps[-1].get("restart") and self._outage is not None and self._outage[1] == at_frame:
-            # the stream reopened before died again without a block: the same outage goes on
+            # the stream reopened before died again without a block: the same outage goes on (and
+            # its next reopen comes RECOVER_EVERY_S later, not at once again)
             lost_at = self._outage[0]
             reason = self.gaps.pop()["reason"]
+            first_wait_s = RECOVER_EVERY_S
         self._outage = (lost_at, at_frame)
         self.reconnecting_since = lost_at
         try:
-            return self._retry(consume, reason, lost_at, at_frame)
+            return self._retry(consume, reason, lost_at, at_frame, first_wait_s)
         finally:
             self.reconnecting_since = None
 
@@ -257,11 +260,12 @@ class LiveBackend(StreamRunner):
         lost_s = time.monotonic() - self.reconnecting_since
         return f"audio stream lost {lost_s:.0f} s ago: reconnecting (for up to {self.recover_s:g} s)"
 
-    def _retry(self, consume: Callable[[], bool], reason: str | None, lost_at: float, at_frame: int) -> bool:
-        """Reopen after :data:`RECOVER_FIRST_S`, then every :data:`RECOVER_EVERY_S`, until ``recover_s``
+    def _retry(self, consume: Callable[[], bool], reason: str | None, lost_at: float, at_frame: int,
+               first_wait_s: float) -> bool:
+        """Reopen after ``first_wait_s``, then every :data:`RECOVER_EVERY_S`, until ``recover_s``
         after ``lost_at``."""
         error = ""
-        wait_s = RECOVER_FIRST_S
+        wait_s = first_wait_s
         while time.monotonic() - lost_at < self.recover_s:
             time.sleep(wait_s)
             wait_s = RECOVER_EVERY_S

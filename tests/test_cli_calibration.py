@@ -245,40 +245,74 @@ def test_loopback_uses_the_loop_after_a_mid_run_jump() -> None:
         loopback_latency_ms(before * 2 + after[:5])  # too few stable ticks after the jump
 
 
+def _fake_sessions(monkeypatch: pytest.MonkeyPatch, runs: list[list[float]], interrupted: bool = False) -> list[int]:
+    """``coach.calibrate.run_session`` replaced by one that 'measures' ``runs`` in turn (the loop
+    logic of a calibration, without a sound server); returns the list the runs are counted in."""
+    import types
+
+    import coach.calibrate as cal
+
+    measured = iter(runs)
+    count: list[int] = []
+
+    def run_session(run, *, hooks):  # type: ignore[no-untyped-def]
+        count.append(1)
+        hooks.on_session(types.SimpleNamespace(latency_measurements_s=next(measured), nominal_loop_latency_s=0.05,
+                                               sample_rate=48000))
+        return {"duration_s": 8.0, "interrupted": interrupted, "latency": {"stream_latency_ms": None}, "xruns": {}}
+
+    monkeypatch.setattr(cal, "run_session", run_session)
+    monkeypatch.setattr(cal, "RETRY_PAUSE_S", 0.0)
+    return count
+
+
+MOVED = [0.06115] * 12 + [0.10379] * 5  # the loop stepped by a period 5 ticks before the end
+STEADY = [0.10379 + 0.00002 * (k % 3) for k in range(16)]
+
+
 @pytest.mark.parametrize("interrupted", [False, True])
 def test_a_live_loopback_whose_loop_moved_is_measured_once_more(monkeypatch: pytest.MonkeyPatch,
                                                                  interrupted: bool) -> None:
     """A sound server that re-buffers mid-calibration leaves too few ticks at the new loop: a live
     loopback says so and measures once more (the second run's figure is the one returned); a run the
-    runner ended with Ctrl-C, or a second spread run, ends with the one-line error."""
-    import types
-
+    runner ended with Ctrl-C, or a second run whose loop moved too, ends with the one-line error."""
     import coach.calibrate as cal
     from coach.drive import RunHooks
 
-    moved = [0.06115] * 12 + [0.10379] * 5  # a step 5 ticks before the end
-    steady = [0.10379 + 0.00002 * (k % 3) for k in range(16)]
-    runs = iter([moved, steady])
     echoed: list[str] = []
-
-    def run_session(run, *, hooks):  # type: ignore[no-untyped-def]
-        hooks.on_session(types.SimpleNamespace(latency_measurements_s=next(runs), nominal_loop_latency_s=0.05,
-                                               sample_rate=48000))
-        return {"duration_s": 8.0, "interrupted": interrupted, "latency": {"stream_latency_ms": None},
-                "xruns": {}}
-
-    monkeypatch.setattr(cal, "run_session", run_session)
-    monkeypatch.setattr(cal, "SETTLE_S", 0.0)
+    count = _fake_sessions(monkeypatch, [MOVED, STEADY], interrupted)
     request = cal.CalibrationRequest(mode="loopback", duration_s=8.0, save=False)
     hooks = RunHooks(echo=echoed.append)
     if interrupted:
-        with pytest.raises(CalibrationError, match="apart from one another"):
+        with pytest.raises(calibration.LoopMovedError, match="apart from one another"):
             cal.calibrate(request, hooks, None)
-        assert echoed == []
+        assert echoed == [] and len(count) == 1
         return
     doc = cal.calibrate(request, hooks, None)
-    assert len(echoed) == 1 and echoed[0].endswith("; measuring once more") and "apart from one another" in echoed[0]
-    assert doc["loop_latency_ms"] == pytest.approx(103.8, abs=0.05) and doc["n_ticks"] == 16
-    runs = iter([moved, moved])
-    with pytest.raises(CalibrationError, match="apart from one another"):
+    assert len(echoed) == 1 and echoed[0].endswith("the loop moved: measuring once more"), echoed
+    assert doc["loop_latency_ms"] == pytest.approx(103.8, abs=0.05) and doc["n_ticks"] == 16 and len(count) == 2
+    _fake_sessions(monkeypatch, [MOVED, MOVED])
+    with pytest.raises(calibration.LoopMovedError, match="apart from one another"):
         cal.calibrate(request, hooks, None)
+
+
+def test_what_a_second_run_cannot_mend_is_not_measured_again(monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path: Path, rng: np.random.Generator) -> None:
+    """Ticks scattered every way (an unreliable microphone), too few ticks, or a recording (it would
+    hear the same again): one run, the one-line error."""
+    import coach.calibrate as cal
+    from coach.drive import RunHooks
+    from coach.request import FileInput
+
+    scattered = list(0.08 + rng.uniform(-0.03, 0.03, 20))
+    live = cal.CalibrationRequest(mode="loopback", duration_s=8.0, save=False)
+    recording = cal.CalibrationRequest(mode="loopback", duration_s=8.0, save=False,
+                                       input=FileInput(path=tmp_path / "loop.wav"))
+    for request, runs, message in [(live, scattered, "apart from one another"), (live, STEADY[:5], "heard 5 ticks"),
+                                   (recording, MOVED, "apart from one another")]:
+        echoed: list[str] = []
+        count = _fake_sessions(monkeypatch, [runs, STEADY])
+        with pytest.raises(CalibrationError, match=message) as raised:
+            cal.calibrate(request, RunHooks(echo=echoed.append), None)
+        assert len(count) == 1 and echoed == [], (message, echoed)
+        assert isinstance(raised.value, calibration.LoopMovedError) == (request is recording)
