@@ -28,7 +28,6 @@ from stepdetect.tracker_lock import STOP_NEIGHBOUR_TOLERANCE
 from stepdetect.validate import ParameterError, validate_audio, validate_events
 
 HISTORY_S = 0.25  # feature frames kept between blocks (>= look-back + look-ahead)
-_MAX_TICKS = 4096
 ARBITRATION_S = 4.0  # the paths are compared on the evidence of their footfalls over this long ...
 SWITCH_MARGIN_STEPS = 3  # ... and the other path is reported once it has this much more
 SWITCH_RATIO = 1.5  # ... and this many times as much
@@ -528,7 +527,7 @@ class StepDetector:
             next_tick = self._on_the_next_tick(name, tick_s)
             if pick.toe_on_tick:
                 reportable = self._toe_on_tick(pick.time_s, tick_s)
-            if reportable and not pick.on_tick and self._between_ticks(pick.time_s):
+            if reportable and not pick.on_tick and self._drop_between_ticks(pick.time_s):
                 reportable = False
             if counted:
                 in_sync = any(self._in_sync.values())
@@ -654,21 +653,22 @@ class StepDetector:
         params = self.low_params if name == "thump" else self.params
         return tick_near(self._ticks_s, pick.time_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
 
-    def _between_ticks(self, time_s: float) -> bool:
+    def _drop_between_ticks(self, time_s: float) -> bool:
         """Whether a footfall at ``time_s`` off the ticks is no step of a runner on the beat
         (``BETWEEN_TICKS``): both paths hear the runner on the beat and it is at least
-        ``BETWEEN_TICKS_FRACTION`` of the tick interval from the known ticks before and after it (the
-        tick after it not known yet: one interval after the tick before)."""
+        ``BETWEEN_TICKS_FRACTION`` of the tick interval from the last tick before it and from the
+        next one that interval predicts. Only ticks before it are read: a live session knows a tick
+        only once it has played it (the loop latency ahead, not a beat), and a stream must decide as
+        a whole file told every tick does."""
         ticks = self._ticks_s
-        if not BETWEEN_TICKS or ticks.size < 2 or not all(self._on_the_beat(n) for n in ("thump", "bands")):
+        if not BETWEEN_TICKS or not all(self._on_the_beat(n) for n in ("thump", "bands")):
             return False
         j = int(np.searchsorted(ticks, time_s))
-        if j == 0:
+        if j < 2:
             return False
         before_s = float(ticks[j - 1])
-        after_s = float(ticks[j]) if j < ticks.size else 2.0 * before_s - float(ticks[j - 2])
-        interval_s = after_s - before_s
-        return min(time_s - before_s, after_s - time_s) >= BETWEEN_TICKS_FRACTION * interval_s
+        interval_s = before_s - float(ticks[j - 2])
+        return min(time_s - before_s, before_s + interval_s - time_s) >= BETWEEN_TICKS_FRACTION * interval_s
 
     def _on_the_beat(self, name: str) -> bool:
         """Whether path ``name`` hears the runner on the beat, a tick for every step: at least
@@ -810,12 +810,13 @@ class StepDetector:
     def add_ticks(self, tick_times_s: NDArray[np.float64]) -> None:
         """Tell the detector when metronome ticks were (or will be) heard, in stream seconds.
 
-        Ticks already older than the feature history are dropped; at most 4096 are kept.
+        Ticks already older than the feature history are dropped (the ticks of a whole file,
+        told at once, are all kept: a long run's first ticks are not lost to its last ones).
         """
         ticks = validate_events(np.sort(np.asarray(tick_times_s, dtype=np.float64)), name="tick times")
         horizon_s = (self._hist.first_frame) * self.frame_s - 1.0
         merged = np.union1d(self._ticks_s[self._ticks_s >= horizon_s], ticks)
-        self._ticks_s = merged[-_MAX_TICKS:]
+        self._ticks_s = merged
 
     def process_block(self, block: NDArray[np.floating]) -> Footfalls:
         """Feed the next block; return the footfalls decided in it.

@@ -426,15 +426,17 @@ def test_on_the_beat_from_the_first_step_three_footfalls_on_ticks_are_in_sync(rn
     np.testing.assert_allclose(_streamed(y, sr, _BEAT_CRUNCHY_TICKS_S, rng), offline.time_s, atol=1e-12, rtol=0)
 
 
-def _streamed_ticks_per_block(y: np.ndarray, sample_rate: int, ticks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _streamed_ticks_per_block(y: np.ndarray, sample_rate: int, ticks: np.ndarray, rng: np.random.Generator,
+                              ahead_s: float = 1.0) -> np.ndarray:
     """The footfall times a stream reports, fed in blocks of 1-2999 samples and told the ticks a few at
-    a time, each up to 1 s ahead of its block (as ``cadence analyze --ticks`` and a live session do):
-    the detector drops the ticks older than its history as it goes."""
+    a time, each up to ``ahead_s`` ahead of its block (``cadence analyze --ticks``: 1 s; a live session
+    learns a tick once it has played it, about the loop latency ahead): the detector drops the ticks
+    older than its history as it goes."""
     detector = StepDetector(sample_rate=sample_rate)
     times, pos, given = [], 0, 0
     while pos < y.size:
         size = int(rng.integers(1, 3000))
-        upto = int(np.searchsorted(ticks, (pos + size) / sample_rate + 1.0))
+        upto = int(np.searchsorted(ticks, (pos + size) / sample_rate + ahead_s))
         if upto > given:
             detector.add_ticks(ticks[given:upto])
             given = upto
@@ -555,14 +557,29 @@ def test_on_the_beat_a_crunch_between_two_ticks_is_no_footfall(
     # to the next tick -- was taken on a bands rhythm that drifted to it and reported (17.408 s). A
     # runner with a tick for every step does not step between the ticks (BETWEEN_TICKS): it is not
     # reported, nothing else is taken out. Whether the runner is on the beat is noted per footfall
-    # when it is decided: a stream told the ticks per block (dropping the old ones) reports the same.
+    # when it is decided, and the tick after it is the one the last interval predicts (a live session
+    # knows a tick only once it played it): a stream told the ticks per block, however late, reports the same.
     found = _excerpt_streamed_as_offline("crunchy_beat_ticks_inear_16k.flac", _BEAT_CRUNCHY_INEAR_TICKS_S, rng)
     y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / "crunchy_beat_ticks_inear_16k.flac")
-    np.testing.assert_allclose(_streamed_ticks_per_block(y, sr, _BEAT_CRUNCHY_INEAR_TICKS_S, rng), found,
-                               atol=1e-12, rtol=0)
+    for ahead_s in (1.0, 0.03):  # told the ticks a second ahead, or only just before they sound
+        np.testing.assert_allclose(_streamed_ticks_per_block(y, sr, _BEAT_CRUNCHY_INEAR_TICKS_S, rng, ahead_s), found,
+                                   atol=1e-12, rtol=0)
     monkeypatch.setattr(online, "BETWEEN_TICKS", False)
     without = _excerpt_streamed_as_offline("crunchy_beat_ticks_inear_16k.flac", _BEAT_CRUNCHY_INEAR_TICKS_S, rng)
     assert np.min(np.abs(without - 17.408)) <= 0.005, without  # reported without the rule
     assert np.min(np.abs(found - 17.408)) > 0.15, found
     assert set(np.round(found, 6)) <= set(np.round(without, 6))  # the rule only takes footfalls out
     assert score_events(_BEAT_CRUNCHY_INEAR_STEPS_S, found).f1 > score_events(_BEAT_CRUNCHY_INEAR_STEPS_S, without).f1
+
+
+def test_the_ticks_of_a_long_run_told_at_once_are_all_kept() -> None:
+    # A whole file's ticks told at once (detect_footfalls, the array API): a run of 40 min at 170/min
+    # has 6800. The detector kept only the newest 4096, so the first 16 min ran with no tick known
+    # and every tick rule there was off. Its first seconds must read as with only their own ticks.
+    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / "crunchy_beat_ticks_inear_16k.flac")
+    ticks = _BEAT_CRUNCHY_INEAR_TICKS_S
+    later = ticks[-1] + 60.0 + np.arange(6800) * 60.0 / 170.0  # the rest of the run, after this excerpt
+    alone = detect_footfalls(y, sample_rate=sr, tick_times_s=ticks).time_s
+    np.testing.assert_array_equal(detect_footfalls(y, sample_rate=sr, tick_times_s=np.concatenate([ticks, later])).time_s,
+                                  alone)
+    assert not np.array_equal(detect_footfalls(y, sample_rate=sr).time_s, alone)  # the ticks matter here
