@@ -661,7 +661,7 @@ class StepDetector:
         only once it has played it (the loop latency ahead, not a beat), and a stream must decide as
         a whole file told every tick does."""
         ticks = self._ticks_s
-        if not BETWEEN_TICKS or not all(self._on_the_beat(n) for n in ("thump", "bands")):
+        if not BETWEEN_TICKS or not all(self._hears_a_tick_every_step(n) for n in ("thump", "bands")):
             return False
         j = int(np.searchsorted(ticks, time_s))
         if j < 2:
@@ -670,7 +670,7 @@ class StepDetector:
         interval_s = before_s - float(ticks[j - 2])
         return min(time_s - before_s, before_s + interval_s - time_s) >= BETWEEN_TICKS_FRACTION * interval_s
 
-    def _on_the_beat(self, name: str) -> bool:
+    def _hears_a_tick_every_step(self, name: str) -> bool:
         """Whether path ``name`` hears the runner on the beat, a tick for every step: at least
         ``ON_BEAT_MIN`` of its last ``ON_BEAT_FOOTFALLS`` tracked footfalls within ``BEAT_NEAR_S`` of a
         known tick (``BETWEEN_TICKS``)."""
