@@ -141,62 +141,50 @@ FRAME_FIELDS = ("level_db", "floor_db", "background_db", "flux_db", "high_db", "
 
 class FrameHistory:
     """The last frames of a stream, kept in preallocated arrays: :meth:`append` adds a block's
-    frames and returns the history so far, :meth:`keep` forgets all but the newest. The same
-    frames as :meth:`Frames.concat` of the history and the block (then a copy of the newest),
-    without allocating ten new arrays for every block: the kept frames move to the front only
-    when the arrays fill up. The returned :class:`Frames` are views, valid until the next call
-    (a block longer than the arrays with nothing kept is returned itself: :meth:`keep` then
-    keeps up to the arrays' capacity)."""
+    frames and returns the history so far, :meth:`keep` forgets all but the newest (at most the
+    arrays' capacity). The same frames as :meth:`Frames.concat` of the history and the block (then
+    a copy of the newest), without allocating ten new arrays for every block: the kept frames move
+    to the front only when the arrays fill up. The returned :class:`Frames` are views, valid until
+    the next call; a block that does not fit beside the kept frames (a whole file) is returned
+    joined to them (itself when none are kept), and the arrays keep its newest frames."""
 
     def __init__(self, capacity: int) -> None:
-        self._capacity = self._base_capacity = max(1, capacity)
-        self._arrays = self._allocate(self._capacity)
+        self._capacity = max(1, capacity)
+        self._arrays = [np.empty((self._capacity, N_BANDS) if f in _BAND_FIELDS else self._capacity)
+                        for f in FRAME_FIELDS]
         self._start = self._end = 0
         self._first_frame = 0  # absolute index of the frame at self._start
-
-    @staticmethod
-    def _allocate(capacity: int) -> list[NDArray[np.float64]]:
-        return [np.empty((capacity, N_BANDS) if f in _BAND_FIELDS else capacity) for f in FRAME_FIELDS]
 
     def append(self, frames: Frames) -> Frames:
         """Add ``frames`` (the stream's next ones) and return every frame kept, the new ones last."""
         if self._end == self._start:
             self._first_frame = frames.first_frame
         n_new, n_kept = frames.level_db.size, self._end - self._start
-        if n_kept == 0 and n_new > self._capacity:  # a long block alone (a whole file): itself, not a copy
-            self._end = self._capacity
-            self._start = 0
+        if n_kept + n_new > self._capacity:  # a long block: joined, not copied in
+            joined = Frames.concat([self._kept(), frames]) if n_kept else frames
             for f, a in zip(FRAME_FIELDS, self._arrays):
-                a[:] = getattr(frames, f)[-self._capacity:]
-            self._first_frame = frames.first_frame + n_new - self._capacity
-            return frames
-        if self._end + n_new > self._capacity:
-            arrays = self._arrays
-            if n_kept + n_new > self._capacity:  # a long block (a whole file): room for it alone
-                self._capacity = n_kept + n_new
-                arrays = self._allocate(self._capacity)
-            self._move_to_front(arrays)
+                a[:] = getattr(joined, f)[-self._capacity:]
+            self._start, self._end = 0, self._capacity
+            self._first_frame = joined.first_frame + joined.level_db.size - self._capacity
+            return joined
+        if self._end + n_new > self._capacity:  # the kept frames to the front
+            for a in self._arrays:
+                a[:n_kept] = a[self._start:self._end]
+            self._start, self._end = 0, n_kept
         end = self._end + n_new
         for f, a in zip(FRAME_FIELDS, self._arrays):
             a[self._end:end] = getattr(frames, f)
         self._end = end
-        return Frames(self._first_frame, *(a[self._start:end] for a in self._arrays))
+        return self._kept()
+
+    def _kept(self) -> Frames:
+        return Frames(self._first_frame, *(a[self._start:self._end] for a in self._arrays))
 
     def keep(self, n_frames: int) -> None:
         """Forget all but the newest ``n_frames`` frames."""
         drop = max(0, self._end - self._start - n_frames)
         self._start += drop
         self._first_frame += drop
-        if self._capacity > self._base_capacity and self._end - self._start <= self._base_capacity // 2:
-            self._capacity = self._base_capacity  # after a long block: back to the usual size
-            self._move_to_front(self._allocate(self._capacity))
-
-    def _move_to_front(self, arrays: list[NDArray[np.float64]]) -> None:
-        """Put the kept frames at the start of ``arrays`` (the current ones or new ones) and use those."""
-        n_kept = self._end - self._start
-        for old, dst in zip(self._arrays, arrays):
-            dst[:n_kept] = old[self._start:self._end]
-        self._arrays, self._start, self._end = arrays, 0, n_kept
 
     @property
     def first_frame(self) -> int:

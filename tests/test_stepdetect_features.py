@@ -133,7 +133,7 @@ def test_frame_history_equals_concatenating_and_trimming(rng: np.random.Generato
     # with nothing kept, and one after others)
     y = rng.standard_normal(48000 * 3) * 0.1
     state = features.new_state(48000)
-    history, keep = features.FrameHistory(40), 15  # kept <= half the arrays: back to them after the long block
+    history, keep = features.FrameHistory(40), 15
     kept = features.Frames.empty(0)
     pos = 0
     for size in [30000, *rng.integers(1, 700, 80), 40000, *rng.integers(1, 700, 40)]:
