@@ -815,8 +815,7 @@ class StepDetector:
         """
         ticks = validate_events(np.sort(np.asarray(tick_times_s, dtype=np.float64)), name="tick times")
         horizon_s = (self._hist.first_frame) * self.frame_s - 1.0
-        merged = np.union1d(self._ticks_s[self._ticks_s >= horizon_s], ticks)
-        self._ticks_s = merged
+        self._ticks_s = np.union1d(self._ticks_s[self._ticks_s >= horizon_s], ticks)
 
     def process_block(self, block: NDArray[np.floating]) -> Footfalls:
         """Feed the next block; return the footfalls decided in it.

@@ -525,9 +525,11 @@ def pick_footfalls(
                                        cross_s=(first + i + 1.0) * frame_s - BAND_BIAS_S[0], stop=max(0, i - back),
                                        first=first, frame_s=frame_s)
         decided_at_s = (first + i + look + 1) * frame_s
-        due = on_tick and _step_due(state, params, onset_s)
+        off_s, period_s = (_off_prediction_s(state, params, onset_s) if on_tick else math.inf), state.tracker.period_s
+        due = off_s <= params.tick_step_window_fraction * period_s
         if (_only_the_tick(state, params, onset_s, tick_times_s, on_tick=on_tick, peaks_db=peaks_db, w=w)
-                or (not (due and _brings_a_step(state, params, onset_s, peaks_db, w))
+                or (not (due and _brings_a_step(state, params, peaks_db, w,
+                                                near=off_s <= params.tick_step_near_fraction * period_s))
                     and _is_tick(state, params, onset_s, on_tick=on_tick, leaky=bool(m.leaky[n_cand]),
                                  low_peak_db=m.low_peak_db[n_cand], raw=raw, raw_first_sample=raw_first_sample,
                                  sample_rate=sample_rate, decided_at_s=decided_at_s))):
@@ -879,22 +881,21 @@ def _learn_tick(state: PickerState, params: PickParams, peaks_db: NDArray[np.flo
     state.tick_db += (peaks_db - state.tick_db) * a
 
 
-def _step_due(state: PickerState, params: PickParams, onset_s: float, fraction: float | None = None) -> bool:
-    """Whether the runner, off the beat, has a step due at ``onset_s``: the tracker locked and
-    predicting its next footfall within ``fraction`` (default ``tick_step_window_fraction``) of its
-    period from there."""
+def _off_prediction_s(state: PickerState, params: PickParams, onset_s: float) -> float:
+    """How far ``onset_s`` is from the next footfall the tracker predicts while the runner is off
+    the beat and the tracker locked (``inf`` otherwise): a step is due on a tick within
+    ``tick_step_window_fraction`` of the period of it."""
     tracker = state.tracker
-    return (tracker.locked and not _in_sync(state, params)
-            and abs(onset_s - tracker.predicted_next_s)
-            <= (params.tick_step_window_fraction if fraction is None else fraction) * tracker.period_s)
+    if not tracker.locked or _in_sync(state, params):
+        return math.inf
+    return abs(onset_s - tracker.predicted_next_s)
 
 
-def _brings_a_step(state: PickerState, params: PickParams, onset_s: float, peaks_db: NDArray[np.float64],
-                   w: NDArray[np.float64]) -> bool:
-    """Whether a candidate on a known tick where a step is due (:func:`_step_due`) brings enough
-    more than the ticks heard alone to be the step under the tick: ``tick_step_excess_db``, or
-    ``tick_excess_db`` within ``tick_step_near_fraction`` of the period of the prediction."""
-    near = _step_due(state, params, onset_s, params.tick_step_near_fraction)
+def _brings_a_step(state: PickerState, params: PickParams, peaks_db: NDArray[np.float64],
+                   w: NDArray[np.float64], *, near: bool) -> bool:
+    """Whether a candidate on a known tick where a step is due brings enough more than the ticks
+    heard alone to be the step under the tick: ``tick_step_excess_db``, or ``tick_excess_db`` when
+    ``near`` (within ``tick_step_near_fraction`` of the period of the prediction)."""
     return _tick_excess_db(state, params, peaks_db, w) >= (params.tick_excess_db if near else params.tick_step_excess_db)
 
 
