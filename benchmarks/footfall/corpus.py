@@ -88,6 +88,10 @@ SCENES = {
                                   "tick times given to the detector"),
     "metronome_off": ("run", 20.0, "metronome ticks 6 % off the running cadence (drifting through the steps), "
                                    "as loud as a step; tick times given to the detector"),
+    "metronome_steady": ("entrained", 20.0, "a steady metronome at the runner's median step (as loud as a step) and "
+                                            "a runner on its beat: each footfall a tick plus an asynchrony that "
+                                            "wanders (AR(1), sd 20 ms, mean 0 to -30 ms); tick times given to the "
+                                            "detector; information only"),
     "clicks": ("run", 20.0, "loud off-rhythm clicks (keys, phone handling) 6 dB above a step, ~0.6 per second"),
     "stop": ("stop", 32.0, "11 s running, 10 s standing (traffic light), 11 s running"),
     "ramp": ("ramp", 30.0, "cadence ramp 160 -> 180 spm over 30 s"),
@@ -99,6 +103,7 @@ REAL_SCENE = "real"  # the split's labelled clips as recorded (5 s, walking): sc
 TEXTURE_WIND_SCENE = "texture_wind"  # the texture clips in the gusty-wind bed
 TEXTURE_SCENES = (TEXTURE_SCENE, TEXTURE_WIND_SCENE, RHYTHMIC_SCENE)
 EXTRA_SCENES = (TEXTURE_SCENE, TEXTURE_WIND_SCENE, RHYTHMIC_SCENE, REAL_SCENE)
+INFO_SCENES = ("metronome_steady", RHYTHMIC_SCENE, REAL_SCENE)  # scored, no bars (added after the bars were set)
 
 
 @dataclass
@@ -206,6 +211,26 @@ def jittered_times(rng: np.random.Generator, cadence_spm: np.ndarray | float, du
     return np.array(times)
 
 
+def entrained_times(rng: np.random.Generator, duration_s: float, session: str) -> tuple[np.ndarray, np.ndarray]:
+    """A steady metronome at the session's median step and a runner on its beat: (steps, ticks).
+
+    What a runner with the product meets: the ticks keep time, the footfalls do not. Each footfall
+    is its tick plus an asynchrony that wanders from step to step (AR(1), coefficient 0.5, sd 20 ms)
+    around a mean of 0 to -30 ms (footfalls tend to land before the beat).
+    """
+    t, _ = _session(session)
+    period = float(np.median(np.diff(t)))
+    ticks = np.arange(rng.uniform(0.4, 0.7), duration_s - 0.3, period)
+    phi, sd = 0.5, 0.020
+    a = np.empty(ticks.size)
+    a[0] = rng.normal(0.0, sd)
+    for k in range(1, a.size):
+        a[k] = phi * a[k - 1] + rng.normal(0.0, sd * np.sqrt(1 - phi * phi))
+    steps = ticks + a + rng.uniform(-0.030, 0.0)
+    keep = (steps > 0.3) & (steps < duration_s - 0.3)
+    return steps[keep], ticks
+
+
 def schedule(kind: str, rng: np.random.Generator, duration_s: float, session: str) -> np.ndarray:
     if kind == "run":
         return running_times(session, rng, duration_s)
@@ -251,14 +276,14 @@ def handling_thud(rng: np.random.Generator, sr: int) -> np.ndarray:
 
 
 def scene_bed(scene: str, rng: np.random.Generator, n: int, sr: int, truth_s: np.ndarray,
-              duration_s: float) -> tuple[np.ndarray, np.ndarray | None]:
-    """Background + distractors of a scene (no footfalls), and the heard tick times if any."""
+              duration_s: float, ticks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Background + distractors of a scene (no footfalls), and the heard tick times if any
+    (``ticks``: a metronome's own times, for a scene whose steps follow them)."""
     y = _db(-48) * band_noise(rng, n, sr, 20.0, None)  # mic self-noise / room
     y += _db(-34) * band_noise(rng, n, sr, 30.0, 400.0) * slow_envelope(rng, n, sr, 3.0, 0.7)  # distant traffic
     breath = band_noise(rng, n, sr, 300.0, 3000.0)
     cycle = 0.5 * (1 - np.cos(2 * np.pi * np.arange(n) / (sr * rng.uniform(0.9, 1.3))))
     y += _db(-26) * breath * cycle**2
-    ticks = None
     if scene == "wind":
         gusts = slow_envelope(rng, n, sr, 1.5, 0.8)
         y += _db(-14) * band_noise(rng, n, sr, None, 150.0) * gusts
@@ -286,12 +311,12 @@ def scene_bed(scene: str, rng: np.random.Generator, n: int, sr: int, truth_s: np
         hat = band_noise(rng, int(0.03 * sr), sr, 6000.0, None) * np.exp(-np.arange(int(0.03 * sr)) / (0.008 * sr))
         for ts in np.arange(beat_s / 2, duration_s, beat_s / 2):
             add_at(y, hat, int(ts * sr), _db(-18))
-    elif scene in ("metronome_on", "metronome_off"):
+    elif scene in ("metronome_on", "metronome_off", "metronome_steady"):
         tick = tick_source(str(rng.choice(["click", "woodblock", "beep"])), sr)
         tick = tick / np.max(np.abs(tick))
         if scene == "metronome_on":
             ticks = truth_s + rng.uniform(-0.02, 0.02, truth_s.size)
-        else:
+        elif scene == "metronome_off":
             period = float(np.median(np.diff(truth_s))) / 1.06
             ticks = np.arange(rng.uniform(0.2, 0.5), duration_s - 0.1, period)
         for ts in ticks:
@@ -358,13 +383,16 @@ def render_item(split: Split, scene: str, surface: str, mic: str) -> tuple[np.nd
         kind, duration_s, _ = SCENES[scene]
         n = int(duration_s * sr)
         session = split.sessions[_seed(scene, surface) % len(split.sessions)]
-        truth = schedule(kind, rng, duration_s, session)
+        if kind == "entrained":
+            truth, ticks = entrained_times(rng, duration_s, session)
+        else:
+            truth, ticks = schedule(kind, rng, duration_s, session), None
         steps = place_steps(surface, truth, rng, n, sr)
-        bed, ticks = scene_bed(scene, rng, n, sr, truth, duration_s)
+        bed, ticks = scene_bed(scene, rng, n, sr, truth, duration_s, ticks)
     y, out_sr = apply_mic(mic, steps, bed, sr, np.random.default_rng(_seed(split.name, scene, surface, mic)),
                           MIC_MODELS[split.name])
     item = Item(split.name, surface, scene, mic, truth, ticks, scene in TEXTURE_SCENES, duration_s,
-                info_only=scene in (REAL_SCENE, RHYTHMIC_SCENE))
+                info_only=scene in INFO_SCENES)
     return y, out_sr, item
 
 
