@@ -212,7 +212,9 @@ def detect_in_file(path: Path, *, tick_times_s: NDArray[np.float64] | None = Non
 
 def detector_rhythm(detector: StepDetector, footfalls: Footfalls) -> Rhythm:
     """What ``detector`` says of the rhythm of the ``footfalls`` it reported (for :func:`analyze_steps`)."""
-    clarity = detector.rhythm_clarity(cad.typical_step_s(np.sort(footfalls.time_s)))
+    # at the step, not at a stride spanning a missed step (a soft foot's steps missed every few
+    # steps carry the median half-stride to ~1.3 x the step, where nothing recurs)
+    clarity = detector.rhythm_clarity(cad.typical_step_s(np.sort(footfalls.time_s), skip_missed=True))
     return {"rhythmic": footfalls.rhythmic, "salience": detector.rhythm_salience, "clarity": clarity,
             "tracked_step_s": cad.tracked_step_s(footfalls.period_s[footfalls.rhythmic],
                                                 footfalls.time_s[footfalls.rhythmic]),

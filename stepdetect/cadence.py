@@ -340,11 +340,12 @@ def _steady_medians(x: NDArray[np.float64], a: NDArray[np.intp],
     return med, share
 
 
-def typical_step_s(step_times_s: NDArray[np.float64]) -> float:
+def typical_step_s(step_times_s: NDArray[np.float64], *, skip_missed: bool = False) -> float:
     """The typical step (s) of sorted step times: half the median stride, extra events
-    (:func:`drop_extra_events`) left out; NaN with fewer than 2 steps."""
+    (:func:`drop_extra_events`) left out; NaN with fewer than 2 steps. ``skip_missed``: strides
+    spanning a missed step left out (see :func:`_typical_step_s`)."""
     t = _step_times(step_times_s)
-    return _typical_step_s(drop_extra_events(t)) if t.size >= 2 else float("nan")
+    return _typical_step_s(drop_extra_events(t), skip_missed=skip_missed) if t.size >= 2 else float("nan")
 
 
 def _bridged_missed_steps(local: NDArray[np.float64], counted: NDArray[np.bool_],

@@ -471,8 +471,11 @@ class StepTracker(TrackerState):
         (:meth:`_walk_relock`; see :meth:`_run_relock`)."""
         if walked_from_s is not None:
             found[0].walked_from_s = walked_from_s
+        unlocked = self._lock is None
         self._lock = found[0]
         self._start_lock(found[1])
+        if unlocked:
+            self._halve_on_chain_midpoints(found[0], c.ref)
         return self._accept_found(c)
 
     def _accept_found(self, c: _Judgement) -> Decision:
@@ -502,14 +505,35 @@ class StepTracker(TrackerState):
         if p.halve_midpoint_count <= 0 or lock.period_s < p.halve_midpoint_min_period_s or ref is None:
             self._midpoints.clear()
             return
-        if k != 1:
-            self._midpoints.append(False)
-        else:
-            mid = 0.5 * (prev_s + t)
-            tol = p.halve_midpoint_fraction * (t - prev_s)
-            self._midpoints.append(any(abs(ht - mid) <= tol and hs >= p.halve_midpoint_min_rel * ref
-                                       for ht, hs in self._history))
-        if sum(self._midpoints) >= p.halve_midpoint_count:
+        self._midpoints.append(k == 1 and self._heard_midway(prev_s, t, ref))
+        self._halve_if_midpoints(lock)
+
+    def _halve_on_chain_midpoints(self, lock: Lock, ref: float | None) -> None:
+        """A rhythm just found on a chain while no lock was held (the first, or the first after a
+        stop): the chain's intervals are the lock's first strides, judged as
+        :meth:`_halve_on_midpoints` judges each later one (a lock found on a runner's strides, the
+        other foot heard half-way between them, halves as soon as most of them had a midpoint, not
+        only after as many more strides). A switch from one lock to another is left to the
+        switch's own rules (a walk, a lock on every other step)."""
+        p = self.params
+        if (not p.halve_midpoint_chain or p.halve_midpoint_count <= 0 or ref is None
+                or lock.period_s < p.halve_midpoint_min_period_s):
+            return
+        for prev_s, t in zip(lock.chain_s, lock.chain_s[1:]):
+            self._midpoints.append(self._heard_midway(prev_s, t, ref))
+        self._halve_if_midpoints(lock)
+
+    def _heard_midway(self, prev_s: float, t: float, ref: float) -> bool:
+        """Whether a candidate at least ``halve_midpoint_min_rel`` x ``ref`` fell within
+        ``halve_midpoint_fraction`` of the interval from its midpoint."""
+        p = self.params
+        mid = 0.5 * (prev_s + t)
+        tol = p.halve_midpoint_fraction * (t - prev_s)
+        return any(abs(ht - mid) <= tol and hs >= p.halve_midpoint_min_rel * ref for ht, hs in self._history)
+
+    def _halve_if_midpoints(self, lock: Lock) -> None:
+        """Halve the lock when ``halve_midpoint_count`` of the remembered strides had a midpoint."""
+        if sum(self._midpoints) >= self.params.halve_midpoint_count:
             lock.period_s *= 0.5
             lock.asym_s = 0.0
             lock.walked_from_s = math.nan  # a run's steps now, no walk

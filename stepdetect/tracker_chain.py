@@ -82,7 +82,8 @@ def _chain_through(t: float, s: float, j: int, times: NDArray[np.float64], stren
         # the newest stride's step (within the periods a lock keeps: with chain_newest_min_fraction
         # < 1 it may be a little under min_period_s while the chain's mean is not)
         period = min(p.max_period_s, max(p.min_period_s, float(0.5 * (d_s[0] + d_s[1]))))
-        return mean, score, Lock(period_s=period, asym_s=float(0.5 * (d_s[1] - d_s[0])), parity=1)
+        return mean, score, Lock(period_s=period, asym_s=float(0.5 * (d_s[1] - d_s[0])), parity=1,
+                                 chain_s=tuple(reversed(chain_t)))
     return None
 
 

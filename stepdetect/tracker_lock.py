@@ -177,6 +177,8 @@ class TrackerParams:
     halve_midpoint_of: int = 4
     halve_midpoint_fraction: float = 0.08
     halve_midpoint_min_rel: float = 0.2
+    # ... counting the strides of the chain a lock is found on as its first strides
+    halve_midpoint_chain: bool = False
     # locked: a candidate at least exact_min_closeness close to its prediction, right after a step
     # (the anchor) taken on the rhythm as close to its own, is a step from exact_min_rel x the
     # reference (under accept_score): a soft foot's step heard where the rhythm puts it while the
@@ -306,6 +308,7 @@ BANDS_PARAMS = dataclasses.replace(
     stop_min_rel=0.8, stop_neighbour_tolerance=STOP_NEIGHBOUR_TOLERANCE, stop_quiet_s=1.0, stop_on_slow_switch=True,
     stop_sparse_steps=2.0, stop_quiet_loud_only=True, stop_chain_loud_only=True,
     chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5, exact_min_closeness=0.95,
+    halve_midpoint_chain=True,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 
@@ -320,6 +323,8 @@ class Lock:
     # a walk locked on from a run (StepTracker._walk_relock): the running step period the runner
     # slowed from (NaN: not such a walk; a copy keeps it, a new or halved lock has none)
     walked_from_s: float = dataclasses.field(default=math.nan, compare=False)
+    # the times of the chain the lock was found on, oldest first (() when not found on one)
+    chain_s: tuple[float, ...] = dataclasses.field(default=(), compare=False)
 
     def next_interval_s(self) -> float:
         """The interval from the anchor to the next predicted step (this foot's)."""

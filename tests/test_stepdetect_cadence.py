@@ -413,3 +413,31 @@ def test_identical_step_times_are_one_step() -> None:
     doubled = np.sort(np.r_[t, t[10], t[25]])
     assert cadence_spm(doubled) == pytest.approx(cadence_spm(t), abs=1e-9)
     assert not np.isnan(cadence_track(doubled)[1]).any()
+
+
+def test_the_rhythm_clarity_is_judged_at_the_step_not_at_a_stride_across_a_missed_step() -> None:
+    """A soft foot's step missed every fourth step (dev treadmill synthetic HFP 8 kHz: 12 of 54):
+    two strides of three span a missed step, so the median half-stride is 1.5 steps, where the
+    onsets do not recur (clarity 1.36 there, 2.36 at the step: the cadence, 0.9 spm off, was not
+    confident). ``coach.analysis.detector_rhythm`` asks the detector for its clarity at the
+    typical step with those strides left out."""
+    from coach.analysis import detector_rhythm
+    from stepdetect.online import Footfalls
+
+    step_s = 0.35
+    t = np.delete(0.6 + np.arange(56) * step_s, np.arange(3, 56, 4))
+    asked: list[float] = []
+
+    class Detector:
+        rhythm_salience = 0.5
+        bands: list[str] = []
+
+        def rhythm_clarity(self, period_s: float) -> float:
+            asked.append(period_s)
+            return 2.0
+
+    assert typical_step_s(t) == pytest.approx(1.5 * step_s)  # the strides across a missed step
+    n = t.size
+    found = Footfalls(t, np.ones(n), np.zeros(n), t + 0.03, np.ones(n, dtype=bool), np.full(n, step_s))
+    detector_rhythm(Detector(), found)  # type: ignore[arg-type]
+    assert asked == [pytest.approx(step_s)]

@@ -623,6 +623,27 @@ TREADMILL_ICE_HFP16_STEPS_S = np.array([
 ])
 
 
+def test_a_first_lock_on_strides_halves_on_the_midpoints_of_its_own_chain() -> None:
+    """The 168 spm runner above, the soft foot heard half-way between the loud foot's steps: the
+    first lock is found on strides (its chain of 4 loud steps), and the soft steps between the
+    chain's members are heard already. Counting the chain's 3 strides as the lock's first ones
+    (``halve_midpoint_chain``) halves it at once and takes every soft step after it; without, the
+    lock waits for 3 more strides with a midpoint and loses the soft steps of ~4 strides (dev
+    treadmill synthetic HFP 8 kHz, clicks dirt & rocks HFP 16 kHz)."""
+    for seed in range(5):
+        r = np.random.default_rng(seed)
+        ref = 0.5 + np.arange(56) * (60 / 168) + r.normal(0.0, 0.008, 56)
+        strength = np.where(np.arange(56) % 2 == 0, r.uniform(0.9, 1.1, 56), r.uniform(0.25, 0.35, 56))
+        soft = ref[1::2]
+        missed = {}
+        for chain in (True, False):
+            out = track_events(ref, strength, params=dataclasses.replace(BANDS_PARAMS, halve_midpoint_chain=chain))
+            assert score_events(ref, out.time_s, tolerance_s=0.001).precision == 1.0
+            after = soft[soft > out.time_s[out.rhythmic][0]]  # the soft steps once the first lock was found
+            missed[chain] = after.size - score_events(after, out.time_s, tolerance_s=0.001).n_matched
+        assert missed[True] == 0 and missed[False] >= 3, (seed, missed)
+
+
 def test_a_stride_lock_at_a_fast_cadence_halves_on_steps_a_little_softer_than_its_own() -> None:
     """Crunchy ice at 240 spm through a headset: the bands path's tracker locks on strides
     (0.45-0.5 s) and keeps them while the chain of steps between (the other foot's) is 0.8-0.9 x
