@@ -202,7 +202,7 @@ def _nearest(times: Sequence[float], target: float, tol: float) -> int | None:
 def find_grid(times: Sequence[float], strengths: Sequence[float], t: float, step_period_s: float,
               params: BeatParams, steps: Container[float] = (),
               known: Sequence[float] = (),
-              tempos: Sequence[float] | None = None) -> tuple[float, list[float]] | None:
+              tempos: Sequence[float] | None = None, divisions: int = 1) -> tuple[float, list[float]] | None:
     """An exact grid of earlier candidates that ``t`` continues: its period (s) and its members'
     strengths, or None.
 
@@ -210,27 +210,36 @@ def find_grid(times: Sequence[float], strengths: Sequence[float], t: float, step
     locked step period (grids at its simple ratios are the steps' own); ``steps``: the times of
     those candidates taken as footfalls (a grid place they occupy is not the other rhythm's
     member); ``known``: periods of grids not to find again; ``tempos``: only grids at these
-    periods (a tempo already heard: the one candidate a period back is tried for each).
+    periods (a tempo already heard: the one candidate a period back is tried for each);
+    ``divisions``: an earlier candidate may also lie 2, ... this many periods back (the beats
+    between unheard: a sparse train).
     """
     p = params
     if not times:
         return None
     hi = bisect.bisect_left(times, t - p.min_period_s + 1e-9)
     lo = bisect.bisect_left(times, t - p.max_period_s)
+    tries: list[tuple[int, int]]  # (candidate, how many periods back)
     if tempos is not None:
-        tries = [j for j in (_nearest(times, t - q, p.tolerance_s) for q in tempos) if j is not None]
+        tries = [(j, 1) for j in (_nearest(times, t - q, p.tolerance_s) for q in tempos) if j is not None]
     else:
-        tries = [j for j in range(hi - 1, lo - 1, -1) if not p.related(t - times[j], step_period_s)
-                 and not (known and any(abs(t - times[j] - k) <= p.exclude_tolerance * k for k in known))]
+        if divisions > 1:
+            lo = bisect.bisect_left(times, t - divisions * p.max_period_s)
+        tries = [(j, m) for j in range(hi - 1, lo - 1, -1) for m in range(1, divisions + 1)
+                 if (t - times[j] <= p.max_period_s if m == 1 else p.min_period_s <= (t - times[j]) / m <= p.max_period_s)
+                 and not p.related((t - times[j]) / m, step_period_s)
+                 and not (known and any(abs((t - times[j]) / m - k) <= p.exclude_tolerance * k for k in known))]
     if not tries:
         return None
     chance = _coverage(times, t, p.tolerance_s)
     tol = p.tolerance_s
-    for j in tries:
-        period = t - times[j]
+    for j, m in tries:
+        period = (t - times[j]) / m
         members = [strengths[j]]
         places = 0
-        for k in range(2, p.n_back + 1):
+        for k in range(1, p.n_back + 1):
+            if k == m:
+                continue
             target = t - k * period
             if target < times[0] - tol:
                 break  # before the remembered candidates
