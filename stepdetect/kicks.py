@@ -18,6 +18,7 @@ any other candidate.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import deque
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from stepdetect.tracker_beat import BeatParams, find_grid
+from stepdetect.tracker_beat import BeatGrids, BeatParams
 
 
 STEPS_REMEMBERED = 8  # the steps' leads: the median of the last this many
@@ -39,12 +40,12 @@ class KickParams:
     min_lead_db: float = 6.0  # 30-250 Hz jump over the largest jump of the bands above, at least ...
     over_steps_db: float = 10.0  # ... and this far over the recent steps' median lead
     min_steps: int = 4  # the steps' lead is known from this many taken steps on (before: no test)
-    # the exact-grid test (tolerance, members, step ratios as the beat grids'): the train is sparse
-    # (a kick under a crunch or a hi-hat is not kick-shaped), so places are counted further back, and
-    # shaped like kicks they need a lower bar against chance than any candidates
-    grid: BeatParams = BeatParams(n_back=16, max_chance=0.1)
-    divisions: int = 3  # a kick-shaped onset may be up to this many beats back (the kicks between not kick-shaped)
-
+    # the grids of kick-shaped onsets (tolerance, members, step ratios as the beat grids'): the train
+    # is sparse (a kick under a crunch or a hi-hat is not kick-shaped), so a grid is found through
+    # onsets up to 3 beats apart and places are counted further back; shaped like kicks, the onsets
+    # need a lower bar against chance than any candidates; a grid found is followed for 32 beats
+    grid: BeatParams = BeatParams(n_back=16, max_chance=0.1, divisions=8, expire_beats=32.0,
+                                  known_tempo_chance=None, before_lock_chance=None)
 
 def lead_db(peaks_db: NDArray[np.float64], present: NDArray[np.bool_]) -> float:
     """How far the 30-250 Hz jump of a candidate exceeds its largest jump in the bands above (dB)."""
@@ -54,10 +55,11 @@ def lead_db(peaks_db: NDArray[np.float64], present: NDArray[np.bool_]) -> float:
 
 @dataclass
 class KickTrain:
-    """The kick-shaped onsets heard so far and the steps' own leads (one picker's, causal)."""
+    """The kick-shaped onsets heard so far, their grids and the steps' own leads (one picker's, causal)."""
 
     steps_lead_db: deque[float] = field(default_factory=lambda: deque(maxlen=STEPS_REMEMBERED))
     times: deque[float] = field(default_factory=lambda: deque(maxlen=TRAIN_REMEMBERED))
+    grids: BeatGrids | None = None  # made on the first kick-shaped onset (from its parameters)
 
     def kick_shaped(self, p: KickParams, lead: float) -> bool:
         """Whether a candidate whose thump-band lead is ``lead`` dB is shaped like a kick."""
@@ -65,15 +67,19 @@ class KickTrain:
                 and lead >= statistics.median(self.steps_lead_db) + p.over_steps_db)
 
     def on_beat(self, p: KickParams, t: float, lead: float, step_period_s: float) -> bool:
-        """Whether the candidate at ``t`` is a kick: kick-shaped and continuing an exact grid of the
-        earlier kick-shaped onsets (remembered either way). ``step_period_s``: the locked step
-        period (NaN: none)."""
+        """Whether the candidate at ``t`` is a kick: kick-shaped and on a grid of the earlier
+        kick-shaped onsets (remembered either way). ``step_period_s``: the locked step period
+        (NaN: none)."""
         if not self.kick_shaped(p, lead):
             return False
+        if self.grids is None:
+            self.grids = BeatGrids(p.grid)
         times = list(self.times)
         self.times.append(t)
-        period = step_period_s if np.isfinite(step_period_s) else np.inf
-        return find_grid(times, [1.0] * len(times), t, period, p.grid, divisions=p.divisions) is not None
+        if not times:
+            return False
+        period = step_period_s if math.isfinite(step_period_s) else math.inf
+        return self.grids.judge(times, [1.0] * len(times), t, 1.0, period) is not None
 
     def step_taken(self, lead: float) -> None:
         """A candidate with thump-band lead ``lead`` was taken as a step."""

@@ -59,6 +59,9 @@ class BeatParams:
     # them, so the bar is lower than max_chance (None: no such test) -- unless louder_than_beat
     # x its members (a footfall landing on a hi-hat)
     before_lock_chance: float | None = 0.03
+    # A new grid may also be found through an earlier candidate 2, ... this many periods back (the
+    # beats between unheard: a sparse train of onsets; 1: only the period back)
+    divisions: int = 1
 
     def related(self, period_s: float, beat_s: float) -> bool:
         """Whether a rhythm of ``period_s`` is the beat's own (its period, or 2 or 3 x or 1/2 or 1/3 of it)."""
@@ -202,7 +205,7 @@ def _nearest(times: Sequence[float], target: float, tol: float) -> int | None:
 def find_grid(times: Sequence[float], strengths: Sequence[float], t: float, step_period_s: float,
               params: BeatParams, steps: Container[float] = (),
               known: Sequence[float] = (),
-              tempos: Sequence[float] | None = None, divisions: int = 1) -> tuple[float, list[float]] | None:
+              tempos: Sequence[float] | None = None) -> tuple[float, list[float]] | None:
     """An exact grid of earlier candidates that ``t`` continues: its period (s) and its members'
     strengths, or None.
 
@@ -210,9 +213,7 @@ def find_grid(times: Sequence[float], strengths: Sequence[float], t: float, step
     locked step period (grids at its simple ratios are the steps' own); ``steps``: the times of
     those candidates taken as footfalls (a grid place they occupy is not the other rhythm's
     member); ``known``: periods of grids not to find again; ``tempos``: only grids at these
-    periods (a tempo already heard: the one candidate a period back is tried for each);
-    ``divisions``: an earlier candidate may also lie 2, ... this many periods back (the beats
-    between unheard: a sparse train).
+    periods (a tempo already heard: the one candidate a period back is tried for each).
     """
     p = params
     if not times:
@@ -223,9 +224,9 @@ def find_grid(times: Sequence[float], strengths: Sequence[float], t: float, step
     if tempos is not None:
         tries = [(j, 1) for j in (_nearest(times, t - q, p.tolerance_s) for q in tempos) if j is not None]
     else:
-        if divisions > 1:
-            lo = bisect.bisect_left(times, t - divisions * p.max_period_s)
-        tries = [(j, m) for j in range(hi - 1, lo - 1, -1) for m in range(1, divisions + 1)
+        if p.divisions > 1:
+            lo = bisect.bisect_left(times, t - p.divisions * p.max_period_s)
+        tries = [(j, m) for j in range(hi - 1, lo - 1, -1) for m in range(1, p.divisions + 1)
                  if (t - times[j] <= p.max_period_s if m == 1 else p.min_period_s <= (t - times[j]) / m <= p.max_period_s)
                  and not p.related((t - times[j]) / m, step_period_s)
                  and not (known and any(abs((t - times[j]) / m - k) <= p.exclude_tolerance * k for k in known))]
