@@ -40,12 +40,15 @@ class KickParams:
     min_lead_db: float = 6.0  # 30-250 Hz jump over the largest jump of the bands above, at least ...
     over_steps_db: float = 10.0  # ... and this far over the recent steps' median lead
     min_steps: int = 4  # the steps' lead is known from this many taken steps on (before: no test)
-    # the grids of kick-shaped onsets (tolerance, members, step ratios as the beat grids'): the train
-    # is sparse (a kick under a crunch or a hi-hat is not kick-shaped), so a grid is found through
-    # onsets up to 3 beats apart and places are counted further back; shaped like kicks, the onsets
-    # need a lower bar against chance than any candidates; a grid found is followed for 32 beats
-    grid: BeatParams = BeatParams(n_back=16, max_chance=0.1, divisions=8, expire_beats=32.0,
-                                  known_tempo_chance=None, before_lock_chance=None)
+    # the grids of kick-shaped onsets (tolerance and step ratios as the beat grids'): the train is
+    # sparse (a kick under a crunch or a hi-hat is not kick-shaped), so a grid is found through an
+    # onset up to 8 beats back, with places counted 16 beats back, from two earlier onsets and no
+    # bar against chance (the kick shape has done most of the work: on the dev music items through
+    # HFP 16 kHz every kick-shaped onset but a synthetic heel's is a kick); a grid found at two beats
+    # halves on an onset half-way; a grid is followed for 32 beats
+    grid: BeatParams = BeatParams(n_back=16, min_members=2, max_chance=1.0, divisions=8, expire_beats=32.0,
+                                  known_tempo_chance=None, before_lock_chance=None, halve_on_half=True)
+
 
 def lead_db(peaks_db: NDArray[np.float64], present: NDArray[np.bool_]) -> float:
     """How far the 30-250 Hz jump of a candidate exceeds its largest jump in the bands above (dB)."""

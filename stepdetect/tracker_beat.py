@@ -62,6 +62,10 @@ class BeatParams:
     # A new grid may also be found through an earlier candidate 2, ... this many periods back (the
     # beats between unheard: a sparse train of onsets; 1: only the period back)
     divisions: int = 1
+    # A candidate half-way between two places of a grid not hit since it was found (within
+    # tolerance_s) halves it: the grid was found at two beats (a sparse train's members every other
+    # beat); False: no such test
+    halve_on_half: bool = False
 
     def related(self, period_s: float, beat_s: float) -> bool:
         """Whether a rhythm of ``period_s`` is the beat's own (its period, or 2 or 3 x or 1/2 or 1/3 of it)."""
@@ -131,6 +135,9 @@ class BeatGrids:
         self._grids = [g for g in self._grids if t - g.last_hit_s <= p.expire_beats * g.period_s]
         louder_than: list[float] = []  # the periods of grids it lies on, louder than their beats
         for g in self._grids:
+            if (p.halve_on_half and g.hits == 0 and g.period_s / 2 >= p.min_period_s
+                    and abs(self._off_places(g, t) - g.period_s / 2) <= p.tolerance_s):
+                g.period_s /= 2
             n = round((t - g.base_s) / g.period_s)
             if n < 1 or abs(t - g.base_s - n * g.period_s) > p.tolerance_s or p.related(g.period_s, step_period_s):
                 continue

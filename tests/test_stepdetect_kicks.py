@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -32,18 +33,35 @@ def test_kick_shaped_is_measured_against_the_runners_own_steps() -> None:
     assert heavy.kick_shaped(p, 11.0)
 
 
-def test_a_sparse_train_of_kicks_makes_a_grid_and_is_followed() -> None:
-    """Kick-shaped onsets at beats 4, 5, 11 and 13 of a 0.46 s kick (the others under crunches):
-    the grid is found through an onset two beats back and followed across six unheard beats."""
-    p = KickParams()
+def _trained() -> KickTrain:
     train = KickTrain()
-    for lead in (-6.0, -4.0, -7.0, -5.0):
+    for lead in (-6.0, -4.0, -7.0, -5.0):  # the runner's steps
         train.step_taken(lead)
+    return train
+
+
+def test_a_sparse_train_of_kicks_makes_a_grid_and_is_followed() -> None:
+    """Kick-shaped onsets at beats 4, 5, 11, 13 and 19 of a 0.46 s kick (the others under
+    crunches): the grid is found through onsets six beats back and followed across unheard beats."""
+    p = KickParams()
+    train = _trained()
     beat = [0.1374 + n * 0.46 for n in (4, 5, 11, 13, 19)]
-    got = [train.on_beat(p, t, 10.0, 0.36) for t in beat]
-    assert got == [False, False, False, True, True]
-    assert not train.on_beat(p, beat[-1] + 0.23, 10.0, 0.36)  # half-way: off the grid
+    assert [train.on_beat(p, t, 10.0, 0.36) for t in beat] == [False, False, True, True, True]
+    assert not train.on_beat(p, beat[-1] + 0.23, 10.0, 0.36)  # half-way, the grid hit again: off it
     assert not train.on_beat(p, beat[-1] + 0.46, 2.0, 0.36)  # on it, but not kick-shaped (a step on the kick)
+
+
+def test_a_grid_found_at_two_beats_halves_on_a_kick_half_way() -> None:
+    """Kick-shaped onsets on every other beat make a grid at two beats; the next one comes nine
+    beats later (too far back for a grid of its own), half-way between that grid's places (not
+    hit again yet): the beat is half the grid's period, the grid halves, and it is a beat."""
+    p = KickParams()
+    train = _trained()
+    beat = [1.0 + n * 0.45 for n in (0, 2, 4, 13)]
+    assert [train.on_beat(p, t, 10.0, 0.36) for t in beat] == [False, False, True, True]
+    plain = KickParams(grid=dataclasses.replace(p.grid, halve_on_half=False))
+    train = _trained()
+    assert [train.on_beat(plain, t, 10.0, 0.36) for t in beat] == [False, False, True, False]
 
 
 def test_find_grid_reaches_an_earlier_member_several_periods_back_only_when_asked() -> None:
