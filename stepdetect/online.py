@@ -248,6 +248,8 @@ BETWEEN_TICKS = True
 BETWEEN_TICKS_FRACTION = 0.3
 ON_BEAT_FOOTFALLS = 4
 ON_BEAT_MIN = 3
+OFF_BEAT_HEARD = True
+OFF_BEAT_MAX_NEAR = 0
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
 # A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
 # AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
@@ -530,7 +532,7 @@ class StepDetector:
             if reportable and not pick.on_tick and self._drop_between_ticks(pick.time_s):
                 reportable = False
             if counted:
-                in_sync = any(self._in_sync.values())
+                in_sync = self._runner_in_sync()
                 evidence = ((max(closeness, CLOSENESS_FLOOR) if rhythmic else PROVISIONAL_EVIDENCE)
                             * (TICK_EVIDENCE if pick.on_tick != in_sync else 1.0))
                 self._recent[name].append((pick.time_s, evidence))
@@ -669,6 +671,13 @@ class StepDetector:
         before_s = float(ticks[j - 1])
         interval_s = before_s - float(ticks[j - 2])
         return min(time_s - before_s, before_s + interval_s - time_s) >= BETWEEN_TICKS_FRACTION * interval_s
+
+    def _runner_in_sync(self) -> bool:
+        """Whether the runner reads as in sync with the known ticks, for weighing a footfall's evidence
+        (``TICK_EVIDENCE``): either path's last footfall in sync (``Pick.in_sync``), unless a path hears
+        the runner off the beat (``OFF_BEAT_HEARD``)."""
+        return any(self._in_sync.values()) and not (OFF_BEAT_HEARD and any(
+            len(near) == ON_BEAT_FOOTFALLS and sum(near) <= OFF_BEAT_MAX_NEAR for near in self._near_beat.values()))
 
     def _hears_a_tick_every_step(self, name: str) -> bool:
         """Whether path ``name`` hears the runner on the beat, a tick for every step: at least
