@@ -248,6 +248,16 @@ BETWEEN_TICKS = True
 BETWEEN_TICKS_FRACTION = 0.3
 ON_BEAT_FOOTFALLS = 4
 ON_BEAT_MIN = 3
+# A path none of whose last ON_BEAT_FOOTFALLS tracked footfalls started within peaks.BEAT_NEAR_S of a
+# known tick (OFF_BEAT_MAX_NEAR: at most this many did) hears the runner off the beat: then the
+# evidence (TICK_EVIDENCE) is not weighed as in sync, whatever the other path's Pick.in_sync says. A
+# path that hears the ticks of a metronome the runner is off reads as in sync; weighed so, its
+# footfalls on the ticks counted in full and the other path's steps off them half (dev metronome-off
+# synthetic HFP 16 kHz: the bands path chosen on the ticks at the start, 0.895 -> 0.990 with the rule).
+# A runner on the beat steps within 20 ms of the ticks: a path that hears the steps has some near one
+# (dev metronome-on crunchy ice: the thump path's steps 11-15 ms before their ticks, outside the tick
+# window, so not Pick.in_sync; with both paths' in_sync asked instead, crunchy ice full and phone -0.05).
+# Dev 61 -> 60, none newly failing (FOOTFALL_PASSES.md, session 16, metroff).
 OFF_BEAT_HEARD = True
 OFF_BEAT_MAX_NEAR = 0
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
