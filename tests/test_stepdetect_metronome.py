@@ -595,8 +595,11 @@ def test_a_path_hearing_no_footfall_near_a_tick_says_the_runner_is_off_the_beat(
     # thump path hears every step (none near a tick), the bands path locks on the ticks and reads as in
     # sync; weighed as in sync, the thump path's footfalls off the ticks counted half, the bands path's
     # on the ticks in full, so the bands path was chosen and reported the ticks (1.94-3.75 s) for the
-    # steps. A path whose last four footfalls all fell more than 20 ms from every known tick hears the
-    # runner off the beat (OFF_BEAT_HEARD): the evidence is not weighed as in sync, the thump path is chosen.
+    # steps. Before the first choice, a path whose last four footfalls all fell more than 20 ms from every
+    # known tick, one of them heard by the other path too, hears the runner off the beat (OFF_BEAT_HEARD):
+    # the evidence is not weighed as in sync, the thump path is chosen. (The other side:
+    # test_in_sync_the_footfalls_on_the_ticks_outweigh_thuds_after_them, a path hearing only thuds after
+    # steps on the beat, which the rule at any time, not only before the first choice, broke.)
     y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / "synthetic_offbeat_ticks_hfp16_16k.flac")
     found = detect_footfalls(y, sample_rate=sr, tick_times_s=_OFFBEAT_SYNTH_TICKS_S).time_s
     assert score_events(_OFFBEAT_SYNTH_STEPS_S, found).f1 >= 0.9, found
