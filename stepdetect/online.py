@@ -248,6 +248,26 @@ BETWEEN_TICKS = True
 BETWEEN_TICKS_FRACTION = 0.3
 ON_BEAT_FOOTFALLS = 4
 ON_BEAT_MIN = 3
+# Before a path was first chosen, a path hearing the runner off the beat -- none of its last
+# ON_BEAT_FOOTFALLS tracked footfalls within peaks.BEAT_NEAR_S of a known tick (OFF_BEAT_MAX_NEAR: at
+# most this many), and the other path heard one of them too, within AGREE_TOLERANCE_S (OFF_BEAT_SHARED:
+# a step both paths hear, not a low thud or crunch only one hears) -- means the evidence is not
+# weighed as in sync (TICK_EVIDENCE), whatever the other path's Pick.in_sync says. At the start of a
+# metronome the runner is off, a path hearing the ticks reads as in sync; weighed so, its footfalls
+# on the ticks counted in full and the other path's steps off them half, and the first choice went
+# to the ticks (dev metronome-off synthetic HFP 16 kHz: the bands path reported the ticks 1.94-3.75 s,
+# 0.895 -> 0.990 with the rule). A runner on the beat steps within 20 ms of the ticks, so a path
+# hearing the steps has some near one (dev metronome-on crunchy ice: the thump path's steps 11-15 ms
+# before their ticks, outside the tick window, so not Pick.in_sync: with both paths' in_sync asked
+# instead, crunchy ice full and phone -0.05). Only the first choice (OFF_BEAT_FIRST): a path hearing
+# only thuds 60-110 ms after steps on the beat reads the same (tests/test_stepdetect_metronome.py,
+# ..._outweigh_thuds_after_them, seed 7: F1 0.81 at any time, bar 0.93); without OFF_BEAT_SHARED dev
+# metronome-off crunchy ice full and clipped lose a footfall each. Dev 61 -> 60, none newly failing
+# (FOOTFALL_PASSES.md, session 16, metroff).
+OFF_BEAT_HEARD = True
+OFF_BEAT_MAX_NEAR = 0
+OFF_BEAT_SHARED = True
+OFF_BEAT_FIRST = True
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
 # A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
 # AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
@@ -404,6 +424,8 @@ class StepDetector:
         self._last_on_tick: dict[str, tuple[float, float] | None] = {"thump": None, "bands": None, "out": None}
         # per path: whether each of its last ON_BEAT_FOOTFALLS tracked footfalls started near a known tick (BETWEEN_TICKS)
         self._near_beat: dict[str, deque[bool]] = {n: deque(maxlen=ON_BEAT_FOOTFALLS) for n in ("thump", "bands")}
+        # ... and their times (OFF_BEAT_HEARD)
+        self._beat_times: dict[str, deque[float]] = {n: deque(maxlen=ON_BEAT_FOOTFALLS) for n in ("thump", "bands")}
         self._before_out_on_tick: tuple[float, float] | None = None  # "out" of the footfall reported before the last
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
@@ -450,7 +472,8 @@ class StepDetector:
         Each footfall its path's rhythm tracker accepts is evidence for that path (on the
         rhythm its tracker's closeness to the prediction, at least ``CLOSENESS_FLOOR``;
         ``PROVISIONAL_EVIDENCE`` off it; ``TICK_EVIDENCE`` x that on a known tick while the runner is
-        off the beat, or off the ticks while in sync). Until
+        off the beat, or off the ticks while in sync; before the first choice not in sync while a path
+        hears none of its recent footfalls near a tick, ``OFF_BEAT_HEARD``). Until
         either path has ``FIRST_MIN_EVIDENCE`` both are reported (a footfall both hear once, and
         the other path's not on a known tick: the first footfalls of a session are not lost to
         the choice); until a path was chosen the one with more evidence is reported; later the
@@ -530,7 +553,7 @@ class StepDetector:
             if reportable and not pick.on_tick and self._drop_between_ticks(pick.time_s):
                 reportable = False
             if counted:
-                in_sync = any(self._in_sync.values())
+                in_sync = self._runner_in_sync()
                 evidence = ((max(closeness, CLOSENESS_FLOOR) if rhythmic else PROVISIONAL_EVIDENCE)
                             * (TICK_EVIDENCE if pick.on_tick != in_sync else 1.0))
                 self._recent[name].append((pick.time_s, evidence))
@@ -539,6 +562,7 @@ class StepDetector:
                     self._thump_on_rhythm.append((pick.time_s, evidence, reach_s))
                 self._last_on_tick[name] = None if tick_s is None else (tick_s, pick.time_s)
                 self._near_beat[name].append(self._near_a_tick(pick.time_s))
+                self._beat_times[name].append(pick.time_s)
             for q in (*self._recent.values(), self._thump_on_rhythm):
                 while q and q[0][0] < now_s - ARBITRATION_S:
                     q.popleft()
@@ -669,6 +693,26 @@ class StepDetector:
         before_s = float(ticks[j - 1])
         interval_s = before_s - float(ticks[j - 2])
         return min(time_s - before_s, before_s + interval_s - time_s) >= BETWEEN_TICKS_FRACTION * interval_s
+
+    def _runner_in_sync(self) -> bool:
+        """Whether the runner reads as in sync with the known ticks, for weighing a footfall's evidence
+        (``TICK_EVIDENCE``): either path's last footfall in sync (``Pick.in_sync``), unless, before a path
+        was first chosen, a path hears the runner off the beat (``OFF_BEAT_HEARD``)."""
+        return any(self._in_sync.values()) and not (
+            OFF_BEAT_HEARD and (self._last_switch_s == -np.inf or not OFF_BEAT_FIRST)
+            and any(self._hears_off_the_beat(n) for n in ("thump", "bands")))
+
+    def _hears_off_the_beat(self, name: str) -> bool:
+        """Whether path ``name`` hears the runner off the beat (``OFF_BEAT_HEARD``): at most
+        ``OFF_BEAT_MAX_NEAR`` of its last ``ON_BEAT_FOOTFALLS`` tracked footfalls near a known tick, and
+        the other path heard one of them too (within ``AGREE_TOLERANCE_S``)."""
+        near = self._near_beat[name]
+        if len(near) < ON_BEAT_FOOTFALLS or sum(near) > OFF_BEAT_MAX_NEAR:
+            return False
+        if not OFF_BEAT_SHARED:
+            return True
+        other = [t for t, _ in self._recent["bands" if name == "thump" else "thump"]]
+        return any(abs(t - u) <= AGREE_TOLERANCE_S for t in self._beat_times[name] for u in other)
 
     def _hears_a_tick_every_step(self, name: str) -> bool:
         """Whether path ``name`` hears the runner on the beat, a tick for every step: at least

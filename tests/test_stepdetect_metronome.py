@@ -583,3 +583,29 @@ def test_the_ticks_of_a_long_run_told_at_once_are_all_kept() -> None:
     np.testing.assert_array_equal(detect_footfalls(y, sample_rate=sr, tick_times_s=np.concatenate([ticks, later])).time_s,
                                   alone)
     assert not np.array_equal(detect_footfalls(y, sample_rate=sr).time_s, alone)  # the ticks matter here
+
+
+_OFFBEAT_SYNTH_STEPS_S = np.array([0.6, 0.9502, 1.317, 1.7172, 2.034, 2.4509, 2.8178, 3.2013, 3.5015, 3.9517])
+_OFFBEAT_SYNTH_TICKS_S = 0.4924 + 0.361816 * np.arange(11)
+
+
+def test_a_path_hearing_no_footfall_near_a_tick_says_the_runner_is_off_the_beat(rng: np.random.Generator,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # Dev metronome-off synthetic through the 16 kHz headset: ticks 6 % faster than the steps. The
+    # thump path hears every step (none near a tick), the bands path locks on the ticks and reads as in
+    # sync; weighed as in sync, the thump path's footfalls off the ticks counted half, the bands path's
+    # on the ticks in full, so the bands path was chosen and reported the ticks (1.94-3.75 s) for the
+    # steps. Before the first choice, a path whose last four footfalls all fell more than 20 ms from every
+    # known tick, one of them heard by the other path too, hears the runner off the beat (OFF_BEAT_HEARD):
+    # the evidence is not weighed as in sync, the thump path is chosen. (The other side:
+    # test_in_sync_the_footfalls_on_the_ticks_outweigh_thuds_after_them, a path hearing only thuds after
+    # steps on the beat, which the rule at any time, not only before the first choice, broke.)
+    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / "synthetic_offbeat_ticks_hfp16_16k.flac")
+    found = detect_footfalls(y, sample_rate=sr, tick_times_s=_OFFBEAT_SYNTH_TICKS_S).time_s
+    assert score_events(_OFFBEAT_SYNTH_STEPS_S, found).f1 >= 0.9, found
+    for step_s in (2.034, 2.8178, 3.2013, 3.5015):
+        assert np.min(np.abs(found - step_s)) <= 0.025, (step_s, found)
+    np.testing.assert_allclose(_streamed_ticks_per_block(y, sr, _OFFBEAT_SYNTH_TICKS_S, rng), found, atol=1e-12, rtol=0)
+    monkeypatch.setattr(online, "OFF_BEAT_HEARD", False)
+    without = detect_footfalls(y, sample_rate=sr, tick_times_s=_OFFBEAT_SYNTH_TICKS_S).time_s
+    assert score_events(_OFFBEAT_SYNTH_STEPS_S, without).f1 < 0.7, without  # the ticks reported without the rule
