@@ -583,3 +583,41 @@ def test_the_ticks_of_a_long_run_told_at_once_are_all_kept() -> None:
     np.testing.assert_array_equal(detect_footfalls(y, sample_rate=sr, tick_times_s=np.concatenate([ticks, later])).time_s,
                                   alone)
     assert not np.array_equal(detect_footfalls(y, sample_rate=sr).time_s, alone)  # the ticks matter here
+
+
+def _late_on_the_beat(sample_rate: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A steady metronome (beeps, one every 0.4 s, as loud as a step) and a runner on its beat: 16 steps
+    within 6 ms of their ticks (in sync), then 8 steps 28-36 ms after theirs, 8 near them again, and 8
+    late again. The steps: 100-1500 Hz scuffs (15 ms decay), the right foot 3 dB softer. Returns the
+    audio, the step times, the tick times and which steps are late."""
+    rng = np.random.default_rng(seed)
+    ticks = 0.5 + 0.4 * np.arange(40)
+    near = (np.arange(40) < 16) | ((np.arange(40) >= 24) & (np.arange(40) < 32))
+    steps = ticks + np.where(near, rng.uniform(-0.006, 0.006, 40), rng.uniform(0.028, 0.036, 40))
+    n = int((ticks[-1] + 1.0) * sample_rate)
+    y = 10 ** (-50 / 20) * band_noise(rng, n, sample_rate, 20.0, None)
+    m = int(0.08 * sample_rate)
+    env = np.exp(-np.arange(m) / (0.015 * sample_rate)) * np.minimum(1, np.arange(m) / (0.002 * sample_rate))
+    for k, t in enumerate(steps):
+        scuff = band_noise(rng, m, sample_rate, 100.0, 1500.0) * env
+        gain_db = rng.uniform(-2, 2) - (3 if k % 2 else 0)
+        add_at(y, scuff / np.max(np.abs(scuff)), int(t * sample_rate), 0.25 * 10 ** (gain_db / 20))
+    sound = tick_source("beep", sample_rate)
+    for t in ticks:
+        add_at(y, sound / np.max(np.abs(sound)), int(round(t * sample_rate)), 0.25)
+    return y, steps, ticks, ~near
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_in_sync_a_step_well_after_its_tick_is_dated_at_the_step(seed: int, rng: np.random.Generator) -> None:
+    # A runner on the beat whose step lands 28-36 ms after its tick: the tick, as loud as a step, made
+    # the candidate and the footfall was dated at it; the step's own candidate was merged into it as
+    # its toe (before: 3 and 6 of the 16 late steps found at their onsets for seeds 0 and 2, the rest
+    # reported at their ticks, ~30 ms early; now 16 and 16). The step after the tick is found at its own
+    # onset (peaks.STEP_AFTER_TICK_S); the tick's own report stays (a report is final).
+    sr = 16000
+    y, steps, ticks, late = _late_on_the_beat(sr, seed)
+    offline = detect_footfalls(y, sample_rate=sr, tick_times_s=ticks).time_s
+    dated = [float(np.min(np.abs(offline - s))) <= 0.004 for s in steps[late]]
+    assert sum(dated) >= 13, (sum(dated), offline)
+    np.testing.assert_allclose(_streamed(y, sr, ticks, rng), offline, atol=1e-12, rtol=0)
