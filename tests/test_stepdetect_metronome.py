@@ -28,6 +28,18 @@ def _offbeat(session: str, start_s: float, sample_rate: int, tick_db: float) -> 
     return y, np.array([s["time_s"] for s in truth["steps"]]), np.array(truth["ticks_s"])
 
 
+def _add_scuffs(y: np.ndarray, rng: np.random.Generator, steps: np.ndarray, sample_rate: int, lo_hz: float,
+                hi_hz: float) -> None:
+    """Add a ``lo_hz``-``hi_hz`` scuff (15 ms decay, peak 0.25 +-2 dB, the right foot 3 dB softer) at each
+    step of ``steps`` (s) to ``y``, in place."""
+    m = int(0.08 * sample_rate)
+    env = np.exp(-np.arange(m) / (0.015 * sample_rate)) * np.minimum(1, np.arange(m) / (0.002 * sample_rate))
+    for k, t in enumerate(steps):
+        scuff = band_noise(rng, m, sample_rate, lo_hz, hi_hz) * env
+        gain_db = rng.uniform(-2, 2) - (3 if k % 2 else 0)
+        add_at(y, scuff / np.max(np.abs(scuff)), int(t * sample_rate), 0.25 * 10 ** (gain_db / 20))
+
+
 def _no_thump(session: str, start_s: float, sample_rate: int, tick: str, *, on_beat: bool,
               seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Footfalls with no thump (a 400 Hz-5 kHz scuff, 15 ms decay, the right foot 3 dB softer), ticks
@@ -41,12 +53,7 @@ def _no_thump(session: str, start_s: float, sample_rate: int, tick: str, *, on_b
     y = 10 ** (-50 / 20) * band_noise(rng, n, sample_rate, 20.0, None)
     cycle = 0.5 * (1 - np.cos(2 * np.pi * np.arange(n) / (1.1 * sample_rate)))
     y += 10 ** (-28 / 20) * band_noise(rng, n, sample_rate, 300.0, 3000.0) * cycle**2  # breathing
-    m = int(0.08 * sample_rate)
-    env = np.exp(-np.arange(m) / (0.015 * sample_rate)) * np.minimum(1, np.arange(m) / (0.002 * sample_rate))
-    for k, t in enumerate(steps):
-        scuff = band_noise(rng, m, sample_rate, 400.0, 5000.0) * env
-        gain_db = rng.uniform(-2, 2) - (3 if k % 2 else 0)
-        add_at(y, scuff / np.max(np.abs(scuff)), int(t * sample_rate), 0.25 * 10 ** (gain_db / 20))
+    _add_scuffs(y, rng, steps, sample_rate, 400.0, 5000.0)
     sound = tick_source(tick, sample_rate)
     if on_beat:
         ticks = steps + rng.uniform(-0.02, 0.02, steps.size)
@@ -597,12 +604,7 @@ def _off_on_the_beat(sample_rate: int, seed: int, off_s: tuple[float, float] = (
     steps = ticks + np.where(near, rng.uniform(-0.006, 0.006, 40), rng.uniform(*off_s, 40))
     n = int((ticks[-1] + 1.0) * sample_rate)
     y = 10 ** (-50 / 20) * band_noise(rng, n, sample_rate, 20.0, None)
-    m = int(0.08 * sample_rate)
-    env = np.exp(-np.arange(m) / (0.015 * sample_rate)) * np.minimum(1, np.arange(m) / (0.002 * sample_rate))
-    for k, t in enumerate(steps):
-        scuff = band_noise(rng, m, sample_rate, 100.0, 1500.0) * env
-        gain_db = rng.uniform(-2, 2) - (3 if k % 2 else 0)
-        add_at(y, scuff / np.max(np.abs(scuff)), int(t * sample_rate), 0.25 * 10 ** (gain_db / 20))
+    _add_scuffs(y, rng, steps, sample_rate, 100.0, 1500.0)
     sound = tick_source("beep", sample_rate)
     for t in ticks:
         add_at(y, sound / np.max(np.abs(sound)), int(round(t * sample_rate)), 0.25)
