@@ -550,6 +550,8 @@ class StepDetector:
             next_tick = self._on_the_next_tick(name, tick_s)
             if pick.toe_on_tick:
                 reportable = self._toe_on_tick(pick.time_s, tick_s)
+            if pick.step_after_tick:  # the step after a tick reported in its place (peaks.STEP_AFTER_TICK_S)
+                reportable = pick.time_s > self._last_out_s
             if reportable and not pick.on_tick and self._drop_between_ticks(pick.time_s):
                 reportable = False
             if counted:
@@ -594,7 +596,7 @@ class StepDetector:
                      and (self._fills_gap(pick.time_s, closeness) or self._fills_heard(pick.time_s, closeness)))
             fills = fills or (name == "thump" and rhythmic and counted and not first
                               and self._fills_bands_rejected(pick.time_s, closeness))
-            if ((undecided or fills or row_out or name in (self._active, before)) and reportable
+            if ((undecided or fills or row_out or pick.step_after_tick or name in (self._active, before)) and reportable
                     and pick.time_s > self._last_out_s
                     and pick.time_s - self._sync_out_s >= self._low_tracker.params.merge_s
                     and (name == self._last_out_path or pick.time_s >= self._last_out_s + MERGE_ACROSS_S
