@@ -624,7 +624,8 @@ def rhythm_is_steady(step_times_s: NDArray[np.float64], rhythmic: NDArray[np.boo
 
     All of: at least ``MIN_RHYTHMIC_FRACTION`` of them accepted on the tracked rhythm
     (``rhythmic``, one flag per footfall), the onsets heard recurring at the typical step
-    (``clarity``, the detector's pulse clarity at :func:`typical_step_s`, at least
+    (``clarity``, the detector's pulse clarity at :func:`typical_step_s` with strides spanning a
+    missed step left out, as ``coach.analysis.detector_rhythm`` measures it, at least
     ``MIN_RHYTHM_CLARITY``: texture's onsets come at random lags), strides no more
     irregular than ``MAX_STRIDE_IRREGULARITY`` (:func:`stride_irregularity`; with too few steps
     to judge, this part does not apply), and, given the step the tracker followed

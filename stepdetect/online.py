@@ -473,7 +473,8 @@ class StepDetector:
         rhythm its tracker's closeness to the prediction, at least ``CLOSENESS_FLOOR``;
         ``PROVISIONAL_EVIDENCE`` off it; ``TICK_EVIDENCE`` x that on a known tick while the runner is
         off the beat, or off the ticks while in sync; before the first choice not in sync while a path
-        hears none of its recent footfalls near a tick, ``OFF_BEAT_HEARD``). Until
+        hears none of its last footfalls near a tick and the other path heard one of them too,
+        ``OFF_BEAT_HEARD``). Until
         either path has ``FIRST_MIN_EVIDENCE`` both are reported (a footfall both hear once, and
         the other path's not on a known tick: the first footfalls of a session are not lost to
         the choice); until a path was chosen the one with more evidence is reported; later the

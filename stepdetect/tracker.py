@@ -512,13 +512,15 @@ class StepTracker(TrackerState):
         """A rhythm just found on a chain while no lock was held (the first, or the first after a
         stop): the chain's intervals are the lock's first strides, judged as
         :meth:`_halve_on_midpoints` judges each later one (a lock found on a runner's strides, the
-        other foot heard half-way between them, halves as soon as most of them had a midpoint, not
-        only after as many more strides). A switch from one lock to another is left to the
-        switch's own rules (a walk, a lock on every other step)."""
+        other foot heard half-way between them, halves at once when ``halve_midpoint_count`` of
+        them had a midpoint, not only after as many more strides). Strides remembered from a lock
+        let go before (a stop) do not count: the chain's are this lock's first. A switch from one
+        lock to another is left to the switch's own rules (a walk, a lock on every other step)."""
         p = self.params
         if (not p.halve_midpoint_chain or p.halve_midpoint_count <= 0 or ref is None
                 or lock.period_s < p.halve_midpoint_min_period_s):
             return
+        self._midpoints.clear()
         for prev_s, t in zip(lock.chain_s, lock.chain_s[1:]):
             self._midpoints.append(self._heard_midway(prev_s, t, ref))
         self._halve_if_midpoints(lock)

@@ -177,7 +177,9 @@ class TrackerParams:
     halve_midpoint_of: int = 4
     halve_midpoint_fraction: float = 0.08
     halve_midpoint_min_rel: float = 0.2
-    # ... counting the strides of the chain a lock is found on as its first strides
+    # ... counting the strides of the chain a lock is found on as its first strides, only when no
+    # lock was held (the first lock, or the first after a stop; on every relock a lock on music's
+    # 0.6 s chain halved to its eighth notes: dev music crunchy ice full 0.851 -> 0.448)
     halve_midpoint_chain: bool = False
     # locked: a candidate at least exact_min_closeness close to its prediction, right after a step
     # (the anchor) taken on the rhythm as close to its own, is a step from exact_min_rel x the
@@ -302,6 +304,10 @@ STOP_NEIGHBOUR_TOLERANCE = 0.25
 # next prediction as close is a step from 0.2 x the reference (exact_min_closeness; a soft foot's
 # step at closeness ~1.0 and rel 0.22-0.24 was refused under accept_score): dev 74 -> 73, stop
 # synthetic phone passes, none newly failing; report latency unchanged (session 13).
+# A first lock (none held: the first, or the first after a stop) found on a runner's strides counts
+# its chain's three strides toward the midpoint halving at once (halve_midpoint_chain; the loud foot
+# locked, the soft one heard half-way: dev 61 -> 60, clicks dirt & rocks HFP 16 kHz passes, treadmill
+# synthetic full / HFP 16 / HFP 8 kHz up, none down; session 16).
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,

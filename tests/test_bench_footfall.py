@@ -174,6 +174,17 @@ def test_jittered_schedules_have_the_asked_cadence():
     assert 60 / iv[0] == pytest.approx(160.0, rel=0.01) and 60 / iv[-1] == pytest.approx(180.0, rel=0.01)
 
 
+def test_entrained_runner_lands_around_a_steady_metronome():
+    steps, ticks = corpus.entrained_times(np.random.default_rng(3), 600.0, 0.36)
+    np.testing.assert_allclose(np.diff(ticks), 0.36, atol=1e-9)  # the metronome keeps time
+    assert steps.size == ticks.size  # one footfall per tick (none fall outside the item here)
+    lag = steps - ticks
+    assert -0.035 <= np.mean(lag) <= 0.005  # on the beat or ahead of it (mean 0 to -30 ms)
+    assert np.std(lag) == pytest.approx(0.020, abs=0.003)
+    assert np.corrcoef(lag[:-1], lag[1:])[0, 1] == pytest.approx(0.5, abs=0.08)  # the asynchrony wanders
+    assert 0.06 < np.mean(np.abs(lag - np.mean(lag)) > 0.025) < 0.35  # some steps beyond +-25 ms of their tick
+
+
 def test_dev_and_eval_share_no_clip_and_no_runner():
     dev, ev = corpus.SPLITS["dev"], corpus.SPLITS["eval"]
     assert set(dev.surfaces) & set(ev.surfaces) == {"synthetic"}

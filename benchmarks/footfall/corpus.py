@@ -211,16 +211,15 @@ def jittered_times(rng: np.random.Generator, cadence_spm: np.ndarray | float, du
     return np.array(times)
 
 
-def entrained_times(rng: np.random.Generator, duration_s: float, session: str) -> tuple[np.ndarray, np.ndarray]:
-    """A steady metronome at the session's median step and a runner on its beat: (steps, ticks).
+def entrained_times(rng: np.random.Generator, duration_s: float, period_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """A steady metronome every ``period_s`` (a runner's median step) and a runner on its beat:
+    (steps, ticks).
 
     What a runner with the product meets: the ticks keep time, the footfalls do not. Each footfall
     is its tick plus an asynchrony that wanders from step to step (AR(1), coefficient 0.5, sd 20 ms)
     around a mean of 0 to -30 ms (footfalls tend to land before the beat).
     """
-    t, _ = _session(session)
-    period = float(np.median(np.diff(t)))
-    ticks = np.arange(rng.uniform(0.4, 0.7), duration_s - 0.3, period)
+    ticks = np.arange(rng.uniform(0.4, 0.7), duration_s - 0.3, period_s)
     phi, sd = 0.5, 0.020
     a = np.empty(ticks.size)
     a[0] = rng.normal(0.0, sd)
@@ -384,7 +383,7 @@ def render_item(split: Split, scene: str, surface: str, mic: str) -> tuple[np.nd
         n = int(duration_s * sr)
         session = split.sessions[_seed(scene, surface) % len(split.sessions)]
         if kind == "entrained":
-            truth, ticks = entrained_times(rng, duration_s, session)
+            truth, ticks = entrained_times(rng, duration_s, float(np.median(np.diff(_session(session)[0]))))
         else:
             truth, ticks = schedule(kind, rng, duration_s, session), None
         steps = place_steps(surface, truth, rng, n, sr)
