@@ -422,10 +422,10 @@ class StepDetector:
         # per path: (known tick, time) of its last footfall if that started on a tick, else None
         # ... and "out": of the last footfall reported, whichever path's (TICK_ROW_REPORTED)
         self._last_on_tick: dict[str, tuple[float, float] | None] = {"thump": None, "bands": None, "out": None}
-        # per path: whether each of its last ON_BEAT_FOOTFALLS tracked footfalls started near a known tick (BETWEEN_TICKS)
-        self._near_beat: dict[str, deque[bool]] = {n: deque(maxlen=ON_BEAT_FOOTFALLS) for n in ("thump", "bands")}
-        # ... and their times (OFF_BEAT_HEARD)
-        self._beat_times: dict[str, deque[float]] = {n: deque(maxlen=ON_BEAT_FOOTFALLS) for n in ("thump", "bands")}
+        # per path: each of its last ON_BEAT_FOOTFALLS tracked footfalls, its time and whether it started
+        # near a known tick (BETWEEN_TICKS, OFF_BEAT_HEARD)
+        self._near_beat: dict[str, deque[tuple[float, bool]]] = {
+            n: deque(maxlen=ON_BEAT_FOOTFALLS) for n in ("thump", "bands")}
         self._before_out_on_tick: tuple[float, float] | None = None  # "out" of the footfall reported before the last
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
@@ -564,8 +564,7 @@ class StepDetector:
                     reach_s = min(EARLY_SOUND_MAX_S, EARLY_SOUND_MAX_PERIODS * self._low_tracker.period_s)
                     self._thump_on_rhythm.append((pick.time_s, evidence, reach_s))
                 self._last_on_tick[name] = None if tick_s is None else (tick_s, pick.time_s)
-                self._near_beat[name].append(self._near_a_tick(pick.time_s))
-                self._beat_times[name].append(pick.time_s)
+                self._near_beat[name].append((pick.time_s, self._near_a_tick(pick.time_s)))
             for q in (*self._recent.values(), self._thump_on_rhythm):
                 while q and q[0][0] < now_s - ARBITRATION_S:
                     q.popleft()
@@ -709,20 +708,20 @@ class StepDetector:
         """Whether path ``name`` hears the runner off the beat (``OFF_BEAT_HEARD``): at most
         ``OFF_BEAT_MAX_NEAR`` of its last ``ON_BEAT_FOOTFALLS`` tracked footfalls near a known tick, and
         the other path heard one of them too (within ``AGREE_TOLERANCE_S``)."""
-        near = self._near_beat[name]
-        if len(near) < ON_BEAT_FOOTFALLS or sum(near) > OFF_BEAT_MAX_NEAR:
+        beats = self._near_beat[name]
+        if len(beats) < ON_BEAT_FOOTFALLS or sum(near for _, near in beats) > OFF_BEAT_MAX_NEAR:
             return False
         if not OFF_BEAT_SHARED:
             return True
         other = [t for t, _ in self._recent["bands" if name == "thump" else "thump"]]
-        return any(abs(t - u) <= AGREE_TOLERANCE_S for t in self._beat_times[name] for u in other)
+        return any(abs(t - u) <= AGREE_TOLERANCE_S for t, _ in beats for u in other)
 
     def _hears_a_tick_every_step(self, name: str) -> bool:
         """Whether path ``name`` hears the runner on the beat, a tick for every step: at least
         ``ON_BEAT_MIN`` of its last ``ON_BEAT_FOOTFALLS`` tracked footfalls within ``BEAT_NEAR_S`` of a
         known tick (``BETWEEN_TICKS``)."""
-        near = self._near_beat[name]
-        return len(near) == ON_BEAT_FOOTFALLS and sum(near) >= ON_BEAT_MIN
+        beats = self._near_beat[name]
+        return len(beats) == ON_BEAT_FOOTFALLS and sum(near for _, near in beats) >= ON_BEAT_MIN
 
     def _near_a_tick(self, time_s: float) -> bool:
         """Whether a footfall at ``time_s`` started within ``BEAT_NEAR_S`` of a known tick, either side
