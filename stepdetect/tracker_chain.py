@@ -107,3 +107,27 @@ def _best_chain(chains: list[Chain], hint: float | None, p: TrackerParams) -> tu
             c = max(sub, key=lambda c: c[1])
             return c[2], c[1]
     return best[2], best[1]
+
+
+def chains_ending_at(history: Iterable[tuple[float, float]], t: float, s: float, floor: float,
+                     params: TrackerParams) -> list[Chain]:
+    """Every regular chain of ``chain_steps`` candidates (each at least ``floor`` strong) ending at
+    ``t`` -- whatever ``t``'s own strength (see :func:`find_chain`, which finds a rhythm only at a
+    strong candidate)."""
+    p = params
+    cands = [(ht, hs) for ht, hs in history if ht < t and hs >= floor]
+    if len(cands) < p.chain_steps - 1:
+        return []
+    times = np.array([c[0] for c in cands])
+    strengths = np.array([c[1] for c in cands])
+    chains: list[Chain] = []
+    for j in range(times.size - 1, -1, -1):
+        d = t - times[j]
+        if d < p.chain_newest_min_fraction * p.min_period_s:
+            continue
+        if d > p.max_period_s:
+            break
+        chain = _chain_through(t, s, j, times, strengths, None, p)
+        if chain is not None:
+            chains.append(chain)
+    return chains
