@@ -489,7 +489,12 @@ class StepTracker(TrackerState):
         p = self.params
         if p.period_check_min_off is None or c.soft or c.ref is None or c.rel < p.chain_min_strength:
             return None
-        history = deque(h for h in self._history if h not in self._merged_heard)
+        longest = (1.0 + p.chain_tolerance) * lock.period_s  # the slowest chain judged
+        since = (c.t - self._last_step_s) / lock.period_s
+        if not (1.0 - PERIOD_CHECK_PHASE) * (1.0 - p.chain_tolerance) <= since <= (1.0 + PERIOD_CHECK_PHASE) * (1.0 + p.chain_tolerance):
+            return None  # no chain period in reach is one period after the last step
+        reach_s = PERIOD_CHECK_SPAN * p.chain_steps * longest  # (a chain spans under 1.3 x its periods)
+        history = [h for h in self._history if c.t - reach_s <= h[0] and h not in self._merged_heard]
         best: tuple[float, Lock] | None = None
         for mean, score, other in chains_ending_at(history, c.t, c.s, p.chain_min_strength * c.ref, p):
             if not p.period_check_min_off <= abs(mean / lock.period_s - 1.0) <= p.chain_tolerance:
