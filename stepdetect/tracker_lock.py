@@ -307,6 +307,12 @@ STOP_NEIGHBOUR_TOLERANCE = 0.25
 # next prediction as close is a step from 0.2 x the reference (exact_min_closeness; a soft foot's
 # step at closeness ~1.0 and rel 0.22-0.24 was refused under accept_score): dev 74 -> 73, stop
 # synthetic phone passes, none newly failing; report latency unchanged (session 13).
+# A rejected candidate one period after the last step that completes a regular chain (no merged
+# parts) 6-12 % off the lock's period, two of the lock's steps in its span, corrects the period
+# (period_check_min_off; a lock found on one long interval of an irregular start stays ~10 % slow
+# while the runner's weak lifts under a gust come at the true period): dev 61 -> 61, wind synthetic
+# phone 0.840 -> 0.884 and its cadence confident (1.12 spm), none down; 0.04-0.09 the same on the
+# wind scene; on the thump path too, clicks dirt & rocks HFP 8 kHz fails (session 16).
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
