@@ -76,7 +76,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stepdetect.tracker_beat import BeatGrids
-from stepdetect.tracker_chain import find_chain
+from stepdetect.tracker_chain import chains_ending_at, find_chain
 from stepdetect.tracker_lock import (  # noqa: F401 - the parameter sets are re-exported
     ACCEL_PARAMS,
     AUDIO_PARAMS,
@@ -87,6 +87,13 @@ from stepdetect.tracker_lock import (  # noqa: F401 - the parameter sets are re-
 )
 from stepdetect.tracker_state import Decision, Kind, TrackerState  # noqa: F401 - re-exported
 from stepdetect.validate import ParameterError
+
+
+# The lock's period check (TrackerParams.period_check_min_off): the rejected candidate comes one
+# chain period after the last step within this fraction of it, and the lock's steps counted are
+# those within this x chain_steps chain periods before it (a fifth more for the chain's spread).
+PERIOD_CHECK_PHASE = 0.1
+PERIOD_CHECK_SPAN = 1.2
 
 
 @dataclass
@@ -269,6 +276,7 @@ class StepTracker(TrackerState):
             self._step_times.discard(gone[0])
             self._merged_free.discard(gone)
             self._soft_heard.discard(gone)
+            self._merged_heard.discard(gone)
         ref = self._reference()
         if ref is not None and len(self._strengths) >= 2 and self._lock is not None:
             # the same foot's last footfall: one foot may land much softer than the other
@@ -462,8 +470,43 @@ class StepTracker(TrackerState):
             # off the rhythm: the phase follows it, the period does not
             return self._accept(c.t, c.s, rhythmic=False, predicted_s=c.predicted,
                                 confidence=0.5 * min(c.rel, 1.0), move_anchor=False)
+        corrected = self._period_corrected(c, lock)
+        if corrected is not None:
+            lock.period_s, lock.asym_s, lock.parity = corrected.period_s, corrected.asym_s, corrected.parity
+            return self._accept_found(c)
         self._last_rejected = (c.t, c.s)
         return Decision(c.t, c.s, "rejected", False, c.predicted, 0.0)
+
+    def _period_corrected(self, c: _Judgement, lock: Lock) -> Lock | None:
+        """The lock's period checked against the candidates it rejects (``period_check_min_off``):
+        when this one, about to be rejected, comes one chain period after the last step (within
+        ``PERIOD_CHECK_PHASE``) and completes a regular chain of candidates (a footfall's merged
+        parts are no members) at ``period_check_min_off`` to ``chain_tolerance`` off the lock's
+        period, with at least two of the lock's steps within the chain's span, the lock's period was
+        wrong: the chain's rhythm (None: keep the lock). A lock found on one long interval of an
+        irregular start stays slow, and its steps across gaps lengthen it further, while the
+        runner's weak lifts under a gust keep coming at the true period."""
+        p = self.params
+        if p.period_check_min_off is None or c.soft or c.ref is None or c.rel < p.chain_min_strength:
+            return None
+        longest = (1.0 + p.chain_tolerance) * lock.period_s  # the slowest chain judged
+        since = (c.t - self._last_step_s) / lock.period_s
+        if not (1.0 - PERIOD_CHECK_PHASE) * (1.0 - p.chain_tolerance) <= since <= (1.0 + PERIOD_CHECK_PHASE) * (1.0 + p.chain_tolerance):
+            return None  # no chain period in reach is one period after the last step
+        reach_s = PERIOD_CHECK_SPAN * p.chain_steps * longest  # (a chain spans under 1.3 x its periods)
+        history = [h for h in self._history if c.t - reach_s <= h[0] and h not in self._merged_heard]
+        best: tuple[float, Lock] | None = None
+        for mean, score, other in chains_ending_at(history, c.t, c.s, p.chain_min_strength * c.ref, p):
+            if not p.period_check_min_off <= abs(mean / lock.period_s - 1.0) <= p.chain_tolerance:
+                continue
+            if abs(c.t - self._last_step_s - mean) > PERIOD_CHECK_PHASE * mean:
+                continue
+            span = PERIOD_CHECK_SPAN * p.chain_steps * mean
+            if sum(1 for ht in self._step_times if c.t - span <= ht < c.t) < 2:
+                continue
+            if best is None or score > best[0]:
+                best = (score, other)
+        return best[1] if best is not None else None
 
     def _switch(self, found: tuple[Lock, float], c: _Judgement, *, walked_from_s: float | None = None) -> Decision:
         """Lock on the chain found at this candidate (the first rhythm, or another that took over): a step on it.

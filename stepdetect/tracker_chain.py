@@ -34,20 +34,7 @@ def find_chain(history: Iterable[tuple[float, float]], t: float, s: float, ref: 
     floor = p.chain_min_strength * (ref if ref is not None else strongest)
     if s < max(floor, p.chain_start_strength * (ref if ref is not None else 0.0)):
         return None  # a rhythm is not found on a weak candidate
-    cands = [(ht, hs) for ht, hs in hist if hs >= floor]
-    times = np.array([c[0] for c in cands])
-    strengths = np.array([c[1] for c in cands])
-    chains: list[Chain] = []
-    for j in range(times.size - 1, -1, -1):
-        d = t - times[j]
-        if d < p.chain_newest_min_fraction * p.min_period_s:
-            continue
-        if d > p.max_period_s:
-            break
-        chain = _chain_through(t, s, j, times, strengths, hint, p)
-        if chain is not None:
-            chains.append(chain)
-    return _best_chain(chains, hint, p)
+    return _best_chain(chains_ending_at(hist, t, s, floor, p, hint), hint, p)
 
 
 def _chain_through(t: float, s: float, j: int, times: NDArray[np.float64], strengths: NDArray[np.float64],
@@ -108,3 +95,25 @@ def _best_chain(chains: list[Chain], hint: float | None, p: TrackerParams) -> tu
             c = max(sub, key=lambda c: c[1])
             return c[2], c[1]
     return best[2], best[1]
+
+
+def chains_ending_at(history: Iterable[tuple[float, float]], t: float, s: float, floor: float,
+                     params: TrackerParams, hint: float | None = None) -> list[Chain]:
+    """Every regular chain of ``chain_steps`` candidates (each at least ``floor`` strong) ending at
+    ``t``, whatever ``t``'s own strength (:func:`find_chain` looks only at a strong candidate);
+    ``hint``: the caller's step period, if any."""
+    p = params
+    cands = [(ht, hs) for ht, hs in history if ht < t and hs >= floor]
+    times = np.array([c[0] for c in cands])
+    strengths = np.array([c[1] for c in cands])
+    chains: list[Chain] = []
+    for j in range(times.size - 1, -1, -1):
+        d = t - times[j]
+        if d < p.chain_newest_min_fraction * p.min_period_s:
+            continue
+        if d > p.max_period_s:
+            break
+        chain = _chain_through(t, s, j, times, strengths, hint, p)
+        if chain is not None:
+            chains.append(chain)
+    return chains

@@ -150,6 +150,11 @@ class TrackerParams:
     # steps ending on a short interval never formed and the tracker locked on a chain of steps and
     # their crunches instead (1.5 or 2 x the period)
     chain_newest_min_fraction: float = 1.0
+    # locked: a candidate about to be rejected, one period after the last step, that completes a
+    # regular chain of candidates at least this fraction (up to chain_tolerance) off the lock's
+    # period, two of the lock's steps within its span, corrects the lock's period to the chain's
+    # and is a step on it (StepTracker._period_corrected; None: no such check)
+    period_check_min_off: float | None = None
     adapt: float = 0.25  # the period moves this fraction towards every new interval
     max_change: float = 0.15  # ... counting at most this fraction of the period per interval
     max_missing: int = 3  # unheard predicted steps bridged before the lock is let go
@@ -234,6 +239,8 @@ class TrackerParams:
             raise ParameterError("tracker: with exact_min_closeness, need 0 < exact_min_closeness <= 1 and exact_min_rel > 0 (finite)")
         if self.stop_quiet_s is not None and not self.stop_quiet_s > 0:
             raise ParameterError("tracker: need stop_quiet_s > 0")
+        if self.period_check_min_off is not None and not 0 < self.period_check_min_off < self.chain_tolerance:
+            raise ParameterError("tracker: need 0 < period_check_min_off < chain_tolerance")
         if self.relock_max_ratio is not None and not self.relock_max_ratio > 1 + self.chain_tolerance:
             raise ParameterError("tracker: need relock_max_ratio > 1 + chain_tolerance")
 
@@ -308,6 +315,12 @@ STOP_NEIGHBOUR_TOLERANCE = 0.25
 # its chain's three strides toward the midpoint halving at once (halve_midpoint_chain; the loud foot
 # locked, the soft one heard half-way: dev 61 -> 60, clicks dirt & rocks HFP 16 kHz passes, treadmill
 # synthetic full / HFP 16 / HFP 8 kHz up, none down; session 16).
+# A rejected candidate one period after the last step that completes a regular chain (no merged
+# parts) 6-12 % off the lock's period, two of the lock's steps in its span, corrects the period
+# (period_check_min_off; a lock found on one long interval of an irregular start stays ~10 % slow
+# while the runner's weak lifts under a gust come at the true period): dev 61 -> 61, wind synthetic
+# phone 0.840 -> 0.884 and its cadence confident (1.12 spm), none down; 0.04-0.09 the same on the
+# wind scene; on the thump path too, clicks dirt & rocks HFP 8 kHz fails (session 16).
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
@@ -315,6 +328,7 @@ BANDS_PARAMS = dataclasses.replace(
     stop_sparse_steps=2.0, stop_quiet_loud_only=True, stop_chain_loud_only=True,
     chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5, exact_min_closeness=0.95,
     halve_midpoint_chain=True,
+    period_check_min_off=0.06,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 

@@ -105,6 +105,7 @@ class TrackerState:
         self._lived_on_soft = False
         # candidates in history_s the caller flagged soft (stop_chain_loud_only: no chain member after a stop)
         self._soft_heard: set[tuple[float, float]] = set()
+        self._merged_heard: set[tuple[float, float]] = set()  # candidates merged into a footfall (its parts)
         self._hats_heard = False  # a candidate before the first lock continued a grid faster than steps (hi-hats)
         self._beats = BeatGrids(self.params.beat) if self.params.beat is not None else None  # music heard
         # (strength, predicted steps in its interval) of the last rhythmic steps: the lock's evidence
@@ -249,6 +250,7 @@ class TrackerState:
     def _merge(self, t: float, s: float, rel: float, *, beat: bool = False) -> Decision:
         """Part of the last footfall (toe after heel, scuff, echo); ``beat``: on a beat of the music."""
         self._history.append((t, s))  # it may yet prove the rhythm (the last step was the intruder)
+        self._merged_heard.add((t, s))
         if self.n_rhythmic == 0 and s < self._last_step_strength:
             self._merged_free.add((t, s))  # its toe or crunch, or music right after it (see StepTracker._decide_free)
         if (self._anchor_score is not None and self._lock is not None and self._last_rhythmic and not beat

@@ -951,3 +951,47 @@ def test_the_contact_a_rhythm_is_found_on_joins_the_reference_once(seed: int) ->
             break
     footfalls = set(steps) | ({tracker.last_step_s} if d.kind == "merged" else set())
     assert len(tracker._strengths) == len(footfalls), (list(tracker._strengths), steps, tracker.last_step_s)
+
+
+# The bands path's candidates (time s, strength, pushed or only noted) of a runner at ~0.42 s
+# whose start holds one long interval (4.42 -> 4.94 s) followed by a short one, then steps heard
+# only as weak lifts under a gust (the wind scene's synthetic steps through a phone, 0-8 s).
+_SLOW_LOCK_CANDIDATES = [
+    (0.605, 5.57, False), (1.342, 4.11, False), (1.497, 6.73, True), (2.37, 6.7, True), (2.789, 4.37, False),
+    (3.581, 7.12, True), (4.02, 8.34, True), (4.419, 8.0, True), (4.937, 11.74, True), (5.252, 4.0, True),
+    (5.68, 5.64, True), (6.119, 5.01, True), (6.52, 4.0, True), (6.937, 4.0, True), (6.937, 4.0, True),
+    (7.163, 4.0, True), (7.387, 4.0, True), (7.788, 4.0, True),
+]
+
+
+def test_regular_rejected_lifts_correct_a_slow_lock_period() -> None:
+    """A lock found on the start's one long interval is ~10 % slow (0.458 s for 0.42 s steps) and
+    its steps across gaps lengthen it; the runner's weak lifts keep coming at the true period and
+    were all rejected. With ``period_check_min_off`` the rejected lift one true period after the
+    last step, completing a regular chain through the lock's own steps, corrects the period and
+    the following lifts are steps on the rhythm (session 16)."""
+
+    def run(params: TrackerParams) -> tuple[dict[float, str], float]:
+        tracker = StepTracker(params)
+        kinds: dict[float, str] = {}
+        for t, s, pushed in _SLOW_LOCK_CANDIDATES:
+            if not pushed:
+                tracker.note(t, s)
+                continue
+            d = tracker.push(t, s)
+            kinds.setdefault(t, "rhythmic" if d.rhythmic else d.kind)
+        return kinds, tracker.period_s
+
+    before, before_period = run(dataclasses.replace(BANDS_PARAMS, period_check_min_off=None))
+    after, after_period = run(BANDS_PARAMS)
+    assert [before[t] for t in (6.52, 6.937, 7.387)] == ["rejected"] * 3, before
+    assert before_period > 0.47
+    assert [after[t] for t in (6.52, 6.937, 7.387, 7.788)] == ["rhythmic"] * 4, after
+    assert after[7.163] == "rejected", after  # the gust's event between two steps
+    assert 0.40 < after_period < 0.44
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.1, 0.12, 0.2])
+def test_bad_period_check_parameters_are_rejected(bad: float) -> None:
+    with pytest.raises(ParameterError):
+        dataclasses.replace(AUDIO_PARAMS, period_check_min_off=bad)
