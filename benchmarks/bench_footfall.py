@@ -103,6 +103,13 @@ def report_latencies_ms(item: corpus.Item) -> list[float]:
     return [round(float(decided[j] - item.truth_s[i]) * 1000.0, 2) for i, j in pairs]
 
 
+def _asynchrony_cell(row: dict) -> str:
+    a = row.get("asynchrony")
+    if not a or a["found"]["mean_ms"] is None or a["true"]["mean_ms"] is None:
+        return ""
+    return f" | async mean {a['found']['mean_ms']:+.1f} ms (true {a['true']['mean_ms']:+.1f})"
+
+
 def latency_line(rows: list[dict], split: str) -> str:
     lat = np.array([x for r in rows if r["split"] == split for x in r.get("report_latency_ms", [])])
     if lat.size == 0:
@@ -110,6 +117,37 @@ def latency_line(rows: list[dict], split: str) -> str:
     return (f"[{split}] report latency after the true contact ({lat.size} matched footfalls, before any block or "
             f"polling delay of the caller): median {np.median(lat):.1f} ms, p95 {np.percentile(lat, 95):.1f}, "
             f"p99 {np.percentile(lat, 99):.1f}, max {lat.max():.1f}; over 50 ms: {100 * np.mean(lat > 50):.2f} %")
+
+
+def asynchrony_row(item: corpus.Item, found_s: np.ndarray) -> dict | None:
+    """What a session would report of the runner's asynchrony to the ticks (``stepdetect.drift``,
+    the functions a session's report uses): mean and SD (ms) and the share within +-40 ms, from the
+    true steps and from the footfalls found; None without ticks."""
+    if item.ticks_s is None or item.truth_s.size < 3:
+        return None
+    from stepdetect.drift import asynchronies_ms, asynchrony_stats
+
+    out: dict = {}
+    for key, steps in (("true", item.truth_s), ("found", np.sort(found_s))):
+        a, p = asynchronies_ms(steps, item.ticks_s)
+        st = asynchrony_stats(steps, a, p)
+        out[key] = {"mean_ms": st.mean_ms, "sd_ms": st.sd_ms, "within_pct": st.within_pct, "n": st.n}
+    return out
+
+
+def asynchrony_line(rows: list[dict], split: str) -> str:
+    """Per tick scene: how far the reported mean asynchrony is from the true one (median and worst
+    over the items, ms) and the SD reported vs true (median over the items)."""
+    parts = []
+    for scene in dict.fromkeys(r["scene"] for r in rows if r["split"] == split and r.get("asynchrony")):
+        rs = [r["asynchrony"] for r in rows if r["split"] == split and r["scene"] == scene and r.get("asynchrony")]
+        err = [abs(a["found"]["mean_ms"] - a["true"]["mean_ms"]) for a in rs
+               if a["found"]["mean_ms"] is not None and a["true"]["mean_ms"] is not None]
+        sd = [(a["found"]["sd_ms"], a["true"]["sd_ms"]) for a in rs if a["found"]["sd_ms"] and a["true"]["sd_ms"]]
+        if err:
+            parts.append(f"{scene} |mean error| median {np.median(err):.1f} ms, max {max(err):.1f}; SD reported / true "
+                         f"{np.median([f for f, _ in sd]):.1f} / {np.median([t for _, t in sd]):.1f} ms")
+    return f"[{split}] asynchrony to the ticks as a session reports it: " + ("; ".join(parts) if parts else "no tick scene")
 
 
 def run_item(item: corpus.Item, tuned: dict) -> dict:
@@ -126,7 +164,8 @@ def run_item(item: corpus.Item, tuned: dict) -> dict:
     return {"name": item.name, "split": item.split, "scene": item.scene, "surface": item.surface, "mic": item.mic,
             "texture": item.texture, "info_only": item.info_only, "duration_s": item.duration_s, "n_true": int(item.truth_s.size),
             "seconds_ours": t_ours, "report_latency_ms": [] if item.texture else report_latencies_ms(item),
-            "ours": asdict(ours), "librosa": asdict(lib_def), "librosa_tuned": asdict(lib_tun)}
+            "ours": asdict(ours), "librosa": asdict(lib_def), "librosa_tuned": asdict(lib_tun),
+            "asynchrony": asynchrony_row(item, found)}
 
 
 def failures(row: dict) -> list[str]:
@@ -354,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n[{s}] mean F1 per surface over the scenes, ours/librosa(tuned on dev)")
         print(surface_table(rows, s, markdown=args.markdown))
         print(latency_line(rows, s))
+        print(asynchrony_line(rows, s))
     print("\nmean F1 per mic path (ours / librosa default / librosa tuned on dev), conditions failing a bar")
     print(summary(rows, splits))
     if args.verbose:
@@ -364,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{r['name']:45s} F1 {o['f1']:.3f} (P {o['precision']:.2f} R {o['recall']:.2f}, "
                   f"{o['n_found']}/{r['n_true']}) med {_fmt(o['median_ms'], '.1f')} ms cad err "
                   f"{_fmt(o['cadence_err_spm'], '.2f')} conf {o['confident']} | librosa {r['librosa']['f1']:.3f} "
-                  f"tuned {lt['f1']:.3f}" + (f"  FAIL: {'; '.join(fl)}" if fl else ""))
+                  f"tuned {lt['f1']:.3f}" + _asynchrony_cell(r) + (f"  FAIL: {'; '.join(fl)}" if fl else ""))
     if base_rows is not None:
         print(f"\ncompared with {args.compare}")
         print(compare(rows, base_rows, splits))

@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from benchmarks.bench_footfall import F1_BAR, failures
+from benchmarks.bench_footfall import F1_BAR, asynchrony_line, asynchrony_row, failures
 from benchmarks.footfall import corpus, micpaths
 from benchmarks.footfall.labels import LABELS
 from benchmarks.footfall.scoring import analyze_json, is_confident, score
@@ -183,6 +183,18 @@ def test_entrained_runner_lands_around_a_steady_metronome():
     assert np.std(lag) == pytest.approx(0.020, abs=0.003)
     assert np.corrcoef(lag[:-1], lag[1:])[0, 1] == pytest.approx(0.5, abs=0.08)  # the asynchrony wanders
     assert 0.06 < np.mean(np.abs(lag - np.mean(lag)) > 0.025) < 0.35  # some steps beyond +-25 ms of their tick
+
+
+def test_asynchrony_is_what_a_session_would_report_from_the_steps_and_from_the_footfalls():
+    ticks = 0.5 + 0.36 * np.arange(40)
+    truth = ticks - 0.010
+    item = corpus.Item("dev", "synthetic", "metronome_steady", "full", truth, ticks, False, 15.0)
+    row = asynchrony_row(item, np.concatenate([ticks[:20], truth[20:]]))  # half reported at the ticks
+    assert row["true"]["mean_ms"] == pytest.approx(-10.0, abs=1e-6) and row["true"]["n"] == 40
+    assert row["found"]["mean_ms"] == pytest.approx(-5.0, abs=1e-6)
+    line = asynchrony_line([{"split": "dev", "scene": "metronome_steady", "asynchrony": row}], "dev")
+    assert "|mean error| median 5.0 ms" in line
+    assert asynchrony_row(corpus.Item("dev", "synthetic", "walk", "full", truth, None, False, 15.0), truth) is None
 
 
 def test_dev_and_eval_share_no_clip_and_no_runner():
