@@ -534,6 +534,10 @@ def pick_footfalls(
                                        m.peak_pos[n_cand], w, present, b, onset_s, tick_times_s,
                                        cross_s=(first + i + 1.0) * frame_s - BAND_BIAS_S[0], stop=max(0, i - back),
                                        first=first, frame_s=frame_s)
+        if step_s == onset_s and _in_sync(state, params):
+            step_s = _step_after_tick_onset(params, levels[: i + look + 1], peaks_db, m.peak_pos[n_cand], w, present,
+                                            b, onset_s, tick_times_s, stop=max(0, i - back), first=first,
+                                            frame_s=frame_s)
         decided_at_s = (first + i + look + 1) * frame_s
         off_s, period_s = (_off_prediction_s(state, params, onset_s) if on_tick else math.inf), state.tracker.period_s
         due = off_s <= params.tick_step_window_fraction * period_s
@@ -859,6 +863,42 @@ def _step_beside_tick(params: PickParams, levels: NDArray[np.float64], white_fro
         at_tick = min(level.size - 1, int(round((tick_s + BAND_BIAS_S[c]) / frame_s)) - first - 1)  # the tick's frame
         if (tick_s - params.step_beside_tick_s <= t < tick_s - params.tick_at_s
                 and level[at_tick] >= level[p] - params.step_at_tick_db):
+            best_s, best = t, float(w[c] * peaks_db[c])
+    return best_s
+
+
+# In sync, a step 10-40 ms after a known tick as loud as it: the tick made the candidate and the
+# footfall was dated at the tick, the step's own band rising later within the candidate's look-ahead.
+# A band other than the dominant one that jumps min_snr_db, whose onset lies STEP_UNDER_TICK_S after
+# the tick and whose level at the tick was still STEP_UNDER_TICK_RISE_DB under its peak (the tick did
+# not bring it) dates the footfall at that onset (_step_after_tick_onset).
+STEP_UNDER_TICK_S = (0.010, 0.040)
+STEP_UNDER_TICK_RISE_DB = 6.0
+
+
+def _step_after_tick_onset(params: PickParams, levels: NDArray[np.float64], peaks_db: NDArray[np.float64],
+                           peak_pos: NDArray[np.intp], w: NDArray[np.float64], present: NDArray[np.bool_], b: int,
+                           onset_s: float, tick_times_s: NDArray[np.float64] | None, *, stop: int, first: int,
+                           frame_s: float) -> float:
+    """When to report a footfall whose onset was dated at a known tick in its dominant band ``b``
+    (``levels``: the band levels up to the end of its look-ahead), the runner in sync: at the onset
+    of its loudest other band (weighted) that jumps ``min_snr_db``, started ``STEP_UNDER_TICK_S``
+    after the tick and was at the tick still ``STEP_UNDER_TICK_RISE_DB`` under its peak -- the
+    step came after the tick, which took the onset. Otherwise ``onset_s``."""
+    tick_s = tick_near(tick_times_s, onset_s, before_s=params.tick_at_s, after_s=params.tick_at_s)
+    if tick_s is None:
+        return onset_s
+    best_s, best = onset_s, 0.0
+    for c in np.flatnonzero(present):
+        if c == b or peaks_db[c] < params.min_snr_db or w[c] * peaks_db[c] <= best:
+            continue
+        level = levels[:, c]
+        p = int(peak_pos[c])
+        t = _onset_s(level, p, stop=stop, band=int(c), target_db=_onset_target_db(float(level[p]), float(peaks_db[c]), params),
+                     first=first, frame_s=frame_s, params=params)
+        at_tick = min(level.size - 1, int(round((tick_s + BAND_BIAS_S[c]) / frame_s)) - first - 1)
+        if (tick_s + STEP_UNDER_TICK_S[0] <= t <= tick_s + STEP_UNDER_TICK_S[1]
+                and level[at_tick] <= level[p] - STEP_UNDER_TICK_RISE_DB):
             best_s, best = t, float(w[c] * peaks_db[c])
     return best_s
 
