@@ -856,20 +856,33 @@ def _step_beside_tick(params: PickParams, levels: NDArray[np.float64], white_fro
     part = white_from[: max(1, int((tick_s - cross_s - BAND_BIAS_S[0]) / frame_s))]
     if others.sum() <= 0 or float(np.dot(others, np.maximum(part.max(axis=0) - before, 0.0))) < params.min_snr_db * others.sum():
         return onset_s
-    best_s, best = onset_s, 0.0
-    for c in np.flatnonzero(present):
-        if c == b or peaks_db[c] < params.min_snr_db or w[c] * peaks_db[c] <= best:
+    fits = [(c, t) for c, t, p, level, at_tick in _other_band_onsets(params, levels, peaks_db, peak_pos, w, present, b,
+                                                                     tick_s, stop=stop, first=first, frame_s=frame_s)
+            if (tick_s - params.step_beside_tick_s <= t < tick_s - params.tick_at_s
+                and (level[at_tick] >= level[p] - params.step_at_tick_db
+                     or (in_sync and p < at_tick and peaks_db[c] >= params.step_faded_before_tick_db)))]
+    return max(fits, key=lambda f: float(w[f[0]] * peaks_db[f[0]]))[1] if fits else onset_s
+
+
+def _other_band_onsets(params: PickParams, levels: NDArray[np.float64], peaks_db: NDArray[np.float64],
+                       peak_pos: NDArray[np.intp], w: NDArray[np.float64], present: NDArray[np.bool_], b: int,
+                       tick_s: float, *, stop: int, first: int,
+                       frame_s: float) -> list[tuple[int, float, int, NDArray[np.float64], int]]:
+    """The bands of a candidate but its dominant one ``b`` that weigh (``w``) and jump ``min_snr_db``:
+    per band its index, its onset (s, walked back from its peak no further than frame ``stop``), its
+    peak's frame, its levels (``levels``: up to the end of the look-ahead) and the known tick's
+    (``tick_s``) frame in it."""
+    out = []
+    for c in np.flatnonzero(present & (w > 0) & (peaks_db >= params.min_snr_db)):
+        if c == b:
             continue
         level = levels[:, c]
         p = int(peak_pos[c])
         t = _onset_s(level, p, stop=stop, band=int(c), target_db=_onset_target_db(float(level[p]), float(peaks_db[c]), params),
                      first=first, frame_s=frame_s, params=params)
         at_tick = min(level.size - 1, int(round((tick_s + BAND_BIAS_S[c]) / frame_s)) - first - 1)  # the tick's frame
-        if (tick_s - params.step_beside_tick_s <= t < tick_s - params.tick_at_s
-                and (level[at_tick] >= level[p] - params.step_at_tick_db
-                     or (in_sync and p < at_tick and peaks_db[c] >= params.step_faded_before_tick_db))):
-            best_s, best = t, float(w[c] * peaks_db[c])
-    return best_s
+        out.append((int(c), t, p, level, at_tick))
+    return out
 
 
 # In sync, a step 10-40 ms after a known tick as loud as it: the tick made the candidate and the
@@ -893,19 +906,11 @@ def _step_after_tick_onset(params: PickParams, levels: NDArray[np.float64], peak
     tick_s = tick_near(tick_times_s, onset_s, before_s=params.tick_at_s, after_s=params.tick_at_s)
     if tick_s is None:
         return onset_s
-    best_s, best = onset_s, 0.0
-    for c in np.flatnonzero(present):
-        if c == b or peaks_db[c] < params.min_snr_db or w[c] * peaks_db[c] <= best:
-            continue
-        level = levels[:, c]
-        p = int(peak_pos[c])
-        t = _onset_s(level, p, stop=stop, band=int(c), target_db=_onset_target_db(float(level[p]), float(peaks_db[c]), params),
-                     first=first, frame_s=frame_s, params=params)
-        at_tick = min(level.size - 1, int(round((tick_s + BAND_BIAS_S[c]) / frame_s)) - first - 1)
-        if (tick_s + STEP_UNDER_TICK_S[0] <= t <= tick_s + STEP_UNDER_TICK_S[1]
-                and level[at_tick] <= level[p] - STEP_UNDER_TICK_RISE_DB):
-            best_s, best = t, float(w[c] * peaks_db[c])
-    return best_s
+    fits = [(c, t) for c, t, p, level, at_tick in _other_band_onsets(params, levels, peaks_db, peak_pos, w, present, b,
+                                                                     tick_s, stop=stop, first=first, frame_s=frame_s)
+            if (tick_s + STEP_UNDER_TICK_S[0] <= t <= tick_s + STEP_UNDER_TICK_S[1]
+                and level[at_tick] <= level[p] - STEP_UNDER_TICK_RISE_DB)]
+    return max(fits, key=lambda f: float(w[f[0]] * peaks_db[f[0]]))[1] if fits else onset_s
 
 
 def _only_the_tick(state: PickerState, params: PickParams, onset_s: float,
