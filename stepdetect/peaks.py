@@ -885,12 +885,12 @@ def _other_band_onsets(params: PickParams, levels: NDArray[np.float64], peaks_db
     return out
 
 
-# In sync, a step 10-40 ms after a known tick as loud as it: the tick made the candidate and the
+# In sync, a step 5-40 ms after a known tick as loud as it: the tick made the candidate and the
 # footfall was dated at the tick, the step's own band rising later within the candidate's look-ahead.
 # A band other than the dominant one that jumps min_snr_db, whose onset lies STEP_UNDER_TICK_S after
 # the tick and whose level at the tick was still STEP_UNDER_TICK_RISE_DB under its peak (the tick did
 # not bring it) dates the footfall at that onset (_step_after_tick_onset).
-STEP_UNDER_TICK_S = (0.010, 0.040)
+STEP_UNDER_TICK_S = (0.005, 0.040)
 STEP_UNDER_TICK_RISE_DB = 6.0
 
 
