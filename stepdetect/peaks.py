@@ -134,6 +134,9 @@ class PickParams:
     # the tick; 16 ms -> 40 ms: dev metronome-steady mean F1 +0.003, metronome-on median timing errors
     # 0.1-1.0 ms lower, no F1 elsewhere moved)
     step_beside_tick_s: float = 0.040
+    # ... or, the runner in sync, a band that peaked before the tick and jumped step_faded_before_tick_db
+    # (the step's own sound, faded by the tick: session 16, steady2; dev metronome-steady 0.909 -> 0.914)
+    step_faded_before_tick_db: float = 12.0
     # a known tick heard alone (the tracker locked, the runner off the beat, the tick
     # lone_tick_fraction of a period or more from the last footfall and the next prediction) teaches
     # the ticks' per-band jumps (mean and mean deviation); once lone_ticks_after have, a candidate
@@ -533,7 +536,11 @@ def pick_footfalls(
             step_s = _step_beside_tick(params, levels[: i + look + 1], white[i:], m.before[n_cand], peaks_db,
                                        m.peak_pos[n_cand], w, present, b, onset_s, tick_times_s,
                                        cross_s=(first + i + 1.0) * frame_s - BAND_BIAS_S[0], stop=max(0, i - back),
-                                       first=first, frame_s=frame_s)
+                                       first=first, frame_s=frame_s, in_sync=_in_sync(state, params))
+        if step_s == onset_s and _in_sync(state, params):
+            step_s = _step_after_tick_onset(params, levels[: i + look + 1], peaks_db, m.peak_pos[n_cand], w, present,
+                                            b, onset_s, tick_times_s, stop=max(0, i - back), first=first,
+                                            frame_s=frame_s)
         decided_at_s = (first + i + look + 1) * frame_s
         off_s, period_s = (_off_prediction_s(state, params, onset_s) if on_tick else math.inf), state.tracker.period_s
         due = off_s <= params.tick_step_window_fraction * period_s
@@ -827,14 +834,15 @@ def _step_beside_tick(params: PickParams, levels: NDArray[np.float64], white_fro
                       before: NDArray[np.float64], peaks_db: NDArray[np.float64],
                       peak_pos: NDArray[np.intp], w: NDArray[np.float64], present: NDArray[np.bool_], b: int,
                       onset_s: float, tick_times_s: NDArray[np.float64] | None, *, cross_s: float, stop: int,
-                      first: int, frame_s: float) -> float:
+                      first: int, frame_s: float, in_sync: bool = False) -> float:
     """When to report a footfall whose onset was dated at a known tick in its dominant band ``b``
     (``levels``: the band levels up to the end of its look-ahead): when its candidate crossed
     more than ``tick_at_s`` before the tick and the frames before the tick, in the bands but ``b``,
     already jump ``min_snr_db`` (weighted), at the onset of its loudest other band (weighted) that
     jumps ``min_snr_db``, started ``tick_at_s`` to ``step_beside_tick_s`` before the tick and is
     still within ``step_at_tick_db`` of its peak at the tick -- the step came first and the tick,
-    louder in ``b``, took the onset; a sound that peaked and faded before the tick is not the step.
+    louder in ``b``, took the onset; a sound that peaked and faded before the tick is not the step,
+    unless the runner is ``in_sync`` (on the beat) and that band jumped ``step_faded_before_tick_db``.
     Otherwise ``onset_s``. The tracker still judges the onset (this moves the reported time only)."""
     tick_s = tick_near(tick_times_s, onset_s, before_s=params.tick_at_s, after_s=params.tick_at_s)
     if tick_s is None or tick_s - cross_s <= params.tick_at_s:
@@ -848,19 +856,61 @@ def _step_beside_tick(params: PickParams, levels: NDArray[np.float64], white_fro
     part = white_from[: max(1, int((tick_s - cross_s - BAND_BIAS_S[0]) / frame_s))]
     if others.sum() <= 0 or float(np.dot(others, np.maximum(part.max(axis=0) - before, 0.0))) < params.min_snr_db * others.sum():
         return onset_s
-    best_s, best = onset_s, 0.0
-    for c in np.flatnonzero(present):
-        if c == b or peaks_db[c] < params.min_snr_db or w[c] * peaks_db[c] <= best:
+    fits = [(c, t) for c, t, p, level, at_tick in _other_band_onsets(params, levels, peaks_db, peak_pos, w, present, b,
+                                                                     tick_s, stop=stop, first=first, frame_s=frame_s)
+            if (tick_s - params.step_beside_tick_s <= t < tick_s - params.tick_at_s
+                and (level[at_tick] >= level[p] - params.step_at_tick_db
+                     or (in_sync and p < at_tick and peaks_db[c] >= params.step_faded_before_tick_db)))]
+    return max(fits, key=lambda f: float(w[f[0]] * peaks_db[f[0]]))[1] if fits else onset_s
+
+
+def _other_band_onsets(params: PickParams, levels: NDArray[np.float64], peaks_db: NDArray[np.float64],
+                       peak_pos: NDArray[np.intp], w: NDArray[np.float64], present: NDArray[np.bool_], b: int,
+                       tick_s: float, *, stop: int, first: int,
+                       frame_s: float) -> list[tuple[int, float, int, NDArray[np.float64], int]]:
+    """The bands of a candidate but its dominant one ``b`` that weigh (``w``) and jump ``min_snr_db``:
+    per band its index, its onset (s, walked back from its peak no further than frame ``stop``), its
+    peak's frame, its levels (``levels``: up to the end of the look-ahead) and the known tick's
+    (``tick_s``) frame in it."""
+    out = []
+    for c in np.flatnonzero(present & (w > 0) & (peaks_db >= params.min_snr_db)):
+        if c == b:
             continue
         level = levels[:, c]
         p = int(peak_pos[c])
         t = _onset_s(level, p, stop=stop, band=int(c), target_db=_onset_target_db(float(level[p]), float(peaks_db[c]), params),
                      first=first, frame_s=frame_s, params=params)
         at_tick = min(level.size - 1, int(round((tick_s + BAND_BIAS_S[c]) / frame_s)) - first - 1)  # the tick's frame
-        if (tick_s - params.step_beside_tick_s <= t < tick_s - params.tick_at_s
-                and level[at_tick] >= level[p] - params.step_at_tick_db):
-            best_s, best = t, float(w[c] * peaks_db[c])
-    return best_s
+        out.append((int(c), t, p, level, at_tick))
+    return out
+
+
+# In sync, a step 5-40 ms after a known tick as loud as it: the tick made the candidate and the
+# footfall was dated at the tick, the step's own band rising later within the candidate's look-ahead.
+# A band other than the dominant one that jumps min_snr_db, whose onset lies STEP_UNDER_TICK_S after
+# the tick and whose level at the tick was still STEP_UNDER_TICK_RISE_DB under its peak (the tick did
+# not bring it) dates the footfall at that onset (_step_after_tick_onset).
+STEP_UNDER_TICK_S = (0.005, 0.040)
+STEP_UNDER_TICK_RISE_DB = 6.0
+
+
+def _step_after_tick_onset(params: PickParams, levels: NDArray[np.float64], peaks_db: NDArray[np.float64],
+                           peak_pos: NDArray[np.intp], w: NDArray[np.float64], present: NDArray[np.bool_], b: int,
+                           onset_s: float, tick_times_s: NDArray[np.float64] | None, *, stop: int, first: int,
+                           frame_s: float) -> float:
+    """When to report a footfall whose onset was dated at a known tick in its dominant band ``b``
+    (``levels``: the band levels up to the end of its look-ahead), the runner in sync: at the onset
+    of its loudest other band (weighted) that jumps ``min_snr_db``, started ``STEP_UNDER_TICK_S``
+    after the tick and was at the tick still ``STEP_UNDER_TICK_RISE_DB`` under its peak -- the
+    step came after the tick, which took the onset. Otherwise ``onset_s``."""
+    tick_s = tick_near(tick_times_s, onset_s, before_s=params.tick_at_s, after_s=params.tick_at_s)
+    if tick_s is None:
+        return onset_s
+    fits = [(c, t) for c, t, p, level, at_tick in _other_band_onsets(params, levels, peaks_db, peak_pos, w, present, b,
+                                                                     tick_s, stop=stop, first=first, frame_s=frame_s)
+            if (tick_s + STEP_UNDER_TICK_S[0] <= t <= tick_s + STEP_UNDER_TICK_S[1]
+                and level[at_tick] <= level[p] - STEP_UNDER_TICK_RISE_DB)]
+    return max(fits, key=lambda f: float(w[f[0]] * peaks_db[f[0]]))[1] if fits else onset_s
 
 
 def _only_the_tick(state: PickerState, params: PickParams, onset_s: float,

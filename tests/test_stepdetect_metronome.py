@@ -17,6 +17,7 @@ from scipy import signal
 from samples.generate import (Condition, add_at, band_noise, clean_steps, contact_burst, heel_thump,
                               load_soundtrack_steps, render, tick_source)
 from stepdetect import StepDetector, detect_footfalls, online, score_events
+from stepdetect import peaks as peaks_module
 from stepdetect.peaks import PickerState, PickParams, _note_beat, _on_the_beat_from_the_start
 
 
@@ -650,3 +651,45 @@ def test_in_sync_a_step_well_after_its_tick_is_dated_at_the_step(seed: int, rng:
     dated = [float(np.min(np.abs(offline - s))) <= 0.004 for s in steps[late]]
     assert sum(dated) >= 13, (sum(dated), offline)
     np.testing.assert_allclose(_streamed(y, sr, ticks, rng), offline, atol=1e-12, rtol=0)
+
+
+_STEADY_CRUNCHY_STEPS_S = np.array([
+    0.3607, 0.7578, 1.1253, 1.4877, 1.8506, 2.227, 2.593, 2.9498, 3.3334, 3.7153, 4.0674, 4.4332, 4.7816,
+    5.1688, 5.5256, 5.8753, 6.2488, 6.6699, 7.0243, 7.3662, 7.7499, 8.0982, 8.4809, 8.8519, 9.2063, 9.5749,
+    9.9395, 10.3023, 10.6598, 11.0246, 11.4003, 11.7462, 12.1323])
+_STEADY_CRUNCHY_TICKS_S = np.array([
+    0.4006, 0.7674, 1.1343, 1.5011, 1.868, 2.2348, 2.6017, 2.9685, 3.3354, 3.7022, 4.0691, 4.4359, 4.8028,
+    5.1696, 5.5365, 5.9033, 6.2702, 6.637, 7.0039, 7.3707, 7.7376, 8.1044, 8.4713, 8.8381, 9.205, 9.5718,
+    9.9387, 10.3055, 10.6724, 11.0392, 11.4061, 11.7729, 12.1398])
+
+
+def test_in_sync_the_tick_beside_a_step_is_not_reported_for_it(rng: np.random.Generator,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # Dev metronome-steady crunchy ice through the 16 kHz headset: a steady metronome as loud as a step,
+    # the runner on its beat with a wandering asynchrony. A step 12-40 ms from its tick and the tick made
+    # one candidate and the footfall was dated at the tick (found = tick +-1 ms): a step 13-20 ms after
+    # its tick whose own bands rose within the candidate's look-ahead (3.715, 7.024, 8.852 s), a step
+    # 12-27 ms before its tick whose own band peaked and faded by the tick (1.851, 2.950, 4.782, 6.249,
+    # 10.660, 11.025, 11.746 s). Now each is dated at its own band's onset
+    # (peaks._step_after_tick_onset, PickParams.step_faded_before_tick_db); streaming == offline.
+    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / "crunchy_steady_ticks_hfp16_16k.flac")
+    steps, ticks = _STEADY_CRUNCHY_STEPS_S, _STEADY_CRUNCHY_TICKS_S
+    after, before = (3.7153, 7.0243, 8.8519), (1.8506, 2.9498, 4.7816, 6.2488, 10.6598, 11.0246, 11.7462)
+
+    def at_ticks(found: np.ndarray, which: tuple[float, ...]) -> int:
+        """How many of the steps ``which`` were reported at their tick (within 2 ms) and not at the step."""
+        return sum(bool(np.min(np.abs(found - ticks[np.argmin(np.abs(ticks - s))])) <= 0.002
+                        and np.min(np.abs(found - s)) > 0.004) for s in which)
+
+    found = detect_footfalls(y, sample_rate=sr, tick_times_s=ticks).time_s
+    assert at_ticks(found, after + before) == 0, found
+    for s in after + before:
+        assert np.min(np.abs(found - s)) <= 0.004, (s, found)
+    np.testing.assert_allclose(_streamed(y, sr, ticks, rng), found, atol=1e-12, rtol=0)
+    monkeypatch.setattr(peaks_module, "STEP_UNDER_TICK_S", (1.0, 0.0))  # no onset fits: the rule off
+    without = detect_footfalls(y, sample_rate=sr, tick_times_s=ticks).time_s
+    assert at_ticks(without, after) == 3, without
+    without = detect_footfalls(y, sample_rate=sr, tick_times_s=ticks,
+                               params=PickParams(step_faded_before_tick_db=np.inf)).time_s
+    assert at_ticks(without, before) >= 6, without
+    assert score_events(steps, found).f1 >= score_events(steps, without).f1
