@@ -79,6 +79,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -532,12 +533,13 @@ def pick_footfalls(
         step_s = _step_before_tick(state, params, present, white[i:], m.before[n_cand], onset_s, tick_times_s,
                                    cross_s=(first + i + 1.0) * frame_s - BAND_BIAS_S[0], frame_s=frame_s,
                                    snr_db=snr_db)
+        sync = _in_sync(state, params)
         if step_s == onset_s:
             step_s = _step_beside_tick(params, levels[: i + look + 1], white[i:], m.before[n_cand], peaks_db,
                                        m.peak_pos[n_cand], w, present, b, onset_s, tick_times_s,
                                        cross_s=(first + i + 1.0) * frame_s - BAND_BIAS_S[0], stop=max(0, i - back),
-                                       first=first, frame_s=frame_s, in_sync=_in_sync(state, params))
-        if step_s == onset_s and _in_sync(state, params):
+                                       first=first, frame_s=frame_s, in_sync=sync)
+        if step_s == onset_s and sync:
             step_s = _step_after_tick_onset(params, levels[: i + look + 1], peaks_db, m.peak_pos[n_cand], w, present,
                                             b, onset_s, tick_times_s, stop=max(0, i - back), first=first,
                                             frame_s=frame_s)
@@ -856,24 +858,25 @@ def _step_beside_tick(params: PickParams, levels: NDArray[np.float64], white_fro
     part = white_from[: max(1, int((tick_s - cross_s - BAND_BIAS_S[0]) / frame_s))]
     if others.sum() <= 0 or float(np.dot(others, np.maximum(part.max(axis=0) - before, 0.0))) < params.min_snr_db * others.sum():
         return onset_s
-    fits = [(c, t) for c, t, p, level, at_tick in _other_band_onsets(params, levels, peaks_db, peak_pos, w, present, b,
+    return next((t for c, t, p, level, at_tick in _other_band_onsets(params, levels, peaks_db, peak_pos, w, present, b,
                                                                      tick_s, stop=stop, first=first, frame_s=frame_s)
-            if (tick_s - params.step_beside_tick_s <= t < tick_s - params.tick_at_s
-                and (level[at_tick] >= level[p] - params.step_at_tick_db
-                     or (in_sync and p < at_tick and peaks_db[c] >= params.step_faded_before_tick_db)))]
-    return max(fits, key=lambda f: float(w[f[0]] * peaks_db[f[0]]))[1] if fits else onset_s
+                 if (tick_s - params.step_beside_tick_s <= t < tick_s - params.tick_at_s
+                     and (level[at_tick] >= level[p] - params.step_at_tick_db
+                          or (in_sync and p < at_tick and peaks_db[c] >= params.step_faded_before_tick_db)))),
+                onset_s)
 
 
 def _other_band_onsets(params: PickParams, levels: NDArray[np.float64], peaks_db: NDArray[np.float64],
                        peak_pos: NDArray[np.intp], w: NDArray[np.float64], present: NDArray[np.bool_], b: int,
                        tick_s: float, *, stop: int, first: int,
-                       frame_s: float) -> list[tuple[int, float, int, NDArray[np.float64], int]]:
-    """The bands of a candidate but its dominant one ``b`` that weigh (``w``) and jump ``min_snr_db``:
-    per band its index, its onset (s, walked back from its peak no further than frame ``stop``), its
-    peak's frame, its levels (``levels``: up to the end of the look-ahead) and the known tick's
-    (``tick_s``) frame in it."""
-    out = []
-    for c in np.flatnonzero(present & (w > 0) & (peaks_db >= params.min_snr_db)):
+                       frame_s: float) -> Iterator[tuple[int, float, int, NDArray[np.float64], int]]:
+    """The bands of a candidate but its dominant one ``b`` that weigh (``w``) and jump ``min_snr_db``,
+    loudest (weighted jump) first: per band its index, its onset (s, walked back from its peak no
+    further than frame ``stop``), its peak's frame, its levels (``levels``: up to the end of the
+    look-ahead) and the known tick's (``tick_s``) frame in it; each band's onset is walked back only
+    when the caller asks for it (the first that fits ends the search)."""
+    bands = np.flatnonzero(present & (w > 0) & (peaks_db >= params.min_snr_db))
+    for c in sorted(bands, key=lambda c: -float(w[c] * peaks_db[c])):  # stable: ties keep the band order
         if c == b:
             continue
         level = levels[:, c]
@@ -881,8 +884,7 @@ def _other_band_onsets(params: PickParams, levels: NDArray[np.float64], peaks_db
         t = _onset_s(level, p, stop=stop, band=int(c), target_db=_onset_target_db(float(level[p]), float(peaks_db[c]), params),
                      first=first, frame_s=frame_s, params=params)
         at_tick = min(level.size - 1, int(round((tick_s + BAND_BIAS_S[c]) / frame_s)) - first - 1)  # the tick's frame
-        out.append((int(c), t, p, level, at_tick))
-    return out
+        yield int(c), t, p, level, at_tick
 
 
 # In sync, a step 5-40 ms after a known tick as loud as it: the tick made the candidate and the
@@ -906,11 +908,10 @@ def _step_after_tick_onset(params: PickParams, levels: NDArray[np.float64], peak
     tick_s = tick_near(tick_times_s, onset_s, before_s=params.tick_at_s, after_s=params.tick_at_s)
     if tick_s is None:
         return onset_s
-    fits = [(c, t) for c, t, p, level, at_tick in _other_band_onsets(params, levels, peaks_db, peak_pos, w, present, b,
+    return next((t for _, t, p, level, at_tick in _other_band_onsets(params, levels, peaks_db, peak_pos, w, present, b,
                                                                      tick_s, stop=stop, first=first, frame_s=frame_s)
-            if (tick_s + STEP_UNDER_TICK_S[0] <= t <= tick_s + STEP_UNDER_TICK_S[1]
-                and level[at_tick] <= level[p] - STEP_UNDER_TICK_RISE_DB)]
-    return max(fits, key=lambda f: float(w[f[0]] * peaks_db[f[0]]))[1] if fits else onset_s
+                 if (tick_s + STEP_UNDER_TICK_S[0] <= t <= tick_s + STEP_UNDER_TICK_S[1]
+                     and level[at_tick] <= level[p] - STEP_UNDER_TICK_RISE_DB)), onset_s)
 
 
 def _only_the_tick(state: PickerState, params: PickParams, onset_s: float,
