@@ -86,6 +86,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stepdetect.features import N_BANDS, Frames
+from stepdetect.kicks import KickParams, KickTrain, lead_db
 from stepdetect.tracker import BANDS_PARAMS, Decision, StepTracker, TrackerParams
 from stepdetect.validate import ParameterError
 
@@ -265,6 +266,9 @@ class PickParams:
             return max(snr_db - self.strength_db_offset, 0.1)
         return 10.0 ** (snr_db / self.strength_db_scale)
     tracker: TrackerParams = BANDS_PARAMS
+    # a kick-shaped candidate on an exact grid of kick-shaped onsets is a beat of music, not a step
+    # (stepdetect.kicks; None: no such test)
+    kick: KickParams | None = KickParams()
 
     def __post_init__(self) -> None:
         far, near = self.wind_first_part_base_s
@@ -307,6 +311,7 @@ class PickerState:
     weights: NDArray[np.float64] | None = None  # per band, sum 1 over the bands present
     # the last footfall the tracker took: (its onset, its per-band jumps) -- a tick it was dated at?
     last_step: tuple[float, NDArray[np.float64]] | None = None
+    kicks: KickTrain = field(default_factory=KickTrain)  # kick-shaped onsets and the steps' thump-band leads
 
 
 @dataclass(frozen=True)
@@ -565,9 +570,14 @@ def pick_footfalls(
         soft_floor_db = _step_level_floor_db(state, params.off_level_margin_db)
         soft_db = (soft_floor_db - top_db if sample_rate < params.off_level_max_rate and tick_times_s is None
                    and soft_floor_db is not None and top_db < soft_floor_db else None)
+        lead = lead_db(peaks_db, present)
+        kick = params.kick is not None and state.kicks.on_beat(params.kick, onset_s, lead, state.tracker.period_s,
+                                                               state.tracker.predicted_next_s, on_tick=on_tick)
         d = state.tracker.push(onset_s, params.strength(snr_db),
                                quiet=too_quiet or _after_masked_step(state, params, onset_s, snr_db, on_tick=on_tick),
-                               soft_db=soft_db)
+                               soft_db=soft_db, beat=kick)
+        if d.kind == "step" and not on_tick:  # the runner's own steps: a tick taken for one is no measure
+            state.kicks.step_taken(lead)
         if d.kind == "merged":
             if _step_after_tick(state, params, onset_s, peaks_db, snr_db, tick_times_s):
                 # the footfall before was the tick alone: this is the step after it

@@ -193,7 +193,7 @@ class StepTracker(TrackerState):
 
     # -- the public step ------------------------------------------------------------------
     def push(self, time_s: float, strength: float, period_hint_s: float | None = None, *,
-             quiet: bool = False, soft_db: float | None = None) -> Decision:
+             quiet: bool = False, soft_db: float | None = None, beat: bool = False) -> Decision:
         """Decide one candidate (times must not decrease from call to call).
 
         ``period_hint_s``: the caller's own estimate of the step period around this candidate
@@ -211,11 +211,17 @@ class StepTracker(TrackerState):
         only at least :meth:`soft_closeness_bound` close -- a bound that grows with ``soft_db`` (a
         breath through a headset's gate at the rhythm's early edge lies further under the footfalls
         than a soft foot's step); nearer the edge it is rejected as a ``quiet`` one is.
+
+        ``beat``: the caller heard it as a beat of music (:mod:`stepdetect.kicks`): never a step,
+        a heel, nor the start of a rhythm -- rejected as a beat, or merged into the step just before.
         """
         if soft_db is not None and not (math.isfinite(soft_db) and soft_db >= 0):
             raise ParameterError(f"tracker: soft_db must be a finite number of dB >= 0, got {soft_db!r}")
         quiet = quiet and self.params.quiet_min_closeness is not None
         c = self._judge(*self._checked(time_s, strength, period_hint_s), quiet=quiet)
+        if beat:
+            c.beat_s = math.nan if c.beat_s is None else c.beat_s
+            c.on_rhythm = False
         c.soft = soft_db is not None
         if c.soft and self.params.stop_chain_loud_only:
             self._soft_heard.add((c.t, c.s))
@@ -588,6 +594,8 @@ class StepTracker(TrackerState):
     def _decide_free(self, c: _Judgement) -> Decision:
         """Not locked: a step that finds the rhythm, a provisional step, or rejected."""
         p = self.params
+        if c.beat_s is not None:  # the caller heard a beat of music: not a step, nor a rhythm's start
+            return Decision(c.t, c.s, "rejected", False, math.nan, 0.0, beat=True)
         left_out: set[tuple[float, float]] = set()  # candidates no chain is found through
         if self._hats_heard and self._merged_free and self.n_rhythmic == 0:
             # hi-hats heard before the first lock: the first rhythm is not found through a softer

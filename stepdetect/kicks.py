@@ -1,0 +1,96 @@
+"""A kick drum heard beside the steps: onsets shaped like a kick, on an exact grid of their own.
+
+Earbud music leaks its kick drum into the microphone: a thump (30-250 Hz) that jumps far more
+than anything above it, every beat of the song, exact to the millisecond. A runner's step jumps
+across the bands (a crunch, a heel strike's slap), so its 30-250 Hz jump stands out of the others
+far less -- by how much depends on the surface and the shoe, so the measure is the runner's own:
+the steps taken so far. A candidate is *kick-shaped* when its thump-band jump exceeds its largest
+jump above 250 Hz by at least ``min_lead_db`` and by ``over_steps_db`` more than the steps' recent
+median of that lead.
+
+Kick-shaped onsets alone make a sparse train (no hi-hat, no crunch among them), so an exact grid
+is found in it from a few members (:func:`~stepdetect.tracker_beat.find_grid`, the beat grids'
+own test, at periods not at a simple ratio of the step period). A kick-shaped candidate on such a
+grid is a beat of the music, never a step -- wherever it falls, the step prediction included: a
+step landing on a kick jumps in the upper bands too, so it is not kick-shaped and is judged as
+any other candidate.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from stepdetect.tracker_beat import BeatGrids, BeatParams
+
+
+STEPS_REMEMBERED = 8  # the steps' leads: the median of the last this many
+TRAIN_REMEMBERED = 16  # kick-shaped onsets kept for the grid search
+
+
+@dataclass(frozen=True)
+class KickParams:
+    """What makes a candidate kick-shaped, and how exact its train must be."""
+
+    min_lead_db: float = 6.0  # 30-250 Hz jump over the largest jump of the bands above, at least ...
+    over_steps_db: float = 10.0  # ... and this far over the recent steps' median lead
+    min_steps: int = 4  # the steps' lead is known from this many taken steps on (before: no test)
+    # the grids of kick-shaped onsets (tolerance and step ratios as the beat grids'): the train is
+    # sparse (a kick under a crunch or a hi-hat is not kick-shaped), so a grid is found through an
+    # onset up to 8 beats back, with places counted 16 beats back, from two earlier onsets and no
+    # bar against chance (the kick shape has done most of the work: on the dev music items through
+    # HFP 16 kHz every kick-shaped onset but a synthetic heel's is a kick); a grid found at two beats
+    # halves on an onset half-way; a grid is followed for 32 beats
+    # a candidate within this fraction of the step period of the step the locked tracker predicts
+    # is judged as a step, never as a kick (nor remembered as one): a heavy heel on its time is
+    # kick-shaped too, and a grid of such heels is the steps' own
+    predicted_fraction: float = 0.05
+    grid: BeatParams = BeatParams(n_back=16, min_members=2, max_chance=1.0, divisions=8, expire_beats=32.0,
+                                  known_tempo_chance=None, before_lock_chance=None, halve_on_half=True)
+
+
+def lead_db(peaks_db: NDArray[np.float64], present: NDArray[np.bool_]) -> float:
+    """How far the 30-250 Hz jump of a candidate exceeds its largest jump in the bands above (dB)."""
+    above = peaks_db[1:][present[1:]]
+    return float(peaks_db[0] - above.max()) if above.size else 0.0
+
+
+@dataclass
+class KickTrain:
+    """The kick-shaped onsets heard so far, their grids and the steps' own leads (one picker's, causal)."""
+
+    steps_lead_db: deque[float] = field(default_factory=lambda: deque(maxlen=STEPS_REMEMBERED))
+    times: deque[float] = field(default_factory=lambda: deque(maxlen=TRAIN_REMEMBERED))
+    grids: BeatGrids | None = None  # made on the first kick-shaped onset (from its parameters)
+
+    def kick_shaped(self, p: KickParams, lead: float) -> bool:
+        """Whether a candidate whose thump-band lead is ``lead`` dB is shaped like a kick."""
+        return (len(self.steps_lead_db) >= p.min_steps and lead >= p.min_lead_db
+                and lead >= statistics.median(self.steps_lead_db) + p.over_steps_db)
+
+    def on_beat(self, p: KickParams, t: float, lead: float, step_period_s: float, predicted_s: float = math.nan,
+                *, on_tick: bool = False) -> bool:
+        """Whether the candidate at ``t`` is a kick: kick-shaped and on a grid of the earlier
+        kick-shaped onsets (remembered either way). ``step_period_s``: the locked step period
+        (NaN: none); ``predicted_s``: the step the locked tracker expects next (NaN: none);
+        ``on_tick``: it starts on a known metronome tick -- a tick (or a step under it) is no kick
+        and is not remembered: a metronome's ticks are an exact grid of their own."""
+        if on_tick or abs(t - predicted_s) <= p.predicted_fraction * step_period_s or not self.kick_shaped(p, lead):
+            return False
+        if self.grids is None:
+            self.grids = BeatGrids(p.grid)
+        times = list(self.times)
+        self.times.append(t)
+        if not times:
+            return False
+        period = step_period_s if math.isfinite(step_period_s) else math.inf
+        return self.grids.judge(times, [1.0] * len(times), t, 1.0, period) is not None and self.grids.followed_at(t)
+
+    def step_taken(self, lead: float) -> None:
+        """A candidate with thump-band lead ``lead`` was taken as a step."""
+        self.steps_lead_db.append(lead)
