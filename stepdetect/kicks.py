@@ -10,10 +10,17 @@ median of that lead.
 
 Kick-shaped onsets alone make a sparse train (no hi-hat, no crunch among them), so an exact grid
 is found in it from a few members (:func:`~stepdetect.tracker_beat.find_grid`, the beat grids'
-own test, at periods not at a simple ratio of the step period). A kick-shaped candidate on such a
-grid is a beat of the music, never a step -- wherever it falls, the step prediction included: a
-step landing on a kick jumps in the upper bands too, so it is not kick-shaped and is judged as
-any other candidate.
+own test, at periods not at a simple ratio of the step period). A kick-shaped candidate on the
+place of such a grid, found before it, is a beat of the music, never a step: a step landing on a
+kick jumps in the upper bands too, so it is not kick-shaped and is judged as any other candidate.
+
+What the rule leaves alone (session 17; on eval a metronome's ticks made the grid and real steps
+on it were rejected): the grid that a candidate itself completes rejects nothing until its next
+place is hit by a later onset (a search over many periods and divisions finds a few onsets on
+*some* grid by chance; a grid's own prediction hit to the millisecond is not chance); a candidate
+on a known metronome tick is never a kick nor a member of a kick grid, and a footfall on one
+does not teach the steps' lead (a beep taken for a step, -20 dB of lead, made every heavy heel
+kick-shaped); a candidate near a place of the locked step rhythm is judged as a step.
 """
 
 from __future__ import annotations
@@ -46,9 +53,10 @@ class KickParams:
     # bar against chance (the kick shape has done most of the work: on the dev music items through
     # HFP 16 kHz every kick-shaped onset but a synthetic heel's is a kick); a grid found at two beats
     # halves on an onset half-way; a grid is followed for 32 beats
-    # a candidate within this fraction of the step period of the step the locked tracker predicts
-    # is judged as a step, never as a kick (nor remembered as one): a heavy heel on its time is
-    # kick-shaped too, and a grid of such heels is the steps' own
+    # a candidate within this fraction of the step period of a place of the locked step rhythm
+    # (the predicted step, whole periods either side) is judged as a step, never as a kick (nor
+    # remembered as one): a heavy heel on its time is kick-shaped too, and a grid of such heels is
+    # the steps' own
     predicted_fraction: float = 0.05
     grid: BeatParams = BeatParams(n_back=16, min_members=2, max_chance=1.0, divisions=8, expire_beats=32.0,
                                   known_tempo_chance=None, before_lock_chance=None, halve_on_half=True)
@@ -58,6 +66,13 @@ def lead_db(peaks_db: NDArray[np.float64], present: NDArray[np.bool_]) -> float:
     """How far the 30-250 Hz jump of a candidate exceeds its largest jump in the bands above (dB)."""
     above = peaks_db[1:][present[1:]]
     return float(peaks_db[0] - above.max()) if above.size else 0.0
+
+
+def _on_the_steps(t: float, predicted_s: float, step_period_s: float) -> float:
+    """How far ``t`` is from the nearest place of the step rhythm (the predicted step and a whole
+    number of periods either side), as a fraction of the period (NaN: no rhythm locked)."""
+    x = (t - predicted_s) / step_period_s
+    return abs(x - round(x)) if math.isfinite(x) else math.nan
 
 
 @dataclass
@@ -75,12 +90,16 @@ class KickTrain:
 
     def on_beat(self, p: KickParams, t: float, lead: float, step_period_s: float, predicted_s: float = math.nan,
                 *, on_tick: bool = False) -> bool:
-        """Whether the candidate at ``t`` is a kick: kick-shaped and on a grid of the earlier
-        kick-shaped onsets (remembered either way). ``step_period_s``: the locked step period
-        (NaN: none); ``predicted_s``: the step the locked tracker expects next (NaN: none);
-        ``on_tick``: it starts on a known metronome tick -- a tick (or a step under it) is no kick
-        and is not remembered: a metronome's ticks are an exact grid of their own."""
-        if on_tick or abs(t - predicted_s) <= p.predicted_fraction * step_period_s or not self.kick_shaped(p, lead):
+        """Whether the candidate at ``t`` is a kick: kick-shaped and on the place of a grid that
+        earlier kick-shaped onsets made before it (it is remembered either way; a grid found
+        *through* it rejects only later onsets: a search over many periods finds two or three onsets
+        on some grid by chance, a grid's own next place is a prediction). ``step_period_s``: the
+        locked step period (NaN: none); ``predicted_s``: the step the locked tracker expects next
+        (NaN: none): near the step rhythm's places it is no kick and not remembered; ``on_tick``: it
+        starts on a known metronome tick -- no kick and not remembered: a metronome's ticks are an
+        exact grid of their own (the ticks' grid took real steps on it for kicks)."""
+        if (on_tick or _on_the_steps(t, predicted_s, step_period_s) <= p.predicted_fraction
+                or not self.kick_shaped(p, lead)):
             return False
         if self.grids is None:
             self.grids = BeatGrids(p.grid)
