@@ -20,8 +20,9 @@ place is hit by a later onset (a search over many periods and divisions finds a 
 *some* grid by chance; a grid's own prediction hit to the millisecond is not chance); a candidate
 on a known metronome tick is never a kick nor a member of a kick grid, and a footfall on one
 does not teach the steps' lead (a beep taken for a step, -20 dB of lead, made every heavy heel
-kick-shaped); a candidate near a place of the locked step rhythm is judged as a step (it still
-joins the kick-shaped train: leaving it out there lost grids on re-seeded dev music renders).
+kick-shaped); a candidate near a place of the locked step rhythm is judged as a step and finds
+no grid (a train of heavy heels, one foot's every other stride, made a grid of its own), though it
+joins the kick-shaped train (leaving it out lost grids on re-seeded dev music renders).
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ class KickParams:
     # HFP 16 kHz every kick-shaped onset but a synthetic heel's is a kick); a grid found at two beats
     # halves on an onset half-way; a grid is followed for 32 beats
     # a candidate within this fraction of the step period of a place of the locked step rhythm
-    # (the predicted step, whole periods either side) is judged as a step, never as a kick (it is
-    # still remembered among the kick-shaped onsets): a heavy heel on its time is kick-shaped too
+    # (the predicted step, whole periods either side) is judged as a step, never as a kick, and no
+    # grid is found or followed through it (it is still remembered among the kick-shaped onsets): a
+    # heavy heel on its time is kick-shaped too
     predicted_fraction: float = 0.05
     grid: BeatParams = BeatParams(n_back=16, min_members=2, max_chance=1.0, divisions=8, expire_beats=32.0,
                                   known_tempo_chance=None, before_lock_chance=None, halve_on_half=True)
@@ -95,8 +97,9 @@ class KickTrain:
         *through* it rejects only later onsets: a search over many periods finds two or three onsets
         on some grid by chance, a grid's own next place is a prediction). ``step_period_s``: the
         locked step period (NaN: none); ``predicted_s``: the step the locked tracker expects next
-        (NaN: none): near a place of the step rhythm it is no kick (though remembered: a kick-shaped
-        onset there still shows where the kicks fall); ``on_tick``: it starts on a known metronome
+        (NaN: none): near a place of the step rhythm it is no kick and no grid is found or followed
+        through it (a heavy heel's train is the steps'), though it is remembered (a kick there still
+        shows where the kicks fall, for a grid found later); ``on_tick``: it starts on a known metronome
         tick -- no kick and not remembered: a metronome's ticks are an exact grid of their own (the
         ticks' grid took real steps on it for kicks)."""
         if on_tick or not self.kick_shaped(p, lead):
@@ -105,11 +108,10 @@ class KickTrain:
             self.grids = BeatGrids(p.grid)
         times = list(self.times)
         self.times.append(t)
-        if not times:
+        if not times or _on_the_steps(t, predicted_s, step_period_s) <= p.predicted_fraction:
             return False
         period = step_period_s if math.isfinite(step_period_s) else math.inf
-        on_grid = self.grids.judge(times, [1.0] * len(times), t, 1.0, period) is not None and self.grids.followed_at(t)
-        return on_grid and not _on_the_steps(t, predicted_s, step_period_s) <= p.predicted_fraction
+        return self.grids.judge(times, [1.0] * len(times), t, 1.0, period) is not None and self.grids.followed_at(t)
 
     def step_taken(self, lead: float) -> None:
         """A candidate with thump-band lead ``lead`` was taken as a step."""
