@@ -86,3 +86,16 @@ def test_find_grid_reaches_an_earlier_member_several_periods_back_only_when_aske
     assert find_grid(times, [1.0] * 3, 4.5, math.inf, p) is None  # 1 s back: a 1 s grid has one other member (1.5)
     found = find_grid(times, [1.0] * 3, 4.5, math.inf, BeatParams(n_back=16, max_chance=1.0, divisions=2))
     assert found is not None and abs(found[0] - 0.5) < 1e-9
+
+
+def test_heavy_heels_on_the_step_rhythm_make_no_kick_grid() -> None:
+    """A synthetic runner's heavy heel every fourth step (dev quiet_road/synthetic/hfp16: steps
+    0.257 s apart, kick-shaped heels about 1.017 s apart, each on the step rhythm). Their train is
+    exact enough for a grid (1.017 / 3 s), but onsets near the rhythm's places find and follow no
+    grid: the next heel, 18 ms off the rhythm, is still a step."""
+    p = KickParams()
+    train = _trained()
+    heels = [2.669, 3.686, 8.739, 9.739, 10.756, 11.774, 12.808]
+    assert not any(train.on_beat(p, t, 10.0, 0.256, t + 0.003) for t in heels)
+    assert len(train.times) == len(heels)  # remembered all the same
+    assert not train.on_beat(p, 13.808, 10.0, 0.256, 13.808 + 0.0185)
