@@ -215,8 +215,7 @@ class StepTracker(TrackerState):
         if soft_db is not None and not (math.isfinite(soft_db) and soft_db >= 0):
             raise ParameterError(f"tracker: soft_db must be a finite number of dB >= 0, got {soft_db!r}")
         quiet = quiet and self.params.quiet_min_closeness is not None
-        c = self._judge(*self._checked(time_s, strength, period_hint_s), quiet=quiet)
-        c.soft = soft_db is not None
+        c = self._judge(*self._checked(time_s, strength, period_hint_s), quiet=quiet, soft=soft_db is not None)
         if c.soft and self.params.stop_chain_loud_only:
             self._soft_heard.add((c.t, c.s))
         # a quiet one off the prediction: rejected, never merged as a heel, toe or scuff
@@ -267,7 +266,7 @@ class StepTracker(TrackerState):
         self._last_time_s = t
         return t, s, hint
 
-    def _judge(self, t: float, s: float, hint: float | None, *, quiet: bool = False) -> _Judgement:
+    def _judge(self, t: float, s: float, hint: float | None, *, quiet: bool = False, soft: bool = False) -> _Judgement:
         """The candidate against the reference strength and the lock's prediction (the lock is
         pulled towards the hint, and let go after a stop; a ``quiet`` one confirms no stumble)."""
         p = self.params
@@ -281,7 +280,7 @@ class StepTracker(TrackerState):
         if ref is not None and len(self._strengths) >= 2 and self._lock is not None:
             # the same foot's last footfall: one foot may land much softer than the other
             ref = min(ref, p.same_foot_factor * self._strengths[-2])
-        c = _Judgement(t, s, hint, ref, s / ref if ref else 1.0, self._lock)
+        c = _Judgement(t, s, hint, ref, s / ref if ref else 1.0, self._lock, soft=soft)
         lock = self._lock
         if lock is not None and hint is not None:
             lock.period_s += p.hint_weight * (min(p.max_period_s, max(p.min_period_s, hint)) - lock.period_s)
@@ -296,7 +295,8 @@ class StepTracker(TrackerState):
             c.predicted = self._anchor_s + c.nxt + (c.k - 1) * lock.period_s
             c.closeness = lock.closeness(t - c.predicted, self.params)
             c.score = min(c.rel, p.max_rel) * c.closeness
-            late = t > c.predicted and c.rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
+            late = (t > c.predicted and c.rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
+                    and (p.late_soft_across_gaps or not soft or c.k == 1))
             c.exact = c.score < p.accept_score and not late and self._exact_after_exact(c)
             c.on_rhythm = ((c.score >= p.accept_score or late or c.exact)
                            and since >= p.min_period_s * 0.8 and abs(t - c.predicted) <= p.window_fraction * lock.period_s)
