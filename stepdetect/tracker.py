@@ -515,10 +515,11 @@ class StepTracker(TrackerState):
         if walked_from_s is not None:
             found[0].walked_from_s = walked_from_s
         unlocked = self._lock is None
+        after_stop = self._stopped_period_s is not None
         self._lock = found[0]
         self._start_lock(found[1])
         if unlocked:
-            self._halve_on_chain_midpoints(found[0], c.ref)
+            self._halve_on_chain_midpoints(found[0], c.ref, leave_out=self._soft_heard if after_stop else None)
         return self._accept_found(c)
 
     def _accept_found(self, c: _Judgement) -> Decision:
@@ -551,30 +552,35 @@ class StepTracker(TrackerState):
         self._midpoints.append(k == 1 and self._heard_midway(prev_s, t, ref))
         self._halve_if_midpoints(lock)
 
-    def _halve_on_chain_midpoints(self, lock: Lock, ref: float | None) -> None:
+    def _halve_on_chain_midpoints(self, lock: Lock, ref: float | None, *,
+                                  leave_out: set[tuple[float, float]] | None = None) -> None:
         """A rhythm just found on a chain while no lock was held (the first, or the first after a
         stop): the chain's intervals are the lock's first strides, judged as
         :meth:`_halve_on_midpoints` judges each later one (a lock found on a runner's strides, the
         other foot heard half-way between them, halves at once when ``halve_midpoint_count`` of
         them had a midpoint, not only after as many more strides). Strides remembered from a lock
         let go before (a stop) do not count: the chain's are this lock's first. A switch from one
-        lock to another is left to the switch's own rules (a walk, a lock on every other step)."""
+        lock to another is left to the switch's own rules (a walk, a lock on every other step).
+        ``leave_out``: candidates that are no midpoint (after a stop the caller's soft ones, as the
+        chain itself is found without them: a headset's gated breaths while standing are no foot)."""
         p = self.params
         if (not p.halve_midpoint_chain or p.halve_midpoint_count <= 0 or ref is None
                 or lock.period_s < p.halve_midpoint_min_period_s):
             return
         self._midpoints.clear()
         for prev_s, t in zip(lock.chain_s, lock.chain_s[1:]):
-            self._midpoints.append(self._heard_midway(prev_s, t, ref))
+            self._midpoints.append(self._heard_midway(prev_s, t, ref, leave_out))
         self._halve_if_midpoints(lock)
 
-    def _heard_midway(self, prev_s: float, t: float, ref: float) -> bool:
+    def _heard_midway(self, prev_s: float, t: float, ref: float,
+                      leave_out: set[tuple[float, float]] | None = None) -> bool:
         """Whether a candidate at least ``halve_midpoint_min_rel`` x ``ref`` fell within
-        ``halve_midpoint_fraction`` of the interval from its midpoint."""
+        ``halve_midpoint_fraction`` of the interval from its midpoint (none of ``leave_out``)."""
         p = self.params
         mid = 0.5 * (prev_s + t)
         tol = p.halve_midpoint_fraction * (t - prev_s)
-        return any(abs(ht - mid) <= tol and hs >= p.halve_midpoint_min_rel * ref for ht, hs in self._history)
+        return any(abs(ht - mid) <= tol and hs >= p.halve_midpoint_min_rel * ref
+                   and (leave_out is None or (ht, hs) not in leave_out) for ht, hs in self._history)
 
     def _halve_if_midpoints(self, lock: Lock) -> None:
         """Halve the lock when ``halve_midpoint_count`` of the remembered strides had a midpoint."""
