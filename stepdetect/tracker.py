@@ -622,7 +622,8 @@ class StepTracker(TrackerState):
                 if self.n_rhythmic == 0:  # only before the first lock (what _hats_heard is for)
                     self._hats_heard = True
                 return Decision(c.t, c.s, "rejected", False, math.nan, 0.0, beat=True)
-        if (c.s >= p.free_min_strength * self._free_reference(c.ref, hinted=c.hint is not None)
+        if ((c.s >= p.free_min_strength * self._free_reference(c.ref, hinted=c.hint is not None)
+             or self._sets_off_again(c))
                 and (c.t - self._last_step_s >= p.min_period_s
                      or (p.free_override and (p.stop_free_override or self._stopped_period_s is None)
                          and c.s >= p.override_ratio * self._last_step_strength))
@@ -674,6 +675,22 @@ class StepTracker(TrackerState):
             self._step_times.add(ht)
             return Decision(c.t, c.s, "merged", False, math.nan, 0.0)
         return None
+
+    def _sets_off_again(self, c: _Judgement) -> bool:
+        """After a stop: the runner's steps heard so far come at the lost rhythm's period (the last
+        step one period after a candidate at a provisional step's level, this one a period after
+        it, within ``stop_neighbour_tolerance``): this one is a step at a chain member's strength
+        (``chain_min_strength``), as it would be once the rhythm is found on them."""
+        p = self.params
+        period = self._stopped_period_s
+        if period is None or p.stop_neighbour_tolerance is None or c.ref is None or c.rel < p.chain_min_strength:
+            return False
+        tol = p.stop_neighbour_tolerance * period
+        last = self._last_step_s
+        if abs(c.t - last - period) > tol:
+            return False
+        floor = p.free_min_strength * c.ref
+        return any(abs(last - ht - period) <= tol and hs >= floor for ht, hs in self._history)
 
     def _out_of_quiet(self, t: float, s: float) -> bool:
         """After a stop: nothing at least ``stop_quiet_rel`` x as strong was heard for ``stop_quiet_s``
