@@ -1045,3 +1045,21 @@ def test_after_a_stop_soft_candidates_are_no_midpoints_of_the_new_chain() -> Non
             tracker.push(t + 0.35, 0.5, soft_db=3.0)
         t += 0.7
     assert periods and all(abs(p - 0.7) < 0.02 for p in periods), periods
+
+
+def test_a_runner_setting_off_again_is_followed_from_the_third_step_at_a_chain_members_strength() -> None:
+    """After a stop, two footfalls a lost-rhythm period apart, then the third a period later at
+    0.45 x the reference: under a provisional step's ``free_min_strength`` (0.5 in the bands path)
+    it was refused (dev stop shower HFP 16 kHz 21.817 s, crunchy ice phone 21.834 s); a period after
+    a provisional step that itself came a period after another it is a step at a chain member's
+    strength (``chain_min_strength``). The same candidate with no such pair before it (a single
+    footfall, then a breath a period later) stays refused."""
+    def third(first_two: bool) -> str:
+        tracker = StepTracker(BANDS_PARAMS)
+        t = _stop_then(tracker)
+        if first_two:
+            tracker.push(t, 1.0)
+        tracker.push(t + 0.4, 1.0)
+        return tracker.push(t + 0.8, 0.45).kind
+    assert third(True) == "step"
+    assert third(False) == "rejected"
