@@ -170,6 +170,12 @@ BANDS_REJECTED_SALIENCE = 0.5
 # +0.015; music crunchy ice phone / clipped -0.01: a crunch's later part 80 ms after a good fill;
 # FOOTFALL_PASSES.md, session 14, fill).
 AFTER_FILL_OWN = True
+# UNLOCKED_FILL: while the thump path is reported and its tracker holds no lock (a stop let it go, or
+# it has not found the runner's rhythm yet), a footfall the bands path takes on its rhythm (closeness
+# at least FILL_CLOSENESS) BANDS_REJECTED_SPACING of the bands tracker's period after the last
+# footfall reported (the next step) is reported: the unlocked thump path predicts nothing for
+# FILL_* to fill, and its provisional steps miss a restarted runner's softer steps.
+UNLOCKED_FILL = True
 # While the thump path's tracker finds little on a rhythm, the onsets it rejects are reported too
 # (THUMP_MIN_SALIENCE); one so reported is a footfall like the others: a thump-path footfall within
 # its tracker's merge_s after it, at most LATER_PART_MAX_DB louder, is that footfall's later part
@@ -593,7 +599,8 @@ class StepDetector:
             row_out = (TICK_ROW_REPORTED and pick.on_tick and all(self._in_sync.values())
                        and self._on_the_next_tick("out", tick_s))
             fills = (name == "bands" and rhythmic and reportable and not first
-                     and (self._fills_gap(pick.time_s, closeness) or self._fills_heard(pick.time_s, closeness)))
+                     and (self._fills_gap(pick.time_s, closeness) or self._fills_heard(pick.time_s, closeness)
+                          or self._fills_unlocked(pick.time_s, closeness, pick.period_s)))
             fills = fills or (name == "thump" and rhythmic and counted and not first
                               and self._fills_bands_rejected(pick.time_s, closeness))
             if ((undecided or fills or row_out or pick.step_after_tick or name in (self._active, before)) and reportable
@@ -805,6 +812,15 @@ class StepDetector:
         a candidate the reported thump path heard too and its tracker rejected (``HEARD_FILL``)."""
         return (HEARD_FILL and self._active == "thump" and closeness >= FILL_CLOSENESS
                 and self._rejected["thump"].heard(time_s, AGREE_TOLERANCE_S))
+
+    def _fills_unlocked(self, time_s: float, closeness: float, period_s: float) -> bool:
+        """Whether the bands path's footfall at ``time_s``, taken on its rhythm at ``closeness`` and
+        period ``period_s`` (its pick's: the bands tracker itself has judged the whole block by now), is
+        the next step while the reported thump path's tracker holds no lock (``UNLOCKED_FILL``)."""
+        return (UNLOCKED_FILL and self._active == "thump" and closeness >= FILL_CLOSENESS
+                and not self._low_tracker.locked and np.isfinite(period_s) and period_s > 0
+                and BANDS_REJECTED_SPACING[0] <= (time_s - self._last_out_s) / period_s
+                <= BANDS_REJECTED_SPACING[1])
 
     def _fills_bands_rejected(self, time_s: float, closeness: float) -> bool:
         """Whether the thump path's footfall at ``time_s``, taken on its rhythm at ``closeness``, is a

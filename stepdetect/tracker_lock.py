@@ -50,6 +50,10 @@ class TrackerParams:
     # window is the late footfall when at least this loud (x reference): real step intervals
     # wander more than the closeness allows
     late_min_rel: float = 0.3
+    # ... but not a candidate the caller flags soft (``push(soft_db=...)``) across unheard steps
+    # (k >= 2): after a predicted step nobody heard the prediction is no evidence that a step is
+    # late; such a one is a step only on its score (True: the late rule takes it as any other)
+    late_soft_across_gaps: bool = True
     # locked: a candidate rejected at most merge_s before a footfall on the rhythm, at least this
     # strong (x that footfall), is its soft heel: the footfall is reported there (inf: never) ...
     heel_min_rel: float = math.inf
@@ -325,7 +329,7 @@ BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
     stop_min_rel=0.8, stop_neighbour_tolerance=STOP_NEIGHBOUR_TOLERANCE, stop_quiet_s=1.0, stop_on_slow_switch=True,
-    stop_sparse_steps=2.0, stop_quiet_loud_only=True, stop_chain_loud_only=True,
+    stop_sparse_steps=2.0, stop_quiet_loud_only=True, late_soft_across_gaps=False, stop_chain_loud_only=True,
     chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5, exact_min_closeness=0.95,
     halve_midpoint_chain=True,
     period_check_min_off=0.06,
