@@ -330,6 +330,9 @@ class Pick:
     # its tracker merged it into the footfall before as its toe, but that footfall was dated at a known
     # tick while in sync and this is the runner's step after the tick (STEP_AFTER_TICK_*): reported
     step_after_tick: bool = False
+    # not a footfall: a candidate on a known tick the tick tests took for the tick alone, the runner off
+    # the beat (online.STEP_UNDER_TICK decides whether the other path heard a step under it)
+    tick_alone: bool = False
     period_s: float = math.nan  # on the rhythm: the step period its tracker followed (Decision.period_s)
     contact_s: float = math.nan  # when to report it, if not at time_s (PickParams.thump_dating_jump_db)
 
@@ -554,6 +557,8 @@ def pick_footfalls(
                                  sample_rate=sample_rate, decided_at_s=decided_at_s))):
             if due:
                 state.masked_s = onset_s
+            if on_tick and not sync:  # for online.HEARD_UNDER_TICK: the thump band may have heard a step under it
+                picks.append(Pick(onset_s, 0.0, peak_db, decided_at_s, band=b, on_tick=True, tick_alone=True))
             continue
         state.last_pushed_s = onset_s
         top_db = float(m.top_db[n_cand])
