@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -274,6 +274,24 @@ OFF_BEAT_HEARD = True
 OFF_BEAT_MAX_NEAR = 0
 OFF_BEAT_SHARED = True
 OFF_BEAT_FIRST = True
+# Off the beat, a candidate the bands path's tick tests took for a known tick alone where its tracker
+# predicted a step (Pick.tick_alone) may hide the step under the tick, which the thump band heard: a
+# thump-path candidate from HEARD_UNDER_TICK_BEFORE_S before that tick to HEARD_UNDER_TICK_AFTER_S after
+# it, at least HEARD_UNDER_TICK_APART_S from it (a tick leaking into the thump band starts at the tick),
+# that the thump path did not report (off its rhythm, or not the reported path), is reported, whichever
+# of the two was decided first; no evidence for the thump path, its tracker unchanged. The steps of a
+# runner off the beat drift through the ticks; where one lands 15-35 ms from a tick the beep takes the
+# bands candidate, dated at the tick, and the tick tests reject it, while the thump band hears the foot
+# (dev metronome-off shower HFP 8 kHz 6.053 s, 17.5 ms before its tick; crunchy ice HFP 16 kHz 12.656 s,
+# 26.6 ms after). Dev 59 -> 58, none newly failing, no other item moved (FOOTFALL_PASSES.md, session 17,
+# metro; with every tick-alone candidate handed over, peaks.TICK_ALONE_DUE_ONLY False: 5 ms apart lost
+# metronome-off shower HFP 8 kHz and crunchy ice in-ear a step each, 0 ms reported a leak 2.3 ms after
+# its tick on shower HFP 16 kHz and lost the step 62 ms later; 15 ms as 10).
+HEARD_UNDER_TICK = True
+HEARD_UNDER_TICK_BEFORE_S = BEAT_NEAR_S
+HEARD_UNDER_TICK_AFTER_S = 0.040  # as far as peaks.STEP_UNDER_TICK_S reaches after a tick
+HEARD_UNDER_TICK_APART_S = 0.010
+HEARD_UNDER_TICK_KEEP_S = 0.25  # the candidates of either side are kept this long for the other's
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
 # A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
 # AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
@@ -432,6 +450,10 @@ class StepDetector:
         # near a known tick (BETWEEN_TICKS, OFF_BEAT_HEARD)
         self._near_beat: dict[str, deque[tuple[float, bool]]] = {
             n: deque(maxlen=ON_BEAT_FOOTFALLS) for n in ("thump", "bands")}
+        # the known ticks the bands path took a candidate on for the tick alone (its time, the tick) and
+        # the thump path's candidates not reported, the last HEARD_UNDER_TICK_KEEP_S (HEARD_UNDER_TICK)
+        self._ticks_alone: deque[tuple[float, float]] = deque()
+        self._thump_unreported: deque[tuple[float, Pick]] = deque()
         self._before_out_on_tick: tuple[float, float] | None = None  # "out" of the footfall reported before the last
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
@@ -507,7 +529,9 @@ class StepDetector:
         in sync (``REPORT_SYNC_TICKS``), and, in sync, a footfall on the tick right after the last one
         reported (``TICK_ROW_REPORTED``) and the bands path's candidate on a tick merged as the toe of a
         sound just before it (``TOE_ON_TICK``); while both paths hear the runner on the beat, a footfall
-        between the ticks is not (``BETWEEN_TICKS``)."""
+        between the ticks is not (``BETWEEN_TICKS``). Off the beat, a thump-path candidate not reported
+        under a known tick the bands path took for the tick alone where a step was due is reported
+        (``HEARD_UNDER_TICK``)."""
         events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
                         key=lambda e: (e[0], e[1]))
         rejected = deque(sorted(rejections or [], key=lambda r: r[1]))  # the bands tracker's, by decision time
@@ -515,6 +539,9 @@ class StepDetector:
         for now_s, which, pick in events:
             self._take_bands_rejections(rejected, now_s)
             name = "thump" if which == 0 else "bands"
+            if pick.tick_alone:  # not a footfall (peaks.Pick.tick_alone)
+                self._heard_under_tick_alone(pick, out)
+                continue
             if which == 0:
                 d = self._low_tracker.push(max(pick.time_s, self._low_tracker_last), 10.0 ** (pick.peak_db / 30.0))
                 self._low_tracker_last = max(pick.time_s, self._low_tracker_last)
@@ -603,21 +630,75 @@ class StepDetector:
                           or self._fills_unlocked(pick.time_s, closeness, pick.period_s)))
             fills = fills or (name == "thump" and rhythmic and counted and not first
                               and self._fills_bands_rejected(pick.time_s, closeness))
+            n_out = len(out)
             if ((undecided or fills or row_out or pick.step_after_tick or name in (self._active, before)) and reportable
-                    and pick.time_s > self._last_out_s
-                    and pick.time_s - self._sync_out_s >= self._low_tracker.params.merge_s
-                    and (name == self._last_out_path or pick.time_s >= self._last_out_s + MERGE_ACROSS_S
-                         or self._own_after_fill(name, rhythmic, closeness, pick.time_s))):
-                out.append((pick if report_s == pick.time_s else dataclasses.replace(pick, time_s=report_s), rhythmic))
-                self._last_out_s, self._last_out_path = pick.time_s, name
-                self._last_out_fill = fills and name == "thump"  # (a thump fill needs the bands path reported)
-                self._last_out_rejected_db = rejected_out
-                self._before_out_on_tick = self._last_on_tick["out"]
-                self._last_on_tick["out"] = None if tick_s is None else (tick_s, pick.time_s)
-                if sync_tick:
-                    self._sync_out_s = pick.time_s
+                    and self._may_report(pick.time_s, name, lambda: self._own_after_fill(name, rhythmic, closeness,
+                                                                                         pick.time_s))):
+                self._emit(out, pick if report_s == pick.time_s else dataclasses.replace(pick, time_s=report_s),
+                           rhythmic, name, tick_s, fill=fills and name == "thump",  # (a thump fill needs the bands path reported)
+                           rejected_db=rejected_out, sync_tick=sync_tick, time_s=pick.time_s)
+            if (HEARD_UNDER_TICK and name == "thump" and len(out) == n_out and self._ticks_s.size
+                    and not (d.kind == "rejected" and d.beat)):
+                self._heard_under_tick_alone(pick, out)
         self._take_bands_rejections(rejected, np.inf)
         return out
+
+    def _emit(self, out: list[tuple[Pick, bool]], pick: Pick, rhythmic: bool, name: str, tick_s: float | None, *,
+              fill: bool = False, rejected_db: float | None = None, sync_tick: bool = False,
+              time_s: float | None = None) -> None:
+        """Report ``pick`` (``rhythmic``: on its tracker's rhythm) of path ``name`` that started on the known
+        tick ``tick_s`` (or None); ``time_s``: its own time if it is reported at another."""
+        time_s = pick.time_s if time_s is None else time_s
+        out.append((pick, rhythmic))
+        self._last_out_s, self._last_out_path = time_s, name
+        self._last_out_fill = fill
+        self._last_out_rejected_db = rejected_db
+        self._before_out_on_tick = self._last_on_tick["out"]
+        self._last_on_tick["out"] = None if tick_s is None else (tick_s, time_s)
+        if sync_tick:
+            self._sync_out_s = time_s
+
+    def _may_report(self, time_s: float, name: str, own_after_fill: Callable[[], bool] | None = None) -> bool:
+        """Whether a footfall of path ``name`` at ``time_s`` comes after the last one reported and is not
+        that footfall again: ``MERGE_ACROSS_S`` after the other path's (unless ``own_after_fill`` says it
+        is the bands path's own step after the thump path's fill, ``AFTER_FILL_OWN``), the thump
+        tracker's merge_s after a step on a tick reported in sync."""
+        return (time_s > self._last_out_s and time_s - self._sync_out_s >= self._low_tracker.params.merge_s
+                and (name == self._last_out_path or time_s >= self._last_out_s + MERGE_ACROSS_S
+                     or (own_after_fill is not None and own_after_fill())))
+
+    def _heard_under_tick_alone(self, pick: Pick, out: list[tuple[Pick, bool]]) -> None:
+        """``HEARD_UNDER_TICK``: ``pick`` is either the bands path's candidate taken for a known tick alone
+        (``Pick.tick_alone``) or a thump-path candidate not reported; the thump-path candidate under a tick
+        the bands path took for the tick alone, the other of the two kept from the last
+        ``HEARD_UNDER_TICK_KEEP_S``, is reported. What finds no partner is kept for the other's."""
+        if not HEARD_UNDER_TICK:
+            return
+        for q in (self._ticks_alone, self._thump_unreported):
+            while q and q[0][0] < pick.time_s - HEARD_UNDER_TICK_KEEP_S:
+                q.popleft()
+        if pick.tick_alone:
+            tick_s = self._tick_of(pick, "bands")
+            if tick_s is None:
+                return
+            thump = next((q for t, q in self._thump_unreported if self._under_tick(t, tick_s)), None)
+            if thump is None:
+                self._ticks_alone.append((pick.time_s, tick_s))
+        else:
+            thump = pick if any(self._under_tick(pick.time_s, t) for _, t in self._ticks_alone) else None
+            if thump is None:
+                self._thump_unreported.append((pick.time_s, pick))
+        if thump is not None and self._may_report(thump.time_s, "thump"):
+            if pick.decided_at_s > thump.decided_at_s:  # decided with the bands path's candidate
+                thump = dataclasses.replace(thump, decided_at_s=pick.decided_at_s)
+            self._emit(out, thump, False, "thump", self._tick_of(thump, "thump"), rejected_db=thump.peak_db)
+
+    @staticmethod
+    def _under_tick(time_s: float, tick_s: float) -> bool:
+        """Whether a thump-path candidate at ``time_s`` may be a step under the known tick ``tick_s``
+        (``HEARD_UNDER_TICK_*``), not the tick leaking into the thump band."""
+        return (-HEARD_UNDER_TICK_BEFORE_S <= time_s - tick_s <= HEARD_UNDER_TICK_AFTER_S
+                and abs(time_s - tick_s) >= HEARD_UNDER_TICK_APART_S)
 
     def _take_bands_rejections(self, rejected: deque[tuple[float, float, float]], now_s: float) -> None:
         """Keep the bands path's rejections handed over by its picker (time, decided at, its

@@ -343,6 +343,10 @@ class Pick:
     # its tracker merged it into the footfall before as its toe, but that footfall was dated at a known
     # tick while in sync and this is the runner's step after the tick (STEP_AFTER_TICK_*): reported
     step_after_tick: bool = False
+    # not a footfall: a candidate on a known tick the tick tests took for the tick alone, the runner off
+    # the beat, where its locked tracker predicted a step (TICK_ALONE_DUE_ONLY): online.HEARD_UNDER_TICK
+    # decides whether the thump path heard the step under the tick
+    tick_alone: bool = False
     period_s: float = math.nan  # on the rhythm: the step period its tracker followed (Decision.period_s)
     contact_s: float = math.nan  # when to report it, if not at time_s (PickParams.thump_dating_jump_db)
 
@@ -569,6 +573,8 @@ def pick_footfalls(
                                  sample_rate=sample_rate, decided_at_s=decided_at_s))):
             if due:
                 state.masked_s = onset_s
+            if on_tick and not sync and (due or not TICK_ALONE_DUE_ONLY):  # online.HEARD_UNDER_TICK decides
+                picks.append(Pick(onset_s, 0.0, peak_db, decided_at_s, band=b, on_tick=True, tick_alone=True))
             continue
         state.last_pushed_s = onset_s
         top_db = float(m.top_db[n_cand])
@@ -896,6 +902,16 @@ def _step_beside_tick(params: PickParams, levels: NDArray[np.float64], white_fro
                      and (level[at_tick] >= level[p] - params.step_at_tick_db
                           or (in_sync and p < at_tick and peaks_db[c] >= params.step_faded_before_tick_db)))),
                 onset_s)
+
+
+# A candidate the tick tests reject on a known tick, the runner off the beat, is handed to the
+# arbitration as Pick.tick_alone (online.HEARD_UNDER_TICK) only where a step is due (the tracker locked,
+# its prediction within tick_step_window_fraction of the period). Every such candidate (False): dev the
+# same 59 -> 58 and four more metronome-off items up (crunchy ice full, phone, clipped, dirt & rocks
+# HFP 16 kHz), but metronome-steady shower phone's asynchrony mean error 1.6 -> 4.0 ms (a splash 92 ms
+# after its tick replaced by the step: the false footfall had offset the ticks reported for steps
+# 28-37 ms after them), the scene's median 1.6 -> 1.8 ms (FOOTFALL_PASSES.md, session 17, metro).
+TICK_ALONE_DUE_ONLY = True
 
 
 def _other_band_onsets(params: PickParams, levels: NDArray[np.float64], peaks_db: NDArray[np.float64],
