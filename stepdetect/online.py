@@ -56,6 +56,13 @@ AGREE_MIN_SALIENCE = 0.65  # ... and its tracker finds at least this share of wh
 # the thump path agreeing with the bands path is no sign it is the cleaner one (dev music synthetic
 # phone / HFP 16 kHz 0.81 / 0.90 -> 0.85 / 0.94: the thump path took over and lost the steps next to
 # the kicks). The flag comes with the bands footfall, so the choice stays the same for any block size.
+# ... and the bands path's last footfall on its rhythm came at least AGREE_OWN_MIN_CLOSENESS close to
+# its own prediction: both paths taking one sound far from the bands rhythm (a 240 spm runner's crunch
+# 30-40 ms before the next contact, which the bands path then takes at its prediction) is no sign the
+# thump path is the cleaner one (dev treadmill crunchy ice HFP 16 kHz 0.837 -> 0.857, its cadence 2.17
+# -> 0.28 spm off: the thump path reported the crunches for the 2 s of dwell; 0.5 as split_max_closeness;
+# at 0.7 stop dirt & rocks HFP 16 kHz 0.917 -> 0.899)
+AGREE_OWN_MIN_CLOSENESS = 0.5
 AGREE_TOLERANCE_S = 0.025
 TAKEOVER_HEARD_FRACTION = 0.3  # the thump path takes over from the bands path on evidence only if
 # the bands path heard this share of the thump path's footfalls too: alone in the quiet (the runner
@@ -482,7 +489,8 @@ class StepDetector:
         ``MIN_DWELL_S``), and the bands path hands over to the thump path when the thump path hears the same
         footfalls (``AGREE_FRACTION``), heard most of the bands path's lately
         (``AGREE_HEARD_FRACTION``) and its tracker finds most of what it hears on the rhythm
-        (``AGREE_MIN_SALIENCE``), unless the bands path hears music (its kick drum is a thump).
+        (``AGREE_MIN_SALIENCE``), unless the bands path hears music (its kick drum is a thump) or its
+        last footfall on its rhythm came far from its prediction (``AGREE_OWN_MIN_CLOSENESS``).
         The thump path takes over on evidence only if the bands path
         heard some of its footfalls (``TAKEOVER_HEARD_FRACTION``) and its tracker finds at least
         ``TAKEOVER_MIN_SALIENCE`` of what it hears on its rhythm; the first choice goes to
@@ -583,6 +591,7 @@ class StepDetector:
                                                   and self._low_tracker.rhythm_salience >= TAKEOVER_MIN_SALIENCE)))
                     or (before == "bands" and (first or dwelt) and theirs >= AGREE_EVIDENCE * ours
                         and not self._bands_music
+                        and self._bands_on_its_rhythm()
                         and self._low_tracker.rhythm_salience >= AGREE_MIN_SALIENCE
                         and self._thump_agrees(AGREE_FRACTION) and self._thump_hears(now_s) >= AGREE_HEARD_FRACTION)):
                 self._active, self._last_switch_s = other, now_s
@@ -823,6 +832,12 @@ class StepDetector:
         (``AFTER_FILL_OWN``), not that fill's onset again."""
         return (AFTER_FILL_OWN and self._last_out_fill and name == "bands" == self._active and rhythmic
                 and closeness >= BANDS_REJECTED_CLOSENESS and time_s - self._last_out_s > AGREE_TOLERANCE_S)
+
+    def _bands_on_its_rhythm(self) -> bool:
+        """Whether the bands path's last footfall on its rhythm (if any) came at least
+        ``AGREE_OWN_MIN_CLOSENESS`` close to its prediction."""
+        last = self._last_bands_rhythmic
+        return last is None or last[1] >= AGREE_OWN_MIN_CLOSENESS
 
     def _thump_agrees(self, fraction: float) -> bool:
         """Whether at least ``fraction`` of the thump path's recent footfalls are the bands path's too."""
