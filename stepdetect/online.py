@@ -56,6 +56,16 @@ AGREE_MIN_SALIENCE = 0.65  # ... and its tracker finds at least this share of wh
 # the thump path agreeing with the bands path is no sign it is the cleaner one (dev music synthetic
 # phone / HFP 16 kHz 0.81 / 0.90 -> 0.85 / 0.94: the thump path took over and lost the steps next to
 # the kicks). The flag comes with the bands footfall, so the choice stays the same for any block size.
+# ... and not while the bands path's last footfall on its rhythm is a sound both paths took under
+# AGREE_OWN_MIN_CLOSENESS to their predictions (the thump path's evidence for it that low): one sound
+# neither rhythm puts there (a 240 spm runner's crunch 30-40 ms before the next contact, which the
+# bands path then takes at its prediction) is no sign the thump path is the cleaner one (dev treadmill
+# crunchy ice HFP 16 kHz 0.837 -> 0.857, its cadence 2.17 -> 0.28 spm off: the thump path reported the
+# crunches for the 2 s of dwell). A sound only the bands rhythm misplaces is: the bands path locked on
+# breaths takes a step far from its prediction that the thump path takes on its own rhythm
+# (tests/test_stepdetect_multiband.py, ..._is_no_evidence). 0.5 as split_max_closeness; at 0.7 (bands
+# closeness alone) stop dirt & rocks HFP 16 kHz 0.917 -> 0.899 (session 17).
+AGREE_OWN_MIN_CLOSENESS = 0.5
 AGREE_TOLERANCE_S = 0.025
 TAKEOVER_HEARD_FRACTION = 0.3  # the thump path takes over from the bands path on evidence only if
 # the bands path heard this share of the thump path's footfalls too: alone in the quiet (the runner
@@ -293,6 +303,20 @@ HEARD_UNDER_TICK_AFTER_S = 0.040  # as far as peaks.STEP_UNDER_TICK_S reaches af
 HEARD_UNDER_TICK_APART_S = 0.010
 HEARD_UNDER_TICK_KEEP_S = 0.25  # the candidates of either side are kept this long for the other's
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
+# ... except, while the thump path is reported, the bands path's footfall on its rhythm at
+# CLOSER_MIN_CLOSENESS or more to its prediction, closer to it than the thump footfall just reported
+# was to the thump tracker's, AGREE_TOLERANCE_S to HEARD_TOLERANCE_S after that footfall, with no other
+# bands footfall MERGE_ACROSS_S before it, and not on a known tick: the thump path took an early part
+# of the step (a soft onset 30-50 ms before the heel through a headset's gate), the bands path the
+# step itself. Both are reported (the thump footfall was decided first; nothing is revised). Dev 59 ->
+# 58: walk dirt & rocks HFP 16 kHz 0.943 -> 0.958 passes (13.361 s); ramp shower HFP 16 kHz 0.952 ->
+# 0.958, treadmill shower clipped 0.959 -> 0.952 (a step's second report 26 ms late); none newly failing
+# (session 17). Without the "no other bands footfall" guard the bands tracker's own split (a crunch,
+# then the contact 40 ms later) came out twice; without the 50 ms bound and the tick guard crunches
+# 120-220 ms after a step: dev 59 -> 60 (metronome-off crunchy ice clipped, metronome-on dirt & rocks
+# HFP 16 kHz newly failing).
+CLOSER_AFTER_THUMP = True
+CLOSER_MIN_CLOSENESS = 0.95
 # A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
 # AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
 # closer to that path's prediction, is reported at the bands path's onset: a crunchy or gravelly
@@ -441,6 +465,8 @@ class StepDetector:
         self._low_tracker_last = 0.0
         self._in_sync = {"thump": False, "bands": False}  # each path's last footfall: the runner in sync with the ticks?
         self._last_out_path = "thump"
+        self._last_out_closeness = 0.0
+        self._bands_last_s = self._bands_before_s = -np.inf  # the bands path's last two footfalls
         self._last_out_fill = False  # the last footfall reported was the thump path's BANDS_REJECTED fill
         self._sync_out_s = -np.inf  # the last footfall reported as a step on a tick in sync (REPORT_SYNC_TICKS)
         # per path: (known tick, time) of its last footfall if that started on a tick, else None
@@ -510,7 +536,9 @@ class StepDetector:
         ``MIN_DWELL_S``), and the bands path hands over to the thump path when the thump path hears the same
         footfalls (``AGREE_FRACTION``), heard most of the bands path's lately
         (``AGREE_HEARD_FRACTION``) and its tracker finds most of what it hears on the rhythm
-        (``AGREE_MIN_SALIENCE``), unless the bands path hears music (its kick drum is a thump).
+        (``AGREE_MIN_SALIENCE``), unless the bands path hears music (its kick drum is a thump) or its
+        last footfall on its rhythm is a sound both paths took far from their predictions
+        (``AGREE_OWN_MIN_CLOSENESS``).
         The thump path takes over on evidence only if the bands path
         heard some of its footfalls (``TAKEOVER_HEARD_FRACTION``) and its tracker finds at least
         ``TAKEOVER_MIN_SALIENCE`` of what it hears on its rhythm; the first choice goes to
@@ -524,7 +552,8 @@ class StepDetector:
         rhythm where the reported thump path's tracker predicted a step it did not hear (``FILL_*``)
         or heard a candidate it rejected (``HEARD_FILL``), the thump path's footfall on its rhythm at a
         candidate the reported bands path's tracker rejected in a weak stretch (``BANDS_REJECTED_*``)
-        and the bands path's own footfall on its rhythm just after such a fill (``AFTER_FILL_OWN``),
+        and the bands path's own footfall on its rhythm just after such a fill (``AFTER_FILL_OWN``) or
+        just after an early part of its step the reported thump path took (``CLOSER_AFTER_THUMP``),
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
         in sync (``REPORT_SYNC_TICKS``), and, in sync, a footfall on the tick right after the last one
         reported (``TICK_ROW_REPORTED``) and the bands path's candidate on a tick merged as the toe of a
@@ -577,6 +606,7 @@ class StepDetector:
                 report_s = pick.contact_s if pick.contact_s > self._last_out_s else pick.time_s
                 rejected_out = None
                 self._bands_music = pick.music
+                self._bands_before_s, self._bands_last_s = self._bands_last_s, pick.time_s
                 if rhythmic:
                     self._last_bands_rhythmic = (pick.time_s, closeness)
             self._in_sync[name] = pick.in_sync
@@ -616,6 +646,7 @@ class StepDetector:
                                                   and self._low_tracker.rhythm_salience >= TAKEOVER_MIN_SALIENCE)))
                     or (before == "bands" and (first or dwelt) and theirs >= AGREE_EVIDENCE * ours
                         and not self._bands_music
+                        and not self._agreed_off_both_rhythms()
                         and self._low_tracker.rhythm_salience >= AGREE_MIN_SALIENCE
                         and self._thump_agrees(AGREE_FRACTION) and self._thump_hears(now_s) >= AGREE_HEARD_FRACTION)):
                 self._active, self._last_switch_s = other, now_s
@@ -631,12 +662,14 @@ class StepDetector:
             fills = fills or (name == "thump" and rhythmic and counted and not first
                               and self._fills_bands_rejected(pick.time_s, closeness))
             n_out = len(out)
-            if ((undecided or fills or row_out or pick.step_after_tick or name in (self._active, before)) and reportable
-                    and self._may_report(pick.time_s, name, lambda: self._own_after_fill(name, rhythmic, closeness,
-                                                                                         pick.time_s))):
+            closer = not pick.on_tick and self._closer_after_thump(name, rhythmic, closeness, pick.time_s)
+            if ((undecided or fills or row_out or closer or pick.step_after_tick or name in (self._active, before))
+                    and reportable
+                    and self._may_report(pick.time_s, name, lambda: closer or self._own_after_fill(
+                        name, rhythmic, closeness, pick.time_s))):
                 self._emit(out, pick if report_s == pick.time_s else dataclasses.replace(pick, time_s=report_s),
                            rhythmic, name, tick_s, fill=fills and name == "thump",  # (a thump fill needs the bands path reported)
-                           rejected_db=rejected_out, sync_tick=sync_tick, time_s=pick.time_s)
+                           rejected_db=rejected_out, sync_tick=sync_tick, time_s=pick.time_s, closeness=closeness)
             if (HEARD_UNDER_TICK and name == "thump" and len(out) == n_out and self._ticks_s.size
                     and not (d.kind == "rejected" and d.beat)):
                 self._heard_under_tick_alone(pick, out)
@@ -645,12 +678,14 @@ class StepDetector:
 
     def _emit(self, out: list[tuple[Pick, bool]], pick: Pick, rhythmic: bool, name: str, tick_s: float | None, *,
               fill: bool = False, rejected_db: float | None = None, sync_tick: bool = False,
-              time_s: float | None = None) -> None:
-        """Report ``pick`` (``rhythmic``: on its tracker's rhythm) of path ``name`` that started on the known
-        tick ``tick_s`` (or None); ``time_s``: its own time if it is reported at another."""
+              time_s: float | None = None, closeness: float = 0.0) -> None:
+        """Report ``pick`` (``rhythmic``: on its tracker's rhythm, at ``closeness`` to its prediction) of
+        path ``name`` that started on the known tick ``tick_s`` (or None); ``time_s``: its own time if it
+        is reported at another."""
         time_s = pick.time_s if time_s is None else time_s
         out.append((pick, rhythmic))
         self._last_out_s, self._last_out_path = time_s, name
+        self._last_out_closeness = closeness if rhythmic else 0.0
         self._last_out_fill = fill
         self._last_out_rejected_db = rejected_db
         self._before_out_on_tick = self._last_on_tick["out"]
@@ -920,6 +955,24 @@ class StepDetector:
         (``AFTER_FILL_OWN``), not that fill's onset again."""
         return (AFTER_FILL_OWN and self._last_out_fill and name == "bands" == self._active and rhythmic
                 and closeness >= BANDS_REJECTED_CLOSENESS and time_s - self._last_out_s > AGREE_TOLERANCE_S)
+
+    def _closer_after_thump(self, name: str, rhythmic: bool, closeness: float, time_s: float) -> bool:
+        """Whether path ``name``'s footfall at ``time_s`` (on its rhythm: ``rhythmic`` at ``closeness``)
+        is the bands path's step right after an early part of it the reported thump path took
+        (``CLOSER_AFTER_THUMP``)."""
+        return (CLOSER_AFTER_THUMP and name == "bands" and self._active == "thump" == self._last_out_path
+                and rhythmic and closeness >= CLOSER_MIN_CLOSENESS and closeness > self._last_out_closeness
+                and AGREE_TOLERANCE_S < time_s - self._last_out_s <= HEARD_TOLERANCE_S
+                and time_s - self._bands_before_s >= MERGE_ACROSS_S)
+
+    def _agreed_off_both_rhythms(self) -> bool:
+        """Whether the bands path's last footfall on its rhythm came under ``AGREE_OWN_MIN_CLOSENESS``
+        to its prediction and the thump path took the same sound (within ``AGREE_TOLERANCE_S``) with
+        under that much evidence too: a sound neither rhythm puts there."""
+        last = self._last_bands_rhythmic
+        return (last is not None and last[1] < AGREE_OWN_MIN_CLOSENESS
+                and any(abs(t - last[0]) <= AGREE_TOLERANCE_S and e < AGREE_OWN_MIN_CLOSENESS
+                        for t, e in self._recent["thump"]))
 
     def _thump_agrees(self, fraction: float) -> bool:
         """Whether at least ``fraction`` of the thump path's recent footfalls are the bands path's too."""

@@ -354,7 +354,8 @@ class StepTracker(TrackerState):
         since_step = c.t - self._last_step_s
         if (since_step < p.merge_s and c.on_rhythm and not self._last_rhythmic and c.lock is not None
                 and self._last_step_s > self._anchor_s
-                and abs(self._last_step_s - c.predicted) <= p.window_fraction * c.lock.period_s):
+                and abs(self._last_step_s - c.predicted) <= p.window_fraction * c.lock.period_s
+                and not self._splits_off_rhythm(c)):
             # the step just reported off the rhythm, then this on it within merge_s: one footfall
             # (heel, then toe or scuff), heard early -- the rhythm follows its first onset
             self._rephase_to_last_step(c.lock)
@@ -397,6 +398,20 @@ class StepTracker(TrackerState):
         return (self._last_step_s < self._anchor_pred_s and self._last_step_closeness < p.split_max_closeness
                 and c.t - self._last_step_s <= p.split_max_gap_s
                 and lock.closeness(c.t - self._anchor_pred_s, p) >= p.split_min_closeness)
+
+    def _splits_off_rhythm(self, c: _Judgement) -> bool:
+        """Whether a candidate on the rhythm right after a step taken *off* it is a footfall of its
+        own rather than that step's toe (``split_off_rhythm``, with the ``split_*`` bounds): at a lock
+        of at most ``split_max_period_s``, that step came before the prediction and this one, at most
+        ``split_max_gap_s`` after it, is at least ``split_min_closeness`` to the prediction and
+        ``anchor_min_rel`` x as strong (as a part that may move the rhythm): the step before was the
+        late crunch of the footfall before it."""
+        p = self.params
+        lock = c.lock
+        return (p.split_off_rhythm and p.split_max_closeness is not None and lock is not None
+                and lock.period_s <= p.split_max_period_s and self._last_step_s < c.predicted
+                and c.t - self._last_step_s <= p.split_max_gap_s and c.closeness >= p.split_min_closeness
+                and c.s >= p.anchor_min_rel * self._last_step_strength)
 
     def _replace_intruder(self, c: _Judgement, before_last: tuple[float, float, float | None, Lock]) -> None:
         """Judge a much louder candidate right after a rhythmic step against the prediction that

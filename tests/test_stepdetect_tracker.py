@@ -857,6 +857,36 @@ def test_a_contact_right_after_a_crunch_taken_early_on_a_fast_rhythm_is_a_footfa
     assert score_events(ref, track_events(t, s, params=slow).time_s, tolerance_s=0.025).recall == off.recall
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_a_contact_right_after_a_crunch_taken_off_the_rhythm_is_a_footfall_too(seed: int) -> None:
+    """The same 240 spm crunch ~48 ms before some contacts, a little softer (0.7 x): too far from the
+    prediction to be on the rhythm, but loud enough for a step *off* it. The contact right after it,
+    at the prediction, was merged as that step's toe (the heel/toe re-phase): a false footfall and a
+    missed one. With ``split_off_rhythm`` the contact is a footfall of its own; a candidate after the
+    crunch under ``anchor_min_rel`` x its strength is still merged as its toe."""
+    rng = np.random.default_rng(seed)
+    ref = 0.5 + np.arange(60) * 0.25 + rng.normal(0.0, 0.003, 60)
+    crunched = np.arange(8, 60, 5)
+    crunches = ref[crunched] - 0.048
+
+    def tracked(contact: float, on: bool) -> tuple[np.ndarray, Scores]:
+        strength = np.ones(ref.size)
+        strength[crunched] = contact
+        t, s = map(np.array, zip(*sorted([*zip(ref, strength), *((c, 0.7) for c in crunches)])))
+        out = track_events(t, s, params=dataclasses.replace(BANDS_PARAMS, split_off_rhythm=on))
+        return out.time_s, score_events(ref, out.time_s, tolerance_s=0.025)
+
+    _, off = tracked(1.0, False)
+    found, on = tracked(1.0, True)
+    assert off.recall < 0.9 and on.recall >= 0.9 and on.recall >= off.recall + 0.08, (off, on)
+    assert on.precision > off.precision, (off, on)
+    assert set(found) <= set(ref) | set(crunches)
+    # a soft onset after the crunch (0.55 x it) is its toe, as before
+    soft_off, _ = tracked(0.55 * 0.7, False)
+    soft_on, _ = tracked(0.55 * 0.7, True)
+    np.testing.assert_array_equal(soft_on, soft_off)
+
+
 def test_a_fast_rhythm_found_on_the_crunches_locks_on_the_contacts_heard_before_them(
         rng: np.random.Generator) -> None:
     """A 240 spm runner whose crunch ~100 ms after each contact is louder than the contact (dev
