@@ -344,7 +344,7 @@ class Pick:
     # tick while in sync and this is the runner's step after the tick (STEP_AFTER_TICK_*): reported
     step_after_tick: bool = False
     # not a footfall: a candidate on a known tick the tick tests took for the tick alone, the runner off
-    # the beat, where its locked tracker predicted a step (TICK_ALONE_DUE_ONLY): online.HEARD_UNDER_TICK
+    # the beat (where its locked tracker predicted a step when TICK_ALONE_DUE_ONLY): online.HEARD_UNDER_TICK
     # decides whether the thump path heard the step under the tick
     tick_alone: bool = False
     period_s: float = math.nan  # on the rhythm: the step period its tracker followed (Decision.period_s)
@@ -905,13 +905,15 @@ def _step_beside_tick(params: PickParams, levels: NDArray[np.float64], white_fro
 
 
 # A candidate the tick tests reject on a known tick, the runner off the beat, is handed to the
-# arbitration as Pick.tick_alone (online.HEARD_UNDER_TICK) only where a step is due (the tracker locked,
-# its prediction within tick_step_window_fraction of the period). Every such candidate (False): dev the
-# same 59 -> 58 and four more metronome-off items up (crunchy ice full, phone, clipped, dirt & rocks
-# HFP 16 kHz), but metronome-steady shower phone's asynchrony mean error 1.6 -> 4.0 ms (a splash 92 ms
-# after its tick replaced by the step: the false footfall had offset the ticks reported for steps
-# 28-37 ms after them), the scene's median 1.6 -> 1.8 ms (FOOTFALL_PASSES.md, session 17, metro).
-TICK_ALONE_DUE_ONLY = True
+# arbitration as Pick.tick_alone (online.HEARD_UNDER_TICK): every such candidate (False), or only where a
+# step is due (True: the tracker locked, its prediction within tick_step_window_fraction of the period).
+# Every one, chosen on dev at the merge (session 17): dev 57 -> 57 with seven items up and none down
+# (metronome-off crunchy ice full 0.889 -> 0.901, phone 0.901 -> 0.923 and its cadence error 0.84 ->
+# 0.05 spm, clipped 0.913 -> 0.945, dirt & rocks HFP 16 kHz 0.979 -> 0.990; metronome-steady shower
+# phone 0.867 -> 0.889, HFP 8 kHz 0.267 -> 0.295); the steady scene's asynchrony mean error median 1.6
+# -> 1.8 ms, max 7.6 -> 6.6 ms (shower phone 1.6 -> 4.0 ms: a splash 92 ms after its tick replaced by
+# the step; the false footfall had offset the ticks reported for steps 28-37 ms after them).
+TICK_ALONE_DUE_ONLY = False
 
 
 def _other_band_onsets(params: PickParams, levels: NDArray[np.float64], peaks_db: NDArray[np.float64],
