@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +56,16 @@ AGREE_MIN_SALIENCE = 0.65  # ... and its tracker finds at least this share of wh
 # the thump path agreeing with the bands path is no sign it is the cleaner one (dev music synthetic
 # phone / HFP 16 kHz 0.81 / 0.90 -> 0.85 / 0.94: the thump path took over and lost the steps next to
 # the kicks). The flag comes with the bands footfall, so the choice stays the same for any block size.
+# ... and not while the bands path's last footfall on its rhythm is a sound both paths took under
+# AGREE_OWN_MIN_CLOSENESS to their predictions (the thump path's evidence for it that low): one sound
+# neither rhythm puts there (a 240 spm runner's crunch 30-40 ms before the next contact, which the
+# bands path then takes at its prediction) is no sign the thump path is the cleaner one (dev treadmill
+# crunchy ice HFP 16 kHz 0.837 -> 0.857, its cadence 2.17 -> 0.28 spm off: the thump path reported the
+# crunches for the 2 s of dwell). A sound only the bands rhythm misplaces is: the bands path locked on
+# breaths takes a step far from its prediction that the thump path takes on its own rhythm
+# (tests/test_stepdetect_multiband.py, ..._is_no_evidence). 0.5 as split_max_closeness; at 0.7 (bands
+# closeness alone) stop dirt & rocks HFP 16 kHz 0.917 -> 0.899 (session 17).
+AGREE_OWN_MIN_CLOSENESS = 0.5
 AGREE_TOLERANCE_S = 0.025
 TAKEOVER_HEARD_FRACTION = 0.3  # the thump path takes over from the bands path on evidence only if
 # the bands path heard this share of the thump path's footfalls too: alone in the quiet (the runner
@@ -170,6 +180,12 @@ BANDS_REJECTED_SALIENCE = 0.5
 # +0.015; music crunchy ice phone / clipped -0.01: a crunch's later part 80 ms after a good fill;
 # FOOTFALL_PASSES.md, session 14, fill).
 AFTER_FILL_OWN = True
+# UNLOCKED_FILL: while the thump path is reported and its tracker holds no lock (a stop let it go, or
+# it has not found the runner's rhythm yet), a footfall the bands path takes on its rhythm (closeness
+# at least FILL_CLOSENESS) BANDS_REJECTED_SPACING of the bands tracker's period after the last
+# footfall reported (the next step) is reported: the unlocked thump path predicts nothing for
+# FILL_* to fill, and its provisional steps miss a restarted runner's softer steps.
+UNLOCKED_FILL = True
 # While the thump path's tracker finds little on a rhythm, the onsets it rejects are reported too
 # (THUMP_MIN_SALIENCE); one so reported is a footfall like the others: a thump-path footfall within
 # its tracker's merge_s after it, at most LATER_PART_MAX_DB louder, is that footfall's later part
@@ -268,7 +284,39 @@ OFF_BEAT_HEARD = True
 OFF_BEAT_MAX_NEAR = 0
 OFF_BEAT_SHARED = True
 OFF_BEAT_FIRST = True
+# Off the beat, a candidate the bands path's tick tests took for a known tick alone where its tracker
+# predicted a step (Pick.tick_alone) may hide the step under the tick, which the thump band heard: a
+# thump-path candidate from HEARD_UNDER_TICK_BEFORE_S before that tick to HEARD_UNDER_TICK_AFTER_S after
+# it, at least HEARD_UNDER_TICK_APART_S from it (a tick leaking into the thump band starts at the tick),
+# that the thump path did not report (off its rhythm, or not the reported path), is reported, whichever
+# of the two was decided first; no evidence for the thump path, its tracker unchanged. The steps of a
+# runner off the beat drift through the ticks; where one lands 15-35 ms from a tick the beep takes the
+# bands candidate, dated at the tick, and the tick tests reject it, while the thump band hears the foot
+# (dev metronome-off shower HFP 8 kHz 6.053 s, 17.5 ms before its tick; crunchy ice HFP 16 kHz 12.656 s,
+# 26.6 ms after). Dev 59 -> 58, none newly failing, no other item moved (FOOTFALL_PASSES.md, session 17,
+# metro; with every tick-alone candidate handed over, peaks.TICK_ALONE_DUE_ONLY False: 5 ms apart lost
+# metronome-off shower HFP 8 kHz and crunchy ice in-ear a step each, 0 ms reported a leak 2.3 ms after
+# its tick on shower HFP 16 kHz and lost the step 62 ms later; 15 ms as 10).
+HEARD_UNDER_TICK = True
+HEARD_UNDER_TICK_BEFORE_S = BEAT_NEAR_S
+HEARD_UNDER_TICK_AFTER_S = 0.040  # as far as peaks.STEP_UNDER_TICK_S reaches after a tick
+HEARD_UNDER_TICK_APART_S = 0.010
+HEARD_UNDER_TICK_KEEP_S = 0.25  # the candidates of either side are kept this long for the other's
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
+# ... except, while the thump path is reported, the bands path's footfall on its rhythm at
+# CLOSER_MIN_CLOSENESS or more to its prediction, closer to it than the thump footfall just reported
+# was to the thump tracker's, AGREE_TOLERANCE_S to HEARD_TOLERANCE_S after that footfall, with no other
+# bands footfall MERGE_ACROSS_S before it, and not on a known tick: the thump path took an early part
+# of the step (a soft onset 30-50 ms before the heel through a headset's gate), the bands path the
+# step itself. Both are reported (the thump footfall was decided first; nothing is revised). Dev 59 ->
+# 58: walk dirt & rocks HFP 16 kHz 0.943 -> 0.958 passes (13.361 s); ramp shower HFP 16 kHz 0.952 ->
+# 0.958, treadmill shower clipped 0.959 -> 0.952 (a step's second report 26 ms late); none newly failing
+# (session 17). Without the "no other bands footfall" guard the bands tracker's own split (a crunch,
+# then the contact 40 ms later) came out twice; without the 50 ms bound and the tick guard crunches
+# 120-220 ms after a step: dev 59 -> 60 (metronome-off crunchy ice clipped, metronome-on dirt & rocks
+# HFP 16 kHz newly failing).
+CLOSER_AFTER_THUMP = True
+CLOSER_MIN_CLOSENESS = 0.95
 # A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
 # AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
 # closer to that path's prediction, is reported at the bands path's onset: a crunchy or gravelly
@@ -417,6 +465,8 @@ class StepDetector:
         self._low_tracker_last = 0.0
         self._in_sync = {"thump": False, "bands": False}  # each path's last footfall: the runner in sync with the ticks?
         self._last_out_path = "thump"
+        self._last_out_closeness = 0.0
+        self._bands_last_s = self._bands_before_s = -np.inf  # the bands path's last two footfalls
         self._last_out_fill = False  # the last footfall reported was the thump path's BANDS_REJECTED fill
         self._sync_out_s = -np.inf  # the last footfall reported as a step on a tick in sync (REPORT_SYNC_TICKS)
         # per path: (known tick, time) of its last footfall if that started on a tick, else None
@@ -426,6 +476,10 @@ class StepDetector:
         # near a known tick (BETWEEN_TICKS, OFF_BEAT_HEARD)
         self._near_beat: dict[str, deque[tuple[float, bool]]] = {
             n: deque(maxlen=ON_BEAT_FOOTFALLS) for n in ("thump", "bands")}
+        # the known ticks the bands path took a candidate on for the tick alone (its time, the tick) and
+        # the thump path's candidates not reported, the last HEARD_UNDER_TICK_KEEP_S (HEARD_UNDER_TICK)
+        self._ticks_alone: deque[tuple[float, float]] = deque()
+        self._thump_unreported: deque[tuple[float, Pick]] = deque()
         self._before_out_on_tick: tuple[float, float] | None = None  # "out" of the footfall reported before the last
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
@@ -482,7 +536,9 @@ class StepDetector:
         ``MIN_DWELL_S``), and the bands path hands over to the thump path when the thump path hears the same
         footfalls (``AGREE_FRACTION``), heard most of the bands path's lately
         (``AGREE_HEARD_FRACTION``) and its tracker finds most of what it hears on the rhythm
-        (``AGREE_MIN_SALIENCE``), unless the bands path hears music (its kick drum is a thump).
+        (``AGREE_MIN_SALIENCE``), unless the bands path hears music (its kick drum is a thump) or its
+        last footfall on its rhythm is a sound both paths took far from their predictions
+        (``AGREE_OWN_MIN_CLOSENESS``).
         The thump path takes over on evidence only if the bands path
         heard some of its footfalls (``TAKEOVER_HEARD_FRACTION``) and its tracker finds at least
         ``TAKEOVER_MIN_SALIENCE`` of what it hears on its rhythm; the first choice goes to
@@ -496,12 +552,15 @@ class StepDetector:
         rhythm where the reported thump path's tracker predicted a step it did not hear (``FILL_*``)
         or heard a candidate it rejected (``HEARD_FILL``), the thump path's footfall on its rhythm at a
         candidate the reported bands path's tracker rejected in a weak stretch (``BANDS_REJECTED_*``)
-        and the bands path's own footfall on its rhythm just after such a fill (``AFTER_FILL_OWN``),
+        and the bands path's own footfall on its rhythm just after such a fill (``AFTER_FILL_OWN``) or
+        just after an early part of its step the reported thump path took (``CLOSER_AFTER_THUMP``),
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
         in sync (``REPORT_SYNC_TICKS``), and, in sync, a footfall on the tick right after the last one
         reported (``TICK_ROW_REPORTED``) and the bands path's candidate on a tick merged as the toe of a
         sound just before it (``TOE_ON_TICK``); while both paths hear the runner on the beat, a footfall
-        between the ticks is not (``BETWEEN_TICKS``)."""
+        between the ticks is not (``BETWEEN_TICKS``). Off the beat, a thump-path candidate not reported
+        under a known tick the bands path took for the tick alone where a step was due is reported
+        (``HEARD_UNDER_TICK``)."""
         events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
                         key=lambda e: (e[0], e[1]))
         rejected = deque(sorted(rejections or [], key=lambda r: r[1]))  # the bands tracker's, by decision time
@@ -509,6 +568,9 @@ class StepDetector:
         for now_s, which, pick in events:
             self._take_bands_rejections(rejected, now_s)
             name = "thump" if which == 0 else "bands"
+            if pick.tick_alone:  # not a footfall (peaks.Pick.tick_alone)
+                self._heard_under_tick_alone(pick, out)
+                continue
             if which == 0:
                 d = self._low_tracker.push(max(pick.time_s, self._low_tracker_last), 10.0 ** (pick.peak_db / 30.0))
                 self._low_tracker_last = max(pick.time_s, self._low_tracker_last)
@@ -544,6 +606,7 @@ class StepDetector:
                 report_s = pick.contact_s if pick.contact_s > self._last_out_s else pick.time_s
                 rejected_out = None
                 self._bands_music = pick.music
+                self._bands_before_s, self._bands_last_s = self._bands_last_s, pick.time_s
                 if rhythmic:
                     self._last_bands_rhythmic = (pick.time_s, closeness)
             self._in_sync[name] = pick.in_sync
@@ -583,6 +646,7 @@ class StepDetector:
                                                   and self._low_tracker.rhythm_salience >= TAKEOVER_MIN_SALIENCE)))
                     or (before == "bands" and (first or dwelt) and theirs >= AGREE_EVIDENCE * ours
                         and not self._bands_music
+                        and not self._agreed_off_both_rhythms()
                         and self._low_tracker.rhythm_salience >= AGREE_MIN_SALIENCE
                         and self._thump_agrees(AGREE_FRACTION) and self._thump_hears(now_s) >= AGREE_HEARD_FRACTION)):
                 self._active, self._last_switch_s = other, now_s
@@ -593,24 +657,83 @@ class StepDetector:
             row_out = (TICK_ROW_REPORTED and pick.on_tick and all(self._in_sync.values())
                        and self._on_the_next_tick("out", tick_s))
             fills = (name == "bands" and rhythmic and reportable and not first
-                     and (self._fills_gap(pick.time_s, closeness) or self._fills_heard(pick.time_s, closeness)))
+                     and (self._fills_gap(pick.time_s, closeness) or self._fills_heard(pick.time_s, closeness)
+                          or self._fills_unlocked(pick.time_s, closeness, pick.period_s)))
             fills = fills or (name == "thump" and rhythmic and counted and not first
                               and self._fills_bands_rejected(pick.time_s, closeness))
-            if ((undecided or fills or row_out or pick.step_after_tick or name in (self._active, before)) and reportable
-                    and pick.time_s > self._last_out_s
-                    and pick.time_s - self._sync_out_s >= self._low_tracker.params.merge_s
-                    and (name == self._last_out_path or pick.time_s >= self._last_out_s + MERGE_ACROSS_S
-                         or self._own_after_fill(name, rhythmic, closeness, pick.time_s))):
-                out.append((pick if report_s == pick.time_s else dataclasses.replace(pick, time_s=report_s), rhythmic))
-                self._last_out_s, self._last_out_path = pick.time_s, name
-                self._last_out_fill = fills and name == "thump"  # (a thump fill needs the bands path reported)
-                self._last_out_rejected_db = rejected_out
-                self._before_out_on_tick = self._last_on_tick["out"]
-                self._last_on_tick["out"] = None if tick_s is None else (tick_s, pick.time_s)
-                if sync_tick:
-                    self._sync_out_s = pick.time_s
+            n_out = len(out)
+            closer = not pick.on_tick and self._closer_after_thump(name, rhythmic, closeness, pick.time_s)
+            if ((undecided or fills or row_out or closer or pick.step_after_tick or name in (self._active, before))
+                    and reportable
+                    and self._may_report(pick.time_s, name, lambda: closer or self._own_after_fill(
+                        name, rhythmic, closeness, pick.time_s))):
+                self._emit(out, pick if report_s == pick.time_s else dataclasses.replace(pick, time_s=report_s),
+                           rhythmic, name, tick_s, fill=fills and name == "thump",  # (a thump fill needs the bands path reported)
+                           rejected_db=rejected_out, sync_tick=sync_tick, time_s=pick.time_s, closeness=closeness)
+            if (HEARD_UNDER_TICK and name == "thump" and len(out) == n_out and self._ticks_s.size
+                    and not (d.kind == "rejected" and d.beat)):
+                self._heard_under_tick_alone(pick, out)
         self._take_bands_rejections(rejected, np.inf)
         return out
+
+    def _emit(self, out: list[tuple[Pick, bool]], pick: Pick, rhythmic: bool, name: str, tick_s: float | None, *,
+              fill: bool = False, rejected_db: float | None = None, sync_tick: bool = False,
+              time_s: float | None = None, closeness: float = 0.0) -> None:
+        """Report ``pick`` (``rhythmic``: on its tracker's rhythm, at ``closeness`` to its prediction) of
+        path ``name`` that started on the known tick ``tick_s`` (or None); ``time_s``: its own time if it
+        is reported at another."""
+        time_s = pick.time_s if time_s is None else time_s
+        out.append((pick, rhythmic))
+        self._last_out_s, self._last_out_path = time_s, name
+        self._last_out_closeness = closeness if rhythmic else 0.0
+        self._last_out_fill = fill
+        self._last_out_rejected_db = rejected_db
+        self._before_out_on_tick = self._last_on_tick["out"]
+        self._last_on_tick["out"] = None if tick_s is None else (tick_s, time_s)
+        if sync_tick:
+            self._sync_out_s = time_s
+
+    def _may_report(self, time_s: float, name: str, own_after_fill: Callable[[], bool] | None = None) -> bool:
+        """Whether a footfall of path ``name`` at ``time_s`` comes after the last one reported and is not
+        that footfall again: ``MERGE_ACROSS_S`` after the other path's (unless ``own_after_fill`` says it
+        is the bands path's own step after the thump path's fill, ``AFTER_FILL_OWN``), the thump
+        tracker's merge_s after a step on a tick reported in sync."""
+        return (time_s > self._last_out_s and time_s - self._sync_out_s >= self._low_tracker.params.merge_s
+                and (name == self._last_out_path or time_s >= self._last_out_s + MERGE_ACROSS_S
+                     or (own_after_fill is not None and own_after_fill())))
+
+    def _heard_under_tick_alone(self, pick: Pick, out: list[tuple[Pick, bool]]) -> None:
+        """``HEARD_UNDER_TICK``: ``pick`` is either the bands path's candidate taken for a known tick alone
+        (``Pick.tick_alone``) or a thump-path candidate not reported; the thump-path candidate under a tick
+        the bands path took for the tick alone, the other of the two kept from the last
+        ``HEARD_UNDER_TICK_KEEP_S``, is reported. What finds no partner is kept for the other's."""
+        if not HEARD_UNDER_TICK:
+            return
+        for q in (self._ticks_alone, self._thump_unreported):
+            while q and q[0][0] < pick.time_s - HEARD_UNDER_TICK_KEEP_S:
+                q.popleft()
+        if pick.tick_alone:
+            tick_s = self._tick_of(pick, "bands")
+            if tick_s is None:
+                return
+            thump = next((q for t, q in self._thump_unreported if self._under_tick(t, tick_s)), None)
+            if thump is None:
+                self._ticks_alone.append((pick.time_s, tick_s))
+        else:
+            thump = pick if any(self._under_tick(pick.time_s, t) for _, t in self._ticks_alone) else None
+            if thump is None:
+                self._thump_unreported.append((pick.time_s, pick))
+        if thump is not None and self._may_report(thump.time_s, "thump"):
+            if pick.decided_at_s > thump.decided_at_s:  # decided with the bands path's candidate
+                thump = dataclasses.replace(thump, decided_at_s=pick.decided_at_s)
+            self._emit(out, thump, False, "thump", self._tick_of(thump, "thump"), rejected_db=thump.peak_db)
+
+    @staticmethod
+    def _under_tick(time_s: float, tick_s: float) -> bool:
+        """Whether a thump-path candidate at ``time_s`` may be a step under the known tick ``tick_s``
+        (``HEARD_UNDER_TICK_*``), not the tick leaking into the thump band."""
+        return (-HEARD_UNDER_TICK_BEFORE_S <= time_s - tick_s <= HEARD_UNDER_TICK_AFTER_S
+                and abs(time_s - tick_s) >= HEARD_UNDER_TICK_APART_S)
 
     def _take_bands_rejections(self, rejected: deque[tuple[float, float, float]], now_s: float) -> None:
         """Keep the bands path's rejections handed over by its picker (time, decided at, its
@@ -806,6 +929,15 @@ class StepDetector:
         return (HEARD_FILL and self._active == "thump" and closeness >= FILL_CLOSENESS
                 and self._rejected["thump"].heard(time_s, AGREE_TOLERANCE_S))
 
+    def _fills_unlocked(self, time_s: float, closeness: float, period_s: float) -> bool:
+        """Whether the bands path's footfall at ``time_s``, taken on its rhythm at ``closeness`` and
+        period ``period_s`` (its pick's: the bands tracker itself has judged the whole block by now), is
+        the next step while the reported thump path's tracker holds no lock (``UNLOCKED_FILL``)."""
+        return (UNLOCKED_FILL and self._active == "thump" and closeness >= FILL_CLOSENESS
+                and not self._low_tracker.locked and np.isfinite(period_s) and period_s > 0
+                and BANDS_REJECTED_SPACING[0] <= (time_s - self._last_out_s) / period_s
+                <= BANDS_REJECTED_SPACING[1])
+
     def _fills_bands_rejected(self, time_s: float, closeness: float) -> bool:
         """Whether the thump path's footfall at ``time_s``, taken on its rhythm at ``closeness``, is a
         candidate the reported bands path's tracker rejected while it found little of what it hears on
@@ -823,6 +955,24 @@ class StepDetector:
         (``AFTER_FILL_OWN``), not that fill's onset again."""
         return (AFTER_FILL_OWN and self._last_out_fill and name == "bands" == self._active and rhythmic
                 and closeness >= BANDS_REJECTED_CLOSENESS and time_s - self._last_out_s > AGREE_TOLERANCE_S)
+
+    def _closer_after_thump(self, name: str, rhythmic: bool, closeness: float, time_s: float) -> bool:
+        """Whether path ``name``'s footfall at ``time_s`` (on its rhythm: ``rhythmic`` at ``closeness``)
+        is the bands path's step right after an early part of it the reported thump path took
+        (``CLOSER_AFTER_THUMP``)."""
+        return (CLOSER_AFTER_THUMP and name == "bands" and self._active == "thump" == self._last_out_path
+                and rhythmic and closeness >= CLOSER_MIN_CLOSENESS and closeness > self._last_out_closeness
+                and AGREE_TOLERANCE_S < time_s - self._last_out_s <= HEARD_TOLERANCE_S
+                and time_s - self._bands_before_s >= MERGE_ACROSS_S)
+
+    def _agreed_off_both_rhythms(self) -> bool:
+        """Whether the bands path's last footfall on its rhythm came under ``AGREE_OWN_MIN_CLOSENESS``
+        to its prediction and the thump path took the same sound (within ``AGREE_TOLERANCE_S``) with
+        under that much evidence too: a sound neither rhythm puts there."""
+        last = self._last_bands_rhythmic
+        return (last is not None and last[1] < AGREE_OWN_MIN_CLOSENESS
+                and any(abs(t - last[0]) <= AGREE_TOLERANCE_S and e < AGREE_OWN_MIN_CLOSENESS
+                        for t, e in self._recent["thump"]))
 
     def _thump_agrees(self, fraction: float) -> bool:
         """Whether at least ``fraction`` of the thump path's recent footfalls are the bands path's too."""

@@ -218,11 +218,10 @@ class StepTracker(TrackerState):
         if soft_db is not None and not (math.isfinite(soft_db) and soft_db >= 0):
             raise ParameterError(f"tracker: soft_db must be a finite number of dB >= 0, got {soft_db!r}")
         quiet = quiet and self.params.quiet_min_closeness is not None
-        c = self._judge(*self._checked(time_s, strength, period_hint_s), quiet=quiet)
+        c = self._judge(*self._checked(time_s, strength, period_hint_s), quiet=quiet, soft=soft_db is not None)
         if beat:
             c.beat_s = math.nan if c.beat_s is None else c.beat_s
             c.on_rhythm = False
-        c.soft = soft_db is not None
         if c.soft and self.params.stop_chain_loud_only:
             self._soft_heard.add((c.t, c.s))
         # a quiet one off the prediction: rejected, never merged as a heel, toe or scuff
@@ -273,7 +272,7 @@ class StepTracker(TrackerState):
         self._last_time_s = t
         return t, s, hint
 
-    def _judge(self, t: float, s: float, hint: float | None, *, quiet: bool = False) -> _Judgement:
+    def _judge(self, t: float, s: float, hint: float | None, *, quiet: bool = False, soft: bool = False) -> _Judgement:
         """The candidate against the reference strength and the lock's prediction (the lock is
         pulled towards the hint, and let go after a stop; a ``quiet`` one confirms no stumble)."""
         p = self.params
@@ -287,7 +286,7 @@ class StepTracker(TrackerState):
         if ref is not None and len(self._strengths) >= 2 and self._lock is not None:
             # the same foot's last footfall: one foot may land much softer than the other
             ref = min(ref, p.same_foot_factor * self._strengths[-2])
-        c = _Judgement(t, s, hint, ref, s / ref if ref else 1.0, self._lock)
+        c = _Judgement(t, s, hint, ref, s / ref if ref else 1.0, self._lock, soft=soft)
         lock = self._lock
         if lock is not None and hint is not None:
             lock.period_s += p.hint_weight * (min(p.max_period_s, max(p.min_period_s, hint)) - lock.period_s)
@@ -302,7 +301,8 @@ class StepTracker(TrackerState):
             c.predicted = self._anchor_s + c.nxt + (c.k - 1) * lock.period_s
             c.closeness = lock.closeness(t - c.predicted, self.params)
             c.score = min(c.rel, p.max_rel) * c.closeness
-            late = t > c.predicted and c.rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
+            late = (t > c.predicted and c.rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
+                    and (p.late_soft_across_gaps or not soft or c.k == 1))
             c.exact = c.score < p.accept_score and not late and self._exact_after_exact(c)
             c.on_rhythm = ((c.score >= p.accept_score or late or c.exact)
                            and since >= p.min_period_s * 0.8 and abs(t - c.predicted) <= p.window_fraction * lock.period_s)
@@ -360,7 +360,8 @@ class StepTracker(TrackerState):
         since_step = c.t - self._last_step_s
         if (since_step < p.merge_s and c.on_rhythm and not self._last_rhythmic and c.lock is not None
                 and self._last_step_s > self._anchor_s
-                and abs(self._last_step_s - c.predicted) <= p.window_fraction * c.lock.period_s):
+                and abs(self._last_step_s - c.predicted) <= p.window_fraction * c.lock.period_s
+                and not self._splits_off_rhythm(c)):
             # the step just reported off the rhythm, then this on it within merge_s: one footfall
             # (heel, then toe or scuff), heard early -- the rhythm follows its first onset
             self._rephase_to_last_step(c.lock)
@@ -403,6 +404,20 @@ class StepTracker(TrackerState):
         return (self._last_step_s < self._anchor_pred_s and self._last_step_closeness < p.split_max_closeness
                 and c.t - self._last_step_s <= p.split_max_gap_s
                 and lock.closeness(c.t - self._anchor_pred_s, p) >= p.split_min_closeness)
+
+    def _splits_off_rhythm(self, c: _Judgement) -> bool:
+        """Whether a candidate on the rhythm right after a step taken *off* it is a footfall of its
+        own rather than that step's toe (``split_off_rhythm``, with the ``split_*`` bounds): at a lock
+        of at most ``split_max_period_s``, that step came before the prediction and this one, at most
+        ``split_max_gap_s`` after it, is at least ``split_min_closeness`` to the prediction and
+        ``anchor_min_rel`` x as strong (as a part that may move the rhythm): the step before was the
+        late crunch of the footfall before it."""
+        p = self.params
+        lock = c.lock
+        return (p.split_off_rhythm and p.split_max_closeness is not None and lock is not None
+                and lock.period_s <= p.split_max_period_s and self._last_step_s < c.predicted
+                and c.t - self._last_step_s <= p.split_max_gap_s and c.closeness >= p.split_min_closeness
+                and c.s >= p.anchor_min_rel * self._last_step_strength)
 
     def _replace_intruder(self, c: _Judgement, before_last: tuple[float, float, float | None, Lock]) -> None:
         """Judge a much louder candidate right after a rhythmic step against the prediction that
@@ -521,10 +536,11 @@ class StepTracker(TrackerState):
         if walked_from_s is not None:
             found[0].walked_from_s = walked_from_s
         unlocked = self._lock is None
+        after_stop = self._stopped_period_s is not None
         self._lock = found[0]
         self._start_lock(found[1])
         if unlocked:
-            self._halve_on_chain_midpoints(found[0], c.ref)
+            self._halve_on_chain_midpoints(found[0], c.ref, leave_out=self._soft_heard if after_stop else None)
         return self._accept_found(c)
 
     def _accept_found(self, c: _Judgement) -> Decision:
@@ -557,30 +573,35 @@ class StepTracker(TrackerState):
         self._midpoints.append(k == 1 and self._heard_midway(prev_s, t, ref))
         self._halve_if_midpoints(lock)
 
-    def _halve_on_chain_midpoints(self, lock: Lock, ref: float | None) -> None:
+    def _halve_on_chain_midpoints(self, lock: Lock, ref: float | None, *,
+                                  leave_out: set[tuple[float, float]] | None = None) -> None:
         """A rhythm just found on a chain while no lock was held (the first, or the first after a
         stop): the chain's intervals are the lock's first strides, judged as
         :meth:`_halve_on_midpoints` judges each later one (a lock found on a runner's strides, the
         other foot heard half-way between them, halves at once when ``halve_midpoint_count`` of
         them had a midpoint, not only after as many more strides). Strides remembered from a lock
         let go before (a stop) do not count: the chain's are this lock's first. A switch from one
-        lock to another is left to the switch's own rules (a walk, a lock on every other step)."""
+        lock to another is left to the switch's own rules (a walk, a lock on every other step).
+        ``leave_out``: candidates that are no midpoint (after a stop the caller's soft ones, as the
+        chain itself is found without them: a headset's gated breaths while standing are no foot)."""
         p = self.params
         if (not p.halve_midpoint_chain or p.halve_midpoint_count <= 0 or ref is None
                 or lock.period_s < p.halve_midpoint_min_period_s):
             return
         self._midpoints.clear()
         for prev_s, t in zip(lock.chain_s, lock.chain_s[1:]):
-            self._midpoints.append(self._heard_midway(prev_s, t, ref))
+            self._midpoints.append(self._heard_midway(prev_s, t, ref, leave_out))
         self._halve_if_midpoints(lock)
 
-    def _heard_midway(self, prev_s: float, t: float, ref: float) -> bool:
+    def _heard_midway(self, prev_s: float, t: float, ref: float,
+                      leave_out: set[tuple[float, float]] | None = None) -> bool:
         """Whether a candidate at least ``halve_midpoint_min_rel`` x ``ref`` fell within
-        ``halve_midpoint_fraction`` of the interval from its midpoint."""
+        ``halve_midpoint_fraction`` of the interval from its midpoint (none of ``leave_out``)."""
         p = self.params
         mid = 0.5 * (prev_s + t)
         tol = p.halve_midpoint_fraction * (t - prev_s)
-        return any(abs(ht - mid) <= tol and hs >= p.halve_midpoint_min_rel * ref for ht, hs in self._history)
+        return any(abs(ht - mid) <= tol and hs >= p.halve_midpoint_min_rel * ref
+                   and (leave_out is None or (ht, hs) not in leave_out) for ht, hs in self._history)
 
     def _halve_if_midpoints(self, lock: Lock) -> None:
         """Halve the lock when ``halve_midpoint_count`` of the remembered strides had a midpoint."""
@@ -624,7 +645,8 @@ class StepTracker(TrackerState):
                 if self.n_rhythmic == 0:  # only before the first lock (what _hats_heard is for)
                     self._hats_heard = True
                 return Decision(c.t, c.s, "rejected", False, math.nan, 0.0, beat=True)
-        if (c.s >= p.free_min_strength * self._free_reference(c.ref, hinted=c.hint is not None)
+        if ((c.s >= p.free_min_strength * self._free_reference(c.ref, hinted=c.hint is not None)
+             or self._sets_off_again(c))
                 and (c.t - self._last_step_s >= p.min_period_s
                      or (p.free_override and (p.stop_free_override or self._stopped_period_s is None)
                          and c.s >= p.override_ratio * self._last_step_strength))
@@ -676,6 +698,22 @@ class StepTracker(TrackerState):
             self._step_times.add(ht)
             return Decision(c.t, c.s, "merged", False, math.nan, 0.0)
         return None
+
+    def _sets_off_again(self, c: _Judgement) -> bool:
+        """After a stop: the runner's steps heard so far come at the lost rhythm's period (the last
+        step one period after a candidate at a provisional step's level, this one a period after
+        it, within ``stop_neighbour_tolerance``): this one is a step at a chain member's strength
+        (``chain_min_strength``), as it would be once the rhythm is found on them."""
+        p = self.params
+        period = self._stopped_period_s
+        if period is None or p.stop_neighbour_tolerance is None or c.ref is None or c.rel < p.chain_min_strength:
+            return False
+        tol = p.stop_neighbour_tolerance * period
+        last = self._last_step_s
+        if abs(c.t - last - period) > tol:
+            return False
+        floor = p.free_min_strength * c.ref
+        return any(abs(last - ht - period) <= tol and hs >= floor for ht, hs in self._history)
 
     def _out_of_quiet(self, t: float, s: float) -> bool:
         """After a stop: nothing at least ``stop_quiet_rel`` x as strong was heard for ``stop_quiet_s``

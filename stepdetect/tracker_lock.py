@@ -50,6 +50,10 @@ class TrackerParams:
     # window is the late footfall when at least this loud (x reference): real step intervals
     # wander more than the closeness allows
     late_min_rel: float = 0.3
+    # ... but not a candidate the caller flags soft (``push(soft_db=...)``) across unheard steps
+    # (k >= 2): after a predicted step nobody heard the prediction is no evidence that a step is
+    # late; such a one is a step only on its score (True: the late rule takes it as any other)
+    late_soft_across_gaps: bool = True
     # locked: a candidate rejected at most merge_s before a footfall on the rhythm, at least this
     # strong (x that footfall), is its soft heel: the footfall is reported there (inf: never) ...
     heel_min_rel: float = math.inf
@@ -70,6 +74,10 @@ class TrackerParams:
     split_min_closeness: float = 0.8
     split_max_period_s: float = 0.28
     split_max_gap_s: float = 0.05
+    # ... and (True) the same for a step taken *off* the rhythm before the prediction: the candidate
+    # at split_min_closeness or more within split_max_gap_s after it, at least anchor_min_rel x its
+    # strength, is not merged as that step's toe (StepTracker._splits_off_rhythm)
+    split_off_rhythm: bool = False
     # locked: a candidate the caller flags as far quieter than the footfalls (``push(quiet=True)``:
     # the multi-band picker's level test, a headset's gate opening on a breath) is a step only on
     # the rhythm at least this close to the prediction; anything else of it is rejected (None: the
@@ -307,6 +315,11 @@ STOP_NEIGHBOUR_TOLERANCE = 0.25
 # contact merged into it). Nothing reported is revised and nothing waits: the crunch stays a false
 # footfall, the contact is no longer lost (dev 76 -> 75, treadmill crunchy ice full passes; report
 # latency unchanged; see benchmarks/FOOTFALL_PASSES.md, session 12).
+# The same for a crunch taken *off* the rhythm (too far before the prediction to be on it, loud
+# enough for a step off it): the contact within 50 ms after it, at closeness 0.8 or more and at least
+# anchor_min_rel (0.6) x its strength, was merged as its toe by the heel/toe re-phase; now a footfall
+# of its own (split_off_rhythm; dev 59 -> 59, none newly failing, 7 items up, none down: treadmill
+# crunchy ice HFP 16 kHz 0.813 -> 0.837; session 17).
 # Right after a step taken on its strength at closeness 0.95 or more, a candidate at or just after the
 # next prediction as close is a step from 0.2 x the reference (exact_min_closeness; a soft foot's
 # step at closeness ~1.0 and rel 0.22-0.24 was refused under accept_score): dev 74 -> 73, stop
@@ -325,10 +338,10 @@ BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
     stop_min_rel=0.8, stop_neighbour_tolerance=STOP_NEIGHBOUR_TOLERANCE, stop_quiet_s=1.0, stop_on_slow_switch=True,
-    stop_sparse_steps=2.0, stop_quiet_loud_only=True, stop_chain_loud_only=True,
+    stop_sparse_steps=2.0, stop_quiet_loud_only=True, late_soft_across_gaps=False, stop_chain_loud_only=True,
     chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5, exact_min_closeness=0.95,
     halve_midpoint_chain=True,
-    period_check_min_off=0.06,
+    period_check_min_off=0.06, split_off_rhythm=True,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 

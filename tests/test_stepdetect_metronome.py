@@ -353,6 +353,26 @@ def test_off_the_beat_a_step_under_a_tick_that_brings_more_than_a_tick_is_found(
     np.testing.assert_allclose(_streamed(y, sr, _OFF_TICKS_S, rng), offline.time_s, atol=1e-12, rtol=0)
 
 
+def test_off_the_beat_a_step_the_thump_band_heard_under_a_tick_taken_alone_is_reported(
+        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same excerpt: the step at 6.053 s lands 17.5 ms before a tick (6.070 s) where the bands
+    # tracker predicts its next step. The beep takes the bands candidate, dated at the tick, and the
+    # tick tests reject it as the tick alone; the thump band hears the foot at 6.052 s, off its own
+    # rhythm, so nothing was reported there. A thump-path candidate 10-40 ms from a tick the bands path
+    # took for the tick alone (not the tick leaking into the thump band, which starts at the tick) is
+    # that step: reported at the thump band's onset, about 32 ms after the contact.
+    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / "shower_offbeat_ticks_hfp8_8k.flac")
+    offline = detect_footfalls(y, sample_rate=sr, tick_times_s=_OFF_TICKS_S)
+    k = int(np.argmin(np.abs(offline.time_s - 6.0527)))
+    assert abs(offline.time_s[k] - 6.0527) <= 0.005, offline.time_s
+    assert offline.decided_at_s[k] - 6.0527 <= 0.05
+    assert score_events(_OFF_STEPS_S, offline.time_s).f1 >= 0.875  # without the rule: 0.862
+    np.testing.assert_allclose(_streamed(y, sr, _OFF_TICKS_S, rng), offline.time_s, atol=1e-12, rtol=0)
+    monkeypatch.setattr(online, "HEARD_UNDER_TICK", False)
+    without = detect_footfalls(y, sample_rate=sr, tick_times_s=_OFF_TICKS_S)
+    assert np.min(np.abs(without.time_s - 6.0527)) > 0.025  # lost without it
+
+
 _CRUNCH_STEPS_S = np.array([0.6, 0.9668, 1.4004, 1.8506, 2.2842, 2.7177, 3.1513, 3.5682, 4.0017, 4.4519, 4.8855,
                             5.3024, 5.7359])
 _CRUNCH_TICKS_S = np.array([0.3596, 0.7686, 1.1776, 1.5866, 1.9956, 2.4046, 2.8136, 3.2226, 3.6316, 4.0406,

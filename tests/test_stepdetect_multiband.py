@@ -382,6 +382,54 @@ def test_the_bands_path_still_reports_its_own_step_just_after_a_thump_fill(
                           rng, monkeypatch)
 
 
+# the step times of dirt_walk_long_hfp16_16k.flac (the benchmark's truth, the first 14.3 s of its dev item)
+DIRT_WALK_LONG_HFP16_STEPS_S = [
+    0.6, 1.1777, 1.7468, 2.3066, 2.8801, 3.4751, 4.0598, 4.6249, 5.198, 5.7943, 6.3849, 6.9381, 7.5029, 8.0929,
+    8.7279, 9.3078, 9.9024, 10.4604, 11.0095, 11.6082, 12.1973, 12.7762, 13.3601, 13.9269]
+
+
+def test_the_bands_step_right_after_an_early_part_the_thump_path_took_is_reported_too(
+        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same walk through 14.3 s, the thump path reported: at 13.325 s its tracker takes a soft
+    onset 35 ms before the step (closeness 0.88), and the bands path's step at 13.361 s (closeness
+    1.0) fell within ``MERGE_ACROSS_S`` of it and was lost. With ``CLOSER_AFTER_THUMP`` it is
+    reported too (the early part, decided first, stays)."""
+    _assert_found_only_by(online, "CLOSER_AFTER_THUMP", "dirt_walk_long_hfp16_16k.flac",
+                          DIRT_WALK_LONG_HFP16_STEPS_S, 13.3601, rng, monkeypatch)
+
+
+# the step times of crunchy_treadmill_hfp16_16k.flac (the benchmark's truth, the first 11 s of its dev item)
+CRUNCHY_TREADMILL_HFP16_STEPS_S = [
+    0.6, 0.8501, 1.1169, 1.3837, 1.6338, 1.884, 2.1508, 2.4009, 2.651, 2.9012, 3.168, 3.4014, 3.6682, 3.9017,
+    4.1685, 4.4186, 4.6854, 4.9188, 5.1856, 5.4191, 5.6692, 5.9027, 6.1528, 6.4196, 6.653, 6.9032, 7.17, 7.4201,
+    7.6535, 7.9203, 8.1705, 8.4206, 8.6874, 8.9375, 9.2043, 9.4544, 9.7212, 9.9714, 10.2215, 10.4716, 10.7384]
+
+
+def test_no_hand_over_to_the_thump_path_on_a_sound_far_from_the_bands_rhythm(
+        monkeypatch: pytest.MonkeyPatch, rng: np.random.Generator) -> None:
+    """A 240 spm runner on crunchy ice through a 16 kHz headset: at 8.905 s both paths take the last
+    step's crunch 33 ms before the contact, the bands path at closeness 0.40 to its prediction (it
+    then takes the contact itself at 0.99). On that footfall the two paths "agreed" and the bands
+    path handed over to the thump path, which dated the next step at a crunch 88 ms early. A
+    hand-over on agreement now needs the bands path's last footfall on its rhythm at least
+    ``AGREE_OWN_MIN_CLOSENESS`` close to its prediction: the contacts at 8.938 and 9.204 s are
+    reported (the crunch at 8.905 s, decided first, stays)."""
+    y, sr = sf.read(DATA / "crunchy_treadmill_hfp16_16k.flac")
+    ref = np.array(CRUNCHY_TREADMILL_HFP16_STEPS_S)
+
+    def near(times: np.ndarray, t_s: float) -> bool:
+        return bool(np.any(np.abs(times - t_s) <= 0.025))
+
+    found = detect_footfalls(y, sample_rate=sr).time_s
+    np.testing.assert_allclose(_streamed(y, sr, rng, 4000), found, atol=1e-9, rtol=0)  # random blocks: the same
+    monkeypatch.setattr(online, "AGREE_OWN_MIN_CLOSENESS", 0.0)
+    was = detect_footfalls(y, sample_rate=sr).time_s
+    assert near(found, 8.9375) and near(found, 9.2043), found
+    assert not near(was, 8.9375) and not near(was, 9.2043), was  # without the rule
+    scores, before = (score_events(ref, f, tolerance_s=0.025) for f in (found, was))
+    assert scores.n_matched >= before.n_matched + 2 and scores.precision > before.precision, (scores, before)
+
+
 # the step times of dirt_quiet_inear_16k.flac (the benchmark's truth, the first 8 s of its dev item)
 DIRT_QUIET_INEAR_STEPS_S = [0.6, 0.8668, 1.1169, 1.3671, 1.6339, 1.9006, 2.1508, 2.4176, 2.6844, 2.9512, 3.218,
                             3.4681, 3.7516, 4.0017, 4.2685, 4.502, 4.7688, 5.0356, 5.3024, 5.5525, 5.8026, 6.0694,

@@ -19,10 +19,11 @@ DECIDED_AFTER_S = 0.03
 
 
 def _reported(thump_s: np.ndarray, bands_s: np.ndarray, bands_rhythmic: np.ndarray,
-              bands_closeness: np.ndarray | None = None, thump_db: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+              bands_closeness: np.ndarray | None = None, thump_db: np.ndarray | None = None,
+              bands_period_s: float = float("nan")) -> tuple[np.ndarray, str]:
     """Times reported over 17 s of blocks, and the path reported at the end (the bands path's
-    footfalls on its rhythm at its prediction unless ``bands_closeness`` says how near; the thump
-    path's all at -20 dB unless ``thump_db`` says how loud)."""
+    footfalls on its rhythm at its prediction unless ``bands_closeness`` says how near, at the step
+    period ``bands_period_s``; the thump path's all at -20 dB unless ``thump_db`` says how loud)."""
     if bands_closeness is None:
         bands_closeness = np.ones(bands_s.size)
     if thump_db is None:
@@ -33,7 +34,8 @@ def _reported(thump_s: np.ndarray, bands_s: np.ndarray, bands_rhythmic: np.ndarr
         def due(t: float) -> bool:
             return a <= t + DECIDED_AFTER_S < a + BLOCK_S
         low = [Pick(float(t), 0.9, float(db), float(t) + DECIDED_AFTER_S, True) for t, db in zip(thump_s, thump_db) if due(t)]
-        multi = [Pick(float(t), 0.9, -20.0, float(t) + DECIDED_AFTER_S, bool(r), closeness=float(c) if r else 0.0)
+        multi = [Pick(float(t), 0.9, -20.0, float(t) + DECIDED_AFTER_S, bool(r), closeness=float(c) if r else 0.0,
+                      period_s=bands_period_s if r else float("nan"))
                  for t, r, c in zip(bands_s, bands_rhythmic, bands_closeness) if due(t)]
         out += [p.time_s for p, _ in det._arbitrate(low, multi)]
     return np.array(out), det.path
@@ -355,3 +357,22 @@ def test_a_step_the_thump_path_heard_and_rejected_comes_from_the_bands_path(monk
     monkeypatch.setattr(online, "HEARD_FILL", False)  # without the rule
     found, _ = _reported(steps_s, steps_s, rhythmic, closeness)
     np.testing.assert_allclose(found, np.delete(steps_s, 21))
+
+
+def test_after_a_stop_a_step_the_unlocked_thump_path_missed_is_filled_from_the_bands_path(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both paths hear the run, the thump path is reported; the runner stops at 8 s and sets off
+    again at 12 s. The thump path's tracker has let its lock go and takes the restarted steps as
+    provisional ones until it finds the rhythm again; it misses the third (a softer step) and, with
+    no lock, predicts nothing for a gap fill (``FILL_*``). The bands path takes that step on its
+    rhythm, the next step after the last footfall reported: it is reported (``UNLOCKED_FILL``; dev
+    stop dirt & rocks HFP 16 kHz 22.217 s). Without the rule it is lost."""
+    restart_s = np.arange(12.0, 16.4, 0.35)
+    thump_s = np.concatenate([RUN_S, np.delete(restart_s, 2)])
+    bands_s = np.concatenate([RUN_S, restart_s])
+    rhythmic = np.ones(bands_s.size, bool)
+    found, _ = _reported(thump_s, bands_s, rhythmic, bands_period_s=0.35)
+    np.testing.assert_allclose(found, bands_s)
+    monkeypatch.setattr(online, "UNLOCKED_FILL", False)  # without the rule
+    found, _ = _reported(thump_s, bands_s, rhythmic, bands_period_s=0.35)
+    np.testing.assert_allclose(found, thump_s)

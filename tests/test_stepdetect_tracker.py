@@ -857,6 +857,36 @@ def test_a_contact_right_after_a_crunch_taken_early_on_a_fast_rhythm_is_a_footfa
     assert score_events(ref, track_events(t, s, params=slow).time_s, tolerance_s=0.025).recall == off.recall
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_a_contact_right_after_a_crunch_taken_off_the_rhythm_is_a_footfall_too(seed: int) -> None:
+    """The same 240 spm crunch ~48 ms before some contacts, a little softer (0.7 x): too far from the
+    prediction to be on the rhythm, but loud enough for a step *off* it. The contact right after it,
+    at the prediction, was merged as that step's toe (the heel/toe re-phase): a false footfall and a
+    missed one. With ``split_off_rhythm`` the contact is a footfall of its own; a candidate after the
+    crunch under ``anchor_min_rel`` x its strength is still merged as its toe."""
+    rng = np.random.default_rng(seed)
+    ref = 0.5 + np.arange(60) * 0.25 + rng.normal(0.0, 0.003, 60)
+    crunched = np.arange(8, 60, 5)
+    crunches = ref[crunched] - 0.048
+
+    def tracked(contact: float, on: bool) -> tuple[np.ndarray, Scores]:
+        strength = np.ones(ref.size)
+        strength[crunched] = contact
+        t, s = map(np.array, zip(*sorted([*zip(ref, strength), *((c, 0.7) for c in crunches)])))
+        out = track_events(t, s, params=dataclasses.replace(BANDS_PARAMS, split_off_rhythm=on))
+        return out.time_s, score_events(ref, out.time_s, tolerance_s=0.025)
+
+    _, off = tracked(1.0, False)
+    found, on = tracked(1.0, True)
+    assert off.recall < 0.9 and on.recall >= 0.9 and on.recall >= off.recall + 0.08, (off, on)
+    assert on.precision > off.precision, (off, on)
+    assert set(found) <= set(ref) | set(crunches)
+    # a soft onset after the crunch (0.55 x it) is its toe, as before
+    soft_off, _ = tracked(0.55 * 0.7, False)
+    soft_on, _ = tracked(0.55 * 0.7, True)
+    np.testing.assert_array_equal(soft_on, soft_off)
+
+
 def test_a_fast_rhythm_found_on_the_crunches_locks_on_the_contacts_heard_before_them(
         rng: np.random.Generator) -> None:
     """A 240 spm runner whose crunch ~100 ms after each contact is louder than the contact (dev
@@ -995,3 +1025,71 @@ def test_regular_rejected_lifts_correct_a_slow_lock_period() -> None:
 def test_bad_period_check_parameters_are_rejected(bad: float) -> None:
     with pytest.raises(ParameterError):
         dataclasses.replace(AUDIO_PARAMS, period_check_min_off=bad)
+
+
+def _stop_then(tracker: StepTracker, step_s: float = 0.4, steps: int = 20, stand_s: float = 8.0) -> float:
+    """A run of ``steps`` equal footfalls every ``step_s``, then a stand of ``stand_s``; the time
+    the runner sets off again (a step period after the stand)."""
+    t = 0.5
+    for _ in range(steps):
+        tracker.push(t, 1.0)
+        t += step_s
+    return t - step_s + stand_s
+
+
+def test_a_soft_candidate_across_unheard_steps_is_no_late_footfall() -> None:
+    """Locked on a run that has stopped: a soft candidate (a headset's gated breath) after the
+    prediction two or three steps on, under ``accept_score``, was taken by the late rule
+    (``late_min_rel``): the standing false footfalls of dev stop shower HFP 16 kHz (13.059 s, k = 2,
+    closeness 0.17) and dirt & rocks HFP 16 kHz (12.536 s, k = 3). Across unheard steps it is a step
+    only on its score (``late_soft_across_gaps`` False); at the very next step (k = 1) and for a
+    candidate not flagged soft the late rule takes it as before."""
+    def decide(late_soft: bool, soft_db: float | None, k: int) -> str:
+        tracker = StepTracker(dataclasses.replace(BANDS_PARAMS, late_soft_across_gaps=True) if late_soft
+                              else BANDS_PARAMS)
+        last_s = _stop_then(tracker, stand_s=0.0)
+        d = tracker.push(last_s + k * 0.4 + 0.06, 0.4, soft_db=soft_db)  # closeness ~0.44, score ~0.18
+        assert not d.is_step or d.rhythmic
+        return d.kind
+    for k in (2, 3):
+        assert decide(False, 2.0, k) == "rejected"
+        assert decide(True, 2.0, k) == "step"  # without the rule
+        assert decide(False, None, k) == "step"
+    assert decide(False, 2.0, 1) == "step"
+
+
+def test_after_a_stop_soft_candidates_are_no_midpoints_of_the_new_chain() -> None:
+    """After a stop the new rhythm is found on a chain of candidates at the footfalls' level (the
+    soft ones left out); its strides' midpoints are judged so too. A walker setting off at 0.7 s
+    steps, a soft candidate (a breath) half-way between the first ones: the lock stays on the walk,
+    where counting the breaths as midpoints (``halve_midpoint_chain``) halved it to 0.35 s and kept
+    it there (every walking step then taken across an unheard one)."""
+    tracker = StepTracker(BANDS_PARAMS)
+    t = _stop_then(tracker)
+    periods = []
+    for i in range(8):
+        d = tracker.push(t, 1.0)
+        if d.rhythmic:
+            periods.append(tracker.period_s)
+        if i < 4:
+            tracker.push(t + 0.35, 0.5, soft_db=3.0)
+        t += 0.7
+    assert periods and all(abs(p - 0.7) < 0.02 for p in periods), periods
+
+
+def test_a_runner_setting_off_again_is_followed_from_the_third_step_at_a_chain_members_strength() -> None:
+    """After a stop, two footfalls a lost-rhythm period apart, then the third a period later at
+    0.45 x the reference: under a provisional step's ``free_min_strength`` (0.5 in the bands path)
+    it was refused (dev stop shower HFP 16 kHz 21.817 s, crunchy ice phone 21.834 s); a period after
+    a provisional step that itself came a period after another it is a step at a chain member's
+    strength (``chain_min_strength``). The same candidate with no such pair before it (a single
+    footfall, then a breath a period later) stays refused."""
+    def third(first_two: bool) -> str:
+        tracker = StepTracker(BANDS_PARAMS)
+        t = _stop_then(tracker)
+        if first_two:
+            tracker.push(t, 1.0)
+        tracker.push(t + 0.4, 1.0)
+        return tracker.push(t + 0.8, 0.45).kind
+    assert third(True) == "step"
+    assert third(False) == "rejected"
