@@ -284,19 +284,21 @@ OFF_BEAT_HEARD = True
 OFF_BEAT_MAX_NEAR = 0
 OFF_BEAT_SHARED = True
 OFF_BEAT_FIRST = True
-# Off the beat, a candidate the bands path's tick tests took for a known tick alone where its tracker
-# predicted a step (Pick.tick_alone) may hide the step under the tick, which the thump band heard: a
-# thump-path candidate from HEARD_UNDER_TICK_BEFORE_S before that tick to HEARD_UNDER_TICK_AFTER_S after
-# it, at least HEARD_UNDER_TICK_APART_S from it (a tick leaking into the thump band starts at the tick),
-# that the thump path did not report (off its rhythm, or not the reported path), is reported, whichever
+# Off the beat, a candidate the bands path's tick tests took for a known tick alone (Pick.tick_alone;
+# every one, or only where its tracker predicted a step: peaks.TICK_ALONE_DUE_ONLY, now False) may hide
+# the step under the tick, which the thump band heard: a thump-path candidate from
+# HEARD_UNDER_TICK_BEFORE_S before that tick to HEARD_UNDER_TICK_AFTER_S after it, at least
+# HEARD_UNDER_TICK_APART_S from it (a tick leaking into the thump band starts at the tick), that the
+# thump path did not report (off its rhythm, or not the reported path), is reported, whichever
 # of the two was decided first; no evidence for the thump path, its tracker unchanged. The steps of a
 # runner off the beat drift through the ticks; where one lands 15-35 ms from a tick the beep takes the
 # bands candidate, dated at the tick, and the tick tests reject it, while the thump band hears the foot
 # (dev metronome-off shower HFP 8 kHz 6.053 s, 17.5 ms before its tick; crunchy ice HFP 16 kHz 12.656 s,
-# 26.6 ms after). Dev 59 -> 58, none newly failing, no other item moved (FOOTFALL_PASSES.md, session 17,
-# metro; with every tick-alone candidate handed over, peaks.TICK_ALONE_DUE_ONLY False: 5 ms apart lost
-# metronome-off shower HFP 8 kHz and crunchy ice in-ear a step each, 0 ms reported a leak 2.3 ms after
-# its tick on shower HFP 16 kHz and lost the step 62 ms later; 15 ms as 10).
+# 26.6 ms after). Due only: dev 59 -> 58, none newly failing, no other item moved; every tick-alone
+# candidate (the setting since the merge): see peaks.TICK_ALONE_DUE_ONLY (FOOTFALL_PASSES.md, session
+# 17, metro). HEARD_UNDER_TICK_APART_S: 5 ms lost metronome-off shower HFP 8 kHz and crunchy ice in-ear
+# a step each; 0 ms reported a leak 2.3 ms after its tick on shower HFP 16 kHz and lost the step 62 ms
+# later; 15 ms as 10.
 HEARD_UNDER_TICK = True
 HEARD_UNDER_TICK_BEFORE_S = BEAT_NEAR_S
 HEARD_UNDER_TICK_AFTER_S = 0.040  # as far as peaks.STEP_UNDER_TICK_S reaches after a tick
@@ -559,8 +561,8 @@ class StepDetector:
         reported (``TICK_ROW_REPORTED``) and the bands path's candidate on a tick merged as the toe of a
         sound just before it (``TOE_ON_TICK``); while both paths hear the runner on the beat, a footfall
         between the ticks is not (``BETWEEN_TICKS``). Off the beat, a thump-path candidate not reported
-        under a known tick the bands path took for the tick alone where a step was due is reported
-        (``HEARD_UNDER_TICK``)."""
+        under a known tick the bands path took for the tick alone (``peaks.TICK_ALONE_DUE_ONLY``: where
+        a step was due, or at any tick) is reported (``HEARD_UNDER_TICK``)."""
         events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
                         key=lambda e: (e[0], e[1]))
         rejected = deque(sorted(rejections or [], key=lambda r: r[1]))  # the bands tracker's, by decision time
@@ -693,14 +695,15 @@ class StepDetector:
         if sync_tick:
             self._sync_out_s = time_s
 
-    def _may_report(self, time_s: float, name: str, own_after_fill: Callable[[], bool] | None = None) -> bool:
+    def _may_report(self, time_s: float, name: str, across: Callable[[], bool] | None = None) -> bool:
         """Whether a footfall of path ``name`` at ``time_s`` comes after the last one reported and is not
-        that footfall again: ``MERGE_ACROSS_S`` after the other path's (unless ``own_after_fill`` says it
-        is the bands path's own step after the thump path's fill, ``AFTER_FILL_OWN``), the thump
-        tracker's merge_s after a step on a tick reported in sync."""
+        that footfall again: ``MERGE_ACROSS_S`` after the other path's (unless ``across``, asked only
+        then, says it is another step all the same: the bands path's own step after the thump path's
+        fill, ``AFTER_FILL_OWN``, or after an early part the thump path took, ``CLOSER_AFTER_THUMP``),
+        the thump tracker's merge_s after a step on a tick reported in sync."""
         return (time_s > self._last_out_s and time_s - self._sync_out_s >= self._low_tracker.params.merge_s
                 and (name == self._last_out_path or time_s >= self._last_out_s + MERGE_ACROSS_S
-                     or (own_after_fill is not None and own_after_fill())))
+                     or (across is not None and across())))
 
     def _heard_under_tick_alone(self, pick: Pick, out: list[tuple[Pick, bool]]) -> None:
         """``HEARD_UNDER_TICK``: ``pick`` is either the bands path's candidate taken for a known tick alone

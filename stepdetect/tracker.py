@@ -708,12 +708,9 @@ class StepTracker(TrackerState):
         period = self._stopped_period_s
         if period is None or p.stop_neighbour_tolerance is None or c.ref is None or c.rel < p.chain_min_strength:
             return False
-        tol = p.stop_neighbour_tolerance * period
         last = self._last_step_s
-        if abs(c.t - last - period) > tol:
-            return False
-        floor = p.free_min_strength * c.ref
-        return any(abs(last - ht - period) <= tol and hs >= floor for ht, hs in self._history)
+        return (abs(c.t - last - period) <= p.stop_neighbour_tolerance * period
+                and self._follows_a_step(last, c.ref, period, p.stop_neighbour_tolerance))
 
     def _out_of_quiet(self, t: float, s: float) -> bool:
         """After a stop: nothing at least ``stop_quiet_rel`` x as strong was heard for ``stop_quiet_s``

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from audio_helpers import restart_pulse
-from coach.live_backend import WATCH_EVERY_S
+from coach.live_backend import SPIN_WINDOWS, WATCH_EVERY_S
 from coach.run import LEAD_IN_S
 from session_process import run_disturbed, sessions
 from conftest import ROOT
@@ -213,8 +213,8 @@ def test_portaudio_thread_does_not_spin_after_the_process_stalled(pulse_sink: st
     """A stall (the process stopped for 0.5 s, as a busy machine does) underruns the stream; PortAudio's
     ALSA host API then busy-polls (25-75 % of a core, forever) unless the session restarts the stream.
     Every thread's CPU is sampled each second to the session's end: no spin may outlast the watchdog
-    (two windows of WATCH_EVERY_S in a row, the first possibly partial: < 3 windows + slack), whether
-    it follows this stall or another one a loaded machine adds."""
+    (SPIN_WINDOWS windows of WATCH_EVERY_S in a row, the first possibly partial: < one window more
+    + slack), whether it follows this stall or another one a loaded machine adds."""
     report_path = tmp_path / "run.json"
     samples: list[tuple[float, dict[int, int]]] = []
 
@@ -233,7 +233,7 @@ def test_portaudio_thread_does_not_spin_after_the_process_stalled(pulse_sink: st
     assert session.returncode == 0, stderr
     assert samples[-1][0] - samples[0][0] > 20.0  # sampled to the session's end (a spin left alone lasts all of it)
     longest_s, thread = _longest_busy_s(samples, session.pid, busy_pct=5.0)  # < 1 % normally; the spin is 25-75 %
-    assert longest_s < 3 * WATCH_EVERY_S + 2.0, (longest_s, thread)
+    assert longest_s < (SPIN_WINDOWS + 1) * WATCH_EVERY_S + 2.0, (longest_s, thread)
     report = json.loads(report_path.read_text())
     assert report["aborted"] is None and report["duration_s"] == pytest.approx(30.0, abs=0.05)
     # the stall's restart (a stream can also start up spinning: then it is restarted at once too)
