@@ -673,6 +673,7 @@ class StepDetector:
                            rhythmic, name, tick_s, fill=fills and name == "thump",  # (a thump fill needs the bands path reported)
                            rejected_db=rejected_out, sync_tick=sync_tick, time_s=pick.time_s, closeness=closeness)
             if (HEARD_UNDER_TICK and name == "thump" and len(out) == n_out and self._ticks_s.size
+                    and d.kind != "merged"  # a step's toe is that step, not one under a tick
                     and not (d.kind == "rejected" and d.beat)):
                 self._heard_under_tick_alone(pick, out)
         self._take_bands_rejections(rejected, np.inf)
@@ -961,10 +962,11 @@ class StepDetector:
 
     def _closer_after_thump(self, name: str, rhythmic: bool, closeness: float, time_s: float) -> bool:
         """Whether path ``name``'s footfall at ``time_s`` (on its rhythm: ``rhythmic`` at ``closeness``)
-        is the bands path's step right after an early part of it the reported thump path took
-        (``CLOSER_AFTER_THUMP``)."""
+        is the bands path's step right after an early part of it the reported thump path took on
+        that path's rhythm, less close to its prediction (``CLOSER_AFTER_THUMP``; after a thump
+        footfall reported off its rhythm, closeness 0, it is that footfall again)."""
         return (CLOSER_AFTER_THUMP and name == "bands" and self._active == "thump" == self._last_out_path
-                and rhythmic and closeness >= CLOSER_MIN_CLOSENESS and closeness > self._last_out_closeness
+                and rhythmic and closeness >= CLOSER_MIN_CLOSENESS and 0.0 < self._last_out_closeness < closeness
                 and AGREE_TOLERANCE_S < time_s - self._last_out_s <= HEARD_TOLERANCE_S
                 and time_s - self._bands_before_s >= MERGE_ACROSS_S)
 

@@ -706,7 +706,8 @@ class StepTracker(TrackerState):
         (``chain_min_strength``), as it would be once the rhythm is found on them."""
         p = self.params
         period = self._stopped_period_s
-        if period is None or p.stop_neighbour_tolerance is None or c.ref is None or c.rel < p.chain_min_strength:
+        if (period is None or p.stop_neighbour_tolerance is None or c.ref is None or c.soft
+                or c.rel < p.chain_min_strength):
             return False
         last = self._last_step_s
         return (abs(c.t - last - period) <= p.stop_neighbour_tolerance * period

@@ -376,3 +376,20 @@ def test_after_a_stop_a_step_the_unlocked_thump_path_missed_is_filled_from_the_b
     monkeypatch.setattr(online, "UNLOCKED_FILL", False)  # without the rule
     found, _ = _reported(thump_s, bands_s, rhythmic, bands_period_s=0.35)
     np.testing.assert_allclose(found, thump_s)
+
+
+def test_a_bands_step_after_a_thump_footfall_off_its_rhythm_is_not_reported_beside_it() -> None:
+    """``CLOSER_AFTER_THUMP`` reports the bands path's step 25-50 ms after the reported thump path's
+    footfall only when that footfall was taken on the thump path's rhythm (closeness > 0) and less
+    close to its prediction: after one reported off its rhythm (closeness 0: a provisional step,
+    a rejected-but-reported candidate, a step heard under a tick) it is the same footfall, and
+    ``MERGE_ACROSS_S`` holds."""
+    det = StepDetector(sample_rate=16000)
+    det._active = det._last_out_path = "thump"
+    det._last_out_s, det._bands_before_s = 5.0, 4.0
+    at_s = 5.0 + (online.AGREE_TOLERANCE_S + online.HEARD_TOLERANCE_S) / 2
+    det._last_out_closeness = 0.7  # on its rhythm, 0.7 close
+    assert det._closer_after_thump("bands", True, 0.97, at_s)
+    assert not det._closer_after_thump("bands", True, 0.6, at_s)  # no closer than the thump footfall
+    det._last_out_closeness = 0.0  # reported off its rhythm
+    assert not det._closer_after_thump("bands", True, 0.97, at_s)

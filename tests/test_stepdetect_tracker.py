@@ -1084,12 +1084,13 @@ def test_a_runner_setting_off_again_is_followed_from_the_third_step_at_a_chain_m
     a provisional step that itself came a period after another it is a step at a chain member's
     strength (``chain_min_strength``). The same candidate with no such pair before it (a single
     footfall, then a breath a period later) stays refused."""
-    def third(first_two: bool) -> str:
+    def third(first_two: bool, soft_db: float | None = None) -> str:
         tracker = StepTracker(BANDS_PARAMS)
         t = _stop_then(tracker)
         if first_two:
             tracker.push(t, 1.0)
         tracker.push(t + 0.4, 1.0)
-        return tracker.push(t + 0.8, 0.45).kind
+        return tracker.push(t + 0.8, 0.45, soft_db=soft_db).kind
     assert third(True) == "step"
     assert third(False) == "rejected"
+    assert third(True, soft_db=3.0) == "rejected"  # well under the footfalls' level (a gated breath): no restart step
