@@ -586,11 +586,13 @@ def pick_footfalls(
         soft_floor_db = _step_level_floor_db(state, params.off_level_margin_db)
         soft_db = (soft_floor_db - top_db if sample_rate < params.off_level_max_rate and tick_times_s is None
                    and soft_floor_db is not None and top_db < soft_floor_db else None)
+        # (asked before the push: the tracker may take it as a step of its own, TrackerParams.yield_ratio)
+        after_tick = _step_after_tick(state, params, onset_s, peaks_db, snr_db, tick_times_s)
         d = state.tracker.push(onset_s, params.strength(snr_db),
                                quiet=too_quiet or _after_masked_step(state, params, onset_s, snr_db, on_tick=on_tick),
                                soft_db=soft_db)
         if d.kind == "merged":
-            if _step_after_tick(state, params, onset_s, peaks_db, snr_db, tick_times_s):
+            if after_tick:
                 # the footfall before was the tick alone: this is the step after it
                 picks.append(Pick(step_s, _confidence(params, snr_db, d), peak_db, decided_at_s, False, b, 0.0,
                                   on_tick, True, state.tracker.hears_beat(onset_s), sync_tick=True,
@@ -628,7 +630,8 @@ def pick_footfalls(
         picks.append(Pick(time_s, _confidence(params, snr_db, d), peak_db, decided_at_s,
                           d.rhythmic, b, d.closeness if d.rhythmic else 0.0, on_tick,
                           _in_sync(state, params),
-                          state.tracker.hears_beat(onset_s), period_s=d.period_s, contact_s=contact_s))
+                          state.tracker.hears_beat(onset_s), period_s=d.period_s, contact_s=contact_s,
+                          sync_tick=after_tick, step_after_tick=after_tick))
     state.scan_frame = last_decidable + 1
     return picks
 

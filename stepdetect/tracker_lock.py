@@ -78,6 +78,15 @@ class TrackerParams:
     # at split_min_closeness or more within split_max_gap_s after it, at least anchor_min_rel x its
     # strength, is not merged as that step's toe (StepTracker._splits_off_rhythm)
     split_off_rhythm: bool = False
+    # locked: a candidate within merge_s after a step taken on the rhythm at under
+    # yield_max_rel x the reference (well under the footfalls' level), itself at least
+    # yield_ratio x that step's strength and inside the rhythm's window around the prediction that
+    # step was judged against, is the footfall even when farther from that prediction (the step
+    # before was a scuff or a breath heard 30-80 ms before the heel, the heel's thump cut by a
+    # narrowband path): the rhythm follows it, the soft one stays reported (None: never)
+    yield_ratio: float | None = None
+    yield_max_rel: float = 0.5
+    yield_min_gap_s: float = 0.03  # ... and at least this long after it (nearer, the two are one footfall's parts)
     # locked: a candidate the caller flags as far quieter than the footfalls (``push(quiet=True)``:
     # the multi-band picker's level test, a headset's gate opening on a breath) is a step only on
     # the rhythm at least this close to the prediction; anything else of it is rejected (None: the
@@ -341,7 +350,7 @@ BANDS_PARAMS = dataclasses.replace(
     stop_sparse_steps=2.0, stop_quiet_loud_only=True, late_soft_across_gaps=False, stop_chain_loud_only=True,
     chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5, exact_min_closeness=0.95,
     halve_midpoint_chain=True,
-    period_check_min_off=0.06, split_off_rhythm=True,
+    period_check_min_off=0.06, split_off_rhythm=True, yield_ratio=3.0,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 
