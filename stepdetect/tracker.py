@@ -437,7 +437,7 @@ class StepTracker(TrackerState):
         (at least ``yield_ratio`` x as strong): a scuff or a breath 30-80 ms before a heel."""
         p = self.params
         return (p.yield_ratio is not None and c.ref is not None and c.ref > 0
-                and c.t - self._last_step_s >= p.yield_min_gap_s
+                and p.yield_min_gap_s <= c.t - self._last_step_s <= p.yield_max_gap_s
                 and self._last_step_strength < p.yield_max_rel * c.ref
                 and c.s >= p.yield_ratio * self._last_step_strength)
 

@@ -87,6 +87,7 @@ class TrackerParams:
     yield_ratio: float | None = None
     yield_max_rel: float = 0.5
     yield_min_gap_s: float = 0.03  # ... and at least this long after it (nearer, the two are one footfall's parts)
+    yield_max_gap_s: float = 0.075  # ... and at most this long (later, the louder one is a later part of that step)
     # locked: a candidate the caller flags as far quieter than the footfalls (``push(quiet=True)``:
     # the multi-band picker's level test, a headset's gate opening on a breath) is a step only on
     # the rhythm at least this close to the prediction; anything else of it is rejected (None: the
