@@ -248,6 +248,10 @@ class TrackerParams:
             raise ParameterError("tracker: need 1 < stop_sparse_steps (finite)")
         if self.split_max_closeness is not None and not 0 < self.split_max_closeness <= 1:
             raise ParameterError("tracker: need 0 < split_max_closeness <= 1")
+        if self.yield_ratio is not None and not (1 < self.yield_ratio < math.inf and 0 < self.yield_max_rel
+                                                 and 0 <= self.yield_min_gap_s <= self.yield_max_gap_s):
+            raise ParameterError("tracker: need 1 < yield_ratio (finite), 0 < yield_max_rel, "
+                                 "0 <= yield_min_gap_s <= yield_max_gap_s")
         if self.split_max_closeness is not None and not (
                 0 < self.split_min_closeness <= 1 and 0 < self.split_max_period_s < math.inf
                 and 0 < self.split_max_gap_s <= self.merge_s):
