@@ -348,6 +348,11 @@ STOP_NEIGHBOUR_TOLERANCE = 0.25
 # while the runner's weak lifts under a gust come at the true period): dev 61 -> 61, wind synthetic
 # phone 0.840 -> 0.884 and its cadence confident (1.12 spm), none down; 0.04-0.09 the same on the
 # wind scene; on the thump path too, clicks dirt & rocks HFP 8 kHz fails (session 16).
+# Right after a step taken on the rhythm under 0.5 x the reference, a candidate 3 x as strong 30-75 ms
+# later is the footfall though farther from the prediction (yield_*; through an 8 kHz headset a scuff
+# ~50 ms before the heel was taken where a walker's wandering rhythm put the step and the heel merged
+# as its toe; the scuff stays reported): dev 57 -> 56, walk crunchy ice HFP 8 kHz passes, none newly
+# failing; at 2.5 x, 3 newly failing; 1.6 x, 15 (session 17, softstep).
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
