@@ -347,6 +347,10 @@ class Pick:
     # the beat (where its locked tracker predicted a step when TICK_ALONE_DUE_ONLY): online.HEARD_UNDER_TICK
     # decides whether the thump path heard the step under the tick
     tick_alone: bool = False
+    # a step its tracker took right after its own last step, a soft one this is much louder than
+    # (TrackerParams.yield_ratio): that one was a scuff or a breath before this footfall
+    # (online.OWN_STEP_AFTER_FILL)
+    after_soft_step: bool = False
     period_s: float = math.nan  # on the rhythm: the step period its tracker followed (Decision.period_s)
     contact_s: float = math.nan  # when to report it, if not at time_s (PickParams.thump_dating_jump_db)
 
@@ -631,7 +635,8 @@ def pick_footfalls(
                           d.rhythmic, b, d.closeness if d.rhythmic else 0.0, on_tick,
                           _in_sync(state, params),
                           state.tracker.hears_beat(onset_s), period_s=d.period_s, contact_s=contact_s,
-                          sync_tick=after_tick, step_after_tick=after_tick))
+                          sync_tick=after_tick, step_after_tick=after_tick,
+                          after_soft_step=state.tracker.yielded_s == onset_s))
     state.scan_frame = last_decidable + 1
     return picks
 

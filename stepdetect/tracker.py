@@ -421,8 +421,10 @@ class StepTracker(TrackerState):
         prev_anchor, prev_anchor_pred, prev_score, prev_lock = before_last
         prev_pred = self._anchor_pred_s  # what the last step was judged against
         c.closeness = prev_lock.closeness(c.t - prev_pred, self.params)
-        if ((c.closeness > self._last_step_closeness or self._yields_to(c))
-                and abs(c.t - prev_pred) <= p.window_fraction * prev_lock.period_s):
+        closer = c.closeness > self._last_step_closeness
+        if ((closer or self._yields_to(c)) and abs(c.t - prev_pred) <= p.window_fraction * prev_lock.period_s):
+            if not closer:
+                self.yielded_s = c.t
             self._lock = c.lock = prev_lock
             self._anchor_s, self._anchor_pred_s, self._anchor_score = prev_anchor, prev_anchor_pred, prev_score
             c.k = prev_lock.steps_in(c.t - prev_anchor)
