@@ -304,6 +304,13 @@ HEARD_UNDER_TICK_BEFORE_S = BEAT_NEAR_S
 HEARD_UNDER_TICK_AFTER_S = 0.040  # as far as peaks.STEP_UNDER_TICK_S reaches after a tick
 HEARD_UNDER_TICK_APART_S = 0.010
 HEARD_UNDER_TICK_KEEP_S = 0.25  # the candidates of either side are kept this long for the other's
+# OWN_STEP_AFTER_FILL: a bands footfall its tracker took right after its last footfall, a soft one it
+# is 3 x louder than 30-75 ms later (peaks.Pick.after_soft_step, the tracker's yield_*: a scuff or a
+# breath taken before the heel), when that soft footfall is the last one reported (a fill while the
+# thump path is reported), is reported too: the thump path's own step there was held out by
+# MERGE_ACROSS_S as the fill's footfall again (dev 56 -> 56, walk dirt & rocks HFP 8 kHz 0.873 ->
+# 0.889, quiet road synthetic HFP 8 kHz 0.946 -> 0.953, nothing else moved; session 17, softstep).
+OWN_STEP_AFTER_FILL = True
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
 # ... except, while the thump path is reported, the bands path's footfall on its rhythm at
 # CLOSER_MIN_CLOSENESS or more to its prediction, closer to it than the thump footfall just reported
@@ -555,7 +562,8 @@ class StepDetector:
         or heard a candidate it rejected (``HEARD_FILL``), the thump path's footfall on its rhythm at a
         candidate the reported bands path's tracker rejected in a weak stretch (``BANDS_REJECTED_*``)
         and the bands path's own footfall on its rhythm just after such a fill (``AFTER_FILL_OWN``) or
-        just after an early part of its step the reported thump path took (``CLOSER_AFTER_THUMP``),
+        just after an early part of its step the reported thump path took (``CLOSER_AFTER_THUMP``)
+        or just after its own soft fill it was much louder than (``OWN_STEP_AFTER_FILL``),
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
         in sync (``REPORT_SYNC_TICKS``), and, in sync, a footfall on the tick right after the last one
         reported (``TICK_ROW_REPORTED``) and the bands path's candidate on a tick merged as the toe of a
@@ -665,6 +673,8 @@ class StepDetector:
                               and self._fills_bands_rejected(pick.time_s, closeness))
             n_out = len(out)
             closer = not pick.on_tick and self._closer_after_thump(name, rhythmic, closeness, pick.time_s)
+            closer = closer or (OWN_STEP_AFTER_FILL and name == "bands" and pick.after_soft_step and rhythmic
+                                and self._last_out_path == "bands" and self._last_out_s == self._bands_before_s)
             if ((undecided or fills or row_out or closer or pick.step_after_tick or name in (self._active, before))
                     and reportable
                     and self._may_report(pick.time_s, name, lambda: closer or self._own_after_fill(

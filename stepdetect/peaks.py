@@ -352,6 +352,10 @@ class Pick:
     # the beat (where its locked tracker predicted a step when TICK_ALONE_DUE_ONLY): online.HEARD_UNDER_TICK
     # decides whether the thump path heard the step under the tick
     tick_alone: bool = False
+    # a step its tracker took right after its own last step, a soft one this is much louder than
+    # (TrackerParams.yield_ratio): that one was a scuff or a breath before this footfall
+    # (online.OWN_STEP_AFTER_FILL)
+    after_soft_step: bool = False
     period_s: float = math.nan  # on the rhythm: the step period its tracker followed (Decision.period_s)
     contact_s: float = math.nan  # when to report it, if not at time_s (PickParams.thump_dating_jump_db)
 
@@ -594,13 +598,15 @@ def pick_footfalls(
         lead = lead_db(peaks_db, present)
         kick = params.kick is not None and state.kicks.on_beat(params.kick, onset_s, lead, state.tracker.period_s,
                                                                state.tracker.predicted_next_s, on_tick=on_tick)
+        # (asked before the push: the tracker may take it as a step of its own, TrackerParams.yield_ratio)
+        after_tick = _step_after_tick(state, params, onset_s, peaks_db, snr_db, tick_times_s)
         d = state.tracker.push(onset_s, params.strength(snr_db),
                                quiet=too_quiet or _after_masked_step(state, params, onset_s, snr_db, on_tick=on_tick),
                                soft_db=soft_db, beat=kick)
         if d.kind == "step" and not on_tick:  # the runner's own steps: a tick taken for one is no measure
             state.kicks.step_taken(lead)
         if d.kind == "merged":
-            if _step_after_tick(state, params, onset_s, peaks_db, snr_db, tick_times_s):
+            if after_tick:
                 # the footfall before was the tick alone: this is the step after it
                 picks.append(Pick(step_s, _confidence(params, snr_db, d), peak_db, decided_at_s, False, b, 0.0,
                                   on_tick, True, state.tracker.hears_beat(onset_s), sync_tick=True,
@@ -638,7 +644,9 @@ def pick_footfalls(
         picks.append(Pick(time_s, _confidence(params, snr_db, d), peak_db, decided_at_s,
                           d.rhythmic, b, d.closeness if d.rhythmic else 0.0, on_tick,
                           _in_sync(state, params),
-                          state.tracker.hears_beat(onset_s), period_s=d.period_s, contact_s=contact_s))
+                          state.tracker.hears_beat(onset_s), period_s=d.period_s, contact_s=contact_s,
+                          sync_tick=after_tick, step_after_tick=after_tick,
+                          after_soft_step=state.tracker.yielded_s == onset_s))
     state.scan_frame = last_decidable + 1
     return picks
 

@@ -427,7 +427,10 @@ class StepTracker(TrackerState):
         prev_anchor, prev_anchor_pred, prev_score, prev_lock = before_last
         prev_pred = self._anchor_pred_s  # what the last step was judged against
         c.closeness = prev_lock.closeness(c.t - prev_pred, self.params)
-        if c.closeness > self._last_step_closeness and abs(c.t - prev_pred) <= p.window_fraction * prev_lock.period_s:
+        closer = c.closeness > self._last_step_closeness
+        if ((closer or self._yields_to(c)) and abs(c.t - prev_pred) <= p.window_fraction * prev_lock.period_s):
+            if not closer:
+                self.yielded_s = c.t
             self._lock = c.lock = prev_lock
             self._anchor_s, self._anchor_pred_s, self._anchor_score = prev_anchor, prev_anchor_pred, prev_score
             c.k = prev_lock.steps_in(c.t - prev_anchor)
@@ -435,6 +438,16 @@ class StepTracker(TrackerState):
             c.predicted = prev_pred
             c.score = min(c.rel, p.max_rel) * c.closeness
             c.on_rhythm = True
+
+    def _yields_to(self, c: _Judgement) -> bool:
+        """Whether the rhythmic step just taken, well under the footfalls' level (under
+        ``yield_max_rel`` x the reference), was a soft sound before the footfall this candidate is
+        (at least ``yield_ratio`` x as strong): a scuff or a breath 30-80 ms before a heel."""
+        p = self.params
+        return (p.yield_ratio is not None and c.ref is not None and c.ref > 0
+                and p.yield_min_gap_s <= c.t - self._last_step_s <= p.yield_max_gap_s
+                and self._last_step_strength < p.yield_max_rel * c.ref
+                and c.s >= p.yield_ratio * self._last_step_strength)
 
     def _decide_locked(self, c: _Judgement, lock: Lock) -> Decision:
         """Locked: a step on the rhythm, a switch to another rhythm, a step off it, or rejected."""

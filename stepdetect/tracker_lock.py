@@ -78,6 +78,16 @@ class TrackerParams:
     # at split_min_closeness or more within split_max_gap_s after it, at least anchor_min_rel x its
     # strength, is not merged as that step's toe (StepTracker._splits_off_rhythm)
     split_off_rhythm: bool = False
+    # locked: a candidate within merge_s after a step taken on the rhythm at under
+    # yield_max_rel x the reference (well under the footfalls' level), itself at least
+    # yield_ratio x that step's strength and inside the rhythm's window around the prediction that
+    # step was judged against, is the footfall even when farther from that prediction (the step
+    # before was a scuff or a breath heard 30-80 ms before the heel, the heel's thump cut by a
+    # narrowband path): the rhythm follows it, the soft one stays reported (None: never)
+    yield_ratio: float | None = None
+    yield_max_rel: float = 0.5
+    yield_min_gap_s: float = 0.03  # ... and at least this long after it (nearer, the two are one footfall's parts)
+    yield_max_gap_s: float = 0.075  # ... and at most this long (later, the louder one is a later part of that step)
     # locked: a candidate the caller flags as far quieter than the footfalls (``push(quiet=True)``:
     # the multi-band picker's level test, a headset's gate opening on a breath) is a step only on
     # the rhythm at least this close to the prediction; anything else of it is rejected (None: the
@@ -238,6 +248,10 @@ class TrackerParams:
             raise ParameterError("tracker: need 1 < stop_sparse_steps (finite)")
         if self.split_max_closeness is not None and not 0 < self.split_max_closeness <= 1:
             raise ParameterError("tracker: need 0 < split_max_closeness <= 1")
+        if self.yield_ratio is not None and not (1 < self.yield_ratio < math.inf and 0 < self.yield_max_rel
+                                                 and 0 <= self.yield_min_gap_s <= self.yield_max_gap_s):
+            raise ParameterError("tracker: need 1 < yield_ratio (finite), 0 < yield_max_rel, "
+                                 "0 <= yield_min_gap_s <= yield_max_gap_s")
         if self.split_max_closeness is not None and not (
                 0 < self.split_min_closeness <= 1 and 0 < self.split_max_period_s < math.inf
                 and 0 < self.split_max_gap_s <= self.merge_s):
@@ -334,6 +348,11 @@ STOP_NEIGHBOUR_TOLERANCE = 0.25
 # while the runner's weak lifts under a gust come at the true period): dev 61 -> 61, wind synthetic
 # phone 0.840 -> 0.884 and its cadence confident (1.12 spm), none down; 0.04-0.09 the same on the
 # wind scene; on the thump path too, clicks dirt & rocks HFP 8 kHz fails (session 16).
+# Right after a step taken on the rhythm under 0.5 x the reference, a candidate 3 x as strong 30-75 ms
+# later is the footfall though farther from the prediction (yield_*; through an 8 kHz headset a scuff
+# ~50 ms before the heel was taken where a walker's wandering rhythm put the step and the heel merged
+# as its toe; the scuff stays reported): dev 57 -> 56, walk crunchy ice HFP 8 kHz passes, none newly
+# failing; at 2.5 x, 3 newly failing; 1.6 x, 15 (session 17, softstep).
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
@@ -341,7 +360,7 @@ BANDS_PARAMS = dataclasses.replace(
     stop_sparse_steps=2.0, stop_quiet_loud_only=True, late_soft_across_gaps=False, stop_chain_loud_only=True,
     chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5, exact_min_closeness=0.95,
     halve_midpoint_chain=True,
-    period_check_min_off=0.06, split_off_rhythm=True,
+    period_check_min_off=0.06, split_off_rhythm=True, yield_ratio=3.0,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 
