@@ -491,7 +491,9 @@ def pick_footfalls(
 
     Returns
     -------
-    list of Pick, in time order.
+    list of Pick, in time order. Off the beat, a candidate on a known tick taken for the tick alone
+    comes as a Pick with ``tick_alone`` set and confidence 0: no footfall, for the arbitration
+    (``online.HEARD_UNDER_TICK``) to pair with the thump path's candidate under that tick.
     """
     first = frames.first_frame
     white, levels, odf = frames.bands_db, frames.bands_level_db, frames.odf_db
@@ -546,9 +548,10 @@ def pick_footfalls(
             continue
         target_db = _onset_target_db(peak_db, float(peaks_db[b]), params)
         part = _first_part(level, p, cross=i, target_db=target_db)
-        if part is not None and not _carries(state, params, present, white[i : part[1]], m.before[n_cand], snr_db):
-            if not (windy and _carries_above_thump(state, params, present, white[i : part[1]], m.before[n_cand],
-                                                   peaks_db)):
+        if part is not None:
+            part_jump = np.maximum(white[i : part[1]].max(axis=0) - m.before[n_cand], 0.0)  # per band
+            if not (_carries(state, params, present, part_jump, snr_db)
+                    or (windy and _carries_above_thump(state, params, present, part_jump, peaks_db))):
                 part = None
         onset_s = _onset_s(level, p if part is None else part[0], stop=max(0, i - back), band=b, target_db=target_db,
                            first=first, frame_s=frame_s, params=params)
@@ -813,29 +816,30 @@ def _first_part(level: NDArray[np.float64], peak: int, *, cross: int, target_db:
     return (cross + k, cross + k + int(gap[0])) if gap.size else None
 
 
-def _carries(state: PickerState, params: PickParams, present: NDArray[np.bool_], part_white: NDArray[np.float64],
-             before: NDArray[np.float64], snr_db: float) -> bool:
-    """Whether a footfall's first part (its whitened frames ``part_white``, bands in columns)
-    alone jumps as a candidate must (``min_snr_db``, weighted) and carries at least half the whole
-    candidate's jump ``snr_db`` -- a kick or a gust's wiggle just before a step does not."""
-    part_db, _ = _weighted_snr_db(state, present, np.maximum(part_white.max(axis=0) - before, 0.0))
+def _carries(state: PickerState, params: PickParams, present: NDArray[np.bool_], part_jump: NDArray[np.float64],
+             snr_db: float) -> bool:
+    """Whether a footfall's first part (its jump per band, ``part_jump``) alone jumps as a candidate
+    must (``min_snr_db``, weighted) and carries at least half the whole candidate's jump ``snr_db``
+    -- a kick or a gust's wiggle just before a step does not."""
+    part_db, _ = _weighted_snr_db(state, present, part_jump)
     return part_db >= max(params.min_snr_db, snr_db - HALF_POWER_DB)
 
 
 def _carries_above_thump(state: PickerState, params: PickParams, present: NDArray[np.bool_],
-                         part_white: NDArray[np.float64], before: NDArray[np.float64],
-                         peaks_db: NDArray[np.float64]) -> bool:
-    """Whether a footfall's first part (its whitened frames ``part_white``) carries in the bands
+                         part_jump: NDArray[np.float64], peaks_db: NDArray[np.float64]) -> bool:
+    """Whether a footfall's first part (its jump per band, ``part_jump``) carries in the bands
     above the thump band (``wind_part_margin_db``): weighed with the band weights less 30-250 Hz,
     it jumps at least ``min_snr_db`` and within the margin of the whole candidate's jumps
     ``peaks_db`` weighed so."""
     margin_db = params.wind_part_margin_db
+    if margin_db is None:
+        return False
     w = band_weights(state, present).copy()
     w[0] = 0.0
-    if margin_db is None or not w.sum() > 0:
+    if not w.sum() > 0:
         return False
     w /= w.sum()
-    part_db = float(np.dot(w, np.maximum(part_white.max(axis=0) - before, 0.0)))
+    part_db = float(np.dot(w, part_jump))
     return part_db >= max(params.min_snr_db, float(np.dot(w, peaks_db)) - margin_db)
 
 
