@@ -54,6 +54,11 @@ class TrackerParams:
     # (k >= 2): after a predicted step nobody heard the prediction is no evidence that a step is
     # late; such a one is a step only on its score (True: the late rule takes it as any other)
     late_soft_across_gaps: bool = True
+    # ... and, when a step was taken off the rhythm since the anchor (early, before this prediction),
+    # only a candidate at least anchor_min_rel x as strong as that step (True): a softer one after
+    # it is that step's later part -- a crunch, a scuff --, not a footfall late for the prediction
+    # the step off the rhythm already answered (False: the late rule takes it as any other)
+    late_after_off_loud_only: bool = False
     # locked: a candidate rejected at most merge_s before a footfall on the rhythm, at least this
     # strong (x that footfall), is its soft heel: the footfall is reported there (inf: never) ...
     heel_min_rel: float = math.inf
@@ -353,13 +358,20 @@ STOP_NEIGHBOUR_TOLERANCE = 0.25
 # ~50 ms before the heel was taken where a walker's wandering rhythm put the step and the heel merged
 # as its toe; the scuff stays reported): dev 57 -> 56, walk crunchy ice HFP 8 kHz passes, none newly
 # failing; at 2.5 x, 3 newly failing; 1.6 x, 15 (session 17, softstep).
+# After a footfall taken off the rhythm before its prediction (an early step), a candidate after
+# that prediction under anchor_min_rel (0.6) x the early step's strength is its later part, not a
+# late footfall (late_after_off_loud_only): a crunch 215 ms after an early footfall was taken late
+# and the next footfall rejected off the new phase. Dev 56 -> 55, quiet road crunchy ice HFP 16 kHz
+# passes, none newly failing; for any late candidate after a step off the rhythm (no strength
+# test) 56 -> 55 but in-ear -0.008, HFP 16 kHz -0.006 (true late footfalls 0.85-2 x the early
+# step's strength lost; session 18).
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
     stop_min_rel=0.8, stop_neighbour_tolerance=STOP_NEIGHBOUR_TOLERANCE, stop_quiet_s=1.0, stop_on_slow_switch=True,
     stop_sparse_steps=2.0, stop_quiet_loud_only=True, late_soft_across_gaps=False, stop_chain_loud_only=True,
     chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5, exact_min_closeness=0.95,
-    halve_midpoint_chain=True,
+    halve_midpoint_chain=True, late_after_off_loud_only=True,
     period_check_min_off=0.06, split_off_rhythm=True, yield_ratio=3.0,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}

@@ -1058,6 +1058,32 @@ def test_a_soft_candidate_across_unheard_steps_is_no_late_footfall() -> None:
     assert decide(False, 2.0, 1) == "step"
 
 
+def test_a_soft_candidate_after_an_early_step_off_the_rhythm_is_no_late_footfall() -> None:
+    """Locked on 0.45 s steps: a footfall heard 90 ms early is taken off the rhythm (loud, under
+    ``accept_score`` at its closeness); a candidate 70 ms after the prediction at 0.39 x its strength
+    (its crunch) was taken by the late rule (``late_min_rel``) as the footfall late for a prediction
+    the early step already answered -- and the next footfall, a period after the early one, was
+    then rejected off the new phase (dev quiet road crunchy ice HFP 16 kHz 6.335 / 6.55 / 6.77 s).
+    With ``late_after_off_loud_only`` it is that step's later part; the next footfall is a step on
+    the rhythm re-phased to the early one. A late candidate at least ``anchor_min_rel`` x as strong
+    as the early step is still the late footfall."""
+    def run(rule: bool, late_strength: float) -> tuple[str, str]:
+        tracker = StepTracker(dataclasses.replace(BANDS_PARAMS, late_after_off_loud_only=rule))
+        t = 0.5
+        for _ in range(10):
+            tracker.push(t, 1.0)
+            t += 0.45
+        assert tracker.locked and abs(tracker.period_s - 0.45) < 1e-6
+        early = tracker.push(t - 0.09, 0.9)  # t: the prediction
+        assert early.is_step and not early.rhythmic
+        late = tracker.push(t + 0.07, late_strength)
+        after = tracker.push(t - 0.09 + 0.45, 1.0)
+        return late.kind, "rhythmic" if after.rhythmic else after.kind
+    assert run(True, 0.35) == ("rejected", "rhythmic")
+    assert run(False, 0.35) == ("step", "rejected")  # without the rule
+    assert run(True, 0.6)[0] == "step"  # 0.67 x the early step: the late footfall
+
+
 def test_after_a_stop_soft_candidates_are_no_midpoints_of_the_new_chain() -> None:
     """After a stop the new rhythm is found on a chain of candidates at the footfalls' level (the
     soft ones left out); its strides' midpoints are judged so too. A walker setting off at 0.7 s
