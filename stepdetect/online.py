@@ -326,6 +326,15 @@ MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one r
 # HFP 16 kHz newly failing).
 CLOSER_AFTER_THUMP = True
 CLOSER_MIN_CLOSENESS = 0.95
+# FIRST_CHOICE_OWN: the footfall whose evidence made the first choice of a path, taken on that path's
+# rhythm at CLOSER_MIN_CLOSENESS or more to its prediction, more than HEARD_TOLERANCE_S after the
+# other path's last report, its path's footfall before it heard by the other path too (within
+# AGREE_TOLERANCE_S: the two agreed on the step before), is reported even within MERGE_ACROSS_S of
+# that report: before any path was chosen the other path's footfalls went out as they came, and one
+# of them may be a sound just before this step (a kick). Without the agreement a bands path locked on
+# the crunches 150 ms after the steps came through at its first choice (dev metronome-off crunchy
+# ice full / clipped -0.05).
+FIRST_CHOICE_OWN = True
 # A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
 # AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
 # closer to that path's prediction, is reported at the bands path's onset: a crunchy or gravelly
@@ -673,6 +682,8 @@ class StepDetector:
                               and self._fills_bands_rejected(pick.time_s, closeness))
             n_out = len(out)
             closer = not pick.on_tick and self._closer_after_thump(name, rhythmic, closeness, pick.time_s)
+            closer = closer or (first and self._active != before and name == self._active
+                                and self._first_choice_own(name, rhythmic, closeness, pick.time_s))
             closer = closer or (OWN_STEP_AFTER_FILL and name == "bands" and pick.after_soft_step and rhythmic
                                 and self._last_out_path == "bands" and self._last_out_s == self._bands_before_s)
             if ((undecided or fills or row_out or closer or pick.step_after_tick or name in (self._active, before))
@@ -979,6 +990,19 @@ class StepDetector:
                 and rhythmic and closeness >= CLOSER_MIN_CLOSENESS and 0.0 < self._last_out_closeness < closeness
                 and AGREE_TOLERANCE_S < time_s - self._last_out_s <= HEARD_TOLERANCE_S
                 and time_s - self._bands_before_s >= MERGE_ACROSS_S)
+
+    def _first_choice_own(self, name: str, rhythmic: bool, closeness: float, time_s: float) -> bool:
+        """Whether path ``name``'s footfall at ``time_s``, whose evidence just made the first choice of that
+        path, is a step of its own after the other path's last report (``FIRST_CHOICE_OWN``): on its rhythm
+        at ``CLOSER_MIN_CLOSENESS`` or more, more than ``HEARD_TOLERANCE_S`` after that report, and its
+        path's footfall before it heard by the other path too (within ``AGREE_TOLERANCE_S``): both paths
+        agreed on the step before, so this rhythm runs through the steps, not through their later parts."""
+        own = self._recent[name]
+        if not (FIRST_CHOICE_OWN and rhythmic and closeness >= CLOSER_MIN_CLOSENESS and self._last_out_path != name
+                and time_s - self._last_out_s > HEARD_TOLERANCE_S and len(own) >= 2 and own[-1][0] == time_s):
+            return False
+        before_s = own[-2][0]
+        return any(abs(t - before_s) <= AGREE_TOLERANCE_S for t, _ in self._recent["thump" if name == "bands" else "bands"])
 
     def _agreed_off_both_rhythms(self) -> bool:
         """Whether the bands path's last footfall on its rhythm came under ``AGREE_OWN_MIN_CLOSENESS``
