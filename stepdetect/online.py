@@ -327,13 +327,16 @@ MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one r
 CLOSER_AFTER_THUMP = True
 CLOSER_MIN_CLOSENESS = 0.95
 # FIRST_CHOICE_OWN: the footfall whose evidence made the first choice of a path, taken on that path's
-# rhythm at CLOSER_MIN_CLOSENESS or more to its prediction, more than HEARD_TOLERANCE_S after the
-# other path's last report, its path's footfall before it heard by the other path too (within
-# AGREE_TOLERANCE_S: the two agreed on the step before), is reported even within MERGE_ACROSS_S of
-# that report: before any path was chosen the other path's footfalls went out as they came, and one
-# of them may be a sound just before this step (a kick). Without the agreement a bands path locked on
-# the crunches 150 ms after the steps came through at its first choice (dev metronome-off crunchy
-# ice full / clipped -0.05).
+# rhythm at CLOSER_MIN_CLOSENESS or more to its prediction, not on a known tick, more than
+# HEARD_TOLERANCE_S after the other path's last report, its path's footfall before it heard by the
+# other path too (within AGREE_TOLERANCE_S: the two agreed on the step before), is reported even
+# within MERGE_ACROSS_S of that report: before any path was chosen the other path's footfalls went
+# out as they came, and one of them may be a sound just before this step (a kick). Dev 56 -> 55:
+# music crunchy ice HFP 16 kHz passes (a kick 143 ms before the step at 1.817 s), quiet road
+# synthetic HFP 8 kHz 0.953 -> 0.960, none newly failing (session 18, music). With neither guard
+# a bands path locked on the ticks of a metronome the runner is off (62-145 ms after the steps) came
+# through at its first choice, and its tick footfalls after it (dev metronome-off crunchy ice full /
+# clipped -0.05, clipped newly failing); each guard alone does as well as both on dev.
 FIRST_CHOICE_OWN = True
 # A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
 # AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
@@ -572,7 +575,9 @@ class StepDetector:
         candidate the reported bands path's tracker rejected in a weak stretch (``BANDS_REJECTED_*``)
         and the bands path's own footfall on its rhythm just after such a fill (``AFTER_FILL_OWN``) or
         just after an early part of its step the reported thump path took (``CLOSER_AFTER_THUMP``)
-        or just after its own soft fill it was much louder than (``OWN_STEP_AFTER_FILL``),
+        or just after its own soft fill it was much louder than (``OWN_STEP_AFTER_FILL``), a path's
+        footfall on its rhythm that makes the first choice of that path just after the other path's
+        report (``FIRST_CHOICE_OWN``),
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
         in sync (``REPORT_SYNC_TICKS``), and, in sync, a footfall on the tick right after the last one
         reported (``TICK_ROW_REPORTED``) and the bands path's candidate on a tick merged as the toe of a
@@ -682,7 +687,7 @@ class StepDetector:
                               and self._fills_bands_rejected(pick.time_s, closeness))
             n_out = len(out)
             closer = not pick.on_tick and self._closer_after_thump(name, rhythmic, closeness, pick.time_s)
-            closer = closer or (first and self._active != before and name == self._active
+            closer = closer or (not pick.on_tick and first and self._active != before and name == self._active
                                 and self._first_choice_own(name, rhythmic, closeness, pick.time_s))
             closer = closer or (OWN_STEP_AFTER_FILL and name == "bands" and pick.after_soft_step and rhythmic
                                 and self._last_out_path == "bands" and self._last_out_s == self._bands_before_s)
@@ -721,7 +726,8 @@ class StepDetector:
         """Whether a footfall of path ``name`` at ``time_s`` comes after the last one reported and is not
         that footfall again: ``MERGE_ACROSS_S`` after the other path's (unless ``across``, asked only
         then, says it is another step all the same: the bands path's own step after the thump path's
-        fill, ``AFTER_FILL_OWN``, or after an early part the thump path took, ``CLOSER_AFTER_THUMP``),
+        fill, ``AFTER_FILL_OWN``, after an early part the thump path took, ``CLOSER_AFTER_THUMP``, or the
+        footfall that made the first choice of its path, ``FIRST_CHOICE_OWN``),
         the thump tracker's merge_s after a step on a tick reported in sync."""
         return (time_s > self._last_out_s and time_s - self._sync_out_s >= self._low_tracker.params.merge_s
                 and (name == self._last_out_path or time_s >= self._last_out_s + MERGE_ACROSS_S
