@@ -326,6 +326,18 @@ MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one r
 # HFP 16 kHz newly failing).
 CLOSER_AFTER_THUMP = True
 CLOSER_MIN_CLOSENESS = 0.95
+# FIRST_CHOICE_OWN: the footfall whose evidence made the first choice of a path, taken on that path's
+# rhythm at CLOSER_MIN_CLOSENESS or more to its prediction, not on a known tick, more than
+# HEARD_TOLERANCE_S after the other path's last report, its path's footfall before it heard by the
+# other path too (within AGREE_TOLERANCE_S: the two agreed on the step before), is reported even
+# within MERGE_ACROSS_S of that report: before any path was chosen the other path's footfalls went
+# out as they came, and one of them may be a sound just before this step (a kick). Dev 56 -> 55:
+# music crunchy ice HFP 16 kHz passes (a kick 143 ms before the step at 1.817 s), quiet road
+# synthetic HFP 8 kHz 0.953 -> 0.960, none newly failing (session 18, music). With neither guard
+# a bands path locked on the ticks of a metronome the runner is off (62-145 ms after the steps) came
+# through at its first choice, and its tick footfalls after it (dev metronome-off crunchy ice full /
+# clipped -0.05, clipped newly failing); each guard alone does as well as both on dev.
+FIRST_CHOICE_OWN = True
 # A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
 # AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
 # closer to that path's prediction, is reported at the bands path's onset: a crunchy or gravelly
@@ -563,7 +575,9 @@ class StepDetector:
         candidate the reported bands path's tracker rejected in a weak stretch (``BANDS_REJECTED_*``)
         and the bands path's own footfall on its rhythm just after such a fill (``AFTER_FILL_OWN``) or
         just after an early part of its step the reported thump path took (``CLOSER_AFTER_THUMP``)
-        or just after its own soft fill it was much louder than (``OWN_STEP_AFTER_FILL``),
+        or just after its own soft fill it was much louder than (``OWN_STEP_AFTER_FILL``), a path's
+        footfall on its rhythm that makes the first choice of that path just after the other path's
+        report (``FIRST_CHOICE_OWN``),
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
         in sync (``REPORT_SYNC_TICKS``), and, in sync, a footfall on the tick right after the last one
         reported (``TICK_ROW_REPORTED``) and the bands path's candidate on a tick merged as the toe of a
@@ -673,6 +687,8 @@ class StepDetector:
                               and self._fills_bands_rejected(pick.time_s, closeness))
             n_out = len(out)
             closer = not pick.on_tick and self._closer_after_thump(name, rhythmic, closeness, pick.time_s)
+            closer = closer or (not pick.on_tick and first and self._active != before and name == self._active
+                                and self._first_choice_own(name, rhythmic, closeness, pick.time_s))
             closer = closer or (OWN_STEP_AFTER_FILL and name == "bands" and pick.after_soft_step and rhythmic
                                 and self._last_out_path == "bands" and self._last_out_s == self._bands_before_s)
             if ((undecided or fills or row_out or closer or pick.step_after_tick or name in (self._active, before))
@@ -710,7 +726,8 @@ class StepDetector:
         """Whether a footfall of path ``name`` at ``time_s`` comes after the last one reported and is not
         that footfall again: ``MERGE_ACROSS_S`` after the other path's (unless ``across``, asked only
         then, says it is another step all the same: the bands path's own step after the thump path's
-        fill, ``AFTER_FILL_OWN``, or after an early part the thump path took, ``CLOSER_AFTER_THUMP``),
+        fill, ``AFTER_FILL_OWN``, after an early part the thump path took, ``CLOSER_AFTER_THUMP``, or the
+        footfall that made the first choice of its path, ``FIRST_CHOICE_OWN``),
         the thump tracker's merge_s after a step on a tick reported in sync."""
         return (time_s > self._last_out_s and time_s - self._sync_out_s >= self._low_tracker.params.merge_s
                 and (name == self._last_out_path or time_s >= self._last_out_s + MERGE_ACROSS_S
@@ -979,6 +996,19 @@ class StepDetector:
                 and rhythmic and closeness >= CLOSER_MIN_CLOSENESS and 0.0 < self._last_out_closeness < closeness
                 and AGREE_TOLERANCE_S < time_s - self._last_out_s <= HEARD_TOLERANCE_S
                 and time_s - self._bands_before_s >= MERGE_ACROSS_S)
+
+    def _first_choice_own(self, name: str, rhythmic: bool, closeness: float, time_s: float) -> bool:
+        """Whether path ``name``'s footfall at ``time_s``, whose evidence just made the first choice of that
+        path, is a step of its own after the other path's last report (``FIRST_CHOICE_OWN``): on its rhythm
+        at ``CLOSER_MIN_CLOSENESS`` or more, more than ``HEARD_TOLERANCE_S`` after that report, and its
+        path's footfall before it heard by the other path too (within ``AGREE_TOLERANCE_S``): both paths
+        agreed on the step before, so this rhythm runs through the steps, not through their later parts."""
+        own = self._recent[name]
+        if not (FIRST_CHOICE_OWN and rhythmic and closeness >= CLOSER_MIN_CLOSENESS and self._last_out_path != name
+                and time_s - self._last_out_s > HEARD_TOLERANCE_S and len(own) >= 2 and own[-1][0] == time_s):
+            return False
+        before_s = own[-2][0]
+        return any(abs(t - before_s) <= AGREE_TOLERANCE_S for t, _ in self._recent["thump" if name == "bands" else "bands"])
 
     def _agreed_off_both_rhythms(self) -> bool:
         """Whether the bands path's last footfall on its rhythm came under ``AGREE_OWN_MIN_CLOSENESS``

@@ -719,3 +719,25 @@ def test_in_sync_the_tick_beside_a_step_is_not_reported_for_it(rng: np.random.Ge
                                params=PickParams(step_faded_before_tick_db=np.inf)).time_s
     assert at_ticks(without, before) >= 6, without
     assert score_events(steps, found).f1 >= score_events(steps, without).f1
+
+
+# the first 2.6 s of the benchmark's dev item metronome_off/crunchy_ice/clipped (tests/data/footsteps/README.md)
+_OFFBEAT_CRUNCHY_CLIPPED_STEPS_S = np.array([0.6, 0.96685, 1.4004, 1.850625, 2.284175])
+_OFFBEAT_CRUNCHY_CLIPPED_TICKS_S = np.array([0.359557, 0.768566, 1.177576, 1.586585, 1.995595, 2.404604])
+
+
+def test_a_first_choice_made_on_the_ticks_reports_no_tick_within_merge_across(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Dev metronome-off crunchy ice, clipped: the thump path reports the steps as they come; the bands
+    # path locks on the ticks of the metronome the runner is off (1.587, 1.996 s; 0.409 s, the steps
+    # 0.43-0.45 s apart), and its footfall on the tick at 1.996 s, 146 ms after the step at 1.851 s,
+    # makes the first choice of the bands path. online.FIRST_CHOICE_OWN must not report it (it is on a
+    # known tick, and the thump path heard no footfall at the bands path's one before, 1.587 s): the
+    # reports are those without the rule, the steps and no tick.
+    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / "crunchy_offbeat_ticks_clipped_44k.flac")
+    steps, ticks = _OFFBEAT_CRUNCHY_CLIPPED_STEPS_S, _OFFBEAT_CRUNCHY_CLIPPED_TICKS_S
+    found = detect_footfalls(y, sample_rate=sr, tick_times_s=ticks).time_s
+    assert np.min(np.abs(found - 1.995595)) > 0.025, found
+    assert score_events(steps, found).f1 == 1.0, found
+    monkeypatch.setattr(online, "FIRST_CHOICE_OWN", False)
+    np.testing.assert_array_equal(detect_footfalls(y, sample_rate=sr, tick_times_s=ticks).time_s, found)
