@@ -89,6 +89,7 @@ THUMP_STOP_NEIGHBOUR_TOLERANCE = STOP_NEIGHBOUR_TOLERANCE  # the bands path's va
 THUMP_FREE_OVERRIDE = False
 FIRST_MIN_EVIDENCE = 0.8  # the first choice needs this much evidence (about three footfalls, or one on a rhythm)
 AFTER_UNDECIDED_REJECT = True
+AFTER_REJECT_MIN_CONFIDENCE = 1.0
 THUMP_MIN_SALIENCE = 0.5  # below this rhythm salience the thump path's tracker does not filter its footfalls
 # ... and so the thump path takes over from the bands path on evidence only from there: a thump band
 # whose tracker leaves most of what it hears off the rhythm hears a crunchy step's later crunches or
@@ -679,7 +680,7 @@ class StepDetector:
             if ((undecided or fills or row_out or closer or pick.step_after_tick or name in (self._active, before))
                     and reportable
                     and self._may_report(pick.time_s, name, lambda: closer or self._own_after_fill(
-                        name, rhythmic, closeness, pick.time_s) or self._after_undecided_reject(name, pick.time_s))):
+                        name, rhythmic, closeness, pick.time_s) or self._after_undecided_reject(name, pick.time_s, pick.confidence))):
                 self._emit(out, pick if report_s == pick.time_s else dataclasses.replace(pick, time_s=report_s),
                            rhythmic, name, tick_s, fill=fills and name == "thump",  # (a thump fill needs the bands path reported)
                            rejected_db=rejected_out, sync_tick=sync_tick, time_s=pick.time_s, closeness=closeness)
@@ -695,11 +696,12 @@ class StepDetector:
         return (self._last_switch_s == -np.inf
                 and max(self._evidence("thump"), self._evidence("bands")) < FIRST_MIN_EVIDENCE)
 
-    def _after_undecided_reject(self, name: str, time_s: float) -> bool:
+    def _after_undecided_reject(self, name: str, time_s: float, confidence: float) -> bool:
         """Whether path ``name``'s footfall at ``time_s`` is the bands path's step after a candidate the
         thump path's tracker rejected, reported before either path was chosen."""
         return (AFTER_UNDECIDED_REJECT and name == "bands" and self._undecided() and self._last_out_path == "thump"
-                and self._last_out_rejected_db is not None and time_s - self._last_out_s > AGREE_TOLERANCE_S)
+                and self._last_out_rejected_db is not None and time_s - self._last_out_s > AGREE_TOLERANCE_S
+                and confidence >= AFTER_REJECT_MIN_CONFIDENCE)
 
     def _emit(self, out: list[tuple[Pick, bool]], pick: Pick, rhythmic: bool, name: str, tick_s: float | None, *,
               fill: bool = False, rejected_db: float | None = None, sync_tick: bool = False,
