@@ -438,6 +438,35 @@ def test_before_a_path_is_chosen_the_bands_step_after_a_rejected_thump_sound_is_
             > score_events(truth, was, tolerance_s=0.025).f1), (found, was)
 
 
+# the step times of crunchy_ramp_hfp8_8k.flac (the benchmark's truth, the first 6.2 s of its dev item)
+CRUNCHY_RAMP_HFP8_STEPS_S = [0.6, 0.9776, 1.361, 1.7212, 2.1016, 2.4723, 2.8469, 3.212, 3.5941, 3.9627, 4.3254,
+                             4.6883, 5.0566, 5.421, 5.7906, 6.1427]
+
+
+def test_a_thump_step_the_bands_path_rejects_just_after_it_decided_it_fills_the_gap_then(
+        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A runner on crunchy ice at 163 spm through the 8 kHz headset path: the reported bands path is
+    locked on strides (0.74 s) until 6.1 s and rejects the other foot's steps at 4.688 and 5.424 s,
+    which the thump path takes on its rhythm (closeness 0.99-1.0, a period after the last footfall
+    reported). The bands tracker decides those rejections 4-13 ms after the thump path's footfall, so
+    ``BANDS_REJECTED_FILL`` (asked when the thump footfall is decided) missed them; with
+    ``LATE_BANDS_REJECTION`` the footfall is reported when the rejection comes. Random blocks report
+    the same."""
+    y, sr = sf.read(DATA / "crunchy_ramp_hfp8_8k.flac")
+    truth = np.array(CRUNCHY_RAMP_HFP8_STEPS_S)
+    found = StepDetector(sample_rate=sr).process_block(y).time_s
+    for step_s in (4.6883, 5.421):
+        assert np.min(np.abs(found - step_s)) <= 0.025, found
+    for max_block in (160, 1500):  # the rejection and the footfall it fills in different blocks too
+        np.testing.assert_allclose(_streamed(y, sr, rng, max_block), found, atol=1e-12, rtol=0)
+    monkeypatch.setattr(online, "LATE_BANDS_REJECTION", False)
+    was = detect_footfalls(y, sample_rate=sr).time_s
+    for step_s in (4.6883, 5.421):
+        assert np.min(np.abs(was - step_s)) > 0.025, was
+    assert (score_events(truth, found, tolerance_s=0.025).f1
+            > score_events(truth, was, tolerance_s=0.025).f1), (found, was)
+
+
 # the step times of crunchy_treadmill_hfp16_16k.flac (the benchmark's truth, the first 11 s of its dev item)
 CRUNCHY_TREADMILL_HFP16_STEPS_S = [
     0.6, 0.8501, 1.1169, 1.3837, 1.6338, 1.884, 2.1508, 2.4009, 2.651, 2.9012, 3.168, 3.4014, 3.6682, 3.9017,
