@@ -88,6 +88,17 @@ THUMP_STOP_NEIGHBOUR_TOLERANCE = STOP_NEIGHBOUR_TOLERANCE  # the bands path's va
 # of that footfall (dev quiet-road crunchy ice full, 1.3 and 1.6 s: two false footfalls).
 THUMP_FREE_OVERRIDE = False
 FIRST_MIN_EVIDENCE = 0.8  # the first choice needs this much evidence (about three footfalls, or one on a rhythm)
+# Before either path is chosen (no switch yet, neither with FIRST_MIN_EVIDENCE) the thump path reports
+# what its tracker rejects (its salience is still low); the bands path's footfall more than
+# AGREE_TOLERANCE_S after such a reject, at AFTER_REJECT_MIN_CONFIDENCE (the picker's full
+# confidence: 10 dB over its floor and as strong as its footfalls so far), is a step of its own, not
+# that reject again within MERGE_ACROSS_S: a walker's first steps through an 8 kHz headset, a faint
+# sound 52 ms before the second step reported and the step lost (dev 56 -> 55, walk dirt & rocks HFP
+# 8 kHz passes; without the confidence bound a 0.5 x bands onset 63 ms after a reject and a crunch 98
+# ms after one came out too: walk synthetic HFP 8 kHz -0.024, treadmill crunchy ice phone / HFP 8 kHz
+# -0.005; session 18, treadwalk)
+AFTER_UNDECIDED_REJECT = True
+AFTER_REJECT_MIN_CONFIDENCE = 1.0
 THUMP_MIN_SALIENCE = 0.5  # below this rhythm salience the thump path's tracker does not filter its footfalls
 # ... and so the thump path takes over from the bands path on evidence only from there: a thump band
 # whose tracker leaves most of what it hears off the rhythm hears a crunchy step's later crunches or
@@ -169,6 +180,16 @@ BANDS_REJECTED_FILL = True
 BANDS_REJECTED_CLOSENESS = FILL_CLOSENESS
 BANDS_REJECTED_SPACING = (0.8, 1.5)
 BANDS_REJECTED_SALIENCE = 0.5
+# ... and when the bands tracker decides that rejection after the thump footfall (it waits for the
+# candidates after it), up to LATE_REJECTION_MAX_S later, the footfall is reported then, if it came
+# LATE_SPACING thump periods after the last footfall reported (the next step due; the reject-before
+# rule's wider BANDS_REJECTED_SPACING let through, when the rejection came late, a standing sound, a
+# gust's onset and a walk's early scuff on a thump lock 5 % fast): a stride-locked bands path's
+# skipped steps on a ramp (dev ramp crunchy ice HFP 8 kHz 0.929 -> 0.941, cadence 1.79 -> 1.32 spm;
+# mean F1 HFP 8 kHz +0.002, 6 items up, 1 down by 0.002; session 18, treadwalk)
+LATE_BANDS_REJECTION = True
+LATE_REJECTION_MAX_S = 0.025
+LATE_SPACING = (0.95, 1.15)
 # After such a fill the reported bands path's own footfall on its rhythm (closeness at least
 # BANDS_REJECTED_CLOSENESS) more than AGREE_TOLERANCE_S later is still reported, even within
 # MERGE_ACROSS_S: the thump path may have taken a sound just before the step (a kick, the step's
@@ -501,6 +522,8 @@ class StepDetector:
         # the thump path's candidates not reported, the last HEARD_UNDER_TICK_KEEP_S (HEARD_UNDER_TICK)
         self._ticks_alone: deque[tuple[float, float]] = deque()
         self._thump_unreported: deque[tuple[float, Pick]] = deque()
+        # a thump footfall on its rhythm a bands rejection decided just after it may fill (LATE_BANDS_REJECTION)
+        self._pending_fill: tuple[Pick, float, float, float | None] | None = None  # (pick, report at, closeness, tick)
         self._before_out_on_tick: tuple[float, float] | None = None  # "out" of the footfall reported before the last
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
@@ -572,12 +595,14 @@ class StepDetector:
         is still reported, whichever path it came from, and so is the bands path's footfall on its
         rhythm where the reported thump path's tracker predicted a step it did not hear (``FILL_*``)
         or heard a candidate it rejected (``HEARD_FILL``), the thump path's footfall on its rhythm at a
-        candidate the reported bands path's tracker rejected in a weak stretch (``BANDS_REJECTED_*``)
+        candidate the reported bands path's tracker rejected in a weak stretch (``BANDS_REJECTED_*``;
+        a rejection decided just after that footfall reports it then, ``LATE_BANDS_REJECTION``)
         and the bands path's own footfall on its rhythm just after such a fill (``AFTER_FILL_OWN``) or
         just after an early part of its step the reported thump path took (``CLOSER_AFTER_THUMP``)
         or just after its own soft fill it was much louder than (``OWN_STEP_AFTER_FILL``), a path's
         footfall on its rhythm that makes the first choice of that path just after the other path's
-        report (``FIRST_CHOICE_OWN``),
+        report (``FIRST_CHOICE_OWN``), or, before either path is chosen, the bands path's footfall just
+        after a thump-path reject reported (``AFTER_UNDECIDED_REJECT``),
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
         in sync (``REPORT_SYNC_TICKS``), and, in sync, a footfall on the tick right after the last one
         reported (``TICK_ROW_REPORTED``) and the bands path's candidate on a tick merged as the toe of a
@@ -590,7 +615,7 @@ class StepDetector:
         rejected = deque(sorted(rejections or [], key=lambda r: r[1]))  # the bands tracker's, by decision time
         out: list[tuple[Pick, bool]] = []
         for now_s, which, pick in events:
-            self._take_bands_rejections(rejected, now_s)
+            self._take_bands_rejections(rejected, now_s, out)
             name = "thump" if which == 0 else "bands"
             if pick.tick_alone:  # not a footfall (peaks.Pick.tick_alone)
                 self._heard_under_tick_alone(pick, out)
@@ -685,6 +710,9 @@ class StepDetector:
                           or self._fills_unlocked(pick.time_s, closeness, pick.period_s)))
             fills = fills or (name == "thump" and rhythmic and counted and not first
                               and self._fills_bands_rejected(pick.time_s, closeness))
+            if (LATE_BANDS_REJECTION and name == "thump" and rhythmic and counted and not first and not fills
+                    and self._active == "bands" and self._may_fill_bands_rejected(pick.time_s, closeness)):
+                self._pending_fill = (pick, report_s, closeness, tick_s)
             n_out = len(out)
             closer = not pick.on_tick and self._closer_after_thump(name, rhythmic, closeness, pick.time_s)
             closer = closer or (not pick.on_tick and first and self._active != before and name == self._active
@@ -694,7 +722,8 @@ class StepDetector:
             if ((undecided or fills or row_out or closer or pick.step_after_tick or name in (self._active, before))
                     and reportable
                     and self._may_report(pick.time_s, name, lambda: closer or self._own_after_fill(
-                        name, rhythmic, closeness, pick.time_s))):
+                        name, rhythmic, closeness, pick.time_s)
+                        or self._after_undecided_reject(name, pick.time_s, pick.confidence))):
                 self._emit(out, pick if report_s == pick.time_s else dataclasses.replace(pick, time_s=report_s),
                            rhythmic, name, tick_s, fill=fills and name == "thump",  # (a thump fill needs the bands path reported)
                            rejected_db=rejected_out, sync_tick=sync_tick, time_s=pick.time_s, closeness=closeness)
@@ -702,8 +731,21 @@ class StepDetector:
                     and d.kind != "merged"  # a step's toe is that step, not one under a tick
                     and not (d.kind == "rejected" and d.beat)):
                 self._heard_under_tick_alone(pick, out)
-        self._take_bands_rejections(rejected, np.inf)
+        self._take_bands_rejections(rejected, np.inf, out)
         return out
+
+    def _undecided(self) -> bool:
+        """Whether no path has been chosen yet and neither has ``FIRST_MIN_EVIDENCE``."""
+        return (self._last_switch_s == -np.inf
+                and max(self._evidence("thump"), self._evidence("bands")) < FIRST_MIN_EVIDENCE)
+
+    def _after_undecided_reject(self, name: str, time_s: float, confidence: float) -> bool:
+        """Whether path ``name``'s footfall at ``time_s`` (at the picker's ``confidence``) is the bands
+        path's step after a candidate the thump path's tracker rejected, reported before either path
+        was chosen (``AFTER_UNDECIDED_REJECT``), not that candidate again."""
+        return (AFTER_UNDECIDED_REJECT and name == "bands" and self._undecided()
+                and self._last_out_path == "thump" and self._last_out_rejected_db is not None
+                and time_s - self._last_out_s > AGREE_TOLERANCE_S and confidence >= AFTER_REJECT_MIN_CONFIDENCE)
 
     def _emit(self, out: list[tuple[Pick, bool]], pick: Pick, rhythmic: bool, name: str, tick_s: float | None, *,
               fill: bool = False, rejected_db: float | None = None, sync_tick: bool = False,
@@ -766,12 +808,27 @@ class StepDetector:
         return (-HEARD_UNDER_TICK_BEFORE_S <= time_s - tick_s <= HEARD_UNDER_TICK_AFTER_S
                 and abs(time_s - tick_s) >= HEARD_UNDER_TICK_APART_S)
 
-    def _take_bands_rejections(self, rejected: deque[tuple[float, float, float]], now_s: float) -> None:
+    def _take_bands_rejections(self, rejected: deque[tuple[float, float, float]], now_s: float,
+                               out: list[tuple[Pick, bool]]) -> None:
         """Keep the bands path's rejections handed over by its picker (time, decided at, its
-        tracker's salience) decided before ``now_s``, in decision order, for ``BANDS_REJECTED_FILL``."""
+        tracker's salience) decided before ``now_s``, in decision order, for ``BANDS_REJECTED_FILL``;
+        one decided just after the thump footfall it fills reports that footfall then
+        (``LATE_BANDS_REJECTION``)."""
         while rejected and rejected[0][1] < now_s:
-            t, _, salience = rejected.popleft()
+            t, decided_s, salience = rejected.popleft()
             self._rejected["bands"].add(t, salience)
+            if self._pending_fill is None:
+                continue
+            pick, report_s, closeness, tick_s = self._pending_fill
+            if decided_s - pick.decided_at_s > LATE_REJECTION_MAX_S:
+                self._pending_fill = None
+            elif (abs(t - pick.time_s) <= AGREE_TOLERANCE_S and salience < BANDS_REJECTED_SALIENCE
+                  and self._may_fill_bands_rejected(pick.time_s, closeness) and self._may_report(pick.time_s, "thump")
+                  and LATE_SPACING[0] <= (pick.time_s - self._last_out_s) / self._low_tracker.period_s
+                  <= LATE_SPACING[1]):
+                self._pending_fill = None
+                self._emit(out, dataclasses.replace(pick, time_s=report_s, decided_at_s=decided_s), True, "thump",
+                           tick_s, fill=True, time_s=pick.time_s, closeness=closeness)
 
     def _evidence(self, name: str) -> float:
         """Path ``name``'s evidence over the last ``ARBITRATION_S``."""
@@ -973,12 +1030,16 @@ class StepDetector:
         """Whether the thump path's footfall at ``time_s``, taken on its rhythm at ``closeness``, is a
         candidate the reported bands path's tracker rejected while it found little of what it hears on
         its rhythm, a period or so after the last footfall reported (``BANDS_REJECTED_*``)."""
-        if not (BANDS_REJECTED_FILL and self._active == "bands" and closeness >= BANDS_REJECTED_CLOSENESS
+        return (self._may_fill_bands_rejected(time_s, closeness)
+                and self._rejected["bands"].heard(time_s, AGREE_TOLERANCE_S, max_salience=BANDS_REJECTED_SALIENCE))
+
+    def _may_fill_bands_rejected(self, time_s: float, closeness: float) -> bool:
+        """Whether the thump path's footfall at ``time_s``, on its rhythm at ``closeness``, would fill
+        as :meth:`_fills_bands_rejected` says if the bands path's tracker rejected a candidate there."""
+        return (BANDS_REJECTED_FILL and self._active == "bands" and closeness >= BANDS_REJECTED_CLOSENESS
                 and self._low_tracker.locked
                 and BANDS_REJECTED_SPACING[0] <= (time_s - self._last_out_s) / self._low_tracker.period_s
-                <= BANDS_REJECTED_SPACING[1]):
-            return False
-        return self._rejected["bands"].heard(time_s, AGREE_TOLERANCE_S, max_salience=BANDS_REJECTED_SALIENCE)
+                <= BANDS_REJECTED_SPACING[1])
 
     def _own_after_fill(self, name: str, rhythmic: bool, closeness: float, time_s: float) -> bool:
         """Whether path ``name``'s footfall at ``time_s`` (on its rhythm: ``rhythmic`` at ``closeness``)

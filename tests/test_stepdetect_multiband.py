@@ -366,6 +366,27 @@ def _assert_found_only_by(module: object, rule: str, name: str, steps_s: list[fl
             >= score_events(truth, was, tolerance_s=0.025).precision), (found, was)
 
 
+def _assert_added_by(rule: str, name: str, truth_s: list[float], steps_s: tuple[float, ...],
+                     rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch,
+                     max_blocks: tuple[int, ...] = (1500,)) -> None:
+    """The detector finds each of ``steps_s`` in the excerpt ``name`` (true step times ``truth_s``),
+    the same streamed in random blocks up to each of ``max_blocks`` samples; with ``online.rule`` off
+    none of them is found and F1 is lower."""
+    y, sr = sf.read(DATA / name)
+    truth = np.array(truth_s)
+    found = StepDetector(sample_rate=sr).process_block(y).time_s
+    for step_s in steps_s:
+        assert np.min(np.abs(found - step_s)) <= 0.025, found
+    for max_block in max_blocks:
+        np.testing.assert_allclose(_streamed(y, sr, rng, max_block), found, atol=1e-12, rtol=0)
+    monkeypatch.setattr(online, rule, False)
+    was = detect_footfalls(y, sample_rate=sr).time_s
+    for step_s in steps_s:
+        assert np.min(np.abs(was - step_s)) > 0.025, was
+    assert (score_events(truth, found, tolerance_s=0.025).f1
+            > score_events(truth, was, tolerance_s=0.025).f1), (found, was)
+
+
 # the step times of dirt_walk_hfp16_16k.flac (the benchmark's truth, the first 6.8 s of its dev item)
 DIRT_WALK_HFP16_STEPS_S = [0.6, 1.1777, 1.7468, 2.3066, 2.8801, 3.4751, 4.0598, 4.6249, 5.198, 5.7943, 6.3849]
 
@@ -406,16 +427,39 @@ def test_the_bands_heel_after_its_own_soft_fill_is_reported_too(
     step of its own (``TrackerParams.yield_ratio``), while the thump path's own step there fell within
     ``MERGE_ACROSS_S`` of the fill. With ``OWN_STEP_AFTER_FILL`` the heel is reported too (the soft
     fill, decided first, stays); random blocks report the same."""
-    y, sr = sf.read(DATA / "dirt_walk_long_hfp8_8k.flac")
-    found = StepDetector(sample_rate=sr).process_block(y).time_s
-    assert np.min(np.abs(found - 14.5371)) <= 0.025, found
-    np.testing.assert_allclose(_streamed(y, sr, rng, 1500), found, atol=1e-12, rtol=0)
-    truth = np.array(DIRT_WALK_LONG_HFP16_STEPS_S + [14.5371])
-    monkeypatch.setattr(online, "OWN_STEP_AFTER_FILL", False)
-    was = detect_footfalls(y, sample_rate=sr).time_s
-    assert np.min(np.abs(was - 14.5371)) > 0.025, was
-    assert (score_events(truth, found, tolerance_s=0.025).f1
-            > score_events(truth, was, tolerance_s=0.025).f1), (found, was)
+    _assert_added_by("OWN_STEP_AFTER_FILL", "dirt_walk_long_hfp8_8k.flac", DIRT_WALK_LONG_HFP16_STEPS_S + [14.5371],
+                     (14.5371,), rng, monkeypatch)
+
+
+def test_before_a_path_is_chosen_the_bands_step_after_a_rejected_thump_sound_is_reported(
+        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same 8 kHz walk's start: before either path is chosen, the thump path reports a faint
+    sound its tracker rejected at 1.126 s (0.2 x its first step), 52 ms before the second step; the
+    bands path's step at 1.178 s, at full confidence, fell within ``MERGE_ACROSS_S`` of it and was
+    lost, and the thump path's own later part at 1.242 s was reported instead. With
+    ``AFTER_UNDECIDED_REJECT`` the bands step is reported (the faint sound, decided first, stays) and
+    the later part is that step again; random blocks report the same."""
+    _assert_added_by("AFTER_UNDECIDED_REJECT", "dirt_walk_long_hfp8_8k.flac",
+                     DIRT_WALK_LONG_HFP16_STEPS_S + [14.5371], (1.1777,), rng, monkeypatch)
+
+
+# the step times of crunchy_ramp_hfp8_8k.flac (the benchmark's truth, the first 6.2 s of its dev item)
+CRUNCHY_RAMP_HFP8_STEPS_S = [0.6, 0.9776, 1.361, 1.7212, 2.1016, 2.4723, 2.8469, 3.212, 3.5941, 3.9627, 4.3254,
+                             4.6883, 5.0566, 5.421, 5.7906, 6.1427]
+
+
+def test_a_thump_step_the_bands_path_rejects_just_after_it_decided_it_fills_the_gap_then(
+        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A runner on crunchy ice at 163 spm through the 8 kHz headset path: the reported bands path is
+    locked on strides (0.74 s) until 6.1 s and rejects the other foot's steps at 4.688 and 5.424 s,
+    which the thump path takes on its rhythm (closeness 0.99-1.0, a period after the last footfall
+    reported). The bands tracker decides those rejections 4-13 ms after the thump path's footfall, so
+    ``BANDS_REJECTED_FILL`` (asked when the thump footfall is decided) missed them; with
+    ``LATE_BANDS_REJECTION`` the footfall is reported when the rejection comes. Random blocks report
+    the same."""
+    # small blocks too: the rejection and the footfall it fills come in different blocks
+    _assert_added_by("LATE_BANDS_REJECTION", "crunchy_ramp_hfp8_8k.flac", CRUNCHY_RAMP_HFP8_STEPS_S, (4.6883, 5.421),
+                     rng, monkeypatch, max_blocks=(160, 1500))
 
 
 # the step times of crunchy_treadmill_hfp16_16k.flac (the benchmark's truth, the first 11 s of its dev item)
