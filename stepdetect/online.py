@@ -235,6 +235,17 @@ TICK_ROW_AFTER_S = 0.015
 # steps, cadence 0.80 -> 1.44 spm off, failing on F1 before and after). Both paths in sync: a
 # path hearing the ticks of a metronome the runner is off reads as in sync, the other does not.
 TICK_ROW_REPORTED = True
+# The same row judged with the sync of the path that heard the footfall, not both paths': the
+# footfall's path reads as in sync (Pick.in_sync) and hears a tick for every step (as BETWEEN_TICKS
+# asks: ON_BEAT_MIN of its last ON_BEAT_FOOTFALLS tracked footfalls within peaks.BEAT_NEAR_S of a
+# known tick), and the footfall is on the tick right after the one the last footfall reported
+# started on (_on_the_next_tick, nothing reported since). Such a footfall is reported, also one the
+# bands path's tracker rejected off its rhythm (REPORT_SYNC_TICKS asks the thump path to be in sync
+# for those): where the thump band hears a crunch 60-120 ms after each step, the thump path never
+# reads as in sync, and the bands path's step on its tick after an irregular stride was lost (dev
+# metronome-on crunchy ice full 18.075 s). A path hearing the ticks of a metronome the runner is
+# off has the runner's steps reported between its ticks, so the reported row breaks there.
+TICK_ROW_OWN = True
 # A sound 30-90 ms before a step on its tick, taken on the rhythm and reported, makes the bands
 # tracker merge the step into it as its toe (Pick.toe_on_tick: merged, on a known tick, in sync,
 # the step before off the ticks). That candidate is reported when the last footfall reported started
@@ -664,8 +675,11 @@ class StepDetector:
             undecided = (first and self._active == before and max(ours, theirs) < FIRST_MIN_EVIDENCE
                          and (not pick.on_tick or next_tick))
             # in sync, a footfall on the tick right after the last one reported, whichever path heard it
-            row_out = (TICK_ROW_REPORTED and pick.on_tick and all(self._in_sync.values())
-                       and self._on_the_next_tick("out", tick_s))
+            row_out = (TICK_ROW_REPORTED and pick.on_tick and self._on_the_next_tick("out", tick_s)
+                       and (all(self._in_sync.values()) or self._hears_its_row(name, pick)))
+            if (row_out and sync_tick and name == "bands" and not reportable
+                    and pick.time_s - self._last_out_s >= self._picker.tracker.params.merge_s):
+                reportable = True  # REPORT_SYNC_TICKS's spacing
             fills = (name == "bands" and rhythmic and reportable and not first
                      and (self._fills_gap(pick.time_s, closeness) or self._fills_heard(pick.time_s, closeness)
                           or self._fills_unlocked(pick.time_s, closeness, pick.period_s)))
@@ -852,6 +866,11 @@ class StepDetector:
             return True
         other = [t for t, _ in self._recent["bands" if name == "thump" else "thump"]]
         return any(abs(t - u) <= AGREE_TOLERANCE_S for t, _ in beats for u in other)
+
+    def _hears_its_row(self, name: str, pick: Pick) -> bool:
+        """Whether path ``name``, whose footfall ``pick`` is, hears the runner on the beat by itself
+        (``TICK_ROW_OWN``): it reads as in sync and hears a tick for every step."""
+        return TICK_ROW_OWN and pick.in_sync and self._hears_a_tick_every_step(name)
 
     def _hears_a_tick_every_step(self, name: str) -> bool:
         """Whether path ``name`` hears the runner on the beat, a tick for every step: at least
