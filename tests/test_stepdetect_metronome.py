@@ -553,6 +553,34 @@ def test_in_sync_a_footfall_on_the_tick_after_the_last_one_reported_is_reported(
     assert score_events(_BEAT_SHOWER16_STEPS_S, found).f1 >= 0.87  # before: 0.80
 
 
+# 9.0-13.6 s of the benchmark's dev item metronome_on/dirt_rocks/full (tests/data/footsteps/README.md)
+_BEAT_DIRT_STEPS_S = np.array([0.0209, 0.3877, 0.7879, 1.2048, 1.605, 2.0052, 2.4221, 2.7889, 3.2058, 3.5893,
+                               3.9895, 4.2397])
+_BEAT_DIRT_TICKS_S = np.array([0.0239, 0.385, 0.7848, 1.2027, 1.6246, 2.0231, 2.4289, 2.7775, 3.2212, 3.5987,
+                               3.9959, 4.2547])
+
+
+def test_a_path_on_the_beat_by_itself_reports_its_footfall_on_the_next_tick(
+        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Dev metronome-on dirt & rocks through the full-band microphone: the step at 4.240 s comes 0.25 s
+    # after the last (on the beat, its tick 15 ms after it). Both trackers reject it off their rhythm;
+    # the thump path's candidate, 15 ms before the tick, is outside its tick window, so that path no
+    # longer reads as in sync, and the bands path's footfall on the tick -- the tick right after the
+    # one the last footfall reported started on -- was not reported (REPORT_SYNC_TICKS and
+    # TICK_ROW_REPORTED ask both paths to be in sync). The bands path reads as in sync and hears a
+    # tick for every step by itself: its footfall on the next tick is reported (TICK_ROW_OWN).
+    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / "dirt_beat_ticks_full_44k.flac")
+    offline = detect_footfalls(y, sample_rate=sr, tick_times_s=_BEAT_DIRT_TICKS_S)
+    k = int(np.argmin(np.abs(offline.time_s - 4.2397)))
+    assert abs(offline.time_s[k] - 4.2397) <= 0.025, offline.time_s
+    assert offline.decided_at_s[k] - 4.2397 <= 0.05
+    assert score_events(_BEAT_DIRT_STEPS_S, offline.time_s).f1 >= 0.95  # without the rule: 0.909
+    np.testing.assert_allclose(_streamed(y, sr, _BEAT_DIRT_TICKS_S, rng), offline.time_s, atol=1e-12, rtol=0)
+    monkeypatch.setattr(online, "TICK_ROW_OWN", False)
+    without = detect_footfalls(y, sample_rate=sr, tick_times_s=_BEAT_DIRT_TICKS_S)
+    assert np.min(np.abs(without.time_s - 4.2397)) > 0.025  # lost without it
+
+
 # the first 13.2 s of the benchmark's dev item metronome_off/shower/phone at 22.05 kHz (tests/data/footsteps/README.md);
 # the ticks every 0.40114 s from 0.4542 s
 _OFFBEAT_PHONE_TICKS_S = 0.4542 + 0.40114 * np.arange(34)
