@@ -241,10 +241,14 @@ TICK_ROW_REPORTED = True
 # known tick), and the footfall is on the tick right after the one the last footfall reported
 # started on (_on_the_next_tick, nothing reported since). Such a footfall is reported, also one the
 # bands path's tracker rejected off its rhythm (REPORT_SYNC_TICKS asks the thump path to be in sync
-# for those): where the thump band hears a crunch 60-120 ms after each step, the thump path never
-# reads as in sync, and the bands path's step on its tick after an irregular stride was lost (dev
-# metronome-on crunchy ice full 18.075 s). A path hearing the ticks of a metronome the runner is
-# off has the runner's steps reported between its ticks, so the reported row breaks there.
+# for those): where the thump band hears a crunch 60-120 ms after each step the thump path does not
+# read as in sync, nor after a short stride it rejects 15 ms before its tick (outside its tick
+# window), and the bands path's step on its tick was lost (dev metronome-on crunchy ice full /
+# clipped 18.075 s, dirt & rocks full 13.240 s). A path hearing the ticks of a metronome the runner
+# is off has the runner's steps reported between its ticks, so the reported row breaks there. Dev 56
+# -> 56, three metronome-on items up, none down, the steady scene unchanged (FOOTFALL_PASSES.md,
+# session 18, metroclicks; judged on the path's own last footfall on a tick instead of the reported
+# row: metronome-off synthetic HFP 16 kHz newly failing, steady synthetic down).
 TICK_ROW_OWN = True
 # A sound 30-90 ms before a step on its tick, taken on the rhythm and reported, makes the bands
 # tracker merge the step into it as its toe (Pick.toe_on_tick: merged, on a known tick, in sync,
@@ -273,6 +277,15 @@ TOE_MIN_BEFORE_S = 0.03
 # failing (FOOTFALL_PASSES.md, session 15, metro).
 BETWEEN_TICKS = True
 BETWEEN_TICKS_FRACTION = 0.3
+# ... and while the footfall's own path hears the runner on the beat by itself (BETWEEN_TICKS_OWN: it
+# reads as in sync, Pick.in_sync, and hears a tick for every step, as TICK_ROW_OWN asks), whatever the
+# other path hears: where the thump band hears a crunch 60-120 ms after each step, that path never
+# hears a tick for every step, and the bands path's crunch between the ticks, taken on its rhythm,
+# was reported (dev metronome-on crunchy ice full 18.586 s, 193 ms after its tick). Not "either
+# path" (dropped above): the footfall's path itself says the runner steps on its ticks. Dev: four
+# metronome items up (crunchy ice full, HFP 8 kHz, in-ear; metronome-off crunchy ice HFP 16 kHz),
+# none down (FOOTFALL_PASSES.md, session 18, metroclicks).
+BETWEEN_TICKS_OWN = True
 ON_BEAT_FOOTFALLS = 4
 ON_BEAT_MIN = 3
 # Before a path was first chosen, a path hearing the runner off the beat -- none of its last
@@ -637,7 +650,7 @@ class StepDetector:
                 reportable = self._toe_on_tick(pick.time_s, tick_s)
             if pick.step_after_tick:  # the step after a tick reported in its place (peaks.STEP_AFTER_TICK_S)
                 reportable = pick.time_s > self._last_out_s
-            if reportable and not pick.on_tick and self._drop_between_ticks(pick.time_s):
+            if reportable and not pick.on_tick and self._drop_between_ticks(pick.time_s, name, pick):
                 reportable = False
             if counted:
                 in_sync = self._runner_in_sync()
@@ -676,7 +689,7 @@ class StepDetector:
                          and (not pick.on_tick or next_tick))
             # in sync, a footfall on the tick right after the last one reported, whichever path heard it
             row_out = (TICK_ROW_REPORTED and pick.on_tick and self._on_the_next_tick("out", tick_s)
-                       and (all(self._in_sync.values()) or self._hears_its_row(name, pick)))
+                       and (all(self._in_sync.values()) or (TICK_ROW_OWN and self._on_the_beat_by_itself(name, pick))))
             if (row_out and sync_tick and name == "bands" and not reportable
                     and pick.time_s - self._last_out_s >= self._picker.tracker.params.merge_s):
                 reportable = True  # REPORT_SYNC_TICKS's spacing
@@ -830,15 +843,17 @@ class StepDetector:
         params = self.low_params if name == "thump" else self.params
         return tick_near(self._ticks_s, pick.time_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
 
-    def _drop_between_ticks(self, time_s: float) -> bool:
-        """Whether a footfall at ``time_s`` off the ticks is no step of a runner on the beat
-        (``BETWEEN_TICKS``): both paths hear the runner on the beat and it is at least
+    def _drop_between_ticks(self, time_s: float, name: str, pick: Pick) -> bool:
+        """Whether path ``name``'s footfall ``pick`` at ``time_s`` off the ticks is no step of a runner on
+        the beat (``BETWEEN_TICKS``): both paths hear the runner on the beat (or its own path by itself,
+        ``BETWEEN_TICKS_OWN``) and it is at least
         ``BETWEEN_TICKS_FRACTION`` of the tick interval from the last tick before it and from the
         next one that interval predicts. Only ticks before it are read: a live session knows a tick
         only once it has played it (the loop latency ahead, not a beat), and a stream must decide as
         a whole file told every tick does."""
         ticks = self._ticks_s
-        if not BETWEEN_TICKS or not all(self._hears_a_tick_every_step(n) for n in ("thump", "bands")):
+        if not BETWEEN_TICKS or not (all(self._hears_a_tick_every_step(n) for n in ("thump", "bands"))
+                                     or (BETWEEN_TICKS_OWN and self._on_the_beat_by_itself(name, pick))):
             return False
         j = int(np.searchsorted(ticks, time_s))
         if j < 2:
@@ -867,10 +882,10 @@ class StepDetector:
         other = [t for t, _ in self._recent["bands" if name == "thump" else "thump"]]
         return any(abs(t - u) <= AGREE_TOLERANCE_S for t, _ in beats for u in other)
 
-    def _hears_its_row(self, name: str, pick: Pick) -> bool:
+    def _on_the_beat_by_itself(self, name: str, pick: Pick) -> bool:
         """Whether path ``name``, whose footfall ``pick`` is, hears the runner on the beat by itself
-        (``TICK_ROW_OWN``): it reads as in sync and hears a tick for every step."""
-        return TICK_ROW_OWN and pick.in_sync and self._hears_a_tick_every_step(name)
+        (``TICK_ROW_OWN``, ``BETWEEN_TICKS_OWN``): it reads as in sync and hears a tick for every step."""
+        return pick.in_sync and self._hears_a_tick_every_step(name)
 
     def _hears_a_tick_every_step(self, name: str) -> bool:
         """Whether path ``name`` hears the runner on the beat, a tick for every step: at least

@@ -634,6 +634,22 @@ def test_on_the_beat_a_crunch_between_two_ticks_is_no_footfall(
     assert score_events(_BEAT_CRUNCHY_INEAR_STEPS_S, found).f1 > score_events(_BEAT_CRUNCHY_INEAR_STEPS_S, without).f1
 
 
+def test_a_crunch_between_two_ticks_is_no_footfall_while_its_own_path_hears_the_runner_on_the_beat(
+        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same excerpt: a crunch 178 ms after the step at 17.609 s, halfway to the next tick, taken
+    # on the bands path's rhythm (17.786 s). The thump band hears a crunch after some steps, so that
+    # path does not hear a tick for every step and BETWEEN_TICKS, which asks both paths, let it through.
+    # The bands path reads as in sync and hears a tick for every step by itself (BETWEEN_TICKS_OWN):
+    # its footfall between the ticks is not reported; nothing else is taken out.
+    found = _excerpt_streamed_as_offline("crunchy_beat_ticks_inear_16k.flac", _BEAT_CRUNCHY_INEAR_TICKS_S, rng)
+    monkeypatch.setattr(online, "BETWEEN_TICKS_OWN", False)
+    without = _excerpt_streamed_as_offline("crunchy_beat_ticks_inear_16k.flac", _BEAT_CRUNCHY_INEAR_TICKS_S, rng)
+    assert np.min(np.abs(without - 17.786)) <= 0.005, without  # reported without the rule
+    assert np.min(np.abs(found - 17.786)) > 0.15, found
+    assert set(np.round(found, 6)) <= set(np.round(without, 6))  # the rule only takes footfalls out
+    assert score_events(_BEAT_CRUNCHY_INEAR_STEPS_S, found).f1 > score_events(_BEAT_CRUNCHY_INEAR_STEPS_S, without).f1
+
+
 def test_the_ticks_of_a_long_run_told_at_once_are_all_kept() -> None:
     # A whole file's ticks told at once (detect_footfalls, the array API): a run of 40 min at 170/min
     # has 6800. The detector kept only the newest 4096, so the first 16 min ran with no tick known
