@@ -362,16 +362,26 @@ def test_off_the_beat_a_step_the_thump_band_heard_under_a_tick_taken_alone_is_re
     # rhythm, so nothing was reported there. A thump-path candidate 10-40 ms from a tick the bands path
     # took for the tick alone (not the tick leaking into the thump band, which starts at the tick) is
     # that step: reported at the thump band's onset, about 32 ms after the contact.
-    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / "shower_offbeat_ticks_hfp8_8k.flac")
-    offline = detect_footfalls(y, sample_rate=sr, tick_times_s=_OFF_TICKS_S)
-    k = int(np.argmin(np.abs(offline.time_s - 6.0527)))
-    assert abs(offline.time_s[k] - 6.0527) <= 0.005, offline.time_s
-    assert offline.decided_at_s[k] - 6.0527 <= 0.05
-    assert score_events(_OFF_STEPS_S, offline.time_s).f1 >= 0.875  # without the rule: 0.862
-    np.testing.assert_allclose(_streamed(y, sr, _OFF_TICKS_S, rng), offline.time_s, atol=1e-12, rtol=0)
-    monkeypatch.setattr(online, "HEARD_UNDER_TICK", False)
-    without = detect_footfalls(y, sample_rate=sr, tick_times_s=_OFF_TICKS_S)
-    assert np.min(np.abs(without.time_s - 6.0527)) > 0.025  # lost without it
+    found = _step_found_only_with("HEARD_UNDER_TICK", "shower_offbeat_ticks_hfp8_8k.flac", _OFF_TICKS_S, 6.0527, 0.005,
+                                  rng, monkeypatch)
+    assert score_events(_OFF_STEPS_S, found).f1 >= 0.875  # without the rule: 0.862
+
+
+def _step_found_only_with(rule: str, name: str, ticks: np.ndarray, step_s: float, tolerance_s: float,
+                          rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> np.ndarray:
+    """The footfall times offline of the excerpt ``tests/data/footsteps/NAME`` with the known ``ticks``,
+    checked: the step at ``step_s`` found within ``tolerance_s`` and decided <= 50 ms after it, a stream
+    in random blocks the same, and the step lost with ``online.RULE`` off."""
+    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / name)
+    offline = detect_footfalls(y, sample_rate=sr, tick_times_s=ticks)
+    k = int(np.argmin(np.abs(offline.time_s - step_s)))
+    assert abs(offline.time_s[k] - step_s) <= tolerance_s, offline.time_s
+    assert offline.decided_at_s[k] - step_s <= 0.05
+    np.testing.assert_allclose(_streamed(y, sr, ticks, rng), offline.time_s, atol=1e-12, rtol=0)
+    monkeypatch.setattr(online, rule, False)
+    without = detect_footfalls(y, sample_rate=sr, tick_times_s=ticks)
+    assert np.min(np.abs(without.time_s - step_s)) > 0.025  # lost without it
+    return offline.time_s
 
 
 _CRUNCH_STEPS_S = np.array([0.6, 0.9668, 1.4004, 1.8506, 2.2842, 2.7177, 3.1513, 3.5682, 4.0017, 4.4519, 4.8855,
@@ -569,16 +579,9 @@ def test_a_path_on_the_beat_by_itself_reports_its_footfall_on_the_next_tick(
     # one the last footfall reported started on -- was not reported (REPORT_SYNC_TICKS and
     # TICK_ROW_REPORTED ask both paths to be in sync). The bands path reads as in sync and hears a
     # tick for every step by itself: its footfall on the next tick is reported (TICK_ROW_OWN).
-    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / "dirt_beat_ticks_full_44k.flac")
-    offline = detect_footfalls(y, sample_rate=sr, tick_times_s=_BEAT_DIRT_TICKS_S)
-    k = int(np.argmin(np.abs(offline.time_s - 4.2397)))
-    assert abs(offline.time_s[k] - 4.2397) <= 0.025, offline.time_s
-    assert offline.decided_at_s[k] - 4.2397 <= 0.05
-    assert score_events(_BEAT_DIRT_STEPS_S, offline.time_s).f1 >= 0.95  # without the rule: 0.909
-    np.testing.assert_allclose(_streamed(y, sr, _BEAT_DIRT_TICKS_S, rng), offline.time_s, atol=1e-12, rtol=0)
-    monkeypatch.setattr(online, "TICK_ROW_OWN", False)
-    without = detect_footfalls(y, sample_rate=sr, tick_times_s=_BEAT_DIRT_TICKS_S)
-    assert np.min(np.abs(without.time_s - 4.2397)) > 0.025  # lost without it
+    found = _step_found_only_with("TICK_ROW_OWN", "dirt_beat_ticks_full_44k.flac", _BEAT_DIRT_TICKS_S, 4.2397, 0.025,
+                                  rng, monkeypatch)
+    assert score_events(_BEAT_DIRT_STEPS_S, found).f1 >= 0.95  # without the rule: 0.909
 
 
 # the first 13.2 s of the benchmark's dev item metronome_off/shower/phone at 22.05 kHz (tests/data/footsteps/README.md);
@@ -627,9 +630,15 @@ def test_on_the_beat_a_crunch_between_two_ticks_is_no_footfall(
         np.testing.assert_allclose(_streamed_ticks_per_block(y, sr, _BEAT_CRUNCHY_INEAR_TICKS_S, rng, ahead_s), found,
                                    atol=1e-12, rtol=0)
     monkeypatch.setattr(online, "BETWEEN_TICKS", False)
+    _only_the_crunch_taken_out(found, 17.408, rng)
+
+
+def _only_the_crunch_taken_out(found: np.ndarray, crunch_s: float, rng: np.random.Generator) -> None:
+    """Check that the crunch at ``crunch_s`` of the crunchy ice in-ear excerpt, reported now the rule is
+    off, is not in ``found`` (the footfalls with it), nothing else is taken out and F1 is up."""
     without = _excerpt_streamed_as_offline("crunchy_beat_ticks_inear_16k.flac", _BEAT_CRUNCHY_INEAR_TICKS_S, rng)
-    assert np.min(np.abs(without - 17.408)) <= 0.005, without  # reported without the rule
-    assert np.min(np.abs(found - 17.408)) > 0.15, found
+    assert np.min(np.abs(without - crunch_s)) <= 0.005, without  # reported without the rule
+    assert np.min(np.abs(found - crunch_s)) > 0.15, found
     assert set(np.round(found, 6)) <= set(np.round(without, 6))  # the rule only takes footfalls out
     assert score_events(_BEAT_CRUNCHY_INEAR_STEPS_S, found).f1 > score_events(_BEAT_CRUNCHY_INEAR_STEPS_S, without).f1
 
@@ -643,11 +652,7 @@ def test_a_crunch_between_two_ticks_is_no_footfall_while_its_own_path_hears_the_
     # its footfall between the ticks is not reported; nothing else is taken out.
     found = _excerpt_streamed_as_offline("crunchy_beat_ticks_inear_16k.flac", _BEAT_CRUNCHY_INEAR_TICKS_S, rng)
     monkeypatch.setattr(online, "BETWEEN_TICKS_OWN", False)
-    without = _excerpt_streamed_as_offline("crunchy_beat_ticks_inear_16k.flac", _BEAT_CRUNCHY_INEAR_TICKS_S, rng)
-    assert np.min(np.abs(without - 17.786)) <= 0.005, without  # reported without the rule
-    assert np.min(np.abs(found - 17.786)) > 0.15, found
-    assert set(np.round(found, 6)) <= set(np.round(without, 6))  # the rule only takes footfalls out
-    assert score_events(_BEAT_CRUNCHY_INEAR_STEPS_S, found).f1 > score_events(_BEAT_CRUNCHY_INEAR_STEPS_S, without).f1
+    _only_the_crunch_taken_out(found, 17.786, rng)
 
 
 def test_the_ticks_of_a_long_run_told_at_once_are_all_kept() -> None:
