@@ -40,6 +40,15 @@ TICK_EVIDENCE = 0.5  # ... times this when it does not fit what the runner does 
 # ticks while in sync (either path's last footfall found most of its recent ones on ticks: a crunch
 # or scuff after the step). Halved on the ticks in sync too, a runner's footfalls on the beat lost to
 # the thump path's crunches 60-120 ms after them (dev metronome-on crunchy ice phone 0.78 -> 0.87)
+# Before a path was first chosen, that fit is judged against the runner's sync reading at the time the
+# evidence is weighed, not when each footfall was decided (FIRST_FIT_NOW): the reading needs a few
+# footfalls, so a session's first footfalls were all weighed as off the beat and a path hearing the
+# steps on the ticks from the first one had them halved -- by the time the runner read as in sync, the
+# thump path's crunches 65-120 ms after those steps (off the ticks, weighed in full then) had won
+# and the crunches were reported (dev metronome-on crunchy ice full: the bands path's footfall on
+# the fourth tick, 1.770 s, now chooses it and the crunch at 1.849 s is not reported; 0.939 -> 0.959,
+# cadence 2.22 -> 0.40 spm; dev 56 -> 55, none newly failing: FOOTFALL_PASSES.md, session 18, metroclicks).
+FIRST_FIT_NOW = True
 AGREE_FRACTION = 0.8  # the bands path hands over to the thump path when this share of the thump
 AGREE_EVIDENCE = 0.8  # path's footfalls are the bands path's too and its evidence is this close:
 # where the thump is heard it is the most precise path and the hardest to fool
@@ -490,6 +499,8 @@ class StepDetector:
                                                             stop_neighbour_tolerance=THUMP_STOP_NEIGHBOUR_TOLERANCE,
                                                             free_override=THUMP_FREE_OVERRIDE))
         self._active = "thump"  # which path is reported
+        # (time, evidence before TICK_EVIDENCE, on a known tick) beside each of _recent's (FIRST_FIT_NOW)
+        self._tick_fit: dict[str, deque] = {"thump": deque(), "bands": deque()}
         self._recent: dict[str, deque] = {"thump": deque(), "bands": deque()}  # tracked footfalls, last ARBITRATION_S
         # (time, evidence, reach) of the thump path's footfalls on its rhythm, as long (EARLY_SOUND_*)
         self._thump_on_rhythm: deque = deque()
@@ -561,7 +572,7 @@ class StepDetector:
         ``PROVISIONAL_EVIDENCE`` off it; ``TICK_EVIDENCE`` x that on a known tick while the runner is
         off the beat, or off the ticks while in sync; before the first choice not in sync while a path
         hears none of its last footfalls near a tick and the other path heard one of them too,
-        ``OFF_BEAT_HEARD``). Until
+        ``OFF_BEAT_HEARD``; before the first choice that fit judged on the reading now, ``FIRST_FIT_NOW``). Until
         either path has ``FIRST_MIN_EVIDENCE`` both are reported (a footfall both hear once, and
         the other path's not on a known tick: the first footfalls of a session are not lost to
         the choice); until a path was chosen the one with more evidence is reported; later the
@@ -654,15 +665,16 @@ class StepDetector:
                 reportable = False
             if counted:
                 in_sync = self._runner_in_sync()
-                evidence = ((max(closeness, CLOSENESS_FLOOR) if rhythmic else PROVISIONAL_EVIDENCE)
-                            * (TICK_EVIDENCE if pick.on_tick != in_sync else 1.0))
+                base = max(closeness, CLOSENESS_FLOOR) if rhythmic else PROVISIONAL_EVIDENCE
+                evidence = base * (TICK_EVIDENCE if pick.on_tick != in_sync else 1.0)
                 self._recent[name].append((pick.time_s, evidence))
+                self._tick_fit[name].append((pick.time_s, base, pick.on_tick))
                 if name == "thump" and rhythmic:
                     reach_s = min(EARLY_SOUND_MAX_S, EARLY_SOUND_MAX_PERIODS * self._low_tracker.period_s)
                     self._thump_on_rhythm.append((pick.time_s, evidence, reach_s))
                 self._last_on_tick[name] = None if tick_s is None else (tick_s, pick.time_s)
                 self._near_beat[name].append((pick.time_s, self._near_a_tick(pick.time_s)))
-            for q in (*self._recent.values(), self._thump_on_rhythm):
+            for q in (*self._recent.values(), *self._tick_fit.values(), self._thump_on_rhythm):
                 while q and q[0][0] < now_s - ARBITRATION_S:
                     q.popleft()
             for store in self._rejected.values():
@@ -791,8 +803,11 @@ class StepDetector:
         """Path ``name``'s recent footfalls with their evidence, a bands footfall that was a sound
         before a step the thump path took on its rhythm counted as ``EARLY_SOUND_EVIDENCE``
         (``EARLY_SOUND_*``), one that was a later part of a step both paths heard as
-        ``LATE_PART_EVIDENCE`` (``LATE_PART_*``)."""
-        recent: list[tuple[float, float]] = list(self._recent[name])
+        ``LATE_PART_EVIDENCE`` (``LATE_PART_*``); before the first choice each footfall's fit to the
+        ticks judged against the runner's sync reading now (``FIRST_FIT_NOW``)."""
+        recent: list[tuple[float, float]] = (
+            self._fit_now(name) if FIRST_FIT_NOW and self._last_switch_s == -np.inf and self._ticks_s.size
+            else list(self._recent[name]))  # (with no tick known, TICK_EVIDENCE never applies)
         if name == "thump":
             return recent
         thump_times = [t for t, _ in self._recent["thump"]]
@@ -811,6 +826,12 @@ class StepDetector:
                 early = not _heard_at(thump_times, t, HEARD_TOLERANCE_S)[1]
             out.append((t, min(e, EARLY_SOUND_EVIDENCE) if early else e))
         return out
+
+    def _fit_now(self, name: str) -> list[tuple[float, float]]:
+        """Path ``name``'s recent footfalls with their evidence, ``TICK_EVIDENCE`` applied against the
+        runner's sync reading now (``FIRST_FIT_NOW``)."""
+        in_sync = self._runner_in_sync()
+        return [(t, base * (TICK_EVIDENCE if on_tick != in_sync else 1.0)) for t, base, on_tick in self._tick_fit[name]]
 
     def _late_parts_weighed(self, recent: list[tuple[float, float]],
                             thump_times: list[float]) -> list[tuple[float, float]]:

@@ -655,6 +655,29 @@ def test_a_crunch_between_two_ticks_is_no_footfall_while_its_own_path_hears_the_
     _only_the_crunch_taken_out(found, 17.786, rng)
 
 
+# the first 2.6 s of the benchmark's dev item metronome_on/crunchy_ice/full at 16 kHz (tests/data/footsteps/README.md)
+_BEAT_CRUNCHY_START_STEPS_S = np.array([0.6, 0.9835, 1.4004, 1.7839, 2.2175])
+_BEAT_CRUNCHY_START_TICKS_S = np.array([0.591, 0.9715, 1.3896, 1.7708, 2.2193, 2.596])
+
+
+def test_before_the_first_choice_the_footfalls_fit_to_the_ticks_is_judged_on_the_sync_reading_now(
+        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Dev metronome-on crunchy ice through the full-band microphone: the bands path hears the steps on
+    # the ticks from the first one (0.590, 0.971, 1.388, 1.770 s), the thump path (reported until a
+    # choice) hears two of them and crunches 65-120 ms after the steps. The runner reads as in sync only
+    # from the fourth footfall; weighed when decided, the first three on-tick footfalls counted half
+    # (as off the beat) and the crunches in full, so the thump path kept the lead and its crunch at
+    # 1.849 s was reported instead of the step at 1.784 s. Judged against the reading now
+    # (FIRST_FIT_NOW), the bands path is chosen on its footfall at 1.770 s, which is reported.
+    found = _excerpt_streamed_as_offline("crunchy_beat_start_full_16k.flac", _BEAT_CRUNCHY_START_TICKS_S, rng)
+    assert np.min(np.abs(found - 1.7839)) <= 0.025, found
+    assert np.min(np.abs(found - 1.849)) > 0.025, found
+    monkeypatch.setattr(online, "FIRST_FIT_NOW", False)
+    without = _excerpt_streamed_as_offline("crunchy_beat_start_full_16k.flac", _BEAT_CRUNCHY_START_TICKS_S, rng)
+    assert np.min(np.abs(without - 1.849)) <= 0.005, without  # the crunch, without the rule
+    assert score_events(_BEAT_CRUNCHY_START_STEPS_S, found).f1 > score_events(_BEAT_CRUNCHY_START_STEPS_S, without).f1
+
+
 def test_the_ticks_of_a_long_run_told_at_once_are_all_kept() -> None:
     # A whole file's ticks told at once (detect_footfalls, the array API): a run of 40 min at 170/min
     # has 6800. The detector kept only the newest 4096, so the first 16 min ran with no tick known
