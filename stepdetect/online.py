@@ -40,6 +40,15 @@ TICK_EVIDENCE = 0.5  # ... times this when it does not fit what the runner does 
 # ticks while in sync (either path's last footfall found most of its recent ones on ticks: a crunch
 # or scuff after the step). Halved on the ticks in sync too, a runner's footfalls on the beat lost to
 # the thump path's crunches 60-120 ms after them (dev metronome-on crunchy ice phone 0.78 -> 0.87)
+# Before a path was first chosen, that fit is judged against the runner's sync reading at the time the
+# evidence is weighed, not when each footfall was decided (FIRST_FIT_NOW): the reading needs a few
+# footfalls, so a session's first footfalls were all weighed as off the beat and a path hearing the
+# steps on the ticks from the first one had them halved -- by the time the runner read as in sync, the
+# thump path's crunches 65-120 ms after those steps (off the ticks, weighed in full then) had won
+# and the crunches were reported (dev metronome-on crunchy ice full: the bands path's footfall on
+# the fourth tick, 1.770 s, now chooses it and the crunch at 1.849 s is not reported; 0.939 -> 0.959,
+# cadence 2.22 -> 0.40 spm; dev 56 -> 55, none newly failing: FOOTFALL_PASSES.md, session 18, metroclicks).
+FIRST_FIT_NOW = True
 AGREE_FRACTION = 0.8  # the bands path hands over to the thump path when this share of the thump
 AGREE_EVIDENCE = 0.8  # path's footfalls are the bands path's too and its evidence is this close:
 # where the thump is heard it is the most precise path and the hardest to fool
@@ -256,6 +265,21 @@ TICK_ROW_AFTER_S = 0.015
 # steps, cadence 0.80 -> 1.44 spm off, failing on F1 before and after). Both paths in sync: a
 # path hearing the ticks of a metronome the runner is off reads as in sync, the other does not.
 TICK_ROW_REPORTED = True
+# The same row judged with the sync of the path that heard the footfall, not both paths': the
+# footfall's path reads as in sync (Pick.in_sync) and hears a tick for every step (as BETWEEN_TICKS
+# asks: ON_BEAT_MIN of its last ON_BEAT_FOOTFALLS tracked footfalls within peaks.BEAT_NEAR_S of a
+# known tick), and the footfall is on the tick right after the one the last footfall reported
+# started on (_on_the_next_tick, nothing reported since). Such a footfall is reported, also one the
+# bands path's tracker rejected off its rhythm (REPORT_SYNC_TICKS asks the thump path to be in sync
+# for those): where the thump band hears a crunch 60-120 ms after each step the thump path does not
+# read as in sync, nor after a short stride it rejects 15 ms before its tick (outside its tick
+# window), and the bands path's step on its tick was lost (dev metronome-on crunchy ice full /
+# clipped 18.075 s, dirt & rocks full 13.240 s). A path hearing the ticks of a metronome the runner
+# is off has the runner's steps reported between its ticks, so the reported row breaks there. Dev 56
+# -> 56, three metronome-on items up, none down, the steady scene unchanged (FOOTFALL_PASSES.md,
+# session 18, metroclicks; judged on the path's own last footfall on a tick instead of the reported
+# row: metronome-off synthetic HFP 16 kHz newly failing, steady synthetic down).
+TICK_ROW_OWN = True
 # A sound 30-90 ms before a step on its tick, taken on the rhythm and reported, makes the bands
 # tracker merge the step into it as its toe (Pick.toe_on_tick: merged, on a known tick, in sync,
 # the step before off the ticks). That candidate is reported when the last footfall reported started
@@ -283,6 +307,15 @@ TOE_MIN_BEFORE_S = 0.03
 # failing (FOOTFALL_PASSES.md, session 15, metro).
 BETWEEN_TICKS = True
 BETWEEN_TICKS_FRACTION = 0.3
+# ... and while the footfall's own path hears the runner on the beat by itself (BETWEEN_TICKS_OWN: it
+# reads as in sync, Pick.in_sync, and hears a tick for every step, as TICK_ROW_OWN asks), whatever the
+# other path hears: where the thump band hears a crunch 60-120 ms after each step, that path never
+# hears a tick for every step, and the bands path's crunch between the ticks, taken on its rhythm,
+# was reported (dev metronome-on crunchy ice full 18.586 s, 193 ms after its tick). Not "either
+# path" (dropped above): the footfall's path itself says the runner steps on its ticks. Dev: four
+# metronome items up (crunchy ice full, HFP 8 kHz, in-ear; metronome-off crunchy ice HFP 16 kHz),
+# none down (FOOTFALL_PASSES.md, session 18, metroclicks).
+BETWEEN_TICKS_OWN = True
 ON_BEAT_FOOTFALLS = 4
 ON_BEAT_MIN = 3
 # Before a path was first chosen, a path hearing the runner off the beat -- none of its last
@@ -499,6 +532,8 @@ class StepDetector:
                                                             stop_neighbour_tolerance=THUMP_STOP_NEIGHBOUR_TOLERANCE,
                                                             free_override=THUMP_FREE_OVERRIDE))
         self._active = "thump"  # which path is reported
+        # (time, evidence before TICK_EVIDENCE, on a known tick) beside each of _recent's (FIRST_FIT_NOW)
+        self._tick_fit: dict[str, deque] = {"thump": deque(), "bands": deque()}
         self._recent: dict[str, deque] = {"thump": deque(), "bands": deque()}  # tracked footfalls, last ARBITRATION_S
         # (time, evidence, reach) of the thump path's footfalls on its rhythm, as long (EARLY_SOUND_*)
         self._thump_on_rhythm: deque = deque()
@@ -572,7 +607,7 @@ class StepDetector:
         ``PROVISIONAL_EVIDENCE`` off it; ``TICK_EVIDENCE`` x that on a known tick while the runner is
         off the beat, or off the ticks while in sync; before the first choice not in sync while a path
         hears none of its last footfalls near a tick and the other path heard one of them too,
-        ``OFF_BEAT_HEARD``). Until
+        ``OFF_BEAT_HEARD``; before the first choice that fit judged on the reading now, ``FIRST_FIT_NOW``). Until
         either path has ``FIRST_MIN_EVIDENCE`` both are reported (a footfall both hear once, and
         the other path's not on a known tick: the first footfalls of a session are not lost to
         the choice); until a path was chosen the one with more evidence is reported; later the
@@ -665,19 +700,20 @@ class StepDetector:
                 reportable = self._toe_on_tick(pick.time_s, tick_s)
             if pick.step_after_tick:  # the step after a tick reported in its place (peaks.STEP_AFTER_TICK_S)
                 reportable = pick.time_s > self._last_out_s
-            if reportable and not pick.on_tick and self._drop_between_ticks(pick.time_s):
+            if reportable and not pick.on_tick and self._drop_between_ticks(pick.time_s, name, pick):
                 reportable = False
             if counted:
                 in_sync = self._runner_in_sync()
-                evidence = ((max(closeness, CLOSENESS_FLOOR) if rhythmic else PROVISIONAL_EVIDENCE)
-                            * (TICK_EVIDENCE if pick.on_tick != in_sync else 1.0))
+                base = max(closeness, CLOSENESS_FLOOR) if rhythmic else PROVISIONAL_EVIDENCE
+                evidence = base * (TICK_EVIDENCE if pick.on_tick != in_sync else 1.0)
                 self._recent[name].append((pick.time_s, evidence))
+                self._tick_fit[name].append((pick.time_s, base, pick.on_tick))
                 if name == "thump" and rhythmic:
                     reach_s = min(EARLY_SOUND_MAX_S, EARLY_SOUND_MAX_PERIODS * self._low_tracker.period_s)
                     self._thump_on_rhythm.append((pick.time_s, evidence, reach_s))
                 self._last_on_tick[name] = None if tick_s is None else (tick_s, pick.time_s)
                 self._near_beat[name].append((pick.time_s, self._near_a_tick(pick.time_s)))
-            for q in (*self._recent.values(), self._thump_on_rhythm):
+            for q in (*self._recent.values(), *self._tick_fit.values(), self._thump_on_rhythm):
                 while q and q[0][0] < now_s - ARBITRATION_S:
                     q.popleft()
             for store in self._rejected.values():
@@ -703,8 +739,11 @@ class StepDetector:
             undecided = (first and self._active == before and max(ours, theirs) < FIRST_MIN_EVIDENCE
                          and (not pick.on_tick or next_tick))
             # in sync, a footfall on the tick right after the last one reported, whichever path heard it
-            row_out = (TICK_ROW_REPORTED and pick.on_tick and all(self._in_sync.values())
-                       and self._on_the_next_tick("out", tick_s))
+            row_out = (TICK_ROW_REPORTED and pick.on_tick and self._on_the_next_tick("out", tick_s)
+                       and (all(self._in_sync.values()) or (TICK_ROW_OWN and self._on_the_beat_by_itself(name, pick))))
+            if (row_out and sync_tick and name == "bands" and not reportable
+                    and pick.time_s - self._last_out_s >= self._picker.tracker.params.merge_s):
+                reportable = True  # REPORT_SYNC_TICKS's spacing
             fills = (name == "bands" and rhythmic and reportable and not first
                      and (self._fills_gap(pick.time_s, closeness) or self._fills_heard(pick.time_s, closeness)
                           or self._fills_unlocked(pick.time_s, closeness, pick.period_s)))
@@ -838,8 +877,11 @@ class StepDetector:
         """Path ``name``'s recent footfalls with their evidence, a bands footfall that was a sound
         before a step the thump path took on its rhythm counted as ``EARLY_SOUND_EVIDENCE``
         (``EARLY_SOUND_*``), one that was a later part of a step both paths heard as
-        ``LATE_PART_EVIDENCE`` (``LATE_PART_*``)."""
-        recent: list[tuple[float, float]] = list(self._recent[name])
+        ``LATE_PART_EVIDENCE`` (``LATE_PART_*``); before the first choice each footfall's fit to the
+        ticks judged against the runner's sync reading now (``FIRST_FIT_NOW``)."""
+        recent: list[tuple[float, float]] = (
+            self._fit_now(name) if FIRST_FIT_NOW and self._last_switch_s == -np.inf and self._ticks_s.size
+            else list(self._recent[name]))  # (with no tick known, TICK_EVIDENCE never applies)
         if name == "thump":
             return recent
         thump_times = [t for t, _ in self._recent["thump"]]
@@ -858,6 +900,12 @@ class StepDetector:
                 early = not _heard_at(thump_times, t, HEARD_TOLERANCE_S)[1]
             out.append((t, min(e, EARLY_SOUND_EVIDENCE) if early else e))
         return out
+
+    def _fit_now(self, name: str) -> list[tuple[float, float]]:
+        """Path ``name``'s recent footfalls with their evidence, ``TICK_EVIDENCE`` applied against the
+        runner's sync reading now (``FIRST_FIT_NOW``)."""
+        in_sync = self._runner_in_sync()
+        return [(t, base * (TICK_EVIDENCE if on_tick != in_sync else 1.0)) for t, base, on_tick in self._tick_fit[name]]
 
     def _late_parts_weighed(self, recent: list[tuple[float, float]],
                             thump_times: list[float]) -> list[tuple[float, float]]:
@@ -890,15 +938,17 @@ class StepDetector:
         params = self.low_params if name == "thump" else self.params
         return tick_near(self._ticks_s, pick.time_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
 
-    def _drop_between_ticks(self, time_s: float) -> bool:
-        """Whether a footfall at ``time_s`` off the ticks is no step of a runner on the beat
-        (``BETWEEN_TICKS``): both paths hear the runner on the beat and it is at least
+    def _drop_between_ticks(self, time_s: float, name: str, pick: Pick) -> bool:
+        """Whether path ``name``'s footfall ``pick`` at ``time_s`` off the ticks is no step of a runner on
+        the beat (``BETWEEN_TICKS``): both paths hear the runner on the beat (or its own path by itself,
+        ``BETWEEN_TICKS_OWN``) and it is at least
         ``BETWEEN_TICKS_FRACTION`` of the tick interval from the last tick before it and from the
         next one that interval predicts. Only ticks before it are read: a live session knows a tick
         only once it has played it (the loop latency ahead, not a beat), and a stream must decide as
         a whole file told every tick does."""
         ticks = self._ticks_s
-        if not BETWEEN_TICKS or not all(self._hears_a_tick_every_step(n) for n in ("thump", "bands")):
+        if not BETWEEN_TICKS or not (all(self._hears_a_tick_every_step(n) for n in ("thump", "bands"))
+                                     or (BETWEEN_TICKS_OWN and self._on_the_beat_by_itself(name, pick))):
             return False
         j = int(np.searchsorted(ticks, time_s))
         if j < 2:
@@ -926,6 +976,11 @@ class StepDetector:
             return True
         other = [t for t, _ in self._recent["bands" if name == "thump" else "thump"]]
         return any(abs(t - u) <= AGREE_TOLERANCE_S for t, _ in beats for u in other)
+
+    def _on_the_beat_by_itself(self, name: str, pick: Pick) -> bool:
+        """Whether path ``name``, whose footfall ``pick`` is, hears the runner on the beat by itself
+        (``TICK_ROW_OWN``, ``BETWEEN_TICKS_OWN``): it reads as in sync and hears a tick for every step."""
+        return pick.in_sync and self._hears_a_tick_every_step(name)
 
     def _hears_a_tick_every_step(self, name: str) -> bool:
         """Whether path ``name`` hears the runner on the beat, a tick for every step: at least

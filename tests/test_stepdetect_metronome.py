@@ -362,16 +362,26 @@ def test_off_the_beat_a_step_the_thump_band_heard_under_a_tick_taken_alone_is_re
     # rhythm, so nothing was reported there. A thump-path candidate 10-40 ms from a tick the bands path
     # took for the tick alone (not the tick leaking into the thump band, which starts at the tick) is
     # that step: reported at the thump band's onset, about 32 ms after the contact.
-    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / "shower_offbeat_ticks_hfp8_8k.flac")
-    offline = detect_footfalls(y, sample_rate=sr, tick_times_s=_OFF_TICKS_S)
-    k = int(np.argmin(np.abs(offline.time_s - 6.0527)))
-    assert abs(offline.time_s[k] - 6.0527) <= 0.005, offline.time_s
-    assert offline.decided_at_s[k] - 6.0527 <= 0.05
-    assert score_events(_OFF_STEPS_S, offline.time_s).f1 >= 0.875  # without the rule: 0.862
-    np.testing.assert_allclose(_streamed(y, sr, _OFF_TICKS_S, rng), offline.time_s, atol=1e-12, rtol=0)
-    monkeypatch.setattr(online, "HEARD_UNDER_TICK", False)
-    without = detect_footfalls(y, sample_rate=sr, tick_times_s=_OFF_TICKS_S)
-    assert np.min(np.abs(without.time_s - 6.0527)) > 0.025  # lost without it
+    found = _step_found_only_with("HEARD_UNDER_TICK", "shower_offbeat_ticks_hfp8_8k.flac", _OFF_TICKS_S, 6.0527, 0.005,
+                                  rng, monkeypatch)
+    assert score_events(_OFF_STEPS_S, found).f1 >= 0.875  # without the rule: 0.862
+
+
+def _step_found_only_with(rule: str, name: str, ticks: np.ndarray, step_s: float, tolerance_s: float,
+                          rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> np.ndarray:
+    """The footfall times offline of the excerpt ``tests/data/footsteps/NAME`` with the known ``ticks``,
+    checked: the step at ``step_s`` found within ``tolerance_s`` and decided <= 50 ms after it, a stream
+    in random blocks the same, and the step lost with ``online.RULE`` off."""
+    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / name)
+    offline = detect_footfalls(y, sample_rate=sr, tick_times_s=ticks)
+    k = int(np.argmin(np.abs(offline.time_s - step_s)))
+    assert abs(offline.time_s[k] - step_s) <= tolerance_s, offline.time_s
+    assert offline.decided_at_s[k] - step_s <= 0.05
+    np.testing.assert_allclose(_streamed(y, sr, ticks, rng), offline.time_s, atol=1e-12, rtol=0)
+    monkeypatch.setattr(online, rule, False)
+    without = detect_footfalls(y, sample_rate=sr, tick_times_s=ticks)
+    assert np.min(np.abs(without.time_s - step_s)) > 0.025  # lost without it
+    return offline.time_s
 
 
 _CRUNCH_STEPS_S = np.array([0.6, 0.9668, 1.4004, 1.8506, 2.2842, 2.7177, 3.1513, 3.5682, 4.0017, 4.4519, 4.8855,
@@ -553,6 +563,27 @@ def test_in_sync_a_footfall_on_the_tick_after_the_last_one_reported_is_reported(
     assert score_events(_BEAT_SHOWER16_STEPS_S, found).f1 >= 0.87  # before: 0.80
 
 
+# 9.0-13.6 s of the benchmark's dev item metronome_on/dirt_rocks/full (tests/data/footsteps/README.md)
+_BEAT_DIRT_STEPS_S = np.array([0.0209, 0.3877, 0.7879, 1.2048, 1.605, 2.0052, 2.4221, 2.7889, 3.2058, 3.5893,
+                               3.9895, 4.2397])
+_BEAT_DIRT_TICKS_S = np.array([0.0239, 0.385, 0.7848, 1.2027, 1.6246, 2.0231, 2.4289, 2.7775, 3.2212, 3.5987,
+                               3.9959, 4.2547])
+
+
+def test_a_path_on_the_beat_by_itself_reports_its_footfall_on_the_next_tick(
+        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Dev metronome-on dirt & rocks through the full-band microphone: the step at 4.240 s comes 0.25 s
+    # after the last (on the beat, its tick 15 ms after it). Both trackers reject it off their rhythm;
+    # the thump path's candidate, 15 ms before the tick, is outside its tick window, so that path no
+    # longer reads as in sync, and the bands path's footfall on the tick -- the tick right after the
+    # one the last footfall reported started on -- was not reported (REPORT_SYNC_TICKS and
+    # TICK_ROW_REPORTED ask both paths to be in sync). The bands path reads as in sync and hears a
+    # tick for every step by itself: its footfall on the next tick is reported (TICK_ROW_OWN).
+    found = _step_found_only_with("TICK_ROW_OWN", "dirt_beat_ticks_full_44k.flac", _BEAT_DIRT_TICKS_S, 4.2397, 0.025,
+                                  rng, monkeypatch)
+    assert score_events(_BEAT_DIRT_STEPS_S, found).f1 >= 0.95  # without the rule: 0.909
+
+
 # the first 13.2 s of the benchmark's dev item metronome_off/shower/phone at 22.05 kHz (tests/data/footsteps/README.md);
 # the ticks every 0.40114 s from 0.4542 s
 _OFFBEAT_PHONE_TICKS_S = 0.4542 + 0.40114 * np.arange(34)
@@ -599,11 +630,52 @@ def test_on_the_beat_a_crunch_between_two_ticks_is_no_footfall(
         np.testing.assert_allclose(_streamed_ticks_per_block(y, sr, _BEAT_CRUNCHY_INEAR_TICKS_S, rng, ahead_s), found,
                                    atol=1e-12, rtol=0)
     monkeypatch.setattr(online, "BETWEEN_TICKS", False)
+    _only_the_crunch_taken_out(found, 17.408, rng)
+
+
+def _only_the_crunch_taken_out(found: np.ndarray, crunch_s: float, rng: np.random.Generator) -> None:
+    """Check that the crunch at ``crunch_s`` of the crunchy ice in-ear excerpt, reported now the rule is
+    off, is not in ``found`` (the footfalls with it), nothing else is taken out and F1 is up."""
     without = _excerpt_streamed_as_offline("crunchy_beat_ticks_inear_16k.flac", _BEAT_CRUNCHY_INEAR_TICKS_S, rng)
-    assert np.min(np.abs(without - 17.408)) <= 0.005, without  # reported without the rule
-    assert np.min(np.abs(found - 17.408)) > 0.15, found
+    assert np.min(np.abs(without - crunch_s)) <= 0.005, without  # reported without the rule
+    assert np.min(np.abs(found - crunch_s)) > 0.15, found
     assert set(np.round(found, 6)) <= set(np.round(without, 6))  # the rule only takes footfalls out
     assert score_events(_BEAT_CRUNCHY_INEAR_STEPS_S, found).f1 > score_events(_BEAT_CRUNCHY_INEAR_STEPS_S, without).f1
+
+
+def test_a_crunch_between_two_ticks_is_no_footfall_while_its_own_path_hears_the_runner_on_the_beat(
+        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same excerpt: a crunch 178 ms after the step at 17.609 s, halfway to the next tick, taken
+    # on the bands path's rhythm (17.786 s). The thump band hears a crunch after some steps, so that
+    # path does not hear a tick for every step and BETWEEN_TICKS, which asks both paths, let it through.
+    # The bands path reads as in sync and hears a tick for every step by itself (BETWEEN_TICKS_OWN):
+    # its footfall between the ticks is not reported; nothing else is taken out.
+    found = _excerpt_streamed_as_offline("crunchy_beat_ticks_inear_16k.flac", _BEAT_CRUNCHY_INEAR_TICKS_S, rng)
+    monkeypatch.setattr(online, "BETWEEN_TICKS_OWN", False)
+    _only_the_crunch_taken_out(found, 17.786, rng)
+
+
+# the first 2.6 s of the benchmark's dev item metronome_on/crunchy_ice/full at 16 kHz (tests/data/footsteps/README.md)
+_BEAT_CRUNCHY_START_STEPS_S = np.array([0.6, 0.9835, 1.4004, 1.7839, 2.2175])
+_BEAT_CRUNCHY_START_TICKS_S = np.array([0.591, 0.9715, 1.3896, 1.7708, 2.2193, 2.596])
+
+
+def test_before_the_first_choice_the_footfalls_fit_to_the_ticks_is_judged_on_the_sync_reading_now(
+        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Dev metronome-on crunchy ice through the full-band microphone: the bands path hears the steps on
+    # the ticks from the first one (0.590, 0.971, 1.388, 1.770 s), the thump path (reported until a
+    # choice) hears two of them and crunches 65-120 ms after the steps. The runner reads as in sync only
+    # from the fourth footfall; weighed when decided, the first three on-tick footfalls counted half
+    # (as off the beat) and the crunches in full, so the thump path kept the lead and its crunch at
+    # 1.849 s was reported instead of the step at 1.784 s. Judged against the reading now
+    # (FIRST_FIT_NOW), the bands path is chosen on its footfall at 1.770 s, which is reported.
+    found = _excerpt_streamed_as_offline("crunchy_beat_start_full_16k.flac", _BEAT_CRUNCHY_START_TICKS_S, rng)
+    assert np.min(np.abs(found - 1.7839)) <= 0.025, found
+    assert np.min(np.abs(found - 1.849)) > 0.025, found
+    monkeypatch.setattr(online, "FIRST_FIT_NOW", False)
+    without = _excerpt_streamed_as_offline("crunchy_beat_start_full_16k.flac", _BEAT_CRUNCHY_START_TICKS_S, rng)
+    assert np.min(np.abs(without - 1.849)) <= 0.005, without  # the crunch, without the rule
+    assert score_events(_BEAT_CRUNCHY_START_STEPS_S, found).f1 > score_events(_BEAT_CRUNCHY_START_STEPS_S, without).f1
 
 
 def test_the_ticks_of_a_long_run_told_at_once_are_all_kept() -> None:
