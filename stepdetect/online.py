@@ -199,6 +199,9 @@ BANDS_REJECTED_SALIENCE = 0.5
 LATE_BANDS_REJECTION = True
 LATE_REJECTION_MAX_S = 0.025
 LATE_SPACING = (0.95, 1.15)
+# ... never later than REPORT_MAX_LATENCY_S after the footfall (the report budget after contact), and
+# never before a footfall reported since (the reports stay in time order)
+REPORT_MAX_LATENCY_S = 0.050
 # After such a fill the reported bands path's own footfall on its rhythm (closeness at least
 # BANDS_REJECTED_CLOSENESS) more than AGREE_TOLERANCE_S later is still reported, even within
 # MERGE_ACROSS_S: the thump path may have taken a sound just before the step (a kick, the step's
@@ -741,7 +744,7 @@ class StepDetector:
             # in sync, a footfall on the tick right after the last one reported, whichever path heard it
             row_out = (TICK_ROW_REPORTED and pick.on_tick and self._on_the_next_tick("out", tick_s)
                        and (all(self._in_sync.values()) or (TICK_ROW_OWN and self._on_the_beat_by_itself(name, pick))))
-            if (row_out and sync_tick and name == "bands" and not reportable
+            if (TICK_ROW_OWN and row_out and sync_tick and name == "bands" and not reportable and not pick.toe_on_tick
                     and pick.time_s - self._last_out_s >= self._picker.tracker.params.merge_s):
                 reportable = True  # REPORT_SYNC_TICKS's spacing
             fills = (name == "bands" and rhythmic and reportable and not first
@@ -749,8 +752,9 @@ class StepDetector:
                           or self._fills_unlocked(pick.time_s, closeness, pick.period_s)))
             fills = fills or (name == "thump" and rhythmic and counted and not first
                               and self._fills_bands_rejected(pick.time_s, closeness))
-            if (LATE_BANDS_REJECTION and name == "thump" and rhythmic and counted and not first and not fills
-                    and self._active == "bands" and self._may_fill_bands_rejected(pick.time_s, closeness)):
+            if (LATE_BANDS_REJECTION and name == "thump" and rhythmic and counted and reportable and not first
+                    and not fills and self._active == "bands" and self._may_fill_bands_rejected(pick.time_s, closeness)
+                    and self._next_step_due(pick.time_s)):
                 self._pending_fill = (pick, report_s, closeness, tick_s)
             n_out = len(out)
             closer = not pick.on_tick and self._closer_after_thump(name, rhythmic, closeness, pick.time_s)
@@ -766,6 +770,8 @@ class StepDetector:
                 self._emit(out, pick if report_s == pick.time_s else dataclasses.replace(pick, time_s=report_s),
                            rhythmic, name, tick_s, fill=fills and name == "thump",  # (a thump fill needs the bands path reported)
                            rejected_db=rejected_out, sync_tick=sync_tick, time_s=pick.time_s, closeness=closeness)
+                if self._pending_fill is not None and self._pending_fill[0] is pick:
+                    self._pending_fill = None  # reported now: no fill to wait for
             if (HEARD_UNDER_TICK and name == "thump" and len(out) == n_out and self._ticks_s.size
                     and d.kind != "merged"  # a step's toe is that step, not one under a tick
                     and not (d.kind == "rejected" and d.beat)):
@@ -862,12 +868,17 @@ class StepDetector:
             if decided_s - pick.decided_at_s > LATE_REJECTION_MAX_S:
                 self._pending_fill = None
             elif (abs(t - pick.time_s) <= AGREE_TOLERANCE_S and salience < BANDS_REJECTED_SALIENCE
+                  and decided_s - pick.time_s <= REPORT_MAX_LATENCY_S and report_s > self._last_out_s
                   and self._may_fill_bands_rejected(pick.time_s, closeness) and self._may_report(pick.time_s, "thump")
-                  and LATE_SPACING[0] <= (pick.time_s - self._last_out_s) / self._low_tracker.period_s
-                  <= LATE_SPACING[1]):
+                  and self._next_step_due(pick.time_s)):
                 self._pending_fill = None
                 self._emit(out, dataclasses.replace(pick, time_s=report_s, decided_at_s=decided_s), True, "thump",
                            tick_s, fill=True, time_s=pick.time_s, closeness=closeness)
+
+    def _next_step_due(self, time_s: float) -> bool:
+        """Whether a thump footfall at ``time_s`` comes ``LATE_SPACING`` thump periods after the last
+        footfall reported: the next step due (``LATE_BANDS_REJECTION``)."""
+        return LATE_SPACING[0] <= (time_s - self._last_out_s) / self._low_tracker.period_s <= LATE_SPACING[1]
 
     def _evidence(self, name: str) -> float:
         """Path ``name``'s evidence over the last ``ARBITRATION_S``."""
