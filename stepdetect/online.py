@@ -542,6 +542,8 @@ class StepDetector:
         self._thump_on_rhythm: deque = deque()
         self._last_out_s = -np.inf
         self._last_switch_s = -np.inf  # no path chosen yet: the first choice waits for no dwell
+        self._first_counted_s = -np.inf  # when the first footfall was counted (the first choice's window)
+        self._now_s = -np.inf  # the event being arbitrated
         self._low_tracker_last = 0.0
         self._in_sync = {"thump": False, "bands": False}  # each path's last footfall: the runner in sync with the ticks?
         self._last_out_path = "thump"
@@ -642,10 +644,12 @@ class StepDetector:
         report (``FIRST_CHOICE_OWN``), or, before either path is chosen, the bands path's footfall just
         after a thump-path reject reported (``AFTER_UNDECIDED_REJECT``),
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
-        in sync (``REPORT_SYNC_TICKS``), and, in sync, a footfall on the tick right after the last one
-        reported (``TICK_ROW_REPORTED``) and the bands path's candidate on a tick merged as the toe of a
-        sound just before it (``TOE_ON_TICK``); while both paths hear the runner on the beat, a footfall
-        between the ticks is not (``BETWEEN_TICKS``). Off the beat, a thump-path candidate not reported
+        in sync (``REPORT_SYNC_TICKS``), and, in sync (both paths, or the footfall's own path on the beat
+        by itself: ``TICK_ROW_OWN``), a footfall on the tick right after the last one reported
+        (``TICK_ROW_REPORTED``) and the bands path's candidate on a tick merged as the toe of a
+        sound just before it (``TOE_ON_TICK``); while both paths hear the runner on the beat (or the
+        footfall's own path by itself: ``BETWEEN_TICKS_OWN``), a footfall between the ticks is not
+        (``BETWEEN_TICKS``). Off the beat, a thump-path candidate not reported
         under a known tick the bands path took for the tick alone (``peaks.TICK_ALONE_DUE_ONLY``: where
         a step was due, or at any tick) is reported (``HEARD_UNDER_TICK``)."""
         events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
@@ -653,6 +657,7 @@ class StepDetector:
         rejected = deque(sorted(rejections or [], key=lambda r: r[1]))  # the bands tracker's, by decision time
         out: list[tuple[Pick, bool]] = []
         for now_s, which, pick in events:
+            self._now_s = now_s
             self._take_bands_rejections(rejected, now_s, out)
             name = "thump" if which == 0 else "bands"
             if pick.tick_alone:  # not a footfall (peaks.Pick.tick_alone)
@@ -706,6 +711,8 @@ class StepDetector:
             if reportable and not pick.on_tick and self._drop_between_ticks(pick.time_s, name, pick):
                 reportable = False
             if counted:
+                if self._first_counted_s == -np.inf:
+                    self._first_counted_s = now_s
                 in_sync = self._runner_in_sync()
                 base = max(closeness, CLOSENESS_FLOOR) if rhythmic else PROVISIONAL_EVIDENCE
                 evidence = base * (TICK_EVIDENCE if pick.on_tick != in_sync else 1.0)
@@ -758,7 +765,8 @@ class StepDetector:
                 self._pending_fill = (pick, report_s, closeness, tick_s)
             n_out = len(out)
             closer = not pick.on_tick and self._closer_after_thump(name, rhythmic, closeness, pick.time_s)
-            closer = closer or (not pick.on_tick and first and self._active != before and name == self._active
+            closer = closer or (not pick.on_tick and first and now_s - self._first_counted_s <= ARBITRATION_S
+                                and self._active != before and name == self._active
                                 and self._first_choice_own(name, rhythmic, closeness, pick.time_s))
             closer = closer or (OWN_STEP_AFTER_FILL and name == "bands" and pick.after_soft_step and rhythmic
                                 and self._last_out_path == "bands" and self._last_out_s == self._bands_before_s)
@@ -891,7 +899,7 @@ class StepDetector:
         ``LATE_PART_EVIDENCE`` (``LATE_PART_*``); before the first choice each footfall's fit to the
         ticks judged against the runner's sync reading now (``FIRST_FIT_NOW``)."""
         recent: list[tuple[float, float]] = (
-            self._fit_now(name) if FIRST_FIT_NOW and self._last_switch_s == -np.inf and self._ticks_s.size
+            self._fit_now(name) if FIRST_FIT_NOW and self._choosing_first() and self._ticks_s.size
             else list(self._recent[name]))  # (with no tick known, TICK_EVIDENCE never applies)
         if name == "thump":
             return recent
@@ -911,6 +919,13 @@ class StepDetector:
                 early = not _heard_at(thump_times, t, HEARD_TOLERANCE_S)[1]
             out.append((t, min(e, EARLY_SOUND_EVIDENCE) if early else e))
         return out
+
+    def _choosing_first(self) -> bool:
+        """Whether the first choice of a path is still being made: no switch yet, within
+        ``ARBITRATION_S`` of the first footfall counted (the thump path may stay reported by default
+        much longer; ``FIRST_FIT_NOW`` and ``FIRST_CHOICE_OWN``, which asks the same of the switch it
+        follows, are for the session's start)."""
+        return self._last_switch_s == -np.inf and self._now_s - self._first_counted_s <= ARBITRATION_S
 
     def _fit_now(self, name: str) -> list[tuple[float, float]]:
         """Path ``name``'s recent footfalls with their evidence, ``TICK_EVIDENCE`` applied against the
