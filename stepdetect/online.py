@@ -199,6 +199,9 @@ BANDS_REJECTED_SALIENCE = 0.5
 LATE_BANDS_REJECTION = True
 LATE_REJECTION_MAX_S = 0.025
 LATE_SPACING = (0.95, 1.15)
+# ... never later than REPORT_MAX_LATENCY_S after the footfall (the report budget after contact), and
+# never before a footfall reported since (the reports stay in time order)
+REPORT_MAX_LATENCY_S = 0.050
 # After such a fill the reported bands path's own footfall on its rhythm (closeness at least
 # BANDS_REJECTED_CLOSENESS) more than AGREE_TOLERANCE_S later is still reported, even within
 # MERGE_ACROSS_S: the thump path may have taken a sound just before the step (a kick, the step's
@@ -539,6 +542,8 @@ class StepDetector:
         self._thump_on_rhythm: deque = deque()
         self._last_out_s = -np.inf
         self._last_switch_s = -np.inf  # no path chosen yet: the first choice waits for no dwell
+        self._first_counted_s = -np.inf  # when the first footfall was counted (the first choice's window)
+        self._now_s = -np.inf  # the event being arbitrated
         self._low_tracker_last = 0.0
         self._in_sync = {"thump": False, "bands": False}  # each path's last footfall: the runner in sync with the ticks?
         self._last_out_path = "thump"
@@ -639,10 +644,12 @@ class StepDetector:
         report (``FIRST_CHOICE_OWN``), or, before either path is chosen, the bands path's footfall just
         after a thump-path reject reported (``AFTER_UNDECIDED_REJECT``),
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
-        in sync (``REPORT_SYNC_TICKS``), and, in sync, a footfall on the tick right after the last one
-        reported (``TICK_ROW_REPORTED``) and the bands path's candidate on a tick merged as the toe of a
-        sound just before it (``TOE_ON_TICK``); while both paths hear the runner on the beat, a footfall
-        between the ticks is not (``BETWEEN_TICKS``). Off the beat, a thump-path candidate not reported
+        in sync (``REPORT_SYNC_TICKS``), and, in sync (both paths, or the footfall's own path on the beat
+        by itself: ``TICK_ROW_OWN``), a footfall on the tick right after the last one reported
+        (``TICK_ROW_REPORTED``) and the bands path's candidate on a tick merged as the toe of a
+        sound just before it (``TOE_ON_TICK``); while both paths hear the runner on the beat (or the
+        footfall's own path by itself: ``BETWEEN_TICKS_OWN``), a footfall between the ticks is not
+        (``BETWEEN_TICKS``). Off the beat, a thump-path candidate not reported
         under a known tick the bands path took for the tick alone (``peaks.TICK_ALONE_DUE_ONLY``: where
         a step was due, or at any tick) is reported (``HEARD_UNDER_TICK``)."""
         events = sorted([(p.decided_at_s, 0, p) for p in low] + [(p.decided_at_s, 1, p) for p in multi],
@@ -650,6 +657,7 @@ class StepDetector:
         rejected = deque(sorted(rejections or [], key=lambda r: r[1]))  # the bands tracker's, by decision time
         out: list[tuple[Pick, bool]] = []
         for now_s, which, pick in events:
+            self._now_s = now_s
             self._take_bands_rejections(rejected, now_s, out)
             name = "thump" if which == 0 else "bands"
             if pick.tick_alone:  # not a footfall (peaks.Pick.tick_alone)
@@ -703,6 +711,8 @@ class StepDetector:
             if reportable and not pick.on_tick and self._drop_between_ticks(pick.time_s, name, pick):
                 reportable = False
             if counted:
+                if self._first_counted_s == -np.inf:
+                    self._first_counted_s = now_s
                 in_sync = self._runner_in_sync()
                 base = max(closeness, CLOSENESS_FLOOR) if rhythmic else PROVISIONAL_EVIDENCE
                 evidence = base * (TICK_EVIDENCE if pick.on_tick != in_sync else 1.0)
@@ -741,7 +751,7 @@ class StepDetector:
             # in sync, a footfall on the tick right after the last one reported, whichever path heard it
             row_out = (TICK_ROW_REPORTED and pick.on_tick and self._on_the_next_tick("out", tick_s)
                        and (all(self._in_sync.values()) or (TICK_ROW_OWN and self._on_the_beat_by_itself(name, pick))))
-            if (row_out and sync_tick and name == "bands" and not reportable
+            if (TICK_ROW_OWN and row_out and sync_tick and name == "bands" and not reportable and not pick.toe_on_tick
                     and pick.time_s - self._last_out_s >= self._picker.tracker.params.merge_s):
                 reportable = True  # REPORT_SYNC_TICKS's spacing
             fills = (name == "bands" and rhythmic and reportable and not first
@@ -749,12 +759,14 @@ class StepDetector:
                           or self._fills_unlocked(pick.time_s, closeness, pick.period_s)))
             fills = fills or (name == "thump" and rhythmic and counted and not first
                               and self._fills_bands_rejected(pick.time_s, closeness))
-            if (LATE_BANDS_REJECTION and name == "thump" and rhythmic and counted and not first and not fills
-                    and self._active == "bands" and self._may_fill_bands_rejected(pick.time_s, closeness)):
+            if (LATE_BANDS_REJECTION and name == "thump" and rhythmic and counted and reportable and not first
+                    and not fills and self._active == "bands" and self._may_fill_bands_rejected(pick.time_s, closeness)
+                    and self._next_step_due(pick.time_s)):
                 self._pending_fill = (pick, report_s, closeness, tick_s)
             n_out = len(out)
             closer = not pick.on_tick and self._closer_after_thump(name, rhythmic, closeness, pick.time_s)
-            closer = closer or (not pick.on_tick and first and self._active != before and name == self._active
+            closer = closer or (not pick.on_tick and first and now_s - self._first_counted_s <= ARBITRATION_S
+                                and self._active != before and name == self._active
                                 and self._first_choice_own(name, rhythmic, closeness, pick.time_s))
             closer = closer or (OWN_STEP_AFTER_FILL and name == "bands" and pick.after_soft_step and rhythmic
                                 and self._last_out_path == "bands" and self._last_out_s == self._bands_before_s)
@@ -766,6 +778,8 @@ class StepDetector:
                 self._emit(out, pick if report_s == pick.time_s else dataclasses.replace(pick, time_s=report_s),
                            rhythmic, name, tick_s, fill=fills and name == "thump",  # (a thump fill needs the bands path reported)
                            rejected_db=rejected_out, sync_tick=sync_tick, time_s=pick.time_s, closeness=closeness)
+                if self._pending_fill is not None and self._pending_fill[0] is pick:
+                    self._pending_fill = None  # reported now: no fill to wait for
             if (HEARD_UNDER_TICK and name == "thump" and len(out) == n_out and self._ticks_s.size
                     and d.kind != "merged"  # a step's toe is that step, not one under a tick
                     and not (d.kind == "rejected" and d.beat)):
@@ -862,12 +876,17 @@ class StepDetector:
             if decided_s - pick.decided_at_s > LATE_REJECTION_MAX_S:
                 self._pending_fill = None
             elif (abs(t - pick.time_s) <= AGREE_TOLERANCE_S and salience < BANDS_REJECTED_SALIENCE
+                  and decided_s - pick.time_s <= REPORT_MAX_LATENCY_S and report_s > self._last_out_s
                   and self._may_fill_bands_rejected(pick.time_s, closeness) and self._may_report(pick.time_s, "thump")
-                  and LATE_SPACING[0] <= (pick.time_s - self._last_out_s) / self._low_tracker.period_s
-                  <= LATE_SPACING[1]):
+                  and self._next_step_due(pick.time_s)):
                 self._pending_fill = None
                 self._emit(out, dataclasses.replace(pick, time_s=report_s, decided_at_s=decided_s), True, "thump",
                            tick_s, fill=True, time_s=pick.time_s, closeness=closeness)
+
+    def _next_step_due(self, time_s: float) -> bool:
+        """Whether a thump footfall at ``time_s`` comes ``LATE_SPACING`` thump periods after the last
+        footfall reported: the next step due (``LATE_BANDS_REJECTION``)."""
+        return LATE_SPACING[0] <= (time_s - self._last_out_s) / self._low_tracker.period_s <= LATE_SPACING[1]
 
     def _evidence(self, name: str) -> float:
         """Path ``name``'s evidence over the last ``ARBITRATION_S``."""
@@ -880,7 +899,7 @@ class StepDetector:
         ``LATE_PART_EVIDENCE`` (``LATE_PART_*``); before the first choice each footfall's fit to the
         ticks judged against the runner's sync reading now (``FIRST_FIT_NOW``)."""
         recent: list[tuple[float, float]] = (
-            self._fit_now(name) if FIRST_FIT_NOW and self._last_switch_s == -np.inf and self._ticks_s.size
+            self._fit_now(name) if FIRST_FIT_NOW and self._choosing_first() and self._ticks_s.size
             else list(self._recent[name]))  # (with no tick known, TICK_EVIDENCE never applies)
         if name == "thump":
             return recent
@@ -900,6 +919,13 @@ class StepDetector:
                 early = not _heard_at(thump_times, t, HEARD_TOLERANCE_S)[1]
             out.append((t, min(e, EARLY_SOUND_EVIDENCE) if early else e))
         return out
+
+    def _choosing_first(self) -> bool:
+        """Whether the first choice of a path is still being made: no switch yet, within
+        ``ARBITRATION_S`` of the first footfall counted (the thump path may stay reported by default
+        much longer; ``FIRST_FIT_NOW`` and ``FIRST_CHOICE_OWN``, which asks the same of the switch it
+        follows, are for the session's start)."""
+        return self._last_switch_s == -np.inf and self._now_s - self._first_counted_s <= ARBITRATION_S
 
     def _fit_now(self, name: str) -> list[tuple[float, float]]:
         """Path ``name``'s recent footfalls with their evidence, ``TICK_EVIDENCE`` applied against the

@@ -303,7 +303,7 @@ class StepTracker(TrackerState):
             c.score = min(c.rel, p.max_rel) * c.closeness
             late = (t > c.predicted and c.rel >= p.late_min_rel and t - self._last_step_s >= p.merge_s
                     and (p.late_soft_across_gaps or not soft or c.k == 1)
-                    and not self._later_part_of_off_step(s))
+                    and not self._later_part_of_off_step(c))
             c.exact = c.score < p.accept_score and not late and self._exact_after_exact(c)
             c.on_rhythm = ((c.score >= p.accept_score or late or c.exact)
                            and since >= p.min_period_s * 0.8 and abs(t - c.predicted) <= p.window_fraction * lock.period_s)
@@ -316,14 +316,15 @@ class StepTracker(TrackerState):
                 c.on_rhythm = c.on_rhythm and c.beat_s is None
         return c
 
-    def _later_part_of_off_step(self, s: float) -> bool:
-        """Whether a candidate after the prediction is no late footfall (``late_after_off_loud_only``):
-        a step was taken off the rhythm since the anchor -- it came before this prediction and
-        answered it -- and this one is under ``anchor_min_rel`` x as strong as that step (its later
-        part: a crunch or scuff after an early footfall)."""
+    def _later_part_of_off_step(self, c: _Judgement) -> bool:
+        """Whether candidate ``c``, after its prediction, is no late footfall (``late_after_off_loud_only``):
+        a step was taken off the rhythm since the anchor, before this prediction -- the first one
+        after the anchor (``c.k == 1``), so that step answered it -- and ``c`` is under
+        ``anchor_min_rel`` x as strong as that step (its later part: a crunch or scuff after an early
+        footfall)."""
         p = self.params
-        return (p.late_after_off_loud_only and self._last_step_s > self._anchor_s
-                and s < p.anchor_min_rel * self._last_step_strength)
+        return (p.late_after_off_loud_only and c.k == 1 and self._anchor_s < self._last_step_s < c.predicted
+                and c.s < p.anchor_min_rel * self._last_step_strength)
 
     def _exact_after_exact(self, c: _Judgement) -> bool:
         """Whether a candidate under ``accept_score`` is a step all the same (``exact_min_closeness``):

@@ -374,9 +374,12 @@ def _assert_added_by(rule: str, name: str, truth_s: list[float], steps_s: tuple[
     none of them is found and F1 is lower."""
     y, sr = sf.read(DATA / name)
     truth = np.array(truth_s)
-    found = StepDetector(sample_rate=sr).process_block(y).time_s
+    result = StepDetector(sample_rate=sr).process_block(y)
+    found = result.time_s
     for step_s in steps_s:
-        assert np.min(np.abs(found - step_s)) <= 0.025, found
+        k = int(np.argmin(np.abs(found - step_s)))
+        assert abs(found[k] - step_s) <= 0.025, found
+        assert result.decided_at_s[k] - step_s <= 0.050, result.decided_at_s[k]  # the report budget after contact
     for max_block in max_blocks:
         np.testing.assert_allclose(_streamed(y, sr, rng, max_block), found, atol=1e-12, rtol=0)
     monkeypatch.setattr(online, rule, False)
@@ -441,6 +444,24 @@ def test_before_a_path_is_chosen_the_bands_step_after_a_rejected_thump_sound_is_
     the later part is that step again; random blocks report the same."""
     _assert_added_by("AFTER_UNDECIDED_REJECT", "dirt_walk_long_hfp8_8k.flac",
                      DIRT_WALK_LONG_HFP16_STEPS_S + [14.5371], (1.1777,), rng, monkeypatch)
+
+
+def test_before_a_path_is_chosen_only_a_bands_step_at_full_confidence_follows_a_rejected_thump_sound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The synthetic 8 kHz walk's start: before either path is chosen the thump path reports sounds
+    its tracker rejects, and the bands path's onsets 63 ms after one (1.046 s, half its footfalls'
+    strength) and 65 ms before the second step (1.116 s) are no steps: under the picker's full
+    confidence (``AFTER_REJECT_MIN_CONFIDENCE``) ``AFTER_UNDECIDED_REJECT`` does not report them."""
+    y, sr = sf.read(DATA / "walk_synthetic_hfp8_8k.flac")
+    truth = np.array(WALK_SYNTHETIC_HFP8_STEPS_S)
+    found = StepDetector(sample_rate=sr).process_block(y).time_s
+    monkeypatch.setattr(online, "AFTER_REJECT_MIN_CONFIDENCE", 0.0)
+    was = StepDetector(sample_rate=sr).process_block(y).time_s
+    for false_s in (1.046, 1.116):
+        assert np.min(np.abs(found - false_s)) > 0.025, found
+        assert np.min(np.abs(was - false_s)) <= 0.005, was  # without the bound both are reported
+    assert (score_events(truth, found, tolerance_s=0.025).precision
+            > score_events(truth, was, tolerance_s=0.025).precision), (found, was)
 
 
 # the step times of crunchy_ramp_hfp8_8k.flac (the benchmark's truth, the first 6.2 s of its dev item)
