@@ -393,3 +393,23 @@ def test_a_bands_step_after_a_thump_footfall_off_its_rhythm_is_not_reported_besi
     assert not det._closer_after_thump("bands", True, 0.6, at_s)  # no closer than the thump footfall
     det._last_out_closeness = 0.0  # reported off its rhythm
     assert not det._closer_after_thump("bands", True, 0.97, at_s)
+
+
+def test_after_a_stop_an_early_provisional_step_of_the_unlocked_thump_path_gives_way_to_the_bands_step(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """As above, the runner sets off again at 12 s; the thump path, reported and unlocked, hears the
+    third restarted step only as a soft onset 60 ms before it and takes that as a provisional step,
+    before the bands path's step on its rhythm at its prediction: it was reported and the step lost
+    (dev stop dirt & rocks HFP 16 kHz 22.968 / 23.037 s). With ``UNLOCKED_EARLY_HOLD`` that onset, in
+    the bands rhythm's window but under ``FILL_CLOSENESS`` to its prediction, is not reported, and the
+    bands path's step is (``UNLOCKED_FILL``)."""
+    restart_s = np.arange(12.0, 16.4, 0.35)
+    thump_s = np.concatenate([RUN_S, restart_s])
+    thump_s[RUN_S.size + 2] -= 0.06
+    bands_s = np.concatenate([RUN_S, restart_s])
+    rhythmic = np.ones(bands_s.size, bool)
+    found, _ = _reported(thump_s, bands_s, rhythmic, bands_period_s=0.35)
+    np.testing.assert_allclose(found, bands_s)
+    monkeypatch.setattr(online, "UNLOCKED_EARLY_HOLD", False)  # without the rule
+    found, _ = _reported(thump_s, bands_s, rhythmic, bands_period_s=0.35)
+    np.testing.assert_allclose(found, thump_s)
