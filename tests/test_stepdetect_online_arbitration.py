@@ -367,13 +367,22 @@ def test_after_a_stop_a_step_the_unlocked_thump_path_missed_is_filled_from_the_b
     no lock, predicts nothing for a gap fill (``FILL_*``). The bands path takes that step on its
     rhythm, the next step after the last footfall reported: it is reported (``UNLOCKED_FILL``; dev
     stop dirt & rocks HFP 16 kHz 22.217 s). Without the rule it is lost."""
-    restart_s = np.arange(12.0, 16.4, 0.35)
-    thump_s = np.concatenate([RUN_S, np.delete(restart_s, 2)])
-    bands_s = np.concatenate([RUN_S, restart_s])
+    _restart_with_and_without(monkeypatch, "UNLOCKED_FILL", np.delete(RESTART_S, 2))
+
+
+RESTART_S = np.arange(12.0, 16.4, 0.35)  # after a stand from 8 s, the runner sets off again
+
+
+def _restart_with_and_without(monkeypatch: pytest.MonkeyPatch, rule: str, thump_restart_s: np.ndarray) -> None:
+    """The run, a stop and ``RESTART_S``, the bands path hearing every step on its rhythm and the
+    thump path ``thump_restart_s`` after the stop: the bands path's steps are reported with ``rule``,
+    the thump path's without it."""
+    thump_s = np.concatenate([RUN_S, thump_restart_s])
+    bands_s = np.concatenate([RUN_S, RESTART_S])
     rhythmic = np.ones(bands_s.size, bool)
     found, _ = _reported(thump_s, bands_s, rhythmic, bands_period_s=0.35)
     np.testing.assert_allclose(found, bands_s)
-    monkeypatch.setattr(online, "UNLOCKED_FILL", False)  # without the rule
+    monkeypatch.setattr(online, rule, False)  # without the rule
     found, _ = _reported(thump_s, bands_s, rhythmic, bands_period_s=0.35)
     np.testing.assert_allclose(found, thump_s)
 
@@ -403,13 +412,6 @@ def test_after_a_stop_an_early_provisional_step_of_the_unlocked_thump_path_gives
     (dev stop dirt & rocks HFP 16 kHz 22.968 / 23.037 s). With ``UNLOCKED_EARLY_HOLD`` that onset, in
     the bands rhythm's window but under ``FILL_CLOSENESS`` to its prediction, is not reported, and the
     bands path's step is (``UNLOCKED_FILL``)."""
-    restart_s = np.arange(12.0, 16.4, 0.35)
-    thump_s = np.concatenate([RUN_S, restart_s])
-    thump_s[RUN_S.size + 2] -= 0.06
-    bands_s = np.concatenate([RUN_S, restart_s])
-    rhythmic = np.ones(bands_s.size, bool)
-    found, _ = _reported(thump_s, bands_s, rhythmic, bands_period_s=0.35)
-    np.testing.assert_allclose(found, bands_s)
-    monkeypatch.setattr(online, "UNLOCKED_EARLY_HOLD", False)  # without the rule
-    found, _ = _reported(thump_s, bands_s, rhythmic, bands_period_s=0.35)
-    np.testing.assert_allclose(found, thump_s)
+    thump_restart_s = RESTART_S.copy()
+    thump_restart_s[2] -= 0.06
+    _restart_with_and_without(monkeypatch, "UNLOCKED_EARLY_HOLD", thump_restart_s)
