@@ -81,6 +81,11 @@ THUMP_STOP_MIN_REL = 0.8
 # after a step: dev stop dirt & rocks HFP 16 / 8 kHz and synthetic HFP 8 kHz, one standing false footfall
 # fewer each, nothing else moves; see benchmarks/FOOTFALL_PASSES.md, session 11)
 THUMP_STOP_NEIGHBOUR_TOLERANCE = STOP_NEIGHBOUR_TOLERANCE  # the bands path's value (tracker_lock)
+# ... and the candidate a period before it at least late_min_rel (0.3) x the reference, not only 0.4 x
+# this one (stop_neighbour_at_level): a standing headset's sound at 0.42 x after a breath at 0.25 x was
+# a provisional step; the restarted runner's first step, 0.79 x after a sound at 0.39 x, still is one
+# (dev 52 -> 51 with UNLOCKED_EARLY_HOLD: stop dirt & rocks HFP 16 kHz passes, HFP 8 kHz up; at
+# free_min_strength x the reference, the synthetic HFP 8 kHz restart step lost: session 18, stopdirt)
 THUMP_STOP_NEIGHBOUR_AT_LEVEL = True
 # Before it has found the rhythm, the thump path's tracker takes no footfall sooner than
 # min_period_s after its last one, however much louder (``free_override`` False), and a candidate

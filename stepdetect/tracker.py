@@ -750,8 +750,10 @@ class StepTracker(TrackerState):
                         min_level: float = 0.0) -> bool:
         """With a step-period hint (or after a stop, the lost rhythm's period) and no lock: a
         provisional step needs a candidate about one such period before it, at least
-        ``free_min_strength`` as strong (an isolated knock, the handling before a walk or a
-        breath while standing is not a step)."""
+        ``free_min_strength`` as strong and at least ``min_level`` (an isolated knock, the handling
+        before a walk or a breath while standing is not a step; after a stop, with
+        ``stop_neighbour_at_level``, ``late_min_rel`` x the reference: a soft sound after a softer
+        breath is no step after a step)."""
         tol = (self.params.hint_neighbour_tolerance if tolerance is None else tolerance) * hint
         floor = max(self.params.free_min_strength * s, min_level)
         return any(abs(t - ht - hint) <= tol and hs >= floor for ht, hs in self._history)
