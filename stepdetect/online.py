@@ -24,7 +24,7 @@ from stepdetect.lowband import LowBandParams, LowBandState
 from stepdetect.peaks import BEAT_NEAR_S, Pick, PickerState, PickParams, band_weights, pick_footfalls, tick_near
 from stepdetect.rejected import Rejected
 from stepdetect.tracker import AUDIO_PARAMS, Decision, StepTracker
-from stepdetect.tracker_lock import STOP_NEIGHBOUR_TOLERANCE
+from stepdetect.tracker_lock import STOP_NEIGHBOUR_TOLERANCE, Lock
 from stepdetect.validate import ParameterError, validate_audio, validate_events
 
 HISTORY_S = 0.25  # feature frames kept between blocks (>= look-back + look-ahead)
@@ -90,6 +90,12 @@ THUMP_STOP_MIN_REL = 0.8
 # after a step: dev stop dirt & rocks HFP 16 / 8 kHz and synthetic HFP 8 kHz, one standing false footfall
 # fewer each, nothing else moves; see benchmarks/FOOTFALL_PASSES.md, session 11)
 THUMP_STOP_NEIGHBOUR_TOLERANCE = STOP_NEIGHBOUR_TOLERANCE  # the bands path's value (tracker_lock)
+# ... and the candidate a period before it at least late_min_rel (0.3) x the reference, not only 0.4 x
+# this one (stop_neighbour_at_level): a standing headset's sound at 0.42 x after a breath at 0.25 x was
+# a provisional step; the restarted runner's first step, 0.79 x after a sound at 0.39 x, still is one
+# (dev 52 -> 51 with UNLOCKED_EARLY_HOLD: stop dirt & rocks HFP 16 kHz passes, HFP 8 kHz up; at
+# free_min_strength x the reference, the synthetic HFP 8 kHz restart step lost: session 18, stopdirt)
+THUMP_STOP_NEIGHBOUR_AT_LEVEL = True
 # Before it has found the rhythm, the thump path's tracker takes no footfall sooner than
 # min_period_s after its last one, however much louder (``free_override`` False), and a candidate
 # it rejects within merge_s of its last footfall is not reported even while its rhythm salience is
@@ -219,6 +225,12 @@ AFTER_FILL_OWN = True
 # footfall reported (the next step) is reported: the unlocked thump path predicts nothing for
 # FILL_* to fill, and its provisional steps miss a restarted runner's softer steps.
 UNLOCKED_FILL = True
+# ... and then a provisional step of that unlocked thump path is not reported when it comes before the
+# bands path's next predicted step (its last footfall on its rhythm, the last one reported, plus its
+# period), inside that rhythm's window but under FILL_CLOSENESS to it: the runner's step is the bands
+# path's, due there, and UNLOCKED_FILL reports it (a soft early onset 63 ms before the restarted
+# runner's step was reported in its place, and that step then lost).
+UNLOCKED_EARLY_HOLD = True
 # While the thump path's tracker finds little on a rhythm, the onsets it rejects are reported too
 # (THUMP_MIN_SALIENCE); one so reported is a footfall like the others: a thump-path footfall within
 # its tracker's merge_s after it, at most LATER_PART_MAX_DB louder, is that footfall's later part
@@ -533,6 +545,7 @@ class StepDetector:
         self._low_tracker = StepTracker(dataclasses.replace(AUDIO_PARAMS, heel_min_rel=THUMP_HEEL_MIN_REL,
                                                             stop_min_rel=THUMP_STOP_MIN_REL,
                                                             stop_neighbour_tolerance=THUMP_STOP_NEIGHBOUR_TOLERANCE,
+                                                            stop_neighbour_at_level=THUMP_STOP_NEIGHBOUR_AT_LEVEL,
                                                             free_override=THUMP_FREE_OVERRIDE))
         self._active = "thump"  # which path is reported
         # (time, evidence before TICK_EVIDENCE, on a known tick) beside each of _recent's (FIRST_FIT_NOW)
@@ -568,6 +581,7 @@ class StepDetector:
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
         self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
+        self._bands_period_s = np.nan  # ... and the period its tracker followed there
         # per path, the candidates its tracker rejected and that were not reported, last ARBITRATION_S
         self._rejected = {"thump": Rejected(ARBITRATION_S), "bands": Rejected(ARBITRATION_S)}
         self._present = features.bands_present(self.sample_rate)
@@ -686,6 +700,8 @@ class StepDetector:
                         and pick.time_s - self._last_out_s < self._low_tracker.params.merge_s
                         and pick.peak_db <= self._last_out_rejected_db + LATER_PART_MAX_DB):
                     reportable = False  # a later part of the footfall just reported (see LATER_PART_MAX_DB)
+                if d.is_step and not d.rhythmic and self._before_bands_step(pick.time_s):
+                    reportable = False  # the bands path's step is due just after (UNLOCKED_EARLY_HOLD)
                 rejected_out = pick.peak_db if d.kind == "rejected" and reportable else None
                 if d.kind == "rejected" and not reportable:
                     self._rejected["thump"].add(pick.time_s, self._low_tracker.rhythm_salience)
@@ -701,6 +717,7 @@ class StepDetector:
                 self._bands_before_s, self._bands_last_s = self._bands_last_s, pick.time_s
                 if rhythmic:
                     self._last_bands_rhythmic = (pick.time_s, closeness)
+                    self._bands_period_s = pick.period_s
             self._in_sync[name] = pick.in_sync
             tick_s = self._tick_of(pick, name)
             next_tick = self._on_the_next_tick(name, tick_s)
@@ -1106,6 +1123,21 @@ class StepDetector:
                 and not self._low_tracker.locked and np.isfinite(period_s) and period_s > 0
                 and BANDS_REJECTED_SPACING[0] <= (time_s - self._last_out_s) / period_s
                 <= BANDS_REJECTED_SPACING[1])
+
+    def _before_bands_step(self, time_s: float) -> bool:
+        """Whether the unlocked thump path's provisional step at ``time_s`` comes before the bands
+        path's next predicted step (its last footfall on its rhythm, the last one reported, plus its
+        period), inside that rhythm's window but under ``FILL_CLOSENESS`` to it (``UNLOCKED_EARLY_HOLD``)."""
+        last = self._last_bands_rhythmic
+        if (not UNLOCKED_EARLY_HOLD or last is None or self._active != "thump" or self._low_tracker.locked
+                or last[0] != self._bands_last_s or abs(last[0] - self._last_out_s) > HEARD_TOLERANCE_S
+                or not (np.isfinite(self._bands_period_s) and self._bands_period_s > 0)):
+            return False
+        params = self._picker.tracker.params
+        predicted = last[0] + self._bands_period_s
+        if not 0 < predicted - time_s <= params.window_fraction * self._bands_period_s:
+            return False
+        return Lock(self._bands_period_s).closeness(time_s - predicted, params) < FILL_CLOSENESS
 
     def _fills_bands_rejected(self, time_s: float, closeness: float) -> bool:
         """Whether the thump path's footfall at ``time_s``, taken on its rhythm at ``closeness``, is a

@@ -677,7 +677,8 @@ class StepTracker(TrackerState):
                 and (c.hint is None or self._follows_a_step(c.t, c.s, c.hint))
                 and (p.stop_min_rel is None or self._stopped_period_s is None or c.hint is not None
                      or c.rel >= p.stop_min_rel
-                     or self._follows_a_step(c.t, c.s, self._stopped_period_s, p.stop_neighbour_tolerance)
+                     or self._follows_a_step(c.t, c.s, self._stopped_period_s, p.stop_neighbour_tolerance,
+                                             min_level=p.late_min_rel * c.ref if p.stop_neighbour_at_level and c.ref else 0.0)
                      or (not (c.soft and p.stop_quiet_loud_only and self._lived_on_soft)
                          and self._out_of_quiet(c.t, c.s)))):
             return self._accept(c.t, c.s, rhythmic=False, predicted_s=math.nan, confidence=0.5 * min(c.rel, 1.0))
@@ -746,13 +747,16 @@ class StepTracker(TrackerState):
             return False
         return not any(t - p.stop_quiet_s <= ht < t and hs >= p.stop_quiet_rel * s for ht, hs in self._history)
 
-    def _follows_a_step(self, t: float, s: float, hint: float, tolerance: float | None = None) -> bool:
+    def _follows_a_step(self, t: float, s: float, hint: float, tolerance: float | None = None,
+                        min_level: float = 0.0) -> bool:
         """With a step-period hint (or after a stop, the lost rhythm's period) and no lock: a
         provisional step needs a candidate about one such period before it, at least
-        ``free_min_strength`` as strong (an isolated knock, the handling before a walk or a
-        breath while standing is not a step)."""
+        ``free_min_strength`` as strong and at least ``min_level`` (an isolated knock, the handling
+        before a walk or a breath while standing is not a step; after a stop, with
+        ``stop_neighbour_at_level``, ``late_min_rel`` x the reference: a soft sound after a softer
+        breath is no step after a step)."""
         tol = (self.params.hint_neighbour_tolerance if tolerance is None else tolerance) * hint
-        floor = self.params.free_min_strength * s
+        floor = max(self.params.free_min_strength * s, min_level)
         return any(abs(t - ht - hint) <= tol and hs >= floor for ht, hs in self._history)
 
     def _free_reference(self, ref: float | None, *, hinted: bool = False) -> float:

@@ -129,6 +129,10 @@ class TrackerParams:
     # on a breath as a burst of onsets 0.1-0.25 s apart, and at 0.5 x a running period the burst's
     # later onsets "followed a step")
     stop_neighbour_tolerance: float | None = None
+    # ... and (True) that candidate a period before at least late_min_rel x the reference too (the
+    # softest footfall a lock takes), not only free_min_strength x this one: a soft sound after a
+    # softer breath while standing is no step after a step (False: of this one only)
+    stop_neighbour_at_level: bool = False
     # ... or nothing at least stop_quiet_rel x as strong was heard for stop_quiet_s before it: the
     # first footfall of a runner setting off out of the quiet has no step before it, a breath among
     # breaths has the last breath (None: no such exception)

@@ -367,13 +367,22 @@ def test_after_a_stop_a_step_the_unlocked_thump_path_missed_is_filled_from_the_b
     no lock, predicts nothing for a gap fill (``FILL_*``). The bands path takes that step on its
     rhythm, the next step after the last footfall reported: it is reported (``UNLOCKED_FILL``; dev
     stop dirt & rocks HFP 16 kHz 22.217 s). Without the rule it is lost."""
-    restart_s = np.arange(12.0, 16.4, 0.35)
-    thump_s = np.concatenate([RUN_S, np.delete(restart_s, 2)])
-    bands_s = np.concatenate([RUN_S, restart_s])
+    _restart_with_and_without(monkeypatch, "UNLOCKED_FILL", np.delete(RESTART_S, 2))
+
+
+RESTART_S = np.arange(12.0, 16.4, 0.35)  # after a stand from 8 s, the runner sets off again
+
+
+def _restart_with_and_without(monkeypatch: pytest.MonkeyPatch, rule: str, thump_restart_s: np.ndarray) -> None:
+    """The run, a stop and ``RESTART_S``, the bands path hearing every step on its rhythm and the
+    thump path ``thump_restart_s`` after the stop: the bands path's steps are reported with ``rule``,
+    the thump path's without it."""
+    thump_s = np.concatenate([RUN_S, thump_restart_s])
+    bands_s = np.concatenate([RUN_S, RESTART_S])
     rhythmic = np.ones(bands_s.size, bool)
     found, _ = _reported(thump_s, bands_s, rhythmic, bands_period_s=0.35)
     np.testing.assert_allclose(found, bands_s)
-    monkeypatch.setattr(online, "UNLOCKED_FILL", False)  # without the rule
+    monkeypatch.setattr(online, rule, False)  # without the rule
     found, _ = _reported(thump_s, bands_s, rhythmic, bands_period_s=0.35)
     np.testing.assert_allclose(found, thump_s)
 
@@ -393,3 +402,16 @@ def test_a_bands_step_after_a_thump_footfall_off_its_rhythm_is_not_reported_besi
     assert not det._closer_after_thump("bands", True, 0.6, at_s)  # no closer than the thump footfall
     det._last_out_closeness = 0.0  # reported off its rhythm
     assert not det._closer_after_thump("bands", True, 0.97, at_s)
+
+
+def test_after_a_stop_an_early_provisional_step_of_the_unlocked_thump_path_gives_way_to_the_bands_step(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """As above, the runner sets off again at 12 s; the thump path, reported and unlocked, hears the
+    third restarted step only as a soft onset 60 ms before it and takes that as a provisional step,
+    before the bands path's step on its rhythm at its prediction: it was reported and the step lost
+    (dev stop dirt & rocks HFP 16 kHz 22.968 / 23.037 s). With ``UNLOCKED_EARLY_HOLD`` that onset, in
+    the bands rhythm's window but under ``FILL_CLOSENESS`` to its prediction, is not reported, and the
+    bands path's step is (``UNLOCKED_FILL``)."""
+    thump_restart_s = RESTART_S.copy()
+    thump_restart_s[2] -= 0.06
+    _restart_with_and_without(monkeypatch, "UNLOCKED_EARLY_HOLD", thump_restart_s)
