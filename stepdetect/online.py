@@ -99,6 +99,7 @@ FIRST_MIN_EVIDENCE = 0.8  # the first choice needs this much evidence (about thr
 # -0.005; session 18, treadwalk)
 AFTER_UNDECIDED_REJECT = True
 AFTER_REJECT_MIN_CONFIDENCE = 1.0
+UNDECIDED_REJECT_SPACING = True
 THUMP_MIN_SALIENCE = 0.5  # below this rhythm salience the thump path's tracker does not filter its footfalls
 # ... and so the thump path takes over from the bands path on evidence only from there: a thump band
 # whose tracker leaves most of what it hears off the rhythm hears a crunchy step's later crunches or
@@ -634,7 +635,10 @@ class StepDetector:
                 # picker's own tests decide, and the irregular result reads as no running rhythm)
                 reportable = counted or (d.kind == "rejected" and not (d.beat and not REPORT_THUMP_BEATS)
                                          and self._low_tracker.rhythm_salience < THUMP_MIN_SALIENCE
-                                         and pick.time_s - self._low_tracker.last_step_s >= self._low_tracker.params.merge_s)
+                                         and pick.time_s - self._low_tracker.last_step_s >= self._low_tracker.params.merge_s
+                                         and not (UNDECIDED_REJECT_SPACING and self._last_switch_s == -np.inf
+                                                  and pick.time_s - self._last_out_s
+                                                  < self._shortest_step_s()))
                 sync_tick = (REPORT_SYNC_TICKS and d.kind == "rejected" and pick.on_tick and pick.in_sync
                              and pick.time_s - max(self._low_tracker.last_step_s, self._last_out_s)
                              >= self._low_tracker.params.merge_s)
@@ -733,6 +737,12 @@ class StepDetector:
                 self._heard_under_tick_alone(pick, out)
         self._take_bands_rejections(rejected, np.inf, out)
         return out
+
+    def _shortest_step_s(self) -> float:
+        """The shortest interval a chain of steps may end on (the bands path's tracker's
+        ``chain_newest_min_fraction`` x ``min_period_s``: a 240 spm runner's steps come 0.233-0.283 s apart)."""
+        p = self._picker.tracker.params
+        return p.chain_newest_min_fraction * p.min_period_s
 
     def _undecided(self) -> bool:
         """Whether no path has been chosen yet and neither has ``FIRST_MIN_EVIDENCE``."""
