@@ -526,6 +526,7 @@ class StepDetector:
         # a thump footfall on its rhythm a bands rejection decided just after it may fill (LATE_BANDS_REJECTION)
         self._pending_fill: tuple[Pick, float, float, float | None] | None = None  # (pick, report at, closeness, tick)
         self._before_out_on_tick: tuple[float, float] | None = None  # "out" of the footfall reported before the last
+        self._thump_out = (-np.inf, -np.inf)  # (time, peak dB) of the thump path's last footfall reported
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
         self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
@@ -637,8 +638,7 @@ class StepDetector:
                                          and self._low_tracker.rhythm_salience < THUMP_MIN_SALIENCE
                                          and pick.time_s - self._low_tracker.last_step_s >= self._low_tracker.params.merge_s
                                          and not (UNDECIDED_REJECT_SPACING and self._last_switch_s == -np.inf
-                                                  and pick.time_s - self._last_out_s
-                                                  < self._shortest_step_s()))
+                                                  and self._later_part_of_thump_out(pick.time_s, pick.peak_db)))
                 sync_tick = (REPORT_SYNC_TICKS and d.kind == "rejected" and pick.on_tick and pick.in_sync
                              and pick.time_s - max(self._low_tracker.last_step_s, self._last_out_s)
                              >= self._low_tracker.params.merge_s)
@@ -738,11 +738,17 @@ class StepDetector:
         self._take_bands_rejections(rejected, np.inf, out)
         return out
 
-    def _shortest_step_s(self) -> float:
-        """The shortest interval a chain of steps may end on (the bands path's tracker's
-        ``chain_newest_min_fraction`` x ``min_period_s``: a 240 spm runner's steps come 0.233-0.283 s apart)."""
+    def _later_part_of_thump_out(self, time_s: float, peak_db: float) -> bool:
+        """Whether a thump-path candidate at ``time_s`` (``peak_db``) its tracker rejected is a later part
+        of the thump path's last footfall reported (``UNDECIDED_REJECT_SPACING``): sooner after it than
+        the shortest interval a chain of steps may end on (the bands path's tracker's
+        ``chain_newest_min_fraction`` x ``min_period_s``: a 240 spm runner's steps come 0.233-0.283 s
+        apart), at most ``LATER_PART_MAX_DB`` louder, and that footfall a step the bands path heard too
+        (within ``AGREE_TOLERANCE_S``)."""
+        out_s, out_db = self._thump_out
         p = self._picker.tracker.params
-        return p.chain_newest_min_fraction * p.min_period_s
+        return (time_s - out_s < p.chain_newest_min_fraction * p.min_period_s and peak_db <= out_db + LATER_PART_MAX_DB
+                and any(abs(t - out_s) <= AGREE_TOLERANCE_S for t, _ in self._recent["bands"]))
 
     def _undecided(self) -> bool:
         """Whether no path has been chosen yet and neither has ``FIRST_MIN_EVIDENCE``."""
@@ -769,6 +775,8 @@ class StepDetector:
         self._last_out_closeness = closeness if rhythmic else 0.0
         self._last_out_fill = fill
         self._last_out_rejected_db = rejected_db
+        if name == "thump":
+            self._thump_out = (time_s, pick.peak_db)
         self._before_out_on_tick = self._last_on_tick["out"]
         self._last_on_tick["out"] = None if tick_s is None else (tick_s, time_s)
         if sync_tick:
