@@ -99,6 +99,15 @@ FIRST_MIN_EVIDENCE = 0.8  # the first choice needs this much evidence (about thr
 # -0.005; session 18, treadwalk)
 AFTER_UNDECIDED_REJECT = True
 AFTER_REJECT_MIN_CONFIDENCE = 1.0
+# UNDECIDED_REJECT_SPACING: before a path was first chosen, a candidate the thump path's tracker rejects
+# (reported while its salience is low, THUMP_MIN_SALIENCE) is not reported sooner after the thump
+# path's last footfall reported than the shortest interval a chain of steps may end on (the bands
+# tracker's chain_newest_min_fraction x min_period_s, 0.225 s), at most LATER_PART_MAX_DB louder, when
+# the bands path heard that footfall too (within AGREE_TOLERANCE_S): a later part of a step both paths
+# heard (a crunch 150-220 ms on, a kick), not the next step. Dev 52 -> 51: music dirt & rocks HFP 16 kHz
+# passes (a kick 0.21 s after a step), 16 items up (crunchy ice's crunches at the start), no F1 down;
+# measured from any last report, a false first report hid the step after it (dev metronome-on
+# crunchy ice HFP 16 kHz -0.01; session 18, music2).
 UNDECIDED_REJECT_SPACING = True
 THUMP_MIN_SALIENCE = 0.5  # below this rhythm salience the thump path's tracker does not filter its footfalls
 # ... and so the thump path takes over from the bands path on evidence only from there: a thump band
@@ -593,7 +602,8 @@ class StepDetector:
         rhythm. A thump-path candidate its tracker merges into the
         footfall before (the toe or scuff after the heel) or rejects (off the rhythm) is not
         reported (rejected ones are while that tracker's rhythm salience is below
-        ``THUMP_MIN_SALIENCE``): the multi-band path leaves those out too. The footfall that triggers a switch
+        ``THUMP_MIN_SALIENCE``, before the first choice not one soon after a footfall of its own both
+        paths heard, ``UNDECIDED_REJECT_SPACING``): the multi-band path leaves those out too. The footfall that triggers a switch
         is still reported, whichever path it came from, and so is the bands path's footfall on its
         rhythm where the reported thump path's tracker predicted a step it did not hear (``FILL_*``)
         or heard a candidate it rejected (``HEARD_FILL``), the thump path's footfall on its rhythm at a
