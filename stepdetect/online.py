@@ -114,6 +114,16 @@ FIRST_MIN_EVIDENCE = 0.8  # the first choice needs this much evidence (about thr
 # -0.005; session 18, treadwalk)
 AFTER_UNDECIDED_REJECT = True
 AFTER_REJECT_MIN_CONFIDENCE = 1.0
+# UNDECIDED_REJECT_SPACING: before a path was first chosen, a candidate the thump path's tracker rejects
+# (reported while its salience is low, THUMP_MIN_SALIENCE) is not reported sooner after the thump
+# path's last footfall reported than the shortest interval a chain of steps may end on (the bands
+# tracker's chain_newest_min_fraction x min_period_s, 0.225 s), at most LATER_PART_MAX_DB louder, when
+# the bands path heard that footfall too (within AGREE_TOLERANCE_S): a later part of a step both paths
+# heard (a crunch 150-220 ms on, a kick), not the next step. Dev 52 -> 51: music dirt & rocks HFP 16 kHz
+# passes (a kick 0.21 s after a step), 16 items up (crunchy ice's crunches at the start), no F1 down;
+# measured from any last report, a false first report hid the step after it (dev metronome-on
+# crunchy ice HFP 16 kHz -0.01; session 18, music2).
+UNDECIDED_REJECT_SPACING = True
 THUMP_MIN_SALIENCE = 0.5  # below this rhythm salience the thump path's tracker does not filter its footfalls
 # ... and so the thump path takes over from the bands path on evidence only from there: a thump band
 # whose tracker leaves most of what it hears off the rhythm hears a crunchy step's later crunches or
@@ -578,6 +588,7 @@ class StepDetector:
         # a thump footfall on its rhythm a bands rejection decided just after it may fill (LATE_BANDS_REJECTION)
         self._pending_fill: tuple[Pick, float, float, float | None] | None = None  # (pick, report at, closeness, tick)
         self._before_out_on_tick: tuple[float, float] | None = None  # "out" of the footfall reported before the last
+        self._thump_out = (-np.inf, -np.inf)  # (time, peak dB) of the thump path's last footfall reported
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
         self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
@@ -645,7 +656,8 @@ class StepDetector:
         rhythm. A thump-path candidate its tracker merges into the
         footfall before (the toe or scuff after the heel) or rejects (off the rhythm) is not
         reported (rejected ones are while that tracker's rhythm salience is below
-        ``THUMP_MIN_SALIENCE``): the multi-band path leaves those out too. The footfall that triggers a switch
+        ``THUMP_MIN_SALIENCE``, before the first choice not one soon after a footfall of its own both
+        paths heard, ``UNDECIDED_REJECT_SPACING``): the multi-band path leaves those out too. The footfall that triggers a switch
         is still reported, whichever path it came from, and so is the bands path's footfall on its
         rhythm where the reported thump path's tracker predicted a step it did not hear (``FILL_*``)
         or heard a candidate it rejected (``HEARD_FILL``), the thump path's footfall on its rhythm at a
@@ -691,7 +703,9 @@ class StepDetector:
                 # picker's own tests decide, and the irregular result reads as no running rhythm)
                 reportable = counted or (d.kind == "rejected" and not (d.beat and not REPORT_THUMP_BEATS)
                                          and self._low_tracker.rhythm_salience < THUMP_MIN_SALIENCE
-                                         and pick.time_s - self._low_tracker.last_step_s >= self._low_tracker.params.merge_s)
+                                         and pick.time_s - self._low_tracker.last_step_s >= self._low_tracker.params.merge_s
+                                         and not (UNDECIDED_REJECT_SPACING and self._last_switch_s == -np.inf
+                                                  and self._later_part_of_thump_out(pick.time_s, pick.peak_db)))
                 sync_tick = (REPORT_SYNC_TICKS and d.kind == "rejected" and pick.on_tick and pick.in_sync
                              and pick.time_s - max(self._low_tracker.last_step_s, self._last_out_s)
                              >= self._low_tracker.params.merge_s)
@@ -804,6 +818,18 @@ class StepDetector:
         self._take_bands_rejections(rejected, np.inf, out)
         return out
 
+    def _later_part_of_thump_out(self, time_s: float, peak_db: float) -> bool:
+        """Whether a thump-path candidate at ``time_s`` (``peak_db``) its tracker rejected is a later part
+        of the thump path's last footfall reported (``UNDECIDED_REJECT_SPACING``): sooner after it than
+        the shortest interval a chain of steps may end on (the bands path's tracker's
+        ``chain_newest_min_fraction`` x ``min_period_s``: a 240 spm runner's steps come 0.233-0.283 s
+        apart), at most ``LATER_PART_MAX_DB`` louder, and that footfall a step the bands path heard too
+        (within ``AGREE_TOLERANCE_S``)."""
+        out_s, out_db = self._thump_out
+        p = self._picker.tracker.params
+        return (time_s - out_s < p.chain_newest_min_fraction * p.min_period_s and peak_db <= out_db + LATER_PART_MAX_DB
+                and any(abs(t - out_s) <= AGREE_TOLERANCE_S for t, _ in self._recent["bands"]))
+
     def _undecided(self) -> bool:
         """Whether no path has been chosen yet and neither has ``FIRST_MIN_EVIDENCE``."""
         return (self._last_switch_s == -np.inf
@@ -829,6 +855,8 @@ class StepDetector:
         self._last_out_closeness = closeness if rhythmic else 0.0
         self._last_out_fill = fill
         self._last_out_rejected_db = rejected_db
+        if name == "thump":
+            self._thump_out = (time_s, pick.peak_db)
         self._before_out_on_tick = self._last_on_tick["out"]
         self._last_on_tick["out"] = None if tick_s is None else (tick_s, time_s)
         if sync_tick:
