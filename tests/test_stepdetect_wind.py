@@ -12,8 +12,8 @@ from scipy import signal
 
 from samples.generate import heel_thump
 from stepdetect import StepDetector, detect_footfalls, features, score_events
-from stepdetect.peaks import (BAND_BIAS_S, PickerState, PickParams, _first_part, _onset_s, _onset_target_db,
-                              pick_footfalls)
+from stepdetect.peaks import (BAND_BIAS_S, PickerState, PickParams, _carries_above_thump, _first_part, _onset_s,
+                              _onset_target_db, _wind_mid_onset_s, pick_footfalls)
 from stepdetect.tracker import BANDS_PARAMS, StepTracker
 from stepdetect.validate import ParameterError
 from tests.test_stepdetect_multiband import _run
@@ -399,7 +399,6 @@ def test_a_first_part_is_weighed_by_its_own_jumps_when_the_weights_sit_on_the_to
     not: weighed so, the click jumps 2.5 dB and is dropped, and the footfall dated at its crunch.
     Weighed by the candidate's own jumps (12 / 9 / 4.6 / 8.4 dB above 250 Hz) it jumps 6.7 dB
     against 9.9: within wind_part_margin_db, a first part that dates the footfall."""
-    from stepdetect.peaks import _carries_above_thump
     state = PickerState(tracker=StepTracker(BANDS_PARAMS), weights=np.array(weights))
     params = PickParams(wind_part_own_weights=own)
     present = np.ones(features.N_BANDS, dtype=bool)
@@ -430,7 +429,6 @@ def test_under_wind_a_top_band_dating_moves_to_a_louder_contact_just_before(clic
     largest jump at 250 Hz-4 kHz is at least the top band's: dated at that band's onset when it
     comes at most ``wind_mid_onset_s`` earlier (wind dirt & rocks: the contact click 25-27 ms
     before the crunch, the footfall reported late out of the +-25 ms window)."""
-    from stepdetect.peaks import _wind_mid_onset_s
     frame_s = features.frame_period_s(44100)
     crunch = 200
     click = crunch - int(round(click_ms * 1e-3 / frame_s))
