@@ -120,7 +120,7 @@ class TrackerParams:
     # runner's steps are min_period_s apart, and a candidate's onset is dated to the frame, so the
     # second footfall came 0.3 ms "too soon" and the lock found later sat on the crunches (dev wind
     # dirt & rocks full: 0.850 s rejected, cadence 1.04 spm off; session 18, FOOTFALL_PASSES.md)
-    free_loud_min_fraction: float | None = None
+    free_loud_min_fraction: float | None = 0.99
     # ... but not after a stop (the lock let go, not found again): the runner sets off with a
     # footfall, and a louder sound right after it is its later part (crunchy ice's loud low crunch
     # ~220 ms after the contact), while a new provisional step there put every step after it on the
@@ -285,13 +285,14 @@ class TrackerParams:
 # footfalls (wider closeness, a lower bar for a step off the rhythm, chains of looser
 # intervals), and a bag or pocket may miss a few steps in a row (longer bridge). Chosen on the
 # Oxford dev walkers (Jamie, Carmelo) only, see ``benchmarks/bench_accel.py``.
-AUDIO_PARAMS = TrackerParams(free_loud_min_fraction=0.99)
+AUDIO_PARAMS = TrackerParams()
 ACCEL_PARAMS = TrackerParams(
     sigma_fraction=0.2, window_fraction=0.3, off_min_rel=0.25, off_min_fraction=0.55, off_of_interval=True,
     chain_tolerance=0.25, chain_min_strength=0.25, max_missing=5, late_min_rel=math.inf, max_sigma_s=math.inf,
     beat=None,  # an accelerometer does not hear music
     stop_max_period_ratio=None,  # nor breathing; its chains follow the hinted step period
     stop_free_override=True,  # nor crunches after a footfall
+    free_loud_min_fraction=None,  # nor a 240 spm runner's frame-dated onsets
 )
 # The multi-band picker's tracker (``PickParams.tracker``). Its relative thresholds belong to the
 # picker's strength mapping (``PickParams.strength``: jump dB - 2, linear, see there), re-tuned for
