@@ -231,6 +231,17 @@ class PickParams:
     # A kick's first part is its thump, weighed away here. None: off. Dev (session 17): 59 -> 59,
     # none newly failing, mean F1 phone / in-ear / clipped +0.001 (benchmarks/FOOTFALL_PASSES.md)
     wind_part_margin_db: float | None = 4.5
+    # ... and when the band weights have collapsed onto the top band (> 4 kHz the heaviest: under a
+    # low-frequency wind the steps' loudest band, which a gritty sole's contact click is not in),
+    # that test weighs the bands above 250 Hz by the candidate's own jumps (squared) instead (True)
+    wind_part_own_weights: bool = True
+    # under the wind, a footfall dated in the top band (its weights' dominant band; not one lifted
+    # by a top-band rise) whose jump is at least as large in a band at 250 Hz-4 kHz -- the largest
+    # there -- is dated at that band's onset when that comes at most wind_mid_onset_s earlier: the
+    # contact click before the crunch (dev wind dirt & rocks: dated 25-27 ms late in the top band
+    # once the weights sit there). None: off. Both (with the tracker's free_loud_min_fraction): dev
+    # 52 -> 51, wind dirt & rocks full passes, none newly failing (session 18, FOOTFALL_PASSES.md)
+    wind_mid_onset_s: float | None = 0.035
     onset_bias_s: float = 0.0  # extra constant shift (on top of BAND_BIAS_S)
     # a footfall reaches the microphone at about the same level every step (one foot a few dB
     # softer), but a headset's noise gate opening on a breath makes a jump out of a far quieter
@@ -302,6 +313,8 @@ class PickParams:
             raise ParameterError("picker: need wind_dating_hold_s >= 0")
         if not (self.wind_part_margin_db is None or self.wind_part_margin_db >= 0):
             raise ParameterError("picker: need wind_part_margin_db >= 0 (or None)")
+        if not (self.wind_mid_onset_s is None or self.wind_mid_onset_s > 0):
+            raise ParameterError("picker: need wind_mid_onset_s > 0 (or None)")
         if not (self.thump_dating_max_s >= 0 and (self.thump_dating_jump_db is None or self.thump_dating_jump_db > 0)):
             raise ParameterError("picker: need thump_dating_max_s >= 0 and thump_dating_jump_db > 0 (or None)")
 
@@ -570,6 +583,9 @@ def pick_footfalls(
                 part = None
         onset_s = _onset_s(level, p if part is None else part[0], stop=max(0, i - back), band=b, target_db=target_db,
                            first=first, frame_s=frame_s, params=params)
+        if windy and not lifted and b == N_BANDS - 1 and params.wind_mid_onset_s is not None:
+            onset_s = _wind_mid_onset_s(levels, peaks_db, m.peak_pos[n_cand], present, onset_s, params,
+                                        stop=max(0, i - back), first=first, frame_s=frame_s)
         if onset_s <= state.last_pushed_s:
             continue  # the same onset seen through another band crossing
         if windy_dating:
@@ -850,12 +866,34 @@ def _carries_above_thump(state: PickerState, params: PickParams, present: NDArra
     if margin_db is None:
         return False
     w = band_weights(state, present).copy()
+    if params.wind_part_own_weights and int(np.argmax(w)) == N_BANDS - 1:
+        w = np.where(present, np.maximum(peaks_db, 0.0), 0.0) ** 2  # the weights collapsed onto the top band
     w[0] = 0.0
     if not w.sum() > 0:
         return False
     w /= w.sum()
     part_db = float(np.dot(w, part_jump))
     return part_db >= max(params.min_snr_db, float(np.dot(w, peaks_db)) - margin_db)
+
+
+def _wind_mid_onset_s(levels: NDArray[np.float64], peaks_db: NDArray[np.float64], peak_pos: NDArray[np.intp],
+                      present: NDArray[np.bool_], onset_s: float, params: PickParams, *, stop: int, first: int,
+                      frame_s: float) -> float:
+    """A footfall dated ``onset_s`` in the top band: the onset of its largest jump at 250 Hz-4 kHz
+    when that jump is at least the top band's and the onset at most ``wind_mid_onset_s`` earlier
+    (a gritty sole's contact click before its crunch); else ``onset_s``."""
+    mid = present[1 : N_BANDS - 1]
+    if params.wind_mid_onset_s is None or not mid.any():
+        return onset_s
+    band = 1 + int(np.argmax(np.where(mid, peaks_db[1 : N_BANDS - 1], -np.inf)))
+    if peaks_db[band] < peaks_db[N_BANDS - 1]:
+        return onset_s
+    level = levels[:, band]
+    peak = int(peak_pos[band])
+    target_db = _onset_target_db(float(level[peak]), float(peaks_db[band]), params)
+    early_s = _onset_s(level, peak, stop=stop, band=band, target_db=target_db, first=first, frame_s=frame_s,
+                       params=params)
+    return early_s if 0 < onset_s - early_s <= params.wind_mid_onset_s else onset_s
 
 
 def _onset_s(level: NDArray[np.float64], start: int, *, stop: int, band: int, target_db: float, first: int,

@@ -672,6 +672,8 @@ class StepTracker(TrackerState):
         if ((c.s >= p.free_min_strength * self._free_reference(c.ref, hinted=c.hint is not None)
              or self._sets_off_again(c))
                 and (c.t - self._last_step_s >= p.min_period_s
+                     or (p.free_loud_min_fraction is not None and c.s >= self._last_step_strength
+                         and c.t - self._last_step_s >= p.free_loud_min_fraction * p.min_period_s)
                      or (p.free_override and (p.stop_free_override or self._stopped_period_s is None)
                          and c.s >= p.override_ratio * self._last_step_strength))
                 and (c.hint is None or self._follows_a_step(c.t, c.s, c.hint))

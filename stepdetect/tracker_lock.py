@@ -116,6 +116,11 @@ class TrackerParams:
     # than it (that one was a precursor); False: never sooner (a louder sound right after a
     # footfall is its later crunch: crunchy ice's loudest low crunches come 60-220 ms after contact)
     free_override: bool = True
+    # ... or (not None) from this x min_period_s when at least as strong as the last step: a 240 spm
+    # runner's steps are min_period_s apart, and a candidate's onset is dated to the frame, so the
+    # second footfall came 0.3 ms "too soon" and the lock found later sat on the crunches (dev wind
+    # dirt & rocks full: 0.850 s rejected, cadence 1.04 spm off; session 18, FOOTFALL_PASSES.md)
+    free_loud_min_fraction: float | None = 0.99
     # ... but not after a stop (the lock let go, not found again): the runner sets off with a
     # footfall, and a louder sound right after it is its later part (crunchy ice's loud low crunch
     # ~220 ms after the contact), while a new provisional step there put every step after it on the
@@ -239,6 +244,8 @@ class TrackerParams:
     def __post_init__(self) -> None:
         if not (0 < self.min_period_s < self.max_period_s):
             raise ParameterError("tracker: need 0 < min_period_s < max_period_s")
+        if not (self.free_loud_min_fraction is None or 0 < self.free_loud_min_fraction <= 1):
+            raise ParameterError("tracker: need 0 < free_loud_min_fraction <= 1 (or None)")
         if not (0 <= self.merge_s < self.min_period_s):
             raise ParameterError("tracker: need 0 <= merge_s < min_period_s")
         if not (0 < self.chain_newest_min_fraction <= 1):
@@ -289,6 +296,7 @@ ACCEL_PARAMS = TrackerParams(
     beat=None,  # an accelerometer does not hear music
     stop_max_period_ratio=None,  # nor breathing; its chains follow the hinted step period
     stop_free_override=True,  # nor crunches after a footfall
+    free_loud_min_fraction=None,  # nor a 240 spm runner's frame-dated onsets
 )
 # The multi-band picker's tracker (``PickParams.tracker``). Its relative thresholds belong to the
 # picker's strength mapping (``PickParams.strength``: jump dB - 2, linear, see there), re-tuned for

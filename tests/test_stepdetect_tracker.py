@@ -1175,3 +1175,27 @@ def test_after_a_stop_a_soft_sound_after_a_softer_breath_is_no_step_after_a_step
     assert decide(True, 0.25, 0.42) == "rejected"
     assert decide(False, 0.25, 0.42) == "step"  # without the rule
     assert decide(True, 0.39, 0.79) == "step"
+
+
+@pytest.mark.parametrize(("gap_s", "strength", "fraction", "taken"), [
+    (0.2497, 1.06, 0.99, True),  # a 240 spm runner's second footfall, dated 0.3 ms "too soon", as loud
+    (0.2497, 0.9, 0.99, False),  # softer than the step before: a later part of it
+    (0.2497, 1.06, None, False),  # the rule off: rejected under min_period_s
+    (0.2450, 1.06, 0.99, False),  # 2 % under min_period_s: too soon
+])
+def test_a_loud_free_step_a_hair_under_min_period_is_a_footfall(gap_s: float, strength: float,
+                                                                fraction: float | None, taken: bool) -> None:
+    """Not locked yet: a footfall, then a candidate as loud ``gap_s`` later. A 240 spm runner's steps
+    are ``min_period_s`` (0.25 s) apart and onsets are dated to the frame, so the second footfall
+    may come 0.3 ms "too soon"; from ``free_loud_min_fraction`` x min_period_s a candidate at least
+    as strong as the last step is a provisional footfall (wind dirt & rocks full: 0.850 s was
+    rejected and the lock found later sat on the crunches, cadence 1.04 spm off)."""
+    tracker = StepTracker(dataclasses.replace(AUDIO_PARAMS, free_loud_min_fraction=fraction))
+    assert tracker.push(0.6, 1.0).kind == "step"
+    assert (tracker.push(0.6 + gap_s, strength).kind == "step") is taken
+
+
+def test_bad_free_loud_min_fraction_is_rejected() -> None:
+    for bad in (0.0, 1.5, -0.2):
+        with pytest.raises(ParameterError):
+            TrackerParams(free_loud_min_fraction=bad)

@@ -12,8 +12,8 @@ from scipy import signal
 
 from samples.generate import heel_thump
 from stepdetect import StepDetector, detect_footfalls, features, score_events
-from stepdetect.peaks import (BAND_BIAS_S, PickerState, PickParams, _first_part, _onset_s, _onset_target_db,
-                              pick_footfalls)
+from stepdetect.peaks import (BAND_BIAS_S, PickerState, PickParams, _carries_above_thump, _first_part, _onset_s,
+                              _onset_target_db, _wind_mid_onset_s, pick_footfalls)
 from stepdetect.tracker import BANDS_PARAMS, StepTracker
 from stepdetect.validate import ParameterError
 from tests.test_stepdetect_multiband import _run
@@ -385,3 +385,66 @@ def test_a_candidate_under_a_winds_floors_starts_the_wind_dating_hold() -> None:
 def test_bad_wind_dating_hold_is_rejected() -> None:
     with pytest.raises(ParameterError):
         PickParams(wind_dating_hold_s=-1.0)
+
+
+@pytest.mark.parametrize(("weights", "own", "carries"), [
+    ((0.0, 0.05, 0.02, 0.05, 0.88), True, True),  # weights on the top band: weighed by the jumps, the click carries
+    ((0.0, 0.05, 0.02, 0.05, 0.88), False, False),  # the rule off: weighed on the top band, where it is not
+    ((0.3, 0.45, 0.15, 0.05, 0.05), True, True),  # weights not on the top band: as before (it carries there)
+])
+def test_a_first_part_is_weighed_by_its_own_jumps_when_the_weights_sit_on_the_top_band(
+        weights: tuple, own: bool, carries: bool) -> None:
+    """Under a low-frequency wind the band weights may collapse onto the top band (> 4 kHz: the
+    steps' loudest band there), where a gritty sole's contact click (9 and 8 dB at 250-1800 Hz) is
+    not: weighed so, the click jumps 2.5 dB and is dropped, and the footfall dated at its crunch.
+    Weighed by the candidate's own jumps (12 / 9 / 4.6 / 8.4 dB above 250 Hz) it jumps 6.7 dB
+    against 9.9: within wind_part_margin_db, a first part that dates the footfall."""
+    state = PickerState(tracker=StepTracker(BANDS_PARAMS), weights=np.array(weights))
+    params = PickParams(wind_part_own_weights=own)
+    present = np.ones(features.N_BANDS, dtype=bool)
+    part = np.array([0.0, 9.0, 8.0, 2.0, 2.0])
+    peaks = np.array([3.0, 12.0, 9.0, 4.6, 8.4])
+    assert _carries_above_thump(state, params, present, part, peaks) is carries
+
+
+def _click_then_crunch_levels(click_frame: int, crunch_frame: int, click_db: float) -> np.ndarray:
+    """Band levels (dB): 250-700 Hz jumps ``click_db`` at ``click_frame``, the top band 8 dB at
+    ``crunch_frame`` (a contact click, then the crunch above 4 kHz)."""
+    levels = np.full((400, features.N_BANDS), -40.0)
+    levels[click_frame : click_frame + 40, 1] += click_db
+    levels[crunch_frame : crunch_frame + 40, 4] += 8.0
+    return levels
+
+
+@pytest.mark.parametrize(("click_ms", "click_db", "limit_s", "at_click"), [
+    (25, 12.0, 0.035, True),  # the contact 25 ms before the crunch, louder: dated at the contact
+    (25, 6.0, 0.035, False),  # softer than the top band's jump: the top band's dating stands
+    (50, 12.0, 0.035, False),  # 50 ms earlier: another sound, not this footfall's contact
+    (25, 12.0, None, False),  # the rule off
+])
+def test_under_wind_a_top_band_dating_moves_to_a_louder_contact_just_before(click_ms: int, click_db: float,
+                                                                             limit_s: float | None,
+                                                                             at_click: bool) -> None:
+    """A footfall dated in the top band (the weights sit there under a low-frequency wind) whose
+    largest jump at 250 Hz-4 kHz is at least the top band's: dated at that band's onset when it
+    comes at most ``wind_mid_onset_s`` earlier (wind dirt & rocks: the contact click 25-27 ms
+    before the crunch, the footfall reported late out of the +-25 ms window)."""
+    frame_s = features.frame_period_s(44100)
+    crunch = 200
+    click = crunch - int(round(click_ms * 1e-3 / frame_s))
+    levels = _click_then_crunch_levels(click, crunch, click_db)
+    params = PickParams(wind_mid_onset_s=limit_s)
+    peaks = np.array([0.0, click_db, 0.0, 0.0, 8.0])
+    peak_pos = np.array([crunch, click + 5, crunch, crunch, crunch + 5])
+    present = np.ones(features.N_BANDS, dtype=bool)
+    top_s = _onset_s(levels[:, 4], crunch + 5, stop=100, band=4, target_db=_onset_target_db(-32.0, 8.0, params),
+                     first=0, frame_s=frame_s, params=params)
+    got = _wind_mid_onset_s(levels, peaks, peak_pos, present, top_s, params, stop=100, first=0, frame_s=frame_s)
+    click_s = (click + 1) * frame_s - BAND_BIAS_S[1]
+    assert abs(got - (click_s if at_click else top_s)) < 0.002, (got - click_s, got - top_s)
+
+
+def test_bad_wind_mid_onset_is_rejected() -> None:
+    for bad in (0.0, -0.01):
+        with pytest.raises(ParameterError):
+            PickParams(wind_mid_onset_s=bad)
