@@ -338,3 +338,15 @@ def test_report_latency_is_measured_on_the_pairs_the_f1_counts(tmp_path):
     assert matched >= 0.95 * truth_s.size
     assert latencies.size == matched
     assert np.all(latencies > 0.0) and np.all(latencies <= 50.0), latencies
+
+
+def test_the_redraw_split_is_the_dev_material_drawn_again():
+    """``redraw``: dev's clips, runners and microphones, every random draw made again (not held out)."""
+    dev, redraw = corpus.SPLITS["dev"], corpus.SPLITS["redraw"]
+    assert (redraw.surfaces, redraw.sessions, redraw.textures, redraw.rhythmic_textures) == (
+        dev.surfaces, dev.sessions, dev.textures, dev.rhythmic_textures)
+    assert corpus.MIC_MODELS["redraw"] is micpaths.DEV_MICS
+    assert corpus.conditions(redraw) == corpus.conditions(dev)
+    _, sr, mine = corpus.render_item(dev, "walk", "synthetic", "hfp16")
+    _, sr2, again = corpus.render_item(redraw, "walk", "synthetic", "hfp16")
+    assert sr == sr2 and again.split == "redraw" and not np.array_equal(again.truth_s[:10], mine.truth_s[:10])
