@@ -242,6 +242,15 @@ class PickParams:
     # once the weights sit there). None: off. Both (with the tracker's free_loud_min_fraction): dev
     # 52 -> 51, wind dirt & rocks full passes, none newly failing (session 18, FOOTFALL_PASSES.md)
     wind_mid_onset_s: float | None = 0.035
+    # on a 16 kHz headset stream (at least part_in_band_min_rate, under wind_min_rate) a footfall's
+    # first part that the weighted test drops (_carries) still dates it when, in the band that
+    # dates the footfall alone, it jumps at least min_snr_db and within HALF_POWER_DB of the
+    # candidate's jump there: a gravel sole's contact is as loud as its crunch 25-30 ms later in
+    # that band, but the weighted sum over the codec's bands, leaning on a band only the crunch
+    # reaches, under-counts it (session 14's diagnosis, branch s14c-windhfp). Not at 8 kHz: there
+    # it moves a shower treadmill's dating into a confident cadence an octave off, twice measured.
+    # None: off. Dev (session 19): 48 -> 48, none newly failing, HFP 16 kHz 0.9218 -> 0.9241
+    part_in_band_min_rate: int | None = 16000
     onset_bias_s: float = 0.0  # extra constant shift (on top of BAND_BIAS_S)
     # a footfall reaches the microphone at about the same level every step (one foot a few dB
     # softer), but a headset's noise gate opening on a breath makes a jump out of a far quieter
@@ -315,6 +324,8 @@ class PickParams:
             raise ParameterError("picker: need wind_part_margin_db >= 0 (or None)")
         if not (self.wind_mid_onset_s is None or self.wind_mid_onset_s > 0):
             raise ParameterError("picker: need wind_mid_onset_s > 0 (or None)")
+        if not (self.part_in_band_min_rate is None or self.part_in_band_min_rate > 0):
+            raise ParameterError("picker: need part_in_band_min_rate > 0 (or None)")
         if not (self.thump_dating_max_s >= 0 and (self.thump_dating_jump_db is None or self.thump_dating_jump_db > 0)):
             raise ParameterError("picker: need thump_dating_max_s >= 0 and thump_dating_jump_db > 0 (or None)")
 
@@ -579,7 +590,8 @@ def pick_footfalls(
         if part is not None:
             part_jump = np.maximum(white[i : part[1]].max(axis=0) - m.before[n_cand], 0.0)  # per band
             if not (_carries(state, params, present, part_jump, snr_db)
-                    or (windy and _carries_above_thump(state, params, present, part_jump, peaks_db))):
+                    or (windy and _carries_above_thump(state, params, present, part_jump, peaks_db))
+                    or (not wideband and _carries_in_band(params, part_jump[b], float(peaks_db[b]), sample_rate))):
                 part = None
         onset_s = _onset_s(level, p if part is None else part[0], stop=max(0, i - back), band=b, target_db=target_db,
                            first=first, frame_s=frame_s, params=params)
@@ -854,6 +866,17 @@ def _carries(state: PickerState, params: PickParams, present: NDArray[np.bool_],
     -- a kick or a gust's wiggle just before a step does not."""
     part_db, _ = _weighted_snr_db(state, present, part_jump)
     return part_db >= max(params.min_snr_db, snr_db - HALF_POWER_DB)
+
+
+def _carries_in_band(params: PickParams, part_db: float, jump_db: float, sample_rate: int) -> bool:
+    """Whether a footfall's first part carries, in its dating band alone (its jump there
+    ``part_db``), at least ``min_snr_db`` and half the candidate's jump there ``jump_db``, on a
+    stream of ``sample_rate`` at least ``part_in_band_min_rate`` (the caller asks narrowband
+    streams only): a second way past :func:`_carries` for a headset, whose codec bands under-count
+    a gritty sole's contact in the weighted sum."""
+    min_rate = params.part_in_band_min_rate
+    return min_rate is not None and sample_rate >= min_rate and part_db >= max(params.min_snr_db,
+                                                                                jump_db - HALF_POWER_DB)
 
 
 def _carries_above_thump(state: PickerState, params: PickParams, present: NDArray[np.bool_],

@@ -448,3 +448,46 @@ def test_bad_wind_mid_onset_is_rejected() -> None:
     for bad in (0.0, -0.01):
         with pytest.raises(ParameterError):
             PickParams(wind_mid_onset_s=bad)
+
+
+@pytest.mark.parametrize(("sample_rate", "part_db", "min_rate", "dated_early"), [
+    (16000, 20.0, 16000, True),  # a 16 kHz headset: the first part carries half the jump in the band that dates it
+    (16000, 20.0, None, False),  # the rule off: the weighted test drops the first part (at the crunch)
+    (16000, 12.0, 16000, False),  # a first part 10 dB under the crunch there: a wiggle, not the step's
+    (8000, 20.0, 16000, False),  # an 8 kHz headset: under the rule's rate
+    (44100, 20.0, 16000, False),  # wideband: only the weighted tests (music's hits before a step)
+])
+def test_on_a_16_khz_headset_a_first_part_loud_in_its_band_dates_the_footfall(
+        sample_rate: int, part_db: float, min_rate: int | None, dated_early: bool) -> None:
+    """Gravel through a Bluetooth headset (benchmark wind dirt & rocks HFP 16 kHz): the step's
+    first part jumps 20 dB in the 0.7-1.8 kHz band that dates it, 20 ms before its crunch jumps
+    22 dB there and 20 dB at 250-700 Hz, where the first part is not. The weighted first part is
+    under half the candidate's weighted jump, so the weighted test drops it and the footfall was
+    dated at the crunch; on a 16 kHz stream (``part_in_band_min_rate``) a first part within 3 dB
+    of the crunch in the dating band dates it. A 12 dB first part, an 8 kHz or a wideband stream,
+    or the rule off: at the crunch."""
+    frame_s = features.frame_period_s(sample_rate)
+    first = int(round(5.0 / frame_s))
+    floors_db = np.array([-30.0, -35.0, -45.0, -50.0, -49.0])
+    frames = _one_candidate_frames(np.zeros(features.N_BANDS), floors_db, first_frame=first)
+    gap = int(round(0.020 / frame_s))
+    white = frames.bands_db.copy()
+    white[300 : 300 + max(1, gap // 3), 2] = part_db
+    white[300 + gap : 310 + gap, 1] = 20.0
+    white[300 + gap : 310 + gap, 2] = 22.0
+    odf = np.zeros(white.shape[0])
+    odf[300] = part_db
+    frames = dataclasses.replace(frames, bands_db=white, bands_level_db=floors_db + white, odf_db=odf)
+    picks = pick_footfalls(frames, frame_s=frame_s, params=PickParams(part_in_band_min_rate=min_rate),
+                           state=PickerState(tracker=StepTracker(BANDS_PARAMS), scan_frame=first + 1,
+                                             weights=np.array([0.05, 0.35, 0.6, 0.0, 0.0])),
+                           present=features.bands_present(sample_rate), sample_rate=sample_rate)
+    assert len(picks) == 1
+    part_s, crunch_s = (first + 300) * frame_s, (first + 300 + gap) * frame_s
+    assert abs(picks[0].time_s - (part_s if dated_early else crunch_s)) < 0.004, (picks[0].time_s - part_s)
+
+
+def test_bad_part_in_band_min_rate_is_rejected() -> None:
+    for bad in (0, -16000):
+        with pytest.raises(ParameterError):
+            PickParams(part_in_band_min_rate=bad)
