@@ -220,6 +220,36 @@ def test_ticks_heard_alone_teach_what_a_tick_brings(rng: np.random.Generator) ->
     np.testing.assert_allclose(_streamed(y, sr, _OFFBEAT_TICKS_S, rng), offline.time_s, atol=1e-12, rtol=0)
 
 
+# the first 14.2 s of the same dev item (tests/data/footsteps/README.md), the ticks as above
+_OFFBEAT_14S_STEPS_S = np.array([
+    0.6, 1.0002, 1.4171, 1.8673, 2.2675, 2.6844, 3.1179, 3.5515, 3.9517, 4.3686, 4.8021, 5.2357, 5.6525, 6.0527,
+    6.503, 6.9365, 7.3701, 7.8036, 8.2205, 8.6374, 9.0876, 9.5045, 9.9213, 10.3549, 10.7884, 11.1886, 11.6222,
+    12.0391, 12.4893, 12.9062, 13.3564, 13.7733])
+
+
+def test_a_candidate_the_ticks_own_waveform_explains_is_the_tick_alone(
+        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Off the beat, the runner's steps at 13.356 and 13.773 s come 66 and 81 ms after a tick. The
+    # ticks' candidates brought more than the lone ticks' band jumps (the decay of the step before
+    # under them), were taken as the footfalls and the steps merged into them as their toe. The
+    # lone ticks' mean waveform, subtracted at its best gain and alignment, leaves < 10 % of the
+    # tick's energy there, and no step was due at the tick (TICK_WAVE): the tick alone.
+    ticks = 0.454226 + 0.401144 * np.arange(37)
+    name = "shower_offbeat_ticks_hfp16_14s_16k.flac"
+    y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / name)
+    offline = detect_footfalls(y, sample_rate=sr, tick_times_s=ticks)
+    for step_s in (13.3564, 13.7733):
+        k = int(np.argmin(np.abs(offline.time_s - step_s)))
+        assert abs(offline.time_s[k] - step_s) <= 0.025, (step_s, offline.time_s)
+        assert offline.decided_at_s[k] - step_s <= 0.05
+    assert _ticks_reported(offline.time_s[offline.time_s > 12.7], _OFFBEAT_14S_STEPS_S, ticks) == 0, offline.time_s
+    np.testing.assert_allclose(_streamed(y, sr, ticks, rng), offline.time_s, atol=1e-12, rtol=0)
+    monkeypatch.setattr(peaks_module, "TICK_WAVE", False)
+    without = detect_footfalls(y, sample_rate=sr, tick_times_s=ticks)
+    assert _ticks_reported(without.time_s[without.time_s > 12.7], _OFFBEAT_14S_STEPS_S, ticks) == 2, without.time_s
+    assert score_events(_OFFBEAT_14S_STEPS_S, offline.time_s).f1 > score_events(_OFFBEAT_14S_STEPS_S, without.time_s).f1
+
+
 @pytest.mark.parametrize("seed", [0, 7])
 def test_in_sync_the_footfalls_on_the_ticks_outweigh_thuds_after_them(seed: int, rng: np.random.Generator) -> None:
     # The bands path hears the steps on the ticks, the thump path the thuds 60-110 ms after them.
