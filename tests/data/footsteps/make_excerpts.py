@@ -76,6 +76,7 @@ EXCERPTS: dict[str, Excerpt] = {
     "shower_beat_ticks_hfp16_16k.flac": Excerpt("metronome_on", "shower", "hfp16", 0.0, 4.0, 16000),
     "shower_beat_ticks_hfp8_8k.flac": Excerpt("metronome_on", "shower", "hfp8", 0.0, 12.0, 8000),
     "shower_offbeat_ticks_hfp16_16k.flac": Excerpt("metronome_off", "shower", "hfp16", 0.0, 10.0, 16000),
+    "shower_offbeat_ticks_hfp16_14s_16k.flac": Excerpt("metronome_off", "shower", "hfp16", 0.0, 14.2, 16000),
     "shower_offbeat_ticks_hfp8_8k.flac": Excerpt("metronome_off", "shower", "hfp8", 0.0, 13.2, 8000),
     "shower_offbeat_ticks_phone_22k.flac": Excerpt("metronome_off", "shower", "phone", 0.0, 13.2, 22050, whole=True),
     "shower_ticks_hfp8_8k.flac": Excerpt("metronome_on", "shower", "hfp8", 0.0, 4.0, 8000),
