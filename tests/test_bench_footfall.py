@@ -350,3 +350,6 @@ def test_the_redraw_split_is_the_dev_material_drawn_again():
     _, sr, mine = corpus.render_item(dev, "walk", "synthetic", "hfp16")
     _, sr2, again = corpus.render_item(redraw, "walk", "synthetic", "hfp16")
     assert sr == sr2 and again.split == "redraw" and not np.array_equal(again.truth_s[:10], mine.truth_s[:10])
+    ev, ev_again = corpus.SPLITS["eval"], corpus.SPLITS["eval_redraw"]
+    assert ev_again.surfaces == ev.surfaces and ev_again.sessions == ev.sessions
+    assert corpus.MIC_MODELS["eval_redraw"] is micpaths.EVAL_MICS

@@ -19,7 +19,8 @@ from the split, scene, surface and mic names: the corpus is the same on every ru
 The dev and eval splits use different clips (surfaces, texture clips), different runners
 (SoundTrackDB subjects) AND different microphones of each kind (``MIC_MODELS``); see ``SPLITS``.
 A third, ``redraw``, is the dev material drawn again under another seed (not held out: a check
-that a rule tuned on dev does not live on dev's particular draws).
+that a rule tuned on dev does not live on dev's particular draws); ``eval_redraw`` the eval
+material drawn again (reported like eval).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -80,11 +81,13 @@ SPLITS = {
 # the music's tempo, the tick sound, the clicks, the mic paths' noise). A rule fitted to dev's own
 # draws shows here; one that holds moves both alike. Not held-out material (eval is): tune on dev,
 # check on the redraw, report eval.
-SPLITS["redraw"] = Split("redraw", *(getattr(SPLITS["dev"], f) for f in ("surfaces", "sessions", "textures",
-                                                                         "rhythmic_textures")))
+# ``eval_redraw`` does the same with the eval material, to report how much one draw's figures
+# depend on the draw (scored like eval: never tuned on).
+REDRAWN = {"redraw": "dev", "eval_redraw": "eval"}
+SPLITS.update({name: replace(SPLITS[base], name=name) for name, base in REDRAWN.items()})
 
 # Each split records through its own devices of the six kinds (benchmarks/footfall/micpaths.py).
-MIC_MODELS: dict[str, MicModels] = {"dev": DEV_MICS, "eval": EVAL_MICS, "redraw": DEV_MICS}
+MIC_MODELS: dict[str, MicModels] = {"dev": DEV_MICS, "eval": EVAL_MICS, "redraw": DEV_MICS, "eval_redraw": EVAL_MICS}
 
 # scene -> (kind of schedule, duration_s, description)
 SCENES = {
