@@ -382,6 +382,13 @@ STOP_NEIGHBOUR_TOLERANCE = 0.25
 # passes, none newly failing; for any late candidate after a step off the rhythm (no strength
 # test) 56 -> 55 but in-ear -0.008, HFP 16 kHz -0.006 (true late footfalls 0.85-2 x the early
 # step's strength lost; session 18).
+# After a stop, a candidate the caller flagged soft (a headset's gated breath while standing) at least
+# min_period_s before a candidate that is not soft is part of the quiet that candidate rises out of
+# (stop_quiet_over_soft): a restarted runner's first footfall (rel 0.69, under stop_min_rel) 0.52 s
+# after a breath half as strong was refused; within min_period_s the soft onset is the same sound's
+# start (a breath burst's louder part 0.1 s later stays refused). Dev 48 -> 48, none newly failing,
+# stop shower HFP 8 kHz 0.808 -> 0.824 (the restart's 21.0 / 21.817 / 22.301 s found), nothing else
+# moved (session 19).
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
