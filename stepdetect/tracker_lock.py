@@ -148,6 +148,10 @@ class TrackerParams:
     # gate are the quiet the first footfall rises out of; the candidate itself must not be soft
     # (False: every candidate heard counts)
     stop_quiet_over_soft: bool = False
+    # ... and (True) a candidate out of the quiet, not flagged soft, is a provisional step from
+    # chain_min_strength x the reference instead of free_min_strength (the first footfall from
+    # standing lands at walking speed, softer than the running ones)
+    stop_first_soft: bool = False
     # ... a candidate the caller flags soft (``push(soft_db=...)``: well under the footfalls' level) is
     # never out of the quiet when this is True and the stop let go of a lock living on soft
     # candidates (stop_sparse_steps): the restarted runner's first step is as loud as the footfalls,
@@ -395,7 +399,7 @@ BANDS_PARAMS = dataclasses.replace(
     stop_min_rel=0.8, stop_neighbour_tolerance=STOP_NEIGHBOUR_TOLERANCE, stop_quiet_s=1.0, stop_on_slow_switch=True,
     stop_sparse_steps=2.0, stop_quiet_loud_only=True, late_soft_across_gaps=False, stop_chain_loud_only=True,
     chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5, exact_min_closeness=0.95,
-    halve_midpoint_chain=True, late_after_off_loud_only=True, stop_quiet_over_soft=True,
+    halve_midpoint_chain=True, late_after_off_loud_only=True, stop_quiet_over_soft=True, stop_first_soft=True,
     period_check_min_off=0.06, split_off_rhythm=True, yield_ratio=3.0,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
