@@ -392,7 +392,11 @@ STOP_NEIGHBOUR_TOLERANCE = 0.25
 # after a breath half as strong was refused; within min_period_s the soft onset is the same sound's
 # start (a breath burst's louder part 0.1 s later stays refused). Dev 48 -> 48, none newly failing,
 # stop shower HFP 8 kHz 0.808 -> 0.824 (the restart's 21.0 / 21.817 / 22.301 s found), nothing else
-# moved (session 19).
+# moved (session 19). And such a candidate out of the quiet, not flagged soft, is a provisional step
+# from chain_min_strength (0.4) x the reference (stop_first_soft): the first footfall from standing
+# lands at walking speed (stop crunchy ice phone's 21.0 s at rel 0.495 was refused under
+# free_min_strength 0.5). Both: dev 48 -> 48, none newly failing, crunchy ice phone 0.931 -> 0.950
+# (cadence 1.71 -> 1.64 spm, still failing), mean F1 phone 0.9579 -> 0.9584, HFP 8 kHz 0.8882 -> 0.8885.
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,

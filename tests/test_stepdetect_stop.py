@@ -329,3 +329,26 @@ def test_after_a_stop_soft_breaths_are_part_of_the_quiet_the_first_step_rises_ou
 
     assert standing_and_restart(True) == (0, 1.0)
     assert standing_and_restart(False) == (0, 1.0 - 1.0 / 20)  # the first step lost
+
+
+def test_after_a_stop_the_first_footfall_from_standing_may_be_soft(rng: np.random.Generator) -> None:
+    """The bands path's tracker after a stop (``stop_first_soft``): the runner's first footfall from
+    standing lands at walking speed, at 0.45 of the running footfalls (under ``free_min_strength``,
+    over ``chain_min_strength``), out of the quiet (nothing half as strong in the second before it):
+    a step. A sound as soft that the caller flags soft (a gated breath) is not."""
+    period = 0.41
+    run = 0.5 + np.arange(25) * period + rng.normal(0.0, 0.003, 25)
+    pause = run[-1] + 4.0  # a breath while standing, flagged soft, as soft as the first footfall
+    after = pause + 3.0 + np.arange(20) * period + rng.normal(0.0, 0.003, 20)
+    events = sorted([(t, rng.uniform(0.9, 1.1), False) for t in run] + [(pause, 0.45, True)]
+                    + [(after[0], 0.45, False)] + [(t, rng.uniform(0.9, 1.1), False) for t in after[1:]])
+
+    def standing_and_restart(first_soft: bool) -> tuple[int, float]:
+        tracker = StepTracker(dataclasses.replace(BANDS_PARAMS, stop_first_soft=first_soft))
+        found = np.array([d.time_s for d in (tracker.push(t, s, soft_db=SOFT_DB if f else None) for t, s, f in events)
+                          if d.is_step])
+        standing = int(np.sum((found > run[-1] + 0.1) & (found < after[0] - 0.1)))
+        return standing, score_events(after, found[found > after[0] - 0.1], tolerance_s=0.001).recall
+
+    assert standing_and_restart(True) == (0, 1.0)
+    assert standing_and_restart(False) == (0, 1.0 - 1.0 / 20)  # the first step lost
