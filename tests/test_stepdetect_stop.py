@@ -301,6 +301,18 @@ def test_after_a_stop_a_soft_breath_is_not_out_of_the_quiet(rng: np.random.Gener
     assert standing_and_restart(False)[0] >= 5
 
 
+def _standing_and_restart(events: list[tuple[float, float, bool]], last_s: float, after: np.ndarray,
+                          **params: object) -> tuple[int, float]:
+    """The bands path's tracker (``BANDS_PARAMS`` with ``params``) over (time, strength, soft)
+    candidates: how many steps it takes while standing (after ``last_s``, before the restart) and its
+    recall of the restarted steps ``after``."""
+    tracker = StepTracker(dataclasses.replace(BANDS_PARAMS, **params))  # type: ignore[arg-type]
+    found = np.array([d.time_s for d in (tracker.push(t, s, soft_db=SOFT_DB if f else None) for t, s, f in events)
+                      if d.is_step])
+    standing = int(np.sum((found > last_s + 0.1) & (found < after[0] - 0.1)))
+    return standing, score_events(after, found[found > after[0] - 0.1], tolerance_s=0.001).recall
+
+
 def test_after_a_stop_soft_breaths_are_part_of_the_quiet_the_first_step_rises_out_of(
         rng: np.random.Generator) -> None:
     """The bands path's tracker after a stop (``stop_quiet_over_soft``): the restarted runner's
@@ -320,15 +332,9 @@ def test_after_a_stop_soft_breaths_are_part_of_the_quiet_the_first_step_rises_ou
                     + [(burst, 0.6, True), (burst + 0.1, 0.75, False), (after[0] - 0.6, 0.6, True)]
                     + [(after[0], 0.7, False)] + [(t, rng.uniform(0.9, 1.1), False) for t in after[1:]])
 
-    def standing_and_restart(over_soft: bool) -> tuple[int, float]:
-        tracker = StepTracker(dataclasses.replace(BANDS_PARAMS, stop_quiet_over_soft=over_soft))
-        found = np.array([d.time_s for d in (tracker.push(t, s, soft_db=SOFT_DB if f else None) for t, s, f in events)
-                          if d.is_step])
-        standing = int(np.sum((found > on_lock[-1] + 0.1) & (found < after[0] - 0.1)))
-        return standing, score_events(after, found[found > after[0] - 0.1], tolerance_s=0.001).recall
-
-    assert standing_and_restart(True) == (0, 1.0)
-    assert standing_and_restart(False) == (0, 1.0 - 1.0 / 20)  # the first step lost
+    assert _standing_and_restart(events, on_lock[-1], after, stop_quiet_over_soft=True) == (0, 1.0)
+    # the first step lost
+    assert _standing_and_restart(events, on_lock[-1], after, stop_quiet_over_soft=False) == (0, 1.0 - 1.0 / 20)
 
 
 def test_after_a_stop_the_first_footfall_from_standing_may_be_soft(rng: np.random.Generator) -> None:
@@ -343,12 +349,5 @@ def test_after_a_stop_the_first_footfall_from_standing_may_be_soft(rng: np.rando
     events = sorted([(t, rng.uniform(0.9, 1.1), False) for t in run] + [(pause, 0.45, True)]
                     + [(after[0], 0.45, False)] + [(t, rng.uniform(0.9, 1.1), False) for t in after[1:]])
 
-    def standing_and_restart(first_soft: bool) -> tuple[int, float]:
-        tracker = StepTracker(dataclasses.replace(BANDS_PARAMS, stop_first_soft=first_soft))
-        found = np.array([d.time_s for d in (tracker.push(t, s, soft_db=SOFT_DB if f else None) for t, s, f in events)
-                          if d.is_step])
-        standing = int(np.sum((found > run[-1] + 0.1) & (found < after[0] - 0.1)))
-        return standing, score_events(after, found[found > after[0] - 0.1], tolerance_s=0.001).recall
-
-    assert standing_and_restart(True) == (0, 1.0)
-    assert standing_and_restart(False) == (0, 1.0 - 1.0 / 20)  # the first step lost
+    assert _standing_and_restart(events, run[-1], after, stop_first_soft=True) == (0, 1.0)
+    assert _standing_and_restart(events, run[-1], after, stop_first_soft=False) == (0, 1.0 - 1.0 / 20)  # first lost
