@@ -670,7 +670,7 @@ class StepTracker(TrackerState):
                     self._hats_heard = True
                 return Decision(c.t, c.s, "rejected", False, math.nan, 0.0, beat=True)
         if ((c.s >= p.free_min_strength * self._free_reference(c.ref, hinted=c.hint is not None)
-             or self._sets_off_again(c) or self._first_out_of_quiet(c))
+             or self._sets_off_again(c))
                 and (c.t - self._last_step_s >= p.min_period_s
                      or (p.free_loud_min_fraction is not None and c.s >= self._last_step_strength
                          and c.t - self._last_step_s >= p.free_loud_min_fraction * p.min_period_s)
@@ -739,14 +739,6 @@ class StepTracker(TrackerState):
         last = self._last_step_s
         return (abs(c.t - last - period) <= p.stop_neighbour_tolerance * period
                 and self._follows_a_step(last, c.ref, period, p.stop_neighbour_tolerance))
-
-    def _first_out_of_quiet(self, c: _Judgement) -> bool:
-        """After a stop (``stop_first_soft``): a candidate not flagged soft, out of the quiet, is a step
-        from ``chain_min_strength`` x the reference: a runner's first footfall from standing lands
-        at walking speed, softer than the running ones the reference holds."""
-        p = self.params
-        return (p.stop_first_soft and self._stopped_period_s is not None and c.ref is not None and not c.soft
-                and c.rel >= p.chain_min_strength and self._out_of_quiet(c.t, c.s, over_soft=p.stop_quiet_over_soft))
 
     def _out_of_quiet(self, t: float, s: float, *, over_soft: bool = False) -> bool:
         """After a stop: nothing at least ``stop_quiet_rel`` x as strong was heard for ``stop_quiet_s``

@@ -336,18 +336,3 @@ def test_after_a_stop_soft_breaths_are_part_of_the_quiet_the_first_step_rises_ou
     # the first step lost
     assert _standing_and_restart(events, on_lock[-1], after, stop_quiet_over_soft=False) == (0, 1.0 - 1.0 / 20)
 
-
-def test_after_a_stop_the_first_footfall_from_standing_may_be_soft(rng: np.random.Generator) -> None:
-    """The bands path's tracker after a stop (``stop_first_soft``): the runner's first footfall from
-    standing lands at walking speed, at 0.45 of the running footfalls (under ``free_min_strength``,
-    over ``chain_min_strength``), out of the quiet (nothing half as strong in the second before it):
-    a step. A sound as soft that the caller flags soft (a gated breath) is not."""
-    period = 0.41
-    run = 0.5 + np.arange(25) * period + rng.normal(0.0, 0.003, 25)
-    pause = run[-1] + 4.0  # a breath while standing, flagged soft, as soft as the first footfall
-    after = pause + 3.0 + np.arange(20) * period + rng.normal(0.0, 0.003, 20)
-    events = sorted([(t, rng.uniform(0.9, 1.1), False) for t in run] + [(pause, 0.45, True)]
-                    + [(after[0], 0.45, False)] + [(t, rng.uniform(0.9, 1.1), False) for t in after[1:]])
-
-    assert _standing_and_restart(events, run[-1], after, stop_first_soft=True) == (0, 1.0)
-    assert _standing_and_restart(events, run[-1], after, stop_first_soft=False) == (0, 1.0 - 1.0 / 20)  # first lost
