@@ -682,7 +682,7 @@ class StepTracker(TrackerState):
                      or self._follows_a_step(c.t, c.s, self._stopped_period_s, p.stop_neighbour_tolerance,
                                              min_level=p.late_min_rel * c.ref if p.stop_neighbour_at_level and c.ref else 0.0)
                      or (not (c.soft and p.stop_quiet_loud_only and self._lived_on_soft)
-                         and self._out_of_quiet(c.t, c.s)))):
+                         and self._out_of_quiet(c.t, c.s, over_soft=p.stop_quiet_over_soft and not c.soft)))):
             return self._accept(c.t, c.s, rhythmic=False, predicted_s=math.nan, confidence=0.5 * min(c.rel, 1.0))
         return Decision(c.t, c.s, "rejected", False, math.nan, 0.0)
 
@@ -740,14 +740,16 @@ class StepTracker(TrackerState):
         return (abs(c.t - last - period) <= p.stop_neighbour_tolerance * period
                 and self._follows_a_step(last, c.ref, period, p.stop_neighbour_tolerance))
 
-    def _out_of_quiet(self, t: float, s: float) -> bool:
+    def _out_of_quiet(self, t: float, s: float, *, over_soft: bool = False) -> bool:
         """After a stop: nothing at least ``stop_quiet_rel`` x as strong was heard for ``stop_quiet_s``
         before ``t`` (the first footfall of a runner setting off out of the quiet, unlike a breath
-        among breaths)."""
+        among breaths). ``over_soft``: candidates the caller flagged soft are part of the quiet."""
         p = self.params
         if p.stop_quiet_s is None:
             return False
-        return not any(t - p.stop_quiet_s <= ht < t and hs >= p.stop_quiet_rel * s for ht, hs in self._history)
+        return not any(t - p.stop_quiet_s <= ht < t and hs >= p.stop_quiet_rel * s
+                       and not (over_soft and (ht, hs) in self._soft_heard and t - ht >= p.min_period_s)
+                       for ht, hs in self._history)
 
     def _follows_a_step(self, t: float, s: float, hint: float, tolerance: float | None = None,
                         min_level: float = 0.0) -> bool:
