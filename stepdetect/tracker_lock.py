@@ -83,6 +83,11 @@ class TrackerParams:
     # at split_min_closeness or more within split_max_gap_s after it, at least anchor_min_rel x its
     # strength, is not merged as that step's toe (StepTracker._splits_off_rhythm)
     split_off_rhythm: bool = False
+    # ... and at a slower lock too, within merge_s, when that step came this far off its
+    # prediction (its closeness under split_off_far_closeness) and this candidate is at least
+    # split_off_far_min_ratio x as strong as it (None: only at the fast locks)
+    split_off_far_closeness: float | None = None
+    split_off_far_min_ratio: float = 0.9
     # locked: a candidate within merge_s after a step taken on the rhythm at under
     # yield_max_rel x the reference (well under the footfalls' level), itself at least
     # yield_ratio x that step's strength and inside the rhythm's window around the prediction that
@@ -385,6 +390,7 @@ BANDS_PARAMS = dataclasses.replace(
     chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5, exact_min_closeness=0.95,
     halve_midpoint_chain=True, late_after_off_loud_only=True,
     period_check_min_off=0.06, split_off_rhythm=True, yield_ratio=3.0,
+    split_off_far_closeness=0.1,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 
