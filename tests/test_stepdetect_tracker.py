@@ -887,6 +887,38 @@ def test_a_contact_right_after_a_crunch_taken_off_the_rhythm_is_a_footfall_too(s
     np.testing.assert_array_equal(soft_on, soft_off)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_at_a_walk_a_step_at_the_prediction_after_a_sound_far_before_it_is_a_footfall_too(seed: int) -> None:
+    """A 100 spm walker (0.6 s steps) with a sound ~135 ms before some steps, about as loud as a
+    step (dev walk synthetic HFP 8 kHz: an onset 0.76 of a period after the last step, the step at
+    its prediction 128 ms later). The sound is far off the rhythm (closeness ~0.03, 2.7 sd out:
+    under ``split_off_far_closeness``) but loud enough for a step *off* it, and the step after it, at
+    the prediction within ``merge_s``, was merged as its toe: a false footfall and a missed one. With
+    ``split_off_far_closeness`` the step is a footfall of its own; a candidate after the sound under
+    ``split_off_far_min_ratio`` x its strength (a softer later part) is still merged as its toe."""
+    rng = np.random.default_rng(seed)
+    ref = 0.5 + np.arange(40) * 0.6 + rng.normal(0.0, 0.003, 40)
+    sounded = np.arange(8, 40, 5)
+    sounds = ref[sounded] - 0.135
+
+    def tracked(step: float, far: float | None) -> tuple[np.ndarray, Scores]:
+        strength = np.ones(ref.size)
+        strength[sounded] = step
+        t, s = map(np.array, zip(*sorted([*zip(ref, strength), *((c, 1.0) for c in sounds)])))
+        out = track_events(t, s, params=dataclasses.replace(BANDS_PARAMS, split_off_far_closeness=far))
+        return out.time_s, score_events(ref, out.time_s, tolerance_s=0.025)
+
+    _, off = tracked(1.0, None)
+    found, on = tracked(1.0, BANDS_PARAMS.split_off_far_closeness)
+    assert BANDS_PARAMS.split_off_far_closeness is not None
+    assert on.recall >= off.recall + 0.1 and on.recall == 1.0, (off, on)
+    assert set(found) <= set(ref) | set(sounds)
+    # a softer onset after the sound (0.7 x it) is its later part, as before
+    soft_off, _ = tracked(0.7, None)
+    soft_on, _ = tracked(0.7, BANDS_PARAMS.split_off_far_closeness)
+    np.testing.assert_array_equal(soft_on, soft_off)
+
+
 def test_a_fast_rhythm_found_on_the_crunches_locks_on_the_contacts_heard_before_them(
         rng: np.random.Generator) -> None:
     """A 240 spm runner whose crunch ~100 ms after each contact is louder than the contact (dev
