@@ -857,6 +857,17 @@ def test_a_contact_right_after_a_crunch_taken_early_on_a_fast_rhythm_is_a_footfa
     assert score_events(ref, track_events(t, s, params=slow).time_s, tolerance_s=0.025).recall == off.recall
 
 
+def _with_sounds_before(ref: np.ndarray, which: np.ndarray, sounds: np.ndarray, sound: float, step: float,
+                        params: TrackerParams) -> tuple[np.ndarray, Scores]:
+    """Steps at ``ref`` (strength 1, the ``which`` ones ``step``) and ``sounds`` of strength ``sound``
+    tracked together: the steps found and their scores against ``ref``."""
+    strength = np.ones(ref.size)
+    strength[which] = step
+    t, s = map(np.array, zip(*sorted([*zip(ref, strength), *((c, sound) for c in sounds)])))
+    out = track_events(t, s, params=params)
+    return out.time_s, score_events(ref, out.time_s, tolerance_s=0.025)
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_a_contact_right_after_a_crunch_taken_off_the_rhythm_is_a_footfall_too(seed: int) -> None:
     """The same 240 spm crunch ~48 ms before some contacts, a little softer (0.7 x): too far from the
@@ -870,11 +881,8 @@ def test_a_contact_right_after_a_crunch_taken_off_the_rhythm_is_a_footfall_too(s
     crunches = ref[crunched] - 0.048
 
     def tracked(contact: float, on: bool) -> tuple[np.ndarray, Scores]:
-        strength = np.ones(ref.size)
-        strength[crunched] = contact
-        t, s = map(np.array, zip(*sorted([*zip(ref, strength), *((c, 0.7) for c in crunches)])))
-        out = track_events(t, s, params=dataclasses.replace(BANDS_PARAMS, split_off_rhythm=on))
-        return out.time_s, score_events(ref, out.time_s, tolerance_s=0.025)
+        return _with_sounds_before(ref, crunched, crunches, 0.7, contact,
+                                   dataclasses.replace(BANDS_PARAMS, split_off_rhythm=on))
 
     _, off = tracked(1.0, False)
     found, on = tracked(1.0, True)
@@ -902,11 +910,8 @@ def test_at_a_walk_a_step_at_the_prediction_after_a_sound_far_before_it_is_a_foo
     sounds = ref[sounded] - 0.135
 
     def tracked(step: float, far: float | None) -> tuple[np.ndarray, Scores]:
-        strength = np.ones(ref.size)
-        strength[sounded] = step
-        t, s = map(np.array, zip(*sorted([*zip(ref, strength), *((c, 1.0) for c in sounds)])))
-        out = track_events(t, s, params=dataclasses.replace(BANDS_PARAMS, split_off_far_closeness=far))
-        return out.time_s, score_events(ref, out.time_s, tolerance_s=0.025)
+        return _with_sounds_before(ref, sounded, sounds, 1.0, step,
+                                   dataclasses.replace(BANDS_PARAMS, split_off_far_closeness=far))
 
     _, off = tracked(1.0, None)
     found, on = tracked(1.0, BANDS_PARAMS.split_off_far_closeness)
