@@ -382,13 +382,14 @@ STOP_NEIGHBOUR_TOLERANCE = 0.25
 # passes, none newly failing; for any late candidate after a step off the rhythm (no strength
 # test) 56 -> 55 but in-ear -0.008, HFP 16 kHz -0.006 (true late footfalls 0.85-2 x the early
 # step's strength lost; session 18).
-# At a slower lock too, an off-rhythm step taken far before its prediction (closeness under 0.1:
-# over 2.1 sd, 107 ms at a walk's 50 ms sd) and a candidate at that prediction within merge_s, at
+# At a slower lock too, an off-rhythm step taken far before its prediction (closeness under 0.05:
+# over 2.4 sd, 122 ms at a walk's 50 ms sd) and a candidate at that prediction within merge_s, at
 # least 0.9 x as strong, is a footfall of its own, not the early sound's toe (split_off_far_closeness;
-# a heel-to-toe double hit is a contact and its softer later part, and no foot lands 2 sd early and
+# a heel-to-toe double hit is a contact and its softer later part, and no foot lands 2.4 sd early and
 # then again on time): dev 48 -> 48, none newly failing, clipped mean F1 +0.002 (wind crunchy ice /
-# synthetic clipped up); without the strength ratio metronome-on shower clipped newly failed (a
-# true early step's later part 0.72 x as strong) (session 19).
+# synthetic clipped up, nothing down); at 0.1 true steps 2.1-2.2 sd early with a thud or crunch 0.94-1.37 x
+# as loud 60-96 ms after were split (a metronome test's runner lost to the thuds); without the strength
+# ratio metronome-on shower clipped newly failed (a true early step's later part 0.72 x) (session 19).
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
@@ -397,7 +398,7 @@ BANDS_PARAMS = dataclasses.replace(
     chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5, exact_min_closeness=0.95,
     halve_midpoint_chain=True, late_after_off_loud_only=True,
     period_check_min_off=0.06, split_off_rhythm=True, yield_ratio=3.0,
-    split_off_far_closeness=0.1,
+    split_off_far_closeness=0.05,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 
