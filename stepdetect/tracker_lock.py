@@ -83,6 +83,11 @@ class TrackerParams:
     # at split_min_closeness or more within split_max_gap_s after it, at least anchor_min_rel x its
     # strength, is not merged as that step's toe (StepTracker._splits_off_rhythm)
     split_off_rhythm: bool = False
+    # ... and at a slower lock too, within merge_s, when that step came this far off its
+    # prediction (its closeness under split_off_far_closeness) and this candidate is at least
+    # split_off_far_min_ratio x as strong as it (None: only at the fast locks)
+    split_off_far_closeness: float | None = None
+    split_off_far_min_ratio: float = 0.9
     # locked: a candidate within merge_s after a step taken on the rhythm at under
     # yield_max_rel x the reference (well under the footfalls' level), itself at least
     # yield_ratio x that step's strength and inside the rhythm's window around the prediction that
@@ -389,6 +394,14 @@ STOP_NEIGHBOUR_TOLERANCE = 0.25
 # start (a breath burst's louder part 0.1 s later stays refused). Dev 48 -> 48, none newly failing,
 # stop shower HFP 8 kHz 0.808 -> 0.824 (the restart's 21.0 / 21.817 / 22.301 s found), nothing else
 # moved (session 19).
+# At a slower lock too, an off-rhythm step taken far before its prediction (closeness under 0.05:
+# over 2.4 sd, 122 ms at a walk's 50 ms sd) and a candidate at that prediction within merge_s, at
+# least 0.9 x as strong, is a footfall of its own, not the early sound's toe (split_off_far_closeness;
+# a heel-to-toe double hit is a contact and its softer later part, and no foot lands 2.4 sd early and
+# then again on time): dev 48 -> 48, none newly failing, clipped mean F1 +0.002 (wind crunchy ice /
+# synthetic clipped up, nothing down); at 0.1 true steps 2.1-2.2 sd early with a thud or crunch 0.94-1.37 x
+# as loud 60-96 ms after were split (a metronome test's runner lost to the thuds); without the strength
+# ratio metronome-on shower clipped newly failed (a true early step's later part 0.72 x) (session 19).
 BANDS_PARAMS = dataclasses.replace(
     AUDIO_PARAMS, free_min_strength=0.5, chain_start_strength=0.7, off_loud_rel=1.5, rephase_min_rel=0.6,
     anchor_min_rel=0.6, beat=BeatParams(louder_than_beat=2.0), halve_midpoint_count=3,
@@ -397,6 +410,7 @@ BANDS_PARAMS = dataclasses.replace(
     chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5, exact_min_closeness=0.95,
     halve_midpoint_chain=True, late_after_off_loud_only=True, stop_quiet_over_soft=True,
     period_check_min_off=0.06, split_off_rhythm=True, yield_ratio=3.0,
+    split_off_far_closeness=0.05,
 )
 PARAMETER_SETS: dict[str, TrackerParams] = {"audio": AUDIO_PARAMS, "accel": ACCEL_PARAMS}
 
