@@ -6,6 +6,7 @@ Usage (from the repository root)::
     python benchmarks/bench_footfall.py                  # both splits, tables side by side
     python benchmarks/bench_footfall.py --split dev      # tune on this one only
     python benchmarks/bench_footfall.py --split redraw   # dev's material drawn again: is a rule fitted to dev's draws?
+    python benchmarks/bench_footfall.py --split redraw2  # a third draw of dev's material (once the redraw judged rules)
     python benchmarks/bench_footfall.py --split eval_redraw  # eval's material drawn again (report only)
     python benchmarks/bench_footfall.py --check          # exit 1 if a bar fails on EVAL
     python benchmarks/bench_footfall.py --scene wind --mic hfp8 -v   # a subset, every item listed
@@ -343,9 +344,9 @@ def summary(rows: list[dict], splits: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="footfall benchmark on real footsteps, mic paths and scenes")
-    ap.add_argument("--split", choices=["dev", "eval", "both", "redraw", "eval_redraw"], default="both",
-                    help="both = dev and eval; redraw / eval_redraw = the dev / eval material drawn again "
-                         "under another seed")
+    ap.add_argument("--split", choices=["dev", "eval", "both", *corpus.REDRAWN], default="both",
+                    help="both = dev and eval; redraw, redraw2 / eval_redraw = the dev / eval material drawn "
+                         "again under another seed")
     ap.add_argument("--check", action="store_true", help="exit 1 if an eval condition misses a bar")
     ap.add_argument("--scene", action="append", help="only these scenes (repeatable)")
     ap.add_argument("--surface", action="append", help="only these surfaces (repeatable)")

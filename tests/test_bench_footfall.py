@@ -350,6 +350,9 @@ def test_the_redraw_split_is_the_dev_material_drawn_again():
     _, sr, mine = corpus.render_item(dev, "walk", "synthetic", "hfp16")
     _, sr2, again = corpus.render_item(redraw, "walk", "synthetic", "hfp16")
     assert sr == sr2 and again.split == "redraw" and not np.array_equal(again.truth_s[:10], mine.truth_s[:10])
+    third = corpus.render_item(corpus.SPLITS["redraw2"], "walk", "synthetic", "hfp16")[2]
+    assert not np.array_equal(third.truth_s[:10], again.truth_s[:10])
+    assert all(corpus.MIC_MODELS[name] is corpus.MIC_MODELS[base] for name, base in corpus.REDRAWN.items())
     ev, ev_again = corpus.SPLITS["eval"], corpus.SPLITS["eval_redraw"]
     assert ev_again.surfaces == ev.surfaces and ev_again.sessions == ev.sessions
     assert corpus.MIC_MODELS["eval_redraw"] is micpaths.EVAL_MICS
