@@ -7,6 +7,7 @@ Usage (from the repository root)::
     python benchmarks/bench_footfall.py --split dev      # tune on this one only
     python benchmarks/bench_footfall.py --split redraw   # dev's material drawn again: is a rule fitted to dev's draws?
     python benchmarks/bench_footfall.py --split redraw2  # a third draw of dev's material (once the redraw judged rules)
+    python benchmarks/bench_footfall.py --split redraw3  # a fourth draw (the check once dev, redraw, redraw2 judged rules)
     python benchmarks/bench_footfall.py --split eval_redraw  # eval's material drawn again (report only)
     python benchmarks/bench_footfall.py --check          # exit 1 if a bar fails on EVAL
     python benchmarks/bench_footfall.py --scene wind --mic hfp8 -v   # a subset, every item listed

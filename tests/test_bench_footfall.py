@@ -341,7 +341,8 @@ def test_report_latency_is_measured_on_the_pairs_the_f1_counts(tmp_path):
 
 
 def test_the_redraw_split_is_the_dev_material_drawn_again():
-    """``redraw``: dev's clips, runners and microphones, every random draw made again (not held out)."""
+    """``redraw``, ``redraw2``, ``redraw3``: dev's clips, runners and microphones, every random draw made
+    again (not held out)."""
     dev, redraw = corpus.SPLITS["dev"], corpus.SPLITS["redraw"]
     assert (redraw.surfaces, redraw.sessions, redraw.textures, redraw.rhythmic_textures) == (
         dev.surfaces, dev.sessions, dev.textures, dev.rhythmic_textures)
@@ -351,7 +352,10 @@ def test_the_redraw_split_is_the_dev_material_drawn_again():
     _, sr2, again = corpus.render_item(redraw, "walk", "synthetic", "hfp16")
     assert sr == sr2 and again.split == "redraw" and not np.array_equal(again.truth_s[:10], mine.truth_s[:10])
     third = corpus.render_item(corpus.SPLITS["redraw2"], "walk", "synthetic", "hfp16")[2]
+    fourth = corpus.render_item(corpus.SPLITS["redraw3"], "walk", "synthetic", "hfp16")[2]
     assert not np.array_equal(third.truth_s[:10], again.truth_s[:10])
+    assert not np.array_equal(fourth.truth_s[:10], third.truth_s[:10])
+    assert not np.array_equal(fourth.truth_s[:10], mine.truth_s[:10])
     assert all(corpus.MIC_MODELS[name] is corpus.MIC_MODELS[base] for name, base in corpus.REDRAWN.items())
     ev, ev_again = corpus.SPLITS["eval"], corpus.SPLITS["eval_redraw"]
     assert ev_again.surfaces == ev.surfaces and ev_again.sessions == ev.sessions

@@ -84,13 +84,13 @@ SPLITS = {
 # ``eval_redraw`` does the same with the eval material, to report how much one draw's figures
 # depend on the draw (scored like eval: never tuned on).
 # ``redraw2`` is a third draw of the dev material, for checking rules once the redraw has been used
-# to judge them.
-REDRAWN = {"redraw": "dev", "redraw2": "dev", "eval_redraw": "eval"}
+# to judge them; ``redraw3`` a fourth, the check once dev, redraw and redraw2 have all judged rules.
+REDRAWN = {"redraw": "dev", "redraw2": "dev", "redraw3": "dev", "eval_redraw": "eval"}
 SPLITS.update({name: replace(SPLITS[base], name=name) for name, base in REDRAWN.items()})
 
 # Each split records through its own devices of the six kinds (benchmarks/footfall/micpaths.py).
 MIC_MODELS: dict[str, MicModels] = {"dev": DEV_MICS, "eval": EVAL_MICS, "redraw": DEV_MICS, "redraw2": DEV_MICS,
-                                    "eval_redraw": EVAL_MICS}
+                                    "redraw3": DEV_MICS, "eval_redraw": EVAL_MICS}
 
 # scene -> (kind of schedule, duration_s, description)
 SCENES = {
