@@ -48,7 +48,7 @@ TICK_EVIDENCE = 0.5  # ... times this when it does not fit what the runner does 
 # and the crunches were reported (dev metronome-on crunchy ice full: the bands path's footfall on
 # the fourth tick, 1.770 s, now chooses it and the crunch at 1.849 s is not reported; 0.939 -> 0.959,
 # cadence 2.22 -> 0.40 spm; dev 56 -> 55, none newly failing: FOOTFALL_PASSES.md, session 18, metroclicks).
-FIRST_FIT_NOW = True
+FIRST_FIT_NOW = False
 AGREE_FRACTION = 0.8  # the bands path hands over to the thump path when this share of the thump
 AGREE_EVIDENCE = 0.8  # path's footfalls are the bands path's too and its evidence is this close:
 # where the thump is heard it is the most precise path and the hardest to fool
@@ -95,7 +95,7 @@ THUMP_STOP_NEIGHBOUR_TOLERANCE = STOP_NEIGHBOUR_TOLERANCE  # the bands path's va
 # a provisional step; the restarted runner's first step, 0.79 x after a sound at 0.39 x, still is one
 # (dev 52 -> 51 with UNLOCKED_EARLY_HOLD: stop dirt & rocks HFP 16 kHz passes, HFP 8 kHz up; at
 # free_min_strength x the reference, the synthetic HFP 8 kHz restart step lost: session 18, stopdirt)
-THUMP_STOP_NEIGHBOUR_AT_LEVEL = True
+THUMP_STOP_NEIGHBOUR_AT_LEVEL = False
 # Before it has found the rhythm, the thump path's tracker takes no footfall sooner than
 # min_period_s after its last one, however much louder (``free_override`` False), and a candidate
 # it rejects within merge_s of its last footfall is not reported even while its rhythm salience is
@@ -123,7 +123,7 @@ AFTER_REJECT_MIN_CONFIDENCE = 1.0
 # passes (a kick 0.21 s after a step), 16 items up (crunchy ice's crunches at the start), no F1 down;
 # measured from any last report, a false first report hid the step after it (dev metronome-on
 # crunchy ice HFP 16 kHz -0.01; session 18, music2).
-UNDECIDED_REJECT_SPACING = True
+UNDECIDED_REJECT_SPACING = False
 THUMP_MIN_SALIENCE = 0.5  # below this rhythm salience the thump path's tracker does not filter its footfalls
 # ... and so the thump path takes over from the bands path on evidence only from there: a thump band
 # whose tracker leaves most of what it hears off the rhythm hears a crunchy step's later crunches or
@@ -234,13 +234,13 @@ AFTER_FILL_OWN = True
 # at least FILL_CLOSENESS) BANDS_REJECTED_SPACING of the bands tracker's period after the last
 # footfall reported (the next step) is reported: the unlocked thump path predicts nothing for
 # FILL_* to fill, and its provisional steps miss a restarted runner's softer steps.
-UNLOCKED_FILL = True
+UNLOCKED_FILL = False
 # ... and then a provisional step of that unlocked thump path is not reported when it comes before the
 # bands path's next predicted step (its last footfall on its rhythm, the last one reported, plus its
 # period), inside that rhythm's window but under FILL_CLOSENESS to it: the runner's step is the bands
 # path's, due there, and UNLOCKED_FILL reports it (a soft early onset 63 ms before the restarted
 # runner's step was reported in its place, and that step then lost).
-UNLOCKED_EARLY_HOLD = True
+UNLOCKED_EARLY_HOLD = False
 # While the thump path's tracker finds little on a rhythm, the onsets it rejects are reported too
 # (THUMP_MIN_SALIENCE); one so reported is a footfall like the others: a thump-path footfall within
 # its tracker's merge_s after it, at most LATER_PART_MAX_DB louder, is that footfall's later part
@@ -340,7 +340,7 @@ BETWEEN_TICKS_FRACTION = 0.3
 # path" (dropped above): the footfall's path itself says the runner steps on its ticks. Dev: four
 # metronome items up (crunchy ice full, HFP 8 kHz, in-ear; metronome-off crunchy ice HFP 16 kHz),
 # none down (FOOTFALL_PASSES.md, session 18, metroclicks).
-BETWEEN_TICKS_OWN = True
+BETWEEN_TICKS_OWN = False
 ON_BEAT_FOOTFALLS = 4
 ON_BEAT_MIN = 3
 # Before a path was first chosen, a path hearing the runner off the beat -- none of its last
@@ -389,7 +389,7 @@ HEARD_UNDER_TICK_KEEP_S = 0.25  # the candidates of either side are kept this lo
 # thump path is reported), is reported too: the thump path's own step there was held out by
 # MERGE_ACROSS_S as the fill's footfall again (dev 56 -> 56, walk dirt & rocks HFP 8 kHz 0.873 ->
 # 0.889, quiet road synthetic HFP 8 kHz 0.946 -> 0.953, nothing else moved; session 17, softstep).
-OWN_STEP_AFTER_FILL = True
+OWN_STEP_AFTER_FILL = False
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
 # ... except, while the thump path is reported, the bands path's footfall on its rhythm at
 # CLOSER_MIN_CLOSENESS or more to its prediction, closer to it than the thump footfall just reported
@@ -403,7 +403,7 @@ MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one r
 # then the contact 40 ms later) came out twice; without the 50 ms bound and the tick guard crunches
 # 120-220 ms after a step: dev 59 -> 60 (metronome-off crunchy ice clipped, metronome-on dirt & rocks
 # HFP 16 kHz newly failing).
-CLOSER_AFTER_THUMP = True
+CLOSER_AFTER_THUMP = False
 CLOSER_MIN_CLOSENESS = 0.95
 # FIRST_CHOICE_OWN: the footfall whose evidence made the first choice of a path, taken on that path's
 # rhythm at CLOSER_MIN_CLOSENESS or more to its prediction, not on a known tick, more than
@@ -416,7 +416,7 @@ CLOSER_MIN_CLOSENESS = 0.95
 # a bands path locked on the ticks of a metronome the runner is off (62-145 ms after the steps) came
 # through at its first choice, and its tick footfalls after it (dev metronome-off crunchy ice full /
 # clipped -0.05, clipped newly failing); each guard alone does as well as both on dev.
-FIRST_CHOICE_OWN = True
+FIRST_CHOICE_OWN = False
 # A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
 # AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
 # closer to that path's prediction, is reported at the bands path's onset: a crunchy or gravelly

@@ -307,7 +307,7 @@ class PickParams:
     tracker: TrackerParams = BANDS_PARAMS
     # a kick-shaped candidate on an exact grid of kick-shaped onsets is a beat of music, not a step
     # (stepdetect.kicks; None: no such test)
-    kick: KickParams | None = KickParams()
+    kick: KickParams | None = None
 
     def __post_init__(self) -> None:
         far, near = self.wind_first_part_base_s

@@ -408,7 +408,7 @@ BANDS_PARAMS = dataclasses.replace(
     stop_min_rel=0.8, stop_neighbour_tolerance=STOP_NEIGHBOUR_TOLERANCE, stop_quiet_s=1.0, stop_on_slow_switch=True,
     stop_sparse_steps=2.0, stop_quiet_loud_only=True, late_soft_across_gaps=False, stop_chain_loud_only=True,
     chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5, exact_min_closeness=0.95,
-    halve_midpoint_chain=True, late_after_off_loud_only=True, stop_quiet_over_soft=True,
+    halve_midpoint_chain=True, late_after_off_loud_only=True, stop_quiet_over_soft=False,
     period_check_min_off=0.06, split_off_rhythm=True, yield_ratio=3.0,
     split_off_far_closeness=0.05,
 )
