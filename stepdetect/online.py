@@ -24,7 +24,7 @@ from stepdetect.lowband import LowBandParams, LowBandState
 from stepdetect.peaks import BEAT_NEAR_S, Pick, PickerState, PickParams, band_weights, pick_footfalls, tick_near
 from stepdetect.rejected import Rejected
 from stepdetect.tracker import AUDIO_PARAMS, Decision, StepTracker
-from stepdetect.tracker_lock import STOP_NEIGHBOUR_TOLERANCE, Lock
+from stepdetect.tracker_lock import STOP_NEIGHBOUR_TOLERANCE
 from stepdetect.validate import ParameterError, validate_audio, validate_events
 
 HISTORY_S = 0.25  # feature frames kept between blocks (>= look-back + look-ahead)
@@ -40,15 +40,6 @@ TICK_EVIDENCE = 0.5  # ... times this when it does not fit what the runner does 
 # ticks while in sync (either path's last footfall found most of its recent ones on ticks: a crunch
 # or scuff after the step). Halved on the ticks in sync too, a runner's footfalls on the beat lost to
 # the thump path's crunches 60-120 ms after them (dev metronome-on crunchy ice phone 0.78 -> 0.87)
-# Before a path was first chosen, that fit is judged against the runner's sync reading at the time the
-# evidence is weighed, not when each footfall was decided (FIRST_FIT_NOW): the reading needs a few
-# footfalls, so a session's first footfalls were all weighed as off the beat and a path hearing the
-# steps on the ticks from the first one had them halved -- by the time the runner read as in sync, the
-# thump path's crunches 65-120 ms after those steps (off the ticks, weighed in full then) had won
-# and the crunches were reported (dev metronome-on crunchy ice full: the bands path's footfall on
-# the fourth tick, 1.770 s, now chooses it and the crunch at 1.849 s is not reported; 0.939 -> 0.959,
-# cadence 2.22 -> 0.40 spm; dev 56 -> 55, none newly failing: FOOTFALL_PASSES.md, session 18, metroclicks).
-FIRST_FIT_NOW = False
 AGREE_FRACTION = 0.8  # the bands path hands over to the thump path when this share of the thump
 AGREE_EVIDENCE = 0.8  # path's footfalls are the bands path's too and its evidence is this close:
 # where the thump is heard it is the most precise path and the hardest to fool
@@ -90,12 +81,6 @@ THUMP_STOP_MIN_REL = 0.8
 # after a step: dev stop dirt & rocks HFP 16 / 8 kHz and synthetic HFP 8 kHz, one standing false footfall
 # fewer each, nothing else moves; see benchmarks/FOOTFALL_PASSES.md, session 11)
 THUMP_STOP_NEIGHBOUR_TOLERANCE = STOP_NEIGHBOUR_TOLERANCE  # the bands path's value (tracker_lock)
-# ... and the candidate a period before it at least late_min_rel (0.3) x the reference, not only 0.4 x
-# this one (stop_neighbour_at_level): a standing headset's sound at 0.42 x after a breath at 0.25 x was
-# a provisional step; the restarted runner's first step, 0.79 x after a sound at 0.39 x, still is one
-# (dev 52 -> 51 with UNLOCKED_EARLY_HOLD: stop dirt & rocks HFP 16 kHz passes, HFP 8 kHz up; at
-# free_min_strength x the reference, the synthetic HFP 8 kHz restart step lost: session 18, stopdirt)
-THUMP_STOP_NEIGHBOUR_AT_LEVEL = False
 # Before it has found the rhythm, the thump path's tracker takes no footfall sooner than
 # min_period_s after its last one, however much louder (``free_override`` False), and a candidate
 # it rejects within merge_s of its last footfall is not reported even while its rhythm salience is
@@ -114,16 +99,6 @@ FIRST_MIN_EVIDENCE = 0.8  # the first choice needs this much evidence (about thr
 # -0.005; session 18, treadwalk)
 AFTER_UNDECIDED_REJECT = True
 AFTER_REJECT_MIN_CONFIDENCE = 1.0
-# UNDECIDED_REJECT_SPACING: before a path was first chosen, a candidate the thump path's tracker rejects
-# (reported while its salience is low, THUMP_MIN_SALIENCE) is not reported sooner after the thump
-# path's last footfall reported than the shortest interval a chain of steps may end on (the bands
-# tracker's chain_newest_min_fraction x min_period_s, 0.225 s), at most LATER_PART_MAX_DB louder, when
-# the bands path heard that footfall too (within AGREE_TOLERANCE_S): a later part of a step both paths
-# heard (a crunch 150-220 ms on, a kick), not the next step. Dev 52 -> 51: music dirt & rocks HFP 16 kHz
-# passes (a kick 0.21 s after a step), 16 items up (crunchy ice's crunches at the start), no F1 down;
-# measured from any last report, a false first report hid the step after it (dev metronome-on
-# crunchy ice HFP 16 kHz -0.01; session 18, music2).
-UNDECIDED_REJECT_SPACING = False
 THUMP_MIN_SALIENCE = 0.5  # below this rhythm salience the thump path's tracker does not filter its footfalls
 # ... and so the thump path takes over from the bands path on evidence only from there: a thump band
 # whose tracker leaves most of what it hears off the rhythm hears a crunchy step's later crunches or
@@ -229,18 +204,6 @@ REPORT_MAX_LATENCY_S = 0.050
 # +0.015; music crunchy ice phone / clipped -0.01: a crunch's later part 80 ms after a good fill;
 # FOOTFALL_PASSES.md, session 14, fill).
 AFTER_FILL_OWN = True
-# UNLOCKED_FILL: while the thump path is reported and its tracker holds no lock (a stop let it go, or
-# it has not found the runner's rhythm yet), a footfall the bands path takes on its rhythm (closeness
-# at least FILL_CLOSENESS) BANDS_REJECTED_SPACING of the bands tracker's period after the last
-# footfall reported (the next step) is reported: the unlocked thump path predicts nothing for
-# FILL_* to fill, and its provisional steps miss a restarted runner's softer steps.
-UNLOCKED_FILL = False
-# ... and then a provisional step of that unlocked thump path is not reported when it comes before the
-# bands path's next predicted step (its last footfall on its rhythm, the last one reported, plus its
-# period), inside that rhythm's window but under FILL_CLOSENESS to it: the runner's step is the bands
-# path's, due there, and UNLOCKED_FILL reports it (a soft early onset 63 ms before the restarted
-# runner's step was reported in its place, and that step then lost).
-UNLOCKED_EARLY_HOLD = False
 # While the thump path's tracker finds little on a rhythm, the onsets it rejects are reported too
 # (THUMP_MIN_SALIENCE); one so reported is a footfall like the others: a thump-path footfall within
 # its tracker's merge_s after it, at most LATER_PART_MAX_DB louder, is that footfall's later part
@@ -332,15 +295,6 @@ TOE_MIN_BEFORE_S = 0.03
 # failing (FOOTFALL_PASSES.md, session 15, metro).
 BETWEEN_TICKS = True
 BETWEEN_TICKS_FRACTION = 0.3
-# ... and while the footfall's own path hears the runner on the beat by itself (BETWEEN_TICKS_OWN: it
-# reads as in sync, Pick.in_sync, and hears a tick for every step, as TICK_ROW_OWN asks), whatever the
-# other path hears: where the thump band hears a crunch 60-120 ms after each step, that path never
-# hears a tick for every step, and the bands path's crunch between the ticks, taken on its rhythm,
-# was reported (dev metronome-on crunchy ice full 18.586 s, 193 ms after its tick). Not "either
-# path" (dropped above): the footfall's path itself says the runner steps on its ticks. Dev: four
-# metronome items up (crunchy ice full, HFP 8 kHz, in-ear; metronome-off crunchy ice HFP 16 kHz),
-# none down (FOOTFALL_PASSES.md, session 18, metroclicks).
-BETWEEN_TICKS_OWN = False
 ON_BEAT_FOOTFALLS = 4
 ON_BEAT_MIN = 3
 # Before a path was first chosen, a path hearing the runner off the beat -- none of its last
@@ -383,40 +337,7 @@ HEARD_UNDER_TICK_BEFORE_S = BEAT_NEAR_S
 HEARD_UNDER_TICK_AFTER_S = 0.040  # as far as peaks.STEP_UNDER_TICK_S reaches after a tick
 HEARD_UNDER_TICK_APART_S = 0.010
 HEARD_UNDER_TICK_KEEP_S = 0.25  # the candidates of either side are kept this long for the other's
-# OWN_STEP_AFTER_FILL: a bands footfall its tracker took right after its last footfall, a soft one it
-# is 3 x louder than 30-75 ms later (peaks.Pick.after_soft_step, the tracker's yield_*: a scuff or a
-# breath taken before the heel), when that soft footfall is the last one reported (a fill while the
-# thump path is reported), is reported too: the thump path's own step there was held out by
-# MERGE_ACROSS_S as the fill's footfall again (dev 56 -> 56, walk dirt & rocks HFP 8 kHz 0.873 ->
-# 0.889, quiet road synthetic HFP 8 kHz 0.946 -> 0.953, nothing else moved; session 17, softstep).
-OWN_STEP_AFTER_FILL = False
 MERGE_ACROSS_S = 0.15  # after a switch, a footfall this close to the last one reported is the same
-# ... except, while the thump path is reported, the bands path's footfall on its rhythm at
-# CLOSER_MIN_CLOSENESS or more to its prediction, closer to it than the thump footfall just reported
-# was to the thump tracker's, AGREE_TOLERANCE_S to HEARD_TOLERANCE_S after that footfall, with no other
-# bands footfall MERGE_ACROSS_S before it, and not on a known tick: the thump path took an early part
-# of the step (a soft onset 30-50 ms before the heel through a headset's gate), the bands path the
-# step itself. Both are reported (the thump footfall was decided first; nothing is revised). Dev 59 ->
-# 58: walk dirt & rocks HFP 16 kHz 0.943 -> 0.958 passes (13.361 s); ramp shower HFP 16 kHz 0.952 ->
-# 0.958, treadmill shower clipped 0.959 -> 0.952 (a step's second report 26 ms late); none newly failing
-# (session 17). Without the "no other bands footfall" guard the bands tracker's own split (a crunch,
-# then the contact 40 ms later) came out twice; without the 50 ms bound and the tick guard crunches
-# 120-220 ms after a step: dev 59 -> 60 (metronome-off crunchy ice clipped, metronome-on dirt & rocks
-# HFP 16 kHz newly failing).
-CLOSER_AFTER_THUMP = False
-CLOSER_MIN_CLOSENESS = 0.95
-# FIRST_CHOICE_OWN: the footfall whose evidence made the first choice of a path, taken on that path's
-# rhythm at CLOSER_MIN_CLOSENESS or more to its prediction, not on a known tick, more than
-# HEARD_TOLERANCE_S after the other path's last report, its path's footfall before it heard by the
-# other path too (within AGREE_TOLERANCE_S: the two agreed on the step before), is reported even
-# within MERGE_ACROSS_S of that report: before any path was chosen the other path's footfalls went
-# out as they came, and one of them may be a sound just before this step (a kick). Dev 56 -> 55:
-# music crunchy ice HFP 16 kHz passes (a kick 143 ms before the step at 1.817 s), quiet road
-# synthetic HFP 8 kHz 0.953 -> 0.960, none newly failing (session 18, music). With neither guard
-# a bands path locked on the ticks of a metronome the runner is off (62-145 ms after the steps) came
-# through at its first choice, and its tick footfalls after it (dev metronome-off crunchy ice full /
-# clipped -0.05, clipped newly failing); each guard alone does as well as both on dev.
-FIRST_CHOICE_OWN = False
 # A thump-path footfall taken late on its rhythm (after its tracker's prediction), more than
 # AGREE_TOLERANCE_S and at most LATER_CRUNCH_S after a footfall the bands path took on its rhythm,
 # closer to that path's prediction, is reported at the bands path's onset: a crunchy or gravelly
@@ -555,23 +476,16 @@ class StepDetector:
         self._low_tracker = StepTracker(dataclasses.replace(AUDIO_PARAMS, heel_min_rel=THUMP_HEEL_MIN_REL,
                                                             stop_min_rel=THUMP_STOP_MIN_REL,
                                                             stop_neighbour_tolerance=THUMP_STOP_NEIGHBOUR_TOLERANCE,
-                                                            stop_neighbour_at_level=THUMP_STOP_NEIGHBOUR_AT_LEVEL,
                                                             free_override=THUMP_FREE_OVERRIDE))
         self._active = "thump"  # which path is reported
-        # (time, evidence before TICK_EVIDENCE, on a known tick) beside each of _recent's (FIRST_FIT_NOW)
-        self._tick_fit: dict[str, deque] = {"thump": deque(), "bands": deque()}
         self._recent: dict[str, deque] = {"thump": deque(), "bands": deque()}  # tracked footfalls, last ARBITRATION_S
         # (time, evidence, reach) of the thump path's footfalls on its rhythm, as long (EARLY_SOUND_*)
         self._thump_on_rhythm: deque = deque()
         self._last_out_s = -np.inf
         self._last_switch_s = -np.inf  # no path chosen yet: the first choice waits for no dwell
-        self._first_counted_s = -np.inf  # when the first footfall was counted (the first choice's window)
-        self._now_s = -np.inf  # the event being arbitrated
         self._low_tracker_last = 0.0
         self._in_sync = {"thump": False, "bands": False}  # each path's last footfall: the runner in sync with the ticks?
         self._last_out_path = "thump"
-        self._last_out_closeness = 0.0
-        self._bands_last_s = self._bands_before_s = -np.inf  # the bands path's last two footfalls
         self._last_out_fill = False  # the last footfall reported was the thump path's BANDS_REJECTED fill
         self._sync_out_s = -np.inf  # the last footfall reported as a step on a tick in sync (REPORT_SYNC_TICKS)
         # per path: (known tick, time) of its last footfall if that started on a tick, else None
@@ -588,11 +502,9 @@ class StepDetector:
         # a thump footfall on its rhythm a bands rejection decided just after it may fill (LATE_BANDS_REJECTION)
         self._pending_fill: tuple[Pick, float, float, float | None] | None = None  # (pick, report at, closeness, tick)
         self._before_out_on_tick: tuple[float, float] | None = None  # "out" of the footfall reported before the last
-        self._thump_out = (-np.inf, -np.inf)  # (time, peak dB) of the thump path's last footfall reported
         self._last_out_rejected_db: float | None = None  # peak dB of the last footfall reported if the thump path's tracker rejected it
         self._bands_music = False  # the bands path's tracker followed the beat of music at its last footfall
         self._last_bands_rhythmic: tuple[float, float] | None = None  # (time, closeness) of the bands path's last footfall on its rhythm
-        self._bands_period_s = np.nan  # ... and the period its tracker followed there
         # per path, the candidates its tracker rejected and that were not reported, last ARBITRATION_S
         self._rejected = {"thump": Rejected(ARBITRATION_S), "bands": Rejected(ARBITRATION_S)}
         self._present = features.bands_present(self.sample_rate)
@@ -637,7 +549,7 @@ class StepDetector:
         ``PROVISIONAL_EVIDENCE`` off it; ``TICK_EVIDENCE`` x that on a known tick while the runner is
         off the beat, or off the ticks while in sync; before the first choice not in sync while a path
         hears none of its last footfalls near a tick and the other path heard one of them too,
-        ``OFF_BEAT_HEARD``; before the first choice that fit judged on the reading now, ``FIRST_FIT_NOW``). Until
+        ``OFF_BEAT_HEARD``). Until
         either path has ``FIRST_MIN_EVIDENCE`` both are reported (a footfall both hear once, and
         the other path's not on a known tick: the first footfalls of a session are not lost to
         the choice); until a path was chosen the one with more evidence is reported; later the
@@ -656,25 +568,21 @@ class StepDetector:
         rhythm. A thump-path candidate its tracker merges into the
         footfall before (the toe or scuff after the heel) or rejects (off the rhythm) is not
         reported (rejected ones are while that tracker's rhythm salience is below
-        ``THUMP_MIN_SALIENCE``, before the first choice not one soon after a footfall of its own both
-        paths heard, ``UNDECIDED_REJECT_SPACING``): the multi-band path leaves those out too. The footfall that triggers a switch
+        ``THUMP_MIN_SALIENCE``): the multi-band path leaves those out too. The footfall that triggers a switch
         is still reported, whichever path it came from, and so is the bands path's footfall on its
         rhythm where the reported thump path's tracker predicted a step it did not hear (``FILL_*``)
         or heard a candidate it rejected (``HEARD_FILL``), the thump path's footfall on its rhythm at a
         candidate the reported bands path's tracker rejected in a weak stretch (``BANDS_REJECTED_*``;
         a rejection decided just after that footfall reports it then, ``LATE_BANDS_REJECTION``)
-        and the bands path's own footfall on its rhythm just after such a fill (``AFTER_FILL_OWN``) or
-        just after an early part of its step the reported thump path took (``CLOSER_AFTER_THUMP``)
-        or just after its own soft fill it was much louder than (``OWN_STEP_AFTER_FILL``), a path's
-        footfall on its rhythm that makes the first choice of that path just after the other path's
-        report (``FIRST_CHOICE_OWN``), or, before either path is chosen, the bands path's footfall just
-        after a thump-path reject reported (``AFTER_UNDECIDED_REJECT``),
+        and the bands path's own footfall on its rhythm just after such a fill (``AFTER_FILL_OWN``) or,
+        before either path is chosen, the bands path's footfall just after a thump-path reject
+        reported (``AFTER_UNDECIDED_REJECT``),
         and a footfall either tracker rejected off its rhythm on a known tick while the runner is
         in sync (``REPORT_SYNC_TICKS``), and, in sync (both paths, or the footfall's own path on the beat
         by itself: ``TICK_ROW_OWN``), a footfall on the tick right after the last one reported
         (``TICK_ROW_REPORTED``) and the bands path's candidate on a tick merged as the toe of a
-        sound just before it (``TOE_ON_TICK``); while both paths hear the runner on the beat (or the
-        footfall's own path by itself: ``BETWEEN_TICKS_OWN``), a footfall between the ticks is not
+        sound just before it (``TOE_ON_TICK``); while both paths hear the runner on the beat, a footfall
+        between the ticks is not
         (``BETWEEN_TICKS``). Off the beat, a thump-path candidate not reported
         under a known tick the bands path took for the tick alone (``peaks.TICK_ALONE_DUE_ONLY``: where
         a step was due, or at any tick) is reported (``HEARD_UNDER_TICK``)."""
@@ -683,7 +591,6 @@ class StepDetector:
         rejected = deque(sorted(rejections or [], key=lambda r: r[1]))  # the bands tracker's, by decision time
         out: list[tuple[Pick, bool]] = []
         for now_s, which, pick in events:
-            self._now_s = now_s
             self._take_bands_rejections(rejected, now_s, out)
             name = "thump" if which == 0 else "bands"
             if pick.tick_alone:  # not a footfall (peaks.Pick.tick_alone)
@@ -703,9 +610,7 @@ class StepDetector:
                 # picker's own tests decide, and the irregular result reads as no running rhythm)
                 reportable = counted or (d.kind == "rejected" and not (d.beat and not REPORT_THUMP_BEATS)
                                          and self._low_tracker.rhythm_salience < THUMP_MIN_SALIENCE
-                                         and pick.time_s - self._low_tracker.last_step_s >= self._low_tracker.params.merge_s
-                                         and not (UNDECIDED_REJECT_SPACING and self._last_switch_s == -np.inf
-                                                  and self._later_part_of_thump_out(pick.time_s, pick.peak_db)))
+                                         and pick.time_s - self._low_tracker.last_step_s >= self._low_tracker.params.merge_s)
                 sync_tick = (REPORT_SYNC_TICKS and d.kind == "rejected" and pick.on_tick and pick.in_sync
                              and pick.time_s - max(self._low_tracker.last_step_s, self._last_out_s)
                              >= self._low_tracker.params.merge_s)
@@ -714,8 +619,6 @@ class StepDetector:
                         and pick.time_s - self._last_out_s < self._low_tracker.params.merge_s
                         and pick.peak_db <= self._last_out_rejected_db + LATER_PART_MAX_DB):
                     reportable = False  # a later part of the footfall just reported (see LATER_PART_MAX_DB)
-                if d.is_step and not d.rhythmic and self._before_bands_step(pick.time_s):
-                    reportable = False  # the bands path's step is due just after (UNLOCKED_EARLY_HOLD)
                 rejected_out = pick.peak_db if d.kind == "rejected" and reportable else None
                 if d.kind == "rejected" and not reportable:
                     self._rejected["thump"].add(pick.time_s, self._low_tracker.rhythm_salience)
@@ -728,10 +631,8 @@ class StepDetector:
                 report_s = pick.contact_s if pick.contact_s > self._last_out_s else pick.time_s
                 rejected_out = None
                 self._bands_music = pick.music
-                self._bands_before_s, self._bands_last_s = self._bands_last_s, pick.time_s
                 if rhythmic:
                     self._last_bands_rhythmic = (pick.time_s, closeness)
-                    self._bands_period_s = pick.period_s
             self._in_sync[name] = pick.in_sync
             tick_s = self._tick_of(pick, name)
             next_tick = self._on_the_next_tick(name, tick_s)
@@ -739,22 +640,19 @@ class StepDetector:
                 reportable = self._toe_on_tick(pick.time_s, tick_s)
             if pick.step_after_tick:  # the step after a tick reported in its place (peaks.STEP_AFTER_TICK_S)
                 reportable = pick.time_s > self._last_out_s
-            if reportable and not pick.on_tick and self._drop_between_ticks(pick.time_s, name, pick):
+            if reportable and not pick.on_tick and self._drop_between_ticks(pick.time_s):
                 reportable = False
             if counted:
-                if self._first_counted_s == -np.inf:
-                    self._first_counted_s = now_s
                 in_sync = self._runner_in_sync()
                 base = max(closeness, CLOSENESS_FLOOR) if rhythmic else PROVISIONAL_EVIDENCE
                 evidence = base * (TICK_EVIDENCE if pick.on_tick != in_sync else 1.0)
                 self._recent[name].append((pick.time_s, evidence))
-                self._tick_fit[name].append((pick.time_s, base, pick.on_tick))
                 if name == "thump" and rhythmic:
                     reach_s = min(EARLY_SOUND_MAX_S, EARLY_SOUND_MAX_PERIODS * self._low_tracker.period_s)
                     self._thump_on_rhythm.append((pick.time_s, evidence, reach_s))
                 self._last_on_tick[name] = None if tick_s is None else (tick_s, pick.time_s)
                 self._near_beat[name].append((pick.time_s, self._near_a_tick(pick.time_s)))
-            for q in (*self._recent.values(), *self._tick_fit.values(), self._thump_on_rhythm):
+            for q in (*self._recent.values(), self._thump_on_rhythm):
                 while q and q[0][0] < now_s - ARBITRATION_S:
                     q.popleft()
             for store in self._rejected.values():
@@ -786,8 +684,7 @@ class StepDetector:
                     and pick.time_s - self._last_out_s >= self._picker.tracker.params.merge_s):
                 reportable = True  # REPORT_SYNC_TICKS's spacing
             fills = (name == "bands" and rhythmic and reportable and not first
-                     and (self._fills_gap(pick.time_s, closeness) or self._fills_heard(pick.time_s, closeness)
-                          or self._fills_unlocked(pick.time_s, closeness, pick.period_s)))
+                     and (self._fills_gap(pick.time_s, closeness) or self._fills_heard(pick.time_s, closeness)))
             fills = fills or (name == "thump" and rhythmic and counted and not first
                               and self._fills_bands_rejected(pick.time_s, closeness))
             if (LATE_BANDS_REJECTION and name == "thump" and rhythmic and counted and reportable and not first
@@ -795,20 +692,14 @@ class StepDetector:
                     and self._next_step_due(pick.time_s)):
                 self._pending_fill = (pick, report_s, closeness, tick_s)
             n_out = len(out)
-            closer = not pick.on_tick and self._closer_after_thump(name, rhythmic, closeness, pick.time_s)
-            closer = closer or (not pick.on_tick and first and now_s - self._first_counted_s <= ARBITRATION_S
-                                and self._active != before and name == self._active
-                                and self._first_choice_own(name, rhythmic, closeness, pick.time_s))
-            closer = closer or (OWN_STEP_AFTER_FILL and name == "bands" and pick.after_soft_step and rhythmic
-                                and self._last_out_path == "bands" and self._last_out_s == self._bands_before_s)
-            if ((undecided or fills or row_out or closer or pick.step_after_tick or name in (self._active, before))
+            if ((undecided or fills or row_out or pick.step_after_tick or name in (self._active, before))
                     and reportable
-                    and self._may_report(pick.time_s, name, lambda: closer or self._own_after_fill(
+                    and self._may_report(pick.time_s, name, lambda: self._own_after_fill(
                         name, rhythmic, closeness, pick.time_s)
                         or self._after_undecided_reject(name, pick.time_s, pick.confidence))):
                 self._emit(out, pick if report_s == pick.time_s else dataclasses.replace(pick, time_s=report_s),
                            rhythmic, name, tick_s, fill=fills and name == "thump",  # (a thump fill needs the bands path reported)
-                           rejected_db=rejected_out, sync_tick=sync_tick, time_s=pick.time_s, closeness=closeness)
+                           rejected_db=rejected_out, sync_tick=sync_tick, time_s=pick.time_s)
                 if self._pending_fill is not None and self._pending_fill[0] is pick:
                     self._pending_fill = None  # reported now: no fill to wait for
             if (HEARD_UNDER_TICK and name == "thump" and len(out) == n_out and self._ticks_s.size
@@ -817,18 +708,6 @@ class StepDetector:
                 self._heard_under_tick_alone(pick, out)
         self._take_bands_rejections(rejected, np.inf, out)
         return out
-
-    def _later_part_of_thump_out(self, time_s: float, peak_db: float) -> bool:
-        """Whether a thump-path candidate at ``time_s`` (``peak_db``) its tracker rejected is a later part
-        of the thump path's last footfall reported (``UNDECIDED_REJECT_SPACING``): sooner after it than
-        the shortest interval a chain of steps may end on (the bands path's tracker's
-        ``chain_newest_min_fraction`` x ``min_period_s``: a 240 spm runner's steps come 0.233-0.283 s
-        apart), at most ``LATER_PART_MAX_DB`` louder, and that footfall a step the bands path heard too
-        (within ``AGREE_TOLERANCE_S``)."""
-        out_s, out_db = self._thump_out
-        p = self._picker.tracker.params
-        return (time_s - out_s < p.chain_newest_min_fraction * p.min_period_s and peak_db <= out_db + LATER_PART_MAX_DB
-                and any(abs(t - out_s) <= AGREE_TOLERANCE_S for t, _ in self._recent["bands"]))
 
     def _undecided(self) -> bool:
         """Whether no path has been chosen yet and neither has ``FIRST_MIN_EVIDENCE``."""
@@ -845,18 +724,15 @@ class StepDetector:
 
     def _emit(self, out: list[tuple[Pick, bool]], pick: Pick, rhythmic: bool, name: str, tick_s: float | None, *,
               fill: bool = False, rejected_db: float | None = None, sync_tick: bool = False,
-              time_s: float | None = None, closeness: float = 0.0) -> None:
-        """Report ``pick`` (``rhythmic``: on its tracker's rhythm, at ``closeness`` to its prediction) of
+              time_s: float | None = None) -> None:
+        """Report ``pick`` (``rhythmic``: on its tracker's rhythm) of
         path ``name`` that started on the known tick ``tick_s`` (or None); ``time_s``: its own time if it
         is reported at another."""
         time_s = pick.time_s if time_s is None else time_s
         out.append((pick, rhythmic))
         self._last_out_s, self._last_out_path = time_s, name
-        self._last_out_closeness = closeness if rhythmic else 0.0
         self._last_out_fill = fill
         self._last_out_rejected_db = rejected_db
-        if name == "thump":
-            self._thump_out = (time_s, pick.peak_db)
         self._before_out_on_tick = self._last_on_tick["out"]
         self._last_on_tick["out"] = None if tick_s is None else (tick_s, time_s)
         if sync_tick:
@@ -866,8 +742,8 @@ class StepDetector:
         """Whether a footfall of path ``name`` at ``time_s`` comes after the last one reported and is not
         that footfall again: ``MERGE_ACROSS_S`` after the other path's (unless ``across``, asked only
         then, says it is another step all the same: the bands path's own step after the thump path's
-        fill, ``AFTER_FILL_OWN``, after an early part the thump path took, ``CLOSER_AFTER_THUMP``, or the
-        footfall that made the first choice of its path, ``FIRST_CHOICE_OWN``),
+        fill, ``AFTER_FILL_OWN``, or its step after a thump-path reject reported before either path was
+        chosen, ``AFTER_UNDECIDED_REJECT``),
         the thump tracker's merge_s after a step on a tick reported in sync."""
         return (time_s > self._last_out_s and time_s - self._sync_out_s >= self._low_tracker.params.merge_s
                 and (name == self._last_out_path or time_s >= self._last_out_s + MERGE_ACROSS_S
@@ -926,7 +802,7 @@ class StepDetector:
                   and self._next_step_due(pick.time_s)):
                 self._pending_fill = None
                 self._emit(out, dataclasses.replace(pick, time_s=report_s, decided_at_s=decided_s), True, "thump",
-                           tick_s, fill=True, time_s=pick.time_s, closeness=closeness)
+                           tick_s, fill=True, time_s=pick.time_s)
 
     def _next_step_due(self, time_s: float) -> bool:
         """Whether a thump footfall at ``time_s`` comes ``LATE_SPACING`` thump periods after the last
@@ -941,11 +817,8 @@ class StepDetector:
         """Path ``name``'s recent footfalls with their evidence, a bands footfall that was a sound
         before a step the thump path took on its rhythm counted as ``EARLY_SOUND_EVIDENCE``
         (``EARLY_SOUND_*``), one that was a later part of a step both paths heard as
-        ``LATE_PART_EVIDENCE`` (``LATE_PART_*``); before the first choice each footfall's fit to the
-        ticks judged against the runner's sync reading now (``FIRST_FIT_NOW``)."""
-        recent: list[tuple[float, float]] = (
-            self._fit_now(name) if FIRST_FIT_NOW and self._choosing_first() and self._ticks_s.size
-            else list(self._recent[name]))  # (with no tick known, TICK_EVIDENCE never applies)
+        ``LATE_PART_EVIDENCE`` (``LATE_PART_*``)."""
+        recent: list[tuple[float, float]] = list(self._recent[name])
         if name == "thump":
             return recent
         thump_times = [t for t, _ in self._recent["thump"]]
@@ -964,19 +837,6 @@ class StepDetector:
                 early = not _heard_at(thump_times, t, HEARD_TOLERANCE_S)[1]
             out.append((t, min(e, EARLY_SOUND_EVIDENCE) if early else e))
         return out
-
-    def _choosing_first(self) -> bool:
-        """Whether the first choice of a path is still being made: no switch yet, within
-        ``ARBITRATION_S`` of the first footfall counted (the thump path may stay reported by default
-        much longer; ``FIRST_FIT_NOW`` and ``FIRST_CHOICE_OWN``, which asks the same of the switch it
-        follows, are for the session's start)."""
-        return self._last_switch_s == -np.inf and self._now_s - self._first_counted_s <= ARBITRATION_S
-
-    def _fit_now(self, name: str) -> list[tuple[float, float]]:
-        """Path ``name``'s recent footfalls with their evidence, ``TICK_EVIDENCE`` applied against the
-        runner's sync reading now (``FIRST_FIT_NOW``)."""
-        in_sync = self._runner_in_sync()
-        return [(t, base * (TICK_EVIDENCE if on_tick != in_sync else 1.0)) for t, base, on_tick in self._tick_fit[name]]
 
     def _late_parts_weighed(self, recent: list[tuple[float, float]],
                             thump_times: list[float]) -> list[tuple[float, float]]:
@@ -1009,17 +869,15 @@ class StepDetector:
         params = self.low_params if name == "thump" else self.params
         return tick_near(self._ticks_s, pick.time_s, before_s=params.tick_before_s, after_s=params.tick_after_s)
 
-    def _drop_between_ticks(self, time_s: float, name: str, pick: Pick) -> bool:
-        """Whether path ``name``'s footfall ``pick`` at ``time_s`` off the ticks is no step of a runner on
-        the beat (``BETWEEN_TICKS``): both paths hear the runner on the beat (or its own path by itself,
-        ``BETWEEN_TICKS_OWN``) and it is at least
+    def _drop_between_ticks(self, time_s: float) -> bool:
+        """Whether a footfall at ``time_s`` off the ticks is no step of a runner on the beat
+        (``BETWEEN_TICKS``): both paths hear the runner on the beat and it is at least
         ``BETWEEN_TICKS_FRACTION`` of the tick interval from the last tick before it and from the
         next one that interval predicts. Only ticks before it are read: a live session knows a tick
         only once it has played it (the loop latency ahead, not a beat), and a stream must decide as
         a whole file told every tick does."""
         ticks = self._ticks_s
-        if not BETWEEN_TICKS or not (all(self._hears_a_tick_every_step(n) for n in ("thump", "bands"))
-                                     or (BETWEEN_TICKS_OWN and self._on_the_beat_by_itself(name, pick))):
+        if not BETWEEN_TICKS or not all(self._hears_a_tick_every_step(n) for n in ("thump", "bands")):
             return False
         j = int(np.searchsorted(ticks, time_s))
         if j < 2:
@@ -1050,7 +908,7 @@ class StepDetector:
 
     def _on_the_beat_by_itself(self, name: str, pick: Pick) -> bool:
         """Whether path ``name``, whose footfall ``pick`` is, hears the runner on the beat by itself
-        (``TICK_ROW_OWN``, ``BETWEEN_TICKS_OWN``): it reads as in sync and hears a tick for every step."""
+        (``TICK_ROW_OWN``): it reads as in sync and hears a tick for every step."""
         return pick.in_sync and self._hears_a_tick_every_step(name)
 
     def _hears_a_tick_every_step(self, name: str) -> bool:
@@ -1143,30 +1001,6 @@ class StepDetector:
         return (HEARD_FILL and self._active == "thump" and closeness >= FILL_CLOSENESS
                 and self._rejected["thump"].heard(time_s, AGREE_TOLERANCE_S))
 
-    def _fills_unlocked(self, time_s: float, closeness: float, period_s: float) -> bool:
-        """Whether the bands path's footfall at ``time_s``, taken on its rhythm at ``closeness`` and
-        period ``period_s`` (its pick's: the bands tracker itself has judged the whole block by now), is
-        the next step while the reported thump path's tracker holds no lock (``UNLOCKED_FILL``)."""
-        return (UNLOCKED_FILL and self._active == "thump" and closeness >= FILL_CLOSENESS
-                and not self._low_tracker.locked and np.isfinite(period_s) and period_s > 0
-                and BANDS_REJECTED_SPACING[0] <= (time_s - self._last_out_s) / period_s
-                <= BANDS_REJECTED_SPACING[1])
-
-    def _before_bands_step(self, time_s: float) -> bool:
-        """Whether the unlocked thump path's provisional step at ``time_s`` comes before the bands
-        path's next predicted step (its last footfall on its rhythm, the last one reported, plus its
-        period), inside that rhythm's window but under ``FILL_CLOSENESS`` to it (``UNLOCKED_EARLY_HOLD``)."""
-        last = self._last_bands_rhythmic
-        if (not UNLOCKED_EARLY_HOLD or last is None or self._active != "thump" or self._low_tracker.locked
-                or last[0] != self._bands_last_s or abs(last[0] - self._last_out_s) > HEARD_TOLERANCE_S
-                or not (np.isfinite(self._bands_period_s) and self._bands_period_s > 0)):
-            return False
-        params = self._picker.tracker.params
-        predicted = last[0] + self._bands_period_s
-        if not 0 < predicted - time_s <= params.window_fraction * self._bands_period_s:
-            return False
-        return Lock(self._bands_period_s).closeness(time_s - predicted, params) < FILL_CLOSENESS
-
     def _fills_bands_rejected(self, time_s: float, closeness: float) -> bool:
         """Whether the thump path's footfall at ``time_s``, taken on its rhythm at ``closeness``, is a
         candidate the reported bands path's tracker rejected while it found little of what it hears on
@@ -1188,29 +1022,6 @@ class StepDetector:
         (``AFTER_FILL_OWN``), not that fill's onset again."""
         return (AFTER_FILL_OWN and self._last_out_fill and name == "bands" == self._active and rhythmic
                 and closeness >= BANDS_REJECTED_CLOSENESS and time_s - self._last_out_s > AGREE_TOLERANCE_S)
-
-    def _closer_after_thump(self, name: str, rhythmic: bool, closeness: float, time_s: float) -> bool:
-        """Whether path ``name``'s footfall at ``time_s`` (on its rhythm: ``rhythmic`` at ``closeness``)
-        is the bands path's step right after an early part of it the reported thump path took on
-        that path's rhythm, less close to its prediction (``CLOSER_AFTER_THUMP``; after a thump
-        footfall reported off its rhythm, closeness 0, it is that footfall again)."""
-        return (CLOSER_AFTER_THUMP and name == "bands" and self._active == "thump" == self._last_out_path
-                and rhythmic and closeness >= CLOSER_MIN_CLOSENESS and 0.0 < self._last_out_closeness < closeness
-                and AGREE_TOLERANCE_S < time_s - self._last_out_s <= HEARD_TOLERANCE_S
-                and time_s - self._bands_before_s >= MERGE_ACROSS_S)
-
-    def _first_choice_own(self, name: str, rhythmic: bool, closeness: float, time_s: float) -> bool:
-        """Whether path ``name``'s footfall at ``time_s``, whose evidence just made the first choice of that
-        path, is a step of its own after the other path's last report (``FIRST_CHOICE_OWN``): on its rhythm
-        at ``CLOSER_MIN_CLOSENESS`` or more, more than ``HEARD_TOLERANCE_S`` after that report, and its
-        path's footfall before it heard by the other path too (within ``AGREE_TOLERANCE_S``): both paths
-        agreed on the step before, so this rhythm runs through the steps, not through their later parts."""
-        own = self._recent[name]
-        if not (FIRST_CHOICE_OWN and rhythmic and closeness >= CLOSER_MIN_CLOSENESS and self._last_out_path != name
-                and time_s - self._last_out_s > HEARD_TOLERANCE_S and len(own) >= 2 and own[-1][0] == time_s):
-            return False
-        before_s = own[-2][0]
-        return any(abs(t - before_s) <= AGREE_TOLERANCE_S for t, _ in self._recent["thump" if name == "bands" else "bands"])
 
     def _agreed_off_both_rhythms(self) -> bool:
         """Whether the bands path's last footfall on its rhythm came under ``AGREE_OWN_MIN_CLOSENESS``

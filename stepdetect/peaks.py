@@ -87,7 +87,6 @@ from numpy.typing import NDArray
 
 from stepdetect import ticks
 from stepdetect.features import N_BANDS, Frames
-from stepdetect.kicks import KickParams, KickTrain, lead_db
 from stepdetect.tracker import BANDS_PARAMS, Decision, StepTracker, TrackerParams
 from stepdetect.validate import ParameterError
 
@@ -305,9 +304,6 @@ class PickParams:
             return max(snr_db - self.strength_db_offset, 0.1)
         return 10.0 ** (snr_db / self.strength_db_scale)
     tracker: TrackerParams = BANDS_PARAMS
-    # a kick-shaped candidate on an exact grid of kick-shaped onsets is a beat of music, not a step
-    # (stepdetect.kicks; None: no such test)
-    kick: KickParams | None = None
 
     def __post_init__(self) -> None:
         far, near = self.wind_first_part_base_s
@@ -361,7 +357,6 @@ class PickerState:
     weights: NDArray[np.float64] | None = None  # per band, sum 1 over the bands present
     # the last footfall the tracker took: (its onset, its per-band jumps) -- a tick it was dated at?
     last_step: tuple[float, NDArray[np.float64]] | None = None
-    kicks: KickTrain = field(default_factory=KickTrain)  # kick-shaped onsets and the steps' thump-band leads
 
 
 @dataclass(frozen=True)
@@ -389,10 +384,6 @@ class Pick:
     # the beat (where its locked tracker predicted a step when TICK_ALONE_DUE_ONLY): online.HEARD_UNDER_TICK
     # decides whether the thump path heard the step under the tick
     tick_alone: bool = False
-    # a step its tracker took right after its own last step, a soft one this is much louder than
-    # (TrackerParams.yield_ratio): that one was a scuff or a breath before this footfall
-    # (online.OWN_STEP_AFTER_FILL)
-    after_soft_step: bool = False
     period_s: float = math.nan  # on the rhythm: the step period its tracker followed (Decision.period_s)
     contact_s: float = math.nan  # when to report it, if not at time_s (PickParams.thump_dating_jump_db)
 
@@ -646,16 +637,11 @@ def pick_footfalls(
         soft_floor_db = _step_level_floor_db(state, params.off_level_margin_db)
         soft_db = (soft_floor_db - top_db if sample_rate < params.off_level_max_rate and tick_times_s is None
                    and soft_floor_db is not None and top_db < soft_floor_db else None)
-        lead = lead_db(peaks_db, present)
-        kick = params.kick is not None and state.kicks.on_beat(params.kick, onset_s, lead, state.tracker.period_s,
-                                                               state.tracker.predicted_next_s, on_tick=on_tick)
         # (asked before the push: the tracker may take it as a step of its own, TrackerParams.yield_ratio)
         after_tick = _step_after_tick(state, params, onset_s, peaks_db, snr_db, tick_times_s)
         d = state.tracker.push(onset_s, params.strength(snr_db),
                                quiet=too_quiet or _after_masked_step(state, params, onset_s, snr_db, on_tick=on_tick),
-                               soft_db=soft_db, beat=kick)
-        if d.kind == "step" and not on_tick:  # the runner's own steps: a tick taken for one is no measure
-            state.kicks.step_taken(lead)
+                               soft_db=soft_db)
         if d.kind == "merged":
             if after_tick:
                 # the footfall before was the tick alone: this is the step after it
@@ -696,8 +682,7 @@ def pick_footfalls(
                           d.rhythmic, b, d.closeness if d.rhythmic else 0.0, on_tick,
                           _in_sync(state, params),
                           state.tracker.hears_beat(onset_s), period_s=d.period_s, contact_s=contact_s,
-                          sync_tick=after_tick, step_after_tick=after_tick,
-                          after_soft_step=state.tracker.yielded_s == onset_s))
+                          sync_tick=after_tick, step_after_tick=after_tick))
     state.scan_frame = last_decidable + 1
     return picks
 

@@ -193,7 +193,7 @@ class StepTracker(TrackerState):
 
     # -- the public step ------------------------------------------------------------------
     def push(self, time_s: float, strength: float, period_hint_s: float | None = None, *,
-             quiet: bool = False, soft_db: float | None = None, beat: bool = False) -> Decision:
+             quiet: bool = False, soft_db: float | None = None) -> Decision:
         """Decide one candidate (times must not decrease from call to call).
 
         ``period_hint_s``: the caller's own estimate of the step period around this candidate
@@ -211,17 +211,11 @@ class StepTracker(TrackerState):
         only at least :meth:`soft_closeness_bound` close -- a bound that grows with ``soft_db`` (a
         breath through a headset's gate at the rhythm's early edge lies further under the footfalls
         than a soft foot's step); nearer the edge it is rejected as a ``quiet`` one is.
-
-        ``beat``: the caller heard it as a beat of music (:mod:`stepdetect.kicks`): never a step,
-        a heel, nor the start of a rhythm -- rejected as a beat, or merged into the step just before.
         """
         if soft_db is not None and not (math.isfinite(soft_db) and soft_db >= 0):
             raise ParameterError(f"tracker: soft_db must be a finite number of dB >= 0, got {soft_db!r}")
         quiet = quiet and self.params.quiet_min_closeness is not None
         c = self._judge(*self._checked(time_s, strength, period_hint_s), quiet=quiet, soft=soft_db is not None)
-        if beat:
-            c.beat_s = math.nan if c.beat_s is None else c.beat_s
-            c.on_rhythm = False
         if c.soft and self.params.stop_chain_loud_only:
             self._soft_heard.add((c.t, c.s))
         # a quiet one off the prediction: rejected, never merged as a heel, toe or scuff
@@ -444,8 +438,6 @@ class StepTracker(TrackerState):
         c.closeness = prev_lock.closeness(c.t - prev_pred, self.params)
         closer = c.closeness > self._last_step_closeness
         if ((closer or self._yields_to(c)) and abs(c.t - prev_pred) <= p.window_fraction * prev_lock.period_s):
-            if not closer:
-                self.yielded_s = c.t
             self._lock = c.lock = prev_lock
             self._anchor_s, self._anchor_pred_s, self._anchor_score = prev_anchor, prev_anchor_pred, prev_score
             c.k = prev_lock.steps_in(c.t - prev_anchor)
@@ -643,7 +635,7 @@ class StepTracker(TrackerState):
     def _decide_free(self, c: _Judgement) -> Decision:
         """Not locked: a step that finds the rhythm, a provisional step, or rejected."""
         p = self.params
-        if c.beat_s is not None:  # the caller heard a beat of music: not a step, nor a rhythm's start
+        if c.beat_s is not None:  # on another rhythm's exact grid (music): not a step, nor a rhythm's start
             return Decision(c.t, c.s, "rejected", False, math.nan, 0.0, beat=True)
         left_out: set[tuple[float, float]] = set()  # candidates no chain is found through
         if self._hats_heard and self._merged_free and self.n_rhythmic == 0:
@@ -683,10 +675,9 @@ class StepTracker(TrackerState):
                 and (c.hint is None or self._follows_a_step(c.t, c.s, c.hint))
                 and (p.stop_min_rel is None or self._stopped_period_s is None or c.hint is not None
                      or c.rel >= p.stop_min_rel
-                     or self._follows_a_step(c.t, c.s, self._stopped_period_s, p.stop_neighbour_tolerance,
-                                             min_level=p.late_min_rel * c.ref if p.stop_neighbour_at_level and c.ref else 0.0)
+                     or self._follows_a_step(c.t, c.s, self._stopped_period_s, p.stop_neighbour_tolerance)
                      or (not (c.soft and p.stop_quiet_loud_only and self._lived_on_soft)
-                         and self._out_of_quiet(c.t, c.s, over_soft=p.stop_quiet_over_soft and not c.soft)))):
+                         and self._out_of_quiet(c.t, c.s)))):
             return self._accept(c.t, c.s, rhythmic=False, predicted_s=math.nan, confidence=0.5 * min(c.rel, 1.0))
         return Decision(c.t, c.s, "rejected", False, math.nan, 0.0)
 
@@ -744,27 +735,22 @@ class StepTracker(TrackerState):
         return (abs(c.t - last - period) <= p.stop_neighbour_tolerance * period
                 and self._follows_a_step(last, c.ref, period, p.stop_neighbour_tolerance))
 
-    def _out_of_quiet(self, t: float, s: float, *, over_soft: bool = False) -> bool:
+    def _out_of_quiet(self, t: float, s: float) -> bool:
         """After a stop: nothing at least ``stop_quiet_rel`` x as strong was heard for ``stop_quiet_s``
         before ``t`` (the first footfall of a runner setting off out of the quiet, unlike a breath
-        among breaths). ``over_soft``: candidates the caller flagged soft are part of the quiet."""
+        among breaths)."""
         p = self.params
         if p.stop_quiet_s is None:
             return False
-        return not any(t - p.stop_quiet_s <= ht < t and hs >= p.stop_quiet_rel * s
-                       and not (over_soft and (ht, hs) in self._soft_heard and t - ht >= p.min_period_s)
-                       for ht, hs in self._history)
+        return not any(t - p.stop_quiet_s <= ht < t and hs >= p.stop_quiet_rel * s for ht, hs in self._history)
 
-    def _follows_a_step(self, t: float, s: float, hint: float, tolerance: float | None = None,
-                        min_level: float = 0.0) -> bool:
+    def _follows_a_step(self, t: float, s: float, hint: float, tolerance: float | None = None) -> bool:
         """With a step-period hint (or after a stop, the lost rhythm's period) and no lock: a
         provisional step needs a candidate about one such period before it, at least
-        ``free_min_strength`` as strong and at least ``min_level`` (an isolated knock, the handling
-        before a walk or a breath while standing is not a step; after a stop, with
-        ``stop_neighbour_at_level``, ``late_min_rel`` x the reference: a soft sound after a softer
-        breath is no step after a step)."""
+        ``free_min_strength`` as strong (an isolated knock, the handling before a walk or a breath
+        while standing is not a step)."""
         tol = (self.params.hint_neighbour_tolerance if tolerance is None else tolerance) * hint
-        floor = max(self.params.free_min_strength * s, min_level)
+        floor = self.params.free_min_strength * s
         return any(abs(t - ht - hint) <= tol and hs >= floor for ht, hs in self._history)
 
     def _free_reference(self, ref: float | None, *, hinted: bool = False) -> float:

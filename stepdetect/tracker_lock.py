@@ -139,20 +139,11 @@ class TrackerParams:
     # on a breath as a burst of onsets 0.1-0.25 s apart, and at 0.5 x a running period the burst's
     # later onsets "followed a step")
     stop_neighbour_tolerance: float | None = None
-    # ... and (True) that candidate a period before at least late_min_rel x the reference too (the
-    # softest footfall a lock takes), not only free_min_strength x this one: a soft sound after a
-    # softer breath while standing is no step after a step (False: of this one only)
-    stop_neighbour_at_level: bool = False
     # ... or nothing at least stop_quiet_rel x as strong was heard for stop_quiet_s before it: the
     # first footfall of a runner setting off out of the quiet has no step before it, a breath among
     # breaths has the last breath (None: no such exception)
     stop_quiet_s: float | None = None
     stop_quiet_rel: float = 0.5
-    # ... and (True) what was heard before it counts against the quiet only when the caller did not
-    # flag it soft (well under the footfalls' level): a standing runner's breaths through a headset's
-    # gate are the quiet the first footfall rises out of; the candidate itself must not be soft
-    # (False: every candidate heard counts)
-    stop_quiet_over_soft: bool = False
     # ... a candidate the caller flags soft (``push(soft_db=...)``: well under the footfalls' level) is
     # never out of the quiet when this is True and the stop let go of a lock living on soft
     # candidates (stop_sparse_steps): the restarted runner's first step is as loud as the footfalls,
@@ -387,13 +378,6 @@ STOP_NEIGHBOUR_TOLERANCE = 0.25
 # passes, none newly failing; for any late candidate after a step off the rhythm (no strength
 # test) 56 -> 55 but in-ear -0.008, HFP 16 kHz -0.006 (true late footfalls 0.85-2 x the early
 # step's strength lost; session 18).
-# After a stop, a candidate the caller flagged soft (a headset's gated breath while standing) at least
-# min_period_s before a candidate that is not soft is part of the quiet that candidate rises out of
-# (stop_quiet_over_soft): a restarted runner's first footfall (rel 0.69, under stop_min_rel) 0.52 s
-# after a breath half as strong was refused; within min_period_s the soft onset is the same sound's
-# start (a breath burst's louder part 0.1 s later stays refused). Dev 48 -> 48, none newly failing,
-# stop shower HFP 8 kHz 0.808 -> 0.824 (the restart's 21.0 / 21.817 / 22.301 s found), nothing else
-# moved (session 19).
 # At a slower lock too, an off-rhythm step taken far before its prediction (closeness under 0.05:
 # over 2.4 sd, 122 ms at a walk's 50 ms sd) and a candidate at that prediction within merge_s, at
 # least 0.9 x as strong, is a footfall of its own, not the early sound's toe (split_off_far_closeness;
@@ -408,7 +392,7 @@ BANDS_PARAMS = dataclasses.replace(
     stop_min_rel=0.8, stop_neighbour_tolerance=STOP_NEIGHBOUR_TOLERANCE, stop_quiet_s=1.0, stop_on_slow_switch=True,
     stop_sparse_steps=2.0, stop_quiet_loud_only=True, late_soft_across_gaps=False, stop_chain_loud_only=True,
     chain_newest_min_fraction=0.9, halve_fast_score=0.8, split_max_closeness=0.5, exact_min_closeness=0.95,
-    halve_midpoint_chain=True, late_after_off_loud_only=True, stop_quiet_over_soft=False,
+    halve_midpoint_chain=True, late_after_off_loud_only=True,
     period_check_min_off=0.06, split_off_rhythm=True, yield_ratio=3.0,
     split_off_far_closeness=0.05,
 )

@@ -86,8 +86,6 @@ class TrackerState:
         """Forget everything."""
         self._lock: Lock | None = None
         self._last_step_s = -math.inf  # the last reported step
-        # the last candidate judged as the footfall after a soft step it is much louder than (yield_*)
-        self.yielded_s = -math.inf
         self._last_rhythmic = False
         self._last_step_strength = math.inf
         self._last_step_closeness = 0.0

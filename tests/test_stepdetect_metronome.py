@@ -673,46 +673,9 @@ def _only_the_crunch_taken_out(found: np.ndarray, crunch_s: float, rng: np.rando
     assert score_events(_BEAT_CRUNCHY_INEAR_STEPS_S, found).f1 > score_events(_BEAT_CRUNCHY_INEAR_STEPS_S, without).f1
 
 
-def test_a_crunch_between_two_ticks_is_no_footfall_while_its_own_path_hears_the_runner_on_the_beat(
-        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The same excerpt: a crunch 178 ms after the step at 17.609 s, halfway to the next tick, taken
-    # on the bands path's rhythm (17.786 s). The thump band hears a crunch after some steps, so that
-    # path does not hear a tick for every step and BETWEEN_TICKS, which asks both paths, let it through.
-    # The bands path reads as in sync and hears a tick for every step by itself (BETWEEN_TICKS_OWN):
-    # its footfall between the ticks is not reported; nothing else is taken out.
-    found = _excerpt_streamed_as_offline("crunchy_beat_ticks_inear_16k.flac", _BEAT_CRUNCHY_INEAR_TICKS_S, rng)
-    monkeypatch.setattr(online, "BETWEEN_TICKS_OWN", False)
-    _only_the_crunch_taken_out(found, 17.786, rng)
-
-
 # the first 2.6 s of the benchmark's dev item metronome_on/crunchy_ice/full at 16 kHz (tests/data/footsteps/README.md)
 _BEAT_CRUNCHY_START_STEPS_S = np.array([0.6, 0.9835, 1.4004, 1.7839, 2.2175])
 _BEAT_CRUNCHY_START_TICKS_S = np.array([0.591, 0.9715, 1.3896, 1.7708, 2.2193, 2.596])
-
-
-def test_before_the_first_choice_the_footfalls_fit_to_the_ticks_is_judged_on_the_sync_reading_now(
-        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Dev metronome-on crunchy ice through the full-band microphone: the bands path hears the steps on
-    # the ticks from the first one (0.590, 0.971, 1.388, 1.770 s), the thump path (reported until a
-    # choice) hears two of them and crunches 65-120 ms after the steps. The runner reads as in sync only
-    # from the fourth footfall; weighed when decided, the first three on-tick footfalls counted half
-    # (as off the beat) and the crunches in full, so the thump path kept the lead and its crunch at
-    # 1.849 s was reported instead of the step at 1.784 s. Judged against the reading now
-    # (FIRST_FIT_NOW), the bands path is chosen on its footfall at 1.770 s, which is reported.
-    # (UNDECIDED_REJECT_SPACING, added since, also keeps back the thump path's start-up rejects just
-    # after a step both paths heard, this crunch among them: the second run has it off, so that the
-    # last two differ by FIRST_FIT_NOW alone.)
-    found = _excerpt_streamed_as_offline("crunchy_beat_start_full_16k.flac", _BEAT_CRUNCHY_START_TICKS_S, rng)
-    assert np.min(np.abs(found - 1.7839)) <= 0.025, found
-    assert np.min(np.abs(found - 1.849)) > 0.025, found
-    monkeypatch.setattr(online, "UNDECIDED_REJECT_SPACING", False)
-    found = _excerpt_streamed_as_offline("crunchy_beat_start_full_16k.flac", _BEAT_CRUNCHY_START_TICKS_S, rng)
-    assert np.min(np.abs(found - 1.7839)) <= 0.025, found
-    assert np.min(np.abs(found - 1.849)) > 0.025, found
-    monkeypatch.setattr(online, "FIRST_FIT_NOW", False)
-    without = _excerpt_streamed_as_offline("crunchy_beat_start_full_16k.flac", _BEAT_CRUNCHY_START_TICKS_S, rng)
-    assert np.min(np.abs(without - 1.849)) <= 0.005, without  # the crunch, without the rule
-    assert score_events(_BEAT_CRUNCHY_START_STEPS_S, found).f1 > score_events(_BEAT_CRUNCHY_START_STEPS_S, without).f1
 
 
 def test_the_ticks_of_a_long_run_told_at_once_are_all_kept() -> None:
@@ -835,18 +798,14 @@ _OFFBEAT_CRUNCHY_CLIPPED_STEPS_S = np.array([0.6, 0.96685, 1.4004, 1.850625, 2.2
 _OFFBEAT_CRUNCHY_CLIPPED_TICKS_S = np.array([0.359557, 0.768566, 1.177576, 1.586585, 1.995595, 2.404604])
 
 
-def test_a_first_choice_made_on_the_ticks_reports_no_tick_within_merge_across(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_first_choice_made_on_the_ticks_reports_no_tick_within_merge_across() -> None:
     # Dev metronome-off crunchy ice, clipped: the thump path reports the steps as they come; the bands
     # path locks on the ticks of the metronome the runner is off (1.587, 1.996 s; 0.409 s, the steps
     # 0.43-0.45 s apart), and its footfall on the tick at 1.996 s, 146 ms after the step at 1.851 s,
-    # makes the first choice of the bands path. online.FIRST_CHOICE_OWN must not report it (it is on a
-    # known tick, and the thump path heard no footfall at the bands path's one before, 1.587 s): the
-    # reports are those without the rule, the steps and no tick.
+    # makes the first choice of the bands path. It is not reported (MERGE_ACROSS_S after the step):
+    # the reports are the steps and no tick.
     y, sr = sf.read(Path(__file__).parent / "data" / "footsteps" / "crunchy_offbeat_ticks_clipped_44k.flac")
     steps, ticks = _OFFBEAT_CRUNCHY_CLIPPED_STEPS_S, _OFFBEAT_CRUNCHY_CLIPPED_TICKS_S
     found = detect_footfalls(y, sample_rate=sr, tick_times_s=ticks).time_s
     assert np.min(np.abs(found - 1.995595)) > 0.025, found
     assert score_events(steps, found).f1 == 1.0, found
-    monkeypatch.setattr(online, "FIRST_CHOICE_OWN", False)
-    np.testing.assert_array_equal(detect_footfalls(y, sample_rate=sr, tick_times_s=ticks).time_s, found)

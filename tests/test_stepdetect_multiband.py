@@ -412,28 +412,6 @@ DIRT_WALK_LONG_HFP16_STEPS_S = [
     8.7279, 9.3078, 9.9024, 10.4604, 11.0095, 11.6082, 12.1973, 12.7762, 13.3601, 13.9269]
 
 
-def test_the_bands_step_right_after_an_early_part_the_thump_path_took_is_reported_too(
-        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The same walk through 14.3 s, the thump path reported: at 13.325 s its tracker takes a soft
-    onset 35 ms before the step (closeness 0.88), and the bands path's step at 13.361 s (closeness
-    1.0) fell within ``MERGE_ACROSS_S`` of it and was lost. With ``CLOSER_AFTER_THUMP`` it is
-    reported too (the early part, decided first, stays)."""
-    _assert_found_only_by(online, "CLOSER_AFTER_THUMP", "dirt_walk_long_hfp16_16k.flac",
-                          DIRT_WALK_LONG_HFP16_STEPS_S, 13.3601, rng, monkeypatch)
-
-
-def test_the_bands_heel_after_its_own_soft_fill_is_reported_too(
-        rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The same walk through the 8 kHz headset path (first 14.8 s), the thump path reported: at
-    14.493 s the bands path takes a soft onset (0.3 x its reference) 44 ms before the heel, on its
-    rhythm, and it is reported as a fill; the heel at 14.537 s, 8 x louder, is the bands tracker's
-    step of its own (``TrackerParams.yield_ratio``), while the thump path's own step there fell within
-    ``MERGE_ACROSS_S`` of the fill. With ``OWN_STEP_AFTER_FILL`` the heel is reported too (the soft
-    fill, decided first, stays); random blocks report the same."""
-    _assert_added_by("OWN_STEP_AFTER_FILL", "dirt_walk_long_hfp8_8k.flac", DIRT_WALK_LONG_HFP16_STEPS_S + [14.5371],
-                     (14.5371,), rng, monkeypatch)
-
-
 def test_before_a_path_is_chosen_the_bands_step_after_a_rejected_thump_sound_is_reported(
         rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same 8 kHz walk's start: before either path is chosen, the thump path reports a faint

@@ -294,7 +294,6 @@ def test_while_the_bands_path_hears_music_it_does_not_hand_over_on_agreement() -
         np.testing.assert_allclose(out, steps_s)
 
 
-
 def test_a_steps_later_crunches_the_bands_path_takes_do_not_outweigh_the_thump_path(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Both paths hear every step; the bands path also takes each crunchy step's crunch 180 ms
@@ -359,59 +358,3 @@ def test_a_step_the_thump_path_heard_and_rejected_comes_from_the_bands_path(monk
     np.testing.assert_allclose(found, np.delete(steps_s, 21))
 
 
-def test_after_a_stop_a_step_the_unlocked_thump_path_missed_is_filled_from_the_bands_path(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Both paths hear the run, the thump path is reported; the runner stops at 8 s and sets off
-    again at 12 s. The thump path's tracker has let its lock go and takes the restarted steps as
-    provisional ones until it finds the rhythm again; it misses the third (a softer step) and, with
-    no lock, predicts nothing for a gap fill (``FILL_*``). The bands path takes that step on its
-    rhythm, the next step after the last footfall reported: it is reported (``UNLOCKED_FILL``; dev
-    stop dirt & rocks HFP 16 kHz 22.217 s). Without the rule it is lost."""
-    _restart_with_and_without(monkeypatch, "UNLOCKED_FILL", np.delete(RESTART_S, 2))
-
-
-RESTART_S = np.arange(12.0, 16.4, 0.35)  # after a stand from 8 s, the runner sets off again
-
-
-def _restart_with_and_without(monkeypatch: pytest.MonkeyPatch, rule: str, thump_restart_s: np.ndarray) -> None:
-    """The run, a stop and ``RESTART_S``, the bands path hearing every step on its rhythm and the
-    thump path ``thump_restart_s`` after the stop: the bands path's steps are reported with ``rule``,
-    the thump path's without it."""
-    thump_s = np.concatenate([RUN_S, thump_restart_s])
-    bands_s = np.concatenate([RUN_S, RESTART_S])
-    rhythmic = np.ones(bands_s.size, bool)
-    found, _ = _reported(thump_s, bands_s, rhythmic, bands_period_s=0.35)
-    np.testing.assert_allclose(found, bands_s)
-    monkeypatch.setattr(online, rule, False)  # without the rule
-    found, _ = _reported(thump_s, bands_s, rhythmic, bands_period_s=0.35)
-    np.testing.assert_allclose(found, thump_s)
-
-
-def test_a_bands_step_after_a_thump_footfall_off_its_rhythm_is_not_reported_beside_it() -> None:
-    """``CLOSER_AFTER_THUMP`` reports the bands path's step 25-50 ms after the reported thump path's
-    footfall only when that footfall was taken on the thump path's rhythm (closeness > 0) and less
-    close to its prediction: after one reported off its rhythm (closeness 0: a provisional step,
-    a rejected-but-reported candidate, a step heard under a tick) it is the same footfall, and
-    ``MERGE_ACROSS_S`` holds."""
-    det = StepDetector(sample_rate=16000)
-    det._active = det._last_out_path = "thump"
-    det._last_out_s, det._bands_before_s = 5.0, 4.0
-    at_s = 5.0 + (online.AGREE_TOLERANCE_S + online.HEARD_TOLERANCE_S) / 2
-    det._last_out_closeness = 0.7  # on its rhythm, 0.7 close
-    assert det._closer_after_thump("bands", True, 0.97, at_s)
-    assert not det._closer_after_thump("bands", True, 0.6, at_s)  # no closer than the thump footfall
-    det._last_out_closeness = 0.0  # reported off its rhythm
-    assert not det._closer_after_thump("bands", True, 0.97, at_s)
-
-
-def test_after_a_stop_an_early_provisional_step_of_the_unlocked_thump_path_gives_way_to_the_bands_step(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """As above, the runner sets off again at 12 s; the thump path, reported and unlocked, hears the
-    third restarted step only as a soft onset 60 ms before it and takes that as a provisional step,
-    before the bands path's step on its rhythm at its prediction: it was reported and the step lost
-    (dev stop dirt & rocks HFP 16 kHz 22.968 / 23.037 s). With ``UNLOCKED_EARLY_HOLD`` that onset, in
-    the bands rhythm's window but under ``FILL_CLOSENESS`` to its prediction, is not reported, and the
-    bands path's step is (``UNLOCKED_FILL``)."""
-    thump_restart_s = RESTART_S.copy()
-    thump_restart_s[2] -= 0.06
-    _restart_with_and_without(monkeypatch, "UNLOCKED_EARLY_HOLD", thump_restart_s)

@@ -301,38 +301,3 @@ def test_after_a_stop_a_soft_breath_is_not_out_of_the_quiet(rng: np.random.Gener
     assert standing_and_restart(False)[0] >= 5
 
 
-def _standing_and_restart(events: list[tuple[float, float, bool]], last_s: float, after: np.ndarray,
-                          **params: object) -> tuple[int, float]:
-    """The bands path's tracker (``BANDS_PARAMS`` with ``params``) over (time, strength, soft)
-    candidates: how many steps it takes while standing (after ``last_s``, before the restart) and its
-    recall of the restarted steps ``after``."""
-    tracker = StepTracker(dataclasses.replace(BANDS_PARAMS, **params))  # type: ignore[arg-type]
-    found = np.array([d.time_s for d in (tracker.push(t, s, soft_db=SOFT_DB if f else None) for t, s, f in events)
-                      if d.is_step])
-    standing = int(np.sum((found > last_s + 0.1) & (found < after[0] - 0.1)))
-    return standing, score_events(after, found[found > after[0] - 0.1], tolerance_s=0.001).recall
-
-
-def test_after_a_stop_soft_breaths_are_part_of_the_quiet_the_first_step_rises_out_of(
-        rng: np.random.Generator) -> None:
-    """The bands path's tracker after a stop (``stop_quiet_over_soft``): the restarted runner's
-    first footfall, a little softer than the running ones (0.7 of them: under ``stop_min_rel``, no
-    step a period before it), comes 0.6 s after a headset's gated breath the caller flags soft but
-    whose onset is as strong as half the footfall. The breath is part of the quiet the footfall
-    rises out of: the first step is found. A candidate at the footfalls' level 0.1 s after a soft
-    breath (within ``min_period_s``: the louder part of the same breath) stays no step."""
-    period = 0.41
-    run = 0.5 + np.arange(25) * period + rng.normal(0.0, 0.003, 25)
-    on_lock = run[-1] + period * np.array([2.0, 4.0, 6.0, 8.0])
-    breaths = on_lock[-1] + 1.1 + np.arange(5) * 1.1 + rng.normal(0.0, 0.02, 5)
-    burst = breaths[-1] + 1.1  # a soft onset, its louder part 0.1 s later (not flagged soft)
-    after = burst + 1.6 + np.arange(20) * period + rng.normal(0.0, 0.003, 20)
-    events = sorted([(t, rng.uniform(0.9, 1.1), False) for t in run]
-                    + [(t, rng.uniform(0.55, 0.65), True) for t in np.concatenate((on_lock, breaths))]
-                    + [(burst, 0.6, True), (burst + 0.1, 0.75, False), (after[0] - 0.6, 0.6, True)]
-                    + [(after[0], 0.7, False)] + [(t, rng.uniform(0.9, 1.1), False) for t in after[1:]])
-
-    assert _standing_and_restart(events, on_lock[-1], after, stop_quiet_over_soft=True) == (0, 1.0)
-    # the first step lost
-    assert _standing_and_restart(events, on_lock[-1], after, stop_quiet_over_soft=False) == (0, 1.0 - 1.0 / 20)
-
