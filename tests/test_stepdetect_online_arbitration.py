@@ -19,11 +19,10 @@ DECIDED_AFTER_S = 0.03
 
 
 def _reported(thump_s: np.ndarray, bands_s: np.ndarray, bands_rhythmic: np.ndarray,
-              bands_closeness: np.ndarray | None = None, thump_db: np.ndarray | None = None,
-              bands_period_s: float = float("nan")) -> tuple[np.ndarray, str]:
+              bands_closeness: np.ndarray | None = None, thump_db: np.ndarray | None = None) -> tuple[np.ndarray, str]:
     """Times reported over 17 s of blocks, and the path reported at the end (the bands path's
-    footfalls on its rhythm at its prediction unless ``bands_closeness`` says how near, at the step
-    period ``bands_period_s``; the thump path's all at -20 dB unless ``thump_db`` says how loud)."""
+    footfalls on its rhythm at its prediction unless ``bands_closeness`` says how near; the thump
+    path's all at -20 dB unless ``thump_db`` says how loud)."""
     if bands_closeness is None:
         bands_closeness = np.ones(bands_s.size)
     if thump_db is None:
@@ -34,8 +33,7 @@ def _reported(thump_s: np.ndarray, bands_s: np.ndarray, bands_rhythmic: np.ndarr
         def due(t: float) -> bool:
             return a <= t + DECIDED_AFTER_S < a + BLOCK_S
         low = [Pick(float(t), 0.9, float(db), float(t) + DECIDED_AFTER_S, True) for t, db in zip(thump_s, thump_db) if due(t)]
-        multi = [Pick(float(t), 0.9, -20.0, float(t) + DECIDED_AFTER_S, bool(r), closeness=float(c) if r else 0.0,
-                      period_s=bands_period_s if r else float("nan"))
+        multi = [Pick(float(t), 0.9, -20.0, float(t) + DECIDED_AFTER_S, bool(r), closeness=float(c) if r else 0.0)
                  for t, r, c in zip(bands_s, bands_rhythmic, bands_closeness) if due(t)]
         out += [p.time_s for p, _ in det._arbitrate(low, multi)]
     return np.array(out), det.path
