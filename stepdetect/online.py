@@ -725,9 +725,8 @@ class StepDetector:
     def _emit(self, out: list[tuple[Pick, bool]], pick: Pick, rhythmic: bool, name: str, tick_s: float | None, *,
               fill: bool = False, rejected_db: float | None = None, sync_tick: bool = False,
               time_s: float | None = None) -> None:
-        """Report ``pick`` (``rhythmic``: on its tracker's rhythm) of
-        path ``name`` that started on the known tick ``tick_s`` (or None); ``time_s``: its own time if it
-        is reported at another."""
+        """Report ``pick`` (``rhythmic``: on its tracker's rhythm) of path ``name`` that started on the
+        known tick ``tick_s`` (or None); ``time_s``: its own time if it is reported at another."""
         time_s = pick.time_s if time_s is None else time_s
         out.append((pick, rhythmic))
         self._last_out_s, self._last_out_path = time_s, name

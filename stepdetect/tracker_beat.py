@@ -59,13 +59,6 @@ class BeatParams:
     # them, so the bar is lower than max_chance (None: no such test) -- unless louder_than_beat
     # x its members (a footfall landing on a hi-hat)
     before_lock_chance: float | None = 0.03
-    # A new grid may also be found through an earlier candidate 2, ... this many periods back (the
-    # beats between unheard: a sparse train of onsets; 1: only the period back)
-    divisions: int = 1
-    # A candidate half-way between two places of a grid not hit since it was found (within
-    # tolerance_s) halves it: the grid was found at two beats (a sparse train's members every other
-    # beat); False: no such test
-    halve_on_half: bool = False
 
     def related(self, period_s: float, beat_s: float) -> bool:
         """Whether a rhythm of ``period_s`` is the beat's own (its period, or 2 or 3 x or 1/2 or 1/3 of it)."""
@@ -135,9 +128,6 @@ class BeatGrids:
         self._grids = [g for g in self._grids if t - g.last_hit_s <= p.expire_beats * g.period_s]
         louder_than: list[float] = []  # the periods of grids it lies on, louder than their beats
         for g in self._grids:
-            if (p.halve_on_half and g.hits == 0 and g.period_s / 2 >= p.min_period_s
-                    and abs(self._off_places(g, t) - g.period_s / 2) <= p.tolerance_s):
-                g.period_s /= 2
             n = round((t - g.base_s) / g.period_s)
             if n < 1 or abs(t - g.base_s - n * g.period_s) > p.tolerance_s or p.related(g.period_s, step_period_s):
                 continue
@@ -185,12 +175,6 @@ class BeatGrids:
         p = self.params
         return any(g.hits >= 1 and now_s - g.last_hit_s <= p.expire_beats * g.period_s for g in self._grids)
 
-    def followed_at(self, t: float) -> bool:
-        """Whether the candidate just judged at ``t`` hit a grid found before it (the grid's own
-        prediction, to ``tolerance_s``), not one found through it (a search over many periods, which
-        a few candidates pass by chance)."""
-        return any(g.hits >= 1 and g.last_hit_s == t for g in self._grids)
-
     @staticmethod
     def _off_places(g: _Grid, t: float) -> float:
         """How far ``t`` is from the nearest place of grid ``g`` (s)."""
@@ -233,27 +217,22 @@ def find_grid(times: Sequence[float], strengths: Sequence[float], t: float, step
         return None
     hi = bisect.bisect_left(times, t - p.min_period_s + 1e-9)
     lo = bisect.bisect_left(times, t - p.max_period_s)
-    tries: list[tuple[int, int]]  # (candidate, how many periods back)
+    tries: list[int]  # the candidate a period back
     if tempos is not None:
-        tries = [(j, 1) for j in (_nearest(times, t - q, p.tolerance_s) for q in tempos) if j is not None]
+        tries = [j for j in (_nearest(times, t - q, p.tolerance_s) for q in tempos) if j is not None]
     else:
-        if p.divisions > 1:
-            lo = bisect.bisect_left(times, t - p.divisions * p.max_period_s)
-        tries = [(j, m) for j in range(hi - 1, lo - 1, -1) for m in range(1, p.divisions + 1)
-                 if (t - times[j] <= p.max_period_s if m == 1 else p.min_period_s <= (t - times[j]) / m <= p.max_period_s)
-                 and not p.related((t - times[j]) / m, step_period_s)
-                 and not (known and any(abs((t - times[j]) / m - k) <= p.exclude_tolerance * k for k in known))]
+        tries = [j for j in range(hi - 1, lo - 1, -1)
+                 if t - times[j] <= p.max_period_s and not p.related(t - times[j], step_period_s)
+                 and not (known and any(abs(t - times[j] - k) <= p.exclude_tolerance * k for k in known))]
     if not tries:
         return None
     chance = _coverage(times, t, p.tolerance_s)
     tol = p.tolerance_s
-    for j, m in tries:
-        period = (t - times[j]) / m
+    for j in tries:
+        period = t - times[j]
         members = [strengths[j]]
         places = 0
-        for k in range(1, p.n_back + 1):
-            if k == m:
-                continue
+        for k in range(2, p.n_back + 1):
             target = t - k * period
             if target < times[0] - tol:
                 break  # before the remembered candidates
