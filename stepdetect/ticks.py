@@ -105,7 +105,8 @@ def residual_fraction(raw: NDArray[np.float64], raw_first_sample: int, tick_s: f
         ss = float(np.dot(seg, seg))
         if not ss > 0.0:
             continue
-        g = max(0.0, float(np.dot(seg, template)) / tt)
-        left = max(0.0, ss - 2.0 * g * float(np.dot(seg, template)) + g * g * tt) / ss
+        st = float(np.dot(seg, template))
+        g = max(0.0, st / tt)
+        left = max(0.0, ss - 2.0 * g * st + g * g * tt) / ss
         best = left if not best <= left else best
     return best

@@ -419,13 +419,13 @@ class StepTracker(TrackerState):
         late crunch of the footfall before it."""
         p = self.params
         lock = c.lock
-        fast = (lock is not None and lock.period_s <= p.split_max_period_s
-                and c.t - self._last_step_s <= p.split_max_gap_s)
-        far = (p.split_off_far_closeness is not None and lock is not None and lock.period_s > p.split_max_period_s
+        if not p.split_off_rhythm or p.split_max_closeness is None or lock is None:
+            return False
+        fast = lock.period_s <= p.split_max_period_s and c.t - self._last_step_s <= p.split_max_gap_s
+        far = (p.split_off_far_closeness is not None and lock.period_s > p.split_max_period_s
                and self._last_step_closeness < p.split_off_far_closeness
                and c.s >= p.split_off_far_min_ratio * self._last_step_strength)
-        return (p.split_off_rhythm and p.split_max_closeness is not None and lock is not None
-                and (fast or far) and self._last_step_s < c.predicted and c.closeness >= p.split_min_closeness
+        return ((fast or far) and self._last_step_s < c.predicted and c.closeness >= p.split_min_closeness
                 and c.s >= p.anchor_min_rel * self._last_step_strength)
 
     def _replace_intruder(self, c: _Judgement, before_last: tuple[float, float, float | None, Lock]) -> None:

@@ -56,7 +56,6 @@ class Excerpt:
 EXCERPTS: dict[str, Excerpt] = {
     "clicks_shower_hfp16_16k.flac": Excerpt("clicks", "shower", "hfp16", 0.0, 13.0, 16000),
     "clicks_synthetic_hfp8_8k.flac": Excerpt("clicks", "synthetic", "hfp8", 0.0, 8.0, 8000),
-    "crunchy_beat_start_full_16k.flac": Excerpt("metronome_on", "crunchy_ice", "full", 0.0, 2.6, 16000),
     "crunchy_beat_ticks_hfp8_8k.flac": Excerpt("metronome_on", "crunchy_ice", "hfp8", 0.0, 5.0, 8000),
     "crunchy_beat_ticks_inear_16k.flac": Excerpt("metronome_on", "crunchy_ice", "inear", 0.0, 18.3, 16000),
     "crunchy_inear_16k.flac": Excerpt("stop", "crunchy_ice", "inear", 0.0, 7.5, 16000),
