@@ -26,13 +26,15 @@ MIN_STEPS_FOR_CADENCE = 4
 # The cadence counts only *regular* intervals: within REGULAR_BAND of the local typical step (a
 # missed or extra footfall makes the intervals around it irregular), or a pair of neighbours each
 # within PAIR_EACH_BAND that add up to two typical steps within PAIR_TOLERANCE (a footfall heard
-# early or late moves one step time: the two intervals around it still span two steps); and
+# early or late moves one step time: the two intervals around it still span two steps; when
+# they do not, neither counts); and
 # within GLOBAL_BAND of the gait's typical step (so a run of sparse sounds while the runner
 # stands cannot become a local "cadence" of 30 spm). A limp (0.30 / 0.40 s) is regular: the
 # typical step is half a stride.
 REGULAR_BAND = (0.8, 1.2)
 PAIR_EACH_BAND = (0.5, 1.5)
 PAIR_TOLERANCE = 0.1
+MISPLACED_MIN = 0.3
 GLOBAL_BAND = (0.5, 2.0)
 # The gait's typical step is that of the steps on either side of an interval (:func:`_gait_steps_s`),
 # not the whole recording's: a run / walk session (rehab intervals, 180 spm running and 90
@@ -378,7 +380,9 @@ def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
     :func:`drop_extra_events`: an interval counts when it is within ``REGULAR_BAND`` of the
     local typical step (half the local median stride; strides across a missed step, an interval
     of about 2 or 3 steps, left out: :func:`_missed_step_gaps`) or, with a neighbour, spans two typical
-    steps (``PAIR_TOLERANCE``: a footfall heard early or late), and is within ``GLOBAL_BAND`` of
+    steps (``PAIR_TOLERANCE``: a footfall heard early or late; when the two do not add up, the
+    regular one of them is left out too, so a misplaced footfall never counts on one side only),
+    and is within ``GLOBAL_BAND`` of
     the typical step of the steady gait before or after it (:func:`_gait_steps_s`; where neither
     side is steady, the recording's median step), so both parts of a run / walk session count;
     and where the local typical step itself is the gait's (``MAX_REFERENCE_DRIFT``: a stretch of
@@ -414,6 +418,17 @@ def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
             & each[:-1] & each[1:])
     keep[:-1] |= pair
     keep[1:] |= pair
+    # a footfall heard early or late whose two intervals do not add up to two steps within
+    # PAIR_TOLERANCE: the regular one of them is left out too (counting one side of a misplaced
+    # footfall biases the cadence: a step found 0.14 s early at the end of a 20 s run kept its short
+    # interval and dropped its long one, +1.2 spm)
+    regular = (local >= REGULAR_BAND[0]) & (local <= REGULAR_BAND[1])
+    steady = np.r_[True, regular[:-2]] & np.r_[regular[2:], True]  # the steps before and after the pair
+    lone = (each[:-1] & each[1:] & (keep[:-1] ^ keep[1:]) & ((local[:-1] - 1.0) * (local[1:] - 1.0) < 0)
+            & steady & (np.abs(np.log(ref[:-1] / ref[1:])) <= math.log(1.05))
+            & (np.maximum(np.abs(local[:-1] - 1.0), np.abs(local[1:] - 1.0)) >= MISPLACED_MIN))
+    keep[:-1] &= ~lone
+    keep[1:] &= ~lone
     in_gait = np.zeros(intervals.size, dtype=bool)
     ref_in_gait = np.zeros(intervals.size, dtype=bool)
     for gait_s in _gait_steps_s(t):

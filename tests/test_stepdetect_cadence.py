@@ -46,6 +46,22 @@ def test_a_footfall_heard_late_does_not_move_cadence() -> None:
     assert abs(cadence_spm(t) - 60 / 0.35) < 0.05
 
 
+def test_a_misplaced_footfall_is_counted_on_both_sides_or_neither() -> None:
+    # A runner's short-long pair (0.86 / 1.23 of a 0.367 s step), and the footfall after the long
+    # step found 136 ms early (a click taken for it): the intervals around it read 0.86 / 1.37,
+    # which do not add up to two steps within PAIR_TOLERANCE. Keeping the regular 0.86 alone and
+    # leaving out the 1.37 read 1.24 spm fast; leaving out both costs only the pair's own extra
+    # 0.09 step (0.77 spm). In the middle of the run and at its end alike.
+    step = 0.367
+    for after in (22, 0):
+        iv = np.r_[np.ones(50 - after - 3), 0.86, 1.23, 1.0, np.ones(after)] * step
+        truth = np.r_[0.0, np.cumsum(iv)]
+        found = truth.copy()
+        found[50 - after - 1] -= 0.136
+        assert abs(cadence_spm(found) - cadence_spm(truth)) < 0.9
+        assert cadence_spm(truth) == pytest.approx(60 * 50 / truth[-1], abs=1e-9)  # the pair sums to two steps
+
+
 def test_misplaced_footfalls_at_the_start_do_not_carry_the_reference() -> None:
     # the first footfalls: one missed and one misplaced (0.42 / 0.38 s at a 0.26 s step)
     t = np.r_[0.0, 0.26, 0.26 + 0.42, 0.26 + 0.42 + 0.38, 0.26 + 0.42 + 0.38 + np.arange(1, 70) * 0.26]
