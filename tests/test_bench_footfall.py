@@ -315,6 +315,18 @@ def test_an_item_renders_the_same_every_time_and_differs_between_splits():
     assert not np.array_equal(other.truth_s[:10], it1.truth_s[:10])
 
 
+def test_the_run_that_renders_an_item_scores_the_truth_every_later_run_reads(tmp_path):
+    # the truth is cached to the microsecond; the rendering run must score against that same
+    # truth, or a true interval at the edge of the cadence's regular band moves the true cadence
+    first = corpus.load_item(corpus.SPLITS["dev"], "walk", "synthetic", "hfp16", cache=tmp_path)
+    again = corpus.load_item(corpus.SPLITS["dev"], "walk", "synthetic", "hfp16", cache=tmp_path)
+    assert first.path == again.path and first.path.exists()
+    assert np.array_equal(first.truth_s, again.truth_s)
+    _, _, rendered = corpus.render_item(corpus.SPLITS["dev"], "walk", "synthetic", "hfp16")
+    assert not np.array_equal(first.truth_s, rendered.truth_s)  # the rendering's own, unrounded
+    np.testing.assert_allclose(first.truth_s, rendered.truth_s, rtol=0, atol=5e-7)
+
+
 def test_report_latency_is_measured_on_the_pairs_the_f1_counts(tmp_path):
     """Every footfall the one-to-one matching pairs with a true step gets one latency: its decision
     time after that step's contact, positive (nothing is reported before it is heard) and within
