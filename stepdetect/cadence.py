@@ -34,7 +34,12 @@ MIN_STEPS_FOR_CADENCE = 4
 REGULAR_BAND = (0.8, 1.2)
 PAIR_EACH_BAND = (0.5, 1.5)
 PAIR_TOLERANCE = 0.1
+# ... and a footfall counts as misplaced (neither of its intervals counts) only when one of them is
+# at least MISPLACED_MIN of a step off (a runner's own step-to-step variation, even at +-20 ms
+# around a metronome's ticks, stays under it), between regular intervals, one short and one long,
+# at local typical steps within MISPLACED_SAME_REFERENCE of each other (not a walk / run change)
 MISPLACED_MIN = 0.3
+MISPLACED_SAME_REFERENCE = 1.05
 GLOBAL_BAND = (0.5, 2.0)
 # The gait's typical step is that of the steps on either side of an interval (:func:`_gait_steps_s`),
 # not the whole recording's: a run / walk session (rehab intervals, 180 spm running and 90
@@ -412,7 +417,8 @@ def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
         return float("nan")
     ref = _local_step_reference_s(t, intervals, edges="shift", skip_missed=True)
     local = intervals / ref
-    keep = (local >= REGULAR_BAND[0]) & (local <= REGULAR_BAND[1])
+    regular = (local >= REGULAR_BAND[0]) & (local <= REGULAR_BAND[1])
+    keep = regular.copy()
     each = (local >= PAIR_EACH_BAND[0]) & (local <= PAIR_EACH_BAND[1])
     pair = ((np.abs((intervals[:-1] + intervals[1:]) / (ref[:-1] + ref[1:]) - 1.0) <= PAIR_TOLERANCE)
             & each[:-1] & each[1:])
@@ -422,10 +428,9 @@ def cadence_spm(step_times_s: NDArray[np.float64]) -> float:
     # PAIR_TOLERANCE: the regular one of them is left out too (counting one side of a misplaced
     # footfall biases the cadence: a step found 0.14 s early at the end of a 20 s run kept its short
     # interval and dropped its long one, +1.2 spm)
-    regular = (local >= REGULAR_BAND[0]) & (local <= REGULAR_BAND[1])
     steady = np.r_[True, regular[:-2]] & np.r_[regular[2:], True]  # the steps before and after the pair
     lone = (each[:-1] & each[1:] & (keep[:-1] ^ keep[1:]) & ((local[:-1] - 1.0) * (local[1:] - 1.0) < 0)
-            & steady & (np.abs(np.log(ref[:-1] / ref[1:])) <= math.log(1.05))
+            & steady & (np.abs(np.log(ref[:-1] / ref[1:])) <= math.log(MISPLACED_SAME_REFERENCE))
             & (np.maximum(np.abs(local[:-1] - 1.0), np.abs(local[1:] - 1.0)) >= MISPLACED_MIN))
     keep[:-1] &= ~lone
     keep[1:] &= ~lone

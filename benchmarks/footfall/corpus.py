@@ -447,25 +447,30 @@ def load_item(split: Split, scene: str, surface: str, mic: str, *, cache: Path =
     d = cache / _key() / split.name / scene
     d.mkdir(parents=True, exist_ok=True)
     audio, meta = d / f"{surface}__{mic}.flac", d / f"{surface}__{mic}.json"
-    if not (audio.exists() and meta.exists()):
+    if audio.exists() and meta.exists():
+        m = json.loads(meta.read_text())
+    else:
         y, sr, rendered = render_item(split, scene, surface, mic)
         sf.write(audio, y, sr, subtype="PCM_16")
-        if rendered.ticks_s is not None:  # what a run hands the detector: the heard tick times
-            ticks_path(audio).write_text(json.dumps({"ticks_s": [round(float(t), 6) for t in rendered.ticks_s]}))
-        meta.write_text(json.dumps({
-            "truth_s": [round(float(t), 6) for t in rendered.truth_s],
-            "ticks_s": None if rendered.ticks_s is None else [round(float(t), 6) for t in rendered.ticks_s],
-            "texture": rendered.texture, "duration_s": rendered.duration_s, "info_only": rendered.info_only,
-        }))
-    # scored against the cached truth (to the microsecond) in the run that renders the item too, so
-    # that run and every later one agree (a truth interval at the edge of the cadence's regular band
-    # moved the true cadence by 0.6 spm between the two: benchmarks/FOOTFALL_PASSES.md, session 22)
-    m = json.loads(meta.read_text())
+        # the rendering run scores the cached truth (to the microsecond) too, so that it and every
+        # later run agree (a truth interval at the edge of the cadence's regular band moved the true
+        # cadence by 0.6 spm between the two: benchmarks/FOOTFALL_PASSES.md, session 22)
+        m = {"truth_s": _to_us(rendered.truth_s),
+             "ticks_s": None if rendered.ticks_s is None else _to_us(rendered.ticks_s),
+             "texture": rendered.texture, "duration_s": rendered.duration_s, "info_only": rendered.info_only}
+        if m["ticks_s"] is not None:  # what a run hands the detector: the heard tick times
+            ticks_path(audio).write_text(json.dumps({"ticks_s": m["ticks_s"]}))
+        meta.write_text(json.dumps(m))
     item = Item(split.name, surface, scene, mic, np.array(m["truth_s"]),
                 None if m["ticks_s"] is None else np.array(m["ticks_s"]), m["texture"], m["duration_s"],
                 m["info_only"])
     item.path = audio
     return item
+
+
+def _to_us(times_s: np.ndarray) -> list[float]:
+    """Times rounded to the microsecond, as the cache stores them."""
+    return [round(float(t), 6) for t in times_s]
 
 
 def ticks_path(audio: Path) -> Path:
