@@ -53,7 +53,7 @@ from benchmarks.footfall.scoring import (  # noqa: E402
     librosa_result,
     score,
 )
-from stepdetect.evaluate import match_events  # noqa: E402
+from stepdetect.evaluate import classify_errors, match_events  # noqa: E402
 
 F1_BAR = {"full": 0.95, "phone": 0.95, "hfp16": 0.95, "inear": 0.95, "hfp8": 0.90, "clipped": 0.90}
 CADENCE_BAR_SPM = 1.0
@@ -169,6 +169,7 @@ def run_item(item: corpus.Item, tuned: dict) -> dict:
             "texture": item.texture, "info_only": item.info_only, "duration_s": item.duration_s, "n_true": int(item.truth_s.size),
             "seconds_ours": t_ours, "report_latency_ms": [] if item.texture else report_latencies_ms(item),
             "ours": asdict(ours), "librosa": asdict(lib_def), "librosa_tuned": asdict(lib_tun),
+            "errors": classify_errors(item.truth_s, np.sort(found), tolerance_s=TOLERANCE_S).as_dict(),
             "asynchrony": asynchrony_row(item, found)}
 
 
@@ -291,13 +292,17 @@ def table(rows: list[dict], split: str, *, markdown: bool = False) -> str:
         mean.append(f"{np.mean([r['ours']['f1'] for r in rm]):.2f}/{np.mean([r['librosa_tuned']['f1'] for r in rm]):.2f}"
                     if rm else "")
     lines.append(mean + ["", "", f"{sum(bool(failures(r)) for r in mine)}/{len(mine)}"])
+    return _render(head, lines, markdown=markdown)
+
+
+def _render(head: list[str], lines: list[list[str]], *, markdown: bool) -> str:
+    """A table as Markdown or as aligned text (first column left, the others right)."""
     if markdown:
-        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        out += ["| " + " | ".join(c) + " |" for c in lines]
-        return "\n".join(out)
+        return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+                         + ["| " + " | ".join(c) + " |" for c in lines])
     widths = [max(len(str(c[i])) for c in [head] + lines) for i in range(len(head))]
-    fmt = lambda cs: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cs, widths)))  # noqa: E731
-    return "\n".join([fmt(head)] + [fmt(c) for c in lines])
+    return "\n".join("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                               for i, (c, w) in enumerate(zip(cs, widths))) for cs in [head] + lines)
 
 
 def surface_table(rows: list[dict], split: str, *, markdown: bool = False) -> str:
@@ -315,12 +320,32 @@ def surface_table(rows: list[dict], split: str, *, markdown: bool = False) -> st
             cells.append(f"{np.mean([r['ours']['f1'] for r in rm]):.2f}/{np.mean([r['librosa_tuned']['f1'] for r in rm]):.2f}"
                          if rm else "")
         lines.append(cells)
-    if markdown:
-        return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-                         + ["| " + " | ".join(c) + " |" for c in lines])
-    widths = [max(len(str(c[i])) for c in [head] + lines) for i in range(len(head))]
-    return "\n".join("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
-                               for i, (c, w) in enumerate(zip(cs, widths))) for cs in [head] + lines)
+    return _render(head, lines, markdown=markdown)
+
+
+ERROR_CLASSES = ("misdated_early", "misdated_late", "missed", "extra")
+
+
+def error_table(rows: list[dict], split: str, *, markdown: bool = False) -> str:
+    """Per scene, what our errors were (:func:`stepdetect.evaluate.classify_errors`), summed over
+    the scored step conditions (all mic paths and surfaces) and over those failing a bar: a
+    footfall dated 25-150 ms early or late (one miss and one false report each), a contact missed
+    outright, a report of a sound that was no footfall. Rows from a ``--json`` written before the
+    classes were recorded are left out."""
+    mine = [r for r in rows if r["split"] == split and not r["texture"] and not r["info_only"] and r.get("errors")]
+    if not mine:
+        return ""
+    head = ["scene", "early", "late", "missed", "extra", "misdated share", "failing: early / late / missed / extra"]
+    lines = []
+    for sc in [*dict.fromkeys(r["scene"] for r in mine), "all"]:
+        rs = [r for r in mine if sc in ("all", r["scene"])]
+        tot = [sum(r["errors"][k] for r in rs) for k in ERROR_CLASSES]
+        fail = [sum(r["errors"][k] for r in rs if failures(r)) for k in ERROR_CLASSES]
+        # a misdated footfall is two errors (a miss and a false report)
+        n_err = 2 * (tot[0] + tot[1]) + tot[2] + tot[3]
+        share = f"{2 * (tot[0] + tot[1]) / n_err:.2f}" if n_err else "  -  "
+        lines.append([sc, *map(str, tot), share, " / ".join(map(str, fail))])
+    return _render(head, lines, markdown=markdown)
 
 
 def summary(rows: list[dict], splits: list[str]) -> str:
@@ -400,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
         print(surface_table(rows, s, markdown=args.markdown))
         print(latency_line(rows, s))
         print(asynchrony_line(rows, s))
+        print(f"\n[{s}] our errors per scene (misdated: the footfall dated 25-150 ms from its contact, "
+              f"a miss and a false report at once; share of all errors)")
+        print(error_table(rows, s, markdown=args.markdown))
     print("\nmean F1 per mic path (ours / librosa default / librosa tuned on dev), conditions failing a bar")
     print(summary(rows, splits))
     if args.verbose:

@@ -11,7 +11,7 @@ from stepdetect.cadence import (
     interval_flags,
     step_asymmetry,
 )
-from stepdetect.evaluate import Scores, match_events, score_events
+from stepdetect.evaluate import ErrorClasses, Scores, classify_errors, match_events, score_events
 from stepdetect.features import onset_curve
 from stepdetect.online import Footfalls, StepDetector, detect_footfalls
 from stepdetect.peaks import PickParams
@@ -19,7 +19,7 @@ from stepdetect.tracker import Decision, StepTracker, Track, TrackerParams, trac
 from stepdetect.validate import ParameterError
 
 __all__ = [
-    "Asymmetry", "Decision", "Footfalls", "Gap", "ParameterError", "PickParams", "Scores", "StepDetector", "StepTracker", "Track", "TrackerParams",
-    "assign_feet", "cadence_spm", "cadence_track", "detect_footfalls", "find_gaps", "interval_flags",
+    "Asymmetry", "Decision", "ErrorClasses", "Footfalls", "Gap", "ParameterError", "PickParams", "Scores", "StepDetector", "StepTracker", "Track", "TrackerParams",
+    "assign_feet", "cadence_spm", "cadence_track", "classify_errors", "detect_footfalls", "find_gaps", "interval_flags",
     "match_events", "onset_curve", "score_events", "step_asymmetry", "track_events",
 ]

@@ -18,6 +18,10 @@ from numpy.typing import NDArray
 from stepdetect.validate import ParameterError, validate_events
 
 DEFAULT_TOLERANCE_S = 0.025
+# A footfall dated at another sound of the same step (a heel's toe, a crunch, a scuff, a tick or a
+# hi-hat just before it) lands 25-150 ms from the contact: heel/toe and scuff double hits are
+# 30-150 ms apart (stepdetect.tracker_lock.TrackerParams.merge_s).
+DEFAULT_MISDATED_S = 0.15
 
 
 def match_events(
@@ -92,3 +96,54 @@ def score_events(
     else:
         med = p95 = mean = float("nan")
     return Scores(int(ref.size), int(est.size), m, p, r, f, med, p95, mean)
+
+
+@dataclass(frozen=True)
+class ErrorClasses:
+    """What the unmatched events of one recording were (see :func:`classify_errors`)."""
+
+    misdated_early: int  # a footfall reported 25-150 ms *before* its contact (and the contact missed)
+    misdated_late: int  # ... reported after it: dated at a later sound of the same step
+    missed: int  # a contact with no unmatched report near it: not heard, or taken for something else
+    extra: int  # a report with no missed contact near it: a sound that was no footfall
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def classify_errors(
+    reference_s: NDArray[np.float64], estimated_s: NDArray[np.float64], *,
+    tolerance_s: float = DEFAULT_TOLERANCE_S, misdated_s: float = DEFAULT_MISDATED_S,
+) -> ErrorClasses:
+    """Sort the errors of a one-to-one matching (:func:`match_events`) into a footfall dated at
+    the wrong sound of its step (one false and one missed event within ``misdated_s`` of each
+    other: it costs both a false positive and a miss), a contact missed outright and a report of
+    something that was no footfall.
+
+    Each unmatched reference is paired with at most one unmatched detection within
+    ``misdated_s``, nearest pairs first (ties to the earlier pair), so the counts do not depend
+    on the order the events are listed in. ``missed + misdated_*`` is the number of unmatched
+    references, ``extra + misdated_*`` that of unmatched detections.
+    """
+    if not misdated_s > tolerance_s:
+        raise ParameterError(f"misdated_s {misdated_s!r} s must be above the tolerance {tolerance_s!r} s")
+    ref = validate_events(reference_s, name="reference times")
+    est = validate_events(estimated_s, name="estimated times")
+    pairs = match_events(ref, est, tolerance_s=tolerance_s)
+    free_ref = np.setdiff1d(np.arange(ref.size), [i for i, _ in pairs])
+    free_est = np.setdiff1d(np.arange(est.size), [j for _, j in pairs])
+    near = sorted((abs(est[j] - ref[i]), float(ref[i]), int(i), int(j))
+                  for i in free_ref for j in free_est if abs(est[j] - ref[i]) <= misdated_s)
+    used_ref: set[int] = set()
+    used_est: set[int] = set()
+    early = late = 0
+    for _, _, i, j in near:
+        if i in used_ref or j in used_est:
+            continue
+        used_ref.add(i)
+        used_est.add(j)
+        if est[j] < ref[i]:
+            early += 1
+        else:
+            late += 1
+    return ErrorClasses(early, late, int(free_ref.size) - early - late, int(free_est.size) - early - late)

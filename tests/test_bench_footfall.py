@@ -289,6 +289,29 @@ def test_compare_with_an_earlier_json_run(tmp_path):
     assert "d/x/hfp8 (" not in text  # moved by 0.02 only
 
 
+def test_error_table_sums_the_classes_per_scene_and_over_the_failing_conditions():
+    """The error table: per scene, misdated (early / late), missed and extra over the scored
+    conditions and over the failing ones; a misdated footfall counts as two errors in the share;
+    rows without classes (a --json from before they were recorded) are left out."""
+    from benchmarks.bench_footfall import error_table
+
+    def row(scene, f1, errors):
+        r = _row(f1=f1)
+        r.update(split="dev", scene=scene, errors=errors)
+        return r
+
+    rows = [row("wind", 0.97, {"misdated_early": 1, "misdated_late": 2, "missed": 0, "extra": 0}),
+            row("wind", 0.80, {"misdated_early": 0, "misdated_late": 4, "missed": 3, "extra": 1}),
+            row("music", 0.99, {"misdated_early": 0, "misdated_late": 0, "missed": 0, "extra": 1}),
+            {**row("music", 0.5, {}), "errors": None}]
+    lines = {ln.split()[0]: ln.split() for ln in error_table(rows, "dev").splitlines()[1:]}
+    # early late missed extra share, then the failing ones (the 0.80 wind row)
+    assert lines["wind"] == ["wind", "1", "6", "3", "1", "0.78", "0", "/", "4", "/", "3", "/", "1"]
+    assert lines["music"][1:6] == ["0", "0", "0", "1", "0.00"]
+    assert lines["all"][1:6] == ["1", "6", "3", "2", "0.74"]
+    assert error_table(rows, "eval") == ""
+
+
 def test_the_detector_is_called_through_cadence_analyze(tmp_path):
     rng = np.random.default_rng(8)
     truth = corpus.jittered_times(rng, 165.0, 12.0, jitter=0.01)
