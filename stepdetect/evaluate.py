@@ -121,9 +121,9 @@ def classify_errors(
     something that was no footfall.
 
     Each unmatched reference is paired with at most one unmatched detection within
-    ``misdated_s``, nearest pairs first (ties to the earlier pair), so the counts do not depend
-    on the order the events are listed in. ``missed + misdated_*`` is the number of unmatched
-    references, ``extra + misdated_*`` that of unmatched detections.
+    ``misdated_s``, nearest pairs first (ties to the earlier reference): a report between two
+    missed contacts is the misdating of the nearer one. ``missed + misdated_*`` is the number of
+    unmatched references, ``extra + misdated_*`` that of unmatched detections.
     """
     if not misdated_s > tolerance_s:
         raise ParameterError(f"misdated_s {misdated_s!r} s must be above the tolerance {tolerance_s!r} s")
@@ -132,8 +132,13 @@ def classify_errors(
     pairs = match_events(ref, est, tolerance_s=tolerance_s)
     free_ref = np.setdiff1d(np.arange(ref.size), [i for i, _ in pairs])
     free_est = np.setdiff1d(np.arange(est.size), [j for _, j in pairs])
-    near = sorted((abs(est[j] - ref[i]), float(ref[i]), int(i), int(j))
-                  for i in free_ref for j in free_est if abs(est[j] - ref[i]) <= misdated_s)
+    free_est_s = est[free_est]  # sorted, as est is
+    near = []  # (distance, reference time, reference index, detection index) of every pair in reach
+    for i in free_ref:
+        lo = int(np.searchsorted(free_est_s, ref[i] - misdated_s, side="left"))
+        hi = int(np.searchsorted(free_est_s, ref[i] + misdated_s, side="right"))
+        near += [(abs(float(free_est_s[k] - ref[i])), float(ref[i]), int(i), int(free_est[k])) for k in range(lo, hi)]
+    near.sort()
     used_ref: set[int] = set()
     used_est: set[int] = set()
     early = late = 0
