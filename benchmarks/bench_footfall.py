@@ -28,7 +28,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +53,7 @@ from benchmarks.footfall.scoring import (  # noqa: E402
     librosa_result,
     score,
 )
-from stepdetect.evaluate import classify_errors, match_events  # noqa: E402
+from stepdetect.evaluate import ErrorClasses, classify_errors, match_events  # noqa: E402
 
 F1_BAR = {"full": 0.95, "phone": 0.95, "hfp16": 0.95, "inear": 0.95, "hfp8": 0.90, "clipped": 0.90}
 CADENCE_BAR_SPM = 1.0
@@ -323,7 +323,7 @@ def surface_table(rows: list[dict], split: str, *, markdown: bool = False) -> st
     return _render(head, lines, markdown=markdown)
 
 
-ERROR_CLASSES = ("misdated_early", "misdated_late", "missed", "extra")
+ERROR_CLASSES = tuple(f.name for f in fields(ErrorClasses))  # early, late, missed, extra
 
 
 def error_table(rows: list[dict], split: str, *, markdown: bool = False) -> str:

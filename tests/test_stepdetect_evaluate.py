@@ -68,7 +68,7 @@ def test_error_classes_pair_the_nearest_first() -> None:
 def test_error_classes_account_for_every_unmatched_event(rng: np.random.Generator) -> None:
     for _ in range(50):
         ref = np.sort(rng.uniform(1.0, 10.0, rng.integers(0, 40)))
-        heard = ref[rng.random(ref.size) < 0.7]  # some contacts heard, each 0-150 ms off, plus other sounds
+        heard = ref[rng.random(ref.size) < 0.7]  # some contacts heard, ~50 ms (sd) off, plus other sounds
         est = np.sort(np.concatenate([heard + rng.normal(0.0, 0.05, heard.size), rng.uniform(0.0, 10.0, rng.integers(0, 10))]))
         s = score_events(ref, est)
         e = classify_errors(ref, est)
