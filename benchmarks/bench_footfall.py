@@ -40,6 +40,7 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_
 import numpy as np  # noqa: E402
 
 from benchmarks.footfall import corpus  # noqa: E402
+from benchmarks.footfall.fates import FATE_GROUPS, item_fates  # noqa: E402
 from benchmarks.footfall.micpaths import MIC_PATHS  # noqa: E402
 from benchmarks.footfall.scoring import (  # noqa: E402
     LIBROSA_DELTAS,
@@ -348,6 +349,21 @@ def error_table(rows: list[dict], split: str, *, markdown: bool = False) -> str:
     return _render(head, lines, markdown=markdown)
 
 
+def fate_table(rows: list[dict], split: str, *, markdown: bool = False) -> str:
+    """Per scene, the misdated footfalls (early / late) by what became of the candidate at their
+    contact (:mod:`benchmarks.footfall.fates`), summed over the scored step conditions; rows
+    without ``"fates"`` (a run without ``--fates``) are left out."""
+    mine = [r for r in rows if r["split"] == split and not r["texture"] and not r["info_only"] and "fates" in r]
+    if not mine:
+        return ""
+    lines = []
+    for sc in [*dict.fromkeys(r["scene"] for r in mine), "all"]:
+        rs = [r for r in mine if sc in ("all", r["scene"])]
+        n = {k: sum(r["fates"].get(k, 0) for r in rs) for k in (f"{e} {g}" for e in ("early", "late") for g in FATE_GROUPS)}
+        lines.append([sc, *(f"{n['early ' + g]} / {n['late ' + g]}" for g in FATE_GROUPS), str(sum(n.values()))])
+    return _render(["scene", *FATE_GROUPS, "misdated"], lines, markdown=markdown)
+
+
 def summary(rows: list[dict], splits: list[str]) -> str:
     """Per mic path, side by side per split: mean F1 ours / librosa default / librosa tuned, fails."""
     head = ["mic"] + [f"{s}: ours / lib / lib-tuned, fails" for s in splits]
@@ -380,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-v", "--verbose", action="store_true", help="list every item")
     ap.add_argument("--markdown", action="store_true", help="tables as Markdown")
     ap.add_argument("--json", type=Path, help="write every item's scores here")
+    ap.add_argument("--fates", action="store_true",
+                    help="per misdated footfall, what became of the candidate at its contact (runs the detector "
+                         "again with a trace)")
     ap.add_argument("--compare", type=Path, metavar="BASE_JSON",
                     help="compare with an earlier --json: conditions that changed sides, F1 moves")
     args = ap.parse_args(argv)
@@ -405,7 +424,10 @@ def main(argv: list[str] | None = None) -> int:
     for s in splits:
         sp = corpus.SPLITS[s]
         for c in corpus.conditions(sp, scenes=args.scene, surfaces=args.surface, mics=args.mic):
-            rows.append(run_item(corpus.load_item(sp, *c), tuned))
+            item = corpus.load_item(sp, *c)
+            rows.append(run_item(item, tuned))
+            if args.fates and not (item.texture or item.info_only):
+                rows[-1]["fates"] = item_fates(item.path, item.truth_s, item.ticks_s)
     elapsed = time.perf_counter() - t0
 
     audio_s = sum(r["duration_s"] for r in rows)
@@ -428,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n[{s}] our errors per scene (misdated: the footfall dated 25-150 ms from its contact, "
               f"a miss and a false report at once; share of all errors)")
         print(error_table(rows, s, markdown=args.markdown))
+        if args.fates:
+            print(f"\n[{s}] misdated footfalls (early / late) by what became of the candidate at the contact")
+            print(fate_table(rows, s, markdown=args.markdown))
     print("\nmean F1 per mic path (ours / librosa default / librosa tuned on dev), conditions failing a bar")
     print(summary(rows, splits))
     if args.verbose:

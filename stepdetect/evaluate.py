@@ -111,20 +111,13 @@ class ErrorClasses:
         return asdict(self)
 
 
-def classify_errors(
+def misdated_pairs(
     reference_s: NDArray[np.float64], estimated_s: NDArray[np.float64], *,
     tolerance_s: float = DEFAULT_TOLERANCE_S, misdated_s: float = DEFAULT_MISDATED_S,
-) -> ErrorClasses:
-    """Sort the errors of a one-to-one matching (:func:`match_events`) into a footfall dated at
-    the wrong sound of its step (one false and one missed event within ``misdated_s`` of each
-    other: it costs both a false positive and a miss), a contact missed outright and a report of
-    something that was no footfall.
-
-    Each unmatched reference is paired with at most one unmatched detection within
-    ``misdated_s``, nearest pairs first (ties to the earlier reference): a report between two
-    missed contacts is the misdating of the nearer one. ``missed + misdated_*`` is the number of
-    unmatched references, ``extra + misdated_*`` that of unmatched detections.
-    """
+) -> tuple[list[tuple[int, int]], int, int]:
+    """The footfalls dated at the wrong sound of their step (see :func:`classify_errors`): the
+    (reference index, estimate index) pairs, in reference order, and the numbers of unmatched
+    references and unmatched estimates."""
     if not misdated_s > tolerance_s:
         raise ParameterError(f"misdated_s {misdated_s!r} s must be above the tolerance {tolerance_s!r} s")
     ref = validate_events(reference_s, name="reference times")
@@ -141,14 +134,33 @@ def classify_errors(
     near.sort()
     used_ref: set[int] = set()
     used_est: set[int] = set()
-    early = late = 0
+    out = []
     for _, _, i, j in near:
         if i in used_ref or j in used_est:
             continue
         used_ref.add(i)
         used_est.add(j)
-        if est[j] < ref[i]:
-            early += 1
-        else:
-            late += 1
-    return ErrorClasses(early, late, int(free_ref.size) - early - late, int(free_est.size) - early - late)
+        out.append((i, j))
+    return sorted(out), int(free_ref.size), int(free_est.size)
+
+
+def classify_errors(
+    reference_s: NDArray[np.float64], estimated_s: NDArray[np.float64], *,
+    tolerance_s: float = DEFAULT_TOLERANCE_S, misdated_s: float = DEFAULT_MISDATED_S,
+) -> ErrorClasses:
+    """Sort the errors of a one-to-one matching (:func:`match_events`) into a footfall dated at
+    the wrong sound of its step (one false and one missed event within ``misdated_s`` of each
+    other: it costs both a false positive and a miss), a contact missed outright and a report of
+    something that was no footfall.
+
+    Each unmatched reference is paired with at most one unmatched detection within
+    ``misdated_s``, nearest pairs first (ties to the earlier reference): a report between two
+    missed contacts is the misdating of the nearer one. ``missed + misdated_*`` is the number of
+    unmatched references, ``extra + misdated_*`` that of unmatched detections.
+    """
+    pairs, n_free_ref, n_free_est = misdated_pairs(reference_s, estimated_s, tolerance_s=tolerance_s,
+                                                   misdated_s=misdated_s)
+    ref, est = np.asarray(reference_s, dtype=float), np.asarray(estimated_s, dtype=float)
+    early = sum(1 for i, j in pairs if est[j] < ref[i])
+    late = len(pairs) - early
+    return ErrorClasses(early, late, n_free_ref - early - late, n_free_est - early - late)

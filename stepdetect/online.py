@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from stepdetect import features
 from stepdetect import lowband
 from stepdetect.lowband import LowBandParams, LowBandState
-from stepdetect.peaks import BEAT_NEAR_S, Pick, PickerState, PickParams, band_weights, pick_footfalls, tick_near
+from stepdetect.peaks import BEAT_NEAR_S, Pick, PickerState, PickParams, Trace, band_weights, pick_footfalls, tick_near
 from stepdetect.rejected import Rejected
 from stepdetect.tracker import AUDIO_PARAMS, Decision, StepTracker
 from stepdetect.tracker_lock import STOP_NEIGHBOUR_TOLERANCE
@@ -441,6 +441,9 @@ class StepDetector:
         Hz.
     params : PickParams, optional
         Picker thresholds; the defaults are the evaluated ones.
+    trace : callable, optional
+        Called with (crossing s, onset s or NaN, fate) for every candidate of the multi-band path
+        (``peaks.FATES``): what became of it, for error analysis (``bench_footfall.py --fates``).
 
     Notes
     -----
@@ -451,8 +454,9 @@ class StepDetector:
     """
 
     def __init__(self, *, sample_rate: int, params: PickParams | None = None,
-                 low_params: LowBandParams | None = None) -> None:
+                 low_params: LowBandParams | None = None, trace: Trace | None = None) -> None:
         self.sample_rate = int(sample_rate)
+        self._trace = trace
         self.params = params or PickParams()
         self.low_params = low_params or LowBandParams()
         self.frame_s = features.frame_period_s(self.sample_rate)
@@ -467,7 +471,7 @@ class StepDetector:
     def reset(self) -> None:
         """Forget everything: the next block starts a new stream at time 0."""
         self._features = features.new_state(self.sample_rate)
-        self._picker = PickerState(tracker=StepTracker(self.params.tracker))
+        self._picker = PickerState(tracker=StepTracker(self.params.tracker), trace=self._trace)
         self._low = LowBandState()
         self._low.peak_levels_db = type(self._low.peak_levels_db)(maxlen=self.low_params.n_reference)
         # the rhythm of the thump path's footfalls (its candidates are clean enough to date a

@@ -79,7 +79,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -357,6 +357,7 @@ class PickerState:
     weights: NDArray[np.float64] | None = None  # per band, sum 1 over the bands present
     # the last footfall the tracker took: (its onset, its per-band jumps) -- a tick it was dated at?
     last_step: tuple[float, NDArray[np.float64]] | None = None
+    trace: "Trace | None" = None  # told what became of every candidate (FATES)
 
 
 @dataclass(frozen=True)
@@ -386,6 +387,21 @@ class Pick:
     tick_alone: bool = False
     period_s: float = math.nan  # on the rhythm: the step period its tracker followed (Decision.period_s)
     contact_s: float = math.nan  # when to report it, if not at time_s (PickParams.thump_dating_jump_db)
+
+
+# What became of a candidate, as PickerState.trace is told (bench_footfall.py --fates, the error
+# analysis): no band jumped min_snr_db ("weak"); under the bar before the rhythm was found, noted only
+# ("below_bar"); under min_peak_db ("quiet_peak"); an onset already pushed, crossing in another band
+# ("same_onset"); the tick tests took it for the tick alone ("tick"); far under the footfalls' level
+# ("too_quiet"); else the tracker's decision ("step", "merged", "rejected").
+FATES = ("weak", "below_bar", "quiet_peak", "same_onset", "tick", "too_quiet", "step", "merged", "rejected")
+Trace = Callable[[float, float, str], None]  # (its crossing, its onset or NaN when not dated, s; its fate)
+
+
+def _tell(state: PickerState, cross_s: float, onset_s: float, fate: str) -> None:
+    """Tell the trace, if any, what became of a candidate."""
+    if state.trace is not None:
+        state.trace(cross_s, onset_s, fate)
 
 
 def _percentile(values: deque, q: float) -> float:
@@ -548,6 +564,7 @@ def pick_footfalls(
         i = int(up[n_cand])
         top_ok = bool(top_rise[n_cand]) and _top_rise_counts(state, params, frames, i)
         if missed[n_cand] and not top_ok:
+            _tell(state, (first + i + 1.0) * frame_s, math.nan, "weak")
             continue  # an onset the onset function missed is judged only under the wind
         peaks_db = m.peaks_db[n_cand]
         snr_db, w = _weighted_snr_db(state, present, peaks_db)
@@ -564,6 +581,7 @@ def pick_footfalls(
             if top_ok and snr_db < bar_db:
                 snr_db, lifted = bar_db, True
         elif peaks_db.max() < params.min_snr_db:
+            _tell(state, cross_s, math.nan, "weak")
             continue
         if snr_db < bar_db:
             if snr_db >= params.min_snr_db:  # too weak to report before the rhythm is found, but part of it
@@ -572,12 +590,14 @@ def pick_footfalls(
                 # a later crossing whose onset lies before this is the same onset (and the tracker
                 # takes candidates in time order only)
                 state.last_pushed_s = max(state.last_pushed_s, noted_s)
+            _tell(state, cross_s, math.nan, "below_bar")
             continue
         b = N_BANDS - 1 if lifted else int(np.argmax(w * peaks_db))
         p = int(m.peak_pos[n_cand, b])
         level = levels[:, b]
         peak_db = float(level[p])
         if peak_db < params.min_peak_db:
+            _tell(state, cross_s, math.nan, "quiet_peak")
             continue
         target_db = _onset_target_db(peak_db, float(peaks_db[b]), params)
         part = _first_part(level, p, cross=i, target_db=target_db)
@@ -593,6 +613,7 @@ def pick_footfalls(
             onset_s = _wind_mid_onset_s(levels, peaks_db, m.peak_pos[n_cand], present, onset_s, params,
                                         stop=max(0, i - back), first=first, frame_s=frame_s)
         if onset_s <= state.last_pushed_s:
+            _tell(state, cross_s, onset_s, "same_onset")
             continue  # the same onset seen through another band crossing
         if windy_dating:
             onset_s = _top_first_part_s(levels[:, N_BANDS - 1], onset_s, params, tick_times_s,
@@ -626,6 +647,7 @@ def pick_footfalls(
                 state.masked_s = onset_s
             if on_tick and not sync and (due or not TICK_ALONE_DUE_ONLY):  # online.HEARD_UNDER_TICK decides
                 picks.append(Pick(onset_s, 0.0, peak_db, decided_at_s, band=b, on_tick=True, tick_alone=True))
+            _tell(state, cross_s, onset_s, "tick")
             continue
         state.last_pushed_s = onset_s
         top_db = float(m.top_db[n_cand])
@@ -633,6 +655,7 @@ def pick_footfalls(
         if _steps_on_time(state, params, onset_s):
             new_level = False  # the rhythm judges a quiet one: a step only right at its prediction
         elif too_quiet:
+            _tell(state, cross_s, onset_s, "too_quiet")
             continue  # far quieter than the footfalls: a gated breath, not a step
         soft_floor_db = _step_level_floor_db(state, params.off_level_margin_db)
         soft_db = (soft_floor_db - top_db if sample_rate < params.off_level_max_rate and tick_times_s is None
@@ -642,6 +665,7 @@ def pick_footfalls(
         d = state.tracker.push(onset_s, params.strength(snr_db),
                                quiet=too_quiet or _after_masked_step(state, params, onset_s, snr_db, on_tick=on_tick),
                                soft_db=soft_db)
+        _tell(state, cross_s, onset_s, d.kind)
         if d.kind == "merged":
             if after_tick:
                 # the footfall before was the tick alone: this is the step after it

@@ -312,6 +312,39 @@ def test_error_table_sums_the_classes_per_scene_and_over_the_failing_conditions(
     assert error_table(rows, "eval") == ""
 
 
+def test_a_misdated_contact_is_put_down_to_what_became_of_its_candidate():
+    """--fates: the candidate within 25 ms of the contact and the tracker's decision on it; an
+    undated crossing just after the contact counts as a candidate that never reached the tracker."""
+    from benchmarks.bench_footfall import fate_table
+    from benchmarks.footfall.fates import contact_fate
+
+    nan = math.nan
+    trace = [(0.95, 0.94, "step"),  # a hi-hat 60 ms before the contact, reported
+             (1.02, 1.0, "merged"),  # the contact, merged as its toe
+             (2.03, 2.001, "rejected"), (2.11, 2.08, "step"),  # the contact refused, its crunch taken
+             (3.02, nan, "below_bar"),
+             (4.30, nan, "weak")]
+    assert contact_fate(trace, 1.0) == "merged"
+    assert contact_fate(trace, 2.0) == "rejected"
+    assert contact_fate(trace, 3.0) == "not pushed"
+    assert contact_fate(trace, 4.0) == "no candidate"  # its only crossing came 300 ms later
+    assert contact_fate(trace, 2.08) == "taken"  # a step taken there wins over other fates
+
+    def row(scene, fates):
+        r = _row(f1=0.9)
+        r.update(split="dev", scene=scene, fates=fates)
+        return r
+
+    rows = [row("wind", {"early merged": 2, "late rejected": 3}), row("wind", {"late no candidate": 1}),
+            row("music", {"early merged": 1}), {**_row(f1=0.9), "split": "dev", "scene": "wind"}]
+    lines = {ln.split()[0]: ln.split() for ln in fate_table(rows, "dev").splitlines()[1:]}
+    # merged, rejected, taken, tick, not pushed, no candidate (early / late each), then the total
+    assert lines["wind"] == ["wind", "2", "/", "0", "0", "/", "3", "0", "/", "0", "0", "/", "0", "0", "/", "0",
+                             "0", "/", "1", "6"]
+    assert lines["all"][1:4] == ["3", "/", "0"] and lines["all"][-1] == "7"
+    assert fate_table(rows, "eval") == ""
+
+
 def test_the_detector_is_called_through_cadence_analyze(tmp_path):
     rng = np.random.default_rng(8)
     truth = corpus.jittered_times(rng, 165.0, 12.0, jitter=0.01)

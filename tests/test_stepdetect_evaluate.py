@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from stepdetect import classify_errors, match_events, score_events
+from stepdetect.evaluate import misdated_pairs
 from stepdetect.validate import ParameterError
 
 
@@ -75,6 +76,15 @@ def test_error_classes_account_for_every_unmatched_event(rng: np.random.Generato
         assert e.missed + e.misdated_early + e.misdated_late == s.n_reference - s.n_matched
         assert e.extra + e.misdated_early + e.misdated_late == s.n_estimated - s.n_matched
         assert min(e.as_dict().values()) >= 0
+
+
+def test_misdated_pairs_name_the_contact_and_the_report() -> None:
+    ref = np.array([1.0, 1.5, 2.0, 2.5, 3.0])
+    est = np.array([0.9, 1.5, 2.08, 3.01, 4.0])  # as above: 1.0 early, 2.0 late, 2.5 missed, 4.0 extra
+    pairs, n_free_ref, n_free_est = misdated_pairs(ref, est)
+    assert pairs == [(0, 0), (2, 2)]  # (contact, report), in the contacts' order
+    assert (n_free_ref, n_free_est) == (3, 3)
+    assert misdated_pairs(np.array([1.0]), np.array([1.0])) == ([], 0, 0)
 
 
 def test_error_classes_reject_a_window_inside_the_tolerance() -> None:

@@ -70,6 +70,28 @@ def test_streaming_over_random_blocks_equals_offline(
     np.testing.assert_allclose(times, offline.time_s, atol=1e-12, rtol=0)
 
 
+def test_a_trace_tells_every_candidate_and_changes_nothing() -> None:
+    from stepdetect.peaks import FATES
+
+    y, ref = _render("d17_P09_6_0", 90.0, 16000, duration_s=8.0)
+    trace: list[tuple[float, float, str]] = []
+    det = StepDetector(sample_rate=16000, trace=lambda c, o, f: trace.append((c, o, f)))
+    traced = detect_footfalls(y, sample_rate=16000, detector=det)
+    plain = detect_footfalls(y, sample_rate=16000)
+    np.testing.assert_array_equal(traced.time_s, plain.time_s)
+    assert {f for _, _, f in trace} <= set(FATES)
+    # the multi-band path's steps are the contacts (the bundled model's clean thumps); an onset
+    # lies within the picker's look-back / look-ahead of its crossing (a band's delay either way)
+    steps = np.array([o for _, o, f in trace if f == "step"])
+    assert score_events(ref, steps).f1 >= 0.95
+    assert all(-0.05 <= o - c <= 0.05 for c, o, _ in trace if np.isfinite(o))
+    assert all(np.isfinite(o) for _, o, f in trace if f in ("step", "merged", "rejected", "tick", "same_onset"))
+    det.reset()  # a new stream keeps its trace
+    n = len(trace)
+    det.process_block(y[:16000 * 3])
+    assert len(trace) > n
+
+
 def test_block_size_one_equals_offline() -> None:
     y, _ = _render("d17_P09_6_0", 90.0, 8000, duration_s=2.5)
     offline = detect_footfalls(y, sample_rate=8000)
