@@ -1,6 +1,8 @@
 """The ``cadence`` command-line app: wires ``metronome`` and ``stepdetect`` together."""
 
-import signal as _signal
+# The C module itself: `import signal` runs signal.py first (it builds the Signals enums, a few
+# milliseconds in which a Ctrl-C lands as a KeyboardInterrupt traceback); `_signal` is built in.
+import _signal  # type: ignore[import-not-found]  # (no stub: the same functions as signal)
 
 
 def _quiet_exit(signum: int, frame: object) -> None:
